@@ -1,0 +1,43 @@
+"""cunbot run | db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.config import Config
+from bot.logs import setup_logging
+from storage import db
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="start the service")
+    run.set_defaults(func=cmd_run)
+    dbp = sub.add_parser("db", help="database schema")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="apply migrations up to the newest")
+    up.add_argument("--revision", default="head")
+    up.set_defaults(func=cmd_db_upgrade)
+
+
+def cmd_run(config: Config, _args: argparse.Namespace) -> int:
+    setup_logging(config.core.log_level, config.core.log_format)
+    app = create_app(config)
+    print(f"cunbot 正在运行: {config.public_url}/chat", file=sys.stderr)
+    # shutdown_timeout: in-flight requests get this long to finish on SIGTERM/SIGINT.
+    web.run_app(app, host=config.core.host, port=config.core.port, shutdown_timeout=10, print=None)
+    return 0
+
+
+async def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
+    engine = db.make_engine(config.core.database_url)
+    try:
+        await db.upgrade(engine, args.revision)
+        async with engine.connect() as conn:
+            print(f"数据库已升级到 {await db.current_revision(conn)}")
+    finally:
+        await engine.dispose()
+    return 0

@@ -1,0 +1,169 @@
+"""Service configuration: environment variables prefixed ``CUNBOT_`` and an optional ``.env``.
+
+The variable names are a public interface (see README "Configuration"); keep them stable.
+Each section is its own settings class; :func:`load_config` composes them into one object.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.rules import DEFAULT_VISIT_QUOTAS, Rules, parse_hhmm, parse_quiet_hours
+
+_COMMON = {"env_file": ".env", "env_file_encoding": "utf-8", "extra": "ignore"}
+
+
+class CoreSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUNBOT_", **_COMMON)
+
+    database_url: str = "sqlite+aiosqlite:///./var/cunbot.sqlite3"
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str = ""
+    timezone: str = "Asia/Shanghai"
+    var_dir: Path = Path("./var")
+    media_dir: Path = Path("./var/media")
+    secret_key: SecretStr | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    quiet_hours: str = "21:30-07:30"
+    morning_digest: str = "07:30"
+    evening_digest: str = "20:00"
+    visit_quotas: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_VISIT_QUOTAS))
+    rectify_days: int = Field(15, ge=1, le=365)
+    escalate_after_hours: int = Field(24, ge=1, le=24 * 30)
+    delivery_max_attempts: int = Field(8, ge=1, le=100)
+    run_scheduler: bool = True
+    push_channel: Literal["last", "webchat", "wecom", "telegram"] = "last"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    @field_validator("morning_digest", "evening_digest")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("visit_quotas")
+    @classmethod
+    def _quotas(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(v < 0 or v > 31 for v in value.values()):
+            raise ValueError("each monthly quota must be between 0 and 31")
+        return value
+
+
+class WeComSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUNBOT_WECOM_", **_COMMON)
+
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: SecretStr = SecretStr("")
+    token: SecretStr = SecretStr("")
+    aes_key: SecretStr = SecretStr("")
+    api_base: str = "https://qyapi.weixin.qq.com"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.corp_id)
+
+
+class TelegramSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUNBOT_TELEGRAM_", **_COMMON)
+
+    token: SecretStr = SecretStr("")
+    api_base: str = "https://api.telegram.org"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_secret: SecretStr = SecretStr("")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token.get_secret_value())
+
+
+@dataclass(frozen=True)
+class Config:
+    core: CoreSettings
+    wecom: WeComSettings
+    telegram: TelegramSettings
+
+    @property
+    def rules(self) -> Rules:
+        quiet_start, quiet_end = parse_quiet_hours(self.core.quiet_hours)
+        return Rules(
+            timezone=ZoneInfo(self.core.timezone),
+            quiet_start=quiet_start,
+            quiet_end=quiet_end,
+            morning_digest=parse_hhmm(self.core.morning_digest),
+            evening_digest=parse_hhmm(self.core.evening_digest),
+            visit_quotas=dict(self.core.visit_quotas),
+            rectify_days=self.core.rectify_days,
+            escalate_after_hours=self.core.escalate_after_hours,
+            delivery_max_attempts=self.core.delivery_max_attempts,
+            media_dir=self.core.media_dir,
+            public_url=self.public_url,
+        )
+
+    @property
+    def public_url(self) -> str:
+        return self.core.public_url.rstrip("/") or f"http://{self.core.host}:{self.core.port}"
+
+    def secret_key(self) -> bytes:
+        """The web-session signing key: from the environment, else generated once under var/."""
+        if self.core.secret_key is not None and self.core.secret_key.get_secret_value():
+            return self.core.secret_key.get_secret_value().encode()
+        path = self.core.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip().encode()
+        self.core.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key.encode()
+
+
+class ConfigError(Exception):
+    """Bad configuration, with one line that names the setting."""
+
+
+def load_config(**overrides: object) -> Config:
+    try:
+        core = CoreSettings(**overrides)  # type: ignore[arg-type]
+        wecom = WeComSettings()
+        telegram = TelegramSettings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        prefix = {"WeComSettings": "CUNBOT_WECOM_", "TelegramSettings": "CUNBOT_TELEGRAM_"}.get(
+            exc.title, "CUNBOT_"
+        )
+        name = prefix + str(err["loc"][0]).upper() if err["loc"] else prefix
+        raise ConfigError(f"配置错误 {name}: {err['msg']}") from None
+    if wecom.enabled and len(wecom.aes_key.get_secret_value()) != 43:
+        raise ConfigError("配置错误 CUNBOT_WECOM_AES_KEY: must be the 43-character EncodingAESKey")
+    return Config(core=core, wecom=wecom, telegram=telegram)

@@ -1,0 +1,16 @@
+"""The feature modules the bot runs, in order. Each has ``register(registry)``."""
+
+from __future__ import annotations
+
+import importlib
+
+from handlers.registry import Registry
+
+FEATURES = ("handlers.help",)
+
+
+def build_registry(features: tuple[str, ...] = FEATURES) -> Registry:
+    registry = Registry()
+    for name in features:
+        importlib.import_module(name).register(registry)
+    return registry

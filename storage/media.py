@@ -1,0 +1,142 @@
+"""Photos on disk, addressed by SHA-256: the same photo sent twice is stored once.
+
+Validation looks at the bytes (magic number, then a full decode by Pillow), never the file
+name. All image work runs in a worker thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PIL import Image, UnidentifiedImageError
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 60_000_000
+THUMB_SIZE = (320, 320)
+_MAGIC = {
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+}
+_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+
+
+class ImageRejected(ValueError):
+    """The bytes are not an image we accept; ``reason`` is a Chinese message for the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    sha256: str
+    path: str  # relative to the media directory
+    thumb_path: str
+    mime: str
+    size: int
+    width: int
+    height: int
+    taken_at: str | None  # ISO local time from EXIF, when present
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoredImage:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
+
+
+def sniff_mime(data: bytes) -> str | None:
+    for magic, mime in _MAGIC.items():
+        if data.startswith(magic):
+            return mime
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _exif_time(img: Image.Image) -> str | None:
+    try:
+        exif = img.getexif()
+        raw = exif.get_ifd(0x8769).get(36867) or exif.get(306)  # DateTimeOriginal, DateTime
+    except Exception:  # broken EXIF is common on phones; the photo itself is still fine
+        return None
+    if not raw:
+        return None
+    try:
+        # EXIF has no zone: keep the wall-clock reading and attach the zone when storing.
+        return datetime.strptime(str(raw).strip(), "%Y:%m:%d %H:%M:%S").isoformat()  # noqa: DTZ007
+    except ValueError:
+        return None
+
+
+def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> StoredImage:
+    if len(data) > max_bytes:
+        raise ImageRejected(
+            f"图片太大（{len(data) // 1024 // 1024} MB），请发送 {max_bytes // 1024 // 1024} MB 以内的照片。"
+        )
+    mime = sniff_mime(data)
+    if mime is None:
+        raise ImageRejected("只能接收 JPG、PNG 或 WebP 格式的照片，这个文件不是图片。")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.width * probe.height > MAX_PIXELS:
+                raise ImageRejected("图片像素过大，请压缩后再发送。")
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            width, height = img.size
+            taken = _exif_time(img)
+            thumb = img.convert("RGB")
+            thumb.thumbnail(THUMB_SIZE)
+            buf = io.BytesIO()
+            thumb.save(buf, "JPEG", quality=80)
+    except ImageRejected:
+        raise
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise ImageRejected("照片无法读取（文件可能已损坏），请重新拍摄或发送。") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    rel = Path(digest[:2]) / (digest + _EXT[mime])
+    thumb_rel = Path(digest[:2]) / (digest + ".thumb.jpg")
+    target = media_dir / rel
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)  # atomic: a reader never sees half a file
+    thumb_target = media_dir / thumb_rel
+    if not thumb_target.exists():
+        tmp = thumb_target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(buf.getvalue())
+        os.replace(tmp, thumb_target)
+    return StoredImage(digest, str(rel), str(thumb_rel), mime, len(data), width, height, taken)
+
+
+async def save_image(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> StoredImage:
+    """Validate and store an uploaded photo (in a worker thread)."""
+    return await asyncio.to_thread(save_image_sync, media_dir, data, max_bytes)
+
+
+def exif_local_to_utc(taken_at: str | None, zone: ZoneInfo) -> datetime | None:
+    """EXIF times carry no zone; phones write local time."""
+    if not taken_at:
+        return None
+    try:
+        return datetime.fromisoformat(taken_at).replace(tzinfo=zone)
+    except ValueError:
+        return None

@@ -1,0 +1,351 @@
+"""The ledger's tables (SQLAlchemy 2 declarative). One record of each fact.
+
+Times are stored as UTC (naive in the column, aware in Python; see :class:`UTCDateTime`).
+Schema changes go through Alembic (storage/migrations); ``tests/test_migrations.py`` checks
+that the migrations and these models agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored naive UTC on every backend."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class Region(Base):
+    """County > township > village (县 > 乡镇 > 村)."""
+
+    __tablename__ = "regions"
+    __table_args__ = (sa.UniqueConstraint("parent_id", "name", name="parent_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    level: Mapped[str] = mapped_column(sa.String(16))  # county | township | village
+    name: Mapped[str] = mapped_column(sa.String(64))
+    code: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Personal preferences set in chat, e.g. {"morning_digest": "08:00"} or {"digest_off": true}.
+    prefs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_channel: Mapped[str | None] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+
+
+class Identity(Base):
+    """A person's account on one channel (web chat browser, WeCom user id, Telegram chat id)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="channel_external"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="ok")  # ok | blocked | invalid
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(32))
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    name: Mapped[str | None] = mapped_column(sa.String(64))
+    # An invite made for an existing person binds another channel to that same person.
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Household(Base):
+    """A registered household (户), with its category and paired helper (帮扶责任人)."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    head_name: Mapped[str] = mapped_column(sa.String(64))
+    category: Mapped[str] = mapped_column(sa.String(16))
+    members: Mapped[int] = mapped_column(default=1)
+    helper_name: Mapped[str | None] = mapped_column(sa.String(64))
+    helper_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Visit(Base):
+    """One household visit (入户走访). ``month`` is the local month, e.g. ``2026-11``."""
+
+    __tablename__ = "visits"
+    __table_args__ = (sa.Index("ix_visits_household_month", "household_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"))
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    visitor_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    visited_at: Mapped[datetime]
+    month: Mapped[str] = mapped_column(sa.String(7), index=True)
+    checklist: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    location_flag: Mapped[str | None] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")  # active | revoked
+    source_message_id: Mapped[str | None] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Photo(Base):
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    path: Mapped[str] = mapped_column(sa.String(255))
+    thumb_path: Mapped[str | None] = mapped_column(sa.String(255))
+    mime: Mapped[str] = mapped_column(sa.String(32))
+    size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    taken_at: Mapped[datetime | None]
+    uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Problem(Base):
+    """An entry on a village's problem list (问题清单), found on a visit."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    description: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | closed | void
+    assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"))
+    found_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class Task(Base):
+    """Work sent down from the county (任务/通知), or a rectification item (整改)."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), default="task")  # task | notice | rectify
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by: Mapped[int] = mapped_column(sa.ForeignKey("people.id"))
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    deadline: Mapped[datetime | None]
+    reminder_offsets: Mapped[list[Any]] = mapped_column(default=list)
+    evidence_required: Mapped[bool] = mapped_column(default=False)
+    scope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default="active"
+    )  # active | cancelled | closed
+    created_at: Mapped[datetime]
+
+
+class Assignment(Base):
+    """One village's (or one person's) share of a task, with its own status and evidence."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        sa.UniqueConstraint("task_id", "village_id", name="task_village"),
+        sa.Index("ix_assignments_status_deadline", "status", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id"))
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    # pending | acked | submitted | approved | returned | overdue | cancelled
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    deadline: Mapped[datetime | None]
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    return_reason: Mapped[str | None] = mapped_column(sa.Text)
+    acked_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Faq(Base):
+    __tablename__ = "faqs"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    question: Mapped[str] = mapped_column(sa.Text)
+    variants: Mapped[list[Any]] = mapped_column(default=list)
+    answer: Mapped[str] = mapped_column(sa.Text)
+    source: Mapped[str] = mapped_column(sa.Text, default="")
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    reviewed_on: Mapped[date | None]
+    updated_at: Mapped[datetime]
+
+
+class Question(Base):
+    """A policy question asked in chat, and what became of it (answered / handed to staff)."""
+
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asked_by: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    faq_id: Mapped[str | None] = mapped_column(sa.String(32))
+    score: Mapped[float | None]
+    # answered | suggested | pending (queued for staff) | staff_answered
+    status: Mapped[str] = mapped_column(sa.String(16))
+    feedback: Mapped[str | None] = mapped_column(sa.String(16))  # useful | useless
+    answer: Mapped[str | None] = mapped_column(sa.Text)
+    answered_by: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    answered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """Where a person is in a multi-step flow; kept in the database so it survives restarts."""
+
+    __tablename__ = "conversations"
+
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), primary_key=True)
+    flow: Mapped[str] = mapped_column(sa.String(32))
+    step: Mapped[str] = mapped_column(sa.String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class InboxMessage(Base):
+    __tablename__ = "inbox"
+    __table_args__ = (sa.UniqueConstraint("channel", "message_id", name="channel_message"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    message_id: Mapped[str] = mapped_column(sa.String(128))
+    sender_id: Mapped[str] = mapped_column(sa.String(128))
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None] = mapped_column(index=True)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "priority", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(sa.String(16))
+    body: Mapped[dict[str, Any]]
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    priority: Mapped[int] = mapped_column(default=1)  # 0 = reply to a person, 1 = bulk
+    not_before: Mapped[datetime]
+    # pending | sending | sent | dead | undeliverable | cancelled
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class WebChatMessage(Base):
+    """Web chat history, so a reopened page shows what was said and pushed."""
+
+    __tablename__ = "webchat_messages"
+    __table_args__ = (sa.Index("ix_webchat_identity_id", "identity_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[int] = mapped_column(sa.ForeignKey("identities.id"))
+    direction: Mapped[str] = mapped_column(sa.String(3))  # in | out
+    body: Mapped[dict[str, Any]]
+    outbox_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox.id"))
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """Bearer tokens for the county staff JSON API; only a hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Audit(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    object: Mapped[str] = mapped_column(sa.String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,281 @@
+"""People, their channel identities, and one-time invite codes (邀请码)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Identity, Invite, Person, Region
+
+ROLES = ("secretary", "team_member", "village_cadre", "township_staff", "county_staff", "admin")
+ROLE_ZH = {
+    "secretary": "第一书记",
+    "team_member": "驻村工作队员",
+    "village_cadre": "村干部",
+    "township_staff": "乡镇干部",
+    "county_staff": "县级工作人员",
+    "admin": "管理员",
+}
+VILLAGE_ROLES = frozenset({"secretary", "team_member", "village_cadre"})
+STAFF_ROLES = frozenset({"township_staff", "county_staff", "admin"})
+COUNTY_ROLES = frozenset({"county_staff", "admin"})
+# The level of region each role's scope must be.
+ROLE_LEVEL = {
+    "secretary": "village",
+    "team_member": "village",
+    "village_cadre": "village",
+    "township_staff": "township",
+    "county_staff": "county",
+    "admin": "county",
+}
+INVITE_TTL = timedelta(days=7)
+# No 0/O/1/I/L: codes are read aloud and typed on phones.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class PersonDTO:
+    id: int
+    name: str
+    role: str
+    region_id: int
+    region_name: str
+    region_level: str
+    phone: str | None = None
+    prefs: dict[str, Any] = field(default_factory=dict)
+    last_channel: str | None = None
+
+    @property
+    def role_zh(self) -> str:
+        return ROLE_ZH.get(self.role, self.role)
+
+    @property
+    def is_village(self) -> bool:
+        return self.role in VILLAGE_ROLES
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+@dataclass(frozen=True)
+class InviteDTO:
+    code: str
+    role: str
+    region_id: int
+    region_name: str
+    name: str | None
+    expires_at: datetime
+
+
+BindOutcome = Literal["ok", "unknown", "used", "expired", "already_bound"]
+
+
+@dataclass(frozen=True)
+class BindResult:
+    outcome: BindOutcome
+    person: PersonDTO | None = None
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678: personal data never appears in full in chat or logs."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "****" + digits[-4:]
+
+
+async def _dto(session: AsyncSession, p: Person) -> PersonDTO:
+    region = await session.get(Region, p.region_id)
+    assert region is not None
+    return PersonDTO(
+        id=p.id,
+        name=p.name,
+        role=p.role,
+        region_id=p.region_id,
+        region_name=region.name,
+        region_level=region.level,
+        phone=p.phone,
+        prefs=dict(p.prefs or {}),
+        last_channel=p.last_channel,
+    )
+
+
+async def get(session: AsyncSession, person_id: int) -> PersonDTO | None:
+    p = await session.get(Person, person_id)
+    return await _dto(session, p) if p else None
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    name: str,
+    role: str,
+    region_id: int,
+    now: datetime,
+    phone: str | None = None,
+) -> PersonDTO:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    p = Person(name=name, role=role, region_id=region_id, phone=phone, created_at=now, prefs={})
+    session.add(p)
+    await session.flush()
+    return await _dto(session, p)
+
+
+async def by_identity(session: AsyncSession, channel: str, external_id: str) -> PersonDTO | None:
+    p = await session.scalar(
+        sa.select(Person)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Identity.channel == channel, Identity.external_id == external_id, Person.active)
+    )
+    return await _dto(session, p) if p else None
+
+
+async def touch_identity(
+    session: AsyncSession, person_id: int, channel: str, external_id: str, now: datetime
+) -> None:
+    """Remember which channel the person used last (pushes go there by default)."""
+    await session.execute(
+        sa.update(Identity)
+        .where(Identity.channel == channel, Identity.external_id == external_id)
+        .values(last_seen_at=now, status="ok")
+    )
+    await session.execute(
+        sa.update(Person).where(Person.id == person_id).values(last_channel=channel)
+    )
+
+
+async def identities(session: AsyncSession, person_id: int) -> list[Identity]:
+    rows = await session.scalars(
+        sa.select(Identity)
+        .where(Identity.person_id == person_id)
+        .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
+    )
+    return list(rows)
+
+
+async def set_identity_status(
+    session: AsyncSession, channel: str, external_id: str, status: str
+) -> None:
+    await session.execute(
+        sa.update(Identity)
+        .where(Identity.channel == channel, Identity.external_id == external_id)
+        .values(status=status)
+    )
+
+
+async def set_prefs(session: AsyncSession, person_id: int, **changes: Any) -> dict[str, Any]:
+    p = await session.get(Person, person_id)
+    assert p is not None
+    prefs = dict(p.prefs or {})
+    for key, value in changes.items():
+        if value is None:
+            prefs.pop(key, None)
+        else:
+            prefs[key] = value
+    p.prefs = prefs
+    await session.flush()
+    return prefs
+
+
+def new_code(length: int = 8) -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    role: str,
+    region_id: int,
+    now: datetime,
+    name: str | None = None,
+    person_id: int | None = None,
+    ttl: timedelta = INVITE_TTL,
+) -> InviteDTO:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    region = await session.get(Region, region_id)
+    if region is None:
+        raise ValueError(f"unknown region {region_id}")
+    if region.level != ROLE_LEVEL[role]:
+        raise ValueError(f"role {role} needs a {ROLE_LEVEL[role]}, not a {region.level}")
+    invite = Invite(
+        code=new_code(),
+        role=role,
+        region_id=region_id,
+        name=name,
+        person_id=person_id,
+        expires_at=now + ttl,
+        created_at=now,
+    )
+    session.add(invite)
+    await session.flush()
+    return InviteDTO(invite.code, role, region_id, region.name, name, invite.expires_at)
+
+
+def normalize_code(code: str) -> str:
+    return code.strip().upper().replace(" ", "").replace("-", "")
+
+
+async def bind(
+    session: AsyncSession, *, channel: str, external_id: str, code: str, now: datetime
+) -> BindResult:
+    """Use an invite: create (or reuse) the person and link this channel identity to them."""
+    existing = await by_identity(session, channel, external_id)
+    if existing is not None:
+        return BindResult("already_bound", existing)
+    invite = await session.scalar(
+        sa.select(Invite).where(Invite.code == normalize_code(code)).with_for_update()
+    )
+    if invite is None:
+        return BindResult("unknown")
+    if invite.used_by is not None:
+        return BindResult("used")
+    if invite.expires_at <= now:
+        return BindResult("expired")
+    if invite.person_id is not None:
+        person = await session.get(Person, invite.person_id)
+        assert person is not None
+    else:
+        person = Person(
+            name=invite.name or "未命名",
+            role=invite.role,
+            region_id=invite.region_id,
+            created_at=now,
+            prefs={},
+        )
+        session.add(person)
+        await session.flush()
+    session.add(
+        Identity(
+            channel=channel,
+            external_id=external_id,
+            person_id=person.id,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    invite.used_by = person.id
+    invite.used_at = now
+    person.last_channel = channel
+    await session.flush()
+    return BindResult("ok", await _dto(session, person))
+
+
+async def in_region(
+    session: AsyncSession, region_ids: list[int], roles: frozenset[str]
+) -> list[PersonDTO]:
+    rows = await session.scalars(
+        sa.select(Person)
+        .where(Person.region_id.in_(region_ids), Person.role.in_(roles), Person.active)
+        .order_by(Person.id)
+    )
+    return [await _dto(session, p) for p in rows]

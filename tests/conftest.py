@@ -1,0 +1,116 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when CUNBOT_TEST_DATABASE_URL
+is set), an injected clock, and small builders for regions and people.
+
+PostgreSQL: each pytest process creates its own database on the server named by
+CUNBOT_TEST_DATABASE_URL (so parallel runs never collide), builds the schema once, and empties
+every table after each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from storage import db
+from storage.clock import FixedClock
+from storage.models import Base
+from storage.rules import Rules
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PG_ENV = "CUNBOT_TEST_DATABASE_URL"
+
+
+def _pg_admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    u = make_url(url)
+
+    async def go() -> None:
+        conn = await asyncpg.connect(
+            host=u.host or "127.0.0.1",
+            port=u.port or 5432,
+            user=u.username or "postgres",
+            password=u.password,
+            database=u.database or "postgres",
+        )
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str | None]:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        yield None
+        return
+    name = f"cunbot_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _pg_admin(base, f'CREATE DATABASE "{name}"')
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    yield url
+    _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_schema_ready: set[str] = set()
+
+
+@pytest.fixture
+def backend(pg_url: str | None) -> str:
+    return "postgresql" if pg_url else "sqlite"
+
+
+@pytest.fixture
+def database_url(pg_url: str | None, tmp_path: Path) -> str:
+    return pg_url or f"sqlite+aiosqlite:///{tmp_path / 'cunbot.sqlite3'}"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = db.make_engine(database_url, pool_size=5)
+    if database_url not in _schema_ready:
+        async with eng.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        if not db.is_sqlite(database_url):
+            _schema_ready.add(database_url)
+    yield eng
+    if not db.is_sqlite(database_url):
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with eng.begin() as conn:
+            await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await eng.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return db.make_sessionmaker(engine)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """10:00 on Tuesday 10 November 2026, Shanghai time."""
+    return FixedClock(datetime(2026, 11, 10, 10, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Rules:
+    return Rules(media_dir=tmp_path / "media")
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = Path(__file__).resolve().parent.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
