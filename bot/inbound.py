@@ -59,6 +59,16 @@ class Inbound:
                 len(incoming.text),
             )
             return [Reply(texts.TOO_LONG.format(limit=MAX_TEXT))]
+        inbox_id = await self.record(incoming)
+        if inbox_id is None:
+            return None
+        return await self.handle(inbox_id, incoming)
+
+    async def record(self, incoming: Incoming) -> int | None:
+        """Write the message to the inbox and commit; ``None`` for a message id seen before.
+
+        Channels that must answer their server at once (WeCom's 5-second window) call this,
+        answer, and then call :meth:`handle` in the background."""
         async with self.sessionmaker() as session, session.begin():
             inbox_id = await inbox.record(
                 session,
@@ -72,8 +82,7 @@ class Inbound:
             log.info(
                 "duplicate message ignored channel=%s msg=%s", incoming.channel, incoming.message_id
             )
-            return None
-        return await self.handle(inbox_id, incoming)
+        return inbox_id
 
     async def handle(self, inbox_id: int, incoming: Incoming) -> list[Reply] | None:
         key = (incoming.channel, incoming.sender_id)

@@ -33,10 +33,28 @@ class SendResult:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``count`` messages per ``seconds``."""
+
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    """A channel's sending limits, enforced by the delivery worker *before* sending (WeCom
+    drops the excess silently, so discovering the limit afterwards is too late)."""
+
+    overall: tuple[RateLimit, ...] = ()
+    per_recipient: tuple[RateLimit, ...] = ()
+
+
 class Sender(Protocol):
     """What a channel offers the delivery worker."""
 
     name: str
+    limits: ChannelLimits
 
     async def send(
         self, external_id: str, body: dict[str, Any], outbox_id: int | None = None
