@@ -1,0 +1,80 @@
+"""Quick-reply buttons as a numbered text menu, for channels without clickable buttons (WeCom
+app messages).
+
+A reply with buttons is sent as its text plus "1. 确认 / 2. 稍后" lines; the payloads are kept
+in the person's prefs (``<channel>_menu``), so a reply of just "2" becomes that button press
+even when the callback lands on another process than the one that sent the menu. Numbers refer
+to the last message we sent: a later message with buttons replaces the menu, one without
+clears it, and a menu older than ``ttl`` is ignored (so a bare "1" typed later is plain text).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from handlers.messages import Reply
+from storage import people
+from storage.clock import Clock
+
+MENU_HINT = "（回复数字即可选择）"
+MAX_OPTIONS = 20
+
+
+def render(reply: Reply) -> str:
+    lines = [reply.text] if reply.text else []
+    if reply.buttons:
+        lines += [f"{i}. {b.label}" for i, b in enumerate(reply.buttons[:MAX_OPTIONS], 1)]
+        lines.append(MENU_HINT)
+    if reply.link:
+        lines.append(reply.link)
+    return "\n".join(lines)
+
+
+def choice_number(text: str) -> int | None:
+    """``"2"``, ``"２"`` or ``"2."`` -> 2; anything else -> None."""
+    cleaned = unicodedata.normalize("NFKC", text).strip().rstrip(".、")
+    if cleaned.isdigit() and len(cleaned) <= 2:
+        return int(cleaned)
+    return None
+
+
+class MenuMemory:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker,
+        clock: Clock,
+        channel: str,
+        ttl: timedelta = timedelta(hours=12),
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.key = f"{channel}_menu"
+        self.channel = channel
+        self.ttl = ttl
+
+    async def remember(self, external_id: str, reply: Reply) -> None:
+        payloads = [b.payload for b in reply.buttons[:MAX_OPTIONS]]
+        async with self.sessionmaker() as session, session.begin():
+            person = await people.by_identity(session, self.channel, external_id)
+            if person is None or (not payloads and self.key not in person.prefs):
+                return  # nothing to remember and nothing to clear: no write
+            value = {"at": self.clock.now().isoformat(), "payloads": payloads} if payloads else None
+            await people.set_prefs(session, person.id, **{self.key: value})
+
+    async def resolve(self, external_id: str, text: str) -> str | None:
+        """The payload of the button numbered ``text`` in the last menu, if it is one."""
+        number = choice_number(text)
+        if number is None:
+            return None
+        async with self.sessionmaker() as session:
+            person = await people.by_identity(session, self.channel, external_id)
+        menu = person.prefs.get(self.key) if person else None
+        if not menu:
+            return None
+        if self.clock.now() - datetime.fromisoformat(menu["at"]) > self.ttl:
+            return None
+        payloads = menu.get("payloads") or []
+        return payloads[number - 1] if 1 <= number <= len(payloads) else None

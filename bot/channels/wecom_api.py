@@ -1,0 +1,222 @@
+"""WeCom server API client (access token, message/send, media/get, media/upload) and the
+outbox sender built on it.
+
+The access token is cached until shortly before ``expires_in`` and refreshed single-flight:
+callers that find it stale wait on one lock, and the first one in fetches; a caller whose
+token was rejected (40001/40014/42001) asks for a token *newer than the one it used*, so many
+callers failing at once still cause one refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.channels import menus
+from bot.config import WeComSettings
+from handlers.messages import Reply
+from tasks.delivery import ChannelLimits, RateLimit, SendResult
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+API_LIMIT = 45009
+ALL_USERS_INVALID = 81013
+MAX_MEDIA = 10 * 1024 * 1024
+TEXT_BYTES = 2048  # message/send text content limit (bytes, UTF-8)
+RATE_LIMIT_WAIT = 60.0  # seconds; WeCom does not say how long to back off after 45009
+# WeCom's per-member limit; the excess is dropped without an error, so we stay under it.
+LIMITS = ChannelLimits(per_recipient=(RateLimit(30, 60), RateLimit(1000, 3600)))
+
+
+class WeComError(Exception):
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(f"wecom errcode={errcode} {errmsg}")
+        self.errcode = errcode
+
+
+class WeComApi:
+    def __init__(
+        self, settings: WeComSettings, http: aiohttp.ClientSession, margin: float = 300.0
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.base = settings.api_base.rstrip("/") + "/cgi-bin/"
+        self.margin = margin
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+        self.token_fetches = 0
+
+    async def token(self, rejected: str | None = None) -> str:
+        """A valid access token; ``rejected`` is one WeCom just refused, so never return it."""
+        loop = asyncio.get_running_loop()
+        if self._token and self._token != rejected and loop.time() < self._expires_at:
+            return self._token
+        async with self._lock:
+            if self._token and self._token != rejected and loop.time() < self._expires_at:
+                return self._token  # someone refreshed while we waited
+            params = {
+                "corpid": self.settings.corp_id,
+                "corpsecret": self.settings.secret.get_secret_value(),
+            }
+            async with self.http.get(self.base + "gettoken", params=params) as resp:
+                data = await resp.json(content_type=None)
+            self.token_fetches += 1
+            if data.get("errcode", 0) != 0 or not data.get("access_token"):
+                raise WeComError(int(data.get("errcode", -1)), str(data.get("errmsg", "")))
+            expires_in = float(data.get("expires_in", 7200))
+            self._token = str(data["access_token"])
+            self._expires_at = loop.time() + max(expires_in - self.margin, expires_in / 2)
+            log.info("wecom access token refreshed expires_in=%s", int(expires_in))
+            return self._token
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+    ) -> dict[str, Any]:
+        """One API call, retried once with a fresh token when WeCom says the token is bad.
+        ``form`` is a factory because a FormData body can be sent only once."""
+        token = await self.token()
+        data: dict[str, Any] = {}
+        for attempt in (1, 2):
+            query = {**(params or {}), "access_token": token}
+            body = form() if form else None
+            async with self.http.request(
+                method, self.base + path, params=query, json=json, data=body
+            ) as resp:
+                data = await resp.json(content_type=None)
+            code = int(data.get("errcode", 0))
+            if code in TOKEN_ERRORS and attempt == 1:
+                log.info("wecom token rejected errcode=%s, refreshing", code)
+                token = await self.token(rejected=token)
+                continue
+            break
+        return data
+
+    async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("POST", "message/send", json=payload)
+
+    async def get_media(self, media_id: str) -> bytes:
+        """Download a media file (an image sent to the app); raises WeComError on an API error."""
+        token = await self.token()
+        for attempt in (1, 2):
+            params = {"access_token": token, "media_id": media_id}
+            async with self.http.get(self.base + "media/get", params=params) as resp:
+                kind = resp.headers.get("Content-Type", "")
+                if resp.status == 200 and not kind.startswith(("application/json", "text/")):
+                    body = await resp.content.read(MAX_MEDIA + 1)
+                    if len(body) > MAX_MEDIA:
+                        raise WeComError(-2, "media larger than 10 MB")
+                    return body
+                data = await resp.json(content_type=None)
+            code = int(data.get("errcode", -1))
+            if code in TOKEN_ERRORS and attempt == 1:
+                token = await self.token(rejected=token)
+                continue
+            raise WeComError(code, str(data.get("errmsg", "")))
+        raise WeComError(-1, "unreachable")
+
+    async def upload_image(self, path: Path) -> str:
+        data = await asyncio.to_thread(path.read_bytes)
+
+        def form() -> aiohttp.FormData:
+            body = aiohttp.FormData()
+            body.add_field(
+                "media", data, filename=path.name, content_type="application/octet-stream"
+            )
+            return body
+
+        result = await self.call("POST", "media/upload", params={"type": "image"}, form=form)
+        if int(result.get("errcode", 0)) != 0 or not result.get("media_id"):
+            raise WeComError(int(result.get("errcode", -1)), str(result.get("errmsg", "")))
+        return str(result["media_id"])
+
+
+def split_bytes(text: str, limit: int = TEXT_BYTES) -> list[str]:
+    """Split text into pieces of at most ``limit`` UTF-8 bytes, preferring line breaks."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line.encode()) > limit:  # one very long line: cut by characters
+            cut = len(line)
+            while len(line[:cut].encode()) > limit:
+                cut = cut * 3 // 4
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:cut])
+            line = line[cut:]
+        if len((current + line).encode()) > limit:
+            pieces.append(current)
+            current = ""
+        current += line
+    if current or not pieces:
+        pieces.append(current)
+    return [p.rstrip("\n") for p in pieces]
+
+
+class WeComSender:
+    """``app[SENDERS]["wecom"]``: turns an outbox body (a Reply) into message/send calls."""
+
+    name = "wecom"
+    limits = LIMITS
+
+    def __init__(self, api: WeComApi, agent_id: int, media_dir: Path, memory: menus.MenuMemory):
+        self.api = api
+        self.agent_id = agent_id
+        self.media_dir = media_dir
+        self.memory = memory
+
+    async def send(
+        self, external_id: str, body: dict[str, Any], outbox_id: int | None = None
+    ) -> SendResult:
+        reply = Reply.from_dict(body)
+        try:
+            if reply.image:
+                media_id = await self.api.upload_image(self.media_dir / reply.image)
+                result = self._result(
+                    await self.api.send(self._payload(external_id, "image", {"media_id": media_id}))
+                )
+                if not result.ok:
+                    return result
+            text = menus.render(reply)
+            result = SendResult(ok=True)
+            if text:
+                for piece in split_bytes(text):
+                    result = self._result(
+                        await self.api.send(self._payload(external_id, "text", {"content": piece}))
+                    )
+                    if not result.ok:
+                        return result
+        except (aiohttp.ClientError, TimeoutError, WeComError, OSError) as exc:
+            log.warning("wecom send failed outbox=%s error=%r", outbox_id, exc)
+            return SendResult(ok=False, error=repr(exc)[:500])
+        await self.memory.remember(external_id, reply)
+        return result
+
+    def _payload(self, user: str, msgtype: str, content: dict[str, Any]) -> dict[str, Any]:
+        return {"touser": user, "msgtype": msgtype, "agentid": self.agent_id, msgtype: content}
+
+    @staticmethod
+    def _result(data: dict[str, Any]) -> SendResult:
+        code = int(data.get("errcode", 0))
+        if code == API_LIMIT:
+            return SendResult(ok=False, retry_after=RATE_LIMIT_WAIT, error="wecom 45009 api limit")
+        if code == ALL_USERS_INVALID or data.get("invaliduser"):
+            return SendResult(ok=False, permanent=True, error=f"wecom invaliduser errcode={code}")
+        if code != 0:
+            return SendResult(
+                ok=False, error=f"wecom errcode={code} {data.get('errmsg', '')}"[:500]
+            )
+        return SendResult(ok=True)

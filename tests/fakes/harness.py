@@ -1,0 +1,77 @@
+"""Run the real aiohttp app on 127.0.0.1 (ephemeral port) with a given configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from PIL import Image
+
+from bot import app as appmod
+from bot.config import Config, CoreSettings, TelegramSettings, WeComSettings
+from storage.clock import Clock
+
+CORP_ID = "ww1234567890abcdef"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+TOKEN = "cbtoken"
+SECRET = "corpsecret"
+TG_TOKEN = "123456:TEST-token"
+
+
+def make_config(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    wecom_base: str | None = None,
+    telegram_base: str | None = None,
+    telegram_mode: str = "polling",
+    webhook_secret: str = "",
+) -> Config:
+    core = CoreSettings(
+        database_url=database_url, media_dir=tmp_path / "media", var_dir=tmp_path / "var"
+    )
+    wecom = (
+        WeComSettings(
+            corp_id=CORP_ID,
+            agent_id=1000002,
+            secret=SECRET,
+            token=TOKEN,
+            aes_key=AES_KEY,
+            api_base=wecom_base,
+        )
+        if wecom_base
+        else WeComSettings(corp_id="")
+    )
+    telegram = (
+        TelegramSettings(
+            token=TG_TOKEN,
+            api_base=telegram_base,
+            mode=telegram_mode,
+            webhook_secret=webhook_secret,
+        )
+        if telegram_base
+        else TelegramSettings(token="")
+    )
+    return Config(core=core, wecom=wecom, telegram=telegram)
+
+
+async def start_app(config: Config, clock: Clock) -> TestServer:
+    app = appmod.create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    return server
+
+
+async def drain(app: web.Application) -> None:
+    """Wait until the work the app started in the background (handling, replies) is done."""
+    while app[appmod.BACKGROUND]:
+        await asyncio.gather(*list(app[appmod.BACKGROUND]), return_exceptions=True)
+
+
+def jpeg_bytes(color: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG")
+    return buf.getvalue()
