@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.channels.texts import MENU_HINT
 from handlers.messages import Reply
 from storage import people
 from storage.clock import Clock
 
-MENU_HINT = "（回复数字即可选择）"
 MAX_OPTIONS = 20
 
 

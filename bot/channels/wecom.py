@@ -19,7 +19,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from xml.parsers import expat
 
@@ -28,12 +28,12 @@ from aiohttp import web
 
 from bot import app as appmod
 from bot.channels import menus
+from bot.channels.replies import send_replies
 from bot.channels.wecom_api import WeComApi, WeComError, WeComSender
 from bot.channels.wecom_crypto import CallbackRejected, WeComCrypto
 from handlers import texts
 from handlers.messages import MAX_TEXT, Incoming, Reply
-from storage import media, outbox
-from storage import people as people_store
+from storage import media
 
 log = logging.getLogger(__name__)
 
@@ -234,38 +234,8 @@ class WeComChannel:
         return None
 
     async def process(self, inbox_id: int, incoming: Incoming) -> None:
-        """Handle in the background and send the replies; a reply WeCom did not take goes to the
-        outbox, whose worker retries it under the channel's limits."""
         replies = await self.app[appmod.INBOUND].handle(inbox_id, incoming) or []
-        for index, reply in enumerate(replies):
-            result = await self.sender.send(incoming.sender_id, reply.to_dict())
-            if result.ok or result.permanent:
-                if result.permanent:
-                    log.warning("wecom reply undeliverable msg=%s", incoming.message_id)
-                continue
-            await self._queue(incoming, index, reply, result.retry_after)
-
-    async def _queue(
-        self, incoming: Incoming, index: int, reply: Reply, retry_after: float | None
-    ) -> None:
-        clock = self.app[appmod.CLOCK]
-        async with self.app[appmod.SESSIONMAKER]() as session, session.begin():
-            person = await people_store.by_identity(session, CHANNEL, incoming.sender_id)
-            if person is None:
-                log.warning("wecom reply lost (unbound sender) msg=%s", incoming.message_id)
-                return
-            now = clock.now()
-            await outbox.enqueue(
-                session,
-                recipient_id=person.id,
-                body=reply.to_dict(),
-                key=f"reply:{CHANNEL}:{incoming.message_id}:{index}",
-                now=now,
-                not_before=now + timedelta(seconds=retry_after or 5.0),
-                priority=outbox.PRIORITY_REPLY,
-                channel=CHANNEL,
-            )
-        log.info("wecom reply queued for retry msg=%s", incoming.message_id)
+        await send_replies(self.app, self.sender, incoming, replies)
 
 
 def setup(app: web.Application) -> None:

@@ -1,0 +1,64 @@
+"""Sending a handler's replies straight back on the channel the message came from.
+
+Replies go out at once (the person is waiting); one the channel refuses for now (rate limit,
+network) is put in the outbox with a key derived from the message id, so the delivery worker
+retries it under the channel's limits and a second attempt can never send it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot import app as appmod
+from handlers.messages import Incoming, Reply
+from storage import outbox
+from storage import people as people_store
+from tasks.delivery import Sender
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY = 5.0  # seconds, when the channel did not say how long to wait
+
+
+async def send_replies(
+    app: web.Application, sender: Sender, incoming: Incoming, replies: list[Reply]
+) -> None:
+    for index, reply in enumerate(replies):
+        result = await sender.send(incoming.sender_id, reply.to_dict())
+        if result.ok:
+            continue
+        if result.permanent:
+            log.warning(
+                "reply undeliverable channel=%s msg=%s", incoming.channel, incoming.message_id
+            )
+            continue
+        await _queue(app, incoming, index, reply, result.retry_after)
+
+
+async def _queue(
+    app: web.Application, incoming: Incoming, index: int, reply: Reply, retry_after: float | None
+) -> None:
+    async with app[appmod.SESSIONMAKER]() as session, session.begin():
+        person = await people_store.by_identity(session, incoming.channel, incoming.sender_id)
+        if person is None:
+            log.warning(
+                "reply lost (unbound sender) channel=%s msg=%s",
+                incoming.channel,
+                incoming.message_id,
+            )
+            return
+        now = app[appmod.CLOCK].now()
+        await outbox.enqueue(
+            session,
+            recipient_id=person.id,
+            body=reply.to_dict(),
+            key=f"reply:{incoming.channel}:{incoming.message_id}:{index}",
+            now=now,
+            not_before=now + timedelta(seconds=retry_after or DEFAULT_RETRY),
+            priority=outbox.PRIORITY_REPLY,
+            channel=incoming.channel,
+        )
+    log.info("reply queued for retry channel=%s msg=%s", incoming.channel, incoming.message_id)

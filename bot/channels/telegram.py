@@ -1,0 +1,258 @@
+"""Telegram channel with aiogram 3 as the transport: long polling (default) or webhook.
+
+    getUpdates / POST /telegram/webhook -> aiogram Update -> Incoming -> Inbound -> replies
+    replies and outbox pushes -> sendMessage (inline keyboard) / sendPhoto
+
+The Bot API server is a setting (aiogram's TelegramAPIServer), which is also how tests reach a
+local fake server. The external id of a Telegram identity is the chat id (a private chat's id
+equals the user's id), because that is what sendMessage needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import io
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, Message, Update
+from aiohttp import web
+
+from bot import app as appmod
+from bot.channels import texts as channel_texts
+from bot.channels.replies import send_replies
+from bot.channels.telegram_sender import TelegramSender
+from bot.config import ConfigError
+from handlers.messages import MAX_TEXT, Incoming, Reply
+from storage import media
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/telegram/webhook"
+MAX_UPDATE = 256 * 1024  # an update is a few kB; photos arrive as file ids
+POLLING_TIMEOUT = 10  # seconds a getUpdates call may wait
+ALLOWED_UPDATES = ["message", "callback_query"]
+CHANNEL_KEY = web.AppKey("telegram_channel", "TelegramChannel")
+
+
+class TelegramChannel:
+    def __init__(self, app: web.Application, bot: Bot) -> None:
+        self.app = app
+        self.bot = bot
+        self.settings = app[appmod.CONFIG].telegram
+        self.sender = TelegramSender(bot, app[appmod.RULES].media_dir)
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(self._router())
+        # Updates are handled concurrently, but one chat's messages in arrival order.
+        self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._active: set[asyncio.Task[Any]] = set()
+        self._polling: asyncio.Task[None] | None = None
+
+    def _router(self) -> Router:
+        router = Router(name="cunbot")
+        router.message.register(self.on_message)
+        router.callback_query.register(self.on_callback, F.data)
+        return router
+
+    @contextlib.asynccontextmanager
+    async def _in_order(self, chat: str) -> AsyncIterator[None]:
+        """One chat's updates one at a time (photo download included), in arrival order; and
+        tracked, so shutdown can wait for them."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._active.add(task)
+        try:
+            async with self._chat_locks[chat]:
+                yield
+        finally:
+            lock = self._chat_locks.get(chat)
+            if lock is not None and not lock.locked():
+                self._chat_locks.pop(chat, None)
+            if task is not None:
+                self._active.discard(task)
+
+    async def on_message(self, message: Message) -> None:
+        async with self._in_order(str(message.chat.id)):
+            await self._on_message(message)
+
+    async def _on_message(self, message: Message) -> None:
+        chat = str(message.chat.id)
+        base: dict[str, Any] = {
+            "channel": CHANNEL,
+            "sender_id": chat,
+            "message_id": f"{chat}:{message.message_id}",
+            "ts": message.date,
+        }
+        if message.photo:
+            largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+            if (largest.file_size or 0) > media.MAX_IMAGE_BYTES:
+                await self._notice(chat, Reply(channel_texts.PHOTO_TOO_BIG))
+                return
+            try:
+                data = await self._download(largest.file_id)
+            except (TelegramAPIError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.warning("telegram photo download failed msg=%s: %r", base["message_id"], exc)
+                await self._notice(chat, Reply(channel_texts.PHOTO_DOWNLOAD_FAILED))
+                return
+            try:
+                stored = await media.save_image(self.app[appmod.RULES].media_dir, data)
+            except media.ImageRejected as exc:
+                await self._notice(chat, Reply(exc.reason))
+                return
+            caption = (message.caption or "")[:MAX_TEXT]
+            incoming = Incoming(kind="photo", photo=stored.to_dict(), text=caption, **base)
+        elif message.location:
+            label = message.venue.title[:200] if message.venue else ""
+            incoming = Incoming(
+                kind="location",
+                lat=message.location.latitude,
+                lon=message.location.longitude,
+                label=label,
+                **base,
+            )
+        elif message.text is not None:
+            incoming = Incoming(kind="text", text=message.text, **base)
+        else:
+            log.info("telegram message type ignored msg=%s", base["message_id"])
+            return
+        await self._receive(incoming)
+
+    async def on_callback(self, query: CallbackQuery) -> None:
+        chat = str(query.message.chat.id) if query.message else str(query.from_user.id)
+        async with self._in_order(chat):
+            await self._on_callback(query, chat)
+
+    async def _on_callback(self, query: CallbackQuery, chat: str) -> None:
+        # Answer first: the client shows a spinner on the button until we do.
+        with contextlib.suppress(Exception):
+            await self.bot.answer_callback_query(query.id)
+        incoming = Incoming(
+            channel=CHANNEL,
+            sender_id=chat,
+            message_id=f"cb:{query.id}"[:128],
+            kind="button",
+            payload=(query.data or "")[:128],
+            ts=self.app[appmod.CLOCK].now(),
+        )
+        await self._receive(incoming)
+
+    async def _receive(self, incoming: Incoming) -> None:
+        replies = await self.app[appmod.INBOUND].receive(incoming)
+        await send_replies(self.app, self.sender, incoming, replies or [])
+
+    async def _notice(self, chat: str, reply: Reply) -> None:
+        await self.sender.send(chat, reply.to_dict())
+
+    async def _download(self, file_id: str) -> bytes:
+        file = await self.bot.get_file(file_id)
+        if not file.file_path:
+            raise ValueError("getFile returned no file_path")
+        buf = io.BytesIO()
+        await self.bot.download_file(file.file_path, destination=buf)
+        return buf.getvalue()
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        secret = self.settings.webhook_secret.get_secret_value()
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            log.warning("telegram webhook rejected: bad secret peer=%s", request.remote)
+            return web.Response(status=401, text="bad secret")
+        if (request.content_length or 0) > MAX_UPDATE:
+            log.warning("telegram webhook rejected: body too large")
+            return web.Response(status=413, text="too large")
+        try:
+            raw = await request.content.read(MAX_UPDATE + 1)
+            if len(raw) > MAX_UPDATE:
+                raise ValueError("update too large")
+            update = Update.model_validate_json(raw, context={"bot": self.bot})
+        except ValueError as exc:
+            log.warning("telegram webhook rejected: %s", str(exc).splitlines()[0][:200])
+            return web.Response(status=400, text="bad update")
+        # Answer at once; the inbox dedups the message if Telegram sends the update again.
+        appmod.spawn(
+            self.app, self.dispatcher.feed_update(self.bot, update), f"tg:{update.update_id}"
+        )
+        return web.Response(text="ok")
+
+    async def start(self) -> None:
+        if self.settings.mode == "webhook":
+            url = self.app[appmod.CONFIG].public_url + WEBHOOK_PATH
+            await self.bot.set_webhook(
+                url,
+                secret_token=self.settings.webhook_secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("telegram webhook set url=%s", url)
+            return
+        # getUpdates is refused while a webhook is set (e.g. left over from webhook mode).
+        await self.bot.delete_webhook()
+        self._polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot,
+                polling_timeout=POLLING_TIMEOUT,
+                handle_signals=False,  # the app owns signals and shutdown
+                close_bot_session=False,
+                allowed_updates=ALLOWED_UPDATES,
+                tasks_concurrency_limit=64,
+            ),
+            name="telegram-polling",
+        )
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            if not self._polling.done():
+                with contextlib.suppress(RuntimeError):  # polling never got going
+                    await self.dispatcher.stop_polling()
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        if self._active:
+            await asyncio.wait(set(self._active), timeout=10)
+
+
+def make_bot(token: str, api_base: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    return Bot(token, session=session)
+
+
+def setup(app: web.Application) -> None:
+    settings = app[appmod.CONFIG].telegram
+    if not settings.enabled:
+        return
+    if settings.mode == "webhook" and not settings.webhook_secret.get_secret_value():
+        raise ConfigError("配置错误 CUNBOT_TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
+    holder: dict[str, TelegramChannel] = {}
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        bot = make_bot(settings.token.get_secret_value(), settings.api_base)
+        try:
+            channel = TelegramChannel(app, bot)
+            holder["channel"] = channel
+            app[CHANNEL_KEY] = channel
+            app[appmod.SENDERS][CHANNEL] = channel.sender
+            await channel.start()
+            yield
+            app[appmod.SENDERS].pop(CHANNEL, None)
+            await channel.stop()
+            pending = list(app[appmod.BACKGROUND])
+            if pending:
+                await asyncio.wait(pending, timeout=10)
+        finally:
+            await bot.session.close()
+
+    async def webhook(request: web.Request) -> web.Response:
+        return await holder["channel"].webhook(request)
+
+    app.cleanup_ctx.append(lifecycle)
+    if settings.mode == "webhook":
+        app.router.add_post(WEBHOOK_PATH, webhook)

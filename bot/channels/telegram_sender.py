@@ -1,0 +1,96 @@
+"""``app[SENDERS]["telegram"]``: a Reply (outbox body) as sendMessage / sendPhoto calls.
+
+Telegram's limits (about 30 messages a second overall, one a second per chat) are declared in
+``limits`` and enforced by the delivery worker; when Telegram still answers 429 the result
+carries its ``retry_after``, and a 403 (the user blocked the bot) is permanent.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.messages import Button, Reply
+from tasks.delivery import ChannelLimits, RateLimit, SendResult
+
+log = logging.getLogger(__name__)
+
+LIMITS = ChannelLimits(overall=(RateLimit(30, 1),), per_recipient=(RateLimit(1, 1),))
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_BYTES = 64  # Telegram's limit on callback_data
+
+
+def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    rows = []
+    for b in buttons:
+        if len(b.payload.encode()) > CALLBACK_DATA_BYTES:
+            # Handlers use short payloads ("task:ack:17"); a longer one cannot be a button.
+            log.warning("button payload too long for telegram, dropped label=%s", b.label)
+            continue
+        rows.append([InlineKeyboardButton(text=b.label[:64], callback_data=b.payload)])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    if len(text) <= limit:
+        return [text]
+    return [text[i : i + limit] for i in range(0, len(text), limit)]
+
+
+class TelegramSender:
+    name = "telegram"
+    limits = LIMITS
+
+    def __init__(self, bot: Bot, media_dir: Path) -> None:
+        self.bot = bot
+        self.media_dir = media_dir
+
+    async def send(
+        self, external_id: str, body: dict[str, Any], outbox_id: int | None = None
+    ) -> SendResult:
+        reply = Reply.from_dict(body)
+        text = "\n".join(part for part in (reply.text, reply.link or "") if part)
+        markup = keyboard(reply.buttons)
+        try:
+            chat_id = int(external_id)
+        except ValueError:
+            return SendResult(ok=False, permanent=True, error="telegram chat id is not a number")
+        try:
+            if reply.image:
+                fits = len(text) <= CAPTION_LIMIT
+                await self.bot.send_photo(
+                    chat_id,
+                    FSInputFile(self.media_dir / reply.image),
+                    caption=text if fits and text else None,
+                    reply_markup=markup if fits else None,
+                )
+                if fits:
+                    return SendResult(ok=True)
+            pieces = chunks(text or " ")
+            for i, piece in enumerate(pieces):
+                last = i == len(pieces) - 1
+                await self.bot.send_message(chat_id, piece, reply_markup=markup if last else None)
+        except TelegramRetryAfter as exc:
+            return SendResult(ok=False, retry_after=float(exc.retry_after), error="telegram 429")
+        except TelegramForbiddenError as exc:
+            log.info("telegram chat blocked the bot outbox=%s", outbox_id)
+            return SendResult(ok=False, permanent=True, error=f"telegram 403 {exc.message}"[:500])
+        except TelegramBadRequest as exc:
+            gone = "chat not found" in exc.message.lower()
+            return SendResult(ok=False, permanent=gone, error=f"telegram 400 {exc.message}"[:500])
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("telegram send failed outbox=%s error=%r", outbox_id, exc)
+            return SendResult(ok=False, error=repr(exc)[:500])
+        return SendResult(ok=True)

@@ -1,0 +1,168 @@
+"""Telegram channel: the real aiogram Bot against a fake Bot API on 127.0.0.1, polling and
+webhook modes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+from aiohttp.test_utils import TestServer
+
+from bot import app as appmod
+from handlers import texts
+from handlers.messages import Button, Reply
+from storage import people
+from storage.models import InboxMessage
+from tests.factories import bind, make_world
+from tests.fakes.harness import TG_TOKEN, drain, jpeg_bytes, make_config, start_app
+from tests.fakes.telegram_api import FakeTelegramApi
+
+SECRET = "hook-secret-1"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramApi]:
+    api = FakeTelegramApi(TG_TOKEN)
+    await api.start()
+    yield api
+    await api.close()
+
+
+@pytest.fixture
+async def polling(engine, database_url, tmp_path, clock, fake) -> AsyncIterator[TestServer]:
+    base = str(fake.server.make_url("")).rstrip("/")
+    server = await start_app(make_config(database_url, tmp_path, telegram_base=base), clock)
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def webhook(engine, database_url, tmp_path, clock, fake) -> AsyncIterator[TestServer]:
+    base = str(fake.server.make_url("")).rstrip("/")
+    config = make_config(
+        database_url, tmp_path, telegram_base=base, telegram_mode="webhook", webhook_secret=SECRET
+    )
+    server = await start_app(config, clock)
+    yield server
+    await server.close()
+
+
+async def inbox(app) -> list[InboxMessage]:
+    async with app[appmod.SESSIONMAKER]() as s:
+        return list(await s.scalars(sa.select(InboxMessage).order_by(InboxMessage.id)))
+
+
+async def test_polling_bind_by_invite_code(polling: TestServer, fake: FakeTelegramApi, clock):
+    sm = polling.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    async with sm() as s, s.begin():
+        invite = await people.create_invite(
+            s,
+            role="secretary",
+            region_id=world.villages[0].id,
+            now=clock.now(),
+            person_id=world.people["sec0"].id,
+        )
+    assert fake.calls_of("deleteWebhook")  # polling mode clears a leftover webhook
+    await fake.push(fake.message_update(777, text=f"/start {invite.code}"))
+    await fake.wait_for(lambda: bool(fake.texts_to(777)))
+    assert "书记0" in fake.texts_to(777)[0]
+    async with sm() as s:
+        person = await people.by_identity(s, "telegram", "777")
+    assert person is not None and person.id == world.people["sec0"].id
+
+
+async def test_polling_photo_largest_size_is_downloaded_and_location_arrives(
+    polling: TestServer, fake: FakeTelegramApi, clock
+):
+    sm = polling.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    await bind(sm, world.people["sec0"], "telegram", "778", clock.now())
+    image = jpeg_bytes("green")
+    await fake.push(fake.message_update(778, **fake.photo_content(image)))
+    await fake.push(fake.message_update(778, location={"latitude": 30.5, "longitude": 114.25}))
+    await fake.wait_for(lambda: len(fake.texts_to(778)) == 2)
+    photo, location = await inbox(polling.app)
+    assert photo.payload["kind"] == "photo"
+    stored = Path(polling.app[appmod.RULES].media_dir) / photo.payload["photo"]["path"]
+    assert stored.read_bytes() == image
+    assert (location.payload["kind"], location.payload["lat"]) == ("location", 30.5)
+    assert fake.texts_to(778) == [texts.PHOTO_UNEXPECTED, texts.LOCATION_UNEXPECTED]
+
+
+async def test_callback_query_is_a_button_press_and_is_answered(
+    polling: TestServer, fake: FakeTelegramApi, clock
+):
+    await fake.push(fake.callback_update(779, "task:ack:5"))
+    await fake.wait_for(lambda: bool(fake.texts_to(779)))
+    [row] = await inbox(polling.app)
+    assert (row.payload["kind"], row.payload["payload"]) == ("button", "task:ack:5")
+    assert len(fake.calls_of("answerCallbackQuery")) == 1
+
+
+async def test_sender_renders_inline_keyboard_and_photo(polling: TestServer, fake, tmp_path):
+    sender = polling.app[appmod.SENDERS]["telegram"]
+    reply = Reply("新任务：核查危房", (Button("确认收到", "task:ack:7"),))
+    assert (await sender.send("900", reply.to_dict())).ok
+    media_dir = Path(polling.app[appmod.RULES].media_dir)
+    (media_dir / "cd").mkdir(parents=True)
+    (media_dir / "cd" / "p.jpg").write_bytes(jpeg_bytes("blue"))
+    assert (await sender.send("900", Reply("图", image="cd/p.jpg").to_dict())).ok
+    message, photo = fake.sent
+    assert message["reply_markup"]["inline_keyboard"] == [
+        [{"text": "确认收到", "callback_data": "task:ack:7"}]
+    ]
+    assert photo["caption"] == "图" and fake.files[photo_file(fake)] == jpeg_bytes("blue")
+
+
+def photo_file(fake: FakeTelegramApi) -> str:
+    return [fid for fid in fake.files if fid.startswith("p")][-1]
+
+
+async def test_429_gives_retry_after_and_403_is_permanent(polling: TestServer, fake):
+    sender = polling.app[appmod.SENDERS]["telegram"]
+    fake.fail["sendMessage"] = (429, 17)
+    limited = await sender.send("901", Reply("x").to_dict())
+    assert not limited.ok and limited.retry_after == 17 and not limited.permanent
+    fake.fail["sendMessage"] = (403, 0)
+    blocked = await sender.send("901", Reply("x").to_dict())
+    assert blocked.permanent and not blocked.ok
+    assert fake.sent == []
+
+
+async def test_webhook_mode_sets_webhook_and_checks_the_secret(
+    webhook: TestServer, fake: FakeTelegramApi
+):
+    assert fake.webhook is not None
+    assert fake.webhook["url"].endswith("/telegram/webhook")
+    assert fake.webhook["secret_token"] == SECRET
+    update = fake.message_update(780, text="帮助")
+    url = webhook.make_url("/telegram/webhook")
+    async with aiohttp.ClientSession() as http:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        async with http.post(url, data=json.dumps(update), headers=headers) as resp:
+            assert resp.status == 401
+        async with http.post(
+            url, data="{not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        ) as resp:
+            assert resp.status == 400
+        assert await inbox(webhook.app) == []
+        for _ in range(2):  # Telegram re-sends an update it thinks failed
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with http.post(url, data=json.dumps(update), headers=headers) as resp:
+                assert resp.status == 200
+    await drain(webhook.app)
+    assert len(await inbox(webhook.app)) == 1
+    assert fake.texts_to(780) == [texts.UNBOUND_HELP]
+
+
+async def test_channel_is_off_without_token(engine, database_url, tmp_path, clock):
+    server = await start_app(make_config(database_url, tmp_path), clock)
+    try:
+        assert "telegram" not in server.app[appmod.SENDERS]
+    finally:
+        await server.close()
