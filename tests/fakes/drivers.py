@@ -1,0 +1,152 @@
+"""One person on one channel, driven over the real transport, for the same-scenario test.
+
+Each driver sends what a phone would send (a callback, an update, a WebSocket frame) and
+returns the texts the bot answered with. ``press(label)`` presses the button with that label
+on the last message that had buttons, the way that channel shows buttons (WeCom: a numbered
+menu, so the driver replies with the number; Telegram: an inline keyboard callback).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+import aiohttp
+import sqlalchemy as sa
+from aiohttp.test_utils import TestServer
+
+from bot import app as appmod
+from storage.models import InboxMessage
+from tests.fakes.harness import drain
+from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.wecom_api import FakeWeComApi
+from tests.fakes.wecom_client import (
+    WeComClient,
+    image_xml,
+    location_xml,
+    text_xml,
+)
+
+_ids = itertools.count(1)
+
+
+class Driver:
+    name: str
+    external_id: str
+    server: TestServer
+
+    @property
+    def app(self):
+        return self.server.app
+
+    async def inbox(self) -> list[InboxMessage]:
+        async with self.app[appmod.SESSIONMAKER]() as s:
+            rows = await s.scalars(
+                sa.select(InboxMessage)
+                .where(InboxMessage.channel == self.name)
+                .order_by(InboxMessage.id)
+            )
+            return list(rows)
+
+
+class WeComDriver(Driver):
+    name = "wecom"
+
+    def __init__(
+        self, server: TestServer, api: FakeWeComApi, client: WeComClient, clock: Any, user: str
+    ) -> None:
+        self.server, self.api, self.client, self.clock = server, api, client, clock
+        self.external_id = user
+
+    async def _post(self, xml: str) -> list[str]:
+        before = len(self.api.texts_to(self.external_id))
+        cb = self.client.callback(xml, int(self.clock.now().timestamp()))
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                self.server.make_url("/wecom/callback"), params=cb.params, data=cb.body
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+        await drain(self.app)
+        return self.api.texts_to(self.external_id)[before:]
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    async def text(self, text: str) -> list[str]:
+        return await self._post(text_xml(self.external_id, text, f"w{next(_ids)}", self._now()))
+
+    async def photo(self, data: bytes) -> list[str]:
+        media_id = f"MEDIA{next(_ids)}"
+        self.api.media[media_id] = data
+        return await self._post(
+            image_xml(self.external_id, media_id, f"w{next(_ids)}", self._now())
+        )
+
+    async def location(self, lat: float, lon: float, label: str) -> list[str]:
+        xml = location_xml(self.external_id, lat, lon, label, f"w{next(_ids)}", self._now())
+        return await self._post(xml)
+
+    def last_buttons(self) -> list[str]:
+        for text in reversed(self.api.texts_to(self.external_id)):
+            options = re.findall(r"^(\d+)\. (.+)$", text, re.M)
+            if options:
+                return [label for _, label in options]
+        return []
+
+    async def press(self, label: str) -> list[str]:
+        number = self.last_buttons().index(label) + 1
+        return await self.text(str(number))
+
+
+class TelegramDriver(Driver):
+    """Webhook mode: each update is POSTed like Telegram does, then the app's work drained."""
+
+    name = "telegram"
+
+    def __init__(self, server: TestServer, api: FakeTelegramApi, secret: str, chat: int) -> None:
+        self.server, self.api, self.secret, self.chat = server, api, secret, chat
+        self.external_id = str(chat)
+
+    async def _post(self, update: dict[str, Any]) -> list[str]:
+        before = len(self.api.texts_to(self.chat))
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                self.server.make_url("/telegram/webhook"),
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": self.secret},
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+        await drain(self.app)
+        return self.api.texts_to(self.chat)[before:]
+
+    async def text(self, text: str) -> list[str]:
+        return await self._post(self.api.message_update(self.chat, text=text))
+
+    async def photo(self, data: bytes) -> list[str]:
+        return await self._post(self.api.message_update(self.chat, **self.api.photo_content(data)))
+
+    async def location(self, lat: float, lon: float, label: str) -> list[str]:
+        venue = {
+            "location": {"latitude": lat, "longitude": lon},
+            "title": label,
+            "address": label,
+        }
+        return await self._post(
+            self.api.message_update(
+                self.chat, location={"latitude": lat, "longitude": lon}, venue=venue
+            )
+        )
+
+    def _keyboard(self) -> list[dict[str, str]]:
+        for msg in reversed(self.api.sent):
+            if str(msg.get("chat_id")) == self.external_id and msg.get("reply_markup"):
+                return [b for row in msg["reply_markup"]["inline_keyboard"] for b in row]
+        return []
+
+    def last_buttons(self) -> list[str]:
+        return [b["text"] for b in self._keyboard()]
+
+    async def press(self, label: str) -> list[str]:
+        [button] = [b for b in self._keyboard() if b["text"] == label]
+        return await self._post(self.api.callback_update(self.chat, button["callback_data"]))
