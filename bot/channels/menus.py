@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.channels.texts import MENU_HINT
 from handlers.messages import Reply
-from storage import people
+from storage import menus as menu_store
 from storage.clock import Clock
 
 MAX_OPTIONS = 20
@@ -57,12 +57,13 @@ class MenuMemory:
 
     async def remember(self, external_id: str, reply: Reply) -> None:
         payloads = [b.payload for b in reply.buttons[:MAX_OPTIONS]]
-        async with self.sessionmaker() as session, session.begin():
-            person = await people.by_identity(session, self.channel, external_id)
-            if person is None or (not payloads and self.key not in person.prefs):
-                return  # nothing to remember and nothing to clear: no write
+        async with self.sessionmaker() as session:
+            found = await menu_store.lookup(session, self.channel, external_id, self.key)
+            if found is None or (not payloads and found[1] is None):
+                return  # unbound, or nothing to remember and nothing to clear: no write
             value = {"at": self.clock.now().isoformat(), "payloads": payloads} if payloads else None
-            await people.set_prefs(session, person.id, **{self.key: value})
+            await menu_store.store(session, found[0], self.key, value)
+            await session.commit()
 
     async def resolve(self, external_id: str, text: str) -> str | None:
         """The payload of the button numbered ``text`` in the last menu, if it is one."""
@@ -70,8 +71,8 @@ class MenuMemory:
         if number is None:
             return None
         async with self.sessionmaker() as session:
-            person = await people.by_identity(session, self.channel, external_id)
-        menu = person.prefs.get(self.key) if person else None
+            found = await menu_store.lookup(session, self.channel, external_id, self.key)
+        menu = found[1] if found else None
         if not menu:
             return None
         if self.clock.now() - datetime.fromisoformat(menu["at"]) > self.ttl:

@@ -1,0 +1,278 @@
+"""Inbound throughput end to end on the WeCom endpoint, with encryption, on PostgreSQL.
+
+    load generator (this process)                      cunbot (child process)
+    encrypt + sign callback --POST /wecom/callback-->  verify, decrypt, inbox, 200
+                                                       background: router -> handler -> reply
+    fake WeCom API  <------------- message/send ------ sender
+    latency = reply arrives at the fake API - callback sent
+
+Two runs: closed loop (``--senders`` concurrent people, each sends its next message when the
+reply to the last one arrived) for messages/s and p50/p99, and open loop at a fixed offered
+load (``--rate`` msg/s) for p99. The service runs in its own process so the load generator
+does not share its event loop (on a 2-core machine: one core each).
+
+    python bench/inbound_bench.py                     # 100 senders, 3000 msgs, 200 msg/s x 10 s
+    python bench/inbound_bench.py --small             # CI size
+    CUNBOT_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres (default)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fakes.harness import AES_KEY, CORP_ID, SECRET, TOKEN  # noqa: E402
+from tests.fakes.wecom_api import FakeWeComApi  # noqa: E402
+from tests.fakes.wecom_client import WeComClient, text_xml  # noqa: E402
+
+DEFAULT_DB = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+MESSAGE = "我的信息"  # a real handler: identity lookup, region path query, one reply
+
+
+# -- the service (child process) ----------------------------------------------------------
+
+
+async def serve(database_url: str, wecom_base: str, users: int, workdir: Path) -> None:
+    import logging
+
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.config import Config, CoreSettings, TelegramSettings, WeComSettings
+    from storage import db, people, regions
+
+    logging.basicConfig(level=logging.WARNING)
+    config = Config(
+        core=CoreSettings(
+            database_url=database_url, media_dir=workdir / "media", var_dir=workdir / "var"
+        ),
+        wecom=WeComSettings(
+            corp_id=CORP_ID,
+            agent_id=1000002,
+            secret=SECRET,
+            token=TOKEN,
+            aes_key=AES_KEY,
+            api_base=wecom_base,
+        ),
+        telegram=TelegramSettings(token=""),
+    )
+    engine = db.make_engine(database_url)
+    await db.upgrade(engine)
+    sm = db.make_sessionmaker(engine)
+    from storage.clock import SystemClock
+
+    now = SystemClock().now()
+    async with sm() as s, s.begin():
+        county = await regions.add(s, "county", "示范县")
+        town = await regions.add(s, "township", "东岭镇", county.id)
+        village = await regions.add(s, "village", "石门村", town.id)
+        for i in range(users):
+            person = await people.add(
+                s, name=f"书记{i}", role="secretary", region_id=village.id, now=now
+            )
+            invite = await people.create_invite(
+                s, role="secretary", region_id=village.id, now=now, person_id=person.id
+            )
+            await people.bind(s, channel="wecom", external_id=f"u{i}", code=invite.code, now=now)
+    await engine.dispose()
+
+    app = create_app(config, auto_upgrade=False, run_workers=False)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(f"PORT {port}", flush=True)
+    # Run until the parent closes our stdin.
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+
+
+# -- the load generator (parent process) --------------------------------------------------
+
+
+class Load:
+    def __init__(self, url: str, api: FakeWeComApi, http: aiohttp.ClientSession) -> None:
+        self.url = url
+        self.http = http
+        self.client = WeComClient(TOKEN, AES_KEY, CORP_ID)
+        self.pending: defaultdict[str, deque[tuple[float, asyncio.Future[float]]]] = defaultdict(
+            deque
+        )
+        self.ids = iter(range(10**9))
+        self.errors = 0
+        api.on_sent = self._on_sent
+
+    def _on_sent(self, body: dict[str, Any]) -> None:
+        queue = self.pending.get(body["touser"])
+        if queue:
+            sent, fut = queue.popleft()
+            if not fut.done():
+                fut.set_result(time.perf_counter() - sent)
+
+    async def one(self, user: str) -> float:
+        msg_id = f"b{next(self.ids)}"
+        cb = self.client.callback(
+            text_xml(user, MESSAGE, msg_id, int(time.time())), int(time.time())
+        )
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.pending[user].append((time.perf_counter(), fut))
+        async with self.http.post(self.url, params=cb.params, data=cb.body) as resp:
+            await resp.read()
+            if resp.status != 200:
+                self.errors += 1
+        return await asyncio.wait_for(fut, 30)
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+async def closed_loop(load: Load, senders: int, total: int) -> tuple[float, list[float]]:
+    per = total // senders
+    latencies: list[float] = []
+
+    async def sender(i: int) -> None:
+        for _ in range(per):
+            latencies.append(await load.one(f"u{i}"))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(sender(i) for i in range(senders)))
+    return time.perf_counter() - start, latencies
+
+
+async def open_loop(load: Load, users: int, rate: float, seconds: float) -> list[float]:
+    count = int(rate * seconds)
+    start = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(load.one(f"u{i % users}")))
+    return list(await asyncio.gather(*tasks))
+
+
+async def create_database(url: str) -> str:
+    u = make_url(url)
+    name = f"cunbot_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(
+        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database=u.database
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_database(url: str, name: str) -> None:
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database=u.database
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    base_url = args.database_url
+    name = await create_database(base_url)
+    db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    api = FakeWeComApi(CORP_ID, SECRET)
+    wecom_base = await api.start()
+    workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"cunbot-bench-{name}"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--serve",
+        "--database-url",
+        db_url,
+        "--wecom-base",
+        wecom_base,
+        "--users",
+        str(args.senders),
+        "--workdir",
+        str(workdir),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None
+        line = (await asyncio.wait_for(child.stdout.readline(), 120)).decode()
+        if not line.startswith("PORT "):
+            raise SystemExit(f"service did not start: {line!r}")
+        url = f"http://127.0.0.1:{int(line.split()[1])}/wecom/callback"
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            load = Load(url, api, http)
+            await closed_loop(load, args.senders, args.senders * 2)  # warm-up
+            elapsed, lat = await closed_loop(load, args.senders, args.messages)
+            print(f"cpus={os.cpu_count()} senders={args.senders} messages={len(lat)} db=postgresql")
+            print(
+                f"closed loop: {len(lat) / elapsed:.0f} msg/s  "
+                f"p50={pct(lat, 50):.1f} ms  p99={pct(lat, 99):.1f} ms"
+            )
+            fixed = await open_loop(load, args.senders, args.rate, args.seconds)
+            print(
+                f"open loop at {args.rate:.0f} msg/s for {args.seconds:.0f} s: "
+                f"p50={pct(fixed, 50):.1f} ms  p99={pct(fixed, 99):.1f} ms  "
+                f"max={max(fixed) * 1000:.1f} ms  mean={statistics.mean(fixed) * 1000:.1f} ms"
+            )
+            print(f"non-200 answers: {load.errors}; token requests: {api.token_requests}")
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(child.wait(), 30)
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        await api.close()
+        await drop_database(base_url, name)
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--database-url", default=os.environ.get("CUNBOT_BENCH_DATABASE_URL", DEFAULT_DB)
+    )
+    p.add_argument("--senders", type=int, default=100)
+    p.add_argument("--messages", type=int, default=3000)
+    p.add_argument("--rate", type=float, default=200.0)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--small", action="store_true", help="CI size: 10 senders, 200 msgs, 2 s")
+    p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--wecom-base", help=argparse.SUPPRESS)
+    p.add_argument("--users", type=int, default=100, help=argparse.SUPPRESS)
+    p.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.small:
+        args.senders, args.messages, args.seconds, args.rate = 10, 200, 2.0, 50.0
+    return args
+
+
+if __name__ == "__main__":
+    ns = parse()
+    if ns.serve:
+        asyncio.run(serve(ns.database_url, ns.wecom_base, ns.users, ns.workdir))
+    else:
+        asyncio.run(main(ns))
