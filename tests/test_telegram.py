@@ -104,6 +104,14 @@ async def test_callback_query_is_a_button_press_and_is_answered(
     assert len(fake.calls_of("answerCallbackQuery")) == 1
 
 
+async def test_group_chat_messages_are_ignored(polling: TestServer, fake: FakeTelegramApi):
+    await fake.push(fake.message_update(-100500, chat_type="group", text="帮助"))
+    await fake.push(fake.message_update(781, text="帮助"))
+    await fake.wait_for(lambda: bool(fake.texts_to(781)))
+    assert [r.sender_id for r in await inbox(polling.app)] == ["781"]
+    assert fake.texts_to(-100500) == []
+
+
 async def test_sender_renders_inline_keyboard_and_photo(polling: TestServer, fake, tmp_path):
     sender = polling.app[appmod.SENDERS]["telegram"]
     reply = Reply("新任务：核查危房", (Button("确认收到", "task:ack:7"),))

@@ -82,6 +82,10 @@ class TelegramChannel:
                 self._active.discard(task)
 
     async def on_message(self, message: Message) -> None:
+        if message.chat.type != "private":
+            # An identity is one person: a group chat would make a whole group one cadre.
+            log.info("telegram non-private chat ignored chat=%s", message.chat.id)
+            return
         async with self._in_order(str(message.chat.id)):
             await self._on_message(message)
 
@@ -179,10 +183,14 @@ class TelegramChannel:
             log.warning("telegram webhook rejected: %s", str(exc).splitlines()[0][:200])
             return web.Response(status=400, text="bad update")
         # Answer at once; the inbox dedups the message if Telegram sends the update again.
-        appmod.spawn(
-            self.app, self.dispatcher.feed_update(self.bot, update), f"tg:{update.update_id}"
-        )
+        appmod.spawn(self.app, self._feed(update), f"tg:{update.update_id}")
         return web.Response(text="ok")
+
+    async def _feed(self, update: Update) -> None:
+        try:
+            await self.dispatcher.feed_update(self.bot, update)
+        except Exception:  # nobody awaits this task: log here or lose the error
+            log.exception("telegram update failed update=%s", update.update_id)
 
     async def start(self) -> None:
         if self.settings.mode == "webhook":

@@ -234,8 +234,11 @@ class WeComChannel:
         return None
 
     async def process(self, inbox_id: int, incoming: Incoming) -> None:
-        replies = await self.app[appmod.INBOUND].handle(inbox_id, incoming) or []
-        await send_replies(self.app, self.sender, incoming, replies)
+        try:
+            replies = await self.app[appmod.INBOUND].handle(inbox_id, incoming) or []
+            await send_replies(self.app, self.sender, incoming, replies)
+        except Exception:  # nobody awaits this task: log here or lose the error
+            log.exception("wecom processing failed msg=%s", incoming.message_id)
 
 
 def setup(app: web.Application) -> None:

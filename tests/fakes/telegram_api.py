@@ -56,13 +56,15 @@ class FakeTelegramApi:
     def _user(self, chat_id: int) -> dict[str, Any]:
         return {"id": chat_id, "is_bot": False, "first_name": f"u{chat_id}"}
 
-    def message_update(self, chat_id: int, **content: Any) -> dict[str, Any]:
+    def message_update(
+        self, chat_id: int, chat_type: str = "private", **content: Any
+    ) -> dict[str, Any]:
         return {
             "update_id": next(self._update_ids),
             "message": {
                 "message_id": next(self._ids),
                 "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
+                "chat": {"id": chat_id, "type": chat_type},
                 "from": self._user(chat_id),
                 **content,
             },
