@@ -8,6 +8,7 @@ menu, so the driver replies with the number; Telegram: an inline keyboard callba
 
 from __future__ import annotations
 
+import abc
 import itertools
 import re
 from typing import Any
@@ -31,10 +32,27 @@ from tests.fakes.wecom_client import (
 _ids = itertools.count(1)
 
 
-class Driver:
+class Driver(abc.ABC):
     name: str
     external_id: str
     server: TestServer
+
+    @abc.abstractmethod
+    async def text(self, text: str) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def photo(self, data: bytes) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def location(self, lat: float, lon: float, label: str) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def last_push(self) -> tuple[str, list[str]]:
+        """The text and button labels of the latest message pushed to this person."""
+        ...
+
+    @abc.abstractmethod
+    async def press(self, label: str) -> list[str]: ...
 
     @property
     def app(self):
@@ -94,6 +112,10 @@ class WeComDriver(Driver):
                 return [label for _, label in options]
         return []
 
+    async def last_push(self) -> tuple[str, list[str]]:
+        texts = self.api.texts_to(self.external_id)
+        return (texts[-1] if texts else ""), self.last_buttons()
+
     async def press(self, label: str) -> list[str]:
         number = self.last_buttons().index(label) + 1
         return await self.text(str(number))
@@ -144,8 +166,9 @@ class TelegramDriver(Driver):
                 return [b for row in msg["reply_markup"]["inline_keyboard"] for b in row]
         return []
 
-    def last_buttons(self) -> list[str]:
-        return [b["text"] for b in self._keyboard()]
+    async def last_push(self) -> tuple[str, list[str]]:
+        texts = self.api.texts_to(self.chat)
+        return (texts[-1] if texts else ""), [b["text"] for b in self._keyboard()]
 
     async def press(self, label: str) -> list[str]:
         [button] = [b for b in self._keyboard() if b["text"] == label]
