@@ -116,6 +116,7 @@ class Load:
         )
         self.ids = iter(range(10**9))
         self.errors = 0
+        self.lost = 0  # no reply within 30 s
         api.on_sent = self._on_sent
 
     def _on_sent(self, body: dict[str, Any]) -> None:
@@ -125,7 +126,7 @@ class Load:
             if not fut.done():
                 fut.set_result(time.perf_counter() - sent)
 
-    async def one(self, user: str) -> float:
+    async def one(self, user: str) -> float | None:
         msg_id = f"b{next(self.ids)}"
         cb = self.client.callback(
             text_xml(user, MESSAGE, msg_id, int(time.time())), int(time.time())
@@ -136,7 +137,11 @@ class Load:
             await resp.read()
             if resp.status != 200:
                 self.errors += 1
-        return await asyncio.wait_for(fut, 30)
+        try:
+            return await asyncio.wait_for(fut, 30)
+        except TimeoutError:
+            self.lost += 1
+            return None
 
 
 def pct(values: list[float], p: float) -> float:
@@ -150,7 +155,9 @@ async def closed_loop(load: Load, senders: int, total: int) -> tuple[float, list
 
     async def sender(i: int) -> None:
         for _ in range(per):
-            latencies.append(await load.one(f"u{i}"))
+            latency = await load.one(f"u{i}")
+            if latency is not None:
+                latencies.append(latency)
 
     start = time.perf_counter()
     await asyncio.gather(*(sender(i) for i in range(senders)))
@@ -166,7 +173,7 @@ async def open_loop(load: Load, users: int, rate: float, seconds: float) -> list
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(load.one(f"u{i % users}")))
-    return list(await asyncio.gather(*tasks))
+    return [x for x in await asyncio.gather(*tasks) if x is not None]
 
 
 async def create_database(url: str) -> str:
@@ -237,7 +244,10 @@ async def main(args: argparse.Namespace) -> None:
                 f"p50={pct(fixed, 50):.1f} ms  p99={pct(fixed, 99):.1f} ms  "
                 f"max={max(fixed) * 1000:.1f} ms  mean={statistics.mean(fixed) * 1000:.1f} ms"
             )
-            print(f"non-200 answers: {load.errors}; token requests: {api.token_requests}")
+            print(
+                f"non-200 answers: {load.errors}; replies lost (>30 s): {load.lost}; "
+                f"token requests: {api.token_requests}; load average: {os.getloadavg()[0]:.1f}"
+            )
     finally:
         if child.stdin is not None:
             child.stdin.close()
