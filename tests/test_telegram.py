@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
 
 from bot import app as appmod
+from bot.channels.telegram import CHANNEL_KEY
+from bot.config import ConfigError
 from handlers import texts
 from handlers.messages import Button, Reply
 from storage import people
@@ -174,3 +176,22 @@ async def test_channel_is_off_without_token(engine, database_url, tmp_path, cloc
         assert "telegram" not in server.app[appmod.SENDERS]
     finally:
         await server.close()
+
+
+async def test_polling_stops_cleanly_with_the_app(engine, database_url, tmp_path, clock, fake):
+    base = str(fake.server.make_url("")).rstrip("/")
+    server = await start_app(make_config(database_url, tmp_path, telegram_base=base), clock)
+    channel = server.app[CHANNEL_KEY]
+    await fake.push(fake.message_update(790, text="帮助"))
+    await fake.wait_for(lambda: bool(fake.texts_to(790)))
+    await server.close()
+    assert channel._polling is not None and channel._polling.done()
+    assert channel._active == set()
+
+
+async def test_webhook_mode_without_secret_refuses_to_start(engine, database_url, tmp_path, clock):
+    config = make_config(
+        database_url, tmp_path, telegram_base="http://127.0.0.1:9", telegram_mode="webhook"
+    )
+    with pytest.raises(ConfigError, match="CUNBOT_TELEGRAM_WEBHOOK_SECRET"):
+        await start_app(config, clock)
