@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,6 +14,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
+from PIL import Image
 
 from bot import app as appmod
 from bot.channels.wecom import CHANNEL_KEY
@@ -145,6 +148,18 @@ async def test_photo_is_downloaded_on_arrival_and_reaches_the_router(rig: WeComR
     assert rig.api.texts_to("wang") == [texts.PHOTO_UNEXPECTED]
 
 
+async def test_large_photo_is_downloaded_whole(rig: WeComRig, clock) -> None:
+    noise = Image.frombytes("RGB", (700, 700), os.urandom(700 * 700 * 3))
+    buf = io.BytesIO()
+    noise.save(buf, "JPEG", quality=95)
+    assert len(buf.getvalue()) > 500_000  # many network chunks
+    rig.api.media["BIG"] = buf.getvalue()
+    assert (await rig.post(image_xml("wang", "BIG", "img-big", rig.now))).status == 200
+    await drain(rig.app)
+    [row] = await rig.inbox()
+    assert row.payload["photo"]["size"] == len(buf.getvalue())
+
+
 async def test_image_whose_media_download_fails_is_not_recorded_and_asks_retry(
     rig: WeComRig,
 ) -> None:
@@ -197,6 +212,7 @@ BAD = "<xml><ToUserName>x</ToUserName></xml>"
         "malformed_outer_xml",
         "entity_declaration",
         "oversized_body",
+        "oversized_chunked_body",
         "missing_query",
         "not_base64",
     ],
@@ -230,6 +246,13 @@ async def test_bad_callback_is_4xx_and_stores_nothing(
         params, body = cb.params, cb.body
     elif case == "oversized_body":
         body = b"<xml><Encrypt>" + b"A" * 200_000 + b"</Encrypt></xml>"
+    elif case == "oversized_chunked_body":
+
+        async def chunks():
+            for _ in range(20):
+                yield b"<xml><Encrypt>" + b"A" * 10_000
+
+        body = chunks()
     elif case == "missing_query":
         params = {}
     elif case == "not_base64":

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from bot import app as appmod
 from bot.channels import texts as channel_texts
+from bot.channels.limits import TooLarge, read_limited
 from bot.channels.replies import send_replies
 from bot.channels.telegram_sender import TelegramSender
 from bot.config import ConfigError
@@ -175,11 +176,9 @@ class TelegramChannel:
             log.warning("telegram webhook rejected: body too large")
             return web.Response(status=413, text="too large")
         try:
-            raw = await request.content.read(MAX_UPDATE + 1)
-            if len(raw) > MAX_UPDATE:
-                raise ValueError("update too large")
+            raw = await read_limited(request.content, MAX_UPDATE)
             update = Update.model_validate_json(raw, context={"bot": self.bot})
-        except ValueError as exc:
+        except (ValueError, TooLarge) as exc:
             log.warning("telegram webhook rejected: %s", str(exc).splitlines()[0][:200])
             return web.Response(status=400, text="bad update")
         # Answer at once; the inbox dedups the message if Telegram sends the update again.

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from bot import app as appmod
 from bot.channels import menus
+from bot.channels.limits import TooLarge, read_limited
 from bot.channels.replies import send_replies
 from bot.channels.wecom_api import WeComApi, WeComError, WeComSender
 from bot.channels.wecom_crypto import CallbackRejected, WeComCrypto
@@ -140,7 +141,10 @@ class WeComChannel:
         try:
             if (request.content_length or 0) > MAX_BODY:
                 raise CallbackRejected("body too large", 413)
-            body = await request.content.read(MAX_BODY + 1)
+            try:
+                body = await read_limited(request.content, MAX_BODY)
+            except TooLarge:
+                raise CallbackRejected("body too large", 413) from None
             outer = parse_xml(body)
             encrypted = outer.get("Encrypt", "")
             if not encrypted:

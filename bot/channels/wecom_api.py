@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels import menus
+from bot.channels.limits import TooLarge, read_limited
 from bot.config import WeComSettings
 from handlers.messages import Reply
 from tasks.delivery import ChannelLimits, RateLimit, SendResult
@@ -115,10 +116,10 @@ class WeComApi:
             async with self.http.get(self.base + "media/get", params=params) as resp:
                 kind = resp.headers.get("Content-Type", "")
                 if resp.status == 200 and not kind.startswith(("application/json", "text/")):
-                    body = await resp.content.read(MAX_MEDIA + 1)
-                    if len(body) > MAX_MEDIA:
-                        raise WeComError(-2, "media larger than 10 MB")
-                    return body
+                    try:
+                        return await read_limited(resp.content, MAX_MEDIA)
+                    except TooLarge:
+                        raise WeComError(-2, "media larger than 10 MB") from None
                 data = await resp.json(content_type=None)
             code = int(data.get("errcode", -1))
             if code in TOKEN_ERRORS and attempt == 1:
