@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
 
 from bot import app as appmod
+from bot.channels import texts as channel_texts
 from bot.channels.telegram import CHANNEL_KEY
 from bot.config import ConfigError
 from handlers import texts
@@ -94,6 +95,29 @@ async def test_polling_photo_largest_size_is_downloaded_and_location_arrives(
     assert stored.read_bytes() == image
     assert (location.payload["kind"], location.payload["lat"]) == ("location", 30.5)
     assert fake.texts_to(778) == [texts.PHOTO_UNEXPECTED, texts.LOCATION_UNEXPECTED]
+
+
+async def test_image_sent_as_file_is_a_photo_and_a_sticker_gets_a_hint(
+    polling: TestServer, fake: FakeTelegramApi
+):
+    image = jpeg_bytes("yellow")
+    fake.files["doc1"] = image
+    document = {"file_id": "doc1", "file_unique_id": "doc1", "mime_type": "image/jpeg"}
+    await fake.push(fake.message_update(782, document=document | {"file_size": len(image)}))
+    sticker = {
+        "file_id": "st1",
+        "file_unique_id": "st1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    await fake.push(fake.message_update(782, sticker=sticker))
+    await fake.wait_for(lambda: len(fake.texts_to(782)) == 2)
+    [row] = await inbox(polling.app)
+    assert row.payload["kind"] == "photo" and row.payload["photo"]["size"] == len(image)
+    assert fake.texts_to(782)[1] == channel_texts.UNSUPPORTED
 
 
 async def test_callback_query_is_a_button_press_and_is_answered(

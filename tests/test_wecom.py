@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 from PIL import Image
 
 from bot import app as appmod
+from bot.channels import texts as channel_texts
 from bot.channels.wecom import CHANNEL_KEY
 from handlers import texts
 from handlers.messages import Button, Reply
@@ -166,6 +167,16 @@ async def test_image_whose_media_download_fails_is_not_recorded_and_asks_retry(
     resp = await rig.post(image_xml("wang", "NO-SUCH-MEDIA", "img-2", rig.now))
     assert resp.status == 503
     assert await rig.inbox() == []
+
+
+async def test_voice_message_gets_a_hint_and_is_not_stored(rig: WeComRig) -> None:
+    voice = text_xml("wang", "", "v-1", rig.now).replace(
+        "<MsgType><![CDATA[text]]></MsgType>", "<MsgType><![CDATA[voice]]></MsgType>"
+    )
+    assert (await rig.post(voice)).status == 200
+    await drain(rig.app)
+    assert await rig.inbox() == []
+    assert rig.api.texts_to("wang") == [channel_texts.UNSUPPORTED]
 
 
 async def test_location_becomes_incoming_location(rig: WeComRig, clock) -> None:

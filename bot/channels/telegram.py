@@ -98,13 +98,14 @@ class TelegramChannel:
             "message_id": f"{chat}:{message.message_id}",
             "ts": message.date,
         }
-        if message.photo:
-            largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
-            if (largest.file_size or 0) > media.MAX_IMAGE_BYTES:
+        image = _image_of(message)
+        if image is not None:
+            file_id, size = image
+            if size > media.MAX_IMAGE_BYTES:
                 await self._notice(chat, Reply(channel_texts.PHOTO_TOO_BIG))
                 return
             try:
-                data = await self._download(largest.file_id)
+                data = await self._download(file_id)
             except (TelegramAPIError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 log.warning("telegram photo download failed msg=%s: %r", base["message_id"], exc)
                 await self._notice(chat, Reply(channel_texts.PHOTO_DOWNLOAD_FAILED))
@@ -128,7 +129,8 @@ class TelegramChannel:
         elif message.text is not None:
             incoming = Incoming(kind="text", text=message.text, **base)
         else:
-            log.info("telegram message type ignored msg=%s", base["message_id"])
+            log.info("telegram message type not supported msg=%s", base["message_id"])
+            await self._notice(chat, Reply(channel_texts.UNSUPPORTED))
             return
         await self._receive(incoming)
 
@@ -227,6 +229,18 @@ class TelegramChannel:
             await asyncio.wait(set(self._active), timeout=10)
 
 
+def _image_of(message: Message) -> tuple[str, int] | None:
+    """(file id, size) of the photo in a message: the largest size of a photo, or an image
+    sent as a file (phones send "original quality" photos that way, EXIF time intact)."""
+    if message.photo:
+        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        return largest.file_id, largest.file_size or 0
+    doc = message.document
+    if doc is not None and (doc.mime_type or "").startswith("image/"):
+        return doc.file_id, doc.file_size or 0
+    return None
+
+
 def make_bot(token: str, api_base: str) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
     return Bot(token, session=session)
@@ -238,13 +252,11 @@ def setup(app: web.Application) -> None:
         return
     if settings.mode == "webhook" and not settings.webhook_secret.get_secret_value():
         raise ConfigError("配置错误 CUNBOT_TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
-    holder: dict[str, TelegramChannel] = {}
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         bot = make_bot(settings.token.get_secret_value(), settings.api_base)
         try:
             channel = TelegramChannel(app, bot)
-            holder["channel"] = channel
             app[CHANNEL_KEY] = channel
             app[appmod.SENDERS][CHANNEL] = channel.sender
             await channel.start()
@@ -258,7 +270,7 @@ def setup(app: web.Application) -> None:
             await bot.session.close()
 
     async def webhook(request: web.Request) -> web.Response:
-        return await holder["channel"].webhook(request)
+        return await request.app[CHANNEL_KEY].webhook(request)
 
     app.cleanup_ctx.append(lifecycle)
     if settings.mode == "webhook":

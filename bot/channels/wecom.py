@@ -28,6 +28,7 @@ from aiohttp import web
 
 from bot import app as appmod
 from bot.channels import menus
+from bot.channels import texts as channel_texts
 from bot.channels.limits import TooLarge, read_limited
 from bot.channels.replies import send_replies
 from bot.channels.wecom_api import WeComApi, WeComError, WeComSender
@@ -234,8 +235,8 @@ class WeComChannel:
             except media.ImageRejected as exc:
                 return Reply(exc.reason)
             return Incoming(message_id=msg_id, kind="photo", photo=stored.to_dict(), **base)
-        log.info("wecom message type ignored type=%s msg=%s", kind[:16], msg_id)
-        return None
+        log.info("wecom message type not supported type=%s msg=%s", kind[:16], msg_id)
+        return Reply(channel_texts.UNSUPPORTED)
 
     async def process(self, inbox_id: int, incoming: Incoming) -> None:
         try:
@@ -248,12 +249,10 @@ class WeComChannel:
 def setup(app: web.Application) -> None:
     if not app[appmod.CONFIG].wecom.enabled:
         return
-    holder: dict[str, WeComChannel] = {}
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
             channel = WeComChannel(app, http)
-            holder["channel"] = channel
             app[CHANNEL_KEY] = channel
             app[appmod.SENDERS][CHANNEL] = channel.sender
             yield
@@ -264,10 +263,10 @@ def setup(app: web.Application) -> None:
                 await asyncio.wait(pending, timeout=10)
 
     async def get(request: web.Request) -> web.Response:
-        return await holder["channel"].verify_url(request)
+        return await request.app[CHANNEL_KEY].verify_url(request)
 
     async def post(request: web.Request) -> web.Response:
-        return await holder["channel"].callback(request)
+        return await request.app[CHANNEL_KEY].callback(request)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/wecom/callback", get)
