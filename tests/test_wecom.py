@@ -291,6 +291,21 @@ async def test_many_concurrent_sends_fetch_the_token_once(rig: WeComRig) -> None
     assert len(rig.api.sent) == 50
 
 
+async def test_token_is_fetched_again_when_its_lifetime_is_over(rig: WeComRig) -> None:
+    rig.api.expires_in = 0  # every token handed out is already past its lifetime
+    sender = rig.app[appmod.SENDERS]["wecom"]
+    assert (await sender.send("u1", Reply("一").to_dict())).ok
+    assert (await sender.send("u1", Reply("二").to_dict())).ok
+    assert rig.api.token_requests == 2
+
+
+async def test_token_is_cached_while_valid(rig: WeComRig) -> None:
+    sender = rig.app[appmod.SENDERS]["wecom"]
+    for i in range(3):
+        assert (await sender.send("u1", Reply(str(i)).to_dict())).ok
+    assert rig.api.token_requests == 1
+
+
 async def test_expired_token_is_refreshed_once_and_the_send_retried(rig: WeComRig) -> None:
     sender = rig.app[appmod.SENDERS]["wecom"]
     assert (await sender.send("u1", Reply("一").to_dict())).ok
