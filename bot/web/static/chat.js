@@ -33,7 +33,26 @@
     return div;
   }
 
+  var lastStamp = 0;
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // A centred time label when a message comes more than five minutes after the previous one.
+  function stamp(at) {
+    var d = at ? new Date(at) : new Date();
+    if (isNaN(d.getTime()) || d.getTime() - lastStamp < 5 * 60 * 1000) return;
+    lastStamp = d.getTime();
+    var now = new Date();
+    var text = pad(d.getHours()) + ":" + pad(d.getMinutes());
+    if (d.toDateString() !== now.toDateString()) {
+      text = (d.getMonth() + 1) + "月" + d.getDate() + "日 " + text;
+    }
+    var div = document.createElement("div");
+    div.className = "time";
+    div.textContent = text;
+    log.appendChild(div);
+  }
+
   function bubble(who, msg) {
+    stamp(msg.at);
     var row = document.createElement("div");
     row.className = "row " + who;
     var avatar = document.createElement("div");
@@ -130,6 +149,7 @@
       case "history":
         log.innerHTML = "";
         seen.clear();
+        lastStamp = 0;
         f.messages.forEach(function (m) {
           if (m.id) seen.add(m.id);
           bubble(m.from === "me" ? "me" : "bot", m);
