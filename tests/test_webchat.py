@@ -7,14 +7,15 @@ import io
 import json
 
 import pytest
+import sqlalchemy as sa
 from aiohttp import WSCloseCode
 from PIL import Image
 
-from bot.app import SENDERS
+from bot.app import INBOUND, SENDERS
 from bot.channels.webchat import COOKIE, HUB, TEXTS
 from handlers import texts
 from storage import outbox, people
-from storage.models import OutboxMessage
+from storage.models import InboxMessage, OutboxMessage, WebChatMessage
 from tests.factories import make_world
 from tests.webclient import webchat_server
 
@@ -273,3 +274,41 @@ async def test_shutdown_closes_sockets_with_going_away(engine, database_url, tmp
     await web._reader
     assert web.ws.close_code == WSCloseCode.GOING_AWAY
     await web.http.close()
+
+
+async def test_shutdown_lets_an_in_flight_message_finish(
+    engine, sessionmaker, database_url, tmp_path, clock, world
+):
+    code = await invite_for(sessionmaker, clock, world.people["sec0"])
+    server_cm = webchat_server(database_url, tmp_path, clock)
+    server = await server_cm.__aenter__()
+    web = server.client()
+    await web.__aenter__()
+    await web.bind(code)
+    browser_id = web.cookies[COOKIE].rpartition(".")[0]
+    # Hold this sender's turn so the message is received but not yet handled.
+    turn = server.app[INBOUND]._locks[("webchat", browser_id)]
+    await turn.acquire()
+    await web.send_raw(json.dumps({"type": "text", "text": "我的信息", "id": "late-1"}))
+    message_id = f"{browser_id}:late-1"
+    for _ in range(500):
+        async with sessionmaker() as s:
+            row = await s.scalar(
+                sa.select(InboxMessage).where(InboxMessage.message_id == message_id)
+            )
+        if row is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert row is not None and row.handled_at is None
+    closing = asyncio.create_task(server_cm.__aexit__(None, None, None))
+    await web._reader  # the server said "going away" while the message was in flight
+    assert web.ws.close_code == WSCloseCode.GOING_AWAY
+    turn.release()
+    await closing
+    await web.http.close()
+    async with sessionmaker() as s:
+        row = await s.scalar(sa.select(InboxMessage).where(InboxMessage.message_id == message_id))
+        said = await s.scalars(sa.select(WebChatMessage.body))
+        texts_said = [b.get("text") for b in said]
+    assert row.handled_at is not None and row.error is None
+    assert "我的信息" in texts_said
