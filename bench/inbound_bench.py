@@ -21,8 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -59,7 +59,10 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path) -
     logging.basicConfig(level=logging.WARNING)
     config = Config(
         core=CoreSettings(
-            database_url=database_url, media_dir=workdir / "media", var_dir=workdir / "var"
+            database_url=database_url,
+            media_dir=workdir / "media",
+            var_dir=workdir / "var",
+            secret_key="bench-secret",
         ),
         wecom=WeComSettings(
             corp_id=CORP_ID,
@@ -77,6 +80,7 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path) -
     from storage.clock import SystemClock
 
     now = SystemClock().now()
+    codes: list[str] = []
     async with sm() as s, s.begin():
         county = await regions.add(s, "county", "示范县")
         town = await regions.add(s, "township", "东岭镇", county.id)
@@ -89,6 +93,10 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path) -
                 s, role="secretary", region_id=village.id, now=now, person_id=person.id
             )
             await people.bind(s, channel="wecom", external_id=f"u{i}", code=invite.code, now=now)
+            web_invite = await people.create_invite(
+                s, role="secretary", region_id=village.id, now=now, person_id=person.id
+            )
+            codes.append(web_invite.code)
     await engine.dispose()
 
     app = create_app(config, auto_upgrade=False, run_workers=False)
@@ -97,6 +105,7 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path) -
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(f"CODES {','.join(codes)}", flush=True)
     print(f"PORT {port}", flush=True)
     # Run until the parent closes our stdin.
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -126,7 +135,8 @@ class Load:
             if not fut.done():
                 fut.set_result(time.perf_counter() - sent)
 
-    async def one(self, user: str) -> float | None:
+    async def one(self, index: int) -> float | None:
+        user = f"u{index}"
         msg_id = f"b{next(self.ids)}"
         cb = self.client.callback(
             text_xml(user, MESSAGE, msg_id, int(time.time())), int(time.time())
@@ -144,18 +154,85 @@ class Load:
             return None
 
 
+class WebLoad:
+    """Browsers on the web chat: one cookie jar and WebSocket each, bound by invite code."""
+
+    def __init__(self, base: str, codes: list[str]) -> None:
+        self.base = base
+        self.codes = codes
+        self.sockets: list[aiohttp.ClientWebSocketResponse] = []
+        self.sessions: list[aiohttp.ClientSession] = []
+        self.readers: list[asyncio.Task[None]] = []
+        self.waiters: dict[str, tuple[float, asyncio.Future[float]]] = {}
+        self.ids = iter(range(10**9))
+        self.errors = 0
+        self.lost = 0
+
+    async def start(self) -> None:
+        for _ in self.codes:
+            http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+            self.sessions.append(http)
+            async with http.get(self.base + "/chat") as resp:
+                await resp.read()
+            ws = await http.ws_connect(self.base + "/chat/ws")
+            self.sockets.append(ws)
+            self.readers.append(asyncio.create_task(self._read(ws)))
+        await asyncio.gather(
+            *(self._request(i, f"绑定 {code}") for i, code in enumerate(self.codes))
+        )
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            data = json.loads(msg.data)
+            waiter = self.waiters.get(data.get("reply_to") or "")
+            if waiter is None:
+                continue
+            if data.get("type") == "error":
+                self.errors += 1
+            if (data.get("final") or data.get("type") == "error") and not waiter[1].done():
+                waiter[1].set_result(time.perf_counter() - waiter[0])
+
+    async def _request(self, index: int, text: str) -> float | None:
+        frame_id = f"b{next(self.ids)}"
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiters[frame_id] = (time.perf_counter(), fut)
+        try:
+            await self.sockets[index].send_str(
+                json.dumps({"type": "text", "text": text, "id": frame_id})
+            )
+            return await asyncio.wait_for(fut, 30)
+        except TimeoutError:
+            self.lost += 1
+            return None
+        finally:
+            self.waiters.pop(frame_id, None)
+
+    async def one(self, index: int) -> float | None:
+        return await self._request(index, MESSAGE)
+
+    async def close(self) -> None:
+        for ws in self.sockets:
+            await ws.close()
+        for task in self.readers:
+            task.cancel()
+        for http in self.sessions:
+            await http.close()
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
-async def closed_loop(load: Load, senders: int, total: int) -> tuple[float, list[float]]:
+async def closed_loop(load: Any, senders: int, total: int) -> tuple[float, list[float]]:
     per = total // senders
     latencies: list[float] = []
 
     async def sender(i: int) -> None:
         for _ in range(per):
-            latency = await load.one(f"u{i}")
+            latency = await load.one(i)
             if latency is not None:
                 latencies.append(latency)
 
@@ -164,7 +241,7 @@ async def closed_loop(load: Load, senders: int, total: int) -> tuple[float, list
     return time.perf_counter() - start, latencies
 
 
-async def open_loop(load: Load, users: int, rate: float, seconds: float) -> list[float]:
+async def open_loop(load: Any, users: int, rate: float, seconds: float) -> list[float]:
     count = int(rate * seconds)
     start = time.perf_counter()
     tasks = []
@@ -172,7 +249,7 @@ async def open_loop(load: Load, users: int, rate: float, seconds: float) -> list
         delay = start + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(load.one(f"u{i % users}")))
+        tasks.append(asyncio.create_task(load.one(i % users)))
     return [x for x in await asyncio.gather(*tasks) if x is not None]
 
 
@@ -200,6 +277,23 @@ async def drop_database(url: str, name: str) -> None:
         await conn.close()
 
 
+async def run(args: argparse.Namespace, label: str, load: Any) -> None:
+    await closed_loop(load, args.senders, args.senders * 2)  # warm-up
+    elapsed, lat = await closed_loop(load, args.senders, args.messages)
+    fixed = await open_loop(load, args.senders, args.rate, args.seconds)
+    print(f"{label}:")
+    print(
+        f"  closed loop, {args.senders} senders: {len(lat) / elapsed:.0f} msg/s  "
+        f"p50={pct(lat, 50):.1f} ms  p99={pct(lat, 99):.1f} ms"
+    )
+    print(
+        f"  open loop at {args.rate:.0f} msg/s for {args.seconds:.0f} s: "
+        f"p50={pct(fixed, 50):.1f} ms  p99={pct(fixed, 99):.1f} ms  "
+        f"max={max(fixed) * 1000:.1f} ms"
+    )
+    print(f"  errors: {load.errors}; replies lost (>30 s): {load.lost}")
+
+
 async def main(args: argparse.Namespace) -> None:
     base_url = args.database_url
     name = await create_database(base_url)
@@ -224,30 +318,30 @@ async def main(args: argparse.Namespace) -> None:
     )
     try:
         assert child.stdout is not None
+        codes_line = (await asyncio.wait_for(child.stdout.readline(), 120)).decode()
         line = (await asyncio.wait_for(child.stdout.readline(), 120)).decode()
-        if not line.startswith("PORT "):
+        if not (codes_line.startswith("CODES ") and line.startswith("PORT ")):
             raise SystemExit(f"service did not start: {line!r}")
-        url = f"http://127.0.0.1:{int(line.split()[1])}/wecom/callback"
+        codes = codes_line.split()[1].split(",")
+        base = f"http://127.0.0.1:{int(line.split()[1])}"
+        print(
+            f"cpus={os.cpu_count()} senders={args.senders} db=postgresql "
+            f"message={MESSAGE!r} (bound people; reply via the channel)"
+        )
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
-            load = Load(url, api, http)
-            await closed_loop(load, args.senders, args.senders * 2)  # warm-up
-            elapsed, lat = await closed_loop(load, args.senders, args.messages)
-            print(f"cpus={os.cpu_count()} senders={args.senders} messages={len(lat)} db=postgresql")
-            print(
-                f"closed loop: {len(lat) / elapsed:.0f} msg/s  "
-                f"p50={pct(lat, 50):.1f} ms  p99={pct(lat, 99):.1f} ms"
-            )
-            fixed = await open_loop(load, args.senders, args.rate, args.seconds)
-            print(
-                f"open loop at {args.rate:.0f} msg/s for {args.seconds:.0f} s: "
-                f"p50={pct(fixed, 50):.1f} ms  p99={pct(fixed, 99):.1f} ms  "
-                f"max={max(fixed) * 1000:.1f} ms  mean={statistics.mean(fixed) * 1000:.1f} ms"
-            )
-            print(
-                f"non-200 answers: {load.errors}; replies lost (>30 s): {load.lost}; "
-                f"token requests: {api.token_requests}; load average: {os.getloadavg()[0]:.1f}"
-            )
+            if args.channel in ("wecom", "both"):
+                await run(
+                    args, "wecom (encrypted callback)", Load(base + "/wecom/callback", api, http)
+                )
+            if args.channel in ("webchat", "both"):
+                web_load = WebLoad(base, codes)
+                await web_load.start()
+                try:
+                    await run(args, "web chat (WebSocket)", web_load)
+                finally:
+                    await web_load.close()
+        print(f"token requests: {api.token_requests}; load average: {os.getloadavg()[0]:.1f}")
     finally:
         if child.stdin is not None:
             child.stdin.close()
@@ -265,6 +359,7 @@ def parse() -> argparse.Namespace:
     p.add_argument(
         "--database-url", default=os.environ.get("CUNBOT_BENCH_DATABASE_URL", DEFAULT_DB)
     )
+    p.add_argument("--channel", choices=["wecom", "webchat", "both"], default="both")
     p.add_argument("--senders", type=int, default=100)
     p.add_argument("--messages", type=int, default=3000)
     p.add_argument("--rate", type=float, default=200.0)
