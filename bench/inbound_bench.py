@@ -253,7 +253,7 @@ async def open_loop(load: Any, users: int, rate: float, seconds: float) -> list[
     return [x for x in await asyncio.gather(*tasks) if x is not None]
 
 
-async def create_database(url: str) -> str:
+async def create_database(url: str, async_commit: bool) -> str:
     u = make_url(url)
     name = f"cunbot_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(
@@ -261,6 +261,9 @@ async def create_database(url: str) -> str:
     )
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
+        if async_commit:
+            # Commits no longer wait for the WAL flush: shows how much of the latency is fsync.
+            await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     finally:
         await conn.close()
     return name
@@ -277,14 +280,24 @@ async def drop_database(url: str, name: str) -> None:
         await conn.close()
 
 
-async def run(args: argparse.Namespace, label: str, load: Any) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to show the service's cost per message
+    independently of what else the machine is doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(args: argparse.Namespace, label: str, load: Any, pid: int) -> None:
     await closed_loop(load, args.senders, args.senders * 2)  # warm-up
+    cpu0 = cpu_seconds(pid)
     elapsed, lat = await closed_loop(load, args.senders, args.messages)
+    cpu_per_msg = (cpu_seconds(pid) - cpu0) / max(1, len(lat)) * 1000
     fixed = await open_loop(load, args.senders, args.rate, args.seconds)
     print(f"{label}:")
     print(
         f"  closed loop, {args.senders} senders: {len(lat) / elapsed:.0f} msg/s  "
-        f"p50={pct(lat, 50):.1f} ms  p99={pct(lat, 99):.1f} ms"
+        f"p50={pct(lat, 50):.1f} ms  p99={pct(lat, 99):.1f} ms  "
+        f"service CPU {cpu_per_msg:.1f} ms/msg"
     )
     print(
         f"  open loop at {args.rate:.0f} msg/s for {args.seconds:.0f} s: "
@@ -296,7 +309,7 @@ async def run(args: argparse.Namespace, label: str, load: Any) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     base_url = args.database_url
-    name = await create_database(base_url)
+    name = await create_database(base_url, args.async_commit)
     db_url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
     api = FakeWeComApi(CORP_ID, SECRET)
     wecom_base = await api.start()
@@ -326,19 +339,19 @@ async def main(args: argparse.Namespace) -> None:
         base = f"http://127.0.0.1:{int(line.split()[1])}"
         print(
             f"cpus={os.cpu_count()} senders={args.senders} db=postgresql "
+            f"synchronous_commit={'off' if args.async_commit else 'on'} "
             f"message={MESSAGE!r} (bound people; reply via the channel)"
         )
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
             if args.channel in ("wecom", "both"):
-                await run(
-                    args, "wecom (encrypted callback)", Load(base + "/wecom/callback", api, http)
-                )
+                wecom_load = Load(base + "/wecom/callback", api, http)
+                await run(args, "wecom (encrypted callback)", wecom_load, child.pid)
             if args.channel in ("webchat", "both"):
                 web_load = WebLoad(base, codes)
                 await web_load.start()
                 try:
-                    await run(args, "web chat (WebSocket)", web_load)
+                    await run(args, "web chat (WebSocket)", web_load, child.pid)
                 finally:
                     await web_load.close()
         print(f"token requests: {api.token_requests}; load average: {os.getloadavg()[0]:.1f}")
@@ -364,6 +377,11 @@ def parse() -> argparse.Namespace:
     p.add_argument("--messages", type=int, default=3000)
     p.add_argument("--rate", type=float, default=200.0)
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="synchronous_commit=off on the bench database (how much is WAL fsync)",
+    )
     p.add_argument("--small", action="store_true", help="CI size: 10 senders, 200 msgs, 2 s")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--wecom-base", help=argparse.SUPPRESS)
