@@ -140,8 +140,9 @@ class TelegramChannel:
             await self._on_callback(query, chat)
 
     async def _on_callback(self, query: CallbackQuery, chat: str) -> None:
-        # Answer first: the client shows a spinner on the button until we do.
-        with contextlib.suppress(Exception):
+        # Answer first: the client shows a spinner on the button until we do. A query older
+        # than Telegram's answer window is refused; the press itself still counts.
+        with contextlib.suppress(TelegramAPIError, aiohttp.ClientError, TimeoutError):
             await self.bot.answer_callback_query(query.id)
         incoming = Incoming(
             channel=CHANNEL,
