@@ -43,6 +43,10 @@ CHANNEL = "wecom"
 MAX_BODY = 64 * 1024  # callback bodies are about 1 kB
 MAX_SKEW = 300  # seconds between WeCom's timestamp and our clock
 MEDIA_TIMEOUT = 3.5  # seconds, inside WeCom's 5-second window
+# Messages handled at once in the background. Handling holds a database connection for a
+# while; capping it leaves connections for recording new callbacks, so under a burst the
+# answers to WeCom stay fast and the inbox absorbs the backlog.
+HANDLE_CONCURRENCY = 8
 CHANNEL_KEY = web.AppKey("wecom_channel", "WeComChannel")
 
 
@@ -111,6 +115,7 @@ class WeComChannel:
         self.sender = WeComSender(
             self.api, settings.agent_id, app[appmod.RULES].media_dir, self.memory
         )
+        self._handling = asyncio.Semaphore(HANDLE_CONCURRENCY)
 
     def _check_query(self, request: web.Request, encrypted: str) -> None:
         q = request.query
@@ -240,7 +245,8 @@ class WeComChannel:
 
     async def process(self, inbox_id: int, incoming: Incoming) -> None:
         try:
-            replies = await self.app[appmod.INBOUND].handle(inbox_id, incoming) or []
+            async with self._handling:
+                replies = await self.app[appmod.INBOUND].handle(inbox_id, incoming) or []
             await send_replies(self.app, self.sender, incoming, replies)
         except Exception:  # nobody awaits this task: log here or lose the error
             log.exception("wecom processing failed msg=%s", incoming.message_id)
