@@ -117,8 +117,7 @@ def baseline(entries: list[FaqDTO], dev: list[dict], ood: list[str]) -> Row:
     answered = [best(item["q"]) for item in dev]
     n_answered = sum(fid is not None for fid, _ in answered)
     wrong = sum(
-        fid is not None and fid != item["id"]
-        for (fid, _), item in zip(answered, dev, strict=True)
+        fid is not None and fid != item["id"] for (fid, _), item in zip(answered, dev, strict=True)
     )
     refused = sum(best(q)[0] is None for q in ood)
     ms = [t * 1000 for t in timings]
@@ -138,7 +137,7 @@ def enlarge(entries: list[FaqDTO], size: int, seed: int = 7) -> list[FaqDTO]:
     """Synthetic entries up to ``size``: real phrasings with words shuffled and foreign
     characters mixed in, so the index has the vocabulary and document count of a big FAQ."""
     rng = random.Random(seed)
-    pool = "".join({ch for e in entries for ch in e.question + e.answer if "\u4e00" <= ch})
+    pool = "".join({ch for e in entries for ch in e.question + e.answer if ch >= "\u4e00"})
     out = list(entries)
     for n in itertools.count():
         if len(out) >= size:
@@ -238,7 +237,9 @@ def main() -> None:
     t0 = time.perf_counter()
     index = FaqIndex.build(entries, analyzer)
     build_s = time.perf_counter() - t0
-    print(f"analyzer (jieba + user dictionary) load: {load_s:.2f} s; index build: {build_s * 1000:.1f} ms")
+    print(
+        f"analyzer (jieba + user dictionary) load: {load_s:.2f} s; index build: {build_s * 1000:.1f} ms"
+    )
 
     if args.calibrate:
         t = calibrate(index, dev, ood)

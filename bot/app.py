@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.config import Config
 from bot.inbound import Inbound
+from handlers.faq_service import FaqService
 from handlers.features import build_registry
 from storage import db
 from storage.clock import Clock, SystemClock
@@ -75,12 +76,19 @@ def create_app(
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(conversation)
+    app.cleanup_ctx.append(faq_index)
     for name in CHANNEL_MODULES + WEB_MODULES:
         importlib.import_module(name).setup(app)
     if run_workers:
         app.cleanup_ctx.append(workers)
     app.router.add_get("/healthz", healthz)
     return app
+
+
+async def faq_index(app: web.Application) -> AsyncIterator[None]:
+    """The policy FAQ index, built once at start-up (jieba and the build run in threads)."""
+    app[SERVICES]["faq"] = await FaqService.start(app[SESSIONMAKER], app[CLOCK].now())
+    yield
 
 
 async def workers(app: web.Application) -> AsyncIterator[None]:

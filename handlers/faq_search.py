@@ -69,12 +69,13 @@ FILLERS = sorted(
     reverse=True,
 )
 # Words that carry no meaning for matching (after segmentation).
-STOPWORDS = frozenset(
+_STOPWORDS = (
     "的 了 是 吗 呢 啊 吧 呀 哦 嘛 哈 么 呗 啦 喔 嗯 在 和 与 及 或 也 都 就 还 又 要 会 能 "
     "可以 有 没 没有 我 我们 你 您 他 她 它 咱 咱们 俺 这 那 这个 那个 这些 那些 个 一个 "
     "啥 什么 怎么 怎样 怎么样 如何 哪 哪些 哪个 为什么 吗 么 得 地 着 过 给 让 把 被 对 "
-    "里 上 下 中 时 时候 现在 一般 到底 具体 情况 问题 问 说 讲 知道 请 下 一 些 点 儿".split()
+    "里 上 下 中 时 时候 现在 一般 到底 具体 情况 问题 问 说 讲 知道 请 下 一 些 点 儿"
 )
+STOPWORDS = frozenset(_STOPWORDS.split())
 _PUNCT = re.compile(r"[^\w.%]+|(?<!\d)\.|\.(?!\d)|_")
 _OCC = OpenCC("t2s")
 
@@ -288,9 +289,7 @@ class FaqIndex:
         if w is None and g is None:
             return []
         weight = self.thresholds.word_weight
-        per_doc = (weight * w if w is not None else 0) + (
-            (1 - weight) * g if g is not None else 0
-        )
+        per_doc = (weight * w if w is not None else 0) + ((1 - weight) * g if g is not None else 0)
         per_doc = np.asarray(per_doc, dtype=np.float64)
         per_doc = np.where(self._is_answer, per_doc * self.thresholds.answer_doc, per_doc)
         per_entry = np.maximum.reduceat(per_doc, self._starts)
