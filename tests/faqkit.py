@@ -1,0 +1,18 @@
+"""Shared helpers for the FAQ tests: jieba's dictionary is loaded once per test process."""
+
+from __future__ import annotations
+
+import functools
+
+from handlers.faq_search import Analyzer, FaqIndex
+from storage.faq import SHIPPED, read_file
+
+
+@functools.cache
+def analyzer() -> Analyzer:
+    return Analyzer.load()
+
+
+@functools.cache
+def shipped_index() -> FaqIndex:
+    return FaqIndex.build(read_file(SHIPPED), analyzer())
