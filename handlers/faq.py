@@ -105,7 +105,13 @@ async def ask(ctx: Context, text: str) -> list[Reply]:
         )
         entry = await faq_store.get(ctx.session, best.faq_id)
         if entry is not None:
-            log.info("faq answered q=%s faq=%s score=%.3f", q.id, best.faq_id, best.score)
+            log.info(
+                "faq answered msg=%s q=%s faq=%s score=%.3f",
+                ctx.incoming.message_id,
+                q.id,
+                best.faq_id,
+                best.score,
+            )
             return [answer_reply(entry, q.id)]
     if result.decision == "suggest" and result.hits:
         q = await faq_store.record_question(
@@ -130,7 +136,7 @@ async def ask(ctx: Context, text: str) -> list[Reply]:
         now=ctx.now(),
         score=best.score if best else None,
     )
-    log.info("faq handed off q=%s county=%s", q.id, county_id)
+    log.info("faq handed off msg=%s q=%s county=%s", ctx.incoming.message_id, q.id, county_id)
     if county_id is None:
         return [Reply(NO_COUNTY)]
     return [Reply(HANDED_OFF.format(id=q.id), meta={"kind": "faq_pending", "question": q.id})]

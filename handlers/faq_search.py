@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -102,11 +103,23 @@ class Entry(Protocol):
 
 class Analyzer:
     """Segmentation and synonyms. Loading jieba's dictionary takes about a second: build it
-    in a thread (``asyncio.to_thread(Analyzer.load)``), once per process."""
+    in a thread (``asyncio.to_thread(Analyzer.shared)``), once per process."""
+
+    _shared: Analyzer | None = None
+    _shared_lock = threading.Lock()
 
     def __init__(self, tokenizer: jieba.Tokenizer, synonyms: dict[str, str]) -> None:
         self._tk = tokenizer
         self._syn = synonyms
+
+    @classmethod
+    def shared(cls) -> Analyzer:
+        """The process-wide analyzer over the shipped dictionary, loaded on first use (it is
+        read-only afterwards, so every app and index in the process can share it)."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls.load()
+            return cls._shared
 
     @classmethod
     def load(cls, userdict: Path = USERDICT, synonyms: Path = SYNONYMS) -> Analyzer:

@@ -40,7 +40,7 @@ class FaqService:
     ) -> FaqService:
         """Load jieba off the event loop; if the FAQ table is empty, fill it from ``seed``
         (the shipped FAQ); build the index."""
-        service = cls(analyzer or await asyncio.to_thread(Analyzer.load))
+        service = cls(analyzer or await asyncio.to_thread(Analyzer.shared))
         async with sessionmaker() as session, session.begin():
             if seed is not None and await faq_store.count(session) == 0:
                 entries = await asyncio.to_thread(faq_store.read_file, seed)

@@ -8,9 +8,8 @@ from handlers.faq_search import Analyzer, FaqIndex
 from storage.faq import SHIPPED, read_file
 
 
-@functools.cache
 def analyzer() -> Analyzer:
-    return Analyzer.load()
+    return Analyzer.shared()
 
 
 @functools.cache

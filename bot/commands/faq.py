@@ -122,7 +122,7 @@ async def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     except faq_store.FaqFileError as exc:
         print(exc, file=sys.stderr)
         return 1
-    analyzer = await asyncio.to_thread(Analyzer.load)
+    analyzer = await asyncio.to_thread(Analyzer.shared)
     index = await asyncio.to_thread(FaqIndex.build, entries, analyzer)
     questions = [args.question] if args.question is not None else sys.stdin
     for line in questions:
