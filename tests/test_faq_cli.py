@@ -135,8 +135,8 @@ def test_export_then_import_round_trips_the_shipped_faq(cli, cli_db, tmp_path):
     assert len(faq_ids(cli_db)) == len(faq_store.read_file(faq_store.SHIPPED))
 
 
-def test_ask_json_single_question(cli_db):
-    result = run(cli_db, "ask", "--json", "请问低保渐退多长时间呢")
+def test_ask_json_single_question(cli):
+    result = cli("ask", "--json", "请问低保渐退多长时间呢")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert set(out) == {"question", "matched", "answer", "faq_id", "score", "source", "suggestions"}
@@ -144,6 +144,7 @@ def test_ask_json_single_question(cli_db):
 
 
 def test_ask_json_reads_one_question_per_line_from_stdin(cli_db):
+    """A real ``python -m bot`` process with real stdin: one index load, one line each."""
     result = run(cli_db, "ask", "--json", stdin="低保渐退多长时间\n\n明天天气怎么样\n卫生室面积\n")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -153,9 +154,9 @@ def test_ask_json_reads_one_question_per_line_from_stdin(cli_db):
     assert lines[2]["faq_id"] == "F018"
 
 
-def test_ask_uses_the_database_faq_once_imported(cli_db, tmp_path):
+def test_ask_uses_the_database_faq_once_imported(cli, tmp_path):
     mine = tmp_path / "mine.yaml"
     mine.write_text(GOOD, encoding="utf-8")
-    assert run(cli_db, "import", str(mine)).returncode == 0
-    out = json.loads(run(cli_db, "ask", "--json", "低保渐退期多久").stdout)
+    assert cli("import", str(mine)).returncode == 0
+    out = json.loads(cli("ask", "--json", "低保渐退期多久").stdout)
     assert out["faq_id"] == "T1" and out["source"] == "测试文件"
