@@ -237,6 +237,11 @@ async def add(session: AsyncSession, entry: FaqDTO, now: datetime) -> FaqDTO:
     return found
 
 
+async def delete(session: AsyncSession, faq_id: str) -> bool:
+    result = await session.execute(sa.delete(Faq).where(Faq.id == faq_id))
+    return bool(result.rowcount)
+
+
 # --- questions -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class QuestionDTO:
