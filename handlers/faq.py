@@ -13,7 +13,7 @@ import logging
 from handlers.context import Context
 from handlers.faq_search import Result, normalize
 from handlers.faq_service import FaqService
-from handlers.messages import Button, Reply, paged
+from handlers.messages import Button, Reply
 from handlers.registry import Command, Registry
 from storage import faq as faq_store
 from storage import people as people_store
@@ -42,6 +42,7 @@ STALE = "这个按钮已失效，请重新提问。"
 QUEUE_EMPTY = "目前没有待答问题。"
 QUEUE_HEAD = "待答问题（共 {n} 条，最早的在前）："
 QUEUE_LINE = "#{id} {name}（{region}，{when}）：{text}"
+QUEUE_MORE = "……还有 {n} 条"
 QUEUE_TAIL = "答复请发送「答复 编号 内容」，例如：答复 {id} 渐退期一般为一年。"
 REPLY_HOW = "请这样发送：答复 编号 内容，例如：答复 12 渐退期一般为一年。"
 NO_SUCH_QUESTION = "没有编号为 {id} 的本县问题，请发送「待答问题」查看编号。"
@@ -201,9 +202,9 @@ async def queue(ctx: Context, _rest: str) -> list[Reply]:
                 text=q.text[:80],
             )
         )
-    if total > len(rows):
-        lines.append(f"……还有 {total - len(rows)} 条")
-    body = "\n".join([QUEUE_HEAD.format(n=total), *paged(lines, QUEUE_LIMIT + 1)])
+    if total > len(rows):  # rows is already bounded by the query; say how many are left
+        lines.append(QUEUE_MORE.format(n=total - len(rows)))
+    body = "\n".join([QUEUE_HEAD.format(n=total), *lines])
     return [Reply(body + "\n" + QUEUE_TAIL.format(id=rows[0].id))]
 
 
