@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from handlers.context import Context
-from handlers.faq_search import Result, normalize
+from handlers.faq_search import Entry, Result, normalize
 from handlers.faq_service import FaqService
 from handlers.messages import Button, Reply
 from handlers.registry import Command, Registry
@@ -62,7 +62,7 @@ def _service(ctx: Context) -> FaqService | None:
     return service if isinstance(service, FaqService) else None
 
 
-def answer_reply(entry: FaqDTO, question_id: int, *, title: bool = False) -> Reply:
+def answer_reply(entry: Entry, question_id: int, *, title: bool = False) -> Reply:
     body = ANSWER.format(answer=entry.answer, source=entry.source or "政策问答库")
     if title:
         body = ANSWER_TITLE.format(question=entry.question) + body
@@ -90,54 +90,36 @@ async def ask(ctx: Context, text: str) -> list[Reply]:
         # Only greetings or fillers ("你好", "在吗"): nothing to answer, nothing to queue.
         return [Reply(ASK_HOW)]
     result: Result = index.search(text)
-    me = ctx.me
     best = result.best
+    status = {"answer": faq_store.ANSWERED, "suggest": faq_store.SUGGESTED}.get(
+        result.decision, faq_store.PENDING
+    )
     county_id = await _county_id(ctx)
-    if result.decision == "answer" and best is not None:
-        q = await faq_store.record_question(
-            ctx.session,
-            asked_by=me.id,
-            county_id=county_id,
-            text=text,
-            status=faq_store.ANSWERED,
-            now=ctx.now(),
-            faq_id=best.faq_id,
-            score=best.score,
-        )
-        entry = await faq_store.get(ctx.session, best.faq_id)
-        if entry is not None:
-            log.info(
-                "faq answered msg=%s q=%s faq=%s score=%.3f",
-                ctx.incoming.message_id,
-                q.id,
-                best.faq_id,
-                best.score,
-            )
-            return [answer_reply(entry, q.id)]
-    if result.decision == "suggest" and result.hits:
-        q = await faq_store.record_question(
-            ctx.session,
-            asked_by=me.id,
-            county_id=county_id,
-            text=text,
-            status=faq_store.SUGGESTED,
-            now=ctx.now(),
-            faq_id=result.hits[0].faq_id,
-            score=result.hits[0].score,
-        )
+    q = await faq_store.record_question(
+        ctx.session,
+        asked_by=ctx.me.id,
+        county_id=county_id,
+        text=text,
+        status=status,
+        now=ctx.now(),
+        faq_id=best.faq_id if best and status != faq_store.PENDING else None,
+        score=best.score if best else None,
+    )
+    log.info(
+        "faq %s msg=%s q=%s faq=%s score=%s",
+        status,
+        ctx.incoming.message_id,
+        q.id,
+        q.faq_id,
+        q.score,
+    )
+    if status == faq_store.ANSWERED and best is not None:
+        # The index holds the rows it was built from in this very session: no second lookup.
+        return [answer_reply(index.entries[best.faq_id], q.id)]
+    if status == faq_store.SUGGESTED:
         buttons = [Button(h.question[:30], f"faq:pick:{q.id}:{h.faq_id}") for h in result.hits]
         buttons.append(Button(NONE_OF_THESE, f"faq:none:{q.id}"))
         return [Reply(SUGGEST, tuple(buttons), meta={"kind": "faq_suggest", "question": q.id})]
-    q = await faq_store.record_question(
-        ctx.session,
-        asked_by=me.id,
-        county_id=county_id,
-        text=text,
-        status=faq_store.PENDING,
-        now=ctx.now(),
-        score=best.score if best else None,
-    )
-    log.info("faq handed off msg=%s q=%s county=%s", ctx.incoming.message_id, q.id, county_id)
     if county_id is None:
         return [Reply(NO_COUNTY)]
     return [Reply(HANDED_OFF.format(id=q.id), meta={"kind": "faq_pending", "question": q.id})]
