@@ -137,9 +137,10 @@ async def on_text(ctx: Context) -> list[Reply]:
 async def on_button(ctx: Context, rest: str) -> list[Reply]:
     action, _, arg = rest.partition(":")
     qid_text, _, faq_id = arg.partition(":")
-    if not qid_text.isdigit():
+    qid = _question_number(qid_text)
+    if qid is None:
         return [Reply(STALE)]
-    q = await faq_store.get_question(ctx.session, int(qid_text))
+    q = await faq_store.get_question(ctx.session, qid)
     if q is None or q.asked_by != ctx.me.id:
         return [Reply(STALE)]
     if action == "up":
@@ -190,10 +191,17 @@ async def queue(ctx: Context, _rest: str) -> list[Reply]:
     return [Reply(body + "\n" + QUEUE_TAIL.format(id=rows[0].id))]
 
 
+def _question_number(text: str) -> int | None:
+    """ "12" or "#12" -> 12; anything else (or absurdly long) -> None."""
+    digits = text.strip().lstrip("#")
+    return int(digits) if digits.isdigit() and len(digits) <= 9 else None
+
+
 async def _my_question(ctx: Context, qid_text: str) -> QuestionDTO | None:
-    if not qid_text.lstrip("#").isdigit():
+    qid = _question_number(qid_text)
+    if qid is None:
         return None
-    q = await faq_store.get_question(ctx.session, int(qid_text.lstrip("#")))
+    q = await faq_store.get_question(ctx.session, qid)
     if q is None or q.county_id is None or q.county_id != await _county_id(ctx):
         return None
     return q

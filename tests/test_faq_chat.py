@@ -177,3 +177,25 @@ async def test_faq_changed_elsewhere_is_picked_up_by_the_next_question(sessionma
         )
     [reply] = await chat.send("sec", UNKNOWN)
     assert "公示后发放" in reply.text
+
+
+async def test_staff_queue_is_bounded_and_says_how_many_more(sessionmaker, clock, world, chat):
+    async with sessionmaker() as s, s.begin():
+        for n in range(12):
+            await faq_store.record_question(
+                s,
+                asked_by=world.people["sec0"].id,
+                county_id=world.county.id,
+                text=f"第{n}个没人答过的问题",
+                status="pending",
+                now=clock.now(),
+            )
+    queue = await chat.say("staff", "待答问题")
+    assert "共 12 条" in queue and "……还有 2 条" in queue
+    assert "第9个" in queue and "第10个" not in queue
+
+
+async def test_bad_question_numbers_are_refused_politely(chat):
+    assert "没有编号" in await chat.say("staff", "答复 99999999999999999999 好的")
+    assert "没有编号" in await chat.say("staff", "存为问答 abc")
+    assert "答复 编号 内容" in await chat.say("staff", "答复 12")
