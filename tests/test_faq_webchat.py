@@ -1,18 +1,12 @@
 """The county staff queue round trip over the real web chat (aiohttp server, WebSocket
 browsers): a secretary's unknown question reaches county staff, the answer is pushed live to
-the secretary, and once saved as an FAQ entry the same question is answered at once.
-
-Skipped while the web chat channel is not in the tree (it lands on its own branch)."""
+the secretary, and once saved as an FAQ entry the same question is answered at once."""
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("bot.channels.webchat")
-
-from storage import people  # noqa: E402
-from tests.factories import make_world  # noqa: E402
-from tests.webclient import webchat_server  # noqa: E402
+from storage import people
+from tests.factories import make_world
+from tests.webclient import webchat_server
 
 UNKNOWN = "村里的光伏电站收益怎么分配给村民"
 STAFF_ANSWER = "按村集体经济收益分配方案，经村民代表大会通过并公示后发放。"
