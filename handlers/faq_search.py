@@ -1,6 +1,6 @@
 """Chinese FAQ retrieval that knows when it does not know. No database, no transport.
 
-    analyzer = Analyzer.load()                      # jieba + user dictionary: blocking, ~1 s
+    analyzer = Analyzer.shared()                    # jieba + user dictionary: blocking, ~1 s
     index = FaqIndex.build(entries, analyzer)       # blocking, run it in a thread
     result = index.search("请问低保渐退多长时间呢")   # -> Result(decision="answer", hits=[...])
 
@@ -8,7 +8,8 @@ Pipeline: normalize (NFKC full-width -> half-width, traditional -> simplified, p
 fillers out) -> jieba words with a domain dictionary -> synonyms mapped to one canonical word
 -> two BM25 indexes (bm25s): one over words, one over character bigrams of the canonical text,
 so a typo or an unseen word still shares bigrams with the right entry. Each phrasing of an
-entry is its own document; an entry scores as its best phrasing.
+entry is its own document, and so is its answer (weighted down); an entry scores as its best
+document.
 
 Raw BM25 scores grow with the length of the question, so they cannot be compared against a
 fixed threshold. The confidence used here divides the best score by the query's own
