@@ -44,8 +44,8 @@ class FaqService:
         async with sessionmaker() as session, session.begin():
             if seed is not None and await faq_store.count(session) == 0:
                 entries = await asyncio.to_thread(faq_store.read_file, seed)
-                await faq_store.upsert_many(session, entries, now)
-                log.info("faq table was empty: loaded %d shipped entries", len(entries))
+                added = await faq_store.seed(session, entries, now)
+                log.info("faq table was empty: loaded %d shipped entries", added)
             index = await service.current(session)
         log.info("faq index ready: %d entries", len(index))
         return service

@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Faq, Question
+from storage.upsert import insert_many_ignore
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "faq" / "policy.yaml"
 MAX_ENTRIES = 5000
@@ -226,6 +227,25 @@ async def upsert_many(
         row.updated_at = now
     await session.flush()
     return added, updated
+
+
+async def seed(session: AsyncSession, entries: Sequence[FaqDTO], now: datetime) -> int:
+    """Insert entries whose id is not taken yet -> how many were new. Safe when two service
+    processes start on an empty table at once (the loser inserts nothing, and fails nothing)."""
+    rows = [
+        {
+            "id": e.id,
+            "question": e.question,
+            "variants": list(e.variants),
+            "answer": e.answer,
+            "source": e.source,
+            "tags": list(e.tags),
+            "reviewed_on": e.reviewed_on,
+            "updated_at": now,
+        }
+        for e in entries
+    ]
+    return await insert_many_ignore(session, Faq, rows, ["id"])
 
 
 async def add(session: AsyncSession, entry: FaqDTO, now: datetime) -> FaqDTO:

@@ -48,3 +48,15 @@ async def test_index_is_rebuilt_only_when_the_table_changes(sessionmaker, clock)
     async with sessionmaker() as s:
         rebuilt = await service.current(s)
     assert rebuilt is not first and "F001" not in rebuilt.entries
+
+
+async def test_seed_skips_ids_already_present_so_a_second_process_starts_cleanly(
+    sessionmaker, clock
+):
+    entries = faq_store.read_file(faq_store.SHIPPED)
+    async with sessionmaker() as first, first.begin():
+        assert await faq_store.seed(first, entries, clock.now()) == len(entries)
+    async with sessionmaker() as second, second.begin():
+        assert await faq_store.seed(second, entries, clock.now()) == 0
+    async with sessionmaker() as s:
+        assert await faq_store.count(s) == len(entries)
