@@ -160,3 +160,14 @@ def test_ask_uses_the_database_faq_once_imported(cli, tmp_path):
     assert cli("import", str(mine)).returncode == 0
     out = json.loads(cli("ask", "--json", "低保渐退期多久").stdout)
     assert out["faq_id"] == "T1" and out["source"] == "测试文件"
+
+
+def test_ask_against_a_file_and_in_plain_text(cli, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(GOOD, encoding="utf-8")
+    out = json.loads(cli("ask", "--json", "--file", str(mine), "低保渐退期多久").stdout)
+    assert out["faq_id"] == "T1"
+    plain = cli("ask", "--file", str(mine), "低保渐退期多久").stdout
+    assert "一般为1年" in plain and "来源：测试文件" in plain
+    refused = cli("ask", "--file", str(mine), "明天天气怎么样").stdout
+    assert "答不准" in refused
