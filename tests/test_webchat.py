@@ -312,3 +312,12 @@ async def test_shutdown_lets_an_in_flight_message_finish(
         texts_said = [b.get("text") for b in said]
     assert row.handled_at is not None and row.error is None
     assert "我的信息" in texts_said
+
+
+async def test_media_paths_cannot_leave_the_media_directory(bound, tmp_path):
+    (tmp_path / "var").mkdir(exist_ok=True)
+    (tmp_path / "var" / "outside.txt").write_text("not for browsers")
+    (tmp_path / "var" / "media").mkdir(exist_ok=True)
+    for path in ("/media/..%2Foutside.txt", "/media/%2E%2E/outside.txt", "/media/nope.jpg"):
+        status, body = await bound.get(path)
+        assert status == 404 and b"not for browsers" not in body
