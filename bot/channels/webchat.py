@@ -25,6 +25,7 @@ Server -> client
         "payload"}], "image": url|null, "link": url|null}   answers to a client frame; the
         last answer to a frame has "final": true
     {"type": "ack", "reply_to", "duplicate": true, "final": true}   a resent frame, already done
+        (without "duplicate" when a handler had nothing to say)
     {"type": "push", "id": "push-<outbox id>", "text", "buttons", "image", "link"}  from the
         outbox, live; the same id may come twice (at-least-once), the page shows it once
     {"type": "status", "bound": true}                        this browser has just been bound
@@ -32,13 +33,16 @@ Server -> client
         stays open
 
 Upload answer (JSON): 200 {"ok": true, "image": url, "thumb": url, "frames": [reply frames]}
-(the same frames are also pushed to every open socket of that browser), or 4xx
-{"ok": false, "type": "error", "text": "中文说明"}.
+(the same frames are also pushed to every open socket of that browser), or
+{"ok": false, "type": "error", "text": "中文说明"} with 401 (no valid cookie), 403 (browser not
+bound), 400 (not multipart / no photo), 413 (over 10 MB), 415 (not a real JPEG/PNG/WebP).
 
 Limits: text over 2,000 characters, frames over 32,000 characters, binary frames, bad JSON,
 unknown types, missing or invalid fields, and more than ``frames_per_second`` frames per
 second (burst ``burst``) from one socket each get an error frame; uploads over 10 MB or not a
-real JPEG/PNG/WebP get an error answer.
+real JPEG/PNG/WebP get an error answer. Only a frame over 1 MB closes the socket (code 1009,
+aiohttp's own guard). On shutdown every socket is closed with 1001 (going away); the page
+reconnects and resends what was not answered, with the same ids.
 """
 
 from __future__ import annotations
