@@ -20,7 +20,8 @@ resent with the same ``id`` is handled once)
 
 Server -> client
     {"type": "history", "bound": bool, "messages": [m, ...]}  first frame after connecting;
-        m = {"from": "me"|"bot", "id", "text", "buttons", "image", "link", "at"} (newest 50)
+        m = {"from": "me"|"bot", "id", "text", "buttons", "image", "link", "at",
+        "client_id": the id the page gave a message it sent, else null} (newest 50)
     {"type": "reply", "id", "reply_to", "final": bool, "text", "buttons": [{"label",
         "payload"}], "image": url|null, "link": url|null}   answers to a client frame; the
         last answer to a frame has "final": true
@@ -42,7 +43,7 @@ unknown types, missing or invalid fields, and more than ``frames_per_second`` fr
 second (burst ``burst``) from one socket each get an error frame; uploads over 10 MB or not a
 real JPEG/PNG/WebP get an error answer. Only a frame over 1 MB closes the socket (code 1009,
 aiohttp's own guard). On shutdown every socket is closed with 1001 (going away); the page
-reconnects and resends what was not answered, with the same ids.
+reconnects and resends, with the same ids, what is neither answered nor in the history.
 """
 
 from __future__ import annotations

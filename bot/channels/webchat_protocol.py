@@ -126,17 +126,18 @@ def frame(kind: str, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def inbound_body(incoming: Incoming, label: str = "") -> dict[str, Any]:
-    """How a message the person sent is kept in the history."""
+    """How a message the person sent is kept in the history (with the page's own id, so a
+    reconnecting page knows it arrived)."""
+    cid = incoming.message_id.partition(":")[2]
     if incoming.kind == "photo" and incoming.photo:
-        return {"kind": "photo", "image": incoming.photo.get("path"), "text": ""}
+        return {"kind": "photo", "image": incoming.photo.get("path"), "text": "", "cid": cid}
     if incoming.kind == "location":
-        return {
-            "kind": "location",
-            "text": f"📍 {incoming.label or '我的位置'}（{incoming.lat:.5f}, {incoming.lon:.5f}）",
-        }
+        place = incoming.label or "我的位置"
+        text = f"📍 {place}（{incoming.lat:.5f}, {incoming.lon:.5f}）"
+        return {"kind": "location", "text": text, "cid": cid}
     if incoming.kind == "button":
-        return {"kind": "button", "text": label or incoming.payload}
-    return {"kind": "text", "text": incoming.text}
+        return {"kind": "button", "text": label or incoming.payload, "cid": cid}
+    return {"kind": "text", "text": incoming.text, "cid": cid}
 
 
 def history_message(entry: store.HistoryEntry) -> dict[str, Any]:
@@ -149,6 +150,7 @@ def history_message(entry: store.HistoryEntry) -> dict[str, Any]:
         "image": media_url(body.get("image")),
         "link": body.get("link"),
         "at": entry.created_at.isoformat(),
+        "client_id": body.get("cid"),
     }
 
 
