@@ -41,6 +41,7 @@ CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.webchat",)
 WEB_MODULES: tuple[str, ...] = ()
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead
+SHUTDOWN_WAIT = 15.0  # seconds in-flight messages get to finish on shutdown
 
 
 def create_app(
@@ -77,6 +78,7 @@ def create_app(
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(conversation)
     app.cleanup_ctx.append(faq_index)
+    app.cleanup_ctx.append(in_flight)
     for name in CHANNEL_MODULES + WEB_MODULES:
         importlib.import_module(name).setup(app)
     if run_workers:
@@ -103,6 +105,20 @@ async def workers(app: web.Application) -> AsyncIterator[None]:
     loop_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await loop_task
+
+
+async def in_flight(app: web.Application) -> AsyncIterator[None]:
+    """On shutdown, let work started with :func:`spawn` finish before the database goes away.
+    Registered before the channels, so it runs after they have stopped taking messages."""
+    yield
+    pending = [t for t in app[BACKGROUND] if not t.done()]
+    if not pending:
+        return
+    log.info("shutdown: waiting for %d in-flight tasks", len(pending))
+    _, late = await asyncio.wait(pending, timeout=SHUTDOWN_WAIT)
+    for task in late:
+        log.warning("shutdown: cancelling %s after %ss", task.get_name(), SHUTDOWN_WAIT)
+        task.cancel()
 
 
 def spawn(app: web.Application, coro: Any, name: str) -> asyncio.Task[Any]:

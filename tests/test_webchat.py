@@ -15,6 +15,7 @@ from bot.app import INBOUND, SENDERS
 from bot.channels.webchat import COOKIE, HUB, TEXTS
 from handlers import texts
 from storage import outbox, people
+from storage import webchat as webchat_store
 from storage.models import InboxMessage, OutboxMessage, WebChatMessage
 from tests.factories import make_world
 from tests.webclient import webchat_server
@@ -89,9 +90,13 @@ async def test_bind_then_text_reply_and_history_after_reconnect(server, bound, w
     assert frames[-1]["final"] is True
     assert frames[0]["type"] == "reply"
     assert world.people["sec0"].name in frames[0]["text"]
+    assert {"type": "status", "bound": True} in bound.frames
+    pressed = await bound.press("nosuch:1", "收到")
+    assert pressed[0]["text"] == texts.STALE_BUTTON
     history = await bound.reconnect()
     assert history["bound"] is True
     said = [(m["from"], m["text"]) for m in history["messages"]]
+    assert ("me", "收到") in said  # a button press shows its label
     assert ("me", "我的信息") in said
     assert any(who == "bot" and world.people["sec0"].name in t for who, t in said)
     assert said[0][0] == "me" and said[0][1].startswith("绑定")
@@ -312,3 +317,26 @@ async def test_shutdown_lets_an_in_flight_message_finish(
         texts_said = [b.get("text") for b in said]
     assert row.handled_at is not None and row.error is None
     assert "我的信息" in texts_said
+
+
+async def test_media_paths_cannot_leave_the_media_directory(bound, tmp_path):
+    (tmp_path / "var").mkdir(exist_ok=True)
+    (tmp_path / "var" / "outside.txt").write_text("not for browsers")
+    (tmp_path / "var" / "media").mkdir(exist_ok=True)
+    for path in ("/media/..%2Foutside.txt", "/media/%2E%2E/outside.txt", "/media/nope.jpg"):
+        status, body = await bound.get(path)
+        assert status == 404 and b"not for browsers" not in body
+
+
+async def test_history_shows_only_the_newest_fifty_messages(bound, sessionmaker, clock):
+    browser_id = bound.cookies[COOKIE].rpartition(".")[0]
+    async with sessionmaker() as s, s.begin():
+        ident = await webchat_store.identity(s, browser_id)
+        for i in range(60):
+            await webchat_store.add_message(
+                s, ident.identity_id, "out", {"text": f"通知{i}"}, clock.now()
+            )
+    history = await bound.reconnect()
+    assert len(history["messages"]) == webchat_store.HISTORY_LIMIT == 50
+    assert history["messages"][0]["text"] == "通知10"
+    assert history["messages"][-1]["text"] == "通知59"
