@@ -152,8 +152,10 @@ async def search_households(
     if exact:
         return Search(exact[:limit], [])
     near = [h for h in rows if _near(q, h.head_name)]
-    if near:
-        return Search(near[:limit], [])
+    # One wrong character beats one missing or extra one ("王三汝" is 王三女, not 王三).
+    same_length = [h for h in near if len(h.head_name) == len(q)]
+    if same_length or near:
+        return Search((same_length or near)[:limit], [])
     scored = sorted(
         rows,
         key=lambda h: -difflib.SequenceMatcher(None, q, h.head_name).ratio(),
@@ -436,9 +438,9 @@ async def village_progress(
 
 
 def still_due(progress: list[HouseholdProgress]) -> list[HouseholdProgress]:
-    """Households below their quota, fewest visits (relative to quota) first."""
+    """Households below their quota: fewest visits first, then most visits still owed."""
     due = [p for p in progress if p.visited < p.required]
-    return sorted(due, key=lambda p: (p.visited - p.required, p.visited, p.household_id))
+    return sorted(due, key=lambda p: (p.visited, p.visited - p.required, p.household_id))
 
 
 async def coverage_by_village(
