@@ -100,18 +100,18 @@ async def download(request: web.Request) -> web.StreamResponse:
         )
     log.info("ledger download person=%s region=%s month=%s", person.id, region.id, payload["m"])
     name = f"{region.name}_{payload['m']}_走访台账.xlsx"
-    response = web.FileResponse(
-        path,
+    try:
+        # A county's month is a few MB; reading it back lets the temp files go at once.
+        body = await asyncio.to_thread(path.read_bytes)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, tmpdir, True)
+    return web.Response(
+        body=body,
         headers={
             "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
         },
     )
-    try:
-        await response.prepare(request)
-    finally:
-        await asyncio.to_thread(shutil.rmtree, tmpdir, True)
-    return response
 
 
 def setup(app: web.Application) -> None:
