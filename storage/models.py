@@ -132,7 +132,11 @@ class Visit(Base):
     """One household visit (入户走访). ``month`` is the local month, e.g. ``2026-11``."""
 
     __tablename__ = "visits"
-    __table_args__ = (sa.Index("ix_visits_household_month", "household_id", "month"),)
+    __table_args__ = (
+        sa.Index("ix_visits_household_month", "household_id", "month"),
+        # 本月走访 and the monthly ledger read one village's (or county's) month.
+        sa.Index("ix_visits_village_month", "village_id", "month"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"))
@@ -153,6 +157,8 @@ class Visit(Base):
 
 class Photo(Base):
     __tablename__ = "photos"
+    # "This person's loose photos of the last ten minutes" (the attachment window).
+    __table_args__ = (sa.Index("ix_photos_uploader_created", "uploaded_by", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
