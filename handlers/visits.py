@@ -740,7 +740,7 @@ async def cmd_progress(ctx: Context, args: str) -> list[Reply]:
     quotas = ctx.rules.visit_quotas
     if me.region_level == "village":
         progress = await store.village_progress(ctx.session, me.region_id, month, quotas)
-        cov = (await store.coverage_by_village(ctx.session, [me.region_id], month, quotas))[0]
+        cov = store.summarize(progress, me.region_id, me.region_name)
         lines = [_cov_line(T.PROGRESS_HEAD, me.region_name, month, cov)]
         due = store.still_due(progress)
         if not due:
