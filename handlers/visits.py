@@ -258,6 +258,10 @@ async def flow_visit(ctx: Context) -> list[Reply]:
         head = Reply(T.LOCATION_FAR if data.get("flag") else T.LOCATION_GOT)
         return [head, *(await _go(ctx, nxt, data))]
     text = inc.text.strip()
+    if text.startswith(("走访", "/visit")) and step not in ("problem_text", "note"):
+        # A fresh report replaces the unsaved one instead of being read as a name.
+        word = "走访" if text.startswith("走访") else "/visit"
+        return await cmd_visit(ctx, text[len(word) :].strip())
     if step == "pick" and text:
         return await _resolve(ctx, text, data)
     if step == "problem_text" and text:
@@ -387,6 +391,8 @@ async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
                 )
             ]
     lat, lon, flag = data.get("lat"), data.get("lon"), data.get("flag")
+    if lat is not None and "flag" not in data:  # shared before the household was known
+        flag = await _flag(ctx, hh.village_id, lat, data["lon"])
     if lat is None:
         burst = await _burst_location(ctx)
         if burst:

@@ -458,3 +458,38 @@ async def test_due_list_is_paged(chat, world, sessionmaker, clock):
 async def test_village_people_cannot_export_and_staff_cannot_report_visits(chat, world):
     assert "不能使用「导出」" in texts(await chat.send("sec0", "导出"))
     assert "不能使用「走访」" in texts(await chat.send("county0", "走访 王三女"))
+
+
+async def test_unreadable_photo_gets_a_clear_answer_and_stores_nothing(chat, world, sessionmaker):
+    replies = await chat.photo("sec0", None)
+    assert "照片无法读取" in texts(replies)
+    assert await rows(sessionmaker, Photo) == []
+
+
+async def test_guided_amend_changes_checks_and_keeps_the_old_values_in_the_audit(
+    chat, world, sessionmaker
+):
+    await chat.send("sec0", "走访 王三女 饮水正常")
+    await chat.press("sec0", "visit:confirm")
+    first = await chat.send("sec0", "修改")
+    assert "visit:chk:water:ok" in payloads(first)
+    await chat.press("sec0", "visit:chk:water:problem")
+    await chat.send("sec0", "水管冻裂")
+    for key in ("education", "medical", "housing", "income"):
+        await chat.press("sec0", f"visit:chk:{key}:skip")
+    await chat.press("sec0", "visit:confirm")
+    [visit] = await rows(sessionmaker, Visit)
+    assert visit.checklist == {"water": {"status": "problem", "text": "水管冻裂"}}
+    [problem] = await rows(sessionmaker, Problem)
+    assert problem.kind == "饮水安全" and problem.status == "open"
+    [entry] = await rows(sessionmaker, Audit, Audit.action == "visit.amend")
+    assert entry.detail["before"]["checklist"]["water"]["status"] == "ok"
+
+
+async def test_a_new_report_inside_the_flow_starts_over(chat, world, sessionmaker):
+    await chat.send("sec0", "走访")
+    replies = await chat.send("sec0", "走访 李桂芳 医保已交")
+    assert "户主：李桂芳" in texts(replies)
+    await chat.press("sec0", "visit:confirm")
+    [visit] = await rows(sessionmaker, Visit)
+    assert visit.household_id == world.hh["李桂芳"]
