@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import queue
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from handlers.visit_parse import CHECK_ZH, CHECKS, STATUS_ZH
+from handlers.visit_parse import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from storage import regions
 from storage import visits as visit_store
 from storage.models import Assignment, Household, Person, Photo, Problem, Region, Visit
@@ -196,9 +197,11 @@ def _local(at: datetime | None, tz: ZoneInfo) -> datetime | None:
     return at.astimezone(tz).replace(tzinfo=None) if at else None
 
 
-def _check_cell(item: dict[str, Any] | None) -> str:
+def _check_cell(item: dict[str, Any] | None, core: bool) -> str | None:
     if not item:
-        return "未查看"
+        # The five core checks are on every visit form; the others are only filled in when
+        # mentioned, so a blank there reads as "not covered" (and keeps the file small).
+        return "未查看" if core else None
     status = STATUS_ZH.get(item.get("status", ""), item.get("status", ""))
     text = item.get("text") or ""
     return f"{status}：{text}" if item.get("status") == "problem" and text else status
@@ -249,8 +252,8 @@ async def visit_rows(
             chunk.append(
                 (
                     _local(at, tz), town, village, code, head, cat, visitor,
-                    *(_check_cell(checks.get(k)) for k in CHECKS),
-                    note or "", int(n or 0), lat, lon, FLAG_ZH.get(flag or "", ""),
+                    *(_check_cell(checks.get(k), k in CORE_CHECKS) for k in CHECKS),
+                    note or None, int(n or 0), lat, lon, FLAG_ZH.get(flag or ""),
                 )
             )  # fmt: skip
         yield chunk
@@ -319,6 +322,39 @@ class ExportResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class _Pipe:
+    """Rows go to the writer thread through a small bounded queue, so the database fetch of
+    the next chunk overlaps the writing of the last one and memory stays at a few chunks."""
+
+    def __init__(self, writer: LedgerWriter, depth: int = 4) -> None:
+        self.writer = writer
+        self.queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=depth)
+        self.task = asyncio.ensure_future(asyncio.to_thread(self._consume))
+
+    def _consume(self) -> None:
+        while (item := self.queue.get()) is not None:
+            action, arg = item
+            if action == "start":
+                self.writer.start(arg)
+            else:
+                self.writer.append(arg)
+
+    async def put(self, item: tuple[str, Any] | None) -> None:
+        while True:
+            if self.task.done():
+                self.task.result()  # the writer failed: raise its error here
+                raise RuntimeError("ledger writer stopped early")
+            try:
+                self.queue.put_nowait(item)
+                return
+            except queue.Full:
+                await asyncio.sleep(0.005)  # the writer is behind; let it catch up
+
+    async def finish(self) -> None:
+        await self.put(None)
+        await self.task
+
+
 async def export_visits(
     session: AsyncSession, region_id: int, month: str, rules: Rules, out: Path
 ) -> ExportResult:
@@ -326,20 +362,25 @@ async def export_visits(
     village_ids = await regions.village_ids_under(session, region_id)
     writer = writer_for(out)
     result = ExportResult(paths=[])
+    pipe = _Pipe(writer)
     try:
-        await asyncio.to_thread(writer.start, VISITS)
+        await pipe.put(("start", VISITS))
         async for chunk in visit_rows(session, village_ids, month, rules.timezone):
             result.visits += len(chunk)
-            await asyncio.to_thread(writer.append, chunk)
+            await pipe.put(("rows", chunk))
         problems = await problem_rows(session, village_ids, month, rules.timezone)
         result.problems = len(problems)
-        await asyncio.to_thread(writer.start, PROBLEMS)
-        await asyncio.to_thread(writer.append, problems)
+        await pipe.put(("start", PROBLEMS))
+        await pipe.put(("rows", problems))
         coverage = await coverage_rows(session, village_ids, month, rules.visit_quotas)
         result.villages = len(coverage)
-        await asyncio.to_thread(writer.start, COVERAGE)
-        await asyncio.to_thread(writer.append, coverage)
+        await pipe.put(("start", COVERAGE))
+        await pipe.put(("rows", coverage))
+        await pipe.finish()
     finally:
+        if not pipe.task.done():
+            pipe.task.cancel()  # only reached on an error; the thread ends at the sentinel
+            pipe.queue.put(None)
         await asyncio.to_thread(writer.close)
     result.paths = list(writer.paths)
     return result

@@ -134,8 +134,10 @@ class Visit(Base):
     __tablename__ = "visits"
     __table_args__ = (
         sa.Index("ix_visits_household_month", "household_id", "month"),
-        # 本月走访 and the monthly ledger read one village's (or county's) month.
-        sa.Index("ix_visits_village_month", "village_id", "month"),
+        # Covering indexes for monthly progress: 本月走访 reads one village's month, county
+        # coverage one month of every village; neither needs to touch the table rows.
+        sa.Index("ix_visits_village_month", "village_id", "month", "status", "household_id"),
+        sa.Index("ix_visits_month_status", "month", "status", "household_id", "village_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -252,7 +252,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visits'))
     )
     op.create_index('ix_visits_household_month', 'visits', ['household_id', 'month'], unique=False)
-    op.create_index('ix_visits_village_month', 'visits', ['village_id', 'month'], unique=False)
+    op.create_index('ix_visits_village_month', 'visits', ['village_id', 'month', 'status', 'household_id'], unique=False)
+    op.create_index('ix_visits_month_status', 'visits', ['month', 'status', 'household_id', 'village_id'], unique=False)
     op.create_index(op.f('ix_visits_month'), 'visits', ['month'], unique=False)
     op.create_index(op.f('ix_visits_visitor_id'), 'visits', ['visitor_id'], unique=False)
     op.create_table('webchat_messages',
@@ -325,6 +326,7 @@ def downgrade() -> None:
     op.drop_table('webchat_messages')
     op.drop_index(op.f('ix_visits_visitor_id'), table_name='visits')
     op.drop_index('ix_visits_village_month', table_name='visits')
+    op.drop_index('ix_visits_month_status', table_name='visits')
     op.drop_index(op.f('ix_visits_month'), table_name='visits')
     op.drop_index('ix_visits_household_month', table_name='visits')
     op.drop_table('visits')
