@@ -6,7 +6,12 @@ import importlib
 
 from handlers.registry import Registry
 
-FEATURES = ("handlers.help", "handlers.visits")
+FEATURES = (
+    "handlers.help",
+    "handlers.visits",
+    "handlers.visit_progress",
+    "handlers.rectify",
+)
 
 
 def build_registry(features: tuple[str, ...] = FEATURES) -> Registry:

@@ -1,124 +1,47 @@
-"""Household visits by chat: one-message reports, the guided flow, photos, problems, progress.
+"""Household visits by chat: one-message reports, the guided flow, photos, 撤销 and 修改.
 
 Flow ``visit`` (state kept in the database, so a restart resumes at the same step):
     pick -> check (x5, buttons) [-> problem_text] -> note -> photos -> location -> confirm [-> dup]
-A one-message report jumps straight to ``confirm``. Flow ``rectify``: 整改完成 N -> photo.
+A one-message report jumps straight to ``confirm``. Progress is in handlers/visit_progress.py,
+the problem list and 整改完成 in handlers/rectify.py.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from datetime import datetime
 from typing import Any
-
-import sqlalchemy as sa
 
 from handlers import visit_texts as T
 from handlers.context import Context, Refused
-from handlers.messages import Button, Reply, paged
+from handlers.messages import Button, Reply
 from handlers.registry import Command, Registry
+from handlers.visit_common import (
+    PICK_BUTTONS,
+    burst_location,
+    due_buttons,
+    household_in_scope,
+    local_str,
+    location_flag,
+    store_photo,
+    village_of,
+)
 from handlers.visit_parse import CHECK_ZH, CHECKS, CORE_CHECKS, describe, parse_report
-from storage import media, regions
 from storage import problems as problem_store
+from storage import regions
 from storage import visits as store
-from storage.models import InboxMessage, Region
-from storage.people import STAFF_ROLES, VILLAGE_ROLES
+from storage.people import VILLAGE_ROLES
 from storage.visits import HouseholdDTO, VisitDTO
 
 log = logging.getLogger(__name__)
 
 FLOW = "visit"
-RECTIFY = "rectify"
-DUE_PAGE = 15
-PICK_BUTTONS = 8
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-
-
-# --- helpers -----------------------------------------------------------------------------
-
-
-def _month(ctx: Context, text: str = "") -> str:
-    text = text.strip()
-    if not text:
-        return store.month_of(ctx.now(), ctx.rules.timezone)
-    m = _MONTH.match(text)
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise Refused(T.MONTH_BAD)
-    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-
-
-def _local(ctx: Context, at: datetime) -> str:
-    return ctx.rules.local(at).strftime("%m-%d %H:%M")
-
-
-async def _village_id(ctx: Context) -> int:
-    me = ctx.me
-    if me.region_level != "village":
-        raise Refused(T.NO_VILLAGE)
-    return me.region_id
-
-
-async def _household(ctx: Context, household_id: int) -> HouseholdDTO:
-    hh = await store.get_household(ctx.session, household_id)
-    if hh is None:
-        raise Refused(T.NOT_FOUND_NONE.format(q=household_id))
-    await ctx.require_scope(hh.village_id, f"{hh.head_name}户")
-    return hh
-
-
-async def _due_buttons(ctx: Context, village_id: int) -> list[tuple[str, str]]:
-    progress = await store.village_progress(
-        ctx.session, village_id, _month(ctx), ctx.rules.visit_quotas
-    )
-    return [
-        (p.head_name, f"visit:hh:{p.household_id}")
-        for p in store.still_due(progress)[:PICK_BUTTONS]
-    ]
-
-
-async def _store_photo(ctx: Context) -> tuple[int, bool] | None:
-    stored = ctx.incoming.photo
-    if not stored or not stored.get("sha256"):
-        return None
-    taken = media.exif_local_to_utc(stored.get("taken_at"), ctx.rules.timezone)
-    photo_id, new = await store.add_photo(
-        ctx.session, stored, uploaded_by=ctx.me.id, now=ctx.now(), taken_at=taken
-    )
-    await ctx.audit("photo.add", f"photo:{photo_id}", {"sha256": stored["sha256"], "new": new})
-    return photo_id, new
-
-
-async def _burst_location(ctx: Context) -> tuple[float, float] | None:
-    """A location the sender shared in the last few minutes outside any flow (the inbox has it)."""
-    inc = ctx.incoming
-    payloads = await ctx.session.scalars(
-        sa.select(InboxMessage.payload)
-        .where(
-            InboxMessage.channel == inc.channel,
-            InboxMessage.sender_id == inc.sender_id,
-            InboxMessage.received_at >= ctx.now() - store.PHOTO_WINDOW,
-        )
-        .order_by(InboxMessage.id.desc())
-        .limit(30)
-    )
-    for p in payloads:
-        if p.get("kind") == "location" and p.get("lat") is not None:
-            return float(p["lat"]), float(p["lon"])
-    return None
-
-
-async def _flag(ctx: Context, village_id: int, lat: float, lon: float) -> str | None:
-    county = await regions.county_of(ctx.session, village_id)
-    villages = await regions.village_ids_under(ctx.session, county.id) if county else [village_id]
-    return await store.location_flag(ctx.session, villages, lat, lon)
 
 
 # --- summaries -----------------------------------------------------------------------------
 
 
 async def _summary(ctx: Context, data: dict[str, Any]) -> Reply:
-    hh = await _household(ctx, data["hh"])
+    hh = await household_in_scope(ctx, data["hh"])
     lines = [T.SUMMARY_HEAD.format(name=hh.head_name, code=hh.code, category=hh.category)]
     lines += describe(data.get("checks", {}))
     if data.get("note"):
@@ -173,7 +96,7 @@ async def _go(ctx: Context, step: str, data: dict[str, Any]) -> list[Reply]:
 
 async def _resolve(ctx: Context, query: str, data: dict[str, Any]) -> list[Reply]:
     """Find the household; on success move to the next step, else offer choices."""
-    village_id = await _village_id(ctx)
+    village_id = await village_of(ctx)
     found = await store.search_households(ctx.session, village_id, query)
     if len(found.matches) == 1:
         return await _picked(ctx, found.matches[0], data)
@@ -209,7 +132,7 @@ async def _picked(ctx: Context, hh: HouseholdDTO, data: dict[str, Any]) -> list[
 
 
 async def cmd_visit(ctx: Context, args: str) -> list[Reply]:
-    village_id = await _village_id(ctx)
+    village_id = await village_of(ctx)
     data: dict[str, Any] = {
         "mode": "new",
         "checks": {},
@@ -218,7 +141,7 @@ async def cmd_visit(ctx: Context, args: str) -> list[Reply]:
     }
     if not args:
         await ctx.set_state(FLOW, "pick", data)
-        pairs = await _due_buttons(ctx, village_id)
+        pairs = await due_buttons(ctx, village_id)
         if not pairs:
             return [Reply(T.ASK_HOUSEHOLD_EMPTY)]
         return [Reply(T.ASK_HOUSEHOLD, tuple(Button(a, b) for a, b in pairs))]
@@ -238,7 +161,7 @@ async def flow_visit(ctx: Context) -> list[Reply]:
     step, data = ctx.state.step, dict(ctx.state.data)
     inc = ctx.incoming
     if inc.kind == "photo":
-        got = await _store_photo(ctx)
+        got = await store_photo(ctx)
         if got is None:
             return [Reply(T.PHOTO_UNREADABLE)]
         photo_id, new = got
@@ -252,8 +175,8 @@ async def flow_visit(ctx: Context) -> list[Reply]:
     if inc.kind == "location" and inc.lat is not None and inc.lon is not None:
         data.update(lat=inc.lat, lon=inc.lon)
         if data.get("hh"):
-            hh = await _household(ctx, data["hh"])
-            data["flag"] = await _flag(ctx, hh.village_id, inc.lat, inc.lon)
+            hh = await household_in_scope(ctx, data["hh"])
+            data["flag"] = await location_flag(ctx, hh.village_id, inc.lat, inc.lon)
         nxt = "confirm" if step == "location" else step
         head = Reply(T.LOCATION_FAR if data.get("flag") else T.LOCATION_GOT)
         return [head, *(await _go(ctx, nxt, data))]
@@ -297,8 +220,6 @@ async def _next_check(ctx: Context, data: dict[str, Any]) -> list[Reply]:
 
 async def on_button(ctx: Context, rest: str) -> list[Reply]:
     action, _, arg = rest.partition(":")
-    if action == "due":
-        return await _due_page(ctx, int(arg or 1))
     if action == "ph":
         photo_id, _, hh_id = arg.partition(":")
         return await _photo_for(ctx, int(photo_id), int(hh_id))
@@ -309,7 +230,7 @@ async def on_button(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(T.PRESS_BUTTON if state else "这个按钮已失效，请重新发送「走访」。")]
     step, data = state.step, dict(state.data)
     if action == "hh" and step == "pick":
-        return await _picked(ctx, await _household(ctx, int(arg)), data)
+        return await _picked(ctx, await household_in_scope(ctx, int(arg)), data)
     if action == "chk" and step == "check":
         key, _, verdict = arg.partition(":")
         if key != CORE_CHECKS[data.get("i", 0)]:
@@ -375,7 +296,7 @@ def _problem_keys(checks: dict[str, Any]) -> list[str]:
 async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
     if data.get("mode") == "amend":
         return await _apply_amend(ctx, data)
-    hh = await _household(ctx, data["hh"])
+    hh = await household_in_scope(ctx, data["hh"])
     now = ctx.now()
     if not data.get("dup_ok"):
         dup = await store.recent_visit_of(ctx.session, hh.id, now)
@@ -385,19 +306,19 @@ async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
             return [
                 Reply(
                     T.DUPLICATE_ASK.format(
-                        name=hh.head_name, minutes=minutes, at=_local(ctx, dup.visited_at)
+                        name=hh.head_name, minutes=minutes, at=local_str(ctx, dup.visited_at)
                     ),
                     (Button(T.BTN_SAME, "visit:dup:same"), Button(T.BTN_NEW, "visit:dup:new")),
                 )
             ]
     lat, lon, flag = data.get("lat"), data.get("lon"), data.get("flag")
     if lat is not None and "flag" not in data:  # shared before the household was known
-        flag = await _flag(ctx, hh.village_id, lat, data["lon"])
+        flag = await location_flag(ctx, hh.village_id, lat, data["lon"])
     if lat is None:
-        burst = await _burst_location(ctx)
+        burst = await burst_location(ctx)
         if burst:
             lat, lon = burst
-            flag = await _flag(ctx, hh.village_id, lat, lon)
+            flag = await location_flag(ctx, hh.village_id, lat, lon)
     checks = data.get("checks", {})
     visit = await store.record_visit(
         ctx.session,
@@ -481,7 +402,7 @@ async def _apply_amend(ctx: Context, data: dict[str, Any], merged: bool = False)
     if visit is None or visit.status != "active":
         await ctx.clear_state()
         return [Reply(T.NOTHING_TO_AMEND)]
-    hh = await _household(ctx, visit.household_id)
+    hh = await household_in_scope(ctx, visit.household_id)
     changes: dict[str, Any] = {
         "checklist": data.get("checks", {}),
         "note": data.get("note") or None,
@@ -530,7 +451,7 @@ async def _apply_amend(ctx: Context, data: dict[str, Any], merged: bool = False)
 
 
 async def on_photo(ctx: Context) -> list[Reply]:
-    got = await _store_photo(ctx)
+    got = await store_photo(ctx)
     if got is None:
         return [Reply(T.PHOTO_UNREADABLE)]
     photo_id, new = got
@@ -541,13 +462,13 @@ async def on_photo(ctx: Context) -> list[Reply]:
     if recent is not None:
         await store.attach_photos(ctx.session, [photo_id], recent.id)
         await ctx.audit("photo.attach", f"visit:{recent.id}", {"photo": photo_id})
-        hh = await _household(ctx, recent.household_id)
+        hh = await household_in_scope(ctx, recent.household_id)
         return [Reply(T.PHOTO_ATTACHED.format(name=hh.head_name, id=recent.id))]
     if ctx.me.region_level != "village":
         return [Reply(T.PHOTO_WHICH_NONE)]
     choices = await store.recent_households_of(ctx.session, ctx.me.id, ctx.me.region_id)
     seen = {h.id for h in choices}
-    for _label, payload in await _due_buttons(ctx, ctx.me.region_id):
+    for _label, payload in await due_buttons(ctx, ctx.me.region_id):
         hh_id = int(payload.rsplit(":", 1)[1])
         if hh_id not in seen and len(choices) < PICK_BUTTONS:
             found = await store.get_household(ctx.session, hh_id)
@@ -566,7 +487,7 @@ async def on_photo(ctx: Context) -> list[Reply]:
 
 async def _photo_for(ctx: Context, photo_id: int, household_id: int) -> list[Reply]:
     """The answer to "which household is this photo?": its visit today, or a new visit."""
-    hh = await _household(ctx, household_id)
+    hh = await household_in_scope(ctx, household_id)
     visit_id, assignment_id = await store.photo_info(ctx.session, photo_id)
     if visit_id or assignment_id:
         return [Reply(T.PHOTO_SEEN)]
@@ -586,14 +507,14 @@ async def on_location(ctx: Context) -> list[Reply]:
     recent = await store.last_visit_by(ctx.session, ctx.me.id, since=ctx.now() - store.PHOTO_WINDOW)
     if recent is None or recent.lat is not None:
         return [Reply(T.LOCATION_LATER)]
-    flag = await _flag(ctx, recent.village_id, inc.lat, inc.lon)
+    flag = await location_flag(ctx, recent.village_id, inc.lat, inc.lon)
     await store.amend(
         ctx.session, recent.id, ctx.now(), lat=inc.lat, lon=inc.lon, location_flag=flag
     )
     await ctx.audit(
         "visit.locate", f"visit:{recent.id}", {"lat": inc.lat, "lon": inc.lon, "flag": flag}
     )
-    hh = await _household(ctx, recent.household_id)
+    hh = await household_in_scope(ctx, recent.household_id)
     text = T.LOCATION_ATTACHED.format(name=hh.head_name, id=recent.id)
     return [Reply(text + ("\n" + T.LOCATION_FAR if flag else ""))]
 
@@ -605,10 +526,12 @@ async def cmd_revoke(ctx: Context, _args: str) -> list[Reply]:
     visit = await store.last_visit_by(ctx.session, ctx.me.id, since=ctx.now() - store.REVOKE_WINDOW)
     if visit is None:
         return [Reply(T.NOTHING_TO_REVOKE)]
-    hh = await _household(ctx, visit.household_id)
+    hh = await household_in_scope(ctx, visit.household_id)
     return [
         Reply(
-            T.REVOKE_ASK.format(name=hh.head_name, at=_local(ctx, visit.visited_at), id=visit.id),
+            T.REVOKE_ASK.format(
+                name=hh.head_name, at=local_str(ctx, visit.visited_at), id=visit.id
+            ),
             (Button(T.BTN_REVOKE, f"visit:revoke:{visit.id}"),),
         )
     ]
@@ -655,251 +578,13 @@ async def cmd_amend(ctx: Context, args: str) -> list[Reply]:
     return await _go(ctx, "confirm", data)
 
 
-# --- 整改完成 ------------------------------------------------------------------------------
-
-
-async def cmd_rectify(ctx: Context, args: str) -> list[Reply]:
-    number = args.strip().lstrip("#＃")
-    if not number.isdigit():
-        return [Reply(T.RECTIFY_HOW)]
-    problem = await problem_store.get(ctx.session, int(number))
-    if problem is None:
-        return [Reply(T.RECTIFY_UNKNOWN.format(id=number))]
-    await ctx.require_scope(problem.village_id, f"问题 #{problem.id}")
-    if problem.status != "open":
-        return [
-            Reply(
-                T.RECTIFY_NOT_OPEN.format(
-                    id=problem.id,
-                    status=problem_store.STATUS_ZH.get(problem.status, problem.status),
-                )
-            )
-        ]
-    loose = await store.loose_photos(ctx.session, ctx.me.id, ctx.now())
-    if loose:
-        return await _close(ctx, problem.id, loose[-1])
-    await ctx.set_state(RECTIFY, "photo", {"problem": problem.id})
-    return [
-        Reply(
-            T.RECTIFY_PHOTO_ASK.format(
-                id=problem.id, name=problem.household_name, kind=problem.kind
-            )
-        )
-    ]
-
-
-async def flow_rectify(ctx: Context) -> list[Reply]:
-    assert ctx.state is not None
-    if ctx.incoming.kind != "photo":
-        return [Reply(T.RECTIFY_WAITING)]
-    got = await _store_photo(ctx)
-    if got is None:
-        return [Reply(T.PHOTO_UNREADABLE)]
-    return await _close(ctx, int(ctx.state.data["problem"]), got[0])
-
-
-async def _close(ctx: Context, problem_id: int, photo_id: int) -> list[Reply]:
-    problem = await problem_store.get(ctx.session, problem_id)
-    assert problem is not None
-    await problem_store.close(ctx.session, problem_id, photo_id, ctx.now())
-    await ctx.audit("problem.close", f"problem:{problem_id}", {"photo": photo_id})
-    if ctx.state is not None:
-        await ctx.clear_state()
-    return [
-        Reply(T.RECTIFY_DONE.format(id=problem_id, name=problem.household_name, kind=problem.kind))
-    ]
-
-
-# --- 问题 / 本月走访 / 未走访 / 导出 --------------------------------------------------------
-
-
-async def cmd_problems(ctx: Context, _args: str) -> list[Reply]:
-    me = ctx.me
-    if me.is_village:
-        rows, total = await problem_store.open_list(
-            ctx.session, village_ids=[me.region_id], limit=20
-        )
-    else:
-        rows, total = await problem_store.open_list(
-            ctx.session, village_ids=await ctx.my_village_ids(), limit=20
-        )
-    if not total:
-        return [Reply(T.PROBLEMS_NONE)]
-    lines = [
-        T.PROBLEM_LINE.format(
-            id=p.id,
-            name=p.household_name,
-            kind=p.kind,
-            desc=p.description[:40],
-            deadline=ctx.rules.local(p.deadline).strftime("%m-%d") if p.deadline else "—",
-        )
-        for p in rows
-    ]
-    if total > len(lines):
-        lines.append(f"……还有 {total - len(lines)} 条")
-    return [Reply("\n".join([T.PROBLEMS_HEAD.format(n=total), *lines]))]
-
-
-async def cmd_progress(ctx: Context, args: str) -> list[Reply]:
-    me = ctx.me
-    month = _month(ctx, args)
-    quotas = ctx.rules.visit_quotas
-    if me.region_level == "village":
-        progress = await store.village_progress(ctx.session, me.region_id, month, quotas)
-        cov = store.summarize(progress, me.region_id, me.region_name)
-        lines = [_cov_line(T.PROGRESS_HEAD, me.region_name, month, cov)]
-        due = store.still_due(progress)
-        if not due:
-            lines.append(T.PROGRESS_DONE)
-        else:
-            lines.append(T.PROGRESS_DUE)
-            lines += [_due_line(p) for p in due[:10]]
-            if len(due) > 10:
-                lines += [f"……还有 {len(due) - 10} 户", T.PROGRESS_MORE]
-        return [Reply("\n".join(lines))]
-    rows = await store.coverage_by_village(ctx.session, await ctx.my_village_ids(), month, quotas)
-    total = store.roll_up(rows, me.region_id, me.region_name)
-    lines = [_cov_line(T.STAFF_HEAD, me.region_name, month, total)]
-    if me.region_level == "county":
-        groups: dict[int, list[store.Coverage]] = {}
-        parents = await _parents(ctx, [r.region_id for r in rows])
-        for r in rows:
-            groups.setdefault(parents[r.region_id], []).append(r)
-        towns = [
-            store.roll_up(g, tid, (await regions.get(ctx.session, tid)).name)  # type: ignore[union-attr]
-            for tid, g in groups.items()
-        ]
-        body = [_staff_line(t) for t in sorted(towns, key=lambda c: c.percent)]
-    else:
-        body = [_staff_line(r) for r in sorted(rows, key=lambda c: c.percent)]
-    lines += paged(body, 20)
-    lines.append(T.STAFF_DUE_HINT)
-    return [Reply("\n".join(lines))]
-
-
-async def _parents(ctx: Context, village_ids: list[int]) -> dict[int, int]:
-    rows = await ctx.session.execute(
-        sa.select(Region.id, Region.parent_id).where(Region.id.in_(village_ids))
-    )
-    return {rid: pid for rid, pid in rows}
-
-
-def _cov_line(template: str, name: str, month: str, c: store.Coverage) -> str:
-    return template.format(
-        village=name,
-        region=name,
-        month=month,
-        met=c.households_met,
-        due=c.households_due,
-        pct=c.percent,
-        done=c.visits_done,
-        required=c.visits_required,
-    )
-
-
-def _staff_line(c: store.Coverage) -> str:
-    return T.STAFF_LINE.format(
-        name=c.name, met=c.households_met, due=c.households_due, pct=c.percent
-    )
-
-
-def _due_line(p: store.HouseholdProgress) -> str:
-    return T.DUE_LINE.format(
-        name=p.head_name, code=p.code, category=p.category, visited=p.visited, required=p.required
-    )
-
-
-async def cmd_due(ctx: Context, args: str) -> list[Reply]:
-    me = ctx.me
-    if me.region_level == "village":
-        return await _due_page(ctx, 1)
-    name = args.strip()
-    if not name:
-        return await cmd_progress(ctx, "")
-    for v in await regions.find(ctx.session, name, level="village"):
-        if await regions.contains(ctx.session, me.region_id, v.id):
-            return await _due_page(ctx, 1, v.id, v.name)
-    return [Reply(T.VILLAGE_UNKNOWN.format(q=name[:20]))]
-
-
-async def _due_page(
-    ctx: Context, page: int, village_id: int | None = None, village_name: str = ""
-) -> list[Reply]:
-    if village_id is None:
-        village_id = await _village_id(ctx)
-    await ctx.require_scope(village_id)
-    month = _month(ctx)
-    due = store.still_due(
-        await store.village_progress(ctx.session, village_id, month, ctx.rules.visit_quotas)
-    )
-    if not due:
-        return [Reply(T.DUE_NONE.format(month=month))]
-    pages = (len(due) + DUE_PAGE - 1) // DUE_PAGE
-    page = min(max(page, 1), pages)
-    chunk = due[(page - 1) * DUE_PAGE : page * DUE_PAGE]
-    head = T.DUE_HEAD.format(month=month, n=len(due), page=page, pages=pages)
-    if village_name:
-        head = f"{village_name} {head}"
-    buttons: tuple[Button, ...] = ()
-    if page < pages:
-        payload = f"visit:due:{page + 1}"
-        if ctx.me.region_level != "village":
-            payload = f"duev:{village_id}:{page + 1}"
-        buttons = (Button(T.NEXT_PAGE, payload),)
-    return [Reply("\n".join([head, *(_due_line(p) for p in chunk)]), buttons)]
-
-
-async def cmd_export(ctx: Context, args: str) -> list[Reply]:
-    me = ctx.me
-    month = _month(ctx, args)
-    make_link = ctx.services.get("visit_export_link")
-    if make_link is None:
-        return [Reply(T.EXPORT_OFF)]
-    url, hours = make_link(person_id=me.id, region_id=me.region_id, month=month)
-    await ctx.audit("report.link", f"region:{me.region_id}", {"month": month})
-    return [Reply(T.EXPORT_READY.format(region=me.region_name, month=month, hours=hours), link=url)]
-
-
-async def on_due_village_button(ctx: Context, rest: str) -> list[Reply]:
-    village_id, _, page = rest.partition(":")
-    region = await regions.get(ctx.session, int(village_id))
-    if region is None:
-        return [Reply(T.VILLAGE_UNKNOWN.format(q=village_id))]
-    return await _due_page(ctx, int(page or 1), region.id, region.name)
-
-
 def register(registry: Registry) -> None:
-    everyone = VILLAGE_ROLES | STAFF_ROLES
     registry.command(
         Command(("走访", "/visit"), cmd_visit, VILLAGE_ROLES, T.HELP_VISIT, prefix=True, order=10)
     )
-    registry.command(
-        Command(("本月走访", "/progress"), cmd_progress, everyone, T.HELP_PROGRESS, order=11)
-    )
-    registry.command(Command(("未走访", "/due"), cmd_due, everyone, T.HELP_DUE, order=12))
-    registry.command(
-        Command(
-            ("问题", "问题清单", "/problems"), cmd_problems, everyone, T.HELP_PROBLEMS, order=13
-        )
-    )
-    registry.command(
-        Command(
-            ("整改完成", "/rectified"),
-            cmd_rectify,
-            VILLAGE_ROLES,
-            T.HELP_RECTIFY,
-            prefix=True,
-            order=14,
-        )
-    )
     registry.command(Command(("撤销", "/undo"), cmd_revoke, VILLAGE_ROLES, T.HELP_REVOKE, order=15))
     registry.command(Command(("修改", "/amend"), cmd_amend, VILLAGE_ROLES, T.HELP_AMEND, order=16))
-    registry.command(
-        Command(("导出", "台账", "/export"), cmd_export, STAFF_ROLES, T.HELP_EXPORT, order=17)
-    )
     registry.flow(FLOW, flow_visit)
-    registry.flow(RECTIFY, flow_rectify)
     registry.button("visit", on_button)
-    registry.button("duev", on_due_village_button)
     registry.on_photo = on_photo
     registry.on_location = on_location

@@ -450,8 +450,8 @@ async def test_due_list_is_paged(chat, world, sessionmaker, clock):
                 s, world.villages[0].id, f"HX{i:03d}", f"户主{i}", "监测户", clock.now()
             )
     first = await chat.send("sec0", "未走访")
-    assert "第 1/2 页" in texts(first) and payloads(first) == ["visit:due:2"]
-    second = await chat.press("sec0", "visit:due:2")
+    assert "第 1/2 页" in texts(first) and payloads(first) == ["due:2"]
+    second = await chat.press("sec0", "due:2")
     assert "第 2/2 页" in texts(second) and payloads(second) == []
 
 
