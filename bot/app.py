@@ -36,7 +36,7 @@ DELIVERY = web.AppKey("delivery", Delivery)
 BACKGROUND = web.AppKey("background", set[asyncio.Task[Any]])
 
 # Modules with ``setup(app)``: each adds its routes and its own cleanup context.
-CHANNEL_MODULES: tuple[str, ...] = ()
+CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.webchat",)
 WEB_MODULES: tuple[str, ...] = ("bot.web.reports",)
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead
