@@ -97,6 +97,7 @@ async def _go(ctx: Context, step: str, data: dict[str, Any]) -> list[Reply]:
 async def _resolve(ctx: Context, query: str, data: dict[str, Any]) -> list[Reply]:
     """Find the household; on success move to the next step, else offer choices."""
     village_id = await village_of(ctx)
+    query = query[:40]  # a name or code; anything longer is not one
     found = await store.search_households(ctx.session, village_id, query)
     if len(found.matches) == 1:
         return await _picked(ctx, found.matches[0], data)
@@ -106,7 +107,8 @@ async def _resolve(ctx: Context, query: str, data: dict[str, Any]) -> list[Reply
             Reply(
                 T.PICK_ONE.format(n=len(found.matches)),
                 tuple(
-                    Button(f"{h.head_name}（{h.code}）", f"visit:hh:{h.id}") for h in found.matches
+                    Button(f"{i}. {h.head_name}（{h.code}）", f"visit:hh:{h.id}")
+                    for i, h in enumerate(found.matches, start=1)
                 ),
             )
         ]

@@ -167,7 +167,7 @@ async def test_several_matches_give_numbered_choices(chat, world, sessionmaker, 
         await add_household(s, world.villages[0].id, "HH0009", "李桂芳", "监测户", clock.now())
     replies = await chat.send("sec0", "走访 李桂芳")
     assert "找到 2 户" in texts(replies)
-    assert [b.label for b in replies[0].buttons] == ["李桂芳（HH0002）", "李桂芳（HH0009）"]
+    assert [b.label for b in replies[0].buttons] == ["1. 李桂芳（HH0002）", "2. 李桂芳（HH0009）"]
 
 
 async def test_household_of_another_village_is_refused(chat, world, sessionmaker):
