@@ -493,3 +493,30 @@ async def test_a_new_report_inside_the_flow_starts_over(chat, world, sessionmake
     await chat.press("sec0", "visit:confirm")
     [visit] = await rows(sessionmaker, Visit)
     assert visit.household_id == world.hh["李桂芳"]
+
+
+async def test_over_long_note_in_one_message_is_refused_and_nothing_saved(
+    chat, world, sessionmaker
+):
+    replies = await chat.send("sec0", "走访 王三女 饮水正常 " + "老人说了很多话" * 80)
+    assert "备注太长" in texts(replies)
+    assert await rows(sessionmaker, Visit) == []
+
+
+async def test_staff_page_through_a_villages_due_list_and_see_its_problems(
+    chat, world, sessionmaker, clock
+):
+    async with sessionmaker() as s, s.begin():
+        for i in range(20):
+            await add_household(
+                s, world.villages[0].id, f"HX{i:03d}", f"户主{i}", "监测户", clock.now()
+            )
+    await chat.send("sec0", "走访 王三女 屋顶漏雨")
+    await chat.press("sec0", "visit:confirm")
+    first = await chat.send("town0", "未走访 石门村")
+    assert "石门村" in texts(first) and "第 1/2 页" in texts(first)
+    second = await chat.press("town0", payloads(first)[0])
+    assert "第 2/2 页" in texts(second)
+    assert "王三女：住房安全" in texts(await chat.send("county0", "问题"))
+    await bind(sessionmaker, world.people["town1"], "test", "town1", clock.now())
+    assert "没有待整改" in texts(await chat.send("town1", "问题"))  # 西川乡: none there
