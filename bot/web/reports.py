@@ -29,6 +29,8 @@ from storage import audit, people, regions
 log = logging.getLogger(__name__)
 
 LINK_TTL = timedelta(hours=24)
+# Read once at start-up: secret_key() may touch var/secret_key on disk.
+SIGNING_KEY = web.AppKey("report_signing_key", bytes)
 ROUTE = "/reports/visits.xlsx"
 
 
@@ -62,7 +64,7 @@ def link_maker(app: web.Application):
         config = app[CONFIG]
         exp = app[CLOCK].now() + LINK_TTL
         token = sign(
-            config.secret_key(),
+            app[SIGNING_KEY],
             {"p": person_id, "r": region_id, "m": month, "exp": int(exp.timestamp())},
         )
         return f"{config.public_url}{ROUTE}?t={token}", int(LINK_TTL.total_seconds() // 3600)
@@ -73,7 +75,7 @@ def link_maker(app: web.Application):
 async def download(request: web.Request) -> web.StreamResponse:
     app = request.app
     now = app[CLOCK].now()
-    payload = verify(app[CONFIG].secret_key(), request.query.get("t", ""), now)
+    payload = verify(app[SIGNING_KEY], request.query.get("t", ""), now)
     if payload is None:
         raise web.HTTPForbidden(text="下载链接无效或已过期，请在聊天中重新发送「导出」。")
     async with app[SESSIONMAKER]() as session:
@@ -115,5 +117,6 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
+    app[SIGNING_KEY] = app[CONFIG].secret_key()
     app.router.add_get(ROUTE, download)
     app[SERVICES]["visit_export_link"] = link_maker(app)
