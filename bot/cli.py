@@ -10,7 +10,12 @@ from collections.abc import Sequence
 
 from bot.config import ConfigError, load_config
 
-COMMAND_MODULES = ("bot.commands.core", "bot.commands.admin", "bot.commands.faq")
+COMMAND_MODULES = (
+    "bot.commands.core",
+    "bot.commands.admin",
+    "bot.commands.reports",
+    "bot.commands.faq",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

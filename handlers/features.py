@@ -6,7 +6,13 @@ import importlib
 
 from handlers.registry import Registry
 
-FEATURES = ("handlers.help", "handlers.faq")
+FEATURES = (
+    "handlers.help",
+    "handlers.visits",
+    "handlers.visit_progress",
+    "handlers.rectify",
+    "handlers.faq",
+)
 
 
 def build_registry(features: tuple[str, ...] = FEATURES) -> Registry:

@@ -132,7 +132,13 @@ class Visit(Base):
     """One household visit (入户走访). ``month`` is the local month, e.g. ``2026-11``."""
 
     __tablename__ = "visits"
-    __table_args__ = (sa.Index("ix_visits_household_month", "household_id", "month"),)
+    __table_args__ = (
+        sa.Index("ix_visits_household_month", "household_id", "month"),
+        # Covering indexes for monthly progress: 本月走访 reads one village's month, county
+        # coverage one month of every village; neither needs to touch the table rows.
+        sa.Index("ix_visits_village_month", "village_id", "month", "status", "household_id"),
+        sa.Index("ix_visits_month_status", "month", "status", "household_id", "village_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"))
@@ -153,6 +159,8 @@ class Visit(Base):
 
 class Photo(Base):
     __tablename__ = "photos"
+    # "This person's loose photos of the last ten minutes" (the attachment window).
+    __table_args__ = (sa.Index("ix_photos_uploader_created", "uploaded_by", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)

@@ -252,6 +252,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visits'))
     )
     op.create_index('ix_visits_household_month', 'visits', ['household_id', 'month'], unique=False)
+    op.create_index('ix_visits_village_month', 'visits', ['village_id', 'month', 'status', 'household_id'], unique=False)
+    op.create_index('ix_visits_month_status', 'visits', ['month', 'status', 'household_id', 'village_id'], unique=False)
     op.create_index(op.f('ix_visits_month'), 'visits', ['month'], unique=False)
     op.create_index(op.f('ix_visits_visitor_id'), 'visits', ['visitor_id'], unique=False)
     op.create_table('webchat_messages',
@@ -287,6 +289,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('sha256', name=op.f('uq_photos_sha256'))
     )
     op.create_index(op.f('ix_photos_assignment_id'), 'photos', ['assignment_id'], unique=False)
+    op.create_index('ix_photos_uploader_created', 'photos', ['uploaded_by', 'created_at'], unique=False)
     op.create_index(op.f('ix_photos_visit_id'), 'photos', ['visit_id'], unique=False)
     op.create_table('problems',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -316,11 +319,14 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_problems_household_id'), table_name='problems')
     op.drop_table('problems')
     op.drop_index(op.f('ix_photos_visit_id'), table_name='photos')
+    op.drop_index('ix_photos_uploader_created', table_name='photos')
     op.drop_index(op.f('ix_photos_assignment_id'), table_name='photos')
     op.drop_table('photos')
     op.drop_index('ix_webchat_identity_id', table_name='webchat_messages')
     op.drop_table('webchat_messages')
     op.drop_index(op.f('ix_visits_visitor_id'), table_name='visits')
+    op.drop_index('ix_visits_village_month', table_name='visits')
+    op.drop_index('ix_visits_month_status', table_name='visits')
     op.drop_index(op.f('ix_visits_month'), table_name='visits')
     op.drop_index('ix_visits_household_month', table_name='visits')
     op.drop_table('visits')
