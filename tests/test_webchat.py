@@ -13,7 +13,7 @@ from PIL import Image
 
 from bot.app import INBOUND, SENDERS
 from bot.channels.webchat import COOKIE, HUB, TEXTS
-from handlers import visit_texts
+from handlers import texts, visit_texts
 from storage import outbox, people
 from storage import webchat as webchat_store
 from storage.models import InboxMessage, OutboxMessage, WebChatMessage
