@@ -228,6 +228,9 @@ class Assignment(Base):
     acked_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # When the reminder scan next needs to look at this row (None: not yet scheduled); the
+    # scan reads only rows whose time has come, instead of every open assignment.
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -219,6 +219,7 @@ def upgrade() -> None:
     sa.Column('acked_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('submitted_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('remind_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assignee_id'], ['people.id'], name=op.f('fk_assignments_assignee_id_people')),
@@ -228,6 +229,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('task_id', 'village_id', name='task_village')
     )
     op.create_index(op.f('ix_assignments_assignee_id'), 'assignments', ['assignee_id'], unique=False)
+    op.create_index(op.f('ix_assignments_remind_at'), 'assignments', ['remind_at'], unique=False)
     op.create_index('ix_assignments_status_deadline', 'assignments', ['status', 'deadline'], unique=False)
     op.create_index(op.f('ix_assignments_village_id'), 'assignments', ['village_id'], unique=False)
     op.create_table('visits',
@@ -327,6 +329,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_assignments_village_id'), table_name='assignments')
     op.drop_index('ix_assignments_status_deadline', table_name='assignments')
     op.drop_index(op.f('ix_assignments_assignee_id'), table_name='assignments')
+    op.drop_index(op.f('ix_assignments_remind_at'), table_name='assignments')
     op.drop_table('assignments')
     op.drop_index(op.f('ix_tasks_county_id'), table_name='tasks')
     op.drop_table('tasks')
