@@ -6,7 +6,7 @@ import importlib
 
 from handlers.registry import Registry
 
-FEATURES = ("handlers.help",)
+FEATURES = ("handlers.help", "handlers.tasks", "handlers.broadcast")
 
 
 def build_registry(features: tuple[str, ...] = FEATURES) -> Registry:
