@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import re
-import zlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,23 +20,10 @@ from storage import tasks as store
 from storage.models import OutboxMessage, Person, Region
 from storage.people import COUNTY_ROLES
 from storage.rules import Rules
+from tasks.delivery import spread
 from tasks.reminders import cancel_reminders
 
 FLOW = "broadcast"
-# Bulk pushes to more than this many people are spread over a window instead of one burst.
-SPREAD_ABOVE = 50
-SPREAD_MAX = timedelta(minutes=5)
-SPREAD_RATE = 20.0  # messages per second the window is sized for
-
-
-def spread(key: str, count: int, now: datetime) -> datetime:
-    """A stable per-key ``not_before`` within a window sized to the batch (no 08:00 burst)."""
-    if count <= SPREAD_ABOVE:
-        return now
-    window = min(SPREAD_MAX.total_seconds(), count / SPREAD_RATE)
-    return now + timedelta(seconds=(zlib.crc32(key.encode()) % 10_000) / 10_000 * window)
-
-
 def push_body(task: store.TaskDTO, item: store.AssignmentDTO, rules: Rules) -> dict[str, Any]:
     body = f"{task.body}\n" if task.body else ""
     if task.kind == "notice":

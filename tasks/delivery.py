@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import socket
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -73,6 +74,21 @@ class Sender(Protocol):
     async def send(
         self, external_id: str, body: dict[str, Any], outbox_id: int | None = None
     ) -> SendResult: ...
+
+
+# Bulk pushes to more than this many people are spread over a window instead of one burst
+# on the hour (jitter on ``not_before`` at enqueue time).
+SPREAD_ABOVE = 50
+SPREAD_MAX = timedelta(minutes=5)
+SPREAD_RATE = 20.0  # messages per second the window is sized for
+
+
+def spread(key: str, count: int, start: datetime) -> datetime:
+    """A stable per-key ``not_before`` inside a window sized to the batch."""
+    if count <= SPREAD_ABOVE:
+        return start
+    window = min(SPREAD_MAX.total_seconds(), count / SPREAD_RATE)
+    return start + timedelta(seconds=(zlib.crc32(key.encode()) % 10_000) / 10_000 * window)
 
 
 def backoff(attempts: int, base: float = 5.0, cap: float = 3600.0) -> timedelta:
