@@ -39,7 +39,7 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 # Modules with ``setup(app)``: each adds its routes and its own cleanup context.
 CHANNEL_MODULES: tuple[str, ...] = ()
-WEB_MODULES: tuple[str, ...] = ()
+WEB_MODULES: tuple[str, ...] = ("bot.web.api",)
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead
 

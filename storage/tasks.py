@@ -45,9 +45,10 @@ MAX_EVIDENCE_PHOTOS = 20
 class TaskError(ValueError):
     """A rule broken by the request; ``message`` is a short Chinese sentence for the user."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, near: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.near = near or []  # for an unknown region: the names that come close
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ async def resolve_scope(session: AsyncSession, county_id: int, scope: dict[str, 
             if key not in towns:
                 near = near_names(key, sorted({r[3] for r in rows}))
                 hint = f"，您是不是要找：{'、'.join(near)}" if near else ""
-                raise TaskError(f"本县没有乡镇「{key}」{hint}。")
+                raise TaskError(f"本县没有乡镇「{key}」{hint}。", near)
             chosen += [r[0] for r in rows if r[2] == towns[key]]
     if scope.get("villages"):
         by_name: dict[str, list[int]] = {}
@@ -199,7 +200,7 @@ async def resolve_scope(session: AsyncSession, county_id: int, scope: dict[str, 
             if key not in by_name:
                 near = near_names(key, sorted({r[1] for r in rows}))
                 hint = f"，相近的村：{'、'.join(near)}" if near else ""
-                raise TaskError(f"本县没有「{key}」{hint}。")
+                raise TaskError(f"本县没有「{key}」{hint}。", near)
             if len(by_name[key]) > 1:
                 raise TaskError(f"本县有 {len(by_name[key])} 个「{key}」，请写成「乡镇名村名」。")
             chosen += by_name[key]
