@@ -44,7 +44,8 @@ from tasks.delivery import spread
 
 log = logging.getLogger(__name__)
 
-MORNING_ROLES = ("secretary",)
+# Village work-team members visit households too, so they get the morning digest as well.
+MORNING_ROLES = ("secretary", "team_member")
 EVENING_ROLES = ("county_staff",)
 # A morning digest found due after this local time is stale; it is skipped for the day.
 MORNING_LAST = time(18, 0)
