@@ -180,6 +180,12 @@ async def seed(sm, villages: int, tasks: int, team: int, households: int) -> int
     return len(person_ids)
 
 
+async def analyze(engine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(sa.text("ANALYZE"))
+        await conn.commit()
+
+
 class NoopSender:
     name = "noop"
     limits = ChannelLimits()
@@ -227,6 +233,7 @@ async def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     args = parser.parse_args()
     villages, tasks, team, households = (1000, 200, 9, 20) if args.full else (20, 10, 4, 5)
     pg = args.database_url.startswith("postgresql")
@@ -247,10 +254,8 @@ async def main() -> None:
         people = await seed(sm, villages, tasks, team, households)
         async with sm() as s:
             n_assign = await s.scalar(sa.select(sa.func.count()).select_from(Assignment))
-        if pg:
-            async with engine.connect() as conn:
-                await conn.execute(sa.text("ANALYZE"))
-        print(f"backend: {'postgresql' if pg else 'sqlite'}")
+        await analyze(engine)
+        print(f"backend: {'postgresql' if pg else 'sqlite'} ({make_url(url).database})")
         print(
             f"seeded {villages} villages, {tasks} tasks, {n_assign} assignments, {people} people in {time.perf_counter() - t0:.1f} s"
         )
@@ -304,6 +309,9 @@ async def main() -> None:
         t0 = time.perf_counter()
         counts = await asyncio.gather(run(sm), run(sm2))
         dig_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        again = await run(sm)
+        recheck_ms = (time.perf_counter() - t0) * 1000
         await engine2.dispose()
         async with sm() as s:
             n_digest = await s.scalar(
@@ -314,6 +322,7 @@ async def main() -> None:
         print(
             f"morning digests: {n_digest} queued in {dig_s:.2f} s by two schedulers at once (inserted {counts})"
         )
+        print(f"next tick, nothing left to queue: {recheck_ms:.0f} ms (inserted {again})")
 
         # Delivery: N worker processes drain the outbox into a no-op channel.
         async with sm() as s:
@@ -352,7 +361,7 @@ async def main() -> None:
             raise SystemExit("FAILED: duplicates or lost rows")
     finally:
         await engine.dispose()
-        if pg:
+        if pg and not args.keep:
             await _admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

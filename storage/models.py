@@ -207,6 +207,12 @@ class Task(Base):
     created_at: Mapped[datetime]
 
 
+UNSCHEDULED = (
+    "remind_at IS NULL AND deadline IS NOT NULL"
+    " AND status IN ('pending', 'acked', 'returned', 'overdue')"
+)
+
+
 class Assignment(Base):
     """One village's (or one person's) share of a task, with its own status and evidence."""
 
@@ -214,6 +220,14 @@ class Assignment(Base):
     __table_args__ = (
         sa.UniqueConstraint("task_id", "village_id", name="task_village"),
         sa.Index("ix_assignments_status_deadline", "status", "deadline"),
+        # Open assignments with a deadline that the reminder scan has not scheduled yet (new
+        # rows, returned rows); partial, so closed rows never make this lookup slower.
+        sa.Index(
+            "ix_assignments_unscheduled",
+            "id",
+            postgresql_where=sa.text(UNSCHEDULED),
+            sqlite_where=sa.text(UNSCHEDULED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

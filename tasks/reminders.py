@@ -139,46 +139,96 @@ def reminder_body(
 
 
 async def enqueue_due_reminders(
-    session: AsyncSession, now: datetime, rules: Rules, *, batch: int = SCAN_BATCH
+    session: AsyncSession,
+    now: datetime,
+    rules: Rules,
+    *,
+    batch: int = SCAN_BATCH,
+    max_batches: int = 20,
 ) -> ScanResult:
     """Queue every reminder whose time has come; idempotent (keys) and cheap (indexed)."""
-    columns = (
-        Assignment.id,
-        Assignment.assignee_id,
-        Assignment.deadline,
-        Assignment.remind_at,
-        Assignment.updated_at,
-        Assignment.evidence,
-        Assignment.task_id,
-        Task.title,
-        Task.reminder_offsets,
-    )
-    base = (
-        sa.select(*columns)
-        .join(Task, Task.id == Assignment.task_id)
-        .where(
-            Assignment.status.in_(OPEN),
-            Assignment.deadline.is_not(None),
-            Task.status == "active",
+    total = ScanResult(0, 0, 0)
+    for _ in range(max_batches):
+        part = await _scan_batch(session, now, rules, batch)
+        total = ScanResult(
+            total.looked_at + part.looked_at,
+            total.reminders + part.reminders,
+            total.escalations + part.escalations,
         )
-    )
-    due = (await session.execute(base.where(Assignment.remind_at <= now).limit(batch))).all()
-    fresh = (await session.execute(base.where(Assignment.remind_at.is_(None)).limit(batch))).all()
+        if part.looked_at < batch:
+            break
+    if total.reminders or total.escalations:
+        log.info(
+            "reminders queued=%d escalations=%d looked_at=%d",
+            total.reminders,
+            total.escalations,
+            total.looked_at,
+        )
+    return total
+
+
+_COLUMNS = (
+    Assignment.id,
+    Assignment.assignee_id,
+    Assignment.deadline,
+    Assignment.remind_at,
+    Assignment.updated_at,
+    Assignment.evidence,
+    Assignment.task_id,
+    Assignment.status,
+)
+
+
+async def _scan_batch(session: AsyncSession, now: datetime, rules: Rules, batch: int) -> ScanResult:
+    # Two plain single-table lookups, each on its own index (remind_at range; the partial
+    # "unscheduled" index), so the plan does not depend on fresh planner statistics.
+    due = (
+        await session.execute(
+            sa.select(*_COLUMNS)
+            .where(Assignment.remind_at <= now)
+            .order_by(Assignment.remind_at)
+            .limit(batch)
+        )
+    ).all()
+    fresh = (
+        await session.execute(
+            sa.select(*_COLUMNS)
+            .where(
+                Assignment.remind_at.is_(None),
+                Assignment.deadline.is_not(None),
+                Assignment.status.in_(OPEN),
+            )
+            .limit(max(0, batch - len(due)))
+        )
+    ).all()
+    rows_in = [*due, *fresh]
+    if not rows_in:
+        return ScanResult(0, 0, 0)
+    task_ids = list({r[6] for r in rows_in})
+    tasks = {
+        tid: (title, offsets, status)
+        for tid, title, offsets, status in await session.execute(
+            sa.select(Task.id, Task.title, Task.reminder_offsets, Task.status).where(
+                Task.id.in_(task_ids)
+            )
+        )
+    }
     rows: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     escalate: dict[int, date] = {}
     escalate_after = timedelta(hours=rules.escalate_after_hours)
-    for aid, assignee, deadline, remind_at, updated_at, evidence, task_id, title, offsets in [
-        *due,
-        *fresh,
-    ]:
+    for aid, assignee, deadline, remind_at, updated_at, evidence, task_id, status in rows_in:
+        title, offsets, task_status = tasks[task_id]
+        if status not in OPEN or task_status != "active" or deadline is None:
+            updates.append({"id": aid, "remind_at": None})  # closed elsewhere: stop looking
+            continue
         offsets = tuple(offsets) if offsets else DEFAULT_OFFSETS
         cursor = remind_at if remind_at is not None else updated_at
         entries = [
             e for e in schedule(deadline, offsets, rules, through=now) if cursor <= e[1] <= now
         ]
         follow = next_entry(deadline, offsets, rules, now)
-        # Past the chase: park the row far ahead so neither query picks it up again.
+        # Past the chase: park the row far ahead so neither lookup picks it up again.
         parked = deadline + timedelta(days=3650)
         updates.append({"id": aid, "remind_at": follow[1] if follow else parked})
         if not entries:
@@ -198,13 +248,10 @@ async def enqueue_due_reminders(
             )
         if label.startswith("od") and now - deadline >= escalate_after:
             escalate[task_id] = rules.local(now).date()
-    if updates:
-        await session.execute(sa.update(Assignment), updates)
+    await session.execute(sa.update(Assignment), updates)
     queued = await outbox.enqueue_many(session, rows, now) if rows else 0
     escalated = await _escalate(session, escalate, now, rules) if escalate else 0
-    if queued or escalated:
-        log.info("reminders queued=%d escalations=%d looked_at=%d", queued, escalated, len(updates))
-    return ScanResult(len(updates), queued, escalated)
+    return ScanResult(len(rows_in), queued, escalated)
 
 
 async def _escalate(

@@ -231,6 +231,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_assignments_assignee_id'), 'assignments', ['assignee_id'], unique=False)
     op.create_index(op.f('ix_assignments_remind_at'), 'assignments', ['remind_at'], unique=False)
     op.create_index('ix_assignments_status_deadline', 'assignments', ['status', 'deadline'], unique=False)
+    op.create_index('ix_assignments_unscheduled', 'assignments', ['id'], unique=False, postgresql_where=sa.text("remind_at IS NULL AND deadline IS NOT NULL AND status IN ('pending', 'acked', 'returned', 'overdue')"), sqlite_where=sa.text("remind_at IS NULL AND deadline IS NOT NULL AND status IN ('pending', 'acked', 'returned', 'overdue')"))
     op.create_index(op.f('ix_assignments_village_id'), 'assignments', ['village_id'], unique=False)
     op.create_table('visits',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -328,6 +329,7 @@ def downgrade() -> None:
     op.drop_table('visits')
     op.drop_index(op.f('ix_assignments_village_id'), table_name='assignments')
     op.drop_index('ix_assignments_status_deadline', table_name='assignments')
+    op.drop_index('ix_assignments_unscheduled', table_name='assignments')
     op.drop_index(op.f('ix_assignments_assignee_id'), table_name='assignments')
     op.drop_index(op.f('ix_assignments_remind_at'), table_name='assignments')
     op.drop_table('assignments')
