@@ -20,10 +20,13 @@ from storage import tasks as store
 from storage.models import OutboxMessage, Person, Region
 from storage.people import COUNTY_ROLES
 from storage.rules import Rules
+from storage.tasks import DEFAULT_OFFSETS
 from tasks.delivery import spread
-from tasks.reminders import cancel_reminders
+from tasks.reminders import cancel_reminders, first_remind_at
 
 FLOW = "broadcast"
+
+
 def push_body(task: store.TaskDTO, item: store.AssignmentDTO, rules: Rules) -> dict[str, Any]:
     body = f"{task.body}\n" if task.body else ""
     if task.kind == "notice":
@@ -134,6 +137,7 @@ async def _create(ctx: Context, kind: str, draft: dict[str, Any]) -> list[Reply]
             deadline=deadline,
             evidence_required=bool(draft.get("evidence")),
             scope=scope,
+            remind_at=first_remind_at(deadline, DEFAULT_OFFSETS, ctx.rules, ctx.now()),
         )
     except store.TaskError as err:
         await ctx.set_state(FLOW, "scope", {"kind": kind, **draft})

@@ -241,8 +241,10 @@ async def create_task(
     reminder_offsets: tuple[str, ...] | list[str] | None = None,
     evidence_required: bool = False,
     scope: dict[str, Any] | None = None,
+    remind_at: datetime | None = None,
 ) -> tuple[TaskDTO, list[AssignmentDTO]]:
-    """A task and one assignment per village (assignee: the village's secretary, or none)."""
+    """A task and one assignment per village (assignee: the village's secretary, or none).
+    ``remind_at``: when the reminder scan first needs to look (None: it works it out)."""
     if kind not in KINDS:
         raise TaskError(f"未知的任务类型：{kind}")
     title = title.strip()
@@ -279,6 +281,7 @@ async def create_task(
             "status": "pending",
             "deadline": deadline,
             "evidence": {},
+            "remind_at": remind_at,
             "created_at": now,
             "updated_at": now,
         }

@@ -91,6 +91,17 @@ def schedule(
     return entries
 
 
+def first_remind_at(
+    deadline: datetime | None, offsets: tuple[str, ...] | list[str], rules: Rules, now: datetime
+) -> datetime | None:
+    """When a new assignment first needs the scan (stored at creation, so a 1,000-village
+    task does not cost the scan 1,000 updates)."""
+    if deadline is None:
+        return None
+    entry = next_entry(deadline, tuple(offsets) or DEFAULT_OFFSETS, rules, now)
+    return entry[1] if entry else None
+
+
 def next_entry(
     deadline: datetime, offsets: tuple[str, ...] | list[str], rules: Rules, after: datetime
 ) -> tuple[str, datetime] | None:
@@ -217,6 +228,8 @@ async def _scan_batch(session: AsyncSession, now: datetime, rules: Rules, batch:
     updates: list[dict[str, Any]] = []
     escalate: dict[int, date] = {}
     escalate_after = timedelta(hours=rules.escalate_after_hours)
+    plans: dict[tuple[datetime, tuple[str, ...]], tuple[list[tuple[str, datetime]], Any]] = {}
+    not_before = rules.after_quiet_hours(now)
     for aid, assignee, deadline, remind_at, updated_at, evidence, task_id, status in rows_in:
         title, offsets, task_status = tasks[task_id]
         if status not in OPEN or task_status != "active" or deadline is None:
@@ -224,10 +237,15 @@ async def _scan_batch(session: AsyncSession, now: datetime, rules: Rules, batch:
             continue
         offsets = tuple(offsets) if offsets else DEFAULT_OFFSETS
         cursor = remind_at if remind_at is not None else updated_at
-        entries = [
-            e for e in schedule(deadline, offsets, rules, through=now) if cursor <= e[1] <= now
-        ]
-        follow = next_entry(deadline, offsets, rules, now)
+        # Every assignment of a task shares its deadline: compute each schedule once.
+        plan = plans.get((deadline, offsets))
+        if plan is None:
+            plan = plans[(deadline, offsets)] = (
+                schedule(deadline, offsets, rules, through=now),
+                next_entry(deadline, offsets, rules, now),
+            )
+        entries = [e for e in plan[0] if cursor <= e[1] <= now]
+        follow = plan[1]
         # Past the chase: park the row far ahead so neither lookup picks it up again.
         parked = deadline + timedelta(days=3650)
         updates.append({"id": aid, "remind_at": follow[1] if follow else parked})
@@ -243,7 +261,7 @@ async def _scan_batch(session: AsyncSession, now: datetime, rules: Rules, batch:
                     "recipient_id": assignee,
                     "body": reminder_body(aid, title, deadline, now, rules),
                     "idempotency_key": remind_key(aid, label, returns),
-                    "not_before": rules.after_quiet_hours(now),
+                    "not_before": not_before,
                 }
             )
         if label.startswith("od") and now - deadline >= escalate_after:

@@ -173,3 +173,17 @@ async def test_returned_assignment_gets_a_fresh_round_of_reminders(sessionmaker,
         f"remind:{item.id}:1d",
         f"remind:{item.id}:1d@r1",
     ]
+
+
+async def test_assignments_scheduled_at_creation_get_the_same_reminders(sessionmaker, clock, rules):
+    world = await make_world(sessionmaker, clock.now(), townships=1, villages_per_township=1)
+    deadline = sh(2026, 11, 20, 18)
+    first = reminders.first_remind_at(deadline, ("3d", "1d"), rules, clock.now())
+    assert first == sh(2026, 11, 17, 8, 0)
+    _, (item,) = await _task(
+        sessionmaker, clock, world, deadline, reminder_offsets=("3d", "1d"), remind_at=first
+    )
+    assert (await _scan(sessionmaker, clock, rules)).looked_at == 0  # nothing to do yet
+    clock.set(sh(2026, 11, 19, 8, 0))
+    assert (await _scan(sessionmaker, clock, rules)).reminders == 1
+    assert await _keys(sessionmaker, "remind:") == [f"remind:{item.id}:1d"]

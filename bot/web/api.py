@@ -25,7 +25,7 @@ from handlers.deadlines import DeadlineError, parse_deadline
 from storage import api_tokens, audit
 from storage import tasks as store
 from storage.people import COUNTY_ROLES, PersonDTO
-from tasks.reminders import valid_offset
+from tasks.reminders import first_remind_at, valid_offset
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,7 @@ async def create_task(request: web.Request) -> web.Response:
                 reminder_offsets=offsets,
                 evidence_required=evidence,
                 scope=scope,
+                remind_at=first_remind_at(deadline, offsets, rules, clock.now()),
             )
         except store.TaskError as err:
             extra = {"near": err.near} if err.near else {}
