@@ -224,6 +224,7 @@ async def approve(ctx: Context, rest: str) -> list[Reply]:
             item.assignee_id,
             Reply(T.PUSH_APPROVED.format(title=item.task_title)),
             f"task:{aid}:approved",
+            respect_quiet_hours=True,
         )
     return [Reply(T.APPROVED.format(village=item.village_name, title=item.task_title, id=aid))]
 
@@ -266,6 +267,7 @@ async def return_(ctx: Context, rest: str) -> list[Reply]:
                 (Button("收到", f"task:ack:{aid}"),),
             ),
             f"task:{aid}:returned:{item.returns}",
+            respect_quiet_hours=True,
         )
     return [
         Reply(

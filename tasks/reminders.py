@@ -266,7 +266,17 @@ async def _scan_batch(session: AsyncSession, now: datetime, rules: Rules, batch:
             )
         if label.startswith("od") and now - deadline >= escalate_after:
             escalate[task_id] = rules.local(now).date()
-    await session.execute(sa.update(Assignment), updates)
+    # Rows of one task share their next time: one UPDATE per distinct value, not per row.
+    by_value: dict[datetime | None, list[int]] = defaultdict(list)
+    for u in updates:
+        by_value[u["remind_at"]].append(u["id"])
+    for value, ids in by_value.items():
+        for start in range(0, len(ids), 5000):
+            await session.execute(
+                sa.update(Assignment)
+                .where(Assignment.id.in_(ids[start : start + 5000]))
+                .values(remind_at=value)
+            )
     queued = await outbox.enqueue_many(session, rows, now) if rows else 0
     escalated = await _escalate(session, escalate, now, rules) if escalate else 0
     return ScanResult(len(rows_in), queued, escalated)
