@@ -135,3 +135,20 @@ async def test_digest_settings(sessionmaker, clock, rules):
     async with sessionmaker() as s:
         me = await people.get(s, world.people["sec0"].id)
     assert me.prefs == {"morning_digest": "08:00", "morning_digest_off": True}
+
+
+async def test_village_without_secretary_is_reported_and_listed_in_progress(
+    sessionmaker, clock, rules
+):
+    from storage import regions
+
+    world, chat = await _setup(sessionmaker, clock, rules)
+    async with sessionmaker() as s, s.begin():
+        await regions.add(s, "village", "空村", world.townships[0].id)
+    reply = await chat.say("county0", "发任务 核对名单 / 截止 明天 / 范围 东岭镇")
+    assert "给 3 个村" in reply and "1 个村没有第一书记" in reply and "空村" in reply
+    async with sessionmaker() as s:
+        (task_id,) = set(await s.scalars(sa.select(Assignment.task_id)))
+    progress = await chat.say("county0", f"进度 {task_id}")
+    assert "空村｜未确认｜无人接收" in progress
+    assert len(await _outbox(sessionmaker, "task:")) == 2
