@@ -139,3 +139,21 @@ async def test_unknown_village_lists_near_names(api):
     )
     err = await r.json()
     assert r.status == 400 and err["error"] == "invalid_scope" and "石门村" in err["near"]
+
+
+async def test_app_starts_and_stops_the_scheduler_with_its_workers(
+    sessionmaker, clock, database_url, tmp_path
+):
+    from bot.app import SCHEDULER
+
+    config = load_config(database_url=database_url, var_dir=tmp_path, media_dir=tmp_path / "m")
+    app = create_app(config, clock=clock, auto_upgrade=False, run_workers=True)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        aps = app[SCHEDULER]._aps
+        assert aps is not None and aps.running
+        assert {j.id for j in aps.get_jobs()} >= {"reminders", "catch_up"}
+    finally:
+        await runner.cleanup()
+    assert app[SCHEDULER]._aps is None

@@ -181,3 +181,14 @@ async def test_open_web_chat_marks_delivered(sessionmaker, clock, rules):
     await Delivery(sessionmaker, clock, rules, {"fake": sender}).run_once()
     row = (await _rows(sessionmaker))["m:0"]
     assert row.sent_at == clock.now() and row.delivered_at == clock.now()
+
+
+def test_large_bulk_batch_is_spread_over_a_window_small_one_is_not(clock):
+    from tasks.delivery import SPREAD_MAX, spread
+
+    now = clock.now()
+    assert spread("task:1", 10, now) == now
+    times = [spread(f"digest:morning:{i}:20261110", 10_000, now) for i in range(10_000)]
+    assert min(times) >= now and max(times) <= now + SPREAD_MAX
+    assert max(times) - min(times) > SPREAD_MAX / 2  # spread out, not a burst
+    assert spread("digest:morning:7:20261110", 10_000, now) == times[7]  # stable per key
