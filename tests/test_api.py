@@ -97,38 +97,38 @@ async def test_secretary_token_cannot_use_the_api(api):
     assert r.status == 403
 
 
-@pytest.mark.parametrize(
-    ("body", "code", "field"),
-    [
-        (b"{not json", "malformed_json", None),
-        (b"[1, 2]", "malformed_json", None),
-        (b'{"title": "", "deadline": "\\u660e\\u5929"}', "invalid_field", "title"),
-        ('{"title": "x", "deadline": "11月1日"}'.encode(), "invalid_field", "deadline"),
-        (b'{"title": "x"}', "invalid_field", "deadline"),
-        ('{"title": "x", "deadline": "明天", "kind": "poll"}'.encode(), "invalid_field", "kind"),
-        (
-            '{"title": "x", "deadline": "明天", "scope": {"city": 1}}'.encode(),
-            "invalid_field",
-            "scope",
-        ),
-        (
-            '{"title": "x", "deadline": "明天", "reminder_offsets": ["soon"]}'.encode(),
-            "invalid_field",
-            "reminder_offsets",
-        ),
-        ('{"title": 5, "deadline": "明天"}'.encode(), "invalid_field", "title"),
-    ],
-)
-async def test_malformed_or_invalid_request_is_400_with_json_error(api, body, code, field):
-    r = await api["client"].post(
-        "/api/tasks",
-        data=body,
-        headers={**auth(api["token"]), "Content-Type": "application/json"},
-    )
-    assert r.status == 400
-    err = await r.json()
-    assert err["error"] == code and err["message"]
-    assert err.get("field") == field
+BAD_REQUESTS = [
+    (b"{not json", "malformed_json", None),
+    (b"[1, 2]", "malformed_json", None),
+    (b'{"title": "", "deadline": "\\u660e\\u5929"}', "invalid_field", "title"),
+    ('{"title": "x", "deadline": "11月1日"}'.encode(), "invalid_field", "deadline"),
+    (b'{"title": "x"}', "invalid_field", "deadline"),
+    ('{"title": "x", "deadline": "明天", "kind": "poll"}'.encode(), "invalid_field", "kind"),
+    (
+        '{"title": "x", "deadline": "明天", "scope": {"city": 1}}'.encode(),
+        "invalid_field",
+        "scope",
+    ),
+    (
+        '{"title": "x", "deadline": "明天", "reminder_offsets": ["soon"]}'.encode(),
+        "invalid_field",
+        "reminder_offsets",
+    ),
+    ('{"title": 5, "deadline": "明天"}'.encode(), "invalid_field", "title"),
+]
+
+
+async def test_malformed_or_invalid_request_is_400_with_json_error(api):
+    for body, code, field in BAD_REQUESTS:
+        r = await api["client"].post(
+            "/api/tasks",
+            data=body,
+            headers={**auth(api["token"]), "Content-Type": "application/json"},
+        )
+        assert r.status == 400, body
+        err = await r.json()
+        assert err["error"] == code and err["message"], body
+        assert err.get("field") == field, body
 
 
 async def test_unknown_village_lists_near_names(api):
