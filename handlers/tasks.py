@@ -27,11 +27,14 @@ FLOW = "submit"
 DONE_WORDS = frozenset({"好了", "完成", "提交", "发完了", "就这些", "ok", "OK"})
 
 
-async def mark_acked(session: AsyncSession, assignment_id: int, now: datetime) -> None:
+async def mark_acked(
+    session: AsyncSession, assignment_id: int, person_id: int, now: datetime
+) -> None:
     """Receipt: the pushes about this assignment were acknowledged (收到)."""
     await session.execute(
         sa.update(OutboxMessage)
         .where(
+            OutboxMessage.recipient_id == person_id,  # indexed; keeps this off a full scan
             sa.or_(
                 OutboxMessage.idempotency_key == f"task:{assignment_id}",
                 OutboxMessage.idempotency_key.startswith(f"remind:{assignment_id}:"),
@@ -83,11 +86,11 @@ async def button(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(T.NOT_YOURS.format(id=aid))]
     if action == "ack":
         await store.ack(ctx.session, aid, ctx.me.id, ctx.now())
-        await mark_acked(ctx.session, aid, ctx.now())
+        await mark_acked(ctx.session, aid, ctx.me.id, ctx.now())
         nxt = "" if item.task_kind == "notice" else T.ACK_NEXT_TASK.format(id=aid)
         return [Reply(T.ACKED.format(title=item.task_title, next=nxt))]
     if action == "done":
-        await mark_acked(ctx.session, aid, ctx.now())
+        await mark_acked(ctx.session, aid, ctx.me.id, ctx.now())
         return await _start_submit(ctx, item, "")
     if action == "send":
         return await _finish(ctx)
