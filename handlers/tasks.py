@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import task_texts as T
+from handlers.broadcast import approve
 from handlers.context import Context
 from handlers.deadlines import show
 from handlers.messages import Button, Reply, paged
@@ -18,7 +19,7 @@ from handlers.registry import Command, Registry
 from storage import people as people_store
 from storage import tasks as store
 from storage.models import OutboxMessage, Photo
-from storage.people import ROLES, VILLAGE_ROLES
+from storage.people import COUNTY_ROLES, ROLES, VILLAGE_ROLES
 from storage.rules import parse_hhmm
 from storage.upsert import insert_ignore
 from tasks.reminders import cancel_reminders
@@ -239,10 +240,8 @@ async def _store_photo(ctx: Context) -> str:
 
 
 async def review_button(ctx: Context, rest: str) -> list[Reply]:
-    from handlers.broadcast import approve
-
     action, _, raw = rest.partition(":")
-    if action != "ok" or not raw.isdigit() or ctx.me.role not in ("county_staff", "admin"):
+    if action != "ok" or not raw.isdigit() or ctx.me.role not in COUNTY_ROLES:
         return [Reply("这个按钮已失效。")]
     return await approve(ctx, raw)
 

@@ -152,3 +152,19 @@ async def test_village_without_secretary_is_reported_and_listed_in_progress(
     progress = await chat.say("county0", f"进度 {task_id}")
     assert "空村｜未确认｜无人接收" in progress
     assert len(await _outbox(sessionmaker, "task:")) == 2
+
+
+async def test_done_button_without_evidence_and_review_button_approve(sessionmaker, clock, rules):
+    _, chat = await _setup(sessionmaker, clock, rules)
+    await chat.say("county0", "发任务 统计劳动力 / 截止 本周五 / 范围 石门村")
+    async with sessionmaker() as s:
+        aid = await s.scalar(sa.select(Assignment.id))
+    assert "完成情况" in "\n".join(r.text for r in await chat.press("sec0", f"task:done:{aid}"))
+    assert "已记下文字" in await chat.say("sec0", "共 126 人，外出务工 48 人")
+    assert "等待县里审核" in await chat.say("sec0", "好了")
+    refused = "\n".join(r.text for r in await chat.press("sec0", f"review:ok:{aid}"))
+    assert "已通过" not in refused
+    assert "已通过" in "\n".join(r.text for r in await chat.press("county0", f"review:ok:{aid}"))
+    async with sessionmaker() as s:
+        row = await s.get(Assignment, aid)
+    assert row.status == "approved" and row.evidence["texts"] == ["共 126 人，外出务工 48 人"]
