@@ -168,3 +168,18 @@ async def test_done_button_without_evidence_and_review_button_approve(sessionmak
     async with sessionmaker() as s:
         row = await s.get(Assignment, aid)
     assert row.status == "approved" and row.evidence["texts"] == ["共 126 人，外出务工 48 人"]
+
+
+async def test_dead_letters_are_shown_to_county_staff_only(sessionmaker, clock, rules):
+    from storage import outbox
+
+    world, chat = await _setup(sessionmaker, clock, rules)
+    assert "没有发送失败" in await chat.say("county0", "死信")
+    async with sessionmaker() as s, s.begin():
+        oid = await outbox.enqueue(
+            s, recipient_id=world.people["sec2"].id, body={"text": "x"}, key="k:1", now=clock.now()
+        )
+        await outbox.mark_final(s, oid, "dead", "HTTP 500 from channel")
+    reply = await chat.say("county0", "死信")
+    assert f"#{oid} 书记2｜多次发送失败｜HTTP 500" in reply
+    assert "不能使用" in await chat.say("sec0", "死信")
