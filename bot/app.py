@@ -38,7 +38,7 @@ BACKGROUND = web.AppKey("background", set[asyncio.Task[Any]])
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 # Modules with ``setup(app)``: each adds its routes and its own cleanup context.
-CHANNEL_MODULES: tuple[str, ...] = ()
+CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.webchat",)
 WEB_MODULES: tuple[str, ...] = ("bot.web.api",)
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead

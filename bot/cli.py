@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from bot.config import ConfigError, load_config
 
-COMMAND_MODULES = ("bot.commands.core", "bot.commands.tasks")
+COMMAND_MODULES = ("bot.commands.core", "bot.commands.admin", "bot.commands.tasks")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,254 @@
+// 村务助手 web chat. Protocol: see bot/channels/webchat.py (module docstring).
+(function () {
+  "use strict";
+  var MAX_TEXT = 2000;
+  var MAX_UPLOAD = 10 * 1024 * 1024;
+  var log = document.getElementById("log");
+  var form = document.getElementById("form");
+  var input = document.getElementById("text");
+  var sendBtn = document.getElementById("send");
+  var statusEl = document.getElementById("status");
+  var photo = document.getElementById("photo");
+  var locBtn = document.getElementById("loc-btn");
+  var ws = null;
+  var retry = 0;
+  var seen = new Set();       // frame ids already shown (pushes may arrive twice)
+  var unsent = [];            // frames typed while offline; resent with the same id
+  var hint = null;
+
+  function newId() {
+    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function notice(text, isError) {
+    var div = document.createElement("div");
+    div.className = "notice" + (isError ? " error" : "");
+    var span = document.createElement("span");
+    span.textContent = text;
+    div.appendChild(span);
+    log.appendChild(div);
+    scrollDown();
+    return div;
+  }
+
+  var lastStamp = 0;
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // A centred time label when a message comes more than five minutes after the previous one.
+  function stamp(at) {
+    var d = at ? new Date(at) : new Date();
+    if (isNaN(d.getTime()) || d.getTime() - lastStamp < 5 * 60 * 1000) return;
+    lastStamp = d.getTime();
+    var now = new Date();
+    var text = pad(d.getHours()) + ":" + pad(d.getMinutes());
+    if (d.toDateString() !== now.toDateString()) {
+      text = (d.getMonth() + 1) + "月" + d.getDate() + "日 " + text;
+    }
+    var div = document.createElement("div");
+    div.className = "time";
+    div.textContent = text;
+    log.appendChild(div);
+  }
+
+  function bubble(who, msg) {
+    stamp(msg.at);
+    var row = document.createElement("div");
+    row.className = "row " + who;
+    var avatar = document.createElement("div");
+    avatar.className = "avatar";
+    avatar.textContent = who === "bot" ? "村" : "我";
+    var body = document.createElement("div");
+    body.className = "body";
+    var b = document.createElement("div");
+    b.className = "bubble";
+    if (msg.image) {
+      var a = document.createElement("a");
+      a.href = msg.image; a.target = "_blank"; a.rel = "noopener";
+      var img = document.createElement("img");
+      img.src = msg.image; img.alt = "照片"; img.loading = "lazy";
+      img.onload = scrollDown;
+      a.appendChild(img);
+      b.appendChild(a);
+      if (!msg.text) b.classList.add("image");
+    }
+    if (msg.text) {
+      var t = document.createElement("div");
+      t.className = "caption";
+      t.textContent = msg.text;
+      if (msg.image) { b.appendChild(t); } else { b.textContent = msg.text; }
+    }
+    if (msg.link) {
+      var link = document.createElement("a");
+      link.className = "link"; link.href = msg.link; link.target = "_blank";
+      link.rel = "noopener"; link.setAttribute("download", "");
+      link.textContent = "⬇ 点击下载";
+      if (!msg.text && !msg.image) { b.appendChild(link); } else {
+        b.appendChild(document.createElement("br")); b.appendChild(link);
+      }
+    }
+    body.appendChild(b);
+    if (who === "bot" && msg.buttons && msg.buttons.length) {
+      var bar = document.createElement("div");
+      bar.className = "buttons";
+      msg.buttons.forEach(function (btn) {
+        var el = document.createElement("button");
+        el.type = "button";
+        el.textContent = btn.label;
+        el.addEventListener("click", function () { press(btn); });
+        bar.appendChild(el);
+      });
+      body.appendChild(bar);
+    }
+    row.appendChild(avatar);
+    row.appendChild(body);
+    log.appendChild(row);
+    scrollDown();
+    return row;
+  }
+
+  function showFrame(f) {
+    if (f.id) {
+      if (seen.has(f.id)) return;
+      seen.add(f.id);
+    }
+    bubble("bot", f);
+  }
+
+  function setStatus(text, down) {
+    statusEl.textContent = text;
+    statusEl.className = down ? "down" : "";
+  }
+
+  function transmit(frame) {
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify(frame));
+    } else {
+      unsent.push(frame);
+    }
+  }
+
+  function sendText(text) {
+    text = text.trim();
+    if (!text) return;
+    if (text.length > MAX_TEXT) {
+      notice("消息太长了（最多 " + MAX_TEXT + " 字），请分几条发送。", true);
+      return;
+    }
+    bubble("me", { text: text });
+    transmit({ type: "text", text: text, id: newId() });
+  }
+
+  function press(btn) {
+    bubble("me", { text: btn.label });
+    transmit({ type: "button", payload: btn.payload, label: btn.label, id: newId() });
+  }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "history":
+        log.innerHTML = "";
+        seen.clear();
+        lastStamp = 0;
+        f.messages.forEach(function (m) {
+          if (m.id) seen.add(m.id);
+          bubble(m.from === "me" ? "me" : "bot", m);
+        });
+        hint = null;
+        if (!f.bound) {
+          hint = notice("首次使用请发送「绑定 邀请码」，例如：绑定 K7M2Q9XA");
+        }
+        break;
+      case "reply":
+      case "push":
+        showFrame(f);
+        break;
+      case "status":
+        if (f.bound && hint) { hint.remove(); hint = null; }
+        break;
+      case "error":
+        notice(f.text, true);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function connect() {
+    var proto = location.protocol === "https:" ? "wss://" : "ws://";
+    setStatus("连接中…", true);
+    ws = new WebSocket(proto + location.host + "/chat/ws");
+    ws.onopen = function () {
+      retry = 0;
+      setStatus("", false);
+      var queued = unsent; unsent = [];
+      queued.forEach(function (fr) { ws.send(JSON.stringify(fr)); });
+    };
+    ws.onmessage = function (ev) {
+      var f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      onFrame(f);
+    };
+    ws.onclose = function () {
+      setStatus("已断开，正在重连…", true);
+      var wait = Math.min(10000, 1000 * Math.pow(2, retry++));
+      setTimeout(connect, wait);
+    };
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    sendText(input.value);
+    input.value = "";
+    sendBtn.disabled = true;
+    input.focus();
+  });
+
+  photo.addEventListener("change", function () {
+    var file = photo.files && photo.files[0];
+    photo.value = "";
+    if (!file) return;
+    if (file.size > MAX_UPLOAD) {
+      notice("照片太大了，请发送 10 MB 以内的照片。", true);
+      return;
+    }
+    var id = newId();
+    var row = bubble("me", { image: URL.createObjectURL(file) });
+    row.classList.add("sending");
+    var data = new FormData();
+    data.append("id", id);
+    data.append("photo", file, file.name || "photo.jpg");
+    fetch("/chat/upload", { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (res) {
+        row.classList.remove("sending");
+        if (!res.ok) { notice(res.text, true); return; }
+        (res.frames || []).forEach(showFrame);
+      })
+      .catch(function () {
+        row.classList.remove("sending");
+        notice("照片没有发出去，请检查网络后重试。", true);
+      });
+  });
+
+  locBtn.addEventListener("click", function () {
+    if (!navigator.geolocation) {
+      notice("这个浏览器不能获取位置。", true);
+      return;
+    }
+    locBtn.disabled = true;
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      locBtn.disabled = false;
+      var lat = pos.coords.latitude, lon = pos.coords.longitude;
+      bubble("me", { text: "📍 我的位置（" + lat.toFixed(5) + ", " + lon.toFixed(5) + "）" });
+      transmit({ type: "location", lat: lat, lon: lon, label: "", id: newId() });
+    }, function (err) {
+      locBtn.disabled = false;
+      notice("无法获取位置：" + (err.code === 1 ? "请允许浏览器使用位置权限。" : "请稍后再试。"), true);
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  });
+
+  input.addEventListener("input", function () { sendBtn.disabled = !input.value.trim(); });
+  sendBtn.disabled = true;
+  connect();
+})();

@@ -1,0 +1,101 @@
+"""Web chat identities and history (table ``webchat_messages``).
+
+History holds what a bound browser said and what the bot said or pushed to it, so a reopened
+page shows the conversation. Only the newest messages are ever read back (bounded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Identity, Person, WebChatMessage
+
+CHANNEL = "webchat"
+HISTORY_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class WebIdentity:
+    identity_id: int
+    person_id: int
+    external_id: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    direction: str  # in | out
+    body: dict[str, Any]
+    outbox_id: int | None
+    created_at: datetime
+
+
+async def identity(session: AsyncSession, external_id: str) -> WebIdentity | None:
+    """The bound, usable identity of a browser, or ``None`` (unbound, blocked, or inactive)."""
+    row = (
+        await session.execute(
+            sa.select(Identity.id, Identity.person_id)
+            .join(Person, Person.id == Identity.person_id)
+            .where(
+                Identity.channel == CHANNEL,
+                Identity.external_id == external_id,
+                Identity.status == "ok",
+                Person.active,
+            )
+        )
+    ).first()
+    return WebIdentity(row[0], row[1], external_id) if row else None
+
+
+async def add_message(
+    session: AsyncSession,
+    identity_id: int,
+    direction: str,
+    body: dict[str, Any],
+    now: datetime,
+    outbox_id: int | None = None,
+) -> int:
+    if direction not in ("in", "out"):
+        raise ValueError(f"direction must be in or out, not {direction!r}")
+    row = WebChatMessage(
+        identity_id=identity_id,
+        direction=direction,
+        body=body,
+        outbox_id=outbox_id,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def has_outbox_message(session: AsyncSession, identity_id: int, outbox_id: int) -> bool:
+    """True when this outbox row is already in the history (a re-sent push is stored once)."""
+    found = await session.scalar(
+        sa.select(WebChatMessage.id)
+        .where(WebChatMessage.identity_id == identity_id, WebChatMessage.outbox_id == outbox_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def history(
+    session: AsyncSession, identity_id: int, limit: int = HISTORY_LIMIT
+) -> list[HistoryEntry]:
+    """The newest ``limit`` messages of one identity, oldest first."""
+    rows = await session.scalars(
+        sa.select(WebChatMessage)
+        .where(WebChatMessage.identity_id == identity_id)
+        .order_by(WebChatMessage.id.desc())
+        .limit(max(1, min(limit, 500)))
+    )
+    entries = [
+        HistoryEntry(r.id, r.direction, dict(r.body), r.outbox_id, r.created_at) for r in rows
+    ]
+    entries.reverse()
+    return entries
