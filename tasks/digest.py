@@ -315,7 +315,7 @@ async def county_day(
         rows = await session.execute(
             sa.select(model.village_id, sa.func.count())
             .where(model.village_id.in_(village_ids), stamp >= day_start, stamp < day_end)
-            .where(Visit.status == "active" if model is Visit else sa.true())
+            .where(Visit.status == "active" if model is Visit else Problem.status != "void")
             .group_by(model.village_id)
         )
         for vid, n in rows:
