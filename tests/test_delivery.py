@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -192,3 +193,34 @@ def test_large_bulk_batch_is_spread_over_a_window_small_one_is_not(clock):
     assert min(times) >= now and max(times) <= now + SPREAD_MAX
     assert max(times) - min(times) > SPREAD_MAX / 2  # spread out, not a burst
     assert spread("digest:morning:7:20261110", 10_000, now) == times[7]  # stable per key
+
+
+async def test_two_workers_on_separate_engines_send_each_row_once(
+    sessionmaker, clock, rules, database_url
+):
+    from storage import db
+
+    world = await _world(sessionmaker, clock)
+    await _enqueue(sessionmaker, clock, world.people["sec0"].id, 120, prefix="a")
+    await _enqueue(sessionmaker, clock, world.people["sec1"].id, 120, prefix="b")
+    engines = [db.make_engine(database_url) for _ in range(2)]
+    senders = [FakeSender(clock), FakeSender(clock)]
+    try:
+        workers = [
+            Delivery(
+                db.make_sessionmaker(e), clock, rules, {"fake": s}, worker_id=f"w{i}", batch=20
+            )
+            for i, (e, s) in enumerate(zip(engines, senders, strict=True))
+        ]
+
+        async def drain(worker):
+            while await worker.run_once():
+                pass
+
+        await asyncio.gather(*(drain(w) for w in workers))
+    finally:
+        for e in engines:
+            await e.dispose()
+    ids = [c[1] for s in senders for c in s.calls]
+    assert len(ids) == len(set(ids)) == 240
+    assert {r.status for r in (await _rows(sessionmaker)).values()} == {"sent"}
