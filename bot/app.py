@@ -22,6 +22,7 @@ from storage import db
 from storage.clock import Clock, SystemClock
 from storage.rules import Rules
 from tasks.delivery import Delivery, Sender
+from tasks.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,11 @@ SENDERS = web.AppKey("senders", dict[str, Sender])
 SERVICES = web.AppKey("services", dict[str, Any])
 DELIVERY = web.AppKey("delivery", Delivery)
 BACKGROUND = web.AppKey("background", set[asyncio.Task[Any]])
+SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 # Modules with ``setup(app)``: each adds its routes and its own cleanup context.
 CHANNEL_MODULES: tuple[str, ...] = ("bot.channels.webchat",)
-WEB_MODULES: tuple[str, ...] = ("bot.web.reports",)
+WEB_MODULES: tuple[str, ...] = ("bot.web.reports", "bot.web.api")
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead
 SHUTDOWN_WAIT = 15.0  # seconds in-flight messages get to finish on shutdown
@@ -94,14 +96,19 @@ async def faq_index(app: web.Application) -> AsyncIterator[None]:
 
 
 async def workers(app: web.Application) -> AsyncIterator[None]:
-    """The delivery loop (and, later, the scheduler), started after every channel is up."""
+    """The delivery loop and the scheduler, started after every channel is up."""
     delivery = Delivery(app[SESSIONMAKER], app[CLOCK], app[RULES], app[SENDERS])
     app[DELIVERY] = delivery
     recovered = await app[INBOUND].recover()
     if recovered:
         log.info("recovered %d unhandled inbox messages", recovered)
     loop_task = asyncio.create_task(delivery.run_forever(), name="delivery")
+    scheduler = Scheduler(app[SESSIONMAKER], app[CLOCK], app[RULES], on_enqueued=delivery.wake.set)
+    app[SCHEDULER] = scheduler
+    if app[CONFIG].core.run_scheduler:
+        scheduler.start()
     yield
+    scheduler.shutdown()
     loop_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await loop_task

@@ -11,6 +11,8 @@ FEATURES = (
     "handlers.visits",
     "handlers.visit_progress",
     "handlers.rectify",
+    "handlers.tasks",
+    "handlers.broadcast",
     "handlers.faq",
 )
 

@@ -215,6 +215,12 @@ class Task(Base):
     created_at: Mapped[datetime]
 
 
+UNSCHEDULED = (
+    "remind_at IS NULL AND deadline IS NOT NULL"
+    " AND status IN ('pending', 'acked', 'returned', 'overdue')"
+)
+
+
 class Assignment(Base):
     """One village's (or one person's) share of a task, with its own status and evidence."""
 
@@ -222,6 +228,14 @@ class Assignment(Base):
     __table_args__ = (
         sa.UniqueConstraint("task_id", "village_id", name="task_village"),
         sa.Index("ix_assignments_status_deadline", "status", "deadline"),
+        # Open assignments with a deadline that the reminder scan has not scheduled yet (new
+        # rows, returned rows); partial, so closed rows never make this lookup slower.
+        sa.Index(
+            "ix_assignments_unscheduled",
+            "id",
+            postgresql_where=sa.text(UNSCHEDULED),
+            sqlite_where=sa.text(UNSCHEDULED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -236,6 +250,9 @@ class Assignment(Base):
     acked_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # When the reminder scan next needs to look at this row (None: not yet scheduled); the
+    # scan reads only rows whose time has come, instead of every open assignment.
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

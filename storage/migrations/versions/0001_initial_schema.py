@@ -219,6 +219,7 @@ def upgrade() -> None:
     sa.Column('acked_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('submitted_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('remind_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assignee_id'], ['people.id'], name=op.f('fk_assignments_assignee_id_people')),
@@ -228,7 +229,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('task_id', 'village_id', name='task_village')
     )
     op.create_index(op.f('ix_assignments_assignee_id'), 'assignments', ['assignee_id'], unique=False)
+    op.create_index(op.f('ix_assignments_remind_at'), 'assignments', ['remind_at'], unique=False)
     op.create_index('ix_assignments_status_deadline', 'assignments', ['status', 'deadline'], unique=False)
+    op.create_index('ix_assignments_unscheduled', 'assignments', ['id'], unique=False, postgresql_where=sa.text("remind_at IS NULL AND deadline IS NOT NULL AND status IN ('pending', 'acked', 'returned', 'overdue')"), sqlite_where=sa.text("remind_at IS NULL AND deadline IS NOT NULL AND status IN ('pending', 'acked', 'returned', 'overdue')"))
     op.create_index(op.f('ix_assignments_village_id'), 'assignments', ['village_id'], unique=False)
     op.create_table('visits',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -332,7 +335,9 @@ def downgrade() -> None:
     op.drop_table('visits')
     op.drop_index(op.f('ix_assignments_village_id'), table_name='assignments')
     op.drop_index('ix_assignments_status_deadline', table_name='assignments')
+    op.drop_index('ix_assignments_unscheduled', table_name='assignments')
     op.drop_index(op.f('ix_assignments_assignee_id'), table_name='assignments')
+    op.drop_index(op.f('ix_assignments_remind_at'), table_name='assignments')
     op.drop_table('assignments')
     op.drop_index(op.f('ix_tasks_county_id'), table_name='tasks')
     op.drop_table('tasks')
