@@ -37,7 +37,9 @@ import jieba
 import numpy as np
 from opencc import OpenCC
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "faq"
+from storage.paths import data_dir
+
+DATA_DIR = data_dir() / "faq"
 USERDICT = DATA_DIR / "userdict.txt"
 SYNONYMS = DATA_DIR / "synonyms.txt"
 MEMO_SIZE = 50_000  # phrasing analyses remembered across index rebuilds

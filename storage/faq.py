@@ -18,9 +18,10 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Faq, Question
+from storage.paths import data_dir
 from storage.upsert import insert_many_ignore
 
-SHIPPED = Path(__file__).resolve().parent.parent / "data" / "faq" / "policy.yaml"
+SHIPPED = data_dir() / "faq" / "policy.yaml"
 MAX_ENTRIES = 5000
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_QUESTION = 200
