@@ -394,6 +394,36 @@ async def photo_count(session: AsyncSession, visit_id: int) -> int:
     )
 
 
+async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -> bool | None:
+    """Photos show households and their homes: a person sees the ones they uploaded, and those
+    attached to a visit or an assignment in a village within their own region. ``None`` when
+    no photo has that path."""
+    from storage import people as people_store
+    from storage import regions as region_store
+    from storage.models import Assignment
+
+    photo = await session.scalar(
+        sa.select(Photo).where(sa.or_(Photo.path == rel_path, Photo.thumb_path == rel_path))
+    )
+    if photo is None:
+        return None
+    if photo.uploaded_by == person_id:
+        return True
+    village_id = None
+    if photo.visit_id is not None:
+        village_id = await session.scalar(
+            sa.select(Visit.village_id).where(Visit.id == photo.visit_id)
+        )
+    elif photo.assignment_id is not None:
+        village_id = await session.scalar(
+            sa.select(Assignment.village_id).where(Assignment.id == photo.assignment_id)
+        )
+    person = await people_store.get(session, person_id)
+    if village_id is None or person is None:
+        return False
+    return await region_store.contains(session, person.region_id, village_id)
+
+
 # --- monthly progress and coverage ---------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from aiohttp import WSCloseCode
 from PIL import Image
 
-from bot.app import INBOUND, SENDERS
+from bot.app import CONFIG, INBOUND, SENDERS
 from bot.channels.webchat import COOKIE, HUB, TEXTS
 from handlers import texts, visit_texts
 from storage import outbox, people
@@ -21,9 +21,11 @@ from tests.factories import make_world
 from tests.webclient import webchat_server
 
 
-def image_bytes(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
+def image_bytes(
+    fmt: str, size: tuple[int, int] = (64, 48), color: tuple[int, int, int] = (200, 120, 40)
+) -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", size, (200, 120, 40)).save(buf, fmt)
+    Image.new("RGB", size, color).save(buf, fmt)
     return buf.getvalue()
 
 
@@ -341,3 +343,53 @@ async def test_history_shows_only_the_newest_fifty_messages(bound, sessionmaker,
     assert len(history["messages"]) == webchat_store.HISTORY_LIMIT == 50
     assert history["messages"][0]["text"] == "通知10"
     assert history["messages"][-1]["text"] == "通知59"
+
+
+async def test_photos_of_another_village_are_not_served(bound, server, sessionmaker, clock, world):
+    """sec0 sees its own upload; a visit photo from sec1's village is refused."""
+    from storage.media import save_image_sync
+    from storage.models import Photo, Visit
+    from tests.factories import add_household
+
+    media_dir = server.app[CONFIG].core.media_dir
+    mine = save_image_sync(media_dir, image_bytes("PNG", color=(10, 20, 30)))
+    theirs = save_image_sync(media_dir, image_bytes("PNG", color=(200, 20, 30)))
+    now = clock.now()
+    async with sessionmaker() as s, s.begin():
+        house = await add_household(s, world.villages[1].id, "B-001", "李四", "脱贫户", now)
+        visit = Visit(
+            household_id=house.id,
+            village_id=world.villages[1].id,
+            visitor_id=world.people["sec1"].id,
+            visited_at=now,
+            month="2026-11",
+            checklist={},
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(visit)
+        await s.flush()
+        for stored, uploader, visit_id in (
+            (mine, world.people["sec0"].id, None),
+            (theirs, world.people["sec1"].id, visit.id),
+        ):
+            s.add(
+                Photo(
+                    sha256=stored.sha256,
+                    path=stored.path,
+                    thumb_path=stored.thumb_path,
+                    mime=stored.mime,
+                    size=stored.size,
+                    width=stored.width,
+                    height=stored.height,
+                    uploaded_by=uploader,
+                    visit_id=visit_id,
+                    created_at=now,
+                )
+            )
+    status, _ = await bound.get(f"/media/{mine.path}")
+    assert status == 200
+    status, body = await bound.get(f"/media/{theirs.path}")
+    assert status == 403
+    status, _ = await bound.get(f"/media/{theirs.thumb_path}")
+    assert status == 403

@@ -79,6 +79,7 @@ from bot.channels.webchat_protocol import (
     read_cookie,
 )
 from handlers.messages import Incoming, Reply
+from storage import visits as visit_store
 from storage import webchat as store
 from storage.clock import Clock
 from storage.media import ImageRejected, save_image
@@ -367,10 +368,17 @@ async def upload(request: web.Request) -> web.Response:
 async def media(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     external_id = hub.browser_id(request)
-    if external_id is None or await hub.bound(external_id) is None:
+    bound = await hub.bound(external_id) if external_id is not None else None
+    if bound is None:
         raise web.HTTPForbidden(text=TEXTS["media_forbidden"])
     root = request.app[CONFIG].core.media_dir
     rel = request.match_info["path"]
+    async with hub.sessionmaker() as session:
+        allowed = await visit_store.may_view_photo(session, bound.person_id, rel)
+    if allowed is None:
+        raise web.HTTPNotFound()
+    if not allowed:
+        raise web.HTTPForbidden(text=TEXTS["media_forbidden"])
 
     def locate() -> Path | None:
         base = root.resolve()
