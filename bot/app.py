@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.config import Config
 from bot.inbound import Inbound
+from handlers.faq_service import FaqService
 from handlers.features import build_registry
 from storage import db
 from storage.clock import Clock, SystemClock
 from storage.rules import Rules
 from tasks.delivery import Delivery, Sender
+from tasks.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ SENDERS = web.AppKey("senders", dict[str, Sender])
 SERVICES = web.AppKey("services", dict[str, Any])
 DELIVERY = web.AppKey("delivery", Delivery)
 BACKGROUND = web.AppKey("background", set[asyncio.Task[Any]])
+SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 # Modules with ``setup(app)``: each adds its routes and its own cleanup context.
 CHANNEL_MODULES: tuple[str, ...] = (
@@ -41,9 +44,10 @@ CHANNEL_MODULES: tuple[str, ...] = (
     "bot.channels.wecom",
     "bot.channels.telegram",
 )
-WEB_MODULES: tuple[str, ...] = ()
+WEB_MODULES: tuple[str, ...] = ("bot.web.reports", "bot.web.api")
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead
+SHUTDOWN_WAIT = 15.0  # seconds in-flight messages get to finish on shutdown
 
 
 def create_app(
@@ -79,6 +83,8 @@ def create_app(
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(conversation)
+    app.cleanup_ctx.append(faq_index)
+    app.cleanup_ctx.append(in_flight)
     for name in CHANNEL_MODULES + WEB_MODULES:
         importlib.import_module(name).setup(app)
     if run_workers:
@@ -87,18 +93,43 @@ def create_app(
     return app
 
 
+async def faq_index(app: web.Application) -> AsyncIterator[None]:
+    """The policy FAQ index, built once at start-up (jieba and the build run in threads)."""
+    app[SERVICES]["faq"] = await FaqService.start(app[SESSIONMAKER], app[CLOCK].now())
+    yield
+
+
 async def workers(app: web.Application) -> AsyncIterator[None]:
-    """The delivery loop (and, later, the scheduler), started after every channel is up."""
+    """The delivery loop and the scheduler, started after every channel is up."""
     delivery = Delivery(app[SESSIONMAKER], app[CLOCK], app[RULES], app[SENDERS])
     app[DELIVERY] = delivery
     recovered = await app[INBOUND].recover()
     if recovered:
         log.info("recovered %d unhandled inbox messages", recovered)
     loop_task = asyncio.create_task(delivery.run_forever(), name="delivery")
+    scheduler = Scheduler(app[SESSIONMAKER], app[CLOCK], app[RULES], on_enqueued=delivery.wake.set)
+    app[SCHEDULER] = scheduler
+    if app[CONFIG].core.run_scheduler:
+        scheduler.start()
     yield
+    scheduler.shutdown()
     loop_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await loop_task
+
+
+async def in_flight(app: web.Application) -> AsyncIterator[None]:
+    """On shutdown, let work started with :func:`spawn` finish before the database goes away.
+    Registered before the channels, so it runs after they have stopped taking messages."""
+    yield
+    pending = [t for t in app[BACKGROUND] if not t.done()]
+    if not pending:
+        return
+    log.info("shutdown: waiting for %d in-flight tasks", len(pending))
+    _, late = await asyncio.wait(pending, timeout=SHUTDOWN_WAIT)
+    for task in late:
+        log.warning("shutdown: cancelling %s after %ss", task.get_name(), SHUTDOWN_WAIT)
+        task.cancel()
 
 
 def spawn(app: web.Application, coro: Any, name: str) -> asyncio.Task[Any]:

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 
 from bot.config import ConfigError, load_config
 
-COMMAND_MODULES = ("bot.commands.core", "bot.commands.admin")
+COMMAND_MODULES = (
+    "bot.commands.core",
+    "bot.commands.admin",
+    "bot.commands.reports",
+    "bot.commands.tasks",
+    "bot.commands.faq",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,15 @@ import importlib
 
 from handlers.registry import Registry
 
-FEATURES = ("handlers.help",)
+FEATURES = (
+    "handlers.help",
+    "handlers.visits",
+    "handlers.visit_progress",
+    "handlers.rectify",
+    "handlers.tasks",
+    "handlers.broadcast",
+    "handlers.faq",
+)
 
 
 def build_registry(features: tuple[str, ...] = FEATURES) -> Registry:

@@ -300,4 +300,8 @@ async def import_rows(
             if progress and (done % every < len(chunk) or done == len(inserts) + len(updates)):
                 progress("写入", done, len(inserts) + len(updates))
     report.created, report.updated = len(inserts), len(updates)
+    if len(inserts) > 1000 and session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics after a bulk load: otherwise the planner still believes the table
+        # is small and the next import's code lookups become sequential scans.
+        await session.execute(sa.text("ANALYZE households"))
     return report

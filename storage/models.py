@@ -132,7 +132,13 @@ class Visit(Base):
     """One household visit (入户走访). ``month`` is the local month, e.g. ``2026-11``."""
 
     __tablename__ = "visits"
-    __table_args__ = (sa.Index("ix_visits_household_month", "household_id", "month"),)
+    __table_args__ = (
+        sa.Index("ix_visits_household_month", "household_id", "month"),
+        # Covering indexes for monthly progress: 本月走访 reads one village's month, county
+        # coverage one month of every village; neither needs to touch the table rows.
+        sa.Index("ix_visits_village_month", "village_id", "month", "status", "household_id"),
+        sa.Index("ix_visits_month_status", "month", "status", "household_id", "village_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"))
@@ -153,6 +159,8 @@ class Visit(Base):
 
 class Photo(Base):
     __tablename__ = "photos"
+    # "This person's loose photos of the last ten minutes" (the attachment window).
+    __table_args__ = (sa.Index("ix_photos_uploader_created", "uploaded_by", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -207,6 +215,12 @@ class Task(Base):
     created_at: Mapped[datetime]
 
 
+UNSCHEDULED = (
+    "remind_at IS NULL AND deadline IS NOT NULL"
+    " AND status IN ('pending', 'acked', 'returned', 'overdue')"
+)
+
+
 class Assignment(Base):
     """One village's (or one person's) share of a task, with its own status and evidence."""
 
@@ -214,6 +228,14 @@ class Assignment(Base):
     __table_args__ = (
         sa.UniqueConstraint("task_id", "village_id", name="task_village"),
         sa.Index("ix_assignments_status_deadline", "status", "deadline"),
+        # Open assignments with a deadline that the reminder scan has not scheduled yet (new
+        # rows, returned rows); partial, so closed rows never make this lookup slower.
+        sa.Index(
+            "ix_assignments_unscheduled",
+            "id",
+            postgresql_where=sa.text(UNSCHEDULED),
+            sqlite_where=sa.text(UNSCHEDULED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -228,6 +250,9 @@ class Assignment(Base):
     acked_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # When the reminder scan next needs to look at this row (None: not yet scheduled); the
+    # scan reads only rows whose time has come, instead of every open assignment.
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -2,6 +2,13 @@
 
 Delivery is at-least-once: a worker that dies between claim and send leaves the row in
 ``sending``; after the lease it is claimed again, and the idempotency key shows the repeat.
+
+Per batch: one claim transaction (replies before bulk; PostgreSQL ``FOR UPDATE SKIP LOCKED``),
+one query to route every row to a channel identity, rate limits checked *before* each send
+(WeCom drops the excess silently), sends run concurrently, and one transaction records the
+outcomes. A row that a limit or a paused channel holds back goes back to ``pending`` with a
+later ``not_before`` and its attempt is not counted; so is a row whose channel is down, so
+nothing is dropped while a channel is unreachable.
 """
 
 from __future__ import annotations
@@ -10,18 +17,26 @@ import asyncio
 import logging
 import os
 import socket
-from dataclasses import dataclass
-from datetime import timedelta
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import outbox
-from storage import people as people_store
 from storage.clock import Clock
+from storage.models import Identity, OutboxMessage, Person
 from storage.rules import Rules
 
 log = logging.getLogger(__name__)
+
+# Errors that mean "the channel is unreachable", not "this message is bad".
+CHANNEL_DOWN_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, OSError)
+DOWN_PAUSE = timedelta(seconds=30)
+SEND_CONCURRENCY = 32
 
 
 @dataclass(frozen=True)
@@ -61,8 +76,106 @@ class Sender(Protocol):
     ) -> SendResult: ...
 
 
+# Bulk pushes to more than this many people are spread over a window instead of one burst
+# on the hour (jitter on ``not_before`` at enqueue time).
+SPREAD_ABOVE = 50
+SPREAD_MAX = timedelta(minutes=5)
+SPREAD_RATE = 20.0  # messages per second the window is sized for
+
+
+def spread(key: str, count: int, start: datetime) -> datetime:
+    """A stable per-key ``not_before`` inside a window sized to the batch."""
+    if count <= SPREAD_ABOVE:
+        return start
+    window = min(SPREAD_MAX.total_seconds(), count / SPREAD_RATE)
+    return start + timedelta(seconds=(zlib.crc32(key.encode()) % 10_000) / 10_000 * window)
+
+
 def backoff(attempts: int, base: float = 5.0, cap: float = 3600.0) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+class _Window:
+    """Send times inside the longest window of a set of limits (a sliding-window log)."""
+
+    __slots__ = ("times",)
+
+    def __init__(self) -> None:
+        self.times: deque[datetime] = deque()
+
+    def wait(self, limits: tuple[RateLimit, ...], now: datetime) -> timedelta:
+        """How long until one more send fits every limit (zero: it fits now)."""
+        longest = max(lim.seconds for lim in limits)
+        while self.times and self.times[0] <= now - timedelta(seconds=longest):
+            self.times.popleft()
+        worst = timedelta(0)
+        for lim in limits:
+            start = now - timedelta(seconds=lim.seconds)
+            inside = [t for t in self.times if t > start] if lim.seconds < longest else self.times
+            if len(inside) >= lim.count:
+                oldest = list(inside)[len(inside) - lim.count]
+                worst = max(worst, oldest + timedelta(seconds=lim.seconds) - now)
+        return worst
+
+
+@dataclass
+class _Gate:
+    overall: _Window = field(default_factory=_Window)
+    recipients: dict[str, _Window] = field(default_factory=dict)
+    paused_until: datetime | None = None
+
+
+class ChannelGates:
+    """Per-process rate-limit state and pauses, shared by every delivery worker of the process,
+    so a channel's retry-after pauses all of them at once."""
+
+    def __init__(self) -> None:
+        self._gates: dict[str, _Gate] = {}
+
+    def _gate(self, channel: str) -> _Gate:
+        return self._gates.setdefault(channel, _Gate())
+
+    def pause(self, channel: str, until: datetime) -> None:
+        gate = self._gate(channel)
+        if gate.paused_until is None or until > gate.paused_until:
+            gate.paused_until = until
+        log.warning("channel paused channel=%s until=%s", channel, until.isoformat())
+
+    def reserve(self, sender: Sender, external_id: str, now: datetime) -> timedelta:
+        """Take a send slot now (zero) or say how long to wait; checks happen before sending."""
+        gate = self._gate(sender.name)
+        if gate.paused_until is not None:
+            if gate.paused_until > now:
+                return gate.paused_until - now
+            gate.paused_until = None
+        limits = sender.limits
+        wait = gate.overall.wait(limits.overall, now) if limits.overall else timedelta(0)
+        window = None
+        if limits.per_recipient:
+            window = gate.recipients.get(external_id)
+            if window is None:
+                if len(gate.recipients) > 50_000:  # forget idle recipients
+                    gate.recipients.clear()
+                window = gate.recipients[external_id] = _Window()
+            wait = max(wait, window.wait(limits.per_recipient, now))
+        if wait > timedelta(0):
+            return wait
+        if limits.overall:
+            gate.overall.times.append(now)
+        if window is not None:
+            window.times.append(now)
+        return timedelta(0)
+
+
+@dataclass
+class _Outcome:
+    item: outbox.OutboxItem
+    kind: str  # sent | retry | dead | undeliverable | defer
+    channel: str = ""
+    external_id: str = ""
+    delivered: bool = False
+    error: str = ""
+    at: datetime | None = None
 
 
 class Delivery:
@@ -75,6 +188,8 @@ class Delivery:
         *,
         worker_id: str | None = None,
         batch: int = 100,
+        gates: ChannelGates | None = None,
+        lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
@@ -82,65 +197,152 @@ class Delivery:
         self.senders = senders
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.batch = batch
+        self.gates = gates or ChannelGates()
+        self.lease = lease
         self.wake = asyncio.Event()
 
     async def run_once(self) -> int:
-        """Send one batch of due rows; returns how many rows were attempted."""
+        """Send one batch of due rows; returns how many rows were claimed."""
+        now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
             items = await outbox.claim_due(
-                session, now=self.clock.now(), worker=self.worker_id, limit=self.batch
+                session, now=now, worker=self.worker_id, limit=self.batch, lease=self.lease
             )
+            if not items:
+                return 0
+            routes = await self._routes(session, items)
+        sem = asyncio.Semaphore(SEND_CONCURRENCY)
+        planned: list[asyncio.Task[_Outcome]] = []
+        outcomes: list[_Outcome] = []
         for item in items:
-            await self._deliver(item)
+            route = routes.get(item.id)
+            if route is None:
+                outcomes.append(_Outcome(item, "undeliverable", error="no usable channel identity"))
+                continue
+            sender, external_id = route
+            wait = self.gates.reserve(sender, external_id, now)
+            if wait > timedelta(0):
+                outcomes.append(_Outcome(item, "defer", at=now + wait))
+                continue
+            planned.append(asyncio.create_task(self._send(sem, item, sender, external_id)))
+        outcomes += await asyncio.gather(*planned)
+        async with self.sessionmaker() as session, session.begin():
+            await self._record(session, outcomes)
         return len(items)
 
-    async def _route(self, item: outbox.OutboxItem) -> tuple[Sender, str] | None:
-        async with self.sessionmaker() as session:
-            idents = await people_store.identities(session, item.recipient_id)
-            person = await people_store.get(session, item.recipient_id)
-        usable = [i for i in idents if i.status == "ok" and i.channel in self.senders]
-        if item.channel:
-            usable = [i for i in usable if i.channel == item.channel] or usable
-        elif person and person.last_channel:
-            usable.sort(key=lambda i: i.channel != person.last_channel)
-        if not usable:
-            return None
-        return self.senders[usable[0].channel], usable[0].external_id
+    async def _routes(
+        self, session: AsyncSession, items: list[outbox.OutboxItem]
+    ) -> dict[int, tuple[Sender, str]]:
+        """Each row's sender and external id, for the whole batch in one query."""
+        person_ids = list({i.recipient_id for i in items})
+        rows = await session.execute(
+            sa.select(
+                Identity.person_id,
+                Identity.channel,
+                Identity.external_id,
+                Person.last_channel,
+            )
+            .join(Person, Person.id == Identity.person_id)
+            .where(Identity.person_id.in_(person_ids), Identity.status == "ok")
+            .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
+        )
+        by_person: dict[int, list[tuple[str, str, str | None]]] = {}
+        for pid, channel, external_id, last in rows:
+            if channel in self.senders:
+                by_person.setdefault(pid, []).append((channel, external_id, last))
+        out: dict[int, tuple[Sender, str]] = {}
+        for item in items:
+            usable = by_person.get(item.recipient_id, [])
+            if item.channel:
+                usable = [u for u in usable if u[0] == item.channel] or usable
+            elif usable and usable[0][2]:
+                last = usable[0][2]
+                usable = sorted(usable, key=lambda u: u[0] != last)
+            if usable:
+                out[item.id] = (self.senders[usable[0][0]], usable[0][1])
+        return out
 
-    async def _deliver(self, item: outbox.OutboxItem) -> None:
-        route = await self._route(item)
+    async def _send(
+        self, sem: asyncio.Semaphore, item: outbox.OutboxItem, sender: Sender, external_id: str
+    ) -> _Outcome:
+        async with sem:
+            try:
+                result = await sender.send(external_id, item.body, item.id)
+            except CHANNEL_DOWN_ERRORS as exc:
+                # The channel is unreachable: hold every row for it, without spending attempts.
+                until = self.clock.now() + DOWN_PAUSE
+                self.gates.pause(sender.name, until)
+                log.warning("channel down id=%s channel=%s err=%r", item.id, sender.name, exc)
+                return _Outcome(item, "defer", at=until, error=repr(exc))
+            except Exception as exc:  # a channel bug: count it as a failed attempt
+                log.warning("send raised id=%s channel=%s", item.id, sender.name, exc_info=True)
+                result = SendResult(ok=False, error=repr(exc))
         now = self.clock.now()
-        if route is None:
-            async with self.sessionmaker() as session, session.begin():
-                await outbox.mark_final(
-                    session, item.id, "undeliverable", "no usable channel identity"
+        if result.ok:
+            return _Outcome(item, "sent", sender.name, external_id, result.delivered, at=now)
+        if result.retry_after:
+            until = now + timedelta(seconds=result.retry_after)
+            self.gates.pause(sender.name, until)
+            return _Outcome(item, "defer", sender.name, external_id, at=until, error=result.error)
+        if result.permanent:
+            return _Outcome(item, "undeliverable", sender.name, external_id, error=result.error)
+        if item.attempts >= self.rules.delivery_max_attempts:
+            log.warning("outbox dead id=%s key=%s", item.id, item.idempotency_key)
+            return _Outcome(item, "dead", sender.name, external_id, error=result.error)
+        return _Outcome(
+            item,
+            "retry",
+            sender.name,
+            external_id,
+            error=result.error,
+            at=now + backoff(item.attempts),
+        )
+
+    async def _record(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
+        now = self.clock.now()
+        sent: dict[tuple[str, bool], list[int]] = {}
+        for o in outcomes:
+            if o.kind == "sent":
+                sent.setdefault((o.channel, o.delivered), []).append(o.item.id)
+            elif o.kind == "defer":
+                assert o.at is not None
+                await session.execute(
+                    sa.update(OutboxMessage)
+                    .where(OutboxMessage.id == o.item.id)
+                    .values(
+                        status="pending",
+                        not_before=o.at,
+                        attempts=OutboxMessage.attempts - 1,
+                        last_error=o.error[:2000] or None,
+                    )
                 )
-            log.warning("outbox undeliverable id=%s key=%s", item.id, item.idempotency_key)
-            return
-        sender, external_id = route
-        try:
-            result = await sender.send(external_id, item.body, item.id)
-        except Exception as exc:  # a channel bug or an unreachable server: retry later
-            log.warning("send raised id=%s channel=%s", item.id, sender.name, exc_info=True)
-            result = SendResult(ok=False, error=repr(exc))
-        async with self.sessionmaker() as session, session.begin():
-            if result.ok:
-                await outbox.mark_sent(
-                    session, item.id, now, sender.name, delivered=result.delivered
-                )
-            elif result.permanent:
-                await outbox.mark_final(session, item.id, "undeliverable", result.error)
-                await people_store.set_identity_status(session, sender.name, external_id, "blocked")
-            elif item.attempts >= self.rules.delivery_max_attempts:
-                await outbox.mark_final(session, item.id, "dead", result.error)
-                log.warning("outbox dead id=%s key=%s", item.id, item.idempotency_key)
+            elif o.kind == "retry":
+                assert o.at is not None
+                await outbox.mark_retry(session, o.item.id, o.error, o.at)
             else:
-                wait = (
-                    timedelta(seconds=result.retry_after)
-                    if result.retry_after
-                    else backoff(item.attempts)
-                )
-                await outbox.mark_retry(session, item.id, result.error, now + wait)
+                await outbox.mark_final(session, o.item.id, o.kind, o.error)
+                if o.kind == "undeliverable" and o.channel:
+                    await session.execute(
+                        sa.update(Identity)
+                        .where(Identity.channel == o.channel, Identity.external_id == o.external_id)
+                        .values(status="blocked")
+                    )
+                if o.kind == "undeliverable":
+                    log.warning(
+                        "outbox undeliverable id=%s key=%s", o.item.id, o.item.idempotency_key
+                    )
+        for (channel, delivered), ids in sent.items():
+            values: dict[str, Any] = {
+                "status": "sent",
+                "sent_at": now,
+                "channel": channel,
+                "last_error": None,
+            }
+            if delivered:
+                values["delivered_at"] = now
+            await session.execute(
+                sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values)
+            )
 
     async def run_forever(self, interval: float = 1.0) -> None:
         while True:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.channels.webchat import HUB
 from storage import outbox, people
 from tests.factories import make_world
 from tests.webclient import webchat_server
@@ -92,6 +93,15 @@ async def test_phone_page_binds_sends_and_shows_replies(
             await page.reload()
             await expect(page.locator(".row.me .bubble", has_text="我的信息")).to_have_count(1)
             await expect(page.locator(".row.me img")).to_have_count(1)
+            # The connection drops: the page reconnects by itself and sends what was typed.
+            for socks in list(server.app[HUB].sockets.values()):
+                for ws in list(socks):
+                    await ws.close()
+            await page.fill("#text", "帮助")
+            await page.press("#text", "Enter")
+            await expect(page.locator(".row.bot .bubble").last).to_contain_text("您可以发送")
+            await expect(page.locator(".row.me .bubble", has_text="帮助")).to_have_count(1)
+
             size = await page.evaluate(
                 "() => [document.documentElement.scrollWidth, window.innerWidth]"
             )

@@ -11,18 +11,21 @@ import sqlalchemy as sa
 from aiohttp import WSCloseCode
 from PIL import Image
 
-from bot.app import INBOUND, SENDERS
+from bot.app import CONFIG, INBOUND, SENDERS
 from bot.channels.webchat import COOKIE, HUB, TEXTS
-from handlers import texts
+from handlers import texts, visit_texts
 from storage import outbox, people
+from storage import webchat as webchat_store
 from storage.models import InboxMessage, OutboxMessage, WebChatMessage
 from tests.factories import make_world
 from tests.webclient import webchat_server
 
 
-def image_bytes(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
+def image_bytes(
+    fmt: str, size: tuple[int, int] = (64, 48), color: tuple[int, int, int] = (200, 120, 40)
+) -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", size, (200, 120, 40)).save(buf, fmt)
+    Image.new("RGB", size, color).save(buf, fmt)
     return buf.getvalue()
 
 
@@ -89,9 +92,13 @@ async def test_bind_then_text_reply_and_history_after_reconnect(server, bound, w
     assert frames[-1]["final"] is True
     assert frames[0]["type"] == "reply"
     assert world.people["sec0"].name in frames[0]["text"]
+    assert {"type": "status", "bound": True} in bound.frames
+    pressed = await bound.press("nosuch:1", "收到")
+    assert pressed[0]["text"] == texts.STALE_BUTTON
     history = await bound.reconnect()
     assert history["bound"] is True
     said = [(m["from"], m["text"]) for m in history["messages"]]
+    assert ("me", "收到") in said  # a button press shows its label
     assert ("me", "我的信息") in said
     assert any(who == "bot" and world.people["sec0"].name in t for who, t in said)
     assert said[0][0] == "me" and said[0][1].startswith("绑定")
@@ -120,7 +127,8 @@ async def test_photo_upload_is_stored_answered_and_served_to_bound_browser(
     data = image_bytes(fmt)
     status, body = await bound.upload(data, "x.bin")
     assert status == 200 and body["ok"] is True
-    assert body["frames"][0]["text"] == texts.PHOTO_UNEXPECTED
+    # The visits feature keeps a photo sent outside any flow (no households here to offer).
+    assert body["frames"][0]["text"] == visit_texts.PHOTO_WHICH_NONE
     # The same answer also went over the open socket.
     reply_to = body["frames"][0]["reply_to"]
     assert any(f.get("reply_to") == reply_to for f in bound.frames)
@@ -200,7 +208,7 @@ async def test_malformed_frames_get_errors_and_the_socket_keeps_working(bound):
         assert answer == [{"type": "error", "text": expected, "reply_to": frame["id"]}]
     assert (await bound.send("长" * 2000))[0]["type"] == "reply"
     frames = await bound.location(30.25, 120.16, "村委会")
-    assert frames[0]["text"] == texts.LOCATION_UNEXPECTED
+    assert frames[0]["text"] == visit_texts.LOCATION_LATER  # kept for the next visit report
 
 
 async def test_a_flooding_socket_is_throttled_and_the_server_stays_up(server, bound):
@@ -312,3 +320,76 @@ async def test_shutdown_lets_an_in_flight_message_finish(
         texts_said = [b.get("text") for b in said]
     assert row.handled_at is not None and row.error is None
     assert "我的信息" in texts_said
+
+
+async def test_media_paths_cannot_leave_the_media_directory(bound, tmp_path):
+    (tmp_path / "var").mkdir(exist_ok=True)
+    (tmp_path / "var" / "outside.txt").write_text("not for browsers")
+    (tmp_path / "var" / "media").mkdir(exist_ok=True)
+    for path in ("/media/..%2Foutside.txt", "/media/%2E%2E/outside.txt", "/media/nope.jpg"):
+        status, body = await bound.get(path)
+        assert status == 404 and b"not for browsers" not in body
+
+
+async def test_history_shows_only_the_newest_fifty_messages(bound, sessionmaker, clock):
+    browser_id = bound.cookies[COOKIE].rpartition(".")[0]
+    async with sessionmaker() as s, s.begin():
+        ident = await webchat_store.identity(s, browser_id)
+        for i in range(60):
+            await webchat_store.add_message(
+                s, ident.identity_id, "out", {"text": f"通知{i}"}, clock.now()
+            )
+    history = await bound.reconnect()
+    assert len(history["messages"]) == webchat_store.HISTORY_LIMIT == 50
+    assert history["messages"][0]["text"] == "通知10"
+    assert history["messages"][-1]["text"] == "通知59"
+
+
+async def test_photos_of_another_village_are_not_served(bound, server, sessionmaker, clock, world):
+    """sec0 sees its own upload; a visit photo from sec1's village is refused."""
+    from storage.media import save_image_sync
+    from storage.models import Photo, Visit
+    from tests.factories import add_household
+
+    media_dir = server.app[CONFIG].core.media_dir
+    mine = save_image_sync(media_dir, image_bytes("PNG", color=(10, 20, 30)))
+    theirs = save_image_sync(media_dir, image_bytes("PNG", color=(200, 20, 30)))
+    now = clock.now()
+    async with sessionmaker() as s, s.begin():
+        house = await add_household(s, world.villages[1].id, "B-001", "李四", "脱贫户", now)
+        visit = Visit(
+            household_id=house.id,
+            village_id=world.villages[1].id,
+            visitor_id=world.people["sec1"].id,
+            visited_at=now,
+            month="2026-11",
+            checklist={},
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(visit)
+        await s.flush()
+        for stored, uploader, visit_id in (
+            (mine, world.people["sec0"].id, None),
+            (theirs, world.people["sec1"].id, visit.id),
+        ):
+            s.add(
+                Photo(
+                    sha256=stored.sha256,
+                    path=stored.path,
+                    thumb_path=stored.thumb_path,
+                    mime=stored.mime,
+                    size=stored.size,
+                    width=stored.width,
+                    height=stored.height,
+                    uploaded_by=uploader,
+                    visit_id=visit_id,
+                    created_at=now,
+                )
+            )
+    status, _ = await bound.get(f"/media/{mine.path}")
+    assert status == 200
+    status, body = await bound.get(f"/media/{theirs.path}")
+    assert status == 403
+    status, _ = await bound.get(f"/media/{theirs.thumb_path}")
+    assert status == 403

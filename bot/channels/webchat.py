@@ -20,11 +20,13 @@ resent with the same ``id`` is handled once)
 
 Server -> client
     {"type": "history", "bound": bool, "messages": [m, ...]}  first frame after connecting;
-        m = {"from": "me"|"bot", "id", "text", "buttons", "image", "link", "at"} (newest 50)
+        m = {"from": "me"|"bot", "id", "text", "buttons", "image", "link", "at",
+        "client_id": the id the page gave a message it sent, else null} (newest 50)
     {"type": "reply", "id", "reply_to", "final": bool, "text", "buttons": [{"label",
         "payload"}], "image": url|null, "link": url|null}   answers to a client frame; the
         last answer to a frame has "final": true
     {"type": "ack", "reply_to", "duplicate": true, "final": true}   a resent frame, already done
+        (without "duplicate" when a handler had nothing to say)
     {"type": "push", "id": "push-<outbox id>", "text", "buttons", "image", "link"}  from the
         outbox, live; the same id may come twice (at-least-once), the page shows it once
     {"type": "status", "bound": true}                        this browser has just been bound
@@ -32,31 +34,28 @@ Server -> client
         stays open
 
 Upload answer (JSON): 200 {"ok": true, "image": url, "thumb": url, "frames": [reply frames]}
-(the same frames are also pushed to every open socket of that browser), or 4xx
-{"ok": false, "type": "error", "text": "中文说明"}.
+(the same frames are also pushed to every open socket of that browser), or
+{"ok": false, "type": "error", "text": "中文说明"} with 401 (no valid cookie), 403 (browser not
+bound), 400 (not multipart / no photo), 413 (over 10 MB), 415 (not a real JPEG/PNG/WebP).
 
 Limits: text over 2,000 characters, frames over 32,000 characters, binary frames, bad JSON,
 unknown types, missing or invalid fields, and more than ``frames_per_second`` frames per
 second (burst ``burst``) from one socket each get an error frame; uploads over 10 MB or not a
-real JPEG/PNG/WebP get an error answer.
+real JPEG/PNG/WebP get an error answer. Only a frame over 1 MB closes the socket (code 1009,
+aiohttp's own guard). On shutdown every socket is closed with 1001 (going away); the page
+reconnects and resends, with the same ids, what is neither answered nor in the history.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
-import math
-import re
 import secrets
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +63,26 @@ import jinja2
 from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.app import BACKGROUND, CLOCK, CONFIG, DELIVERY, INBOUND, SENDERS, SESSIONMAKER, spawn
-from handlers.messages import MAX_TEXT, Incoming, Reply
+from bot.app import CLOCK, CONFIG, DELIVERY, INBOUND, SENDERS, SESSIONMAKER, spawn
+from bot.channels.webchat_protocol import (
+    CLIENT_ID,
+    TEXTS,
+    FrameError,
+    TokenBucket,
+    WebChatLimits,
+    cookie_value,
+    frame,
+    history_message,
+    inbound_body,
+    media_url,
+    parse_frame,
+    read_cookie,
+)
+from handlers.messages import Incoming, Reply
+from storage import visits as visit_store
 from storage import webchat as store
 from storage.clock import Clock
-from storage.media import MAX_IMAGE_BYTES, ImageRejected, save_image
+from storage.media import ImageRejected, save_image
 from tasks.delivery import ChannelLimits, SendResult
 
 log = logging.getLogger(__name__)
@@ -77,134 +91,6 @@ CHANNEL = store.CHANNEL
 COOKIE = "cunbot_chat"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-
-# User-facing text of the web chat, in one place.
-TEXTS = {
-    "bad_json": "消息格式不对（不是 JSON），请刷新页面后再试。",
-    "not_object": "消息格式不对，请刷新页面后再试。",
-    "unknown_type": "不认识的消息类型，请刷新页面后再试。",
-    "bad_id": "消息编号格式不对，请刷新页面后再试。",
-    "empty_text": "消息是空的，请输入内容后再发送。",
-    "too_long": f"消息太长了（最多 {MAX_TEXT} 字），请分几条发送。",
-    "frame_too_big": "这条消息太大了，请分几条发送。",
-    "binary": "不支持这种消息。发照片请点「＋」上传。",
-    "bad_button": "按钮数据不对，请重新点一下按钮。",
-    "bad_location": "位置数据不对，请重新点「发送位置」。",
-    "too_fast": "发送太快了，请稍等几秒再发。",
-    "no_cookie": "页面已过期，请刷新页面后再试。",
-    "upload_unbound": "请先绑定身份再发照片：发送「绑定 邀请码」。",
-    "upload_not_multipart": "上传格式不对，请在页面上点「＋」选择照片。",
-    "upload_missing": "没有收到照片，请重新选择照片。",
-    "upload_too_big": f"照片太大了，请发送 {MAX_IMAGE_BYTES // 1024 // 1024} MB 以内的照片。",
-    "media_forbidden": "请先在村务助手里绑定身份，才能查看照片。",
-    "shutting_down": "服务正在重启，请稍后再发。",
-}
-
-
-@dataclass
-class WebChatLimits:
-    max_frame_chars: int = 32_000
-    max_ws_bytes: int = 1024 * 1024  # beyond this aiohttp closes the socket (1009)
-    frames_per_second: float = 5.0
-    burst: int = 20
-    max_upload: int = MAX_IMAGE_BYTES
-    history: int = store.HISTORY_LIMIT
-
-
-class TokenBucket:
-    """Per-socket frame budget: ``burst`` frames at once, refilled at ``rate`` per second."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-        self.warned = False
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            self.warned = False
-            return True
-        return False
-
-
-class FrameError(ValueError):
-    def __init__(self, key: str, reply_to: str | None = None) -> None:
-        super().__init__(key)
-        self.text = TEXTS[key]
-        self.reply_to = reply_to
-
-
-def sign(key: bytes, external_id: str) -> str:
-    return hmac.new(key, external_id.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def cookie_value(key: bytes, external_id: str) -> str:
-    return f"{external_id}.{sign(key, external_id)}"
-
-
-def read_cookie(key: bytes, value: str | None) -> str | None:
-    """The browser id in a signed cookie, or ``None`` when missing or forged."""
-    if not value or len(value) > 200:
-        return None
-    external_id, _, sig = value.rpartition(".")
-    if not external_id or not hmac.compare_digest(sig, sign(key, external_id)):
-        return None
-    return external_id
-
-
-def media_url(path: str | None) -> str | None:
-    if not path:
-        return None
-    if path.startswith(("http://", "https://", "/")):
-        return path
-    return "/media/" + path
-
-
-def frame(kind: str, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """A reply or push frame from a ``Reply.to_dict()`` body."""
-    return {
-        "type": kind,
-        "text": body.get("text", ""),
-        "buttons": [
-            {"label": b["label"], "payload": b["payload"]} for b in body.get("buttons", ())
-        ],
-        "image": media_url(body.get("image")),
-        "link": body.get("link"),
-        **extra,
-    }
-
-
-def _inbound_body(incoming: Incoming, label: str = "") -> dict[str, Any]:
-    """How a message the person sent is kept in the history."""
-    if incoming.kind == "photo" and incoming.photo:
-        return {"kind": "photo", "image": incoming.photo.get("path"), "text": ""}
-    if incoming.kind == "location":
-        return {
-            "kind": "location",
-            "text": f"📍 {incoming.label or '我的位置'}（{incoming.lat:.5f}, {incoming.lon:.5f}）",
-        }
-    if incoming.kind == "button":
-        return {"kind": "button", "text": label or incoming.payload}
-    return {"kind": "text", "text": incoming.text}
-
-
-def history_message(entry: store.HistoryEntry) -> dict[str, Any]:
-    body = entry.body
-    return {
-        "from": "me" if entry.direction == "in" else "bot",
-        "id": f"push-{entry.outbox_id}" if entry.outbox_id else f"h{entry.id}",
-        "text": body.get("text", ""),
-        "buttons": list(body.get("buttons", ())),
-        "image": media_url(body.get("image")),
-        "link": body.get("link"),
-        "at": entry.created_at.isoformat(),
-    }
 
 
 class WebChatHub:
@@ -335,7 +221,7 @@ class WebChatHub:
                 return  # unbound browsers have no history
             now = self.clock.now()
             await store.add_message(
-                session, ident.identity_id, "in", _inbound_body(incoming, label), now
+                session, ident.identity_id, "in", inbound_body(incoming, label), now
             )
             for reply in replies:
                 await store.add_message(session, ident.identity_id, "out", reply.to_dict(), now)
@@ -350,61 +236,6 @@ async def safe_send(ws: web.WebSocketResponse, data: dict[str, Any]) -> bool:
     except (ConnectionError, RuntimeError):
         return False
     return True
-
-
-def parse_frame(hub: WebChatHub, external_id: str, raw: str) -> tuple[Incoming, str, str]:
-    """Validate one client frame; returns (incoming, client id, button label)."""
-    if len(raw) > hub.limits.max_frame_chars:
-        raise FrameError("frame_too_big")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise FrameError("bad_json") from None
-    if not isinstance(data, dict):
-        raise FrameError("not_object")
-    cid = data.get("id")
-    if cid is None:
-        cid = uuid.uuid4().hex
-    elif not isinstance(cid, str) or not _CLIENT_ID.match(cid):
-        raise FrameError("bad_id")
-    kind = data.get("type")
-    if kind == "text":
-        text = data.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise FrameError("empty_text", cid)
-        if len(text) > MAX_TEXT:
-            raise FrameError("too_long", cid)
-        return hub.incoming(external_id, cid, "text", text=text), cid, ""
-    if kind == "button":
-        payload, label = data.get("payload"), data.get("label", "")
-        if not isinstance(payload, str) or not payload or len(payload) > 200:
-            raise FrameError("bad_button", cid)
-        if not isinstance(label, str) or len(label) > 64:
-            raise FrameError("bad_button", cid)
-        return hub.incoming(external_id, cid, "button", payload=payload), cid, label
-    if kind == "location":
-        lat, lon, label = data.get("lat"), data.get("lon"), data.get("label", "")
-        if not (_coordinate(lat, 90) and _coordinate(lon, 180)):
-            raise FrameError("bad_location", cid)
-        if not isinstance(label, str) or len(label) > 200:
-            raise FrameError("bad_location", cid)
-        return (
-            hub.incoming(
-                external_id, cid, "location", lat=float(lat), lon=float(lon), label=label.strip()
-            ),
-            cid,
-            "",
-        )
-    raise FrameError("unknown_type", cid)
-
-
-def _coordinate(value: Any, bound: float) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and -bound <= value <= bound
-    )
 
 
 # --- handlers -------------------------------------------------------------------------------
@@ -447,6 +278,7 @@ async def chat_ws(request: web.Request) -> web.WebSocketResponse:
             if not bucket.take():
                 if not bucket.warned:
                     bucket.warned = True
+                    log.warning("webchat socket throttled browser=%s", external_id[:8])
                     await safe_send(ws, {"type": "error", "text": TEXTS["too_fast"]})
                 continue
             if msg.type == WSMsgType.BINARY:
@@ -456,11 +288,13 @@ async def chat_ws(request: web.Request) -> web.WebSocketResponse:
                 await safe_send(ws, {"type": "error", "text": TEXTS["shutting_down"]})
                 continue
             try:
-                incoming, cid, label = parse_frame(hub, external_id, msg.data)
+                parsed = parse_frame(msg.data, limits.max_frame_chars)
             except FrameError as err:
+                log.info("webchat frame rejected browser=%s reason=%s", external_id[:8], err.key)
                 await safe_send(ws, {"type": "error", "text": err.text, "reply_to": err.reply_to})
                 continue
-            for out in await hub.process(incoming, cid, label):
+            incoming = hub.incoming(external_id, parsed.id, parsed.kind, **parsed.fields)
+            for out in await hub.process(incoming, parsed.id, parsed.label):
                 await safe_send(ws, out)
             if not bound and await hub.bound(external_id):
                 bound = True
@@ -501,7 +335,7 @@ async def upload(request: web.Request) -> web.Response:
                         too_big = True
             elif part.name == "id":
                 value = (await part.read(decode=True))[:64].decode("utf-8", "replace")
-                cid = value if _CLIENT_ID.match(value) else None
+                cid = value if CLIENT_ID.match(value) else None
             else:
                 await part.release()
     except (ValueError, AssertionError, KeyError):
@@ -534,10 +368,17 @@ async def upload(request: web.Request) -> web.Response:
 async def media(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     external_id = hub.browser_id(request)
-    if external_id is None or await hub.bound(external_id) is None:
+    bound = await hub.bound(external_id) if external_id is not None else None
+    if bound is None:
         raise web.HTTPForbidden(text=TEXTS["media_forbidden"])
     root = request.app[CONFIG].core.media_dir
     rel = request.match_info["path"]
+    async with hub.sessionmaker() as session:
+        allowed = await visit_store.may_view_photo(session, bound.person_id, rel)
+    if allowed is None:
+        raise web.HTTPNotFound()
+    if not allowed:
+        raise web.HTTPForbidden(text=TEXTS["media_forbidden"])
 
     def locate() -> Path | None:
         base = root.resolve()
@@ -592,12 +433,8 @@ def setup(app: web.Application) -> None:
         app[PAGE] = env.get_template("chat.html")
         app[SENDERS][CHANNEL] = WebChatSender(hub)
         yield
+        # Messages still being handled finish in bot.app.in_flight, which runs after this.
         await hub.close_all()
-        # In-flight messages finish before the database goes away.
-        pending = [t for t in app[BACKGROUND] if not t.done()]
-        if pending:
-            log.info("waiting for %d in-flight messages", len(pending))
-            await asyncio.wait(pending, timeout=15)
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(_close_sockets)

@@ -13,7 +13,7 @@
   var ws = null;
   var retry = 0;
   var seen = new Set();       // frame ids already shown (pushes may arrive twice)
-  var unsent = [];            // frames typed while offline; resent with the same id
+  var pending = new Map();    // id -> frame sent but not answered; resent after a reconnect
   var hint = null;
 
   function newId() {
@@ -121,11 +121,19 @@
   }
 
   function transmit(frame) {
-    if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(JSON.stringify(frame));
-    } else {
-      unsent.push(frame);
-    }
+    pending.set(frame.id, frame);
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  }
+
+  function answered(f) {
+    if (f.reply_to && (f.final || f.type === "error")) pending.delete(f.reply_to);
+  }
+
+  // What the page says it sent, for frames that must be shown again after a reconnect.
+  function echo(frame) {
+    if (frame.type === "text") return { text: frame.text };
+    if (frame.type === "button") return { text: frame.label || frame.payload };
+    return { text: "📍 我的位置（" + frame.lat.toFixed(5) + ", " + frame.lon.toFixed(5) + "）" };
   }
 
   function sendText(text) {
@@ -152,7 +160,12 @@
         lastStamp = 0;
         f.messages.forEach(function (m) {
           if (m.id) seen.add(m.id);
+          if (m.client_id) pending.delete(m.client_id);  // it arrived before the break
           bubble(m.from === "me" ? "me" : "bot", m);
+        });
+        pending.forEach(function (frame) {
+          bubble("me", echo(frame));
+          ws.send(JSON.stringify(frame));  // same id: the server handles it at most once
         });
         hint = null;
         if (!f.bound) {
@@ -161,12 +174,17 @@
         break;
       case "reply":
       case "push":
+        answered(f);
         showFrame(f);
+        break;
+      case "ack":
+        answered(f);
         break;
       case "status":
         if (f.bound && hint) { hint.remove(); hint = null; }
         break;
       case "error":
+        answered(f);
         notice(f.text, true);
         break;
       default:
@@ -180,9 +198,7 @@
     ws = new WebSocket(proto + location.host + "/chat/ws");
     ws.onopen = function () {
       retry = 0;
-      setStatus("", false);
-      var queued = unsent; unsent = [];
-      queued.forEach(function (fr) { ws.send(JSON.stringify(fr)); });
+      setStatus("", false);  // unanswered frames are resent once the history has arrived
     };
     ws.onmessage = function (ev) {
       var f;

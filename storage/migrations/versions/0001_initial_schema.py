@@ -219,6 +219,7 @@ def upgrade() -> None:
     sa.Column('acked_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('submitted_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('remind_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assignee_id'], ['people.id'], name=op.f('fk_assignments_assignee_id_people')),
@@ -228,7 +229,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('task_id', 'village_id', name='task_village')
     )
     op.create_index(op.f('ix_assignments_assignee_id'), 'assignments', ['assignee_id'], unique=False)
+    op.create_index(op.f('ix_assignments_remind_at'), 'assignments', ['remind_at'], unique=False)
     op.create_index('ix_assignments_status_deadline', 'assignments', ['status', 'deadline'], unique=False)
+    op.create_index('ix_assignments_unscheduled', 'assignments', ['id'], unique=False, postgresql_where=sa.text("remind_at IS NULL AND deadline IS NOT NULL AND status IN ('pending', 'acked', 'returned', 'overdue')"), sqlite_where=sa.text("remind_at IS NULL AND deadline IS NOT NULL AND status IN ('pending', 'acked', 'returned', 'overdue')"))
     op.create_index(op.f('ix_assignments_village_id'), 'assignments', ['village_id'], unique=False)
     op.create_table('visits',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -252,6 +255,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visits'))
     )
     op.create_index('ix_visits_household_month', 'visits', ['household_id', 'month'], unique=False)
+    op.create_index('ix_visits_village_month', 'visits', ['village_id', 'month', 'status', 'household_id'], unique=False)
+    op.create_index('ix_visits_month_status', 'visits', ['month', 'status', 'household_id', 'village_id'], unique=False)
     op.create_index(op.f('ix_visits_month'), 'visits', ['month'], unique=False)
     op.create_index(op.f('ix_visits_visitor_id'), 'visits', ['visitor_id'], unique=False)
     op.create_table('webchat_messages',
@@ -287,6 +292,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('sha256', name=op.f('uq_photos_sha256'))
     )
     op.create_index(op.f('ix_photos_assignment_id'), 'photos', ['assignment_id'], unique=False)
+    op.create_index('ix_photos_uploader_created', 'photos', ['uploaded_by', 'created_at'], unique=False)
     op.create_index(op.f('ix_photos_visit_id'), 'photos', ['visit_id'], unique=False)
     op.create_table('problems',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -316,17 +322,22 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_problems_household_id'), table_name='problems')
     op.drop_table('problems')
     op.drop_index(op.f('ix_photos_visit_id'), table_name='photos')
+    op.drop_index('ix_photos_uploader_created', table_name='photos')
     op.drop_index(op.f('ix_photos_assignment_id'), table_name='photos')
     op.drop_table('photos')
     op.drop_index('ix_webchat_identity_id', table_name='webchat_messages')
     op.drop_table('webchat_messages')
     op.drop_index(op.f('ix_visits_visitor_id'), table_name='visits')
+    op.drop_index('ix_visits_village_month', table_name='visits')
+    op.drop_index('ix_visits_month_status', table_name='visits')
     op.drop_index(op.f('ix_visits_month'), table_name='visits')
     op.drop_index('ix_visits_household_month', table_name='visits')
     op.drop_table('visits')
     op.drop_index(op.f('ix_assignments_village_id'), table_name='assignments')
     op.drop_index('ix_assignments_status_deadline', table_name='assignments')
+    op.drop_index('ix_assignments_unscheduled', table_name='assignments')
     op.drop_index(op.f('ix_assignments_assignee_id'), table_name='assignments')
+    op.drop_index(op.f('ix_assignments_remind_at'), table_name='assignments')
     op.drop_table('assignments')
     op.drop_index(op.f('ix_tasks_county_id'), table_name='tasks')
     op.drop_table('tasks')

@@ -1,0 +1,134 @@
+"""cunbot faq import FILE | faq export FILE | faq ask [--json] [QUESTION]."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config
+from handlers.faq_search import Analyzer, FaqIndex
+from storage import db
+from storage import faq as faq_store
+from storage.clock import SystemClock
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    faq = sub.add_parser("faq", help="policy FAQ: import, export, ask")
+    fsub = faq.add_subparsers(dest="faq_command", required=True)
+    imp = fsub.add_parser("import", help="add or update entries from a YAML file (all or nothing)")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=cmd_import)
+    exp = fsub.add_parser("export", help="write every entry to a YAML file")
+    exp.add_argument("file", type=Path)
+    exp.set_defaults(func=cmd_export)
+    ask = fsub.add_parser(
+        "ask", help="ask a question (without one: one question per line on stdin)"
+    )
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("--file", type=Path, help="ask against this FAQ file instead of the database")
+    ask.set_defaults(func=cmd_ask)
+
+
+async def _engine(config: Config):  # noqa: ANN202 - AsyncEngine, kept local to the CLI
+    engine = db.make_engine(config.core.database_url)
+    if db.is_sqlite(config.core.database_url):
+        await db.upgrade(engine)
+    return engine
+
+
+async def cmd_import(config: Config, args: argparse.Namespace) -> int:
+    try:
+        entries = await asyncio.to_thread(faq_store.read_file, args.file)
+    except FileNotFoundError:
+        print(f"找不到文件: {args.file}", file=sys.stderr)
+        return 1
+    except faq_store.FaqFileError as exc:
+        print(f"导入失败，没有写入任何条目。{exc}", file=sys.stderr)
+        return 1
+    engine = await _engine(config)
+    try:
+        async with db.make_sessionmaker(engine)() as session, session.begin():
+            added, updated = await faq_store.upsert_many(session, entries, SystemClock().now())
+    finally:
+        await engine.dispose()
+    print(f"已导入 {len(entries)} 条：新增 {added} 条，更新 {updated} 条。")
+    return 0
+
+
+async def cmd_export(config: Config, args: argparse.Namespace) -> int:
+    engine = await _engine(config)
+    try:
+        async with db.make_sessionmaker(engine)() as session:
+            entries = await faq_store.all_entries(session)
+    finally:
+        await engine.dispose()
+    text = faq_store.dump_entries(entries)
+    await asyncio.to_thread(args.file.write_text, text, encoding="utf-8")
+    print(f"已导出 {len(entries)} 条到 {args.file}")
+    return 0
+
+
+async def _entries(config: Config, file: Path | None) -> list[faq_store.FaqDTO]:
+    """The FAQ to ask against: a file, else the database, else (empty table) the shipped one."""
+    if file is not None:
+        return await asyncio.to_thread(faq_store.read_file, file)
+    engine = await _engine(config)
+    try:
+        async with db.make_sessionmaker(engine)() as session:
+            entries = await faq_store.all_entries(session)
+    finally:
+        await engine.dispose()
+    return entries or await asyncio.to_thread(faq_store.read_file, faq_store.SHIPPED)
+
+
+def answer_json(index: FaqIndex, question: str) -> dict[str, Any]:
+    result = index.search(question)
+    best = result.best
+    matched = result.decision == "answer" and best is not None
+    entry = index.entries[best.faq_id] if matched and best else None
+    return {
+        "question": question,
+        "matched": matched,
+        "answer": entry.answer if entry else None,
+        "faq_id": entry.id if entry else None,
+        "score": best.score if best else 0.0,
+        "source": entry.source if entry else None,
+        "suggestions": (
+            [{"faq_id": h.faq_id, "question": h.question, "score": h.score} for h in result.hits]
+            if result.decision == "suggest"
+            else []
+        ),
+    }
+
+
+def _plain(out: dict[str, Any]) -> str:
+    if out["matched"]:
+        return f"{out['answer']}\n来源：{out['source']}（{out['faq_id']}，{out['score']:.3f}）"
+    if out["suggestions"]:
+        return "您想问的是：\n" + "\n".join(
+            f"  {s['faq_id']} {s['question']}" for s in out["suggestions"]
+        )
+    return "答不准，会转给县里工作人员。"
+
+
+async def cmd_ask(config: Config, args: argparse.Namespace) -> int:
+    try:
+        entries = await _entries(config, args.file)
+    except faq_store.FaqFileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    analyzer = await asyncio.to_thread(Analyzer.shared)
+    index = await asyncio.to_thread(FaqIndex.build, entries, analyzer)
+    questions = [args.question] if args.question is not None else sys.stdin
+    for line in questions:
+        question = line.strip()
+        if not question:
+            continue
+        out = answer_json(index, question)
+        print(json.dumps(out, ensure_ascii=False) if args.json else _plain(out), flush=True)
+    return 0

@@ -1,0 +1,71 @@
+"""cunbot token create --person ID_OR_NAME | cunbot token revoke --person ID_OR_NAME."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Config
+from storage import api_tokens, db
+from storage.clock import SystemClock
+from storage.people import COUNTY_ROLES, PersonDTO
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    token = sub.add_parser("token", help="API tokens for county staff")
+    tsub = token.add_subparsers(dest="token_command", required=True)
+    create = tsub.add_parser("create", help="make a bearer token (shown once)")
+    create.add_argument("--person", required=True, help="person id or exact name")
+    create.set_defaults(func=cmd_token_create)
+    revoke = tsub.add_parser("revoke", help="revoke every token of a person")
+    revoke.add_argument("--person", required=True, help="person id or exact name")
+    revoke.set_defaults(func=cmd_token_revoke)
+
+
+async def _person(who: str, session: AsyncSession) -> PersonDTO | None:
+    found = await api_tokens.find_person(session, who)
+    if not found:
+        print(f"找不到人员「{who}」。", file=sys.stderr)
+        return None
+    if len(found) > 1:
+        ids = "、".join(str(p.id) for p in found[:10])
+        print(f"有 {len(found)} 个人叫「{who}」，请用编号：{ids}", file=sys.stderr)
+        return None
+    return found[0]
+
+
+async def cmd_token_create(config: Config, args: argparse.Namespace) -> int:
+    engine = db.make_engine(config.core.database_url)
+    try:
+        async with db.make_sessionmaker(engine)() as session, session.begin():
+            person = await _person(args.person, session)
+            if person is None:
+                return 1
+            if person.role not in COUNTY_ROLES or person.region_level != "county":
+                print("只有县级工作人员可以使用 API。", file=sys.stderr)
+                return 1
+            token = await api_tokens.create(session, person.id, SystemClock().now())
+    finally:
+        await engine.dispose()
+    print(
+        f"已为 {person.name}（编号 {person.id}）生成令牌，只显示这一次，请妥善保存：",
+        file=sys.stderr,
+    )
+    print(token)
+    return 0
+
+
+async def cmd_token_revoke(config: Config, args: argparse.Namespace) -> int:
+    engine = db.make_engine(config.core.database_url)
+    try:
+        async with db.make_sessionmaker(engine)() as session, session.begin():
+            person = await _person(args.person, session)
+            if person is None:
+                return 1
+            n = await api_tokens.revoke_all(session, person.id, SystemClock().now())
+    finally:
+        await engine.dispose()
+    print(f"已作废 {n} 个令牌。")
+    return 0

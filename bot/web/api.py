@@ -1,0 +1,242 @@
+"""JSON HTTP API for county staff: create tasks and notices, read their status per village.
+
+    POST /api/tasks        Authorization: Bearer <token>
+      {"title": "...", "body": "...", "kind": "task"|"notice", "deadline": "12月5日前"|ISO,
+       "scope": {"county": true} | {"townships": [..]} | {"villages": [..]},
+       "evidence_required": false, "reminder_offsets": ["3d", "1d", "0d"]}
+    GET  /api/tasks/{id}
+
+Errors are JSON ``{"error": code, "message": 中文说明}``: 401 bad or missing token, 403 a task of
+another county, 404 no such task, 400 malformed JSON or invalid fields (an unknown village
+adds ``near``: the names that come close), 413 a body over the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import CLOCK, RULES, SESSIONMAKER
+from handlers.broadcast import publish
+from handlers.deadlines import DeadlineError, parse_deadline
+from storage import api_tokens, audit
+from storage import tasks as store
+from storage.people import COUNTY_ROLES, PersonDTO
+from tasks.reminders import first_remind_at, valid_offset
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST = 64 * 1024
+MAX_SCOPE_NAMES = 2000
+MAX_OFFSETS = 10
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def response(self) -> web.Response:
+        return web.json_response(
+            {"error": self.code, "message": self.message, **self.extra}, status=self.status
+        )
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except ApiError as err:
+        return err.response()
+
+
+async def _staff(request: web.Request, session: Any) -> PersonDTO:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "缺少令牌：请在 Authorization 头中写 Bearer 令牌。")
+    person = await api_tokens.person_for(session, token.strip())
+    if person is None:
+        raise ApiError(401, "unauthorized", "令牌无效或已作废。")
+    if person.role not in COUNTY_ROLES or person.region_level != "county":
+        raise ApiError(403, "forbidden", "只有县级工作人员可以使用 API。")
+    return person
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_REQUEST:
+        raise ApiError(413, "too_large", f"请求太大（最多 {MAX_REQUEST // 1024} KB）。")
+    raw = await request.content.read(MAX_REQUEST + 1)
+    if len(raw) > MAX_REQUEST:
+        raise ApiError(413, "too_large", f"请求太大（最多 {MAX_REQUEST // 1024} KB）。")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"请求不是合法的 JSON：{exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "请求体必须是 JSON 对象。")
+    return data
+
+
+def _field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+    value = data.get(name, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ApiError(400, "invalid_field", f"字段 {name} 的类型不对。", field=name)
+    return value
+
+
+def _scope(data: dict[str, Any]) -> dict[str, Any]:
+    scope = _field(data, "scope", dict, {"county": True})
+    allowed = {"county", "townships", "villages"}
+    if set(scope) - allowed or not scope:
+        raise ApiError(
+            400, "invalid_field", "scope 只能是 county、townships 或 villages。", field="scope"
+        )
+    if "county" in scope and scope["county"] is not True:
+        raise ApiError(400, "invalid_field", "scope.county 只能是 true。", field="scope")
+    for key in ("townships", "villages"):
+        if key in scope:
+            names = scope[key]
+            if (
+                not isinstance(names, list)
+                or not names
+                or len(names) > MAX_SCOPE_NAMES
+                or not all(isinstance(n, str | int) and not isinstance(n, bool) for n in names)
+            ):
+                raise ApiError(
+                    400, "invalid_field", f"scope.{key} 必须是非空的名称列表。", field="scope"
+                )
+    return scope
+
+
+async def create_task(request: web.Request) -> web.Response:
+    clock, rules = request.app[CLOCK], request.app[RULES]
+    async with request.app[SESSIONMAKER]() as session, session.begin():
+        me = await _staff(request, session)
+        data = await _json(request)
+        kind = _field(data, "kind", str, "task")
+        if kind not in ("task", "notice"):
+            raise ApiError(400, "invalid_field", "kind 只能是 task 或 notice。", field="kind")
+        title = _field(data, "title", str, "").strip()
+        if not title or len(title) > store.MAX_TITLE:
+            raise ApiError(
+                400, "invalid_field", f"title 必填，最多 {store.MAX_TITLE} 字。", field="title"
+            )
+        body = _field(data, "body", str, "")
+        if len(body) > store.MAX_BODY:
+            raise ApiError(400, "invalid_field", f"body 最多 {store.MAX_BODY} 字。", field="body")
+        evidence = _field(data, "evidence_required", bool, False)
+        offsets = _field(data, "reminder_offsets", list, list(store.DEFAULT_OFFSETS))
+        if len(offsets) > MAX_OFFSETS or not all(
+            isinstance(o, str) and valid_offset(o) for o in offsets
+        ):
+            raise ApiError(
+                400,
+                "invalid_field",
+                'reminder_offsets 是提前量列表，如 ["3d", "1d", "0d", "6h"]。',
+                field="reminder_offsets",
+            )
+        deadline = None
+        raw_deadline = data.get("deadline")
+        if kind == "task" or raw_deadline is not None:
+            if not isinstance(raw_deadline, str):
+                raise ApiError(400, "invalid_field", "任务需要 deadline。", field="deadline")
+            try:
+                deadline = parse_deadline(raw_deadline, clock.now(), rules.timezone)
+            except DeadlineError as err:
+                raise ApiError(400, "invalid_field", err.message, field="deadline") from None
+        scope = _scope(data)
+        try:
+            village_ids = await store.resolve_scope(session, me.region_id, scope)
+            task, items = await store.create_task(
+                session,
+                kind=kind,
+                title=title,
+                body=body,
+                created_by=me.id,
+                county_id=me.region_id,
+                village_ids=village_ids,
+                now=clock.now(),
+                deadline=deadline,
+                reminder_offsets=offsets,
+                evidence_required=evidence,
+                scope=scope,
+                remind_at=first_remind_at(deadline, offsets, rules, clock.now()),
+            )
+        except store.TaskError as err:
+            extra = {"near": err.near} if err.near else {}
+            raise ApiError(400, "invalid_scope", err.message, field="scope", **extra) from None
+        await publish(session, task, items, clock.now(), rules)
+        await audit.log(
+            session,
+            at=clock.now(),
+            person_id=me.id,
+            action="task.create",
+            obj=f"task:{task.id}",
+            detail={"via": "api", "villages": len(items)},
+        )
+    log.info("api task created task=%s person=%s villages=%d", task.id, me.id, len(items))
+    return web.json_response(
+        {
+            "id": task.id,
+            "kind": task.kind,
+            "title": task.title,
+            "deadline": task.deadline.isoformat() if task.deadline else None,
+            "assignments": len(items),
+            "unassigned": [i.village_name for i in items if i.assignee_id is None],
+        },
+        status=201,
+    )
+
+
+async def get_task(request: web.Request) -> web.Response:
+    raw = request.match_info["task_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(400, "invalid_field", "任务编号必须是数字。", field="id")
+    now = request.app[CLOCK].now()
+    async with request.app[SESSIONMAKER]() as session:
+        me = await _staff(request, session)
+        task = await store.get_task(session, int(raw))
+        if task is None:
+            raise ApiError(404, "not_found", f"没有编号为 {raw} 的任务。")
+        if task.county_id != me.region_id:
+            raise ApiError(403, "forbidden", "这是其他县的任务，无权查看。")
+        items = await store.assignments_of_task(session, task.id)
+    counts: dict[str, int] = {}
+    for i in items:
+        counts[i.status] = counts.get(i.status, 0) + 1
+    return web.json_response(
+        {
+            "id": task.id,
+            "kind": task.kind,
+            "title": task.title,
+            "status": task.status,
+            "deadline": task.deadline.isoformat() if task.deadline else None,
+            "counts": counts,
+            "villages": [
+                {
+                    "assignment_id": i.id,
+                    "village_id": i.village_id,
+                    "village": i.village_name,
+                    "status": i.status,
+                    "overdue": i.overdue(now),
+                    "assignee_id": i.assignee_id,
+                    "deadline": i.deadline.isoformat() if i.deadline else None,
+                    "acked_at": i.acked_at.isoformat() if i.acked_at else None,
+                    "submitted_at": i.submitted_at.isoformat() if i.submitted_at else None,
+                }
+                for i in items
+            ],
+        }
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.middlewares.append(_errors)
+    app.router.add_post("/api/tasks", create_task)
+    app.router.add_get("/api/tasks/{task_id}", get_task)

@@ -1,0 +1,335 @@
+"""Chinese FAQ retrieval that knows when it does not know. No database, no transport.
+
+    analyzer = Analyzer.shared()                    # jieba + user dictionary: blocking, ~1 s
+    index = FaqIndex.build(entries, analyzer)       # blocking, run it in a thread
+    result = index.search("请问低保渐退多长时间呢")   # -> Result(decision="answer", hits=[...])
+
+Pipeline: normalize (NFKC full-width -> half-width, traditional -> simplified, punctuation and
+fillers out) -> jieba words with a domain dictionary -> synonyms mapped to one canonical word
+-> two BM25 indexes (bm25s): one over words, one over character bigrams of the canonical text,
+so a typo or an unseen word still shares bigrams with the right entry. Each phrasing of an
+entry is its own document, and so is its answer (weighted down); an entry scores as its best
+document.
+
+Raw BM25 scores grow with the length of the question, so they cannot be compared against a
+fixed threshold. The confidence used here divides the best score by the query's own
+information mass (the sum of the idf of its distinct tokens, with words the FAQ has never
+seen counted at the highest idf): "how much of what was asked did the best entry match".
+An out-of-domain question ("明天天气怎么样") is mostly unseen words, so its mass is large and
+its confidence small, whatever it happens to share with some entry.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import bm25s
+import jieba
+import numpy as np
+from opencc import OpenCC
+
+from storage.paths import data_dir
+
+DATA_DIR = data_dir() / "faq"
+USERDICT = DATA_DIR / "userdict.txt"
+SYNONYMS = DATA_DIR / "synonyms.txt"
+MEMO_SIZE = 50_000  # phrasing analyses remembered across index rebuilds
+MAX_QUERY = 200  # characters looked at; a question longer than this is cut, not refused
+
+# Politeness and filler removed before segmentation (longest first so 请问一下 goes whole).
+FILLERS = sorted(
+    (
+        "请问一下",
+        "请问",
+        "问一下",
+        "一下",
+        "麻烦问下",
+        "麻烦",
+        "你好",
+        "您好",
+        "谢谢",
+        "想问问",
+        "想问",
+        "问问",
+        "请教",
+        "我想知道",
+        "想知道",
+        "帮我查查",
+        "帮我查",
+        "查一下",
+        "能不能告诉我",
+        "告诉我",
+        "老师",
+        "领导",
+    ),
+    key=len,
+    reverse=True,
+)
+# Words that carry no meaning for matching (after segmentation).
+_STOPWORDS = (
+    "的 了 是 吗 呢 啊 吧 呀 哦 嘛 哈 么 呗 啦 喔 嗯 在 和 与 及 或 也 都 就 还 又 要 会 能 "
+    "可以 有 没 没有 我 我们 你 您 他 她 它 咱 咱们 俺 这 那 这个 那个 这些 那些 个 一个 "
+    "啥 什么 怎么 怎样 怎么样 如何 哪 哪些 哪个 为什么 吗 么 得 地 着 过 给 让 把 被 对 "
+    "里 上 下 中 时 时候 现在 一般 到底 具体 情况 问题 问 说 讲 知道 请 下 一 些 点 儿"
+)
+STOPWORDS = frozenset(_STOPWORDS.split())
+_PUNCT = re.compile(r"[^\w.%]+|(?<!\d)\.|\.(?!\d)|_")
+_OCC = OpenCC("t2s")
+
+
+def normalize(text: str) -> str:
+    """Full-width -> half-width, traditional -> simplified, lower case, fillers and
+    punctuation replaced by spaces (a decimal point and % survive: "3.5米", "2%")."""
+    text = unicodedata.normalize("NFKC", text[:MAX_QUERY]).lower()
+    text = _OCC.convert(text)
+    for filler in FILLERS:
+        text = text.replace(filler, " ")
+    return " ".join(_PUNCT.sub(" ", text).split())
+
+
+class Entry(Protocol):
+    """What the index needs from an FAQ entry (storage.faq.FaqDTO has these)."""
+
+    id: str
+    question: str
+    variants: Sequence[str]
+    answer: str
+    source: str
+
+
+class Analyzer:
+    """Segmentation and synonyms. Loading jieba's dictionary takes about a second: build it
+    in a thread (``asyncio.to_thread(Analyzer.shared)``), once per process."""
+
+    _shared: Analyzer | None = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, tokenizer: jieba.Tokenizer, synonyms: dict[str, str]) -> None:
+        self._tk = tokenizer
+        self._syn = synonyms
+        # Rebuilding the index (after 存为问答 or an import) re-reads every phrasing: remember
+        # them so a rebuild only segments what is new. Bounded; thread-safe. Questions are
+        # not remembered (they rarely repeat and would push the phrasings out).
+        self.analyze_cached = functools.lru_cache(maxsize=MEMO_SIZE)(self.analyze)
+
+    @classmethod
+    def shared(cls) -> Analyzer:
+        """The process-wide analyzer over the shipped dictionary, loaded on first use (it is
+        read-only afterwards, so every app and index in the process can share it)."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls.load()
+            return cls._shared
+
+    @classmethod
+    def load(cls, userdict: Path = USERDICT, synonyms: Path = SYNONYMS) -> Analyzer:
+        jieba.setLogLevel(logging.WARNING)
+        tk = jieba.Tokenizer()
+        tk.initialize()
+        tk.load_userdict(str(userdict))
+        mapping = read_synonyms(synonyms)
+        for word in {*mapping, *mapping.values()}:
+            if len(word) > 1:
+                tk.add_word(word, freq=50)
+        return cls(tk, mapping)
+
+    def words(self, text: str) -> list[str]:
+        """Canonical content words of already normalized text."""
+        out: list[str] = []
+        for chunk in text.split():
+            for word in self._tk.lcut(chunk, HMM=True):
+                if word in STOPWORDS or not word.strip():
+                    continue
+                out.append(self._syn.get(word, word))
+        return out
+
+    @staticmethod
+    def bigrams(words: Sequence[str]) -> list[str]:
+        joined = "".join(words)
+        if len(joined) < 2:
+            return [joined] if joined else []
+        return [joined[i : i + 2] for i in range(len(joined) - 1)]
+
+    def analyze(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(canonical words, character bigrams) of raw text."""
+        words = self.words(normalize(text))
+        return tuple(words), tuple(self.bigrams(words))
+
+
+def read_synonyms(path: Path) -> dict[str, str]:
+    """``canonical alt alt ...`` per line -> {alt: canonical}."""
+    mapping: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        canonical, *alts = line.split()
+        for alt in alts:
+            mapping[alt] = canonical
+    return mapping
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated on bench/faq_dev.yaml with bench/faq_eval.py --calibrate."""
+
+    # Fitted on the whole dev set (202 in-domain, 42 out-of-domain questions): keep at least
+    # 95% of out-of-domain questions refused, few wrong answers, then answer as many as possible.
+    answer: float = 0.12  # confidence needed to answer outright ...
+    margin: float = 0.04  # ... and by this much over the runner-up entry
+    suggest: float = 0.12  # below this: "I don't know", hand the question to staff
+    word_weight: float = 0.5  # share of the word index in the confidence (bigrams: the rest)
+    answer_doc: float = 0.8  # an entry's answer text counts, but less than its phrasings
+
+
+@dataclass(frozen=True)
+class Hit:
+    faq_id: str
+    question: str
+    score: float
+
+
+Decision = Literal["answer", "suggest", "unknown"]
+
+
+@dataclass(frozen=True)
+class Result:
+    decision: Decision
+    hits: tuple[Hit, ...]  # best first, at most 3; for "answer" the first one is the answer
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+class _Field:
+    """One BM25 index (words or bigrams) plus the idf table used to normalize its scores."""
+
+    def __init__(self, docs: list[list[str]]) -> None:
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(docs, show_progress=False)
+        n = len(docs)
+        df: dict[str, int] = {}
+        for doc in docs:
+            for token in set(doc):
+                df[token] = df.get(token, 0) + 1
+        # Same idf as bm25s' default (Lucene); an unseen token gets the df=0 value.
+        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.unseen_idf = math.log(1 + (n + 0.5) / 0.5)
+
+    def confidence(self, tokens: Sequence[str]) -> np.ndarray | None:
+        distinct = list(dict.fromkeys(tokens))
+        if not distinct:
+            return None
+        mass = sum(self.idf.get(t, self.unseen_idf) for t in distinct)
+        known = [t for t in distinct if t in self.idf]
+        if not known:
+            return None
+        return self.bm25.get_scores(known) / mass
+
+
+class FaqIndex:
+    def __init__(
+        self,
+        entries: dict[str, Entry],
+        analyzer: Analyzer,
+        thresholds: Thresholds,
+        words: _Field,
+        grams: _Field,
+        starts: np.ndarray,
+        is_answer: np.ndarray,
+        order: list[str],
+        version: object,
+    ) -> None:
+        self.entries = entries
+        self.analyzer = analyzer
+        self.thresholds = thresholds
+        self._words = words
+        self._grams = grams
+        self._starts = starts
+        self._is_answer = is_answer
+        self._order = order
+        self.version = version
+
+    @classmethod
+    def build(
+        cls,
+        entries: Iterable[Entry],
+        analyzer: Analyzer,
+        thresholds: Thresholds | None = None,
+        version: object = None,
+    ) -> FaqIndex:
+        """Blocking (segmentation of every phrasing): call it in a thread."""
+        by_id: dict[str, Entry] = {}
+        word_docs: list[list[str]] = []
+        gram_docs: list[list[str]] = []
+        starts: list[int] = []
+        is_answer: list[bool] = []
+        for entry in entries:
+            by_id[entry.id] = entry
+            starts.append(len(word_docs))
+            # The answer (with tags) is a document of its own: keyword questions ("水量 标准",
+            # "简易戏台") often name what the answer says rather than how the question is put.
+            texts = [*dict.fromkeys([entry.question, *entry.variants])]
+            texts.append(" ".join([entry.answer, *getattr(entry, "tags", ())]))
+            for n, text in enumerate(texts):
+                w, g = analyzer.analyze_cached(text)
+                word_docs.append(list(w))
+                gram_docs.append(list(g))
+                is_answer.append(n == len(texts) - 1)
+        thresholds = thresholds or Thresholds()
+        return cls(
+            by_id,
+            analyzer,
+            thresholds,
+            _Field(word_docs) if word_docs else _Field([[]]),
+            _Field(gram_docs) if gram_docs else _Field([[]]),
+            np.asarray(starts, dtype=np.int64),
+            np.asarray(is_answer, dtype=bool),
+            list(by_id),
+            version,
+        )
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def scores(self, query: str) -> list[tuple[str, float]]:
+        """Every entry with a non-zero confidence, best first."""
+        if not self._order:
+            return []
+        words, grams = self.analyzer.analyze(query)
+        w = self._words.confidence(words)
+        g = self._grams.confidence(grams)
+        if w is None and g is None:
+            return []
+        weight = self.thresholds.word_weight
+        per_doc = (weight * w if w is not None else 0) + ((1 - weight) * g if g is not None else 0)
+        per_doc = np.asarray(per_doc, dtype=np.float64)
+        per_doc = np.where(self._is_answer, per_doc * self.thresholds.answer_doc, per_doc)
+        per_entry = np.maximum.reduceat(per_doc, self._starts)
+        top = np.argsort(-per_entry)[:10]
+        return [(self._order[i], float(per_entry[i])) for i in top if per_entry[i] > 0]
+
+    def search(self, query: str, limit: int = 3) -> Result:
+        ranked = self.scores(query)
+        t = self.thresholds
+        if not ranked or ranked[0][1] < t.suggest:
+            return Result("unknown", tuple(self._hit(fid, s) for fid, s in ranked[:limit]))
+        best = ranked[0][1]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if best >= t.answer and best - runner_up >= t.margin:
+            return Result("answer", tuple(self._hit(fid, s) for fid, s in ranked[:limit]))
+        likely = [(fid, s) for fid, s in ranked[:limit] if s >= t.suggest]
+        return Result("suggest", tuple(self._hit(fid, s) for fid, s in likely))
+
+    def _hit(self, faq_id: str, score: float) -> Hit:
+        return Hit(faq_id, self.entries[faq_id].question, round(score, 4))

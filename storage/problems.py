@@ -1,0 +1,184 @@
+"""The problem list (问题清单) and its rectification items (整改).
+
+Each problem gets a Task(kind="rectify") and one Assignment to the reporter, the same model the
+county's tasks use, so reminders and escalation work on both alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Assignment, Household, Photo, Problem, Task
+
+STATUS_ZH = {"open": "整改中", "closed": "已整改", "void": "已作废"}
+
+
+@dataclass(frozen=True)
+class ProblemDTO:
+    id: int
+    household_id: int
+    household_name: str
+    village_id: int
+    visit_id: int | None
+    kind: str
+    description: str
+    status: str
+    assignment_id: int | None
+    deadline: datetime | None
+    found_at: datetime
+    closed_at: datetime | None
+
+
+def _query() -> sa.Select:
+    return (
+        sa.select(Problem, Household.head_name, Assignment.deadline)
+        .join(Household, Household.id == Problem.household_id)
+        .outerjoin(Assignment, Assignment.id == Problem.assignment_id)
+    )
+
+
+def _dto(row: sa.Row) -> ProblemDTO:
+    p, name, deadline = row
+    return ProblemDTO(
+        p.id,
+        p.household_id,
+        name,
+        p.village_id,
+        p.visit_id,
+        p.kind,
+        p.description,
+        p.status,
+        p.assignment_id,
+        deadline,
+        p.found_at,
+        p.closed_at,
+    )
+
+
+async def get(session: AsyncSession, problem_id: int) -> ProblemDTO | None:
+    row = (await session.execute(_query().where(Problem.id == problem_id))).first()
+    return _dto(row) if row else None
+
+
+async def open_problem(
+    session: AsyncSession,
+    *,
+    household_id: int,
+    village_id: int,
+    county_id: int,
+    visit_id: int | None,
+    kind: str,
+    title: str,
+    description: str,
+    reporter_id: int,
+    now: datetime,
+    rectify_days: int,
+) -> ProblemDTO:
+    deadline = now + timedelta(days=rectify_days)
+    task = Task(
+        kind="rectify",
+        title=title[:200],
+        body=description,
+        created_by=reporter_id,
+        county_id=county_id,
+        deadline=deadline,
+        reminder_offsets=[],
+        evidence_required=True,
+        scope={"village_ids": [village_id], "household_id": household_id},
+        status="active",
+        created_at=now,
+    )
+    session.add(task)
+    await session.flush()
+    assignment = Assignment(
+        task_id=task.id,
+        village_id=village_id,
+        assignee_id=reporter_id,
+        status="pending",
+        deadline=deadline,
+        evidence={},
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(assignment)
+    await session.flush()
+    problem = Problem(
+        household_id=household_id,
+        village_id=village_id,
+        visit_id=visit_id,
+        kind=kind,
+        description=description,
+        status="open",
+        assignment_id=assignment.id,
+        found_at=now,
+    )
+    session.add(problem)
+    await session.flush()
+    found = await get(session, problem.id)
+    assert found is not None
+    return found
+
+
+async def for_visit(session: AsyncSession, visit_id: int) -> list[ProblemDTO]:
+    rows = await session.execute(_query().where(Problem.visit_id == visit_id).order_by(Problem.id))
+    return [_dto(r) for r in rows]
+
+
+async def void(session: AsyncSession, problem_id: int, now: datetime) -> None:
+    """A problem withdrawn by 撤销/修改: kept on record, its assignment cancelled."""
+    p = await session.get_one(Problem, problem_id)
+    p.status = "void"
+    p.closed_at = now
+    if p.assignment_id:
+        a = await session.get_one(Assignment, p.assignment_id)
+        a.status, a.closed_at, a.updated_at = "cancelled", now, now
+        t = await session.get_one(Task, a.task_id)
+        t.status = "cancelled"
+    await session.flush()
+
+
+async def close(session: AsyncSession, problem_id: int, photo_id: int, now: datetime) -> None:
+    """整改完成: the problem is closed and its assignment approved, with the photo as evidence."""
+    p = await session.get_one(Problem, problem_id)
+    p.status, p.closed_at = "closed", now
+    if p.assignment_id:
+        a = await session.get_one(Assignment, p.assignment_id)
+        a.status, a.closed_at, a.submitted_at, a.updated_at = "approved", now, now, now
+        a.evidence = {**(a.evidence or {}), "photo_ids": [photo_id]}
+        t = await session.get_one(Task, a.task_id)
+        t.status = "closed"
+        await session.execute(
+            sa.update(Photo)
+            .where(Photo.id == photo_id, Photo.assignment_id.is_(None))
+            .values(assignment_id=a.id)
+        )
+    await session.flush()
+
+
+async def open_list(
+    session: AsyncSession,
+    *,
+    village_ids: list[int] | None = None,
+    assignee_id: int | None = None,
+    limit: int = 50,
+) -> tuple[list[ProblemDTO], int]:
+    """Open problems (oldest deadline first) and how many there are in all."""
+    where = [Problem.status == "open"]
+    if village_ids is not None:
+        where.append(Problem.village_id.in_(village_ids))
+    if assignee_id is not None:
+        where.append(Assignment.assignee_id == assignee_id)
+    total = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Problem)
+        .outerjoin(Assignment, Assignment.id == Problem.assignment_id)
+        .where(*where)
+    )
+    rows = await session.execute(
+        _query().where(*where).order_by(Assignment.deadline, Problem.id).limit(limit)
+    )
+    return [_dto(r) for r in rows], int(total or 0)

@@ -1,0 +1,558 @@
+"""Visits (入户走访), their photos, household search within a village, and monthly progress.
+
+Store functions never commit; they take the caller's session and return DTOs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Household, Photo, Region, Visit
+from storage.upsert import insert_ignore
+
+# Photos sent this long before or after a visit report belong to it.
+PHOTO_WINDOW = timedelta(minutes=10)
+# A second report of the same household within this time may be the same visit.
+DUPLICATE_WINDOW = timedelta(minutes=10)
+# 撤销 is allowed this long after the visit was recorded.
+REVOKE_WINDOW = timedelta(hours=24)
+MAX_NOTE = 500
+SEARCH_LIMIT = 8
+# Anything outside this box is not in China at all (lat 18-54, lon 73-135).
+CHINA_BOX = (18.0, 54.0, 73.0, 135.0)
+# A location further than this (degrees, about 55 km) outside the box spanned by the county's
+# earlier visit locations is flagged; the box needs this many located visits to be trusted.
+COUNTY_MARGIN_DEG = 0.5
+COUNTY_MIN_POINTS = 5
+
+
+@dataclass(frozen=True)
+class HouseholdDTO:
+    id: int
+    code: str
+    village_id: int
+    head_name: str
+    category: str
+
+
+@dataclass(frozen=True)
+class VisitDTO:
+    id: int
+    household_id: int
+    village_id: int
+    visitor_id: int
+    visited_at: datetime
+    month: str
+    checklist: dict[str, Any]
+    note: str | None
+    lat: float | None
+    lon: float | None
+    location_flag: str | None
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Search:
+    matches: list[HouseholdDTO]  # exact or near-exact (one wrong or missing character)
+    nearest: list[HouseholdDTO]  # suggestions when nothing matched
+
+
+@dataclass(frozen=True)
+class HouseholdProgress:
+    household_id: int
+    code: str
+    head_name: str
+    category: str
+    required: int
+    visited: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    region_id: int
+    name: str
+    households_due: int  # households with a quota above zero
+    households_met: int  # ... that reached it
+    visits_required: int
+    visits_done: int  # capped at each household's quota
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.households_met / self.households_due if self.households_due else 100.0
+
+
+def month_of(at: datetime, tz: ZoneInfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m")
+
+
+def _hh(h: Household) -> HouseholdDTO:
+    return HouseholdDTO(h.id, h.code, h.village_id, h.head_name, h.category)
+
+
+def _visit(v: Visit) -> VisitDTO:
+    return VisitDTO(
+        v.id,
+        v.household_id,
+        v.village_id,
+        v.visitor_id,
+        v.visited_at,
+        v.month,
+        dict(v.checklist or {}),
+        v.note,
+        v.lat,
+        v.lon,
+        v.location_flag,
+        v.status,
+        v.created_at,
+    )
+
+
+# --- households --------------------------------------------------------------------------
+
+
+def _near(query: str, name: str) -> bool:
+    """One wrong, missing or extra character (names are 2-4 characters)."""
+    if abs(len(query) - len(name)) > 1 or not query:
+        return False
+    if len(query) == len(name):
+        return sum(a != b for a, b in zip(query, name, strict=True)) <= 1 and len(name) >= 2
+    short, long_ = sorted((query, name), key=len)
+    return len(short) >= 2 and any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+async def get_household(session: AsyncSession, household_id: int) -> HouseholdDTO | None:
+    h = await session.get(Household, household_id)
+    return _hh(h) if h else None
+
+
+async def search_households(
+    session: AsyncSession, village_id: int, query: str, limit: int = SEARCH_LIMIT
+) -> Search:
+    """Households of one village by code or head name, tolerant of one wrong character."""
+    q = query.strip()
+    rows = [
+        _hh(h)
+        for h in await session.scalars(
+            sa.select(Household)
+            .where(Household.village_id == village_id, Household.active.is_(True))
+            .order_by(Household.id)
+        )
+    ]
+    if not q:
+        return Search([], rows[:limit])
+    exact = [h for h in rows if h.code.lower() == q.lower() or h.head_name == q]
+    if exact:
+        return Search(exact[:limit], [])
+    near = [h for h in rows if _near(q, h.head_name)]
+    # One wrong character beats one missing or extra one ("王三汝" is 王三女, not 王三).
+    same_length = [h for h in near if len(h.head_name) == len(q)]
+    if same_length or near:
+        return Search((same_length or near)[:limit], [])
+    scored = sorted(
+        rows,
+        key=lambda h: -difflib.SequenceMatcher(None, q, h.head_name).ratio(),
+    )
+    nearest = [h for h in scored if set(q) & set(h.head_name)][:limit]
+    return Search([], nearest)
+
+
+async def households_elsewhere(
+    session: AsyncSession, village_id: int, query: str
+) -> list[HouseholdDTO]:
+    """Households with exactly this code or name in *other* villages (for the scope refusal)."""
+    q = query.strip()
+    rows = await session.scalars(
+        sa.select(Household)
+        .where(
+            Household.village_id != village_id,
+            sa.or_(Household.head_name == q, sa.func.lower(Household.code) == q.lower()),
+        )
+        .limit(5)
+    )
+    return [_hh(h) for h in rows]
+
+
+# --- visits ------------------------------------------------------------------------------
+
+
+async def get_visit(session: AsyncSession, visit_id: int) -> VisitDTO | None:
+    v = await session.get(Visit, visit_id)
+    return _visit(v) if v else None
+
+
+async def record_visit(
+    session: AsyncSession,
+    *,
+    household: HouseholdDTO,
+    visitor_id: int,
+    at: datetime,
+    tz: ZoneInfo,
+    checklist: dict[str, Any],
+    note: str | None,
+    lat: float | None = None,
+    lon: float | None = None,
+    location_flag: str | None = None,
+    source_message_id: str | None = None,
+) -> VisitDTO:
+    if note and len(note) > MAX_NOTE:
+        raise ValueError("note too long")
+    v = Visit(
+        household_id=household.id,
+        village_id=household.village_id,
+        visitor_id=visitor_id,
+        visited_at=at,
+        month=month_of(at, tz),
+        checklist=checklist,
+        note=note or None,
+        lat=lat,
+        lon=lon,
+        location_flag=location_flag,
+        status="active",
+        source_message_id=source_message_id,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(v)
+    await session.flush()
+    return _visit(v)
+
+
+async def recent_visit_of(
+    session: AsyncSession, household_id: int, now: datetime, window: timedelta = DUPLICATE_WINDOW
+) -> VisitDTO | None:
+    v = await session.scalar(
+        sa.select(Visit)
+        .where(
+            Visit.household_id == household_id,
+            Visit.status == "active",
+            Visit.visited_at >= now - window,
+        )
+        .order_by(Visit.visited_at.desc())
+        .limit(1)
+    )
+    return _visit(v) if v else None
+
+
+async def last_visit_by(
+    session: AsyncSession, visitor_id: int, since: datetime | None = None
+) -> VisitDTO | None:
+    query = sa.select(Visit).where(Visit.visitor_id == visitor_id, Visit.status == "active")
+    if since is not None:
+        query = query.where(Visit.created_at >= since)
+    v = await session.scalar(query.order_by(Visit.created_at.desc(), Visit.id.desc()).limit(1))
+    return _visit(v) if v else None
+
+
+async def revoke(session: AsyncSession, visit_id: int, now: datetime) -> VisitDTO:
+    """Mark a visit revoked (kept, never deleted); its photos stay with it for the record."""
+    v = await session.get_one(Visit, visit_id)
+    v.status = "revoked"
+    v.updated_at = now
+    await session.flush()
+    return _visit(v)
+
+
+async def amend(
+    session: AsyncSession, visit_id: int, now: datetime, **changes: Any
+) -> tuple[VisitDTO, dict[str, Any]]:
+    """Apply changes (checklist, note, lat, lon, location_flag); return the old values."""
+    allowed = {"checklist", "note", "lat", "lon", "location_flag"}
+    if set(changes) - allowed:
+        raise ValueError(f"cannot amend {set(changes) - allowed}")
+    if changes.get("note") and len(changes["note"]) > MAX_NOTE:
+        raise ValueError("note too long")
+    v = await session.get_one(Visit, visit_id)
+    before = {k: getattr(v, k) for k in changes}
+    for key, value in changes.items():
+        setattr(v, key, value)
+    v.updated_at = now
+    await session.flush()
+    return _visit(v), before
+
+
+async def location_flag(
+    session: AsyncSession, county_village_ids: list[int], lat: float, lon: float
+) -> str | None:
+    """``None`` when the point is plausible, else why it is not.
+
+    The county's box is spanned by its earlier located visits (no map data needed) and widened
+    by COUNTY_MARGIN_DEG; with too few points only the China box is checked."""
+    lat_min, lat_max, lon_min, lon_max = CHINA_BOX
+    if not (lat_min <= lat <= lat_max and lon_min <= lon <= lon_max):
+        return "outside_china"
+    row = (
+        await session.execute(
+            sa.select(
+                sa.func.count(Visit.lat),
+                sa.func.min(Visit.lat),
+                sa.func.max(Visit.lat),
+                sa.func.min(Visit.lon),
+                sa.func.max(Visit.lon),
+            ).where(
+                Visit.village_id.in_(county_village_ids),
+                Visit.lat.is_not(None),
+                Visit.location_flag.is_(None),
+            )
+        )
+    ).one()
+    count, a, b, c, d = row
+    if count < COUNTY_MIN_POINTS:
+        return None
+    m = COUNTY_MARGIN_DEG
+    if not (a - m <= lat <= b + m and c - m <= lon <= d + m):
+        return "outside_county"
+    return None
+
+
+# --- photos ------------------------------------------------------------------------------
+
+
+async def add_photo(
+    session: AsyncSession,
+    stored: dict[str, Any],
+    *,
+    uploaded_by: int,
+    now: datetime,
+    taken_at: datetime | None,
+) -> tuple[int, bool]:
+    """Store the photo row once per SHA-256; return (photo id, whether it was new)."""
+    new_id = await insert_ignore(
+        session,
+        Photo,
+        {
+            "sha256": stored["sha256"],
+            "path": stored["path"],
+            "thumb_path": stored.get("thumb_path"),
+            "mime": stored["mime"],
+            "size": stored["size"],
+            "width": stored["width"],
+            "height": stored["height"],
+            "taken_at": taken_at,
+            "uploaded_by": uploaded_by,
+            "created_at": now,
+        },
+        ["sha256"],
+    )
+    if new_id is not None:
+        return new_id, True
+    existing = await session.scalar(sa.select(Photo.id).where(Photo.sha256 == stored["sha256"]))
+    assert existing is not None
+    return existing, False
+
+
+async def photo_info(session: AsyncSession, photo_id: int) -> tuple[int | None, int | None]:
+    """(visit_id, assignment_id) of a photo."""
+    row = (
+        await session.execute(
+            sa.select(Photo.visit_id, Photo.assignment_id).where(Photo.id == photo_id)
+        )
+    ).one()
+    return row[0], row[1]
+
+
+async def attach_photos(session: AsyncSession, photo_ids: list[int], visit_id: int) -> int:
+    """Attach photos that are not attached to anything yet."""
+    if not photo_ids:
+        return 0
+    result = await session.execute(
+        sa.update(Photo)
+        .where(Photo.id.in_(photo_ids), Photo.visit_id.is_(None), Photo.assignment_id.is_(None))
+        .values(visit_id=visit_id)
+    )
+    return result.rowcount or 0
+
+
+async def loose_photos(
+    session: AsyncSession, uploaded_by: int, now: datetime, window: timedelta = PHOTO_WINDOW
+) -> list[int]:
+    """This person's unattached photos from the last ``window``."""
+    rows = await session.scalars(
+        sa.select(Photo.id)
+        .where(
+            Photo.uploaded_by == uploaded_by,
+            Photo.visit_id.is_(None),
+            Photo.assignment_id.is_(None),
+            Photo.created_at >= now - window,
+            Photo.created_at <= now,
+        )
+        .order_by(Photo.id)
+    )
+    return list(rows)
+
+
+async def photo_count(session: AsyncSession, visit_id: int) -> int:
+    return int(
+        await session.scalar(sa.select(sa.func.count()).where(Photo.visit_id == visit_id)) or 0
+    )
+
+
+async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -> bool | None:
+    """Photos show households and their homes: a person sees the ones they uploaded, and those
+    attached to a visit or an assignment in a village within their own region. ``None`` when
+    no photo has that path."""
+    from storage import people as people_store
+    from storage import regions as region_store
+    from storage.models import Assignment
+
+    photo = await session.scalar(
+        sa.select(Photo).where(sa.or_(Photo.path == rel_path, Photo.thumb_path == rel_path))
+    )
+    if photo is None:
+        return None
+    if photo.uploaded_by == person_id:
+        return True
+    village_id = None
+    if photo.visit_id is not None:
+        village_id = await session.scalar(
+            sa.select(Visit.village_id).where(Visit.id == photo.visit_id)
+        )
+    elif photo.assignment_id is not None:
+        village_id = await session.scalar(
+            sa.select(Assignment.village_id).where(Assignment.id == photo.assignment_id)
+        )
+    person = await people_store.get(session, person_id)
+    if village_id is None or person is None:
+        return False
+    return await region_store.contains(session, person.region_id, village_id)
+
+
+# --- monthly progress and coverage ---------------------------------------------------------
+
+
+def _quota_expr(quotas: dict[str, int]) -> sa.ColumnElement[int]:
+    if not quotas:
+        return sa.literal(0)
+    return sa.case(quotas, value=Household.category, else_=0)
+
+
+def _month_counts(month: str, village_ids: list[int] | None = None) -> sa.Subquery:
+    query = (
+        sa.select(Visit.household_id, sa.func.count().label("n"))
+        .where(Visit.month == month, Visit.status == "active")
+        .group_by(Visit.household_id)
+    )
+    if village_ids is not None:
+        query = query.where(Visit.village_id.in_(village_ids))
+    return query.subquery()
+
+
+async def village_progress(
+    session: AsyncSession, village_id: int, month: str, quotas: dict[str, int]
+) -> list[HouseholdProgress]:
+    """Every active household of a village with its quota and this month's visits."""
+    counts = _month_counts(month, [village_id])
+    quota = _quota_expr(quotas)
+    rows = await session.execute(
+        sa.select(
+            Household.id,
+            Household.code,
+            Household.head_name,
+            Household.category,
+            quota.label("required"),
+            sa.func.coalesce(counts.c.n, 0).label("visited"),
+        )
+        .select_from(Household)
+        .outerjoin(counts, counts.c.household_id == Household.id)
+        .where(Household.village_id == village_id, Household.active.is_(True))
+        .order_by(Household.id)
+    )
+    return [HouseholdProgress(*r) for r in rows]
+
+
+def still_due(progress: list[HouseholdProgress]) -> list[HouseholdProgress]:
+    """Households below their quota: fewest visits first, then most visits still owed."""
+    due = [p for p in progress if p.visited < p.required]
+    return sorted(due, key=lambda p: (p.visited, p.visited - p.required, p.household_id))
+
+
+async def coverage_by_village(
+    session: AsyncSession, village_ids: list[int], month: str, quotas: dict[str, int]
+) -> list[Coverage]:
+    """One row per village, computed in one GROUP BY over households and this month's visits."""
+    if not village_ids:
+        return []
+    counts = _month_counts(month, village_ids)
+    quota = _quota_expr(quotas)
+    visited = sa.func.coalesce(counts.c.n, 0)
+    per_household = (
+        sa.select(
+            Household.village_id.label("village_id"),
+            quota.label("req"),
+            visited.label("done"),
+        )
+        .select_from(Household)
+        .outerjoin(counts, counts.c.household_id == Household.id)
+        .where(Household.village_id.in_(village_ids), Household.active.is_(True))
+        .subquery()
+    )
+    h = per_household.c
+    capped = sa.case((h.done > h.req, h.req), else_=h.done)
+    query = (
+        sa.select(
+            Region.id,
+            Region.name,
+            sa.func.coalesce(sa.func.sum(sa.case((h.req > 0, 1), else_=0)), 0),
+            sa.func.coalesce(
+                sa.func.sum(sa.case(((h.req > 0) & (h.done >= h.req), 1), else_=0)), 0
+            ),
+            sa.func.coalesce(sa.func.sum(h.req), 0),
+            sa.func.coalesce(sa.func.sum(capped), 0),
+        )
+        .select_from(Region)
+        .outerjoin(per_household, h.village_id == Region.id)
+        .where(Region.id.in_(village_ids))
+        .group_by(Region.id, Region.name)
+        .order_by(Region.id)
+    )
+    return [Coverage(r[0], r[1], *(int(x) for x in r[2:])) for r in await session.execute(query)]
+
+
+def summarize(progress: list[HouseholdProgress], region_id: int, name: str) -> Coverage:
+    """A village's coverage from its progress rows (saves a second query for 本月走访)."""
+    due = [p for p in progress if p.required > 0]
+    return Coverage(
+        region_id,
+        name,
+        len(due),
+        sum(1 for p in due if p.visited >= p.required),
+        sum(p.required for p in due),
+        sum(min(p.visited, p.required) for p in due),
+    )
+
+
+def roll_up(rows: list[Coverage], region_id: int, name: str) -> Coverage:
+    return Coverage(
+        region_id,
+        name,
+        sum(r.households_due for r in rows),
+        sum(r.households_met for r in rows),
+        sum(r.visits_required for r in rows),
+        sum(r.visits_done for r in rows),
+    )
+
+
+async def recent_households_of(
+    session: AsyncSession, visitor_id: int, village_id: int, limit: int = 5
+) -> list[HouseholdDTO]:
+    """Households this person visited most recently (for "which household is this photo?")."""
+    sub = (
+        sa.select(Visit.household_id, sa.func.max(Visit.id).label("last"))
+        .where(Visit.visitor_id == visitor_id, Visit.village_id == village_id)
+        .group_by(Visit.household_id)
+        .subquery()
+    )
+    rows = await session.scalars(
+        sa.select(Household)
+        .join(sub, sub.c.household_id == Household.id)
+        .order_by(sub.c.last.desc())
+        .limit(limit)
+    )
+    return [_hh(h) for h in rows]

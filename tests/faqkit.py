@@ -1,0 +1,17 @@
+"""Shared helpers for the FAQ tests: jieba's dictionary is loaded once per test process."""
+
+from __future__ import annotations
+
+import functools
+
+from handlers.faq_search import Analyzer, FaqIndex
+from storage.faq import SHIPPED, read_file
+
+
+def analyzer() -> Analyzer:
+    return Analyzer.shared()
+
+
+@functools.cache
+def shipped_index() -> FaqIndex:
+    return FaqIndex.build(read_file(SHIPPED), analyzer())

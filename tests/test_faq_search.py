@@ -1,0 +1,117 @@
+"""FAQ retrieval without a database: normalization, synonyms, the three decisions, refusals,
+and the shipped FAQ's own phrasings mapping back to their entries."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.faq_search import FaqIndex, Thresholds, normalize
+from storage.faq import SHIPPED, FaqDTO, read_file
+from tests.faqkit import analyzer, shipped_index
+
+
+def test_normalize_converts_traditional_to_simplified():
+    assert normalize("兩不愁三保障") == "两不愁三保障"
+    assert normalize("脫貧戶 貧困戶 衛生室") == "脱贫户 贫困户 卫生室"
+
+
+def test_normalize_turns_full_width_into_half_width_and_keeps_decimals():
+    assert normalize("ＡＢＣ１２３") == "abc123"
+    assert normalize("路宽３．５米，发生率２％。") == "路宽3.5米 发生率2%"
+
+
+def test_normalize_drops_fillers_and_punctuation():
+    text = normalize("请问一下，低保渐退多长时间呢？谢谢！")
+    assert "请问" not in text and "一下" not in text and "谢谢" not in text
+    assert "?" not in text and "？" not in text and "，" not in text
+    assert analyzer().words(text) == analyzer().words("低保渐退多长时间")
+
+
+def test_synonyms_map_to_one_canonical_word():
+    words = analyzer().words
+    assert words("诊所") == words("卫生室")
+    assert words("乡村医生") == words("村医")
+    assert words("摘帽") == words("出列") == words("退出")
+
+
+def test_traditional_question_is_answered_like_the_simplified_one():
+    index = shipped_index()
+    assert index.search("兩不愁三保障是什麼").best.faq_id == "F001"
+    assert index.search("貧困戶脫貧要什麼條件").best.faq_id == "F024"
+
+
+def test_confident_question_is_answered_outright():
+    result = shipped_index().search("请问低保渐退多长时间呢")
+    assert result.decision == "answer"
+    assert result.best is not None and result.best.faq_id == "F028"
+
+
+def test_typo_still_matches_through_character_bigrams():
+    result = shipped_index().search("低保渐推多长时间")
+    assert result.decision == "answer" and result.best.faq_id == "F028"
+
+
+def test_two_equally_good_entries_give_suggestions_not_an_answer():
+    entries = [
+        FaqDTO("A", "卫生室面积标准", "60平方米", ("卫生室要多大",), "文件一"),
+        FaqDTO("B", "卫生室面积要求", "不少于60平方米", ("卫生室多大",), "文件二"),
+        FaqDTO("C", "低保渐退多长时间", "一年", (), "文件三"),
+    ]
+    index = FaqIndex.build(entries, analyzer())
+    result = index.search("卫生室的面积标准")
+    assert result.decision == "suggest"
+    assert {h.faq_id for h in result.hits} == {"A", "B"}
+
+
+def test_low_confidence_question_is_not_answered():
+    result = shipped_index().search("村里的光伏电站收益怎么分配给村民")
+    assert result.decision == "unknown"
+
+
+def test_thresholds_decide_between_answer_suggest_and_unknown():
+    index = FaqIndex.build(read_file(SHIPPED), analyzer(), Thresholds(answer=10, suggest=0.12))
+    assert index.search("低保渐退多长时间").decision == "suggest"
+    index = FaqIndex.build(read_file(SHIPPED), analyzer(), Thresholds(answer=10, suggest=10))
+    assert index.search("低保渐退多长时间").decision == "unknown"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "明年房价会涨吗",
+        "怎么包饺子",
+        "A股今天收盘多少点",
+        "下周会不会降温",
+        "驾照怎么考",
+        "红烧排骨的做法",
+        "今天天氣怎麼樣",
+        "比特币还能买吗",
+    ],
+)
+def test_out_of_domain_chatter_gets_dont_know(question):
+    assert shipped_index().search(question).decision == "unknown"
+
+
+def test_empty_or_filler_only_question_gets_dont_know():
+    assert shipped_index().search("请问一下呢？？").decision == "unknown"
+    assert shipped_index().search("").hits == ()
+
+
+def test_every_shipped_phrasing_is_answered_with_its_own_entry():
+    index = shipped_index()
+    entries = read_file(SHIPPED)
+    assert len(entries) >= 60
+    wrong = []
+    for entry in entries:
+        for phrasing in (entry.question, *entry.variants):
+            result = index.search(phrasing)
+            if result.decision != "answer" or result.best.faq_id != entry.id:
+                wrong.append((entry.id, phrasing, result.decision))
+    assert wrong == []
+
+
+def test_shipped_entries_have_answers_sources_and_review_dates():
+    for entry in read_file(SHIPPED):
+        assert len(entry.variants) >= 2, entry.id
+        assert entry.source and entry.reviewed_on and entry.tags, entry.id
+        assert len(entry.answer) <= 200, entry.id

@@ -1,0 +1,62 @@
+"""The FAQ index's lifecycle: built at app start-up (shipped FAQ loaded into an empty table),
+rebuilt when the table changes, kept when it does not."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.app import SERVICES, create_app
+from bot.config import load_config
+from handlers.faq_service import FaqService
+from storage import faq as faq_store
+from storage.faq import FaqDTO
+from tests.faqkit import analyzer
+
+
+async def test_app_start_up_builds_the_index_from_the_shipped_faq(
+    engine, database_url, backend, tmp_path
+):
+    # PostgreSQL: the engine fixture made the schema; SQLite: the app migrates a fresh file.
+    url = database_url if backend == "postgresql" else f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+    app = create_app(load_config(database_url=url), run_workers=False)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        service = app[SERVICES]["faq"]
+        assert isinstance(service, FaqService)
+        shipped = faq_store.read_file(faq_store.SHIPPED)
+        assert service.index is not None and len(service.index) == len(shipped)
+        assert service.index.search("低保渐退多长时间").best.faq_id == "F028"
+    finally:
+        await runner.cleanup()
+
+
+async def test_existing_faq_is_kept_and_not_reseeded(sessionmaker, clock):
+    async with sessionmaker() as s, s.begin():
+        await faq_store.upsert_many(s, [FaqDTO("OWN1", "自己的问题", "自己的答案")], clock.now())
+    service = await FaqService.start(sessionmaker, clock.now(), analyzer=analyzer())
+    assert list(service.index.entries) == ["OWN1"]
+
+
+async def test_index_is_rebuilt_only_when_the_table_changes(sessionmaker, clock):
+    service = await FaqService.start(sessionmaker, clock.now(), analyzer=analyzer())
+    first = service.index
+    async with sessionmaker() as s:
+        assert await service.current(s) is first
+    async with sessionmaker() as s, s.begin():
+        assert await faq_store.delete(s, "F001")
+    async with sessionmaker() as s:
+        rebuilt = await service.current(s)
+    assert rebuilt is not first and "F001" not in rebuilt.entries
+
+
+async def test_seed_skips_ids_already_present_so_a_second_process_starts_cleanly(
+    sessionmaker, clock
+):
+    entries = faq_store.read_file(faq_store.SHIPPED)
+    async with sessionmaker() as first, first.begin():
+        assert await faq_store.seed(first, entries, clock.now()) == len(entries)
+    async with sessionmaker() as second, second.begin():
+        assert await faq_store.seed(second, entries, clock.now()) == 0
+    async with sessionmaker() as s:
+        assert await faq_store.count(s) == len(entries)

@@ -1,0 +1,213 @@
+"""Ledgers from the visit records: XLSX checked cell by cell, CSV, the CLI and the chat link."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from openpyxl import load_workbook
+from PIL import Image
+
+from bot.app import SERVICES, create_app
+from bot.cli import build_parser
+from bot.commands.reports import cmd_report_visits
+from bot.config import load_config
+from bot.reports import export_visits
+from bot.web.reports import sign
+from storage.media import save_image_sync
+from tests.chat import ChatDriver
+from tests.conftest import SHANGHAI
+from tests.factories import add_household, bind, make_world
+
+
+def png(color) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 20), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+async def world(sessionmaker, clock):
+    w = await make_world(sessionmaker, clock.now())
+    async with sessionmaker() as s, s.begin():
+        v0, v2 = w.villages[0].id, w.villages[2].id
+        await add_household(s, v0, "HH0001", "王三女", "监测户", clock.now())
+        await add_household(s, v0, "HH0002", "李桂芳", "脱贫户", clock.now())
+        await add_household(s, v2, "HH2001", "钱多多", "未脱贫户", clock.now())
+    for key in ("sec0", "sec2", "county0", "town0"):
+        await bind(sessionmaker, w.people[key], "test", key, clock.now())
+    return w
+
+
+async def record_month(chat: ChatDriver, clock, rules) -> None:
+    """Two visits in 石门村 and one in 杏花村 on 10 November; one of them finds a problem."""
+    await chat.photo("sec0", save_image_sync(rules.media_dir, png((9, 9, 9))).to_dict())
+    await chat.send("sec0", "走访 王三女 饮水正常 房子屋顶漏雨 老人身体还行")
+    await chat.press("sec0", "visit:confirm")
+    clock.advance(hours=2)
+    await chat.send("sec0", "走访 李桂芳 医保已交")
+    await chat.press("sec0", "visit:confirm")
+    await chat.send("sec2", "走访 钱多多 住房安全")
+    await chat.press("sec2", "visit:confirm")
+
+
+async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_path):
+    chat = ChatDriver(sessionmaker, clock, rules)
+    await record_month(chat, clock, rules)
+    out = tmp_path / "ledger.xlsx"
+    async with sessionmaker() as s:
+        result = await export_visits(s, world.townships[0].id, "2026-11", rules, out)
+    assert (result.visits, result.problems, result.villages) == (2, 1, 2)  # 东岭镇 only
+
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["走访台账", "问题清单", "月度覆盖"]
+    ws = wb["走访台账"]
+    assert ws.freeze_panes == "A2"
+    assert ws.column_dimensions["A"].width == 17
+    header = [c.value for c in ws[1]]
+    assert header[:7] == ["走访时间", "乡镇", "村", "户编号", "户主", "户类别", "走访人"]
+    assert header[7:16] == [
+        "饮水安全", "义务教育", "基本医疗", "住房安全", "收入吃穿", "就业", "产业", "小额信贷",
+        "社会保障",
+    ]  # fmt: skip
+    assert header[16:] == ["备注", "照片数", "纬度", "经度", "位置核实"]
+    assert ws[1][0].font.bold
+    first = [c.value for c in ws[2]]
+    assert first[0] == datetime(2026, 11, 10, 10, 0)  # local time, not UTC
+    assert ws["A2"].number_format == "yyyy-mm-dd hh:mm"
+    assert first[1:7] == ["东岭镇", "石门村", "HH0001", "王三女", "监测户", "书记0"]
+    assert first[7] == "正常"
+    assert first[8] == "未查看"
+    assert first[10] == "有问题：房子屋顶漏雨"
+    assert first[16] == "老人身体还行"
+    assert first[17] == 1  # the photo sent just before the report
+    assert first[18:] == [None, None, None]
+    second = [c.value for c in ws[3]]
+    assert second[0] == datetime(2026, 11, 10, 12, 0)
+    assert second[4] == "李桂芳" and second[9] == "正常" and second[17] == 0
+    assert ws.max_row == 3
+
+    ps = wb["问题清单"]
+    assert [c.value for c in ps[1]] == [
+        "编号", "乡镇", "村", "户编号", "户主", "问题类别", "问题描述", "发现时间", "整改期限",
+        "状态", "整改完成时间",
+    ]  # fmt: skip
+    row = [c.value for c in ps[2]]
+    assert row[1:7] == ["东岭镇", "石门村", "HH0001", "王三女", "住房安全", "房子屋顶漏雨"]
+    assert row[7] == datetime(2026, 11, 10, 10, 0)
+    assert row[8] == datetime(2026, 11, 25, 0, 0) and ps["I2"].number_format == "yyyy-mm-dd"
+    assert row[9:] == ["整改中", None]
+
+    cs = wb["月度覆盖"]
+    assert [c.value for c in cs[1]][:5] == ["乡镇", "村", "应访户数", "达标户数", "户覆盖率"]
+    shimen = [c.value for c in cs[2]]
+    assert shimen == ["东岭镇", "石门村", 2, 1, 0.5, 4, 2, 0.5]
+    assert cs["E2"].number_format == "0.0%"
+    assert [c.value for c in cs[3]] == ["东岭镇", "柳树村", 0, 0, 1.0, 0, 0, 1.0]
+
+
+async def test_csv_ledgers_are_written_next_to_each_other(
+    sessionmaker, world, clock, rules, tmp_path
+):
+    chat = ChatDriver(sessionmaker, clock, rules)
+    await record_month(chat, clock, rules)
+    out = tmp_path / "nov.csv"
+    async with sessionmaker() as s:
+        result = await export_visits(s, world.county.id, "2026-11", rules, out)
+    assert [p.name for p in result.paths] == ["nov.csv", "nov_问题清单.csv", "nov_月度覆盖.csv"]
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese CSV correctly
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][0] == "走访时间" and len(rows) == 4
+    assert rows[1][:5] == ["2026-11-10 10:00", "东岭镇", "石门村", "HH0001", "王三女"]
+    assert rows[3][2:5] == ["杏花村", "HH2001", "钱多多"]
+    problems = list(csv.reader(result.paths[1].open(encoding="utf-8-sig")))
+    assert problems[1][7:10] == ["2026-11-10 10:00", "2026-11-25", "整改中"]
+    coverage = list(csv.reader(result.paths[2].open(encoding="utf-8-sig")))
+    assert coverage[1] == ["东岭镇", "石门村", "2", "1", "50.0%", "4", "2", "50.0%"]
+
+
+async def test_revoked_visits_are_left_out_of_the_ledger(
+    sessionmaker, world, clock, rules, tmp_path
+):
+    chat = ChatDriver(sessionmaker, clock, rules)
+    await chat.send("sec0", "走访 王三女 饮水正常")
+    await chat.press("sec0", "visit:confirm")
+    [visit_reply] = await chat.send("sec0", "撤销")
+    await chat.press("sec0", visit_reply.buttons[0].payload)
+    async with sessionmaker() as s:
+        result = await export_visits(s, world.county.id, "2026-11", rules, tmp_path / "x.xlsx")
+    assert result.visits == 0
+
+
+async def test_cli_report_visits_writes_the_file(
+    sessionmaker, world, clock, rules, tmp_path, database_url, capsys
+):
+    chat = ChatDriver(sessionmaker, clock, rules)
+    await record_month(chat, clock, rules)
+    out = tmp_path / "cli.xlsx"
+    args = build_parser().parse_args(
+        ["report", "visits", "--month", "2026-11", "--region", "示范县", "--out", str(out)]
+    )
+    config = load_config(database_url=database_url, var_dir=tmp_path / "var")
+    assert await cmd_report_visits(config, args) == 0
+    assert "走访 3 条, 问题 1 条, 村 4 个" in capsys.readouterr().out
+    assert load_workbook(out)["走访台账"].max_row == 4
+    bad = build_parser().parse_args(
+        ["report", "visits", "--month", "2026-13", "--region", "示范县", "--out", str(out)]
+    )
+    assert await cmd_report_visits(config, bad) == 2
+
+
+async def test_staff_download_link_from_chat_is_signed_and_expires(
+    sessionmaker, world, clock, rules, tmp_path, database_url
+):
+    config = load_config(
+        database_url=database_url, var_dir=tmp_path / "var", public_url="http://cunbot.test"
+    )
+    app = create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
+    async with TestClient(TestServer(app, port=0)) as client:
+        chat = ChatDriver(sessionmaker, clock, rules, services=app[SERVICES])
+        await record_month(chat, clock, rules)
+        [reply] = await chat.send("town0", "导出 2026-11")
+        assert reply.link and reply.link.startswith("http://cunbot.test/reports/visits.xlsx?t=")
+        url = urlsplit(reply.link)
+        resp = await client.get(f"{url.path}?{url.query}")
+        assert resp.status == 200
+        assert "attachment" in resp.headers["Content-Disposition"]
+        wb = load_workbook(io.BytesIO(await resp.read()))
+        assert wb["走访台账"].max_row == 3  # 东岭镇's two visits, not 西川乡's
+
+        tampered = url.query[:-2] + ("00" if not url.query.endswith("00") else "11")
+        assert (await client.get(f"{url.path}?{tampered}")).status == 403
+        # A correctly signed link for a region outside the person's scope is refused too.
+        key = config.secret_key()
+        exp = int((clock.now() + timedelta(hours=1)).timestamp())
+        other = sign(
+            key, {"p": world.people["town0"].id, "r": world.county.id, "m": "2026-11", "exp": exp}
+        )
+        assert (await client.get(f"{url.path}?t={other}")).status == 403
+        clock.advance(hours=25)
+        assert (await client.get(f"{url.path}?{url.query}")).status == 403
+
+
+async def test_export_month_argument_is_checked(sessionmaker, world, clock, rules):
+    chat = ChatDriver(
+        sessionmaker, clock, rules, services={"visit_export_link": lambda **kw: ("u", 24)}
+    )
+    assert "月份格式不对" in "".join(r.text for r in await chat.send("county0", "导出 2026-13"))
+    [ok] = await chat.send("county0", "导出")
+    assert ok.link == "u" and "2026-11" in ok.text
+
+
+def test_month_is_the_local_month_not_the_utc_one():
+    from datetime import UTC
+
+    from storage.visits import month_of
+
+    assert month_of(datetime(2026, 11, 30, 15, 59, tzinfo=UTC), SHANGHAI) == "2026-11"
+    assert month_of(datetime(2026, 11, 30, 16, 0, tzinfo=UTC), SHANGHAI) == "2026-12"
