@@ -1,12 +1,11 @@
 """The same scenario on every channel: ONE test body, run over each transport end to end.
 
-    bind with an invite code -> 帮助 -> a visit's photo and location reach the handlers
-    -> a task pushed through the outbox arrives with its button -> pressing it reaches the router
+    bind with an invite code -> report a visit (one message + 确认), add a photo and the
+    location -> county staff send a task -> it arrives with its buttons -> 收到 acknowledges it
 
 Each channel is driven over its real transport (tests/fakes/drivers.py,
-tests/fakes/webchat_driver.py). When the visit and task features land, steps 2 and 3 become
-"走访 <户主>" + photo + location -> a Visit row, and a task sent by county staff -> 收到 ->
-the assignment acked; the drivers need no change for that.
+tests/fakes/webchat_driver.py); buttons are pressed the way each channel shows them (WeCom: a
+numbered menu answered with the number; Telegram: an inline keyboard; web chat: a button frame).
 """
 
 from __future__ import annotations
@@ -16,12 +15,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot import app as appmod
-from handlers.messages import Button, Reply
-from storage import outbox, people
+from handlers import visit_texts
+from storage import people
+from storage.models import Assignment, Photo, Visit
 from tasks.delivery import Delivery
-from tests.factories import make_world
+from tests.chat import ChatDriver
+from tests.factories import add_household, bind, make_world
 from tests.fakes.drivers import Driver, TelegramDriver, WeComDriver
 from tests.fakes.harness import AES_KEY, CORP_ID, SECRET, TOKEN, jpeg_bytes, make_config, start_app
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -67,10 +69,11 @@ async def driver(request, engine, database_url, tmp_path: Path, clock) -> AsyncI
 async def test_same_scenario_on_every_channel(driver: Driver, clock) -> None:
     sm = driver.app[appmod.SESSIONMAKER]
     world = await make_world(sm, clock.now())
-    secretary = world.people["sec0"]
-
-    # 1. bind with an invite code
+    secretary, staff = world.people["sec0"], world.people["county0"]
     async with sm() as s, s.begin():
+        household = await add_household(
+            s, world.villages[0].id, "HH0001", "王三女", "监测户", clock.now()
+        )
         invite = await people.create_invite(
             s,
             role=secretary.role,
@@ -78,37 +81,40 @@ async def test_same_scenario_on_every_channel(driver: Driver, clock) -> None:
             now=clock.now(),
             person_id=secretary.id,
         )
+
+    # 1. bind with an invite code
     [bound] = await driver.text(f"绑定 {invite.code}")
     assert "书记0" in bound and "石门村" in bound
-    assert "我的信息" in "\n".join(await driver.text("帮助"))
 
-    # 2. report a visit: a photo and a location reach the handlers
+    # 2. report a visit, then add a photo and the location to it
+    summary = await driver.text("走访 王三女 饮水正常 孩子都在上学 医保已交 住房安全 收入稳定")
+    assert "王三女" in summary[-1]
+    saved = await driver.press(visit_texts.BTN_CONFIRM)
+    assert "已保存 王三女 的走访" in saved[0]
     image = jpeg_bytes("orange")
-    assert await driver.photo(image)
-    assert await driver.location(30.5, 114.25, "石门村委会")
-    rows = [r for r in await driver.inbox() if r.payload["kind"] in ("photo", "location")]
-    photo, location = rows
-    assert photo.payload["photo"]["sha256"] == hashlib.sha256(image).hexdigest()
-    assert (location.payload["lat"], location.payload["lon"]) == (30.5, 114.25)
-    assert location.payload["label"] == "石门村委会"
-    assert all(r.handled_at is not None and r.error is None for r in rows)
-    assert all(r.sender_id == driver.external_id for r in rows)
+    assert "照片已附到 王三女" in (await driver.photo(image))[0]
+    assert "位置已记到 王三女" in (await driver.location(30.5, 114.25, "石门村委会"))[0]
+    async with sm() as s:
+        visit = await s.scalar(sa.select(Visit).where(Visit.household_id == household.id))
+        photos = (await s.scalars(sa.select(Photo).where(Photo.visit_id == visit.id))).all()
+    assert visit.visitor_id == secretary.id and (visit.lat, visit.lon) == (30.5, 114.25)
+    assert [p.sha256 for p in photos] == [hashlib.sha256(image).hexdigest()]
 
-    # 3. receive a task (pushed through the outbox) and acknowledge it with its button
-    push = Reply("新任务：核查危房改造进度", (Button("收到", "task:ack:1"),))
-    async with sm() as s, s.begin():
-        await outbox.enqueue(
-            s,
-            recipient_id=secretary.id,
-            body=push.to_dict(),
-            key="scenario:task:1",
-            now=clock.now(),
-        )
+    # 3. county staff send a task (from another chat); it arrives here and is acknowledged
+    staff_chat = ChatDriver(
+        sm, clock, driver.app[appmod.RULES], services=driver.app[appmod.SERVICES]
+    )
+    await bind(sm, staff, "test", "staff-1", clock.now())
+    sent = await staff_chat.say("staff-1", "发任务 张贴政策明白纸 / 截止 本周五 / 范围 石门村")
+    assert "给 1 个村" in sent
     delivery = Delivery(sm, clock, driver.app[appmod.RULES], driver.app[appmod.SENDERS])
     await delivery.run_once()  # a running worker (web chat) may have sent it already
     text, labels = await driver.last_push()
-    assert "核查危房" in text and "收到" in labels
-    assert await driver.press("收到")
-    last = (await driver.inbox())[-1]
-    assert (last.payload["kind"], last.payload["payload"]) == ("button", "task:ack:1")
-    assert last.handled_at is not None and last.error is None
+    assert "张贴政策明白纸" in text and "收到" in labels
+    acked = await driver.press("收到")
+    assert "已确认收到「张贴政策明白纸」" in acked[0]
+    async with sm() as s:
+        assignment = await s.scalar(
+            sa.select(Assignment).where(Assignment.assignee_id == secretary.id)
+        )
+    assert assignment.status == "acked"
