@@ -14,11 +14,8 @@ import re
 from typing import Any
 
 import aiohttp
-import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
 
-from bot import app as appmod
-from storage.models import InboxMessage
 from tests.fakes.harness import drain
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wecom_api import FakeWeComApi
@@ -57,15 +54,6 @@ class Driver(abc.ABC):
     @property
     def app(self):
         return self.server.app
-
-    async def inbox(self) -> list[InboxMessage]:
-        async with self.app[appmod.SESSIONMAKER]() as s:
-            rows = await s.scalars(
-                sa.select(InboxMessage)
-                .where(InboxMessage.channel == self.name)
-                .order_by(InboxMessage.id)
-            )
-            return list(rows)
 
 
 class WeComDriver(Driver):
