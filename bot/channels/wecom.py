@@ -160,7 +160,7 @@ class WeComChannel:
             incoming = await self._incoming(msg)
         except CallbackRejected as exc:
             return self._reject(request, exc)
-        except (WeComError, aiohttp.ClientError, TimeoutError) as exc:
+        except (WeComError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.warning("wecom media download failed, asking WeCom to retry: %r", exc)
             return web.Response(status=503, text="retry")
         if isinstance(incoming, Reply):  # answered without the router (e.g. a bad photo)

@@ -200,7 +200,8 @@ class WeComSender:
                     )
                     if not result.ok:
                         return result
-        except (aiohttp.ClientError, TimeoutError, WeComError, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, WeComError, OSError, ValueError) as exc:
+            # ValueError: a body that is not JSON (e.g. an HTML error page from a proxy)
             log.warning("wecom send failed outbox=%s error=%r", outbox_id, exc)
             return SendResult(ok=False, error=repr(exc)[:500])
         await self.memory.remember(external_id, reply)
