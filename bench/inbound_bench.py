@@ -47,14 +47,13 @@ MESSAGE = "我的信息"  # a real handler: identity lookup, region path query, 
 # -- the service (child process) ----------------------------------------------------------
 
 
-async def serve(database_url: str, wecom_base: str, users: int, workdir: Path) -> None:
+async def serve(database_url: str, wecom_base: str, users: int, workdir: Path, seed: bool) -> None:
     import logging
 
     from aiohttp import web
 
     from bot.app import create_app
     from bot.config import Config, CoreSettings, TelegramSettings, WeComSettings
-    from storage import db, people, regions
 
     logging.basicConfig(level=logging.WARNING)
     config = Config(
@@ -74,13 +73,31 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path) -
         ),
         telegram=TelegramSettings(token=""),
     )
+    codes: list[str] = []
+    if seed:
+        await _seed(database_url, users, codes)
+    app = create_app(config, auto_upgrade=False, run_workers=False)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(f"CODES {','.join(codes) or '-'}", flush=True)
+    print(f"PORT {port}", flush=True)
+    # Run until the parent closes our stdin.
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+
+
+async def _seed(database_url: str, users: int, codes: list[str]) -> None:
+    """People bound on WeCom as u0.., and an invite each for a web chat browser."""
+    from storage import db, people, regions
+    from storage.clock import SystemClock
+
     engine = db.make_engine(database_url)
     await db.upgrade(engine)
     sm = db.make_sessionmaker(engine)
-    from storage.clock import SystemClock
-
     now = SystemClock().now()
-    codes: list[str] = []
     async with sm() as s, s.begin():
         county = await regions.add(s, "county", "示范县")
         town = await regions.add(s, "township", "东岭镇", county.id)
@@ -99,25 +116,13 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path) -
             codes.append(web_invite.code)
     await engine.dispose()
 
-    app = create_app(config, auto_upgrade=False, run_workers=False)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    print(f"CODES {','.join(codes)}", flush=True)
-    print(f"PORT {port}", flush=True)
-    # Run until the parent closes our stdin.
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
-
 
 # -- the load generator (parent process) --------------------------------------------------
 
 
 class Load:
-    def __init__(self, url: str, api: FakeWeComApi, http: aiohttp.ClientSession) -> None:
-        self.url = url
+    def __init__(self, urls: list[str], api: FakeWeComApi, http: aiohttp.ClientSession) -> None:
+        self.urls = urls  # one per service process; a person always reaches the same one
         self.http = http
         self.client = WeComClient(TOKEN, AES_KEY, CORP_ID)
         self.pending: defaultdict[str, deque[tuple[float, asyncio.Future[float]]]] = defaultdict(
@@ -143,7 +148,8 @@ class Load:
         )
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.pending[user].append((time.perf_counter(), fut))
-        async with self.http.post(self.url, params=cb.params, data=cb.body) as resp:
+        url = self.urls[index % len(self.urls)]
+        async with self.http.post(url, params=cb.params, data=cb.body) as resp:
             await resp.read()
             if resp.status != 200:
                 self.errors += 1
@@ -157,8 +163,8 @@ class Load:
 class WebLoad:
     """Browsers on the web chat: one cookie jar and WebSocket each, bound by invite code."""
 
-    def __init__(self, base: str, codes: list[str]) -> None:
-        self.base = base
+    def __init__(self, bases: list[str], codes: list[str]) -> None:
+        self.bases = bases
         self.codes = codes
         self.sockets: list[aiohttp.ClientWebSocketResponse] = []
         self.sessions: list[aiohttp.ClientSession] = []
@@ -169,12 +175,13 @@ class WebLoad:
         self.lost = 0
 
     async def start(self) -> None:
-        for _ in self.codes:
+        for i in range(len(self.codes)):
+            base = self.bases[i % len(self.bases)]
             http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
             self.sessions.append(http)
-            async with http.get(self.base + "/chat") as resp:
+            async with http.get(base + "/chat") as resp:
                 await resp.read()
-            ws = await http.ws_connect(self.base + "/chat/ws")
+            ws = await http.ws_connect(base + "/chat/ws")
             self.sockets.append(ws)
             self.readers.append(asyncio.create_task(self._read(ws)))
         await asyncio.gather(
@@ -287,11 +294,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(args: argparse.Namespace, label: str, load: Any, pid: int) -> None:
+async def run(args: argparse.Namespace, label: str, load: Any, pids: list[int]) -> None:
     await closed_loop(load, args.senders, args.senders * 2)  # warm-up
-    cpu0 = cpu_seconds(pid)
+    cpu0 = sum(cpu_seconds(pid) for pid in pids)
     elapsed, lat = await closed_loop(load, args.senders, args.messages)
-    cpu_per_msg = (cpu_seconds(pid) - cpu0) / max(1, len(lat)) * 1000
+    cpu_per_msg = (sum(cpu_seconds(pid) for pid in pids) - cpu0) / max(1, len(lat)) * 1000
     fixed = await open_loop(load, args.senders, args.rate, args.seconds)
     print(f"{label}:")
     print(
@@ -314,55 +321,64 @@ async def main(args: argparse.Namespace) -> None:
     api = FakeWeComApi(CORP_ID, SECRET)
     wecom_base = await api.start()
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"cunbot-bench-{name}"
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--serve",
-        "--database-url",
-        db_url,
-        "--wecom-base",
-        wecom_base,
-        "--users",
-        str(args.senders),
-        "--workdir",
-        str(workdir),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    children: list[asyncio.subprocess.Process] = []
     try:
-        assert child.stdout is not None
-        codes_line = (await asyncio.wait_for(child.stdout.readline(), 120)).decode()
-        line = (await asyncio.wait_for(child.stdout.readline(), 120)).decode()
-        if not (codes_line.startswith("CODES ") and line.startswith("PORT ")):
-            raise SystemExit(f"service did not start: {line!r}")
-        codes = codes_line.split()[1].split(",")
-        base = f"http://127.0.0.1:{int(line.split()[1])}"
+        codes: list[str] = []
+        bases: list[str] = []
+        for n in range(args.processes):  # the first one seeds the database
+            child = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--serve",
+                "--database-url",
+                db_url,
+                "--wecom-base",
+                wecom_base,
+                "--users",
+                str(args.senders if n == 0 else 0),
+                "--workdir",
+                str(workdir),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            children.append(child)
+            assert child.stdout is not None
+            codes_line = (await asyncio.wait_for(child.stdout.readline(), 120)).decode()
+            line = (await asyncio.wait_for(child.stdout.readline(), 120)).decode()
+            if not (codes_line.startswith("CODES ") and line.startswith("PORT ")):
+                raise SystemExit(f"service did not start: {line!r}")
+            if n == 0:
+                codes = codes_line.split()[1].split(",")
+            bases.append(f"http://127.0.0.1:{int(line.split()[1])}")
+        pids = [c.pid for c in children]
         print(
-            f"cpus={os.cpu_count()} senders={args.senders} db=postgresql "
-            f"synchronous_commit={'off' if args.async_commit else 'on'} "
+            f"cpus={os.cpu_count()} service processes={args.processes} senders={args.senders} "
+            f"db=postgresql synchronous_commit={'off' if args.async_commit else 'on'} "
             f"message={MESSAGE!r} (bound people; reply via the channel)"
         )
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
             if args.channel in ("wecom", "both"):
-                wecom_load = Load(base + "/wecom/callback", api, http)
-                await run(args, "wecom (encrypted callback)", wecom_load, child.pid)
+                wecom_load = Load([b + "/wecom/callback" for b in bases], api, http)
+                await run(args, "wecom (encrypted callback)", wecom_load, pids)
             if args.channel in ("webchat", "both"):
-                web_load = WebLoad(base, codes)
+                web_load = WebLoad(bases, codes)
                 await web_load.start()
                 try:
-                    await run(args, "web chat (WebSocket)", web_load, child.pid)
+                    await run(args, "web chat (WebSocket)", web_load, pids)
                 finally:
                     await web_load.close()
         print(f"token requests: {api.token_requests}; load average: {os.getloadavg()[0]:.1f}")
     finally:
-        if child.stdin is not None:
-            child.stdin.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(child.wait(), 30)
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
+        for child in children:
+            if child.stdin is not None:
+                child.stdin.close()
+        for child in children:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(child.wait(), 30)
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
         await api.close()
         await drop_database(base_url, name)
 
@@ -374,6 +390,9 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("--channel", choices=["wecom", "webchat", "both"], default="both")
     p.add_argument("--senders", type=int, default=100)
+    p.add_argument(
+        "--processes", type=int, default=1, help="service processes sharing the database"
+    )
     p.add_argument("--messages", type=int, default=3000)
     p.add_argument("--rate", type=float, default=200.0)
     p.add_argument("--seconds", type=float, default=10.0)
@@ -396,6 +415,6 @@ def parse() -> argparse.Namespace:
 if __name__ == "__main__":
     ns = parse()
     if ns.serve:
-        asyncio.run(serve(ns.database_url, ns.wecom_base, ns.users, ns.workdir))
+        asyncio.run(serve(ns.database_url, ns.wecom_base, ns.users, ns.workdir, ns.users > 0))
     else:
         asyncio.run(main(ns))
