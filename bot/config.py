@@ -128,6 +128,7 @@ class Config:
             delivery_max_attempts=self.core.delivery_max_attempts,
             media_dir=self.core.media_dir,
             public_url=self.public_url,
+            push_channel=self.core.push_channel,
         )
 
     @property

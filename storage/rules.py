@@ -55,6 +55,7 @@ class Rules:
     delivery_max_attempts: int = 8
     media_dir: Path = Path("./var/media")
     public_url: str = "http://127.0.0.1:8080"
+    push_channel: str = "last"  # last | webchat | wecom | telegram
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.timezone)

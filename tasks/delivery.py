@@ -253,11 +253,15 @@ class Delivery:
         out: dict[int, tuple[Sender, str]] = {}
         for item in items:
             usable = by_person.get(item.recipient_id, [])
-            if item.channel:
-                usable = [u for u in usable if u[0] == item.channel] or usable
-            elif usable and usable[0][2]:
-                last = usable[0][2]
-                usable = sorted(usable, key=lambda u: u[0] != last)
+            # A row's own channel first, then the configured push channel, then the one the
+            # person used last; any other working identity is the fallback.
+            preferred = item.channel
+            if not preferred and self.rules.push_channel != "last":
+                preferred = self.rules.push_channel
+            if not preferred and usable:
+                preferred = usable[0][2]
+            if preferred:
+                usable = sorted(usable, key=lambda u: u[0] != preferred)
             if usable:
                 out[item.id] = (self.senders[usable[0][0]], usable[0][1])
         return out

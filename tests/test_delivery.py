@@ -224,3 +224,19 @@ async def test_two_workers_on_separate_engines_send_each_row_once(
     ids = [c[1] for s in senders for c in s.calls]
     assert len(ids) == len(set(ids)) == 240
     assert {r.status for r in (await _rows(sessionmaker)).values()} == {"sent"}
+
+
+async def test_push_goes_to_last_used_channel_unless_one_is_pinned(sessionmaker, clock, rules):
+    from dataclasses import replace
+
+    world = await _world(sessionmaker, clock, n=1)  # sec0 on "fake" as ext0
+    await bind(sessionmaker, world.people["sec0"], "other", "o-0", clock.now())  # used last
+    fake, other = FakeSender(clock), FakeSender(clock, name="other")
+    senders = {"fake": fake, "other": other}
+    await _enqueue(sessionmaker, clock, world.people["sec0"].id, 1, prefix="a")
+    await Delivery(sessionmaker, clock, rules, senders).run_once()
+    assert [c[0] for c in other.calls] == ["o-0"] and fake.calls == []
+
+    await _enqueue(sessionmaker, clock, world.people["sec0"].id, 1, prefix="b")
+    await Delivery(sessionmaker, clock, replace(rules, push_channel="fake"), senders).run_once()
+    assert [c[0] for c in fake.calls] == ["ext0"]
