@@ -16,10 +16,10 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import texts
-from handlers.context import Context
+from handlers.context import Context, Refused
 from handlers.messages import MAX_TEXT, Incoming, Reply
 from handlers.registry import Registry
 from handlers.router import dispatch
@@ -50,7 +50,8 @@ class Inbound:
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def receive(self, incoming: Incoming) -> list[Reply] | None:
-        """Record and handle one message; ``None`` if this message id was already received."""
+        """Record and handle one message in one transaction; ``None`` for a message id that
+        was received before."""
         if incoming.kind == "text" and len(incoming.text) > MAX_TEXT:
             log.info(
                 "text too long channel=%s msg=%s len=%d",
@@ -59,10 +60,7 @@ class Inbound:
                 len(incoming.text),
             )
             return [Reply(texts.TOO_LONG.format(limit=MAX_TEXT))]
-        inbox_id = await self.record(incoming)
-        if inbox_id is None:
-            return None
-        return await self.handle(inbox_id, incoming)
+        return await self._serialized(incoming, None)
 
     async def record(self, incoming: Incoming) -> int | None:
         """Write the message to the inbox and commit; ``None`` for a message id seen before.
@@ -85,48 +83,102 @@ class Inbound:
         return inbox_id
 
     async def handle(self, inbox_id: int, incoming: Incoming) -> list[Reply] | None:
+        """Handle a message already in the inbox (see :meth:`record`); ``None`` if another
+        worker handled it already."""
+        return await self._serialized(incoming, inbox_id)
+
+    async def _serialized(self, incoming: Incoming, inbox_id: int | None) -> list[Reply] | None:
         key = (incoming.channel, incoming.sender_id)
         async with self._locks[key]:
             try:
-                return await self._handle(inbox_id, incoming)
-            except Exception as exc:
-                log.exception(
-                    "handler failed channel=%s msg=%s", incoming.channel, incoming.message_id
-                )
-                async with self.sessionmaker() as session, session.begin():
-                    await inbox.mark_failed(session, inbox_id, repr(exc), self.clock.now())
-                return [Reply(texts.INTERNAL_ERROR)]
+                return await self._run(incoming, inbox_id)
             finally:
                 lock = self._locks.get(key)
                 if lock is not None and not lock.locked():
                     self._locks.pop(key, None)
 
-    async def _handle(self, inbox_id: int, incoming: Incoming) -> list[Reply] | None:
-        async with self.sessionmaker() as session, session.begin():
-            if session.get_bind().dialect.name == "postgresql":
-                lock_id = zlib.crc32(f"{incoming.channel}:{incoming.sender_id}".encode())
-                await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
-            if not await inbox.claim(session, inbox_id, self.clock.now()):
+    async def _run(self, incoming: Incoming, inbox_id: int | None) -> list[Reply] | None:
+        # The common path is one transaction: inbox row (or claim), handler, commit. A refusal
+        # or a crash rolls all of it back, handler writes included; the message is then marked
+        # handled in a second, small transaction so a channel's retry stays a no-op.
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                return await self._dispatch(session, incoming, inbox_id)
+        except Refused as refusal:
+            await self._mark_handled(incoming, inbox_id, error=None)
+            return [Reply(str(refusal))]
+        except Exception as exc:
+            log.exception("handler failed channel=%s msg=%s", incoming.channel, incoming.message_id)
+            await self._mark_handled(incoming, inbox_id, error=repr(exc))
+            return [Reply(texts.INTERNAL_ERROR)]
+
+    async def _dispatch(
+        self, session: AsyncSession, incoming: Incoming, inbox_id: int | None
+    ) -> list[Reply] | None:
+        now = self.clock.now()
+        if session.get_bind().dialect.name == "postgresql":
+            # Per-sender order across processes (SQLite has one writer at a time anyway).
+            lock_id = zlib.crc32(f"{incoming.channel}:{incoming.sender_id}".encode())
+            await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+        if inbox_id is None:
+            new_id = await inbox.record(
+                session,
+                channel=incoming.channel,
+                message_id=incoming.message_id,
+                sender_id=incoming.sender_id,
+                payload=incoming.to_dict(),
+                now=now,
+                handled_at=now,
+            )
+            if new_id is None:
+                log.info(
+                    "duplicate message ignored channel=%s msg=%s",
+                    incoming.channel,
+                    incoming.message_id,
+                )
                 return None
-            person = await people_store.by_identity(session, incoming.channel, incoming.sender_id)
-            ctx = Context(
-                session=session,
-                clock=self.clock,
-                rules=self.rules,
-                incoming=incoming,
-                person=person,
-                services=self.services,
-            )
-            replies = await dispatch(ctx, self.registry)
-            log.info(
-                "handled channel=%s msg=%s kind=%s person=%s replies=%d",
-                incoming.channel,
-                incoming.message_id,
-                incoming.kind,
-                ctx.person.id if ctx.person else None,
-                len(replies),
-            )
-            return replies
+        elif not await inbox.claim(session, inbox_id, now):
+            return None
+        person = await people_store.by_identity(session, incoming.channel, incoming.sender_id)
+        ctx = Context(
+            session=session,
+            clock=self.clock,
+            rules=self.rules,
+            incoming=incoming,
+            person=person,
+            services=self.services,
+        )
+        replies = await dispatch(ctx, self.registry)
+        log.info(
+            "handled channel=%s msg=%s kind=%s person=%s replies=%d",
+            incoming.channel,
+            incoming.message_id,
+            incoming.kind,
+            ctx.person.id if ctx.person else None,
+            len(replies),
+        )
+        return replies
+
+    async def _mark_handled(
+        self, incoming: Incoming, inbox_id: int | None, error: str | None
+    ) -> None:
+        now = self.clock.now()
+        async with self.sessionmaker() as session, session.begin():
+            if inbox_id is not None and error:
+                await inbox.mark_failed(session, inbox_id, error, now)
+            elif inbox_id is not None:
+                await inbox.claim(session, inbox_id, now)
+            else:
+                await inbox.record(
+                    session,
+                    channel=incoming.channel,
+                    message_id=incoming.message_id,
+                    sender_id=incoming.sender_id,
+                    payload=incoming.to_dict(),
+                    now=now,
+                    handled_at=now,
+                    error=error,
+                )
 
     async def recover(self, older_than: timedelta = timedelta(seconds=30)) -> int:
         """Handle inbox rows that were received but never handled (e.g. a crash in between)."""

@@ -26,13 +26,9 @@ def _first_word(text: str) -> str:
 
 
 async def dispatch(ctx: Context, registry: Registry) -> list[Reply]:
-    """Route one message. Role and scope refusals raised by handlers become a short reply and
-    undo whatever the handler had written (a savepoint around the handler)."""
-    try:
-        async with ctx.session.begin_nested():
-            return await _route(ctx, registry)
-    except Refused as refusal:
-        return [Reply(str(refusal))]
+    """Route one message. A handler refuses an action by raising ``Refused``; the caller
+    (bot.inbound) rolls the whole unit of work back and shows the refusal."""
+    return await _route(ctx, registry)
 
 
 async def _route(ctx: Context, registry: Registry) -> list[Reply]:
@@ -43,7 +39,10 @@ async def _route(ctx: Context, registry: Registry) -> list[Reply]:
     if ctx.person is None:
         return await _unbound(ctx, text, word)
 
-    await people_store.touch_identity(ctx.session, ctx.me.id, inc.channel, inc.sender_id, ctx.now())
+    if people_store.needs_touch(ctx.me, inc.channel, ctx.now()):
+        await people_store.touch_identity(
+            ctx.session, ctx.me.id, inc.channel, inc.sender_id, ctx.now()
+        )
     ctx.state = await conversations.get(ctx.session, ctx.me.id)
     if ctx.state and ctx.state.updated_at and ctx.now() - ctx.state.updated_at > FLOW_TTL:
         await ctx.clear_state()

@@ -25,8 +25,11 @@ async def record(
     sender_id: str,
     payload: dict[str, Any],
     now: datetime,
+    handled_at: datetime | None = None,
+    error: str | None = None,
 ) -> int | None:
-    """Store the message; ``None`` when this (channel, message id) was seen before."""
+    """Store the message; ``None`` when this (channel, message id) was seen before. Pass
+    ``handled_at`` when it is handled in the same transaction."""
     return await insert_ignore(
         session,
         InboxMessage,
@@ -36,6 +39,8 @@ async def record(
             "sender_id": sender_id,
             "payload": payload,
             "received_at": now,
+            "handled_at": handled_at,
+            "error": error[:2000] if error else None,
         },
         ["channel", "message_id"],
     )

@@ -34,6 +34,8 @@ ROLE_LEVEL = {
     "admin": "county",
 }
 INVITE_TTL = timedelta(days=7)
+# last_seen_at is kept to this resolution, so most messages write nothing about identities.
+SEEN_RESOLUTION = timedelta(minutes=10)
 # No 0/O/1/I/L: codes are read aloud and typed on phones.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -49,6 +51,9 @@ class PersonDTO:
     phone: str | None = None
     prefs: dict[str, Any] = field(default_factory=dict)
     last_channel: str | None = None
+    # Set when loaded through a channel identity (by_identity): that identity's state.
+    seen_at: datetime | None = None
+    identity_ok: bool = True
 
     @property
     def role_zh(self) -> str:
@@ -131,12 +136,42 @@ async def add(
 
 
 async def by_identity(session: AsyncSession, channel: str, external_id: str) -> PersonDTO | None:
-    p = await session.scalar(
-        sa.select(Person)
-        .join(Identity, Identity.person_id == Person.id)
-        .where(Identity.channel == channel, Identity.external_id == external_id, Person.active)
+    """The active person behind a channel identity (one query: this runs for every message)."""
+    row = (
+        await session.execute(
+            sa.select(Person, Region.name, Region.level, Identity.last_seen_at, Identity.status)
+            .join(Identity, Identity.person_id == Person.id)
+            .join(Region, Region.id == Person.region_id)
+            .where(Identity.channel == channel, Identity.external_id == external_id, Person.active)
+        )
+    ).first()
+    if row is None:
+        return None
+    p, region_name, region_level, seen_at, status = row
+    return PersonDTO(
+        id=p.id,
+        name=p.name,
+        role=p.role,
+        region_id=p.region_id,
+        region_name=region_name,
+        region_level=region_level,
+        phone=p.phone,
+        prefs=dict(p.prefs or {}),
+        last_channel=p.last_channel,
+        seen_at=seen_at,
+        identity_ok=status == "ok",
     )
-    return await _dto(session, p) if p else None
+
+
+def needs_touch(person: PersonDTO, channel: str, now: datetime) -> bool:
+    """Whether this message changes what we know of the identity: a new channel, a blocked
+    identity writing again, or a last-seen time older than ``SEEN_RESOLUTION``."""
+    return (
+        person.last_channel != channel
+        or not person.identity_ok
+        or person.seen_at is None
+        or now - person.seen_at > SEEN_RESOLUTION
+    )
 
 
 async def touch_identity(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from aiohttp import WSCloseCode
 from PIL import Image
 
-from bot.app import CONFIG, INBOUND, SENDERS
+from bot.app import BACKGROUND, CONFIG, INBOUND, SENDERS
 from bot.channels.webchat import COOKIE, HUB, TEXTS
 from handlers import texts, visit_texts
 from storage import outbox, people
@@ -299,15 +299,18 @@ async def test_shutdown_lets_an_in_flight_message_finish(
     await turn.acquire()
     await web.send_raw(json.dumps({"type": "text", "text": "我的信息", "id": "late-1"}))
     message_id = f"{browser_id}:late-1"
+    # The message is in flight: its handling task exists and waits for the sender's turn.
+    def in_flight() -> bool:
+        return any(t.get_name() == "webchat:late-1" for t in server.app[BACKGROUND])
+
     for _ in range(500):
-        async with sessionmaker() as s:
-            row = await s.scalar(
-                sa.select(InboxMessage).where(InboxMessage.message_id == message_id)
-            )
-        if row is not None:
+        if in_flight():
             break
         await asyncio.sleep(0.01)
-    assert row is not None and row.handled_at is None
+    assert in_flight()
+    async with sessionmaker() as s:
+        row = await s.scalar(sa.select(InboxMessage).where(InboxMessage.message_id == message_id))
+    assert row is None  # not handled yet (receive records and handles in one transaction)
     closing = asyncio.create_task(server_cm.__aexit__(None, None, None))
     await web._reader  # the server said "going away" while the message was in flight
     assert web.ws.close_code == WSCloseCode.GOING_AWAY
