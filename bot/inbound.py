@@ -12,6 +12,7 @@ import asyncio
 import logging
 import zlib
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +30,10 @@ from storage.clock import Clock
 from storage.rules import Rules
 
 log = logging.getLogger(__name__)
+
+# Called inside the message's transaction with the replies, so a channel can keep its own
+# record of the exchange (the web chat history) atomically with the handler's writes.
+AfterHook = Callable[[AsyncSession, Incoming, list[Reply]], Awaitable[None]]
 
 
 class Inbound:
@@ -49,7 +54,9 @@ class Inbound:
         # handled in the order they arrived; across processes PostgreSQL advisory locks do it.
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def receive(self, incoming: Incoming) -> list[Reply] | None:
+    async def receive(
+        self, incoming: Incoming, after: AfterHook | None = None
+    ) -> list[Reply] | None:
         """Record and handle one message in one transaction; ``None`` for a message id that
         was received before."""
         if incoming.kind == "text" and len(incoming.text) > MAX_TEXT:
@@ -60,7 +67,7 @@ class Inbound:
                 len(incoming.text),
             )
             return [Reply(texts.TOO_LONG.format(limit=MAX_TEXT))]
-        return await self._serialized(incoming, None)
+        return await self._serialized(incoming, None, after)
 
     async def record(self, incoming: Incoming) -> int | None:
         """Write the message to the inbox and commit; ``None`` for a message id seen before.
@@ -85,32 +92,41 @@ class Inbound:
     async def handle(self, inbox_id: int, incoming: Incoming) -> list[Reply] | None:
         """Handle a message already in the inbox (see :meth:`record`); ``None`` if another
         worker handled it already."""
-        return await self._serialized(incoming, inbox_id)
+        return await self._serialized(incoming, inbox_id, None)
 
-    async def _serialized(self, incoming: Incoming, inbox_id: int | None) -> list[Reply] | None:
+    async def _serialized(
+        self, incoming: Incoming, inbox_id: int | None, after: AfterHook | None
+    ) -> list[Reply] | None:
         key = (incoming.channel, incoming.sender_id)
         async with self._locks[key]:
             try:
-                return await self._run(incoming, inbox_id)
+                return await self._run(incoming, inbox_id, after)
             finally:
                 lock = self._locks.get(key)
                 if lock is not None and not lock.locked():
                     self._locks.pop(key, None)
 
-    async def _run(self, incoming: Incoming, inbox_id: int | None) -> list[Reply] | None:
+    async def _run(
+        self, incoming: Incoming, inbox_id: int | None, after: AfterHook | None
+    ) -> list[Reply] | None:
         # The common path is one transaction: inbox row (or claim), handler, commit. A refusal
         # or a crash rolls all of it back, handler writes included; the message is then marked
         # handled in a second, small transaction so a channel's retry stays a no-op.
         try:
             async with self.sessionmaker() as session, session.begin():
-                return await self._dispatch(session, incoming, inbox_id)
+                replies = await self._dispatch(session, incoming, inbox_id)
+                if replies is not None and after is not None:
+                    await after(session, incoming, replies)
+                return replies
         except Refused as refusal:
-            await self._mark_handled(incoming, inbox_id, error=None)
-            return [Reply(str(refusal))]
+            replies = [Reply(str(refusal))]
+            await self._mark_handled(incoming, inbox_id, None, replies, after)
+            return replies
         except Exception as exc:
             log.exception("handler failed channel=%s msg=%s", incoming.channel, incoming.message_id)
-            await self._mark_handled(incoming, inbox_id, error=repr(exc))
-            return [Reply(texts.INTERNAL_ERROR)]
+            replies = [Reply(texts.INTERNAL_ERROR)]
+            await self._mark_handled(incoming, inbox_id, repr(exc), replies, after)
+            return replies
 
     async def _dispatch(
         self, session: AsyncSession, incoming: Incoming, inbox_id: int | None
@@ -160,7 +176,12 @@ class Inbound:
         return replies
 
     async def _mark_handled(
-        self, incoming: Incoming, inbox_id: int | None, error: str | None
+        self,
+        incoming: Incoming,
+        inbox_id: int | None,
+        error: str | None,
+        replies: list[Reply],
+        after: AfterHook | None,
     ) -> None:
         now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
@@ -179,6 +200,8 @@ class Inbound:
                     handled_at=now,
                     error=error,
                 )
+            if after is not None:
+                await after(session, incoming, replies)
 
     async def recover(self, older_than: timedelta = timedelta(seconds=30)) -> int:
         """Handle inbox rows that were received but never handled (e.g. a crash in between)."""

@@ -14,11 +14,14 @@ async def insert_ignore(
     """Insert a row unless one with the same ``conflict`` columns exists; return the new id."""
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
+    # A Core insert on the table: the ORM's bulk-insert machinery costs more CPU than the
+    # round trip on this hot path (every inbound message and every outbox row).
+    table = model.__table__
     stmt = (
-        module.insert(model)
+        module.insert(table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=conflict)
-        .returning(model.id)
+        .returning(table.c.id)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 
@@ -34,6 +37,9 @@ async def insert_many_ignore(
     # One statement compiled once and run for many parameter sets ("insertmanyvalues"): a
     # multi-row VALUES literal costs seconds to compile at thousands of rows. RETURNING
     # gives back only the rows that were new, which is the count we want.
-    stmt = module.insert(model).on_conflict_do_nothing(index_elements=conflict).returning(model.id)
+    table = model.__table__
+    stmt = (
+        module.insert(table).on_conflict_do_nothing(index_elements=conflict).returning(table.c.id)
+    )
     result = await session.execute(stmt, rows)
     return len(result.all())

@@ -74,6 +74,24 @@ async def add_message(
     return row.id
 
 
+async def add_messages(
+    session: AsyncSession,
+    identity_id: int,
+    messages: list[tuple[str, dict[str, Any]]],
+    now: datetime,
+) -> None:
+    """Several (direction, body) entries in one statement (a message and its replies)."""
+    if any(direction not in ("in", "out") for direction, _ in messages):
+        raise ValueError("direction must be in or out")
+    await session.execute(
+        sa.insert(WebChatMessage.__table__),
+        [
+            {"identity_id": identity_id, "direction": d, "body": b, "created_at": now}
+            for d, b in messages
+        ],
+    )
+
+
 async def has_outbox_message(session: AsyncSession, identity_id: int, outbox_id: int) -> bool:
     """True when this outbox row is already in the history (a re-sent push is stored once)."""
     found = await session.scalar(

@@ -61,7 +61,7 @@ from typing import Any
 
 import jinja2
 from aiohttp import WSCloseCode, WSMsgType, web
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import CLOCK, CONFIG, DELIVERY, INBOUND, SENDERS, SESSIONMAKER, spawn
 from bot.channels.webchat_protocol import (
@@ -193,13 +193,15 @@ class WebChatHub:
     async def _process(
         self, incoming: Incoming, client_id: str, label: str
     ) -> list[dict[str, Any]]:
-        replies = await self.app[INBOUND].receive(incoming)
+        async def remember(session: AsyncSession, inc: Incoming, replies: list[Reply]) -> None:
+            await self._remember(session, inc, replies, label)
+
+        replies = await self.app[INBOUND].receive(incoming, after=remember)
         if replies is None:
             return [{"type": "ack", "reply_to": client_id, "duplicate": True, "final": True}]
         delivery = self.app.get(DELIVERY)
         if delivery is not None:
             delivery.wake.set()  # pushes the handler queued go out now, not at the next poll
-        await self._remember(incoming, replies, label)
         if not replies:
             return [{"type": "ack", "reply_to": client_id, "final": True}]
         last = len(replies) - 1
@@ -214,17 +216,20 @@ class WebChatHub:
             for i, r in enumerate(replies)
         ]
 
-    async def _remember(self, incoming: Incoming, replies: list[Reply], label: str) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            ident = await store.identity(session, incoming.sender_id)
-            if ident is None:
-                return  # unbound browsers have no history
-            now = self.clock.now()
-            await store.add_message(
-                session, ident.identity_id, "in", inbound_body(incoming, label), now
-            )
-            for reply in replies:
-                await store.add_message(session, ident.identity_id, "out", reply.to_dict(), now)
+    async def _remember(
+        self, session: AsyncSession, incoming: Incoming, replies: list[Reply], label: str
+    ) -> None:
+        """History of bound browsers, written in the message's own transaction."""
+        ident = await store.identity(session, incoming.sender_id)
+        if ident is None:
+            return  # unbound browsers have no history
+        now = self.clock.now()
+        await store.add_messages(
+            session,
+            ident.identity_id,
+            [("in", inbound_body(incoming, label))] + [("out", r.to_dict()) for r in replies],
+            now,
+        )
 
 
 async def safe_send(ws: web.WebSocketResponse, data: dict[str, Any]) -> bool:
