@@ -70,6 +70,9 @@ async def _route(ctx: Context, registry: Registry) -> list[Reply]:
             return [Reply(texts.STALE_BUTTON)]
         return await handler(ctx, rest)
 
+    if inc.kind == "event":
+        return []  # e.g. WeCom's enter_agent when the app is opened: nothing to answer
+
     if ctx.state and ctx.state.flow in registry.flows:
         return await registry.flows[ctx.state.flow](ctx)
 

@@ -93,3 +93,15 @@ async def test_invite_role_must_match_region_level(sessionmaker, clock, world):
             await people.create_invite(
                 s, role="secretary", region_id=world.county.id, now=clock.now()
             )
+
+
+async def test_channel_event_gets_no_reply_when_bound_and_a_bind_hint_when_not(
+    sessionmaker, clock, rules, world
+):
+    from tests.factories import bind
+
+    chat = ChatDriver(sessionmaker, clock, rules)
+    await bind(sessionmaker, world.people["sec0"], "test", "u1", clock.now())
+    assert await chat.inbound.receive(chat.incoming("u1", kind="event", text="enter_agent")) == []
+    unbound = await chat.inbound.receive(chat.incoming("u2", kind="event", text="enter_agent"))
+    assert unbound and "绑定" in unbound[0].text
