@@ -88,7 +88,7 @@ class ImportReport:
         return not self.errors
 
 
-def _dto(h: Household) -> HouseholdDTO:
+def household_dto(h: Household) -> HouseholdDTO:
     return HouseholdDTO(
         h.id,
         h.code,
@@ -105,7 +105,7 @@ def _dto(h: Household) -> HouseholdDTO:
 
 async def get_by_code(session: AsyncSession, code: str) -> HouseholdDTO | None:
     h = await session.scalar(sa.select(Household).where(Household.code == code.strip()))
-    return _dto(h) if h else None
+    return household_dto(h) if h else None
 
 
 async def list_by_village(
@@ -118,7 +118,7 @@ async def list_by_village(
         .limit(max(1, min(limit, 1000)))
         .offset(max(0, offset))
     )
-    return [_dto(h) for h in rows]
+    return [household_dto(h) for h in rows]
 
 
 async def count_by_village(session: AsyncSession, village_id: int) -> int:

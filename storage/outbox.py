@@ -144,8 +144,13 @@ async def claim_due(
 
 
 async def mark_sent(
-    session: AsyncSession, outbox_id: int, now: datetime, channel: str, delivered: bool = False
+    session: AsyncSession,
+    outbox_ids: list[int],
+    now: datetime,
+    channel: str,
+    delivered: bool = False,
 ) -> None:
+    """Rows sent through ``channel``; ``delivered`` when the person saw them at once."""
     values: dict[str, Any] = {
         "status": "sent",
         "sent_at": now,
@@ -155,7 +160,22 @@ async def mark_sent(
     if delivered:
         values["delivered_at"] = now
     await session.execute(
-        sa.update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(**values)
+        sa.update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids)).values(**values)
+    )
+
+
+async def defer(session: AsyncSession, outbox_id: int, until: datetime, error: str) -> None:
+    """Back to pending without spending the attempt (held by a rate limit or a channel that
+    is down)."""
+    await session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(
+            status="pending",
+            not_before=until,
+            attempts=OutboxMessage.attempts - 1,
+            last_error=error[:2000] or None,
+        )
     )
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.households import HouseholdDTO, household_dto
 from storage.models import Household, Photo, Region, Visit
 from storage.upsert import insert_ignore
 
@@ -31,15 +32,6 @@ CHINA_BOX = (18.0, 54.0, 73.0, 135.0)
 # earlier visit locations is flagged; the box needs this many located visits to be trusted.
 COUNTY_MARGIN_DEG = 0.5
 COUNTY_MIN_POINTS = 5
-
-
-@dataclass(frozen=True)
-class HouseholdDTO:
-    id: int
-    code: str
-    village_id: int
-    head_name: str
-    category: str
 
 
 @dataclass(frozen=True)
@@ -93,8 +85,7 @@ def month_of(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%Y-%m")
 
 
-def _hh(h: Household) -> HouseholdDTO:
-    return HouseholdDTO(h.id, h.code, h.village_id, h.head_name, h.category)
+_hh = household_dto
 
 
 def _visit(v: Visit) -> VisitDTO:

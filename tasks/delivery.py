@@ -27,8 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import outbox
+from storage import people as people_store
 from storage.clock import Clock
-from storage.models import Identity, OutboxMessage, Person
+from storage.models import Identity, Person
 from storage.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -310,43 +311,22 @@ class Delivery:
                 sent.setdefault((o.channel, o.delivered), []).append(o.item.id)
             elif o.kind == "defer":
                 assert o.at is not None
-                await session.execute(
-                    sa.update(OutboxMessage)
-                    .where(OutboxMessage.id == o.item.id)
-                    .values(
-                        status="pending",
-                        not_before=o.at,
-                        attempts=OutboxMessage.attempts - 1,
-                        last_error=o.error[:2000] or None,
-                    )
-                )
+                await outbox.defer(session, o.item.id, o.at, o.error)
             elif o.kind == "retry":
                 assert o.at is not None
                 await outbox.mark_retry(session, o.item.id, o.error, o.at)
             else:
                 await outbox.mark_final(session, o.item.id, o.kind, o.error)
                 if o.kind == "undeliverable" and o.channel:
-                    await session.execute(
-                        sa.update(Identity)
-                        .where(Identity.channel == o.channel, Identity.external_id == o.external_id)
-                        .values(status="blocked")
+                    await people_store.set_identity_status(
+                        session, o.channel, o.external_id, "blocked"
                     )
                 if o.kind == "undeliverable":
                     log.warning(
                         "outbox undeliverable id=%s key=%s", o.item.id, o.item.idempotency_key
                     )
         for (channel, delivered), ids in sent.items():
-            values: dict[str, Any] = {
-                "status": "sent",
-                "sent_at": now,
-                "channel": channel,
-                "last_error": None,
-            }
-            if delivered:
-                values["delivered_at"] = now
-            await session.execute(
-                sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values)
-            )
+            await outbox.mark_sent(session, ids, now, channel, delivered=delivered)
 
     async def run_forever(self, interval: float = 1.0) -> None:
         while True:
