@@ -32,3 +32,4 @@ def setup_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel("WARNING")
     logging.getLogger("apscheduler").setLevel("WARNING")
+    logging.getLogger("bm25s").setLevel("WARNING")  # logs every index build at DEBUG

@@ -284,7 +284,7 @@ async def _open_problems(
             description=text,
             reporter_id=ctx.me.id,
             now=ctx.now(),
-            rectify_days=ctx.rules.rectify_days,
+            deadline=ctx.rules.rectify_deadline(ctx.now()),
         )
         await ctx.audit("problem.open", f"problem:{p.id}", {"visit": visit_id, "kind": key})
         ids.append(p.id)

@@ -7,7 +7,7 @@ county's tasks use, so reminders and escalation work on both alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,9 +76,8 @@ async def open_problem(
     description: str,
     reporter_id: int,
     now: datetime,
-    rectify_days: int,
+    deadline: datetime,
 ) -> ProblemDTO:
-    deadline = now + timedelta(days=rectify_days)
     task = Task(
         kind="rectify",
         title=title[:200],

@@ -6,7 +6,7 @@ A plain object so that handlers and tasks can use it without importing the servi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,9 @@ DEFAULT_VISIT_QUOTAS = {
     "脱贫户": 1,
     "一般户": 0,
 }
+
+
+END_OF_WORKDAY = time(18, 0)  # a deadline given as a day means this hour of it
 
 
 def parse_hhmm(value: str) -> time:
@@ -59,6 +62,11 @@ class Rules:
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.timezone)
+
+    def rectify_deadline(self, now: datetime) -> datetime:
+        """End of the working day (18:00 local), ``rectify_days`` after ``now``."""
+        day = self.local(now).date() + timedelta(days=self.rectify_days)
+        return datetime.combine(day, END_OF_WORKDAY, tzinfo=self.timezone).astimezone(UTC)
 
     def quota(self, category: str) -> int:
         return self.visit_quotas.get(category, 0)

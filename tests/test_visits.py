@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -81,7 +82,8 @@ async def test_one_message_report_is_confirmed_then_saved_with_a_rectification_i
     assert task.created_by == world.people["sec0"].id
     assert assignment.assignee_id == world.people["sec0"].id
     assert assignment.status == "pending" and assignment.village_id == world.villages[0].id
-    assert assignment.deadline == clock.now() + timedelta(days=15)
+    # 15 days on, at the end of that working day (18:00 Shanghai), not at the minute of the visit
+    assert assignment.deadline == datetime(2026, 11, 25, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert problem.assignment_id == assignment.id
     assert f"#{problem.id}" in texts(saved)
 
