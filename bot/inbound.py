@@ -13,7 +13,7 @@ import logging
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,14 +75,7 @@ class Inbound:
         Channels that must answer their server at once (WeCom's 5-second window) call this,
         answer, and then call :meth:`handle` in the background."""
         async with self.sessionmaker() as session, session.begin():
-            inbox_id = await inbox.record(
-                session,
-                channel=incoming.channel,
-                message_id=incoming.message_id,
-                sender_id=incoming.sender_id,
-                payload=incoming.to_dict(),
-                now=self.clock.now(),
-            )
+            inbox_id = await _record(session, incoming, self.clock.now(), handled=False)
         if inbox_id is None:
             log.info(
                 "duplicate message ignored channel=%s msg=%s", incoming.channel, incoming.message_id
@@ -137,16 +130,7 @@ class Inbound:
             lock_id = zlib.crc32(f"{incoming.channel}:{incoming.sender_id}".encode())
             await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
         if inbox_id is None:
-            new_id = await inbox.record(
-                session,
-                channel=incoming.channel,
-                message_id=incoming.message_id,
-                sender_id=incoming.sender_id,
-                payload=incoming.to_dict(),
-                now=now,
-                handled_at=now,
-            )
-            if new_id is None:
+            if await _record(session, incoming, now, handled=True) is None:
                 log.info(
                     "duplicate message ignored channel=%s msg=%s",
                     incoming.channel,
@@ -190,16 +174,7 @@ class Inbound:
             elif inbox_id is not None:
                 await inbox.claim(session, inbox_id, now)
             else:
-                await inbox.record(
-                    session,
-                    channel=incoming.channel,
-                    message_id=incoming.message_id,
-                    sender_id=incoming.sender_id,
-                    payload=incoming.to_dict(),
-                    now=now,
-                    handled_at=now,
-                    error=error,
-                )
+                await _record(session, incoming, now, handled=True, error=error)
             if after is not None:
                 await after(session, incoming, replies)
 
@@ -210,3 +185,23 @@ class Inbound:
         for row in rows:
             await self.handle(row.id, Incoming.from_dict(row.payload))
         return len(rows)
+
+
+async def _record(
+    session: AsyncSession,
+    incoming: Incoming,
+    now: datetime,
+    *,
+    handled: bool,
+    error: str | None = None,
+) -> int | None:
+    return await inbox.record(
+        session,
+        channel=incoming.channel,
+        message_id=incoming.message_id,
+        sender_id=incoming.sender_id,
+        payload=incoming.to_dict(),
+        now=now,
+        handled_at=now if handled else None,
+        error=error,
+    )
