@@ -1,9 +1,12 @@
 """The inbound flow shared by every channel: inbox (dedup) -> router -> replies.
 
-    channel -> Incoming -> inbox.record (commit) -> claim + dispatch (one transaction) -> replies
+    receive: channel -> Incoming -> [inbox row + router + handler + channel hook] one transaction
+    record/handle: inbox row committed first (WeCom must answer at once), then claimed and
+                   handled in a second transaction (also how unhandled rows are recovered)
 
-A duplicate message id returns ``None``: nothing is done twice. A handler that raises leaves
-nothing half-written (its transaction is rolled back) and the user gets a short apology.
+A duplicate message id returns ``None``: nothing is done twice. A refusal or a handler that
+raises leaves nothing half-written (the transaction is rolled back); the message is then
+marked handled on its own and the user gets the refusal or a short apology.
 """
 
 from __future__ import annotations
