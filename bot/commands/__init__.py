@@ -1,0 +1,24 @@
+"""CLI subcommands. Each module has ``add_parsers(sub)``; see bot/cli.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.config import Config
+from storage import db
+
+
+@asynccontextmanager
+async def open_db(config: Config, upgrade: bool = True) -> AsyncIterator[async_sessionmaker]:
+    """Sessions for one command. Commands that create data upgrade the SQLite default first
+    (like ``cunbot run``); commands that need an existing ledger pass ``upgrade=False``."""
+    engine = db.make_engine(config.core.database_url)
+    try:
+        if upgrade and db.is_sqlite(config.core.database_url):
+            await db.upgrade(engine)
+        yield db.make_sessionmaker(engine)
+    finally:
+        await engine.dispose()

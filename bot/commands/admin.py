@@ -8,17 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from bot import demo
+from bot.commands import open_db
 from bot.config import Config
 from bot.household_import import import_file
-from storage import db, people, regions
+from storage import people, regions
 from storage.clock import SystemClock
 from storage.people import ROLE_LEVEL, ROLE_ZH, ROLES
 from storage.regions import LEVEL_ZH
@@ -43,17 +40,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     imp = hsub.add_parser("import", help="import a CSV or XLSX roster (all-or-nothing)")
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=cmd_households_import)
-
-
-@asynccontextmanager
-async def open_db(config: Config) -> AsyncIterator[async_sessionmaker]:
-    engine = db.make_engine(config.core.database_url)
-    try:
-        if db.is_sqlite(config.core.database_url):
-            await db.upgrade(engine)
-        yield db.make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 def _local(config: Config, at: datetime) -> str:

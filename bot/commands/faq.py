@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.commands import open_db
 from bot.config import Config
 from handlers.faq_search import Analyzer, FaqIndex
-from storage import db
 from storage import faq as faq_store
 from storage.clock import SystemClock
 
@@ -34,13 +34,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ask.set_defaults(func=cmd_ask)
 
 
-async def _engine(config: Config):  # noqa: ANN202 - AsyncEngine, kept local to the CLI
-    engine = db.make_engine(config.core.database_url)
-    if db.is_sqlite(config.core.database_url):
-        await db.upgrade(engine)
-    return engine
-
-
 async def cmd_import(config: Config, args: argparse.Namespace) -> int:
     try:
         entries = await asyncio.to_thread(faq_store.read_file, args.file)
@@ -50,23 +43,15 @@ async def cmd_import(config: Config, args: argparse.Namespace) -> int:
     except faq_store.FaqFileError as exc:
         print(f"导入失败，没有写入任何条目。{exc}", file=sys.stderr)
         return 1
-    engine = await _engine(config)
-    try:
-        async with db.make_sessionmaker(engine)() as session, session.begin():
-            added, updated = await faq_store.upsert_many(session, entries, SystemClock().now())
-    finally:
-        await engine.dispose()
+    async with open_db(config) as sessions, sessions() as session, session.begin():
+        added, updated = await faq_store.upsert_many(session, entries, SystemClock().now())
     print(f"已导入 {len(entries)} 条：新增 {added} 条，更新 {updated} 条。")
     return 0
 
 
 async def cmd_export(config: Config, args: argparse.Namespace) -> int:
-    engine = await _engine(config)
-    try:
-        async with db.make_sessionmaker(engine)() as session:
-            entries = await faq_store.all_entries(session)
-    finally:
-        await engine.dispose()
+    async with open_db(config) as sessions, sessions() as session:
+        entries = await faq_store.all_entries(session)
     text = faq_store.dump_entries(entries)
     await asyncio.to_thread(args.file.write_text, text, encoding="utf-8")
     print(f"已导出 {len(entries)} 条到 {args.file}")
@@ -77,12 +62,8 @@ async def _entries(config: Config, file: Path | None) -> list[faq_store.FaqDTO]:
     """The FAQ to ask against: a file, else the database, else (empty table) the shipped one."""
     if file is not None:
         return await asyncio.to_thread(faq_store.read_file, file)
-    engine = await _engine(config)
-    try:
-        async with db.make_sessionmaker(engine)() as session:
-            entries = await faq_store.all_entries(session)
-    finally:
-        await engine.dispose()
+    async with open_db(config) as sessions, sessions() as session:
+        entries = await faq_store.all_entries(session)
     return entries or await asyncio.to_thread(faq_store.read_file, faq_store.SHIPPED)
 
 

@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot.commands import open_db
 from bot.config import Config
 from bot.reports import export_visits
-from storage import db, regions
+from storage import regions
 from storage.clock import SystemClock
 from storage.visits import month_of
 
@@ -40,20 +41,16 @@ async def cmd_report_visits(config: Config, args: argparse.Namespace) -> int:
     if args.out.suffix.lower() not in (".xlsx", ".csv"):
         print("输出文件必须是 .xlsx 或 .csv", file=sys.stderr)
         return 2
-    engine = db.make_engine(config.core.database_url)
-    try:
-        async with db.make_sessionmaker(engine)() as session:
-            found = await regions.find(session, args.region)
-            if len(found) != 1:
-                names = "、".join(r.name for r in found[:10]) or "无"
-                print(
-                    f"地区「{args.region}」找到 {len(found)} 个（{names}），请写得更准确",
-                    file=sys.stderr,
-                )
-                return 2
-            result = await export_visits(session, found[0].id, month, rules, args.out)
-    finally:
-        await engine.dispose()
+    async with open_db(config, upgrade=False) as sessions, sessions() as session:
+        found = await regions.find(session, args.region)
+        if len(found) != 1:
+            names = "、".join(r.name for r in found[:10]) or "无"
+            print(
+                f"地区「{args.region}」找到 {len(found)} 个（{names}），请写得更准确",
+                file=sys.stderr,
+            )
+            return 2
+        result = await export_visits(session, found[0].id, month, rules, args.out)
     print(
         f"{found[0].name} {month}: 走访 {result.visits} 条, 问题 {result.problems} 条, "
         f"村 {result.villages} 个"

@@ -7,8 +7,9 @@ import sys
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commands import open_db
 from bot.config import Config
-from storage import api_tokens, db
+from storage import api_tokens
 from storage.clock import SystemClock
 from storage.people import COUNTY_ROLES, PersonDTO
 
@@ -37,18 +38,14 @@ async def _person(who: str, session: AsyncSession) -> PersonDTO | None:
 
 
 async def cmd_token_create(config: Config, args: argparse.Namespace) -> int:
-    engine = db.make_engine(config.core.database_url)
-    try:
-        async with db.make_sessionmaker(engine)() as session, session.begin():
-            person = await _person(args.person, session)
-            if person is None:
-                return 1
-            if person.role not in COUNTY_ROLES or person.region_level != "county":
-                print("只有县级工作人员可以使用 API。", file=sys.stderr)
-                return 1
-            token = await api_tokens.create(session, person.id, SystemClock().now())
-    finally:
-        await engine.dispose()
+    async with open_db(config, upgrade=False) as sessions, sessions() as session, session.begin():
+        person = await _person(args.person, session)
+        if person is None:
+            return 1
+        if person.role not in COUNTY_ROLES or person.region_level != "county":
+            print("只有县级工作人员可以使用 API。", file=sys.stderr)
+            return 1
+        token = await api_tokens.create(session, person.id, SystemClock().now())
     print(
         f"已为 {person.name}（编号 {person.id}）生成令牌，只显示这一次，请妥善保存：",
         file=sys.stderr,
@@ -58,14 +55,10 @@ async def cmd_token_create(config: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_token_revoke(config: Config, args: argparse.Namespace) -> int:
-    engine = db.make_engine(config.core.database_url)
-    try:
-        async with db.make_sessionmaker(engine)() as session, session.begin():
-            person = await _person(args.person, session)
-            if person is None:
-                return 1
-            n = await api_tokens.revoke_all(session, person.id, SystemClock().now())
-    finally:
-        await engine.dispose()
+    async with open_db(config, upgrade=False) as sessions, sessions() as session, session.begin():
+        person = await _person(args.person, session)
+        if person is None:
+            return 1
+        n = await api_tokens.revoke_all(session, person.id, SystemClock().now())
     print(f"已作废 {n} 个令牌。")
     return 0
