@@ -42,6 +42,9 @@ class CoreSettings(BaseSettings):
     delivery_max_attempts: int = Field(8, ge=1, le=100)
     run_scheduler: bool = True
     push_channel: Literal["last", "webchat", "wecom", "telegram"] = "last"
+    # Flood guard of one web chat page: frames per second, and how many may come at once.
+    webchat_rate: float = Field(5.0, gt=0, le=10_000)
+    webchat_burst: int = Field(20, ge=1, le=10_000)
 
     @field_validator("timezone")
     @classmethod

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import texts
@@ -27,16 +26,18 @@ from handlers.context import Context, Refused
 from handlers.messages import MAX_TEXT, Incoming, Reply
 from handlers.registry import Registry
 from handlers.router import dispatch
-from storage import inbox
+from storage import inbox, outbox
 from storage import people as people_store
 from storage.clock import Clock
+from storage.people import PersonDTO
 from storage.rules import Rules
 
 log = logging.getLogger(__name__)
 
 # Called inside the message's transaction with the replies, so a channel can keep its own
-# record of the exchange (the web chat history) atomically with the handler's writes.
-AfterHook = Callable[[AsyncSession, Incoming, list[Reply]], Awaitable[None]]
+# record of the exchange (the web chat history) atomically with the handler's writes. It gets
+# the sender as the handler left them (``None`` when unbound, or unknown after a refusal).
+AfterHook = Callable[[AsyncSession, Incoming, list[Reply], PersonDTO | None], Awaitable[None]]
 
 
 class Inbound:
@@ -85,10 +86,12 @@ class Inbound:
             )
         return inbox_id
 
-    async def handle(self, inbox_id: int, incoming: Incoming) -> list[Reply] | None:
+    async def handle(
+        self, inbox_id: int, incoming: Incoming, after: AfterHook | None = None
+    ) -> list[Reply] | None:
         """Handle a message already in the inbox (see :meth:`record`); ``None`` if another
         worker handled it already."""
-        return await self._serialized(incoming, inbox_id, None)
+        return await self._serialized(incoming, inbox_id, after)
 
     async def _serialized(
         self, incoming: Incoming, inbox_id: int | None, after: AfterHook | None
@@ -110,9 +113,12 @@ class Inbound:
         # handled in a second, small transaction so a channel's retry stays a no-op.
         try:
             async with self.sessionmaker() as session, session.begin():
-                replies = await self._dispatch(session, incoming, inbox_id)
-                if replies is not None and after is not None:
-                    await after(session, incoming, replies)
+                handled = await self._dispatch(session, incoming, inbox_id)
+                if handled is None:
+                    return None
+                replies, person = handled
+                if after is not None:
+                    await after(session, incoming, replies, person)
                 return replies
         except Refused as refusal:
             replies = [Reply(str(refusal))]
@@ -126,30 +132,31 @@ class Inbound:
 
     async def _dispatch(
         self, session: AsyncSession, incoming: Incoming, inbox_id: int | None
-    ) -> list[Reply] | None:
+    ) -> tuple[list[Reply], PersonDTO | None] | None:
         now = self.clock.now()
-        if session.get_bind().dialect.name == "postgresql":
-            # Per-sender order across processes (SQLite has one writer at a time anyway).
-            lock_id = zlib.crc32(f"{incoming.channel}:{incoming.sender_id}".encode())
-            await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+        # Per-sender order across processes: the inbox statement first takes a transaction
+        # lock on the sender (PostgreSQL; SQLite has one writer at a time anyway), so what is
+        # read next is what the sender's previous message left.
+        lock = sender_lock(incoming) if session.get_bind().dialect.name == "postgresql" else None
         if inbox_id is None:
-            if await _record(session, incoming, now, handled=True) is None:
+            if await _record(session, incoming, now, handled=True, lock=lock) is None:
                 log.info(
                     "duplicate message ignored channel=%s msg=%s",
                     incoming.channel,
                     incoming.message_id,
                 )
                 return None
-        elif not await inbox.claim(session, inbox_id, now):
+        elif not await inbox.claim(session, inbox_id, now, lock=lock):
             return None
-        person = await people_store.by_identity(session, incoming.channel, incoming.sender_id)
+        sender = await people_store.sender(session, incoming.channel, incoming.sender_id)
         ctx = Context(
             session=session,
             clock=self.clock,
             rules=self.rules,
             incoming=incoming,
-            person=person,
+            person=sender.person,
             services=self.services,
+            state=sender.state,
         )
         replies = await dispatch(ctx, self.registry)
         log.info(
@@ -160,7 +167,7 @@ class Inbound:
             ctx.person.id if ctx.person else None,
             len(replies),
         )
-        return replies
+        return replies, ctx.person
 
     async def _mark_handled(
         self,
@@ -179,15 +186,47 @@ class Inbound:
             else:
                 await _record(session, incoming, now, handled=True, error=error)
             if after is not None:
-                await after(session, incoming, replies)
+                await after(session, incoming, replies, None)
 
     async def recover(self, older_than: timedelta = timedelta(seconds=30)) -> int:
-        """Handle inbox rows that were received but never handled (e.g. a crash in between)."""
-        async with self.sessionmaker() as session:
-            rows = await inbox.unhandled(session, self.clock.now() - older_than)
-        for row in rows:
-            await self.handle(row.id, Incoming.from_dict(row.payload))
-        return len(rows)
+        """Handle inbox rows that were received but never handled (e.g. the process stopped
+        in between). Nobody waits on a socket for these replies: they go to the outbox, in the
+        message's transaction, and the delivery worker sends them on the message's channel."""
+        count = 0
+        while True:
+            async with self.sessionmaker() as session:
+                rows = await inbox.unhandled(session, self.clock.now() - older_than)
+            for row in rows:
+                await self.handle(
+                    row.id, Incoming.from_dict(row.payload), after=self._queue_replies
+                )
+            count += len(rows)
+            if len(rows) < inbox.UNHANDLED_BATCH:
+                return count
+
+    async def _queue_replies(
+        self,
+        session: AsyncSession,
+        incoming: Incoming,
+        replies: list[Reply],
+        person: PersonDTO | None,
+    ) -> None:
+        """Recovery's hook: the replies as pushes to the sender, on the channel they wrote on."""
+        if person is None:  # after a refusal
+            person = await people_store.by_identity(session, incoming.channel, incoming.sender_id)
+        if person is None:
+            log.warning("reply to a recovered message lost (unbound) msg=%s", incoming.message_id)
+            return
+        for index, reply in enumerate(replies):
+            await outbox.enqueue(
+                session,
+                recipient_id=person.id,
+                body=reply.to_dict(),
+                key=reply_key(incoming, index),
+                now=self.clock.now(),
+                priority=outbox.PRIORITY_REPLY,
+                channel=incoming.channel,
+            )
 
 
 async def _record(
@@ -197,6 +236,7 @@ async def _record(
     *,
     handled: bool,
     error: str | None = None,
+    lock: int | None = None,
 ) -> int | None:
     return await inbox.record(
         session,
@@ -207,4 +247,15 @@ async def _record(
         now=now,
         handled_at=now if handled else None,
         error=error,
+        lock=lock,
     )
+
+
+def reply_key(incoming: Incoming, index: int) -> str:
+    """Outbox key of the ``index``-th reply to a message: a reply is queued at most once."""
+    return f"reply:{incoming.channel}:{incoming.message_id}:{index}"
+
+
+def sender_lock(incoming: Incoming) -> int:
+    """The advisory lock key serializing one sender's messages across processes."""
+    return zlib.crc32(f"{incoming.channel}:{incoming.sender_id}".encode())

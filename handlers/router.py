@@ -9,7 +9,6 @@ from handlers import texts
 from handlers.context import Context, Refused
 from handlers.messages import Reply
 from handlers.registry import Registry
-from storage import conversations
 from storage import people as people_store
 
 log = logging.getLogger(__name__)
@@ -26,7 +25,8 @@ def _first_word(text: str) -> str:
 
 
 async def dispatch(ctx: Context, registry: Registry) -> list[Reply]:
-    """Route one message. A handler refuses an action by raising ``Refused``; the caller
+    """Route one message; ``ctx.person`` and ``ctx.state`` are the sender's as loaded by the
+    caller (``storage.people.sender``). A handler refuses an action by raising ``Refused``; the caller
     (bot.inbound) rolls the whole unit of work back and shows the refusal."""
     return await _route(ctx, registry)
 
@@ -43,7 +43,7 @@ async def _route(ctx: Context, registry: Registry) -> list[Reply]:
         await people_store.touch_identity(
             ctx.session, ctx.me.id, inc.channel, inc.sender_id, ctx.now()
         )
-    ctx.state = await conversations.get(ctx.session, ctx.me.id)
+    # ctx.state was loaded with the person (bot.inbound: one query per message).
     if ctx.state and ctx.state.updated_at and ctx.now() - ctx.state.updated_at > FLOW_TTL:
         await ctx.clear_state()
 

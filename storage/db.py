@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.regions import REGION_CACHE
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -65,7 +67,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    # Every session of this sessionmaker shares one region cache (``session.info`` is copied
+    # per session, its values are not): see storage.regions.
+    return async_sessionmaker(engine, expire_on_commit=False, info={REGION_CACHE: {}})
 
 
 def alembic_config() -> AlembicConfig:

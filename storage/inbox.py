@@ -11,10 +11,43 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxMessage
 from storage.upsert import insert_ignore
+
+_TABLE = InboxMessage.__table__
+_COLUMNS = ("channel", "message_id", "sender_id", "payload", "received_at", "handled_at", "error")
+# PostgreSQL: "WITH sender_lock AS (SELECT pg_advisory_xact_lock(:lock)) <statement> using
+# sender_lock": the transaction lock on the sender and the inbox write in one round trip. The
+# lock is taken before the row is written or claimed, and later statements of the transaction
+# (new snapshots under READ COMMITTED) see what the sender's previous message committed.
+_LOCK = sa.select(
+    sa.cast(
+        sa.func.pg_advisory_xact_lock(sa.bindparam("lock", type_=sa.BigInteger)), sa.Text
+    ).label("locked")
+).cte("sender_lock")
+_LOCKED_RECORD = (
+    postgresql.insert(_TABLE)
+    .from_select(
+        list(_COLUMNS),
+        sa.select(
+            *(sa.bindparam(c, type_=_TABLE.c[c].type).label(c) for c in _COLUMNS)
+        ).select_from(_LOCK),
+    )
+    .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+    .returning(_TABLE.c.id)
+)
+_LOCKED_CLAIM = (
+    sa.update(_TABLE)
+    .where(
+        _TABLE.c.id == sa.bindparam("inbox_id"),
+        _TABLE.c.handled_at.is_(None),
+        sa.select(_LOCK.c.locked).scalar_subquery().is_not(None),
+    )
+    .values(handled_at=sa.bindparam("now"))
+)
 
 
 async def record(
@@ -27,32 +60,41 @@ async def record(
     now: datetime,
     handled_at: datetime | None = None,
     error: str | None = None,
+    lock: int | None = None,
 ) -> int | None:
     """Store the message; ``None`` when this (channel, message id) was seen before. Pass
-    ``handled_at`` when it is handled in the same transaction."""
-    return await insert_ignore(
-        session,
-        InboxMessage,
-        {
-            "channel": channel,
-            "message_id": message_id,
-            "sender_id": sender_id,
-            "payload": payload,
-            "received_at": now,
-            "handled_at": handled_at,
-            "error": error[:2000] if error else None,
-        },
-        ["channel", "message_id"],
-    )
+    ``handled_at`` when it is handled in the same transaction, and ``lock`` (PostgreSQL only)
+    to take that advisory transaction lock first, in the same statement."""
+    values = {
+        "channel": channel,
+        "message_id": message_id,
+        "sender_id": sender_id,
+        "payload": payload,
+        "received_at": now,
+        "handled_at": handled_at,
+        "error": error[:2000] if error else None,
+    }
+    if lock is not None:
+        result = await session.execute(_LOCKED_RECORD, {"lock": lock, **values})
+        return result.scalar_one_or_none()
+    return await insert_ignore(session, InboxMessage, values, ["channel", "message_id"])
 
 
-async def claim(session: AsyncSession, inbox_id: int, now: datetime) -> bool:
-    """Mark the row handled, in the handler's transaction: exactly one claimer wins."""
-    result = await session.execute(
-        sa.update(InboxMessage)
-        .where(InboxMessage.id == inbox_id, InboxMessage.handled_at.is_(None))
-        .values(handled_at=now)
-    )
+async def claim(
+    session: AsyncSession, inbox_id: int, now: datetime, *, lock: int | None = None
+) -> bool:
+    """Mark the row handled, in the handler's transaction: exactly one claimer wins. ``lock``
+    as in :func:`record`."""
+    if lock is not None:
+        result = await session.execute(
+            _LOCKED_CLAIM, {"lock": lock, "inbox_id": inbox_id, "now": now}
+        )
+    else:
+        result = await session.execute(
+            sa.update(InboxMessage)
+            .where(InboxMessage.id == inbox_id, InboxMessage.handled_at.is_(None))
+            .values(handled_at=now)
+        )
     return result.rowcount == 1
 
 
@@ -64,8 +106,11 @@ async def mark_failed(session: AsyncSession, inbox_id: int, error: str, now: dat
     )
 
 
+UNHANDLED_BATCH = 100
+
+
 async def unhandled(
-    session: AsyncSession, older_than: datetime, limit: int = 100
+    session: AsyncSession, older_than: datetime, limit: int = UNHANDLED_BATCH
 ) -> list[InboxMessage]:
     rows = await session.scalars(
         sa.select(InboxMessage)

@@ -10,7 +10,9 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Identity, Invite, Person, Region
+from storage import regions as region_store
+from storage.conversations import State
+from storage.models import Conversation, Identity, Invite, Person, Region
 
 ROLES = ("secretary", "team_member", "village_cadre", "township_staff", "county_staff", "admin")
 ROLE_ZH = {
@@ -54,6 +56,7 @@ class PersonDTO:
     # Set when loaded through a channel identity (by_identity): that identity's state.
     seen_at: datetime | None = None
     identity_ok: bool = True
+    identity_id: int | None = None
 
     @property
     def role_zh(self) -> str:
@@ -66,6 +69,15 @@ class PersonDTO:
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote a message (``None`` when the identity is not bound to an active person) and
+    the multi-step flow they are in, if any."""
+
+    person: PersonDTO | None
+    state: State | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,7 @@ def mask_phone(phone: str | None) -> str:
 
 
 async def _dto(session: AsyncSession, p: Person) -> PersonDTO:
-    region = await session.get(Region, p.region_id)
+    region = await region_store.get(session, p.region_id)
     assert region is not None
     return PersonDTO(
         id=p.id,
@@ -135,32 +147,68 @@ async def add(
     return await _dto(session, p)
 
 
-async def by_identity(session: AsyncSession, channel: str, external_id: str) -> PersonDTO | None:
-    """The active person behind a channel identity (one query: this runs for every message)."""
+_SENDER_QUERY = (
+    sa.select(
+        Person.id,
+        Person.name,
+        Person.role,
+        Person.region_id,
+        Person.phone,
+        Person.prefs,
+        Person.last_channel,
+        Region.name,
+        Region.level,
+        Identity.id,
+        Identity.last_seen_at,
+        Identity.status,
+        Conversation.flow,
+        Conversation.step,
+        Conversation.data,
+        Conversation.updated_at,
+    )
+    .select_from(Identity)
+    .join(Person, Person.id == Identity.person_id)
+    .join(Region, Region.id == Person.region_id)
+    .outerjoin(Conversation, Conversation.person_id == Person.id)
+    .where(
+        Identity.channel == sa.bindparam("channel"),
+        Identity.external_id == sa.bindparam("external_id"),
+        Person.active,
+    )
+)
+
+
+async def sender(session: AsyncSession, channel: str, external_id: str) -> Sender:
+    """The active person behind a channel identity and their conversation state, in one query
+    of plain columns: this runs for every inbound message."""
     row = (
-        await session.execute(
-            sa.select(Person, Region.name, Region.level, Identity.last_seen_at, Identity.status)
-            .join(Identity, Identity.person_id == Person.id)
-            .join(Region, Region.id == Person.region_id)
-            .where(Identity.channel == channel, Identity.external_id == external_id, Person.active)
-        )
+        await session.execute(_SENDER_QUERY, {"channel": channel, "external_id": external_id})
     ).first()
     if row is None:
-        return None
-    p, region_name, region_level, seen_at, status = row
-    return PersonDTO(
-        id=p.id,
-        name=p.name,
-        role=p.role,
-        region_id=p.region_id,
+        return Sender(None)
+    (pid, name, role, region_id, phone, prefs, last_channel, region_name, region_level) = row[:9]
+    identity_id, seen_at, status, flow, step, data, updated_at = row[9:]
+    person = PersonDTO(
+        id=pid,
+        name=name,
+        role=role,
+        region_id=region_id,
         region_name=region_name,
         region_level=region_level,
-        phone=p.phone,
-        prefs=dict(p.prefs or {}),
-        last_channel=p.last_channel,
+        phone=phone,
+        prefs=dict(prefs or {}),
+        last_channel=last_channel,
         seen_at=seen_at,
         identity_ok=status == "ok",
+        identity_id=identity_id,
     )
+    state = State(flow, step, dict(data or {}), updated_at) if flow is not None else None
+    return Sender(person, state)
+
+
+async def by_identity(session: AsyncSession, channel: str, external_id: str) -> PersonDTO | None:
+    """The active person behind a channel identity."""
+    return (await sender(session, channel, external_id)).person
 
 
 def needs_touch(person: PersonDTO, channel: str, now: datetime) -> bool:

@@ -11,6 +11,13 @@ from storage.models import Region
 
 LEVELS = ("county", "township", "village")
 LEVEL_ZH = {"county": "县", "township": "乡镇", "village": "村"}
+# Key in ``session.info`` of the per-sessionmaker cache of regions by id (storage.db puts it
+# there). Regions are only ever added, never renamed, moved or deleted, so an entry never goes
+# stale; a region another process added is simply a miss and read from the database. Scope
+# checks walk a region's ancestors on most messages, so this saves several queries each.
+REGION_CACHE = "cunbot.regions"
+# Ids this session added: not cached until committed (a rolled-back id may be used again).
+_ADDED = "cunbot.regions.added"
 
 
 @dataclass(frozen=True)
@@ -27,8 +34,16 @@ def _dto(r: Region) -> RegionDTO:
 
 
 async def get(session: AsyncSession, region_id: int) -> RegionDTO | None:
+    cache: dict[int, RegionDTO] | None = session.info.get(REGION_CACHE)
+    if cache is not None and region_id in cache:
+        return cache[region_id]
     r = await session.get(Region, region_id)
-    return _dto(r) if r else None
+    if r is None:
+        return None
+    dto = _dto(r)
+    if cache is not None and region_id not in session.info.get(_ADDED, ()):
+        cache[region_id] = dto
+    return dto
 
 
 async def add(
@@ -43,6 +58,7 @@ async def add(
     r = Region(level=level, name=name, parent_id=parent_id, code=code)
     session.add(r)
     await session.flush()
+    session.info.setdefault(_ADDED, set()).add(r.id)
     return _dto(r)
 
 

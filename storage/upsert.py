@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,18 +13,22 @@ async def insert_ignore(
     session: AsyncSession, model: Any, values: dict[str, Any], conflict: list[str]
 ) -> int | None:
     """Insert a row unless one with the same ``conflict`` columns exists; return the new id."""
-    dialect = session.get_bind().dialect.name
+    stmt = _insert_ignore(session.get_bind().dialect.name, model.__table__, tuple(conflict))
+    return (await session.execute(stmt, values)).scalar_one_or_none()
+
+
+@functools.cache
+def _insert_ignore(dialect: str, table: Any, conflict: tuple[str, ...]) -> Any:
+    """One Core statement per table, built once; the values come as parameters, so the
+    compiled form is cached too. (The ORM's insert machinery, or a fresh ``.values()`` per
+    call, costs more CPU than the round trip on this hot path: every inbound message and
+    every outbox row.)"""
     module = postgresql if dialect == "postgresql" else sqlite
-    # A Core insert on the table: the ORM's bulk-insert machinery costs more CPU than the
-    # round trip on this hot path (every inbound message and every outbox row).
-    table = model.__table__
-    stmt = (
+    return (
         module.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
+        .on_conflict_do_nothing(index_elements=list(conflict))
         .returning(table.c.id)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def insert_many_ignore(

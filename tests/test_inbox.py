@@ -68,3 +68,84 @@ async def test_handler_crash_writes_nothing_and_apologises(sessionmaker, clock, 
 async def test_over_long_text_is_refused_with_the_limit(sessionmaker, clock, rules):
     chat = ChatDriver(sessionmaker, clock, rules)
     assert "2000" in await chat.say("u1", "字" * 2001)
+
+
+async def _held_elsewhere(engine, key: int) -> tuple[object, object]:
+    """Another process's transaction holding the sender's advisory lock."""
+    conn = await engine.connect()
+    tx = await conn.begin()
+    await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    return conn, tx
+
+
+async def test_a_senders_messages_wait_for_their_previous_one_in_another_process(
+    backend, engine, sessionmaker, clock, rules
+):
+    """PostgreSQL: the inbox statement takes the sender's lock, so a second process's message
+    from the same person waits until the first one's transaction ends; other senders do not."""
+    import pytest
+
+    from bot.inbound import sender_lock
+
+    if backend != "postgresql":
+        pytest.skip("SQLite serializes writers itself; the lock is PostgreSQL's")
+    await make_world(sessionmaker, clock.now())
+    chat = ChatDriver(sessionmaker, clock, rules)
+    blocked = chat.incoming("u1", text="帮助")
+    conn, tx = await _held_elsewhere(engine, sender_lock(blocked))
+    try:
+        waiting = asyncio.create_task(chat.inbound.receive(blocked))
+        # record/handle (WeCom's path) claims under the same lock; a second Inbound stands for
+        # a second process (no shared in-process lock).
+        second = ChatDriver(sessionmaker, clock, rules)
+        other = second.incoming("u1", text="帮助")
+        recorded = await second.inbound.record(other)
+        assert recorded is not None
+        claiming = asyncio.create_task(second.inbound.handle(recorded, other))
+        assert await chat.send("u2", "帮助")  # another sender is not held up
+        await asyncio.sleep(0.3)
+        assert not waiting.done() and not claiming.done()
+        async with sessionmaker() as s:
+            row = await s.get(InboxMessage, recorded)
+            assert row is not None and row.handled_at is None
+    finally:
+        await tx.rollback()
+        await conn.close()
+    assert await asyncio.wait_for(waiting, 10)
+    assert await asyncio.wait_for(claiming, 10)
+
+
+async def test_a_message_left_unhandled_is_handled_at_start_up_and_its_reply_queued(
+    sessionmaker, clock, rules
+):
+    """The process stopped between answering WeCom and handling the message: recovery handles
+    it once and queues the reply for the delivery worker on the message's channel."""
+    from storage.models import OutboxMessage
+    from tests.factories import bind
+
+    world = await make_world(sessionmaker, clock.now())
+    await bind(sessionmaker, world.people["sec0"], "test", "u1", clock.now())
+    chat = ChatDriver(sessionmaker, clock, rules)
+    stranded = chat.incoming("u1", text="我的信息", message_id="stranded-1")
+    assert await chat.inbound.record(stranded) is not None
+    fresh = chat.incoming("u1", text="帮助", message_id="fresh-1")
+    assert await chat.inbound.record(fresh) is not None
+    clock.advance(seconds=40)
+    assert await chat.inbound.record(chat.incoming("u1", text="帮助", message_id="new-1"))
+
+    restarted = ChatDriver(sessionmaker, clock, rules)
+    assert await restarted.inbound.recover() == 2  # older than 30 s; the newest is in flight
+    assert await restarted.inbound.recover() == 0
+    async with sessionmaker() as s:
+        queued = (await s.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))).all()
+        left = await s.scalar(
+            sa.select(InboxMessage.message_id).where(InboxMessage.handled_at.is_(None))
+        )
+    assert [q.idempotency_key for q in queued] == [
+        "reply:test:stranded-1:0",
+        "reply:test:fresh-1:0",
+    ]
+    assert all(q.recipient_id == world.people["sec0"].id and q.channel == "test" for q in queued)
+    text = queued[0].body["text"]
+    assert world.people["sec0"].name in text and world.villages[0].name in text
+    assert left == "new-1"

@@ -299,6 +299,7 @@ async def test_shutdown_lets_an_in_flight_message_finish(
     await turn.acquire()
     await web.send_raw(json.dumps({"type": "text", "text": "我的信息", "id": "late-1"}))
     message_id = f"{browser_id}:late-1"
+
     # The message is in flight: its handling task exists and waits for the sender's turn.
     def in_flight() -> bool:
         return any(t.get_name() == "webchat:late-1" for t in server.app[BACKGROUND])

@@ -13,12 +13,13 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.texts import MENU_HINT
-from handlers.messages import Reply
+from handlers.messages import Incoming, Reply
 from storage import menus as menu_store
 from storage.clock import Clock
+from storage.people import PersonDTO
 
 MAX_OPTIONS = 20
 
@@ -56,14 +57,44 @@ class MenuMemory:
         self.ttl = ttl
 
     async def remember(self, external_id: str, reply: Reply) -> None:
-        payloads = [b.payload for b in reply.buttons[:MAX_OPTIONS]]
+        """After a push went out: its buttons are now the menu (in a transaction of its own)."""
         async with self.sessionmaker() as session:
             found = await menu_store.lookup(session, self.channel, external_id, self.key)
-            if found is None or (not payloads and found[1] is None):
-                return  # unbound, or nothing to remember and nothing to clear: no write
-            value = {"at": self.clock.now().isoformat(), "payloads": payloads} if payloads else None
-            await menu_store.store(session, found[0], self.key, value)
-            await session.commit()
+            if found is None:
+                return  # not bound
+            if await self._store(session, found[0], found[1] is not None, reply):
+                await session.commit()
+
+    async def remember_replies(
+        self,
+        session: AsyncSession,
+        incoming: Incoming,
+        replies: list[Reply],
+        person: PersonDTO | None,
+    ) -> None:
+        """An inbound hook (bot.inbound.AfterHook): the menu of the last reply, written in the
+        message's own transaction before the replies go out. The sender's prefs were loaded
+        with the message, so most messages (no buttons, no menu to clear) cost no query."""
+        if not replies:
+            return  # nothing is sent, the last menu still stands
+        if person is None:  # after a refusal the sender is not known here: look them up
+            found = await menu_store.lookup(session, self.channel, incoming.sender_id, self.key)
+            if found is None:
+                return
+            person_id, has_menu = found[0], found[1] is not None
+        else:
+            person_id, has_menu = person.id, person.prefs.get(self.key) is not None
+        await self._store(session, person_id, has_menu, replies[-1])
+
+    async def _store(
+        self, session: AsyncSession, person_id: int, has_menu: bool, reply: Reply
+    ) -> bool:
+        payloads = [b.payload for b in reply.buttons[:MAX_OPTIONS]]
+        if not payloads and not has_menu:
+            return False  # nothing to remember and nothing to clear: no write
+        value = {"at": self.clock.now().isoformat(), "payloads": payloads} if payloads else None
+        await menu_store.store(session, person_id, self.key, value)
+        return True
 
     async def resolve(self, external_id: str, text: str) -> str | None:
         """The payload of the button numbered ``text`` in the last menu, if it is one."""

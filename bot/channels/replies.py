@@ -13,6 +13,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot import app as appmod
+from bot.inbound import reply_key
 from handlers.messages import Incoming, Reply
 from storage import outbox
 from storage import people as people_store
@@ -55,7 +56,7 @@ async def _queue(
             session,
             recipient_id=person.id,
             body=reply.to_dict(),
-            key=f"reply:{incoming.channel}:{incoming.message_id}:{index}",
+            key=reply_key(incoming, index),
             now=now,
             not_before=now + timedelta(seconds=retry_after or DEFAULT_RETRY),
             priority=outbox.PRIORITY_REPLY,

@@ -83,6 +83,7 @@ from storage import visits as visit_store
 from storage import webchat as store
 from storage.clock import Clock
 from storage.media import ImageRejected, save_image
+from storage.people import PersonDTO
 from tasks.delivery import ChannelLimits, SendResult
 
 log = logging.getLogger(__name__)
@@ -193,8 +194,10 @@ class WebChatHub:
     async def _process(
         self, incoming: Incoming, client_id: str, label: str
     ) -> list[dict[str, Any]]:
-        async def remember(session: AsyncSession, inc: Incoming, replies: list[Reply]) -> None:
-            await self._remember(session, inc, replies, label)
+        async def remember(
+            session: AsyncSession, inc: Incoming, replies: list[Reply], person: PersonDTO | None
+        ) -> None:
+            await self._remember(session, inc, replies, person, label)
 
         replies = await self.app[INBOUND].receive(incoming, after=remember)
         if replies is None:
@@ -217,16 +220,25 @@ class WebChatHub:
         ]
 
     async def _remember(
-        self, session: AsyncSession, incoming: Incoming, replies: list[Reply], label: str
+        self,
+        session: AsyncSession,
+        incoming: Incoming,
+        replies: list[Reply],
+        person: PersonDTO | None,
+        label: str,
     ) -> None:
         """History of bound browsers, written in the message's own transaction."""
-        ident = await store.identity(session, incoming.sender_id)
-        if ident is None:
-            return  # unbound browsers have no history
+        if person is not None and person.identity_id is not None:
+            identity_id = person.identity_id  # loaded with the sender: no query
+        else:  # just bound, or after a refusal
+            ident = await store.identity(session, incoming.sender_id)
+            if ident is None:
+                return  # unbound browsers have no history
+            identity_id = ident.identity_id
         now = self.clock.now()
         await store.add_messages(
             session,
-            ident.identity_id,
+            identity_id,
             [("in", inbound_body(incoming, label))] + [("out", r.to_dict()) for r in replies],
             now,
         )
@@ -432,8 +444,12 @@ def setup(app: web.Application) -> None:
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        secret = await asyncio.to_thread(app[CONFIG].secret_key)
-        hub = WebChatHub(app, secret, WebChatLimits())
+        config = app[CONFIG]
+        secret = await asyncio.to_thread(config.secret_key)
+        limits = WebChatLimits(
+            frames_per_second=config.core.webchat_rate, burst=config.core.webchat_burst
+        )
+        hub = WebChatHub(app, secret, limits)
         app[HUB] = hub
         app[PAGE] = env.get_template("chat.html")
         app[SENDERS][CHANNEL] = WebChatSender(hub)

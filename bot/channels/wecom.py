@@ -112,9 +112,11 @@ class WeComChannel:
         )
         self.api = WeComApi(settings, http)
         self.memory = menus.MenuMemory(app[appmod.SESSIONMAKER], app[appmod.CLOCK], CHANNEL)
-        self.sender = WeComSender(
-            self.api, settings.agent_id, app[appmod.RULES].media_dir, self.memory
-        )
+        media_dir = app[appmod.RULES].media_dir
+        # Pushes (delivery worker) remember their menu after sending; replies to a message
+        # have theirs stored in the message's transaction (see process).
+        self.sender = WeComSender(self.api, settings.agent_id, media_dir, self.memory)
+        self.reply_sender = WeComSender(self.api, settings.agent_id, media_dir, None)
         self._handling = asyncio.Semaphore(HANDLE_CONCURRENCY)
 
     def _check_query(self, request: web.Request, encrypted: str) -> None:
@@ -246,8 +248,13 @@ class WeComChannel:
     async def process(self, inbox_id: int, incoming: Incoming) -> None:
         try:
             async with self._handling:
-                replies = await self.app[appmod.INBOUND].handle(inbox_id, incoming) or []
-            await send_replies(self.app, self.sender, incoming, replies)
+                replies = (
+                    await self.app[appmod.INBOUND].handle(
+                        inbox_id, incoming, after=self.memory.remember_replies
+                    )
+                    or []
+                )
+            await send_replies(self.app, self.reply_sender, incoming, replies)
         except Exception:  # nobody awaits this task: log here or lose the error
             log.exception("wecom processing failed msg=%s", incoming.message_id)
 

@@ -173,7 +173,15 @@ class WeComSender:
     name = "wecom"
     limits = LIMITS
 
-    def __init__(self, api: WeComApi, agent_id: int, media_dir: Path, memory: menus.MenuMemory):
+    def __init__(
+        self,
+        api: WeComApi,
+        agent_id: int,
+        media_dir: Path,
+        memory: menus.MenuMemory | None,
+    ) -> None:
+        """``memory``: where a sent message's buttons are remembered; ``None`` for replies
+        whose menu the inbound transaction already stored (MenuMemory.remember_replies)."""
         self.api = api
         self.agent_id = agent_id
         self.media_dir = media_dir
@@ -204,7 +212,8 @@ class WeComSender:
             # ValueError: a body that is not JSON (e.g. an HTML error page from a proxy)
             log.warning("wecom send failed outbox=%s error=%r", outbox_id, exc)
             return SendResult(ok=False, error=repr(exc)[:500])
-        await self.memory.remember(external_id, reply)
+        if self.memory is not None:
+            await self.memory.remember(external_id, reply)
         return result
 
     def _payload(self, user: str, msgtype: str, content: dict[str, Any]) -> dict[str, Any]:
