@@ -53,7 +53,6 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path, s
 
     from bot.app import create_app
     from bot.config import Config, CoreSettings, TelegramSettings, WeComSettings
-
     from bot.logs import setup_logging
 
     # As in production: one JSON line per message at INFO (stderr goes to a file).
@@ -469,6 +468,9 @@ def parse() -> argparse.Namespace:
 if __name__ == "__main__":
     ns = parse()
     if ns.serve:
-        asyncio.run(serve(ns.database_url, ns.wecom_base, ns.users, ns.workdir, ns.users > 0))
+        from bot.loop import new_event_loop
+
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:  # as `cunbot run` does
+            runner.run(serve(ns.database_url, ns.wecom_base, ns.users, ns.workdir, ns.users > 0))
     else:
         asyncio.run(main(ns))

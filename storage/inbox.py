@@ -11,34 +11,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxMessage
 from storage.upsert import insert_ignore
 
 _TABLE = InboxMessage.__table__
-_COLUMNS = ("channel", "message_id", "sender_id", "payload", "received_at", "handled_at", "error")
-# PostgreSQL: "WITH sender_lock AS (SELECT pg_advisory_xact_lock(:lock)) <statement> using
-# sender_lock": the transaction lock on the sender and the inbox write in one round trip. The
-# lock is taken before the row is written or claimed, and later statements of the transaction
-# (new snapshots under READ COMMITTED) see what the sender's previous message committed.
+# PostgreSQL: the sender's transaction lock is taken by the inbox statement itself
+# ("WITH sender_lock AS (SELECT pg_advisory_xact_lock(:lock)) ..."), one round trip instead of
+# two. The lock is taken before the row is written or claimed, and later statements of the
+# transaction (new snapshots under READ COMMITTED) see what the sender's previous message
+# committed.
 _LOCK = sa.select(
     sa.cast(
         sa.func.pg_advisory_xact_lock(sa.bindparam("lock", type_=sa.BigInteger)), sa.Text
     ).label("locked")
 ).cte("sender_lock")
-_LOCKED_RECORD = (
-    postgresql.insert(_TABLE)
-    .from_select(
-        list(_COLUMNS),
-        sa.select(
-            *(sa.bindparam(c, type_=_TABLE.c[c].type).label(c) for c in _COLUMNS)
-        ).select_from(_LOCK),
-    )
-    .on_conflict_do_nothing(index_elements=["channel", "message_id"])
-    .returning(_TABLE.c.id)
-)
 _LOCKED_CLAIM = (
     sa.update(_TABLE)
     .where(
@@ -74,10 +62,7 @@ async def record(
         "handled_at": handled_at,
         "error": error[:2000] if error else None,
     }
-    if lock is not None:
-        result = await session.execute(_LOCKED_RECORD, {"lock": lock, **values})
-        return result.scalar_one_or_none()
-    return await insert_ignore(session, InboxMessage, values, ["channel", "message_id"])
+    return await insert_ignore(session, InboxMessage, values, ["channel", "message_id"], lock=lock)
 
 
 async def claim(

@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.config import Config
 from bot.logs import setup_logging
+from bot.loop import new_event_loop
 from storage import db
 
 
@@ -28,7 +29,14 @@ def cmd_run(config: Config, _args: argparse.Namespace) -> int:
     app = create_app(config)
     print(f"cunbot 正在运行: {config.public_url}/chat", file=sys.stderr)
     # shutdown_timeout: in-flight requests get this long to finish on SIGTERM/SIGINT.
-    web.run_app(app, host=config.core.host, port=config.core.port, shutdown_timeout=10, print=None)
+    web.run_app(
+        app,
+        host=config.core.host,
+        port=config.core.port,
+        shutdown_timeout=10,
+        print=None,
+        loop=new_event_loop(),
+    )
     return 0
 
 
