@@ -50,8 +50,9 @@ MESSAGE = "我的信息"  # a real handler: identity lookup, region path query, 
 
 async def serve(database_url: str, wecom_base: str, users: int, workdir: Path, seed: bool) -> None:
     from aiohttp import web
+    from sqlalchemy import event as sa_event
 
-    from bot.app import create_app
+    from bot.app import ENGINE, create_app
     from bot.config import Config, CoreSettings, TelegramSettings, WeComSettings
     from bot.logs import setup_logging
 
@@ -84,6 +85,13 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path, s
     app = create_app(config, auto_upgrade=False, run_workers=False)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    # How many database connections the service opened: a fixed pool opens them once.
+    opened = [0]
+
+    def count_connect(*_: Any) -> None:
+        opened[0] += 1
+
+    sa_event.listen(app[ENGINE].sync_engine, "connect", count_connect)
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -91,6 +99,7 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path, s
     print(f"PORT {port}", flush=True)
     # Run until the parent closes our stdin.
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    print(f"DB_CONNECTIONS_OPENED {opened[0]}", file=sys.stderr, flush=True)
     await runner.cleanup()
 
 
@@ -424,11 +433,10 @@ async def main(args: argparse.Namespace) -> None:
         await api.close()
         await drop_database(base_url, name)
         log_file.close()
-        problems = [
-            line
-            for line in log_path.read_text(errors="replace").splitlines()
-            if '"level": "ERROR"' in line or "Traceback" in line
-        ]
+        lines = log_path.read_text(errors="replace").splitlines()
+        problems = [line for line in lines if '"level": "ERROR"' in line or "Traceback" in line]
+        opened = [line.split()[1] for line in lines if line.startswith("DB_CONNECTIONS_OPENED")]
+        print(f"database connections opened by each service process: {', '.join(opened)}")
         print(
             f"service log: {len(problems)} error lines"
             + (f", first: {problems[0]}" if problems else "")

@@ -24,6 +24,8 @@ class CoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CUNBOT_", **_COMMON)
 
     database_url: str = "sqlite+aiosqlite:///./var/cunbot.sqlite3"
+    # PostgreSQL connections each process keeps open (work beyond them waits for one).
+    db_pool_size: int = Field(20, ge=1, le=500)
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     public_url: str = ""

@@ -29,7 +29,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+DEFAULT_POOL_SIZE = 20
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE) -> AsyncEngine:
     """Create the engine. SQLite gets WAL, a busy timeout, foreign keys and write-ahead BEGINs."""
     if is_sqlite(url):
         database = make_url(url).database
@@ -38,10 +41,14 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    # No pre-ping: it costs a round trip on every checkout (twice per message). Connections
-    # are recycled instead, and a connection that died is discarded on its first error.
+    # A fixed pool: under load, work beyond ``pool_size`` waits for a connection instead of
+    # opening one that is closed again when returned. Opening connections over and over (TCP,
+    # start-up, type introspection, statements prepared again) cost more CPU than the work
+    # itself; no code path holds two connections at once, so waiting cannot deadlock.
+    # No pre-ping: it costs a round trip on every checkout. Connections are recycled instead,
+    # and a connection that died is discarded on its first error.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+        url, echo=echo, pool_size=pool_size, max_overflow=0, pool_recycle=1800, pool_timeout=60
     )
 
 
