@@ -185,10 +185,15 @@ async def test_webhook_mode_sets_webhook_and_checks_the_secret(
         ) as resp:
             assert resp.status == 400
         assert await inbox(webhook.app) == []
-        for _ in range(2):  # Telegram re-sends an update it thinks failed
-            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-            async with http.post(url, data=json.dumps(update), headers=headers) as resp:
-                assert resp.status == 200
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with http.post(url, data=json.dumps(update), headers=headers) as resp:
+            assert resp.status == 200
+        # The 200 comes after the update is in the inbox and answered: a process that stops
+        # before answering leaves Telegram to send the update again, nothing is lost.
+        assert len(await inbox(webhook.app)) == 1
+        assert fake.texts_to(780) == [texts.UNBOUND_HELP]
+        async with http.post(url, data=json.dumps(update), headers=headers) as resp:
+            assert resp.status == 200  # Telegram re-sends an update it thinks failed
     await drain(webhook.app)
     assert len(await inbox(webhook.app)) == 1
     assert fake.texts_to(780) == [texts.UNBOUND_HELP]

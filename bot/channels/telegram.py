@@ -184,8 +184,10 @@ class TelegramChannel:
         except (ValueError, TooLarge) as exc:
             log.warning("telegram webhook rejected: %s", str(exc).splitlines()[0][:200])
             return web.Response(status=400, text="bad update")
-        # Answer at once; the inbox dedups the message if Telegram sends the update again.
-        appmod.spawn(self.app, self._feed(update), f"tg:{update.update_id}")
+        # Handle, then answer: Telegram waits for the answer (unlike WeCom's 5 seconds) and sends
+        # the update again if it gets none, so a process that stops midway loses nothing; the
+        # inbox makes the second delivery a no-op. Tracked, so shutdown waits for it.
+        await asyncio.shield(appmod.spawn(self.app, self._feed(update), f"tg:{update.update_id}"))
         return web.Response(text="ok")
 
     async def _feed(self, update: Update) -> None:
