@@ -48,7 +48,9 @@ MESSAGE = "我的信息"  # a real handler: identity lookup, region path query, 
 # -- the service (child process) ----------------------------------------------------------
 
 
-async def serve(database_url: str, wecom_base: str, users: int, workdir: Path, seed: bool) -> None:
+async def serve(
+    database_url: str, wecom_base: str, users: int, browsers: int, workdir: Path
+) -> None:
     from aiohttp import web
     from sqlalchemy import event as sa_event
 
@@ -80,8 +82,8 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path, s
         telegram=TelegramSettings(token=""),
     )
     codes: list[str] = []
-    if seed:
-        await _seed(database_url, users, codes)
+    if users:  # the first process seeds the database
+        await _seed(database_url, users, browsers, codes)
     app = create_app(config, auto_upgrade=False, run_workers=False)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -103,10 +105,14 @@ async def serve(database_url: str, wecom_base: str, users: int, workdir: Path, s
     await runner.cleanup()
 
 
-async def _seed(database_url: str, users: int, codes: list[str]) -> None:
-    """People bound on WeCom as u0.., and an invite each for a web chat browser."""
+async def _seed(database_url: str, users: int, browsers: int, codes: list[str]) -> None:
+    """``users`` people bound on WeCom as u0.. (rows written directly: this is set-up), and an
+    invite for each of the first ``browsers`` to bind a web chat page with."""
+    import sqlalchemy as sa
+
     from storage import db, people, regions
     from storage.clock import SystemClock
+    from storage.models import Identity, Person
 
     engine = db.make_engine(database_url)
     await db.upgrade(engine)
@@ -116,18 +122,41 @@ async def _seed(database_url: str, users: int, codes: list[str]) -> None:
         county = await regions.add(s, "county", "示范县")
         town = await regions.add(s, "township", "东岭镇", county.id)
         village = await regions.add(s, "village", "石门村", town.id)
-        for i in range(users):
-            person = await people.add(
-                s, name=f"书记{i}", role="secretary", region_id=village.id, now=now
+        ids = (
+            await s.scalars(
+                sa.insert(Person).returning(Person.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "name": f"书记{i}",
+                        "role": "secretary",
+                        "region_id": village.id,
+                        "phone": f"1380000{i:04d}"[-11:],
+                        "prefs": {},
+                        "last_channel": "wecom",
+                        "created_at": now,
+                    }
+                    for i in range(users)
+                ],
             )
+        ).all()
+        await s.execute(
+            sa.insert(Identity),
+            [
+                {
+                    "channel": "wecom",
+                    "external_id": f"u{i}",
+                    "person_id": pid,
+                    "created_at": now,
+                    "last_seen_at": now,
+                }
+                for i, pid in enumerate(ids)
+            ],
+        )
+        for pid in ids[:browsers]:
             invite = await people.create_invite(
-                s, role="secretary", region_id=village.id, now=now, person_id=person.id
+                s, role="secretary", region_id=village.id, now=now, person_id=pid
             )
-            await people.bind(s, channel="wecom", external_id=f"u{i}", code=invite.code, now=now)
-            web_invite = await people.create_invite(
-                s, role="secretary", region_id=village.id, now=now, person_id=person.id
-            )
-            codes.append(web_invite.code)
+            codes.append(invite.code)
     await engine.dispose()
 
 
@@ -135,8 +164,11 @@ async def _seed(database_url: str, users: int, codes: list[str]) -> None:
 
 
 class Load:
-    def __init__(self, urls: list[str], api: FakeWeComApi, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, urls: list[str], api: FakeWeComApi, http: aiohttp.ClientSession, users: int
+    ) -> None:
         self.urls = urls  # one per service process; a person always reaches the same one
+        self.users = users
         self.http = http
         self.client = WeComClient(TOKEN, AES_KEY, CORP_ID)
         self.pending: defaultdict[str, deque[tuple[float, asyncio.Future[float]]]] = defaultdict(
@@ -155,14 +187,15 @@ class Load:
                 fut.set_result(time.perf_counter() - sent)
 
     async def one(self, index: int) -> float | None:
-        user = f"u{index}"
+        person = index % self.users
+        user = f"u{person}"
         msg_id = f"b{next(self.ids)}"
         cb = self.client.callback(
             text_xml(user, MESSAGE, msg_id, int(time.time())), int(time.time())
         )
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.pending[user].append((time.perf_counter(), fut))
-        url = self.urls[index % len(self.urls)]
+        url = self.urls[person % len(self.urls)]
         async with self.http.post(url, params=cb.params, data=cb.body) as resp:
             await resp.read()
             if resp.status != 200:
@@ -231,7 +264,7 @@ class WebLoad:
             self.waiters.pop(frame_id, None)
 
     async def one(self, index: int) -> float | None:
-        return await self._request(index, MESSAGE)
+        return await self._request(index % len(self.sockets), MESSAGE)
 
     async def close(self) -> None:
         for ws in self.sockets:
@@ -252,8 +285,8 @@ async def closed_loop(load: Any, senders: int, total: int) -> tuple[float, list[
     latencies: list[float] = []
 
     async def sender(i: int) -> None:
-        for _ in range(per):
-            latency = await load.one(i)
+        for j in range(per):
+            latency = await load.one(j * senders + i)  # each message from the next person
             if latency is not None:
                 latencies.append(latency)
 
@@ -262,7 +295,7 @@ async def closed_loop(load: Any, senders: int, total: int) -> tuple[float, list[
     return time.perf_counter() - start, latencies
 
 
-async def open_loop(load: Any, users: int, rate: float, seconds: float) -> list[float]:
+async def open_loop(load: Any, rate: float, seconds: float) -> list[float]:
     count = int(rate * seconds)
     start = time.perf_counter()
     tasks = []
@@ -270,7 +303,7 @@ async def open_loop(load: Any, users: int, rate: float, seconds: float) -> list[
         delay = start + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(load.one(i % users)))
+        tasks.append(asyncio.create_task(load.one(i)))
     return [x for x in await asyncio.gather(*tasks) if x is not None]
 
 
@@ -342,7 +375,7 @@ async def run(args: argparse.Namespace, label: str, load: Any, pids: list[int]) 
         (after - start) / max(1, len(lat)) * 1000
         for after, start in zip(cpu_split(pids), before, strict=True)
     ]
-    fixed = await open_loop(load, args.senders, args.rate, args.seconds)
+    fixed = await open_loop(load, args.rate, args.seconds)
     print(f"{label}:")
     print(
         f"  closed loop, {args.senders} senders: {len(lat) / elapsed:.0f} msg/s  "
@@ -384,8 +417,10 @@ async def main(args: argparse.Namespace) -> None:
                 db_url,
                 "--wecom-base",
                 wecom_base,
-                "--users",
-                str(args.senders if n == 0 else 0),
+                "--seed-users",
+                str(args.users if n == 0 else 0),
+                "--senders",
+                str(args.senders),
                 "--workdir",
                 str(workdir),
                 stdin=asyncio.subprocess.PIPE,
@@ -404,13 +439,14 @@ async def main(args: argparse.Namespace) -> None:
         pids = [c.pid for c in children]
         print(
             f"cpus={os.cpu_count()} service processes={args.processes} senders={args.senders} "
+            f"wecom people={args.users} "
             f"db=postgresql synchronous_commit={'off' if args.async_commit else 'on'} "
             f"message={MESSAGE!r} (bound people; reply via the channel)"
         )
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
             if args.channel in ("wecom", "both"):
-                wecom_load = Load([b + "/wecom/callback" for b in bases], api, http)
+                wecom_load = Load([b + "/wecom/callback" for b in bases], api, http, args.users)
                 await run(args, "wecom (encrypted callback)", wecom_load, pids)
             if args.channel in ("webchat", "both"):
                 web_load = WebLoad(bases, codes)
@@ -465,11 +501,19 @@ def parse() -> argparse.Namespace:
     p.add_argument("--small", action="store_true", help="CI size: 10 senders, 200 msgs, 2 s")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--wecom-base", help=argparse.SUPPRESS)
-    p.add_argument("--users", type=int, default=100, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--users",
+        type=int,
+        default=3000,
+        help="people bound on WeCom; messages rotate over them (WeCom lets one member get 30 "
+        "messages a minute, so 100 senders at hundreds of messages/s are many people)",
+    )
+    p.add_argument("--seed-users", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.small:
         args.senders, args.messages, args.seconds, args.rate = 10, 200, 2.0, 50.0
+        args.users = 200
     return args
 
 
@@ -479,6 +523,6 @@ if __name__ == "__main__":
         from bot.loop import new_event_loop
 
         with asyncio.Runner(loop_factory=new_event_loop) as runner:  # as `cunbot run` does
-            runner.run(serve(ns.database_url, ns.wecom_base, ns.users, ns.workdir, ns.users > 0))
+            runner.run(serve(ns.database_url, ns.wecom_base, ns.seed_users, ns.senders, ns.workdir))
     else:
         asyncio.run(main(ns))

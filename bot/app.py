@@ -21,7 +21,7 @@ from handlers.features import build_registry
 from storage import db
 from storage.clock import Clock, SystemClock
 from storage.rules import Rules
-from tasks.delivery import Delivery, Sender
+from tasks.delivery import ChannelGates, Delivery, Sender
 from tasks.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ INBOUND = web.AppKey("inbound", Inbound)
 SENDERS = web.AppKey("senders", dict[str, Sender])
 SERVICES = web.AppKey("services", dict[str, Any])
 DELIVERY = web.AppKey("delivery", Delivery)
+# Rate-limit state of the process's channels, shared by the delivery worker and direct replies.
+GATES = web.AppKey("gates", ChannelGates)
 BACKGROUND = web.AppKey("background", set[asyncio.Task[Any]])
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 
@@ -64,6 +66,7 @@ def create_app(
     app[SENDERS] = {}
     app[SERVICES] = {}
     app[BACKGROUND] = set()
+    app[GATES] = ChannelGates()
     upgrade = db.is_sqlite(config.core.database_url) if auto_upgrade is None else auto_upgrade
 
     async def database(app: web.Application) -> AsyncIterator[None]:
@@ -101,7 +104,7 @@ async def faq_index(app: web.Application) -> AsyncIterator[None]:
 
 async def workers(app: web.Application) -> AsyncIterator[None]:
     """The delivery loop and the scheduler, started after every channel is up."""
-    delivery = Delivery(app[SESSIONMAKER], app[CLOCK], app[RULES], app[SENDERS])
+    delivery = Delivery(app[SESSIONMAKER], app[CLOCK], app[RULES], app[SENDERS], gates=app[GATES])
     app[DELIVERY] = delivery
     recovered = await app[INBOUND].recover()
     if recovered:

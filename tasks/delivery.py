@@ -60,10 +60,15 @@ class RateLimit:
 @dataclass(frozen=True)
 class ChannelLimits:
     """A channel's sending limits, enforced by the delivery worker *before* sending (WeCom
-    drops the excess silently, so discovering the limit afterwards is too late)."""
+    drops the excess silently, so discovering the limit afterwards is too late).
+
+    ``replies_too``: replies to a person's own message pass the same gate (they are sent at
+    once otherwise). For a channel that drops the excess without an error; one that answers
+    429 lets replies go straight out and queues the refused ones."""
 
     overall: tuple[RateLimit, ...] = ()
     per_recipient: tuple[RateLimit, ...] = ()
+    replies_too: bool = False
 
 
 class Sender(Protocol):

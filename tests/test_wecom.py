@@ -392,3 +392,26 @@ async def test_channel_is_off_without_corp_id(engine, database_url, tmp_path, cl
         assert CHANNEL_KEY not in server.app
     finally:
         await server.close()
+
+
+async def test_replies_over_the_per_member_limit_wait_in_the_outbox(rig: WeComRig, clock) -> None:
+    """WeCom drops messages beyond 30 a minute to one member without an error: replies count
+    against that limit too, and the 31st in a minute waits in the outbox instead of being
+    sent into the void."""
+    sm = rig.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    await bind(sm, world.people["sec0"], "wecom", "wang", clock.now())
+    for i in range(31):
+        assert (await rig.post(text_xml("wang", "我的信息", f"lim-{i}", rig.now))).status == 200
+        await drain(rig.app)
+    assert len(rig.api.texts_to("wang")) == 30
+    async with sm() as s:
+        [row] = (await s.scalars(sa.select(OutboxMessage))).all()
+    assert row.idempotency_key == "reply:wecom:lim-30:0" and row.status == "pending"
+    assert row.not_before == clock.now() + timedelta(minutes=1)
+    clock.advance(timedelta(minutes=1, seconds=1))
+    delivery = Delivery(
+        sm, clock, rig.app[appmod.RULES], rig.app[appmod.SENDERS], gates=rig.app[appmod.GATES]
+    )
+    assert await delivery.run_once() == 1
+    assert len(rig.api.texts_to("wang")) == 31

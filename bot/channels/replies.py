@@ -1,7 +1,8 @@
 """Sending a handler's replies straight back on the channel the message came from.
 
-Replies go out at once (the person is waiting); one the channel refuses for now (rate limit,
-network) is put in the outbox with a key derived from the message id, so the delivery worker
+Replies go out at once (the person is waiting), within the channel's limits where it drops
+the excess silently (WeCom); one over the limit or refused for now (rate limit, network) is
+put in the outbox with a key derived from the message id, so the delivery worker
 retries it under the channel's limits and a second attempt can never send it twice.
 """
 
@@ -27,7 +28,13 @@ DEFAULT_RETRY = 5.0  # seconds, when the channel did not say how long to wait
 async def send_replies(
     app: web.Application, sender: Sender, incoming: Incoming, replies: list[Reply]
 ) -> None:
+    gates = app[appmod.GATES]
     for index, reply in enumerate(replies):
+        if sender.limits.replies_too:
+            wait = gates.reserve(sender, incoming.sender_id, app[appmod.CLOCK].now())
+            if wait > timedelta(0):  # over the channel's limit: the outbox sends it later
+                await _queue(app, incoming, index, reply, wait.total_seconds())
+                continue
         result = await sender.send(incoming.sender_id, reply.to_dict())
         if result.ok:
             continue
