@@ -403,8 +403,8 @@ async def main(args: argparse.Namespace) -> None:
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"cunbot-bench-{name}"
     children: list[asyncio.subprocess.Process] = []
     workdir.mkdir(parents=True, exist_ok=True)
-    log_path = workdir / "service.log"
-    log_file = log_path.open("ab")
+    log_paths = [workdir / f"service-{n}.log" for n in range(args.processes)]
+    log_files = [path.open("ab") for path in log_paths]
     try:
         codes: list[str] = []
         bases: list[str] = []
@@ -425,7 +425,7 @@ async def main(args: argparse.Namespace) -> None:
                 str(workdir),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
-                stderr=log_file,
+                stderr=log_files[n],
             )
             children.append(child)
             assert child.stdout is not None
@@ -468,8 +468,11 @@ async def main(args: argparse.Namespace) -> None:
                 await child.wait()
         await api.close()
         await drop_database(base_url, name)
-        log_file.close()
-        lines = log_path.read_text(errors="replace").splitlines()
+        for f in log_files:
+            f.close()
+        lines = [
+            line for path in log_paths for line in path.read_text(errors="replace").splitlines()
+        ]
         problems = [line for line in lines if '"level": "ERROR"' in line or "Traceback" in line]
         opened = [line.split()[1] for line in lines if line.startswith("DB_CONNECTIONS_OPENED")]
         print(f"database connections opened by each service process: {', '.join(opened)}")

@@ -34,6 +34,8 @@ from storage.rules import Rules
 
 log = logging.getLogger(__name__)
 
+RECORD_BATCH = 100  # inbox rows written by one statement at most
+
 # Called inside the message's transaction with the replies, so a channel can keep its own
 # record of the exchange (the web chat history) atomically with the handler's writes. It gets
 # the sender as the handler left them (``None`` when unbound, or unknown after a refusal).
@@ -57,6 +59,9 @@ class Inbound:
         # One message at a time per sender inside this process, so a person's messages are
         # handled in the order they arrived; across processes PostgreSQL advisory locks do it.
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Messages waiting for the inbox writer (see record).
+        self._to_record: list[tuple[Incoming, asyncio.Future[int | None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     async def receive(
         self, incoming: Incoming, after: AfterHook | None = None
@@ -77,14 +82,50 @@ class Inbound:
         """Write the message to the inbox and commit; ``None`` for a message id seen before.
 
         Channels that must answer their server at once (WeCom's 5-second window) call this,
-        answer, and then call :meth:`handle` in the background."""
-        async with self.sessionmaker() as session, session.begin():
-            inbox_id = await _record(session, incoming, self.clock.now(), handled=False)
+        answer, and then call :meth:`handle` in the background.
+
+        Group commit: a message that arrives while an inbox write is in flight joins the next
+        one, so under load many messages share one transaction and one statement; alone, a
+        message is written at once."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._to_record.append((incoming, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_pending(), name="inbox-writer")
+        inbox_id = await future
         if inbox_id is None:
             log.info(
                 "duplicate message ignored channel=%s msg=%s", incoming.channel, incoming.message_id
             )
         return inbox_id
+
+    async def _record_pending(self) -> None:
+        while self._to_record:
+            batch = self._to_record[:RECORD_BATCH]
+            del self._to_record[:RECORD_BATCH]
+            try:
+                ids = await self._record_batch([incoming for incoming, _ in batch])
+            except Exception as exc:  # each caller gets the error (and its channel a 5xx)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), inbox_id in zip(batch, ids, strict=True):
+                if not future.done():
+                    future.set_result(inbox_id)
+
+    async def _record_batch(self, batch: list[Incoming]) -> list[int | None]:
+        now = self.clock.now()
+        async with self.sessionmaker() as session, session.begin():
+            if len(batch) == 1:  # the common case at low load: the cached one-row statement
+                return [await _record(session, batch[0], now, handled=False)]
+            new = await inbox.record_many(
+                session, [_inbox_values(incoming, now, handled=False) for incoming in batch]
+            )
+        # A message id twice in one batch (a channel's quick retry): the first one is new.
+        out: list[int | None] = []
+        for incoming in batch:
+            out.append(new.pop((incoming.channel, incoming.message_id), None))
+        return out
 
     async def handle(
         self, inbox_id: int, incoming: Incoming, after: AfterHook | None = None
@@ -239,16 +280,22 @@ async def _record(
     lock: int | None = None,
 ) -> int | None:
     return await inbox.record(
-        session,
-        channel=incoming.channel,
-        message_id=incoming.message_id,
-        sender_id=incoming.sender_id,
-        payload=incoming.to_dict(),
-        now=now,
-        handled_at=now if handled else None,
-        error=error,
-        lock=lock,
+        session, **_inbox_values(incoming, now, handled=handled, error=error), lock=lock
     )
+
+
+def _inbox_values(
+    incoming: Incoming, now: datetime, *, handled: bool, error: str | None = None
+) -> dict[str, Any]:
+    return {
+        "channel": incoming.channel,
+        "message_id": incoming.message_id,
+        "sender_id": incoming.sender_id,
+        "payload": incoming.to_dict(),
+        "now": now,
+        "handled_at": now if handled else None,
+        "error": error,
+    }
 
 
 def reply_key(incoming: Incoming, index: int) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxMessage
@@ -63,6 +64,38 @@ async def record(
         "error": error[:2000] if error else None,
     }
     return await insert_ignore(session, InboxMessage, values, ["channel", "message_id"], lock=lock)
+
+
+async def record_many(
+    session: AsyncSession, rows: list[dict[str, Any]]
+) -> dict[tuple[str, str], int]:
+    """Store several messages in one statement (``rows`` as the arguments of :func:`record`,
+    without ``lock``); returns the new rows' ids by (channel, message id). A message seen
+    before, or twice in ``rows``, is stored once."""
+    values: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["channel"], row["message_id"])
+        if key not in values:
+            error = row.get("error")
+            values[key] = {
+                "channel": row["channel"],
+                "message_id": row["message_id"],
+                "sender_id": row["sender_id"],
+                "payload": row["payload"],
+                "received_at": row["now"],
+                "handled_at": row.get("handled_at"),
+                "error": error[:2000] if error else None,
+            }
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # One statement run for every parameter set (SQLAlchemy's "insertmanyvalues" sends them
+    # as multi-row VALUES); RETURNING gives back only the rows that were new.
+    stmt = (
+        module.insert(_TABLE)
+        .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+        .returning(_TABLE.c.id, _TABLE.c.channel, _TABLE.c.message_id)
+    )
+    result = await session.execute(stmt, list(values.values()))
+    return {(channel, message_id): row_id for row_id, channel, message_id in result}
 
 
 async def claim(

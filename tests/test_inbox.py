@@ -149,3 +149,33 @@ async def test_a_message_left_unhandled_is_handled_at_start_up_and_its_reply_que
     text = queued[0].body["text"]
     assert world.people["sec0"].name in text and world.villages[0].name in text
     assert left == "new-1"
+
+
+async def test_messages_recorded_together_share_one_transaction(engine, sessionmaker, clock, rules):
+    """Group commit: messages that arrive while an inbox write is in flight are written by the
+    next one together; a message id twice in the batch (a quick retry) is stored once."""
+    from sqlalchemy import event
+
+    chat = ChatDriver(sessionmaker, clock, rules)
+    commits: list[int] = []
+    listener = lambda _conn: commits.append(1)  # noqa: E731
+    event.listen(engine.sync_engine, "commit", listener)
+    try:
+        incoming = [chat.incoming(f"u{i}", text="帮助", message_id=f"g-{i}") for i in range(5)]
+        incoming.append(chat.incoming("u0", text="帮助", message_id="g-0"))  # retried at once
+        ids = await asyncio.gather(*(chat.inbound.record(m) for m in incoming))
+        alone = await chat.inbound.record(chat.incoming("u9", text="帮助", message_id="g-9"))
+    finally:
+        event.remove(engine.sync_engine, "commit", listener)
+    assert all(isinstance(i, int) for i in ids[:5]) and len(set(ids[:5])) == 5
+    assert ids[5] is None
+    assert isinstance(alone, int)
+    assert len(commits) == 2  # the six together, then the one alone
+    async with sessionmaker() as s:
+        rows = (await s.scalars(sa.select(InboxMessage).order_by(InboxMessage.id))).all()
+    assert [r.message_id for r in rows] == [f"g-{i}" for i in range(5)] + ["g-9"]
+    assert {r.id for r in rows} == {*ids[:5], alone}
+    assert all(r.handled_at is None for r in rows)
+    # and each is handled once afterwards
+    assert await chat.inbound.handle(ids[1], incoming[1])
+    assert await chat.inbound.handle(ids[1], incoming[1]) is None
