@@ -415,3 +415,16 @@ async def test_replies_over_the_per_member_limit_wait_in_the_outbox(rig: WeComRi
     )
     assert await delivery.run_once() == 1
     assert len(rig.api.texts_to("wang")) == 31
+
+
+async def test_reply_to_a_user_wecom_calls_invalid_marks_the_identity(rig: WeComRig, clock) -> None:
+    sm = rig.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    await bind(sm, world.people["sec0"], "wecom", "left", clock.now())
+    rig.api.invalid_users.add("left")
+    await rig.post(text_xml("left", "我的信息", "inv-1", rig.now))
+    await drain(rig.app)
+    async with sm() as s:
+        [identity] = await people.identities(s, world.people["sec0"].id)
+        queued = (await s.scalars(sa.select(OutboxMessage))).all()
+    assert identity.status == "blocked" and queued == []  # not retried forever either

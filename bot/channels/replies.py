@@ -39,10 +39,16 @@ async def send_replies(
         if result.ok:
             continue
         if result.permanent:
+            # As the delivery worker does: pushes stop going to this identity, and county staff
+            # see it in the digest, until the person writes again (which sets it back to ok).
             log.warning(
                 "reply undeliverable channel=%s msg=%s", incoming.channel, incoming.message_id
             )
-            continue
+            async with app[appmod.SESSIONMAKER]() as session, session.begin():
+                await people_store.set_identity_status(
+                    session, incoming.channel, incoming.sender_id, "blocked"
+                )
+            return
         await _queue(app, incoming, index, reply, result.retry_after)
 
 
