@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fakes.harness import AES_KEY, CORP_ID, SECRET, TOKEN  # noqa: E402
+from tests.fakes.harness import AES_KEY, CORP_ID, SECRET, TOKEN, make_config  # noqa: E402
 from tests.fakes.wecom_api import FakeWeComApi  # noqa: E402
 from tests.fakes.wecom_client import WeComClient, text_xml  # noqa: E402
 
@@ -56,31 +56,19 @@ async def serve(
     from sqlalchemy import event as sa_event
 
     from bot.app import ENGINE, create_app
-    from bot.config import Config, CoreSettings, TelegramSettings, WeComSettings
     from bot.logs import setup_logging
 
     # As in production: one JSON line per message at INFO (stderr goes to a file).
     setup_logging("INFO", "json")
-    config = Config(
-        core=CoreSettings(
-            database_url=database_url,
-            media_dir=workdir / "media",
-            var_dir=workdir / "var",
-            secret_key="bench-secret",
-            # Each simulated browser sends several messages a second, above a page's flood
-            # guard (meant for people): raise it for the bench.
-            webchat_rate=1000.0,
-            webchat_burst=1000,
-        ),
-        wecom=WeComSettings(
-            corp_id=CORP_ID,
-            agent_id=1000002,
-            secret=SECRET,
-            token=TOKEN,
-            aes_key=AES_KEY,
-            api_base=wecom_base,
-        ),
-        telegram=TelegramSettings(token=""),
+    config = make_config(
+        database_url,
+        workdir,
+        wecom_base=wecom_base,
+        secret_key="bench-secret",
+        # Each simulated browser sends several messages a second, above a page's flood guard
+        # (meant for people): raise it for the bench.
+        webchat_rate=1000.0,
+        webchat_burst=1000,
     )
     codes: list[str] = []
     if users:  # the first process seeds the database

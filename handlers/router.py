@@ -25,9 +25,9 @@ def _first_word(text: str) -> str:
 
 
 async def dispatch(ctx: Context, registry: Registry) -> list[Reply]:
-    """Route one message; ``ctx.person`` and ``ctx.state`` are the sender's as loaded by the
-    caller (``storage.people.sender``). A handler refuses an action by raising ``Refused``; the caller
-    (bot.inbound) rolls the whole unit of work back and shows the refusal."""
+    """Route one message; ``ctx.person`` and ``ctx.state`` are the sender's as the caller
+    loaded them (``storage.people.sender``). A handler refuses an action by raising
+    ``Refused``; the caller (bot.inbound) rolls the whole unit of work back and shows it."""
     return await _route(ctx, registry)
 
 

@@ -15,28 +15,35 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxMessage
-from storage.upsert import insert_ignore
+from storage.upsert import LOCK_BIND, LOCK_CTE, LOCK_PARAM, insert_ignore
 
 _TABLE = InboxMessage.__table__
-# PostgreSQL: the sender's transaction lock is taken by the inbox statement itself
-# ("WITH sender_lock AS (SELECT pg_advisory_xact_lock(:lock)) ..."), one round trip instead of
-# two. The lock is taken before the row is written or claimed, and later statements of the
-# transaction (new snapshots under READ COMMITTED) see what the sender's previous message
-# committed.
-_LOCK = sa.select(
-    sa.cast(
-        sa.func.pg_advisory_xact_lock(sa.bindparam("lock", type_=sa.BigInteger)), sa.Text
-    ).label("locked")
-).cte("sender_lock")
-_LOCKED_CLAIM = (
-    sa.update(_TABLE)
-    .where(
-        _TABLE.c.id == sa.bindparam("inbox_id"),
-        _TABLE.c.handled_at.is_(None),
-        sa.select(_LOCK.c.locked).scalar_subquery().is_not(None),
-    )
-    .values(handled_at=sa.bindparam("now"))
-)
+# PostgreSQL: the sender's lock and the claim in one statement (see storage.upsert.LOCK_CTE).
+_LOCKED_CLAIM = sa.text(
+    f"{LOCK_CTE} UPDATE inbox SET handled_at = :now"
+    " WHERE id = :inbox_id AND handled_at IS NULL AND EXISTS (SELECT FROM xact_lock)"
+).bindparams(LOCK_BIND, sa.bindparam("now", type_=_TABLE.c.handled_at.type))
+
+
+def _row(
+    *,
+    channel: str,
+    message_id: str,
+    sender_id: str,
+    payload: dict[str, Any],
+    now: datetime,
+    handled_at: datetime | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "message_id": message_id,
+        "sender_id": sender_id,
+        "payload": payload,
+        "received_at": now,
+        "handled_at": handled_at,
+        "error": error[:2000] if error else None,
+    }
 
 
 async def record(
@@ -54,15 +61,15 @@ async def record(
     """Store the message; ``None`` when this (channel, message id) was seen before. Pass
     ``handled_at`` when it is handled in the same transaction, and ``lock`` (PostgreSQL only)
     to take that advisory transaction lock first, in the same statement."""
-    values = {
-        "channel": channel,
-        "message_id": message_id,
-        "sender_id": sender_id,
-        "payload": payload,
-        "received_at": now,
-        "handled_at": handled_at,
-        "error": error[:2000] if error else None,
-    }
+    values = _row(
+        channel=channel,
+        message_id=message_id,
+        sender_id=sender_id,
+        payload=payload,
+        now=now,
+        handled_at=handled_at,
+        error=error,
+    )
     return await insert_ignore(session, InboxMessage, values, ["channel", "message_id"], lock=lock)
 
 
@@ -74,18 +81,7 @@ async def record_many(
     before, or twice in ``rows``, is stored once."""
     values: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
-        key = (row["channel"], row["message_id"])
-        if key not in values:
-            error = row.get("error")
-            values[key] = {
-                "channel": row["channel"],
-                "message_id": row["message_id"],
-                "sender_id": row["sender_id"],
-                "payload": row["payload"],
-                "received_at": row["now"],
-                "handled_at": row.get("handled_at"),
-                "error": error[:2000] if error else None,
-            }
+        values.setdefault((row["channel"], row["message_id"]), _row(**row))
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # One statement run for every parameter set (SQLAlchemy's "insertmanyvalues" sends them
     # as multi-row VALUES); RETURNING gives back only the rows that were new.
@@ -105,7 +101,7 @@ async def claim(
     as in :func:`record`."""
     if lock is not None:
         result = await session.execute(
-            _LOCKED_CLAIM, {"lock": lock, "inbox_id": inbox_id, "now": now}
+            _LOCKED_CLAIM, {LOCK_PARAM: lock, "inbox_id": inbox_id, "now": now}
         )
     else:
         result = await session.execute(

@@ -31,11 +31,17 @@ async def insert_ignore(
     params = {name: make() for name, make in defaults}
     params.update(values)
     if lock is not None:
-        params[_LOCK_PARAM] = lock
+        params[LOCK_PARAM] = lock
     return (await session.execute(stmt, params)).scalar_one_or_none()
 
 
-_LOCK_PARAM = "cunbot_lock"
+# PostgreSQL: a statement that takes a transaction-level advisory lock before its own work,
+# "<LOCK_CTE> <statement using xact_lock>", saves the round trip of a separate SELECT. The lock
+# is held before the statement writes, and the transaction's later statements (new snapshots
+# under READ COMMITTED) see what the previous holder committed.
+LOCK_PARAM = "cunbot_lock"
+LOCK_CTE = f"WITH xact_lock AS (SELECT pg_advisory_xact_lock(:{LOCK_PARAM}))"
+LOCK_BIND = sa.bindparam(LOCK_PARAM, type_=sa.BigInteger)
 
 
 @functools.lru_cache(maxsize=256)
@@ -60,16 +66,12 @@ def _insert_ignore(
     binds = ", ".join(f":{c}" for c in columns)
     target = ", ".join(quote(c) for c in conflict)
     tail = f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote('id')}"
+    params = [sa.bindparam(c, type_=table.c[c].type) for c in columns]
     if not locked:
         sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({binds}) {tail}"
-        params = [sa.bindparam(c, type_=table.c[c].type) for c in columns]
     elif dialect.name == "postgresql":
-        sql = (
-            f"WITH sender_lock AS (SELECT pg_advisory_xact_lock(:{_LOCK_PARAM})) "
-            f"INSERT INTO {quote(table.name)} ({names}) SELECT {binds} FROM sender_lock {tail}"
-        )
-        params = [sa.bindparam(c, type_=table.c[c].type) for c in columns]
-        params.append(sa.bindparam(_LOCK_PARAM, type_=sa.BigInteger))
+        sql = f"{LOCK_CTE} INSERT INTO {quote(table.name)} ({names}) SELECT {binds} FROM xact_lock {tail}"
+        params.append(LOCK_BIND)
     else:
         raise ValueError("advisory locks are PostgreSQL's")
     stmt = sa.text(sql).bindparams(*params).columns(table.c.id)

@@ -31,7 +31,6 @@ ALL_USERS_INVALID = 81013
 MAX_MEDIA = 10 * 1024 * 1024
 TEXT_BYTES = 2048  # message/send text content limit (bytes, UTF-8)
 RATE_LIMIT_WAIT = 60.0  # seconds; WeCom does not say how long to back off after 45009
-# WeCom's per-member limit; the excess is dropped without an error, so we stay under it.
 # WeCom's per-member limit; the excess is dropped without an error, so replies count too.
 LIMITS = ChannelLimits(per_recipient=(RateLimit(30, 60), RateLimit(1000, 3600)), replies_too=True)
 

@@ -15,7 +15,7 @@ from storage import db
 async def open_db(config: Config, upgrade: bool = True) -> AsyncIterator[async_sessionmaker]:
     """Sessions for one command. Commands that create data upgrade the SQLite default first
     (like ``cunbot run``); commands that need an existing ledger pass ``upgrade=False``."""
-    engine = db.make_engine(config.core.database_url, pool_size=config.core.db_pool_size)
+    engine = db.make_engine(config.core.database_url)
     try:
         if upgrade and db.is_sqlite(config.core.database_url):
             await db.upgrade(engine)

@@ -41,7 +41,7 @@ def cmd_run(config: Config, _args: argparse.Namespace) -> int:
 
 
 async def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
-    engine = db.make_engine(config.core.database_url, pool_size=config.core.db_pool_size)
+    engine = db.make_engine(config.core.database_url)
     try:
         await db.upgrade(engine, args.revision)
         async with engine.connect() as conn:

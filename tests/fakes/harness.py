@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -29,9 +30,14 @@ def make_config(
     telegram_base: str | None = None,
     telegram_mode: str = "polling",
     webhook_secret: str = "",
+    **core_settings: Any,
 ) -> Config:
+    """``core_settings``: further CoreSettings fields (the inbound bench uses this too)."""
     core = CoreSettings(
-        database_url=database_url, media_dir=tmp_path / "media", var_dir=tmp_path / "var"
+        database_url=database_url,
+        media_dir=tmp_path / "media",
+        var_dir=tmp_path / "var",
+        **core_settings,
     )
     wecom = (
         WeComSettings(
