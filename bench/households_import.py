@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.household_import import import_file  # noqa: E402
+from core.clock import SystemClock  # noqa: E402
+from core.rules import HOUSEHOLD_CATEGORIES  # noqa: E402
 from storage import db, regions  # noqa: E402
-from storage.clock import SystemClock  # noqa: E402
 from storage.households import COLUMNS  # noqa: E402
-from storage.rules import HOUSEHOLD_CATEGORIES  # noqa: E402
 
 
 async def main(rows: int, url: str | None) -> None:

@@ -99,8 +99,8 @@ async def _seed(database_url: str, users: int, browsers: int, codes: list[str]) 
     invite for each of the first ``browsers`` to bind a web chat page with."""
     import sqlalchemy as sa
 
+    from core.clock import SystemClock
     from storage import db, people, regions
-    from storage.clock import SystemClock
     from storage.models import Identity, Person
 
     engine = db.make_engine(database_url)

@@ -28,9 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from core.channel import ChannelLimits, SendResult  # noqa: E402
+from core.clock import FixedClock  # noqa: E402
+from core.rules import Rules  # noqa: E402
 from storage import db  # noqa: E402
 from storage import tasks as task_store  # noqa: E402
-from storage.clock import FixedClock  # noqa: E402
 from storage.models import (  # noqa: E402
     Assignment,
     Base,
@@ -41,9 +43,8 @@ from storage.models import (  # noqa: E402
     Region,
     Visit,
 )
-from storage.rules import Rules  # noqa: E402
 from tasks import digest, reminders  # noqa: E402
-from tasks.delivery import ChannelLimits, Delivery, SendResult  # noqa: E402
+from tasks.delivery import Delivery  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 10, 7, 0, tzinfo=TZ)

@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.config import Config
 from bot.inbound import Inbound
+from core.channel import Sender
+from core.clock import Clock, SystemClock
+from core.rules import Rules
 from handlers.faq_service import FaqService
 from handlers.features import build_registry
 from storage import db
-from storage.clock import Clock, SystemClock
-from storage.rules import Rules
-from tasks.delivery import ChannelGates, Delivery, Sender
+from tasks.delivery import ChannelGates, Delivery
 from tasks.scheduler import Scheduler
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from storage.rules import DEFAULT_VISIT_QUOTAS, Rules, parse_hhmm, parse_quiet_hours
+from core.rules import DEFAULT_VISIT_QUOTAS, Rules, parse_hhmm, parse_quiet_hours
 
 _COMMON = {"env_file": ".env", "env_file_encoding": "utf-8", "extra": "ignore"}
 

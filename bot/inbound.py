@@ -21,16 +21,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import Clock
+from core.errors import DomainError
+from core.messages import MAX_TEXT, Incoming, Reply
+from core.rules import Rules
 from handlers import texts
-from handlers.context import Context, Refused
-from handlers.messages import MAX_TEXT, Incoming, Reply
+from handlers.context import Context
 from handlers.registry import Registry
 from handlers.router import dispatch
 from storage import inbox, outbox
 from storage import people as people_store
-from storage.clock import Clock
 from storage.people import PersonDTO
-from storage.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +162,8 @@ class Inbound:
                 if after is not None:
                     await after(session, incoming, replies, person)
                 return replies
-        except Refused as refusal:
-            replies = [Reply(str(refusal))]
+        except DomainError as refusal:
+            replies = [Reply(refusal.message)]
             await self._mark_handled(incoming, inbox_id, None, replies, after)
             return replies
         except Exception as exc:

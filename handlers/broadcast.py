@@ -10,18 +10,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.channel import spread
+from core.deadlines import DeadlineError, parse_deadline, show
+from core.messages import Button, Reply, paged
+from core.roles import COUNTY_ROLES
+from core.rules import Rules
 from handlers import task_texts as T
 from handlers.context import Context, Refused
-from handlers.deadlines import DeadlineError, parse_deadline, show
-from handlers.messages import Button, Reply, paged
 from handlers.registry import Command, Registry
 from storage import outbox
 from storage import tasks as store
 from storage.models import OutboxMessage, Person, Region
-from storage.people import COUNTY_ROLES
-from storage.rules import Rules
 from storage.tasks import DEFAULT_OFFSETS
-from tasks.delivery import spread
 from tasks.reminders import cancel_reminders, first_remind_at
 
 FLOW = "broadcast"

@@ -8,16 +8,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.messages import Incoming, Reply
+from core.clock import Clock
+from core.errors import Refused
+from core.messages import Incoming, Reply
+from core.rules import Rules
 from storage import audit, conversations, outbox
 from storage import regions as region_store
-from storage.clock import Clock
 from storage.people import PersonDTO
-from storage.rules import Rules
-
-
-class Refused(Exception):
-    """A user action that is not allowed (role or scope); the message is shown to the user."""
 
 
 @dataclass

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 
+from core.messages import Button, Reply
+from core.roles import COUNTY_ROLES, ROLES
 from handlers.context import Context
 from handlers.faq_search import Entry, Result, normalize
 from handlers.faq_service import FaqService
-from handlers.messages import Button, Reply
 from handlers.registry import Command, Registry
 from storage import faq as faq_store
 from storage import people as people_store
 from storage import regions as region_store
 from storage.faq import FaqDTO, QuestionDTO
-from storage.people import COUNTY_ROLES, ROLES
 
 log = logging.getLogger(__name__)
 

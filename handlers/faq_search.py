@@ -37,7 +37,7 @@ import jieba
 import numpy as np
 from opencc import OpenCC
 
-from storage.paths import data_dir
+from core.paths import data_dir
 
 DATA_DIR = data_dir() / "faq"
 USERDICT = DATA_DIR / "userdict.txt"

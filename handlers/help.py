@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from core.messages import Reply
+from core.roles import ROLES
 from handlers.context import Context
-from handlers.messages import Reply
 from handlers.registry import Command, Registry
 from storage import regions as region_store
-from storage.people import ROLES, mask_phone
+from storage.people import mask_phone
 
 
 async def whoami(ctx: Context, _args: str) -> list[Reply]:

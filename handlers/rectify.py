@@ -5,14 +5,14 @@ Flow ``rectify``: 整改完成 N -> photo (or a photo sent in the ten minutes be
 
 from __future__ import annotations
 
+from core.messages import Reply
+from core.roles import STAFF_ROLES, VILLAGE_ROLES
 from handlers import visit_texts as T
 from handlers.context import Context
-from handlers.messages import Reply
 from handlers.registry import Command, Registry
 from handlers.visit_common import store_photo
 from storage import problems as problem_store
 from storage import visits as store
-from storage.people import STAFF_ROLES, VILLAGE_ROLES
 
 RECTIFY = "rectify"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from core.messages import Reply
 from handlers.context import Context
-from handlers.messages import Reply
 
 CommandFn = Callable[[Context, str], Awaitable[list[Reply]]]
 FlowFn = Callable[[Context], Awaitable[list[Reply]]]

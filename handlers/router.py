@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from core.messages import Reply
 from handlers import texts
 from handlers.context import Context, Refused
-from handlers.messages import Reply
 from handlers.registry import Registry
 from storage import people as people_store
 

@@ -10,17 +10,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.deadlines import show
+from core.messages import Button, Reply, paged
+from core.roles import COUNTY_ROLES, ROLES, VILLAGE_ROLES
+from core.rules import parse_hhmm
 from handlers import task_texts as T
 from handlers.broadcast import approve
 from handlers.context import Context
-from handlers.deadlines import show
-from handlers.messages import Button, Reply, paged
 from handlers.registry import Command, Registry
 from storage import people as people_store
 from storage import tasks as store
 from storage.models import OutboxMessage, Photo
-from storage.people import COUNTY_ROLES, ROLES, VILLAGE_ROLES
-from storage.rules import parse_hhmm
 from storage.upsert import insert_ignore
 from tasks.reminders import cancel_reminders
 

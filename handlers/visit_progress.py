@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from core.messages import Button, Reply, paged
+from core.roles import STAFF_ROLES, VILLAGE_ROLES
 from handlers import visit_texts as T
 from handlers.context import Context
-from handlers.messages import Button, Reply, paged
 from handlers.registry import Command, Registry
 from handlers.visit_common import month_arg, village_of
 from storage import regions
 from storage import visits as store
 from storage.models import Region
-from storage.people import STAFF_ROLES, VILLAGE_ROLES
 
 DUE_PAGE = 15
 

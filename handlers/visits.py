@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from core.messages import Button, Reply
+from core.roles import VILLAGE_ROLES
 from handlers import visit_texts as T
 from handlers.context import Context, Refused
-from handlers.messages import Button, Reply
 from handlers.registry import Command, Registry
 from handlers.visit_common import (
     PICK_BUTTONS,
@@ -29,7 +30,6 @@ from handlers.visit_parse import CHECK_ZH, CHECKS, CORE_CHECKS, describe, parse_
 from storage import problems as problem_store
 from storage import regions
 from storage import visits as store
-from storage.people import VILLAGE_ROLES
 from storage.visits import HouseholdDTO, VisitDTO
 
 log = logging.getLogger(__name__)

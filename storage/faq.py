@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.paths import data_dir
 from storage.models import Faq, Question
-from storage.paths import data_dir
 from storage.upsert import insert_many_ignore
 
 SHIPPED = data_dir() / "faq" / "policy.yaml"

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core.rules import HOUSEHOLD_CATEGORIES
 from storage.models import Household, Person, Region
-from storage.rules import HOUSEHOLD_CATEGORIES
 
 # The roster's header row, in order (a file may order the columns differently).
 COLUMNS = (

@@ -10,31 +10,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES, STAFF_ROLES, VILLAGE_ROLES
 from storage import regions as region_store
 from storage.conversations import State
 from storage.models import Conversation, Identity, Invite, Person, Region
 
-ROLES = ("secretary", "team_member", "village_cadre", "township_staff", "county_staff", "admin")
-ROLE_ZH = {
-    "secretary": "第一书记",
-    "team_member": "驻村工作队员",
-    "village_cadre": "村干部",
-    "township_staff": "乡镇干部",
-    "county_staff": "县级工作人员",
-    "admin": "管理员",
-}
-VILLAGE_ROLES = frozenset({"secretary", "team_member", "village_cadre"})
-STAFF_ROLES = frozenset({"township_staff", "county_staff", "admin"})
-COUNTY_ROLES = frozenset({"county_staff", "admin"})
-# The level of region each role's scope must be.
-ROLE_LEVEL = {
-    "secretary": "village",
-    "team_member": "village",
-    "village_cadre": "village",
-    "township_staff": "township",
-    "county_staff": "county",
-    "admin": "county",
-}
 INVITE_TTL = timedelta(days=7)
 # last_seen_at is kept to this resolution, so most messages write nothing about identities.
 SEEN_RESOLUTION = timedelta(minutes=10)
@@ -72,7 +52,7 @@ class PersonDTO:
 
 
 @dataclass(frozen=True)
-class Sender:
+class Author:
     """Who wrote a message (``None`` when the identity is not bound to an active person) and
     the multi-step flow they are in, if any."""
 
@@ -178,14 +158,14 @@ _SENDER_QUERY = (
 )
 
 
-async def sender(session: AsyncSession, channel: str, external_id: str) -> Sender:
+async def sender(session: AsyncSession, channel: str, external_id: str) -> Author:
     """The active person behind a channel identity and their conversation state, in one query
     of plain columns: this runs for every inbound message."""
     row = (
         await session.execute(_SENDER_QUERY, {"channel": channel, "external_id": external_id})
     ).first()
     if row is None:
-        return Sender(None)
+        return Author(None)
     (pid, name, role, region_id, phone, prefs, last_channel, region_name, region_level) = row[:9]
     identity_id, seen_at, status, flow, step, data, updated_at = row[9:]
     person = PersonDTO(
@@ -203,7 +183,7 @@ async def sender(session: AsyncSession, channel: str, external_id: str) -> Sende
         identity_id=identity_id,
     )
     state = State(flow, step, dict(data or {}), updated_at) if flow is not None else None
-    return Sender(person, state)
+    return Author(person, state)
 
 
 async def by_identity(session: AsyncSession, channel: str, external_id: str) -> PersonDTO | None:

@@ -24,8 +24,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from handlers.deadlines import show
-from handlers.messages import Reply
+from core.channel import spread
+from core.deadlines import show
+from core.messages import Reply
+from core.rules import Rules, parse_hhmm
 from storage import outbox
 from storage.models import (
     Assignment,
@@ -38,9 +40,7 @@ from storage.models import (
     Task,
     Visit,
 )
-from storage.rules import Rules, parse_hhmm
 from storage.tasks import OPEN
-from tasks.delivery import spread
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.deadlines import show
-from handlers.messages import Button, Reply
+from core.deadlines import show
+from core.messages import Button, Reply
+from core.rules import Rules
 from storage import outbox
 from storage.models import Assignment, OutboxMessage, Region, Task
-from storage.rules import Rules
 from storage.tasks import DEFAULT_OFFSETS, OPEN
 
 log = logging.getLogger(__name__)

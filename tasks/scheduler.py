@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.clock import Clock
-from storage.rules import Rules
+from core.clock import Clock
+from core.rules import Rules
 from tasks import digest, reminders
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.inbound import Inbound
+from core.clock import FixedClock
+from core.messages import Incoming, Reply
+from core.rules import Rules
 from handlers.features import build_registry
-from handlers.messages import Incoming, Reply
-from storage.clock import FixedClock
-from storage.rules import Rules
 
 _ids = itertools.count(1)
 

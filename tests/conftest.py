@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from core.clock import FixedClock
+from core.rules import Rules
 from storage import db
-from storage.clock import FixedClock
 from storage.models import Base
-from storage.rules import Rules
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PG_ENV = "CUNBOT_TEST_DATABASE_URL"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from handlers.deadlines import DeadlineError, cn_number, parse_deadline
+from core.deadlines import DeadlineError, cn_number, parse_deadline
 from tests.conftest import SHANGHAI
 
 NOW = datetime(2026, 11, 10, 10, 0, tzinfo=SHANGHAI)  # a Tuesday

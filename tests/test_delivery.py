@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from core.channel import ChannelLimits, RateLimit, SendResult
 from storage import outbox
 from storage.models import OutboxMessage
-from tasks.delivery import ChannelGates, ChannelLimits, Delivery, RateLimit, SendResult
+from tasks.delivery import ChannelGates, Delivery
 from tests.factories import bind, make_world
 
 
@@ -185,7 +186,7 @@ async def test_open_web_chat_marks_delivered(sessionmaker, clock, rules):
 
 
 def test_large_bulk_batch_is_spread_over_a_window_small_one_is_not(clock):
-    from tasks.delivery import SPREAD_MAX, spread
+    from core.channel import SPREAD_MAX, spread
 
     now = clock.now()
     assert spread("task:1", 10, now) == now

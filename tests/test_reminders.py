@@ -6,9 +6,9 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from core.rules import Rules
 from storage import tasks as task_store
 from storage.models import OutboxMessage
-from storage.rules import Rules
 from tasks import reminders
 from tests.conftest import SHANGHAI
 from tests.factories import make_world

@@ -16,8 +16,8 @@ from bot import app as appmod
 from bot.channels import texts as channel_texts
 from bot.channels.telegram import CHANNEL_KEY
 from bot.config import ConfigError
+from core.messages import Button, Reply
 from handlers import texts
-from handlers.messages import Button, Reply
 from storage import people
 from storage.models import InboxMessage
 from tests.factories import bind, make_world

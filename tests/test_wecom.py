@@ -19,8 +19,8 @@ from PIL import Image
 from bot import app as appmod
 from bot.channels import texts as channel_texts
 from bot.channels.wecom import CHANNEL_KEY
+from core.messages import Button, Reply
 from handlers import texts
-from handlers.messages import Button, Reply
 from storage import people
 from storage.models import InboxMessage, OutboxMessage
 from tasks.delivery import Delivery

@@ -31,7 +31,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import DELIVERY, create_app
 from bot.config import Config, load_config
-from storage.clock import FixedClock
+from core.clock import FixedClock
 
 _ids = itertools.count(1)
 

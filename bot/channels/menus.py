@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.texts import MENU_HINT
-from handlers.messages import Incoming, Reply
+from core.clock import Clock
+from core.messages import Incoming, Reply
 from storage import menus as menu_store
-from storage.clock import Clock
 from storage.people import PersonDTO
 
 MAX_OPTIONS = 20

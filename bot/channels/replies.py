@@ -15,10 +15,10 @@ from aiohttp import web
 
 from bot import app as appmod
 from bot.inbound import reply_key
-from handlers.messages import Incoming, Reply
+from core.channel import Sender
+from core.messages import Incoming, Reply
 from storage import outbox
 from storage import people as people_store
-from tasks.delivery import Sender
 
 log = logging.getLogger(__name__)
 

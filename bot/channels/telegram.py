@@ -33,7 +33,7 @@ from bot.channels.limits import TooLarge, read_limited
 from bot.channels.replies import send_replies
 from bot.channels.telegram_sender import TelegramSender
 from bot.config import ConfigError
-from handlers.messages import MAX_TEXT, Incoming, Reply
+from core.messages import MAX_TEXT, Incoming, Reply
 from storage import media
 
 log = logging.getLogger(__name__)

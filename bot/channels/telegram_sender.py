@@ -21,8 +21,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.messages import Button, Reply
-from tasks.delivery import ChannelLimits, RateLimit, SendResult
+from core.channel import ChannelLimits, RateLimit, SendResult
+from core.messages import Button, Reply
 
 log = logging.getLogger(__name__)
 

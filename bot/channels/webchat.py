@@ -78,13 +78,13 @@ from bot.channels.webchat_protocol import (
     parse_frame,
     read_cookie,
 )
-from handlers.messages import Incoming, Reply
+from core.channel import ChannelLimits, SendResult
+from core.clock import Clock
+from core.messages import Incoming, Reply
 from storage import visits as visit_store
 from storage import webchat as store
-from storage.clock import Clock
 from storage.media import ImageRejected, save_image
 from storage.people import PersonDTO
-from tasks.delivery import ChannelLimits, SendResult
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.messages import MAX_TEXT, Incoming
+from core.messages import MAX_TEXT, Incoming
 from storage import webchat as store
 from storage.media import MAX_IMAGE_BYTES
 

@@ -33,8 +33,8 @@ from bot.channels.limits import TooLarge, read_limited
 from bot.channels.replies import send_replies
 from bot.channels.wecom_api import WeComApi, WeComError, WeComSender
 from bot.channels.wecom_crypto import CallbackRejected, WeComCrypto
+from core.messages import MAX_TEXT, Incoming, Reply
 from handlers import texts
-from handlers.messages import MAX_TEXT, Incoming, Reply
 from storage import media
 
 log = logging.getLogger(__name__)

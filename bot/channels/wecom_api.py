@@ -20,8 +20,8 @@ import aiohttp
 from bot.channels import menus
 from bot.channels.limits import TooLarge, read_limited
 from bot.config import WeComSettings
-from handlers.messages import Reply
-from tasks.delivery import ChannelLimits, RateLimit, SendResult
+from core.channel import ChannelLimits, RateLimit, SendResult
+from core.messages import Reply
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from bot import demo
 from bot.commands import open_db
 from bot.config import Config
 from bot.household_import import import_file
+from core.clock import SystemClock
+from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES
 from storage import people, regions
-from storage.clock import SystemClock
-from storage.people import ROLE_LEVEL, ROLE_ZH, ROLES
 from storage.regions import LEVEL_ZH
 
 MAX_LISTED = 200  # error and candidate lists are bounded

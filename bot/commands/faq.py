@@ -11,9 +11,9 @@ from typing import Any
 
 from bot.commands import open_db
 from bot.config import Config
+from core.clock import SystemClock
 from handlers.faq_search import Analyzer, FaqIndex
 from storage import faq as faq_store
-from storage.clock import SystemClock
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from bot.commands import open_db
 from bot.config import Config
 from bot.reports import export_visits
+from core.clock import SystemClock
 from storage import regions
-from storage.clock import SystemClock
 from storage.visits import month_of
 
 

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import open_db
 from bot.config import Config
+from core.clock import SystemClock
+from core.roles import COUNTY_ROLES
 from storage import api_tokens
-from storage.clock import SystemClock
-from storage.people import COUNTY_ROLES, PersonDTO
+from storage.people import PersonDTO
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -20,11 +20,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import CLOCK, RULES, SESSIONMAKER
+from core.deadlines import DeadlineError, parse_deadline
+from core.roles import COUNTY_ROLES
 from handlers.broadcast import publish
-from handlers.deadlines import DeadlineError, parse_deadline
 from storage import api_tokens, audit
 from storage import tasks as store
-from storage.people import COUNTY_ROLES, PersonDTO
+from storage.people import PersonDTO
 from tasks.reminders import first_remind_at, valid_offset
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from bot.app import CLOCK, CONFIG, RULES, SERVICES, SESSIONMAKER
 from bot.reports import export_visits
+from core.roles import STAFF_ROLES
 from storage import audit, people, regions
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ async def download(request: web.Request) -> web.StreamResponse:
         person = await people.get(session, int(payload["p"]))
         if (
             person is None
-            or person.role not in people.STAFF_ROLES
+            or person.role not in STAFF_ROLES
             or not await regions.contains(session, person.region_id, int(payload["r"]))
         ):
             raise web.HTTPForbidden(text="您无权下载这个台账。")

@@ -13,7 +13,7 @@ from PIL import Image
 
 from bot import app as appmod
 from bot.config import Config, CoreSettings, TelegramSettings, WeComSettings
-from storage.clock import Clock
+from core.clock import Clock
 
 CORP_ID = "ww1234567890abcdef"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

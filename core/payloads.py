@@ -1,0 +1,200 @@
+"""Button payloads, typed: one class per button, packed and unpacked here and only here.
+
+A payload is ``prefix:field:field`` (``task:ack:17``). It comes back from the client, so it is
+untrusted: :func:`unpack` returns ``None`` for anything malformed (unknown prefix, wrong field
+count, a non-number where a number goes, an id out of range), and the use case that acts on a
+well-formed one still checks that the id is the person's to act on.
+
+Telegram drops a button whose payload is over 64 bytes, so :meth:`Payload.pack` refuses to
+build one (a programming error, raised where the button is made, not when it is pressed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+from core.messages import Button
+
+MAX_BYTES = 64
+MAX_ID = 2**31 - 1  # ids are 32-bit in both databases
+_MAX_STR = 16
+
+_BY_PREFIX: dict[str, type[Payload]] = {}
+
+
+@dataclass(frozen=True)
+class Payload:
+    PREFIX: ClassVar[str] = ""
+
+    def __init_subclass__(cls, prefix: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not prefix:
+            raise TypeError(f"{cls.__name__} needs a prefix")
+        if prefix in _BY_PREFIX:
+            raise TypeError(f"payload prefix registered twice: {prefix}")
+        cls.PREFIX = prefix
+        _BY_PREFIX[prefix] = cls
+
+    def pack(self) -> str:
+        parts = [self.PREFIX]
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str) and (":" in value or not value or len(value) > _MAX_STR):
+                raise ValueError(f"{type(self).__name__}.{f.name}: bad value {value!r}")
+            parts.append(str(value))
+        packed = ":".join(parts)
+        if len(packed.encode()) > MAX_BYTES:
+            raise ValueError(f"payload over {MAX_BYTES} bytes: {packed!r}")
+        return packed
+
+    def button(self, label: str) -> Button:
+        return Button(label, self.pack())
+
+    @classmethod
+    def parse(cls, raw: str) -> Self | None:
+        """This class's payload from ``raw``, or ``None`` (another button, or malformed)."""
+        found = unpack(raw)
+        return found if isinstance(found, cls) else None
+
+
+def _field_value(kind: str, raw: str) -> int | str | None:
+    if kind == "int":
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+            return None
+        value = int(raw)
+        return value if 0 < value <= MAX_ID else None
+    if not raw or len(raw) > _MAX_STR or not raw.isascii():
+        return None
+    return raw
+
+
+def unpack(raw: str) -> Payload | None:
+    """The payload object for ``raw``, or ``None`` when it is not one we built."""
+    if not isinstance(raw, str) or len(raw) > MAX_BYTES * 2:
+        return None
+    head, parts = raw, []
+    while head not in _BY_PREFIX:
+        head, sep, last = head.rpartition(":")
+        if not sep:
+            return None
+        parts.insert(0, last)
+    cls = _BY_PREFIX[head]
+    fields = dataclasses.fields(cls)
+    if len(parts) != len(fields):
+        return None
+    values: dict[str, Any] = {}
+    for f, part in zip(fields, parts, strict=True):
+        value = _field_value(str(f.type), part)
+        if value is None:
+            return None
+        values[f.name] = value
+    return cls(**values)
+
+
+def prefixes() -> tuple[str, ...]:
+    return tuple(_BY_PREFIX)
+
+
+# --- tasks -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskAck(Payload, prefix="task:ack"):
+    assignment: int
+
+
+@dataclass(frozen=True)
+class TaskDone(Payload, prefix="task:done"):
+    assignment: int
+
+
+@dataclass(frozen=True)
+class TaskSend(Payload, prefix="task:send"):
+    assignment: int
+
+
+@dataclass(frozen=True)
+class ReviewApprove(Payload, prefix="review:ok"):
+    assignment: int
+
+
+# --- visits ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VisitConfirm(Payload, prefix="visit:confirm"):
+    pass
+
+
+@dataclass(frozen=True)
+class VisitEdit(Payload, prefix="visit:edit"):
+    pass
+
+
+@dataclass(frozen=True)
+class VisitCheck(Payload, prefix="visit:chk"):
+    check: str  # a check key of core/visit checks, e.g. "water"
+    answer: str  # ok | problem | skip
+
+
+@dataclass(frozen=True)
+class VisitSkip(Payload, prefix="visit:skip"):
+    pass
+
+
+@dataclass(frozen=True)
+class VisitNext(Payload, prefix="visit:next"):
+    pass
+
+
+@dataclass(frozen=True)
+class VisitHousehold(Payload, prefix="visit:hh"):
+    household: int
+
+
+@dataclass(frozen=True)
+class VisitDuplicate(Payload, prefix="visit:dup"):
+    choice: str  # same | new
+
+
+@dataclass(frozen=True)
+class VisitPhoto(Payload, prefix="visit:ph"):
+    photo: int
+    household: int
+
+
+@dataclass(frozen=True)
+class VisitRevoke(Payload, prefix="visit:revoke"):
+    visit: int
+
+
+# --- visit progress (pages of 未走访) -------------------------------------------------------
+@dataclass(frozen=True)
+class DuePage(Payload, prefix="due"):
+    page: int
+
+
+@dataclass(frozen=True)
+class DueVillagePage(Payload, prefix="duev"):
+    village: int
+    page: int
+
+
+# --- FAQ -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FaqUseful(Payload, prefix="faq:up"):
+    question: int
+
+
+@dataclass(frozen=True)
+class FaqNotUseful(Payload, prefix="faq:down"):
+    question: int
+
+
+@dataclass(frozen=True)
+class FaqPick(Payload, prefix="faq:pick"):
+    question: int
+    faq: int
+
+
+@dataclass(frozen=True)
+class FaqNone(Payload, prefix="faq:none"):
+    question: int
