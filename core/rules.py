@@ -23,6 +23,9 @@ DEFAULT_VISIT_QUOTAS = {
 }
 
 
+# Photos and a location sent this long before or after a visit report attach to it.
+PHOTO_WINDOW = timedelta(minutes=10)
+
 END_OF_WORKDAY = time(18, 0)  # a deadline given as a day means this hour of it
 
 

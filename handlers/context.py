@@ -12,8 +12,8 @@ from core.clock import Clock
 from core.errors import Refused
 from core.messages import Incoming, Reply
 from core.rules import Rules
-from storage import audit, conversations, outbox
-from storage import regions as region_store
+from services import pushes, scope
+from storage import audit, conversations
 from storage.people import PersonDTO
 
 
@@ -36,21 +36,17 @@ class Context:
             raise Refused("请先绑定：发送「绑定 邀请码」。")
         return self.person
 
-    # --- roles and scope -------------------------------------------------------------
+    # --- roles and scope (services.scope decides; these only bind it to the sender) ------
     def require_role(self, roles: frozenset[str] | set[str], what: str = "这个操作") -> PersonDTO:
-        me = self.me
-        if me.role not in roles:
-            raise Refused(f"您的身份（{me.role_zh}）不能进行{what}。")
-        return me
+        scope.require_role(self.me, roles, what)
+        return self.me
 
     async def require_scope(self, region_id: int, what: str = "这个村的数据") -> None:
         """Refuse unless ``region_id`` lies within the person's own region."""
-        me = self.me
-        if not await region_store.contains(self.session, me.region_id, region_id):
-            raise Refused(f"您只能查看和处理本辖区（{me.region_name}）的事务，无权访问{what}。")
+        await scope.require_scope(self.session, self.me, region_id, what)
 
     async def my_village_ids(self) -> list[int]:
-        return await region_store.village_ids_under(self.session, self.me.region_id)
+        return await scope.village_ids(self.session, self.me)
 
     # --- conversation state ---------------------------------------------------------------
     async def set_state(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
@@ -74,17 +70,16 @@ class Context:
         respect_quiet_hours: bool = False,
     ) -> int | None:
         """Send a message to *another* person through the outbox (idempotent by ``key``)."""
-        at = not_before or self.now()
-        if respect_quiet_hours:
-            at = self.rules.after_quiet_hours(at)
-        return await outbox.enqueue(
+        return await pushes.push(
             self.session,
-            recipient_id=person_id,
-            body=reply.to_dict(),
+            to=person_id,
+            reply=reply,
             key=key,
             now=self.now(),
-            not_before=at,
-            priority=outbox.PRIORITY_REPLY if urgent else outbox.PRIORITY_BULK,
+            rules=self.rules,
+            urgent=urgent,
+            not_before=not_before,
+            respect_quiet_hours=respect_quiet_hours,
         )
 
     async def audit(self, action: str, obj: str, detail: dict[str, Any] | None = None) -> None:

@@ -11,8 +11,8 @@ from handlers import visit_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
 from handlers.visit_common import store_photo
+from storage import photos as photo_store
 from storage import problems as problem_store
-from storage import visits as store
 
 RECTIFY = "rectify"
 
@@ -34,7 +34,7 @@ async def cmd_rectify(ctx: Context, args: str) -> list[Reply]:
                 )
             )
         ]
-    loose = await store.loose_photos(ctx.session, ctx.me.id, ctx.now())
+    loose = await photo_store.loose_photos(ctx.session, ctx.me.id, ctx.now())
     if loose:
         return await _close(ctx, problem.id, loose[-1])
     await ctx.set_state(RECTIFY, "photo", {"problem": problem.id})

@@ -7,9 +7,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from core.rules import PHOTO_WINDOW
 from handlers import visit_texts as T
 from handlers.context import Context, Refused
 from storage import media, regions
+from storage import photos as photo_store
 from storage import visits as store
 from storage.models import InboxMessage
 from storage.visits import HouseholdDTO
@@ -62,7 +64,7 @@ async def store_photo(ctx: Context) -> tuple[int, bool] | None:
     if not stored or not stored.get("sha256"):
         return None
     taken = media.exif_local_to_utc(stored.get("taken_at"), ctx.rules.timezone)
-    photo_id, new = await store.add_photo(
+    photo_id, new = await photo_store.add_photo(
         ctx.session, stored, uploaded_by=ctx.me.id, now=ctx.now(), taken_at=taken
     )
     await ctx.audit("photo.add", f"photo:{photo_id}", {"sha256": stored["sha256"], "new": new})
@@ -77,7 +79,7 @@ async def burst_location(ctx: Context) -> tuple[float, float] | None:
         .where(
             InboxMessage.channel == inc.channel,
             InboxMessage.sender_id == inc.sender_id,
-            InboxMessage.received_at >= ctx.now() - store.PHOTO_WINDOW,
+            InboxMessage.received_at >= ctx.now() - PHOTO_WINDOW,
         )
         .order_by(InboxMessage.id.desc())
         .limit(30)

@@ -13,6 +13,7 @@ from typing import Any
 
 from core.messages import Button, Reply
 from core.roles import VILLAGE_ROLES
+from core.rules import PHOTO_WINDOW
 from handlers import visit_texts as T
 from handlers.context import Context, Refused
 from handlers.registry import Command, Registry
@@ -27,6 +28,7 @@ from handlers.visit_common import (
     village_of,
 )
 from handlers.visit_parse import CHECK_ZH, CHECKS, CORE_CHECKS, describe, parse_report
+from storage import photos as photo_store
 from storage import problems as problem_store
 from storage import regions
 from storage import visits as store
@@ -337,10 +339,10 @@ async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
     )
     photos = list(
         dict.fromkeys(
-            [*data.get("photos", []), *await store.loose_photos(ctx.session, ctx.me.id, now)]
+            [*data.get("photos", []), *await photo_store.loose_photos(ctx.session, ctx.me.id, now)]
         )
     )
-    attached = await store.attach_photos(ctx.session, photos, visit.id)
+    attached = await photo_store.attach_photos(ctx.session, photos, visit.id)
     problem_ids = await _open_problems(ctx, hh, visit.id, checks, _problem_keys(checks))
     await ctx.audit(
         "visit.record",
@@ -426,8 +428,10 @@ async def _apply_amend(ctx: Context, data: dict[str, Any], merged: bool = False)
             await ctx.audit("problem.void", f"problem:{p.id}", {"visit": visit.id})
     new_keys = [k for k in wanted if CHECK_ZH[k] not in existing]
     problem_ids = await _open_problems(ctx, hh, visit.id, updated.checklist, new_keys)
-    photos = data.get("photos", []) + await store.loose_photos(ctx.session, ctx.me.id, ctx.now())
-    await store.attach_photos(ctx.session, photos, visit.id)
+    photos = data.get("photos", []) + await photo_store.loose_photos(
+        ctx.session, ctx.me.id, ctx.now()
+    )
+    await photo_store.attach_photos(ctx.session, photos, visit.id)
     await ctx.audit(
         "visit.merge" if merged else "visit.amend",
         f"visit:{visit.id}",
@@ -457,12 +461,12 @@ async def on_photo(ctx: Context) -> list[Reply]:
     if got is None:
         return [Reply(T.PHOTO_UNREADABLE)]
     photo_id, new = got
-    visit_id, assignment_id = await store.photo_info(ctx.session, photo_id)
+    visit_id, assignment_id = await photo_store.photo_info(ctx.session, photo_id)
     if not new and (visit_id or assignment_id):
         return [Reply(T.PHOTO_SEEN)]
-    recent = await store.last_visit_by(ctx.session, ctx.me.id, since=ctx.now() - store.PHOTO_WINDOW)
+    recent = await store.last_visit_by(ctx.session, ctx.me.id, since=ctx.now() - PHOTO_WINDOW)
     if recent is not None:
-        await store.attach_photos(ctx.session, [photo_id], recent.id)
+        await photo_store.attach_photos(ctx.session, [photo_id], recent.id)
         await ctx.audit("photo.attach", f"visit:{recent.id}", {"photo": photo_id})
         hh = await household_in_scope(ctx, recent.household_id)
         return [Reply(T.PHOTO_ATTACHED.format(name=hh.head_name, id=recent.id))]
@@ -490,12 +494,12 @@ async def on_photo(ctx: Context) -> list[Reply]:
 async def _photo_for(ctx: Context, photo_id: int, household_id: int) -> list[Reply]:
     """The answer to "which household is this photo?": its visit today, or a new visit."""
     hh = await household_in_scope(ctx, household_id)
-    visit_id, assignment_id = await store.photo_info(ctx.session, photo_id)
+    visit_id, assignment_id = await photo_store.photo_info(ctx.session, photo_id)
     if visit_id or assignment_id:
         return [Reply(T.PHOTO_SEEN)]
     recent = await store.recent_visit_of(ctx.session, hh.id, ctx.now(), window=store.REVOKE_WINDOW)
     if recent is not None and recent.visitor_id == ctx.me.id:
-        await store.attach_photos(ctx.session, [photo_id], recent.id)
+        await photo_store.attach_photos(ctx.session, [photo_id], recent.id)
         await ctx.audit("photo.attach", f"visit:{recent.id}", {"photo": photo_id})
         return [Reply(T.PHOTO_ATTACHED.format(name=hh.head_name, id=recent.id))]
     data = {"mode": "new", "checks": {}, "photos": [photo_id], "msg": ctx.incoming.message_id}
@@ -506,7 +510,7 @@ async def on_location(ctx: Context) -> list[Reply]:
     inc = ctx.incoming
     if inc.lat is None or inc.lon is None:
         return [Reply(T.LOCATION_LATER)]
-    recent = await store.last_visit_by(ctx.session, ctx.me.id, since=ctx.now() - store.PHOTO_WINDOW)
+    recent = await store.last_visit_by(ctx.session, ctx.me.id, since=ctx.now() - PHOTO_WINDOW)
     if recent is None or recent.lat is not None:
         return [Reply(T.LOCATION_LATER)]
     flag = await location_flag(ctx, recent.village_id, inc.lat, inc.lon)

@@ -81,7 +81,7 @@ from bot.channels.webchat_protocol import (
 from core.channel import ChannelLimits, SendResult
 from core.clock import Clock
 from core.messages import Incoming, Reply
-from storage import visits as visit_store
+from storage import photos as photo_store
 from storage import webchat as store
 from storage.media import ImageRejected, save_image
 from storage.people import PersonDTO
@@ -391,7 +391,7 @@ async def media(request: web.Request) -> web.StreamResponse:
     root = request.app[CONFIG].core.media_dir
     rel = request.match_info["path"]
     async with hub.sessionmaker() as session:
-        allowed = await visit_store.may_view_photo(session, bound.person_id, rel)
+        allowed = await photo_store.may_view_photo(session, bound.person_id, rel)
     if allowed is None:
         raise web.HTTPNotFound()
     if not allowed:

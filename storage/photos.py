@@ -1,0 +1,121 @@
+"""Photos: one row per SHA-256 (the file is stored once under the media directory), attached
+to at most one visit or one assignment, and who may see them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.rules import PHOTO_WINDOW
+from storage import people as people_store
+from storage import regions as region_store
+from storage.models import Assignment, Photo, Visit
+from storage.upsert import insert_ignore
+
+
+async def add_photo(
+    session: AsyncSession,
+    stored: dict[str, Any],
+    *,
+    uploaded_by: int,
+    now: datetime,
+    taken_at: datetime | None,
+) -> tuple[int, bool]:
+    """Store the photo row once per SHA-256; return (photo id, whether it was new)."""
+    new_id = await insert_ignore(
+        session,
+        Photo,
+        {
+            "sha256": stored["sha256"],
+            "path": stored["path"],
+            "thumb_path": stored.get("thumb_path"),
+            "mime": stored["mime"],
+            "size": stored["size"],
+            "width": stored["width"],
+            "height": stored["height"],
+            "taken_at": taken_at,
+            "uploaded_by": uploaded_by,
+            "created_at": now,
+        },
+        ["sha256"],
+    )
+    if new_id is not None:
+        return new_id, True
+    existing = await session.scalar(sa.select(Photo.id).where(Photo.sha256 == stored["sha256"]))
+    assert existing is not None
+    return existing, False
+
+
+async def photo_info(session: AsyncSession, photo_id: int) -> tuple[int | None, int | None]:
+    """(visit_id, assignment_id) of a photo."""
+    row = (
+        await session.execute(
+            sa.select(Photo.visit_id, Photo.assignment_id).where(Photo.id == photo_id)
+        )
+    ).one()
+    return row[0], row[1]
+
+
+async def attach_photos(session: AsyncSession, photo_ids: list[int], visit_id: int) -> int:
+    """Attach photos that are not attached to anything yet."""
+    if not photo_ids:
+        return 0
+    result = await session.execute(
+        sa.update(Photo)
+        .where(Photo.id.in_(photo_ids), Photo.visit_id.is_(None), Photo.assignment_id.is_(None))
+        .values(visit_id=visit_id)
+    )
+    return result.rowcount or 0
+
+
+async def loose_photos(
+    session: AsyncSession, uploaded_by: int, now: datetime, window: timedelta = PHOTO_WINDOW
+) -> list[int]:
+    """This person's unattached photos from the last ``window``."""
+    rows = await session.scalars(
+        sa.select(Photo.id)
+        .where(
+            Photo.uploaded_by == uploaded_by,
+            Photo.visit_id.is_(None),
+            Photo.assignment_id.is_(None),
+            Photo.created_at >= now - window,
+            Photo.created_at <= now,
+        )
+        .order_by(Photo.id)
+    )
+    return list(rows)
+
+
+async def photo_count(session: AsyncSession, visit_id: int) -> int:
+    return int(
+        await session.scalar(sa.select(sa.func.count()).where(Photo.visit_id == visit_id)) or 0
+    )
+
+
+async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -> bool | None:
+    """Photos show households and their homes: a person sees the ones they uploaded, and those
+    attached to a visit or an assignment in a village within their own region. ``None`` when
+    no photo has that path."""
+    photo = await session.scalar(
+        sa.select(Photo).where(sa.or_(Photo.path == rel_path, Photo.thumb_path == rel_path))
+    )
+    if photo is None:
+        return None
+    if photo.uploaded_by == person_id:
+        return True
+    village_id = None
+    if photo.visit_id is not None:
+        village_id = await session.scalar(
+            sa.select(Visit.village_id).where(Visit.id == photo.visit_id)
+        )
+    elif photo.assignment_id is not None:
+        village_id = await session.scalar(
+            sa.select(Assignment.village_id).where(Assignment.id == photo.assignment_id)
+        )
+    person = await people_store.get(session, person_id)
+    if village_id is None or person is None:
+        return False
+    return await region_store.contains(session, person.region_id, village_id)
