@@ -32,8 +32,8 @@ import sqlalchemy as sa  # noqa: E402
 from bot.reports import export_visits  # noqa: E402
 from core.rules import Rules  # noqa: E402
 from storage import db  # noqa: E402
-from storage import visits as store  # noqa: E402
 from storage.models import Base, Household, Person, Region, Visit  # noqa: E402
+from storage.readmodels import coverage as store  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONTH = "2026-11"

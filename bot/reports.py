@@ -17,22 +17,21 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core.rules import Rules
+from core.statuses import PROBLEM_ZH, ProblemStatus
 from handlers.visit_parse import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from storage import regions
-from storage import visits as visit_store
-from storage.models import Assignment, Household, Person, Photo, Problem, Region, Visit
-from storage.problems import STATUS_ZH as PROBLEM_STATUS_ZH
+from storage.readmodels import ledger
+from storage.readmodels.coverage import coverage_by_village
+from storage.readmodels.places import VillagePlace, village_places
 
-CHUNK = 2000
+CHUNK = ledger.CHUNK
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 FLAG_ZH = {"outside_county": "不在本县范围", "outside_china": "位置异常"}
@@ -214,49 +213,28 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-async def _village_names(
-    session: AsyncSession, village_ids: list[int]
-) -> dict[int, tuple[str, str]]:
-    town = aliased(Region)
-    rows = await session.execute(
-        sa.select(Region.id, town.name, Region.name)
-        .join(town, town.id == Region.parent_id)
-        .where(Region.id.in_(village_ids))
-    )
-    return {vid: (tname, vname) for vid, tname, vname in rows}
-
-
 async def visit_rows(
     session: AsyncSession, village_ids: list[int], month: str, tz: ZoneInfo
 ) -> AsyncIterator[list[tuple[Any, ...]]]:
-    names = await _village_names(session, village_ids)
-    photos = sa.select(sa.func.count(Photo.id)).where(Photo.visit_id == Visit.id).scalar_subquery()
-    query = (
-        sa.select(
-            Visit.visited_at, Visit.village_id, Household.code, Household.head_name,
-            Household.category, Person.name, Visit.checklist, Visit.note, photos,
-            Visit.lat, Visit.lon, Visit.location_flag,
-        )
-        .join(Household, Household.id == Visit.household_id)
-        .join(Person, Person.id == Visit.visitor_id)
-        .where(Visit.month == month, Visit.status == "active", Visit.village_id.in_(village_ids))
-        .order_by(Visit.visited_at, Visit.id)
-        .execution_options(yield_per=CHUNK)
-    )  # fmt: skip
-    result = await session.stream(query)
-    async for part in result.partitions(CHUNK):
+    places = await village_places(session, village_ids)
+    async for part in ledger.visit_entries(session, village_ids, month, CHUNK):
         chunk = []
-        for at, vid, code, head, cat, visitor, checks, note, n, lat, lon, flag in part:
-            town, village = names.get(vid, ("", ""))
-            checks = checks or {}
+        for v in part:
+            town, village = _names(places, v.village_id)
             chunk.append(
                 (
-                    _local(at, tz), town, village, code, head, cat, visitor,
-                    *(_check_cell(checks.get(k), k in CORE_CHECKS) for k in CHECKS),
-                    note or None, int(n or 0), lat, lon, FLAG_ZH.get(flag or ""),
+                    _local(v.visited_at, tz), town, village, v.code, v.head_name, v.category,
+                    v.visitor,
+                    *(_check_cell(v.checklist.get(k), k in CORE_CHECKS) for k in CHECKS),
+                    v.note or None, v.photos, v.lat, v.lon, FLAG_ZH.get(v.location_flag or ""),
                 )
             )  # fmt: skip
         yield chunk
+
+
+def _names(places: dict[int, VillagePlace], village_id: int, default: str = "") -> tuple[str, str]:
+    place = places.get(village_id)
+    return (place.town_name, place.village_name) if place else ("", default)
 
 
 async def problem_rows(
@@ -264,31 +242,16 @@ async def problem_rows(
 ) -> list[tuple[Any, ...]]:
     """Problems found this month, and older ones still open at the end of it."""
     start, end = month_bounds(month, tz)
-    names = await _village_names(session, village_ids)
-    rows = await session.execute(
-        sa.select(
-            Problem.id, Problem.village_id, Household.code, Household.head_name, Problem.kind,
-            Problem.description, Problem.found_at, Assignment.deadline, Problem.status,
-            Problem.closed_at,
-        )
-        .join(Household, Household.id == Problem.household_id)
-        .outerjoin(Assignment, Assignment.id == Problem.assignment_id)
-        .where(
-            Problem.village_id.in_(village_ids),
-            Problem.found_at < end,
-            sa.or_(Problem.found_at >= start, Problem.status == "open"),
-        )
-        .order_by(Problem.id)
-    )  # fmt: skip
+    places = await village_places(session, village_ids)
     out = []
-    for pid, vid, code, head, kind, desc, found, deadline, status, closed in rows:
-        town, village = names.get(vid, ("", ""))
-        due = _local(deadline, tz)
+    for p in await ledger.problem_entries(session, village_ids, start, end):
+        town, village = _names(places, p.village_id)
+        due = _local(p.deadline, tz)
         out.append(
             (
-                pid, town, village, code, head, kind, desc, _local(found, tz),
-                due.replace(hour=0, minute=0) if due else None,
-                PROBLEM_STATUS_ZH.get(status, status), _local(closed, tz),
+                p.id, town, village, p.code, p.head_name, p.kind, p.description,
+                _local(p.found_at, tz), due.replace(hour=0, minute=0) if due else None,
+                PROBLEM_ZH.get(ProblemStatus(p.status), p.status), _local(p.closed_at, tz),
             )
         )  # fmt: skip
     return out
@@ -297,15 +260,13 @@ async def problem_rows(
 async def coverage_rows(
     session: AsyncSession, village_ids: list[int], month: str, quotas: dict[str, int]
 ) -> list[tuple[Any, ...]]:
-    names = await _village_names(session, village_ids)
-    rows = await visit_store.coverage_by_village(session, village_ids, month, quotas)
+    places = await village_places(session, village_ids)
     out = []
-    for c in rows:
-        town, village = names.get(c.region_id, ("", c.name))
+    for c in await coverage_by_village(session, village_ids, month, quotas):
+        town, village = _names(places, c.region_id, c.name)
         out.append(
             (
-                town, village, c.households_due, c.households_met,
-                c.households_met / c.households_due if c.households_due else 1.0,
+                town, village, c.households_due, c.households_met, c.share,
                 c.visits_required, c.visits_done,
                 c.visits_done / c.visits_required if c.visits_required else 1.0,
             )

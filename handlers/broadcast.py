@@ -7,7 +7,6 @@ import re
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.channel import spread
@@ -15,12 +14,13 @@ from core.deadlines import DeadlineError, parse_deadline, show
 from core.messages import Button, Reply, paged
 from core.roles import COUNTY_ROLES
 from core.rules import Rules
+from core.statuses import OUTBOX_ZH, OutboxStatus
 from handlers import task_texts as T
 from handlers.context import Context, Refused
 from handlers.registry import Command, Registry
 from storage import outbox
 from storage import tasks as store
-from storage.models import OutboxMessage, Person, Region
+from storage.readmodels.dead_letters import dead_letters as dead_letter_list
 from storage.tasks import DEFAULT_OFFSETS
 from tasks.reminders import cancel_reminders, first_remind_at
 
@@ -344,28 +344,17 @@ async def cancel(ctx: Context, rest: str) -> list[Reply]:
 
 async def dead_letters(ctx: Context, _rest: str) -> list[Reply]:
     """Messages that could not be delivered to people of this county (死信)."""
-    village_ids = await ctx.my_village_ids()
-    region_ids = [*village_ids, ctx.me.region_id]
-    # Township staff live on the townships above these villages.
-    select_towns = sa.select(Region.parent_id).where(Region.id.in_(village_ids))
-    rows = (
-        await ctx.session.execute(
-            sa.select(OutboxMessage.id, Person.name, OutboxMessage.status, OutboxMessage.last_error)
-            .join(Person, Person.id == OutboxMessage.recipient_id)
-            .where(
-                OutboxMessage.status.in_(("dead", "undeliverable")),
-                sa.or_(Person.region_id.in_(region_ids), Person.region_id.in_(select_towns)),
-            )
-            .order_by(OutboxMessage.id.desc())
-            .limit(50)
-        )
-    ).all()
+    rows = await dead_letter_list(ctx.session, ctx.me.region_id)
     if not rows:
         return [Reply(T.DEAD_NONE)]
-    zh = {"dead": "多次发送失败", "undeliverable": "没有可用的联系方式"}
     lines = [
-        T.DEAD_LINE.format(id=i, name=name, status=zh.get(status, status), error=(error or "")[:40])
-        for i, name, status, error in rows
+        T.DEAD_LINE.format(
+            id=d.id,
+            name=d.recipient,
+            status=OUTBOX_ZH.get(OutboxStatus(d.status), d.status),
+            error=(d.error or "")[:40],
+        )
+        for d in rows
     ]
     return [Reply("\n".join([T.DEAD_HEAD, *paged(lines)]))]
 

@@ -14,6 +14,7 @@ from storage import media, regions
 from storage import photos as photo_store
 from storage import visits as store
 from storage.models import InboxMessage
+from storage.readmodels import coverage
 from storage.visits import HouseholdDTO
 
 PICK_BUTTONS = 8
@@ -50,12 +51,12 @@ async def household_in_scope(ctx: Context, household_id: int) -> HouseholdDTO:
 
 
 async def due_buttons(ctx: Context, village_id: int) -> list[tuple[str, str]]:
-    progress = await store.village_progress(
+    progress = await coverage.village_progress(
         ctx.session, village_id, month_arg(ctx), ctx.rules.visit_quotas
     )
     return [
         (p.head_name, f"visit:hh:{p.household_id}")
-        for p in store.still_due(progress)[:PICK_BUTTONS]
+        for p in coverage.still_due(progress)[:PICK_BUTTONS]
     ]
 
 

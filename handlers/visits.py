@@ -32,6 +32,7 @@ from storage import photos as photo_store
 from storage import problems as problem_store
 from storage import regions
 from storage import visits as store
+from storage.readmodels import coverage
 from storage.visits import HouseholdDTO, VisitDTO
 
 log = logging.getLogger(__name__)
@@ -359,7 +360,7 @@ async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
 async def _saved_reply(
     ctx: Context, hh: HouseholdDTO, visit: VisitDTO, photos: int, problem_ids: list[int]
 ) -> Reply:
-    progress = await store.village_progress(
+    progress = await coverage.village_progress(
         ctx.session, hh.village_id, visit.month, ctx.rules.visit_quotas
     )
     mine = next((p for p in progress if p.household_id == hh.id), None)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.households import HouseholdDTO, household_dto
-from storage.models import Household, Region, Visit
+from storage.models import Household, Visit
 
 # Photos sent this long before or after a visit report belong to it.
 # A second report of the same household within this time may be the same visit.
@@ -53,30 +53,6 @@ class VisitDTO:
 class Search:
     matches: list[HouseholdDTO]  # exact or near-exact (one wrong or missing character)
     nearest: list[HouseholdDTO]  # suggestions when nothing matched
-
-
-@dataclass(frozen=True)
-class HouseholdProgress:
-    household_id: int
-    code: str
-    head_name: str
-    category: str
-    required: int
-    visited: int
-
-
-@dataclass(frozen=True)
-class Coverage:
-    region_id: int
-    name: str
-    households_due: int  # households with a quota above zero
-    households_met: int  # ... that reached it
-    visits_required: int
-    visits_done: int  # capped at each household's quota
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.households_met / self.households_due if self.households_due else 100.0
 
 
 def month_of(at: datetime, tz: ZoneInfo) -> str:
@@ -299,121 +275,6 @@ async def location_flag(
     if not (a - m <= lat <= b + m and c - m <= lon <= d + m):
         return "outside_county"
     return None
-
-
-# --- monthly progress and coverage ---------------------------------------------------------
-
-
-def _quota_expr(quotas: dict[str, int]) -> sa.ColumnElement[int]:
-    if not quotas:
-        return sa.literal(0)
-    return sa.case(quotas, value=Household.category, else_=0)
-
-
-def _month_counts(month: str, village_ids: list[int] | None = None) -> sa.Subquery:
-    query = (
-        sa.select(Visit.household_id, sa.func.count().label("n"))
-        .where(Visit.month == month, Visit.status == "active")
-        .group_by(Visit.household_id)
-    )
-    if village_ids is not None:
-        query = query.where(Visit.village_id.in_(village_ids))
-    return query.subquery()
-
-
-async def village_progress(
-    session: AsyncSession, village_id: int, month: str, quotas: dict[str, int]
-) -> list[HouseholdProgress]:
-    """Every active household of a village with its quota and this month's visits."""
-    counts = _month_counts(month, [village_id])
-    quota = _quota_expr(quotas)
-    rows = await session.execute(
-        sa.select(
-            Household.id,
-            Household.code,
-            Household.head_name,
-            Household.category,
-            quota.label("required"),
-            sa.func.coalesce(counts.c.n, 0).label("visited"),
-        )
-        .select_from(Household)
-        .outerjoin(counts, counts.c.household_id == Household.id)
-        .where(Household.village_id == village_id, Household.active.is_(True))
-        .order_by(Household.id)
-    )
-    return [HouseholdProgress(*r) for r in rows]
-
-
-def still_due(progress: list[HouseholdProgress]) -> list[HouseholdProgress]:
-    """Households below their quota: fewest visits first, then most visits still owed."""
-    due = [p for p in progress if p.visited < p.required]
-    return sorted(due, key=lambda p: (p.visited, p.visited - p.required, p.household_id))
-
-
-async def coverage_by_village(
-    session: AsyncSession, village_ids: list[int], month: str, quotas: dict[str, int]
-) -> list[Coverage]:
-    """One row per village, computed in one GROUP BY over households and this month's visits."""
-    if not village_ids:
-        return []
-    counts = _month_counts(month, village_ids)
-    quota = _quota_expr(quotas)
-    visited = sa.func.coalesce(counts.c.n, 0)
-    per_household = (
-        sa.select(
-            Household.village_id.label("village_id"),
-            quota.label("req"),
-            visited.label("done"),
-        )
-        .select_from(Household)
-        .outerjoin(counts, counts.c.household_id == Household.id)
-        .where(Household.village_id.in_(village_ids), Household.active.is_(True))
-        .subquery()
-    )
-    h = per_household.c
-    capped = sa.case((h.done > h.req, h.req), else_=h.done)
-    query = (
-        sa.select(
-            Region.id,
-            Region.name,
-            sa.func.coalesce(sa.func.sum(sa.case((h.req > 0, 1), else_=0)), 0),
-            sa.func.coalesce(
-                sa.func.sum(sa.case(((h.req > 0) & (h.done >= h.req), 1), else_=0)), 0
-            ),
-            sa.func.coalesce(sa.func.sum(h.req), 0),
-            sa.func.coalesce(sa.func.sum(capped), 0),
-        )
-        .select_from(Region)
-        .outerjoin(per_household, h.village_id == Region.id)
-        .where(Region.id.in_(village_ids))
-        .group_by(Region.id, Region.name)
-        .order_by(Region.id)
-    )
-    return [Coverage(r[0], r[1], *(int(x) for x in r[2:])) for r in await session.execute(query)]
-
-
-def summarize(progress: list[HouseholdProgress], region_id: int, name: str) -> Coverage:
-    """A village's coverage from its progress rows (saves a second query for 本月走访)."""
-    due = [p for p in progress if p.required > 0]
-    return Coverage(
-        region_id,
-        name,
-        len(due),
-        sum(1 for p in due if p.visited >= p.required),
-        sum(p.required for p in due),
-        sum(min(p.visited, p.required) for p in due),
-    )
-
-
-def roll_up(rows: list[Coverage], region_id: int, name: str) -> Coverage:
-    return Coverage(
-        region_id,
-        name,
-        sum(r.households_due for r in rows),
-        sum(r.households_met for r in rows),
-        sum(r.visits_required for r in rows),
-        sum(r.visits_done for r in rows),
-    )
 
 
 async def recent_households_of(

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
 from core.rules import Rules
-from tasks import digest, reminders
+from tasks import digest, nudges, reminders
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class Scheduler:
 
     async def nudge_tick(self) -> int:
         return await self._job(
-            "nudge", lambda s: digest.enqueue_visit_nudges(s, self.clock.now(), self.rules)
+            "nudge", lambda s: nudges.enqueue_visit_nudges(s, self.clock.now(), self.rules)
         )
 
     async def tick(self) -> TickResult:
@@ -111,7 +111,7 @@ class Scheduler:
             ("evening", self.rules.evening_digest, self.evening_tick),
         ):
             aps.add_job(fn, "cron", hour=at.hour, minute=at.minute, id=name, **common)
-        aps.add_job(self.nudge_tick, "cron", day=digest.NUDGE_DAY, hour=9, id="nudge", **common)
+        aps.add_job(self.nudge_tick, "cron", day=nudges.NUDGE_DAY, hour=9, id="nudge", **common)
         aps.start()
         self._aps = aps
         return aps

@@ -224,7 +224,7 @@ async def test_evening_digest_summarizes_the_county_day(sessionmaker, clock, rul
     assert "今日发出 1 项任务/通知，确认收到 0/4（0%）" in text
     assert "覆盖率最低" in text and "石门村 50%" in text
     assert "待人工答复的政策问题 1 个" in text
-    assert "书记3（无联系方式 1 条）" in text
+    assert "书记3（没有可用的联系方式 1 条）" in text  # core.statuses.OUTBOX_ZH
 
 
 async def test_month_end_nudge_goes_once_from_the_25th(sessionmaker, clock, rules):

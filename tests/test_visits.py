@@ -13,6 +13,7 @@ from PIL import Image
 from storage import visits as store
 from storage.media import save_image_sync
 from storage.models import Assignment, Audit, Photo, Problem, Task, Visit
+from storage.readmodels import coverage
 from tests.chat import ChatDriver
 from tests.conftest import SHANGHAI
 from tests.factories import add_household, bind, make_world
@@ -417,9 +418,9 @@ async def test_quotas_and_coverage_across_a_month_boundary(chat, world, sessionm
     quotas = {"监测户": 3, "未脱贫户": 3, "脱贫户": 1, "一般户": 0}
     async with sessionmaker() as s:
         v0 = world.villages[0].id
-        nov = (await store.coverage_by_village(s, [v0], "2026-11", quotas))[0]
-        dec = (await store.coverage_by_village(s, [v0], "2026-12", quotas))[0]
-        progress = await store.village_progress(s, v0, "2026-12", quotas)
+        nov = (await coverage.coverage_by_village(s, [v0], "2026-11", quotas))[0]
+        dec = (await coverage.coverage_by_village(s, [v0], "2026-12", quotas))[0]
+        progress = await coverage.village_progress(s, v0, "2026-12", quotas)
     # Due: 王三女 3, 李桂芳 1, 王三 3 (张大山 is 一般户: 0).
     assert (nov.households_due, nov.households_met, nov.visits_required, nov.visits_done) == (
         3,
@@ -428,7 +429,7 @@ async def test_quotas_and_coverage_across_a_month_boundary(chat, world, sessionm
         2,
     )
     assert (dec.households_due, dec.households_met, dec.visits_done) == (3, 0, 1)
-    assert [p.head_name for p in store.still_due(progress)] == ["王三", "李桂芳", "王三女"]
+    assert [p.head_name for p in coverage.still_due(progress)] == ["王三", "李桂芳", "王三女"]
     mine = texts(await chat.send("sec0", "本月走访"))
     assert "2026-12" in mine and "达标 0/3 户" in mine and "走访 1/7 次" in mine
 

@@ -24,8 +24,9 @@ from aiohttp import web
 
 from bot.app import CLOCK, CONFIG, RULES, SERVICES, SESSIONMAKER
 from bot.reports import export_visits
-from core.roles import STAFF_ROLES
-from storage import audit, people, regions
+from core.errors import DomainError
+from services import reports
+from storage import audit, people
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +82,11 @@ async def download(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="下载链接无效或已过期，请在聊天中重新发送「导出」。")
     async with app[SESSIONMAKER]() as session:
         person = await people.get(session, int(payload["p"]))
-        if (
-            person is None
-            or person.role not in STAFF_ROLES
-            or not await regions.contains(session, person.region_id, int(payload["r"]))
-        ):
-            raise web.HTTPForbidden(text="您无权下载这个台账。")
-        region = await regions.get(session, int(payload["r"]))
-        assert region is not None
+        try:
+            region = await reports.ledger_region(session, person, int(payload["r"]))
+        except DomainError as refusal:
+            raise web.HTTPForbidden(text=refusal.message) from None
+        assert person is not None
         tmpdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="cunbot-export-"))
         path = tmpdir / "ledger.xlsx"
         result = await export_visits(session, region.id, payload["m"], app[RULES], path)

@@ -1,0 +1,198 @@
+"""Monthly visit coverage: the one definition of "a household met its monthly quota".
+
+A household's quota comes from its category (``Rules.visit_quotas``); it met the quota when its
+active visits of the month reach a quota above zero. Every reader (本月走访, 未走访, the
+digests and the month-end nudge, the 月度覆盖 ledger) goes through :func:`_per_household`, so
+the rule is written once, in SQL, and the figures are computed in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.statuses import VisitStatus
+from storage.models import Household, Region, Visit
+
+
+@dataclass(frozen=True)
+class HouseholdProgress:
+    household_id: int
+    code: str
+    head_name: str
+    category: str
+    required: int
+    visited: int
+    met: bool  # the quota is above zero and this month's visits reached it
+
+
+@dataclass(frozen=True)
+class Coverage:
+    region_id: int
+    name: str
+    households_due: int  # households with a quota above zero
+    households_met: int  # ... that reached it
+    visits_required: int
+    visits_done: int  # capped at each household's quota
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.households_met / self.households_due if self.households_due else 100.0
+
+    @property
+    def share(self) -> float:
+        """Households that met their quota, as a fraction (1.0 when none is due)."""
+        return self.households_met / self.households_due if self.households_due else 1.0
+
+    @property
+    def short(self) -> int:
+        """Households still below their quota."""
+        return self.households_due - self.households_met
+
+
+def _quota_expr(quotas: dict[str, int]) -> sa.ColumnElement[int]:
+    if not quotas:
+        return sa.literal(0)
+    return sa.case(quotas, value=Household.category, else_=0)
+
+
+def _month_counts(month: str, village_ids: list[int]) -> sa.Subquery:
+    return (
+        sa.select(Visit.household_id, sa.func.count().label("n"))
+        .where(
+            Visit.month == month,
+            Visit.status == VisitStatus.ACTIVE,
+            Visit.village_id.in_(village_ids),
+        )
+        .group_by(Visit.household_id)
+        .subquery()
+    )
+
+
+def _per_household(month: str, village_ids: list[int], quotas: dict[str, int]) -> sa.Subquery:
+    """Each active household of the villages: its quota (``required``), its active visits this
+    month (``visited``) and whether it met the quota (``met``, 1 or 0)."""
+    counts = _month_counts(month, village_ids)
+    quota = _quota_expr(quotas)
+    visited = sa.func.coalesce(counts.c.n, 0)
+    return (
+        sa.select(
+            Household.id.label("household_id"),
+            Household.village_id.label("village_id"),
+            Household.code.label("code"),
+            Household.head_name.label("head_name"),
+            Household.category.label("category"),
+            quota.label("required"),
+            visited.label("visited"),
+            sa.case(((quota > 0) & (visited >= quota), 1), else_=0).label("met"),
+        )
+        .select_from(Household)
+        .outerjoin(counts, counts.c.household_id == Household.id)
+        .where(Household.village_id.in_(village_ids), Household.active.is_(True))
+        .subquery()
+    )
+
+
+def _progress_columns(per: sa.Subquery) -> list[sa.ColumnElement[Any]]:
+    h = per.c
+    return [h.household_id, h.code, h.head_name, h.category, h.required, h.visited, h.met]
+
+
+def _progress(row: Any) -> HouseholdProgress:
+    hid, code, head, category, required, visited, met = row
+    return HouseholdProgress(hid, code, head, category, int(required), int(visited), bool(met))
+
+
+async def village_progress(
+    session: AsyncSession, village_id: int, month: str, quotas: dict[str, int]
+) -> list[HouseholdProgress]:
+    """Every active household of a village with its quota and this month's visits."""
+    per = _per_household(month, [village_id], quotas)
+    rows = await session.execute(sa.select(*_progress_columns(per)).order_by(per.c.household_id))
+    return [_progress(r) for r in rows]
+
+
+def still_due(progress: list[HouseholdProgress]) -> list[HouseholdProgress]:
+    """Households below their quota: fewest visits first, then most visits still owed."""
+    due = [p for p in progress if p.required > 0 and not p.met]
+    return sorted(due, key=lambda p: (p.visited, p.visited - p.required, p.household_id))
+
+
+async def households_short(
+    session: AsyncSession, village_ids: list[int], month: str, quotas: dict[str, int], limit: int
+) -> dict[int, list[HouseholdProgress]]:
+    """Per village, the first ``limit`` households (by id) still below their quota."""
+    if not village_ids:
+        return {}
+    per = _per_household(month, village_ids, quotas)
+    h = per.c
+    rank = sa.func.row_number().over(partition_by=h.village_id, order_by=h.household_id)
+    ranked = (
+        sa.select(h.village_id, *_progress_columns(per), rank.label("rank"))
+        .where(h.required > 0, h.met == 0)
+        .subquery()
+    )
+    r = ranked.c
+    rows = await session.execute(
+        sa.select(r.village_id, *_progress_columns(ranked))
+        .where(r.rank <= limit)
+        .order_by(r.village_id, r.household_id)
+    )
+    out: dict[int, list[HouseholdProgress]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(_progress(row[1:]))
+    return out
+
+
+async def coverage_by_village(
+    session: AsyncSession, village_ids: list[int], month: str, quotas: dict[str, int]
+) -> list[Coverage]:
+    """One row per village, computed in one GROUP BY over households and this month's visits."""
+    if not village_ids:
+        return []
+    per = _per_household(month, village_ids, quotas)
+    h = per.c
+    capped = sa.case((h.visited > h.required, h.required), else_=h.visited)
+    query = (
+        sa.select(
+            Region.id,
+            Region.name,
+            sa.func.coalesce(sa.func.sum(sa.case((h.required > 0, 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(h.met), 0),
+            sa.func.coalesce(sa.func.sum(h.required), 0),
+            sa.func.coalesce(sa.func.sum(capped), 0),
+        )
+        .select_from(Region)
+        .outerjoin(per, h.village_id == Region.id)
+        .where(Region.id.in_(village_ids))
+        .group_by(Region.id, Region.name)
+        .order_by(Region.id)
+    )
+    return [Coverage(r[0], r[1], *(int(x) for x in r[2:])) for r in await session.execute(query)]
+
+
+def summarize(progress: list[HouseholdProgress], region_id: int, name: str) -> Coverage:
+    """A village's coverage from its progress rows (saves a second query for 本月走访)."""
+    due = [p for p in progress if p.required > 0]
+    return Coverage(
+        region_id,
+        name,
+        len(due),
+        sum(1 for p in due if p.met),
+        sum(p.required for p in due),
+        sum(min(p.visited, p.required) for p in due),
+    )
+
+
+def roll_up(rows: list[Coverage], region_id: int, name: str) -> Coverage:
+    return Coverage(
+        region_id,
+        name,
+        sum(r.households_due for r in rows),
+        sum(r.households_met for r in rows),
+        sum(r.visits_required for r in rows),
+        sum(r.visits_done for r in rows),
+    )

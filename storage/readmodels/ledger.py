@@ -1,0 +1,103 @@
+"""The rows of the monthly ledgers (走访台账, 问题清单); the 月度覆盖 sheet is coverage.
+
+Visits are streamed in chunks (a county's month can be 100k rows) so the writer can start on
+the first chunk while the next is fetched. Rows are plain facts in UTC; turning them into
+cells (local times, check labels, status words) is the writer's job (bot.reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.statuses import ProblemStatus, VisitStatus
+from storage.models import Assignment, Household, Person, Photo, Problem, Visit
+
+CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class VisitEntry:
+    visited_at: datetime
+    village_id: int
+    code: str
+    head_name: str
+    category: str
+    visitor: str
+    checklist: dict[str, Any]
+    note: str | None
+    photos: int
+    lat: float | None
+    lon: float | None
+    location_flag: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemEntry:
+    id: int
+    village_id: int
+    code: str
+    head_name: str
+    kind: str
+    description: str
+    found_at: datetime
+    deadline: datetime | None  # of its rectification assignment
+    status: str
+    closed_at: datetime | None
+
+
+async def visit_entries(
+    session: AsyncSession, village_ids: list[int], month: str, chunk: int = CHUNK
+) -> AsyncIterator[list[VisitEntry]]:
+    """The month's active visits in these villages, oldest first, ``chunk`` rows at a time."""
+    photos = sa.select(sa.func.count(Photo.id)).where(Photo.visit_id == Visit.id).scalar_subquery()
+    query = (
+        sa.select(
+            Visit.visited_at, Visit.village_id, Household.code, Household.head_name,
+            Household.category, Person.name, Visit.checklist, Visit.note, photos,
+            Visit.lat, Visit.lon, Visit.location_flag,
+        )
+        .join(Household, Household.id == Visit.household_id)
+        .join(Person, Person.id == Visit.visitor_id)
+        .where(
+            Visit.month == month,
+            Visit.status == VisitStatus.ACTIVE,
+            Visit.village_id.in_(village_ids),
+        )
+        .order_by(Visit.visited_at, Visit.id)
+        .execution_options(yield_per=chunk)
+    )  # fmt: skip
+    result = await session.stream(query)
+    async for part in result.partitions(chunk):
+        yield [
+            VisitEntry(at, vid, code, head, cat, visitor, checks or {}, note, int(n or 0),
+                       lat, lon, flag)
+            for at, vid, code, head, cat, visitor, checks, note, n, lat, lon, flag in part
+        ]  # fmt: skip
+
+
+async def problem_entries(
+    session: AsyncSession, village_ids: list[int], start: datetime, end: datetime
+) -> list[ProblemEntry]:
+    """Problems found in [start, end), and older ones still open at its end."""
+    rows = await session.execute(
+        sa.select(
+            Problem.id, Problem.village_id, Household.code, Household.head_name, Problem.kind,
+            Problem.description, Problem.found_at, Assignment.deadline, Problem.status,
+            Problem.closed_at,
+        )
+        .join(Household, Household.id == Problem.household_id)
+        .outerjoin(Assignment, Assignment.id == Problem.assignment_id)
+        .where(
+            Problem.village_id.in_(village_ids),
+            Problem.found_at < end,
+            sa.or_(Problem.found_at >= start, Problem.status == ProblemStatus.OPEN),
+        )
+        .order_by(Problem.id)
+    )  # fmt: skip
+    return [ProblemEntry(*r) for r in rows]

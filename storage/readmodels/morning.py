@@ -1,0 +1,58 @@
+"""What each village cadre must do today, for the morning digest: open assignments due by the
+end of the day or already overdue, returned ones, and notices not yet acknowledged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.statuses import OPEN, AssignmentStatus, TaskKind, TaskStatus
+from storage.models import Assignment, Task
+
+PEOPLE_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class MorningItem:
+    assignment_id: int
+    status: str
+    deadline: datetime | None
+    kind: str  # a TaskKind
+    title: str
+
+
+async def morning_items(
+    session: AsyncSession, person_ids: list[int], day_end: datetime
+) -> dict[int, list[MorningItem]]:
+    """Per person, their open assignments worth a line this morning, earliest deadline first."""
+    out: dict[int, list[MorningItem]] = {}
+    for start in range(0, len(person_ids), PEOPLE_CHUNK):
+        chunk = person_ids[start : start + PEOPLE_CHUNK]
+        rows = await session.execute(
+            sa.select(
+                Assignment.assignee_id,
+                Assignment.id,
+                Assignment.status,
+                Assignment.deadline,
+                Task.kind,
+                Task.title,
+            )
+            .join(Task, Task.id == Assignment.task_id)
+            .where(
+                Assignment.assignee_id.in_(chunk),
+                Assignment.status.in_(OPEN),
+                Task.status == TaskStatus.ACTIVE,
+                sa.or_(
+                    Assignment.deadline < day_end,
+                    Assignment.status == AssignmentStatus.RETURNED,
+                    Task.kind == TaskKind.NOTICE,
+                ),
+            )
+            .order_by(Assignment.deadline)
+        )
+        for pid, *item in rows:
+            out.setdefault(pid, []).append(MorningItem(*item))
+    return out
