@@ -104,7 +104,8 @@ async def _finish(ctx: Context) -> list[Reply]:
             ctx.me,
             data["assignment"],
             texts=data["texts"],
-            photo_ids=data["photos"],
+            # ids since migration 0002; a flow begun before it may still hold SHA-256s
+            photo_ids=[p for p in data["photos"] if isinstance(p, int)],
             now=ctx.now(),
             rules=ctx.rules,
         )

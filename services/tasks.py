@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Invalid, NotFound, Refused
 from core.reminder_schedule import DEFAULT_OFFSETS, first_remind_at, valid_offset
-from core.roles import COUNTY_ROLES
+from core.roles import COUNTY_ROLES, Level
 from core.rules import Rules
 from core.statuses import TaskKind
+from services import scope
 from services import task_texts as T
 from services.task_pushes import publish
 from services.task_scope import resolve_scope
@@ -74,7 +75,7 @@ class Progress:
 
 
 def is_county_staff(me: PersonDTO) -> bool:
-    return me.role in COUNTY_ROLES and me.region_level == "county"
+    return scope.has_role(me, COUNTY_ROLES) and me.region_level == Level.COUNTY
 
 
 def require_county_staff(me: PersonDTO) -> None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core.roles import Level
 from core.statuses import ACTIVE, AssignmentStatus, TaskKind, TaskStatus
 from storage.models import Assignment, Region, Task
 from storage.task_rows import AssignmentDTO, TaskDTO, assignment_dto, assignments_query, task_dto
@@ -21,7 +22,7 @@ async def county_villages(session: AsyncSession, county_id: int) -> list[tuple[i
     rows = await session.execute(
         sa.select(Region.id, Region.name, town.id, town.name)
         .join(town, town.id == Region.parent_id)
-        .where(town.parent_id == county_id, Region.level == "village")
+        .where(town.parent_id == county_id, Region.level == Level.VILLAGE)
         .order_by(Region.id)
     )
     return [(vid, vname, tid, tname) for vid, vname, tid, tname in rows]

@@ -8,6 +8,11 @@ one assignment to the reporter. Status moves:
     any open status -> cancelled (the task was withdrawn)
 
 "Overdue" is not stored: it is an open assignment whose deadline has passed.
+
+``Assignment.evidence`` is ``{"texts": [..], "photo_ids": [..], "history": [..]}``: photo ids
+(rows of ``storage.photos``), as a rectification keeps them. Rows and reads are in
+``storage.task_rows`` and ``storage.task_queries``; the rules a person is told about (who may,
+in which state) are checked by ``services.tasks*`` before these writes.
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ def _scope(data: dict[str, Any]) -> dict[str, Any]:
     return scope
 
 
-def _draft(data: dict[str, Any], now: datetime, rules: Rules) -> service.TaskDraft:
+def draft_of(data: dict[str, Any], now: datetime, rules: Rules) -> service.TaskDraft:
     """The request's fields, type-checked and parsed (a ``deadline`` text becomes a time)."""
     kind = _field(data, "kind", str, "task")
     if kind not in service.SENDABLE:
@@ -188,7 +188,7 @@ async def create_task(request: web.Request) -> web.Response:
     clock, rules = request.app[CLOCK], request.app[RULES]
     async with request.app[SESSIONMAKER]() as session, session.begin():
         me = await _staff(request, session)
-        draft = _draft(await _json(request), clock.now(), rules)
+        draft = draft_of(await _json(request), clock.now(), rules)
         created = await service.create_task(
             session, me, draft, now=clock.now(), rules=rules, via="api"
         )
