@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.statuses import OPEN
 from storage.models import Assignment, Region, Task
+from storage.task_rows import returns_in
 
 _CHUNK = 5000
 
@@ -65,15 +66,10 @@ _COLUMNS = (
 )
 
 
-def _returns(evidence: Mapping[str, Any] | None) -> int:
-    history = (evidence or {}).get("history", ())
-    return sum(1 for h in history if h.get("action") == "returned")
-
-
 def _row(r: sa.Row[Any]) -> ScanRow:
     aid, assignee, deadline, remind_at, updated_at, evidence, task_id, status = r
     return ScanRow(
-        aid, assignee, deadline, remind_at, updated_at, _returns(evidence), task_id, status
+        aid, assignee, deadline, remind_at, updated_at, returns_in(evidence), task_id, status
     )
 
 

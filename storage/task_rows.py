@@ -3,6 +3,7 @@ builds on (one column list, so every reader maps a row the same way)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.statuses import OPEN
 from storage.models import Assignment, Region, Task
+
+
+def returns_in(evidence: Mapping[str, Any] | None) -> int:
+    """How many times an assignment was returned (退回), from its evidence history: the round
+    of its reminder and notice keys."""
+    history = (evidence or {}).get("history", ())
+    return sum(1 for h in history if h.get("action") == "returned")
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ class AssignmentDTO:
 
     @property
     def returns(self) -> int:
-        return sum(1 for h in self.evidence.get("history", ()) if h.get("action") == "returned")
+        return returns_in(self.evidence)
 
     @property
     def photo_ids(self) -> list[int]:
