@@ -13,6 +13,7 @@ FEATURES = (
     "handlers.rectify",
     "handlers.tasks",
     "handlers.broadcast",
+    "handlers.settings",
     "handlers.faq",
 )
 

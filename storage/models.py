@@ -216,8 +216,7 @@ class Task(Base):
 
 
 UNSCHEDULED = (
-    "remind_at IS NULL AND deadline IS NOT NULL"
-    " AND status IN ('pending', 'acked', 'returned', 'overdue')"
+    "remind_at IS NULL AND deadline IS NOT NULL AND status IN ('pending', 'acked', 'returned')"
 )
 
 
@@ -242,7 +241,7 @@ class Assignment(Base):
     task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id"))
     village_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
-    # pending | acked | submitted | approved | returned | overdue | cancelled
+    # pending | acked | submitted | approved | returned | cancelled (core.statuses)
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     deadline: Mapped[datetime | None]
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)

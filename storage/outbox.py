@@ -199,8 +199,3 @@ async def mark_final(session: AsyncSession, outbox_id: int, status: str, error: 
 async def get(session: AsyncSession, outbox_id: int) -> OutboxMessage | None:
     return await session.get(OutboxMessage, outbox_id)
 
-
-async def by_key(session: AsyncSession, key: str) -> OutboxMessage | None:
-    return await session.scalar(
-        sa.select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
-    )

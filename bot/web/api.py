@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.app import CLOCK, RULES, SESSIONMAKER
 from core.deadlines import DeadlineError, parse_deadline
-from core.roles import COUNTY_ROLES
-from handlers.broadcast import publish
-from storage import api_tokens, audit
-from storage import tasks as store
+from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
+from core.reminder_schedule import DEFAULT_OFFSETS, valid_offset
+from core.rules import Rules
+from services import tasks as service
+from storage import api_tokens
 from storage.people import PersonDTO
-from tasks.reminders import first_remind_at, valid_offset
+from storage.tasks import MAX_BODY, MAX_TITLE
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,30 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
+    @classmethod
+    def of(cls, err: DomainError) -> ApiError:
+        """The JSON error for a use case's refusal: status from the error, code from its kind
+        (an invalid scope is ``invalid_scope``), ``field`` and details (``near``) passed on."""
+        if isinstance(err, Invalid):
+            code = "invalid_scope" if err.field == "scope" else "invalid_field"
+        else:
+            code = _CODES.get(type(err), "refused")
+        extra = {k: v for k, v in err.detail.items() if v}
+        if err.field:
+            extra["field"] = err.field
+        return cls(err.status, code, err.message, **extra)
+
     def response(self) -> web.Response:
         return web.json_response(
             {"error": self.code, "message": self.message, **self.extra}, status=self.status
         )
+
+
+_CODES: dict[type[DomainError], str] = {
+    Refused: "forbidden",
+    NotFound: "not_found",
+    Conflict: "conflict",
+}
 
 
 @web.middleware
@@ -54,6 +76,8 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return await handler(request)
     except ApiError as err:
         return err.response()
+    except DomainError as err:
+        return ApiError.of(err).response()
 
 
 async def _staff(request: web.Request, session: Any) -> PersonDTO:
@@ -64,7 +88,7 @@ async def _staff(request: web.Request, session: Any) -> PersonDTO:
     person = await api_tokens.person_for(session, token.strip())
     if person is None:
         raise ApiError(401, "unauthorized", "令牌无效或已作废。")
-    if person.role not in COUNTY_ROLES or person.region_level != "county":
+    if not service.is_county_staff(person):
         raise ApiError(403, "forbidden", "只有县级工作人员可以使用 API。")
     return person
 
@@ -115,81 +139,69 @@ def _scope(data: dict[str, Any]) -> dict[str, Any]:
     return scope
 
 
+def draft_of(data: dict[str, Any], now: datetime, rules: Rules) -> service.TaskDraft:
+    """The request's fields, type-checked and parsed (a ``deadline`` text becomes a time)."""
+    kind = _field(data, "kind", str, "task")
+    if kind not in service.SENDABLE:
+        raise ApiError(400, "invalid_field", "kind 只能是 task 或 notice。", field="kind")
+    title = _field(data, "title", str, "").strip()
+    if not title or len(title) > MAX_TITLE:
+        raise ApiError(400, "invalid_field", f"title 必填，最多 {MAX_TITLE} 字。", field="title")
+    body = _field(data, "body", str, "")
+    if len(body) > MAX_BODY:
+        raise ApiError(400, "invalid_field", f"body 最多 {MAX_BODY} 字。", field="body")
+    evidence = _field(data, "evidence_required", bool, False)
+    offsets = _field(data, "reminder_offsets", list, list(DEFAULT_OFFSETS))
+    if len(offsets) > MAX_OFFSETS or not all(
+        isinstance(o, str) and valid_offset(o) for o in offsets
+    ):
+        raise ApiError(
+            400,
+            "invalid_field",
+            'reminder_offsets 是提前量列表，如 ["3d", "1d", "0d", "6h"]。',
+            field="reminder_offsets",
+        )
+    return service.TaskDraft(
+        kind=kind,
+        title=title,
+        body=body,
+        deadline=_deadline(data, kind, now, rules),
+        scope=_scope(data),
+        evidence_required=evidence,
+        reminder_offsets=tuple(offsets),
+    )
+
+
+def _deadline(data: dict[str, Any], kind: str, now: datetime, rules: Rules) -> datetime | None:
+    raw = data.get("deadline")
+    if kind != "task" and raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ApiError(400, "invalid_field", "任务需要 deadline。", field="deadline")
+    try:
+        return parse_deadline(raw, now, rules.timezone)
+    except DeadlineError as err:
+        raise ApiError(400, "invalid_field", err.message, field="deadline") from None
+
+
 async def create_task(request: web.Request) -> web.Response:
     clock, rules = request.app[CLOCK], request.app[RULES]
     async with request.app[SESSIONMAKER]() as session, session.begin():
         me = await _staff(request, session)
-        data = await _json(request)
-        kind = _field(data, "kind", str, "task")
-        if kind not in ("task", "notice"):
-            raise ApiError(400, "invalid_field", "kind 只能是 task 或 notice。", field="kind")
-        title = _field(data, "title", str, "").strip()
-        if not title or len(title) > store.MAX_TITLE:
-            raise ApiError(
-                400, "invalid_field", f"title 必填，最多 {store.MAX_TITLE} 字。", field="title"
-            )
-        body = _field(data, "body", str, "")
-        if len(body) > store.MAX_BODY:
-            raise ApiError(400, "invalid_field", f"body 最多 {store.MAX_BODY} 字。", field="body")
-        evidence = _field(data, "evidence_required", bool, False)
-        offsets = _field(data, "reminder_offsets", list, list(store.DEFAULT_OFFSETS))
-        if len(offsets) > MAX_OFFSETS or not all(
-            isinstance(o, str) and valid_offset(o) for o in offsets
-        ):
-            raise ApiError(
-                400,
-                "invalid_field",
-                'reminder_offsets 是提前量列表，如 ["3d", "1d", "0d", "6h"]。',
-                field="reminder_offsets",
-            )
-        deadline = None
-        raw_deadline = data.get("deadline")
-        if kind == "task" or raw_deadline is not None:
-            if not isinstance(raw_deadline, str):
-                raise ApiError(400, "invalid_field", "任务需要 deadline。", field="deadline")
-            try:
-                deadline = parse_deadline(raw_deadline, clock.now(), rules.timezone)
-            except DeadlineError as err:
-                raise ApiError(400, "invalid_field", err.message, field="deadline") from None
-        scope = _scope(data)
-        try:
-            village_ids = await store.resolve_scope(session, me.region_id, scope)
-            task, items = await store.create_task(
-                session,
-                kind=kind,
-                title=title,
-                body=body,
-                created_by=me.id,
-                county_id=me.region_id,
-                village_ids=village_ids,
-                now=clock.now(),
-                deadline=deadline,
-                reminder_offsets=offsets,
-                evidence_required=evidence,
-                scope=scope,
-                remind_at=first_remind_at(deadline, offsets, rules, clock.now()),
-            )
-        except store.TaskError as err:
-            extra = {"near": err.near} if err.near else {}
-            raise ApiError(400, "invalid_scope", err.message, field="scope", **extra) from None
-        await publish(session, task, items, clock.now(), rules)
-        await audit.log(
-            session,
-            at=clock.now(),
-            person_id=me.id,
-            action="task.create",
-            obj=f"task:{task.id}",
-            detail={"via": "api", "villages": len(items)},
+        draft = draft_of(await _json(request), clock.now(), rules)
+        created = await service.create_task(
+            session, me, draft, now=clock.now(), rules=rules, via="api"
         )
-    log.info("api task created task=%s person=%s villages=%d", task.id, me.id, len(items))
+    task = created.task
+    log.info("api task created task=%s person=%s villages=%d", task.id, me.id, len(created.items))
     return web.json_response(
         {
             "id": task.id,
             "kind": task.kind,
             "title": task.title,
             "deadline": task.deadline.isoformat() if task.deadline else None,
-            "assignments": len(items),
-            "unassigned": [i.village_name for i in items if i.assignee_id is None],
+            "assignments": len(created.items),
+            "unassigned": created.unassigned,
         },
         status=201,
     )
@@ -202,15 +214,9 @@ async def get_task(request: web.Request) -> web.Response:
     now = request.app[CLOCK].now()
     async with request.app[SESSIONMAKER]() as session:
         me = await _staff(request, session)
-        task = await store.get_task(session, int(raw))
-        if task is None:
-            raise ApiError(404, "not_found", f"没有编号为 {raw} 的任务。")
-        if task.county_id != me.region_id:
-            raise ApiError(403, "forbidden", "这是其他县的任务，无权查看。")
-        items = await store.assignments_of_task(session, task.id)
-    counts: dict[str, int] = {}
-    for i in items:
-        counts[i.status] = counts.get(i.status, 0) + 1
+        found = await service.task_progress(session, me, int(raw))
+    task, items = found.task, found.items
+    counts = service.status_tally(items)
     return web.json_response(
         {
             "id": task.id,

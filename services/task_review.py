@@ -1,0 +1,121 @@
+"""County staff review what villages hand in (通过 / 退回) and withdraw tasks (撤销任务).
+
+Each is allowed only to county staff, and only on their own county's tasks. A review drops
+the item's pending reminders (an approval) or lets the scan schedule a fresh round from the new
+deadline (a return), tells the village, and writes the audit row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Conflict, NotFound, Refused
+from core.rules import Rules
+from core.statuses import AssignmentStatus
+from services import task_texts as T
+from services.task_pushes import tell_approved, tell_returned
+from services.task_work import status_zh
+from services.tasks import require_county_staff
+from storage import audit, outbox_cancel
+from storage import tasks as store
+from storage.people import PersonDTO
+from storage.tasks import AssignmentDTO, TaskDTO
+
+log = logging.getLogger(__name__)
+
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    task: TaskDTO
+    assignment_ids: tuple[int, ...]  # the ones that were still active
+
+
+async def _reviewable(session: AsyncSession, me: PersonDTO, assignment_id: int) -> None:
+    require_county_staff(me)
+    item = await store.lock_assignment(session, assignment_id)
+    if item is None:
+        raise NotFound(T.NO_SUCH_ASSIGNMENT.format(id=assignment_id))
+    if item.county_id != me.region_id:
+        raise Refused(T.OTHER_COUNTY_REVIEW)
+    if item.status != AssignmentStatus.SUBMITTED:
+        raise Conflict(T.NOT_REVIEWABLE.format(id=assignment_id, status=status_zh(item.status)))
+
+
+async def approve(
+    session: AsyncSession, me: PersonDTO, assignment_id: int, *, now: datetime, rules: Rules
+) -> AssignmentDTO:
+    """通过: the item is done; its reminders stop and the village is told."""
+    await _reviewable(session, me, assignment_id)
+    item = await store.approve(session, assignment_id, me.id, me.region_id, now)
+    if item is None:
+        raise Conflict(T.CHANGED_MEANWHILE.format(id=assignment_id))
+    await outbox_cancel.cancel_reminders(session, [assignment_id])
+    await audit.log(
+        session, at=now, person_id=me.id, action="task.approve", obj=f"assignment:{assignment_id}"
+    )
+    await tell_approved(session, item, now=now, rules=rules)
+    return item
+
+
+async def return_(
+    session: AsyncSession,
+    me: PersonDTO,
+    assignment_id: int,
+    *,
+    reason: str,
+    deadline: datetime,
+    now: datetime,
+    rules: Rules,
+) -> AssignmentDTO:
+    """退回: back to the village with a reason and a new deadline."""
+    await _reviewable(session, me, assignment_id)
+    item = await store.return_(
+        session,
+        assignment_id,
+        me.id,
+        me.region_id,
+        now,
+        reason=reason[:MAX_REASON],
+        deadline=deadline,
+    )
+    if item is None:
+        raise Conflict(T.CHANGED_MEANWHILE.format(id=assignment_id))
+    await audit.log(
+        session,
+        at=now,
+        person_id=me.id,
+        action="task.return",
+        obj=f"assignment:{assignment_id}",
+        detail={"reason": reason[:200]},
+    )
+    await tell_returned(session, item, reason, now=now, rules=rules)
+    return item
+
+
+async def cancel_task(
+    session: AsyncSession, me: PersonDTO, task_id: int, *, now: datetime
+) -> Cancelled:
+    """撤销任务: every still-active item is cancelled and its pending reminders dropped."""
+    require_county_staff(me)
+    ids = await store.cancel_task(session, task_id, me.region_id, now)
+    if ids is None:
+        raise NotFound(T.NO_SUCH_COUNTY_TASK.format(id=task_id))
+    await outbox_cancel.cancel_reminders(session, ids)
+    task = await store.get_task(session, task_id)
+    assert task is not None
+    await audit.log(
+        session,
+        at=now,
+        person_id=me.id,
+        action="task.cancel",
+        obj=f"task:{task_id}",
+        detail={"assignments": len(ids)},
+    )
+    log.info("task cancelled task=%s person=%s assignments=%d", task_id, me.id, len(ids))
+    return Cancelled(task, tuple(ids))

@@ -1,0 +1,76 @@
+"""Which villages a task goes to: a scope (``{"county": true}`` | ``{"townships": [..]}`` |
+``{"villages": [..]}``, names or ids) resolved against the sender's own county. An unknown
+name is refused with the names that come close, so the sender can correct it in one go."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Invalid
+from services import task_texts as T
+from storage import task_queries
+
+Village = tuple[int, str, int, str]  # village id, village name, township id, township name
+
+
+def near_names(name: str, candidates: Sequence[str], limit: int = 5) -> list[str]:
+    close = difflib.get_close_matches(name, candidates, n=limit, cutoff=0.3)
+    contains = [c for c in candidates if name and (name in c or c in name) and c not in close]
+    shared = [c for c in candidates if set(name) & set(c) and c not in close and c not in contains]
+    return (close + contains + shared)[:limit]
+
+
+def _unknown(template: str, hint: str, key: str, near: list[str]) -> Invalid:
+    shown = hint.format(names="、".join(near)) if near else ""
+    return Invalid(template.format(name=key, hint=shown), field="scope", near=near)
+
+
+def _townships(rows: list[Village], names: Sequence[Any]) -> list[int]:
+    towns = {r[3]: r[2] for r in rows} | {str(r[2]): r[2] for r in rows}
+    chosen: list[int] = []
+    for name in names:
+        key = str(name).strip()
+        if key not in towns:
+            near = near_names(key, sorted({r[3] for r in rows}))
+            raise _unknown(T.UNKNOWN_TOWNSHIP, T.UNKNOWN_TOWNSHIP_HINT, key, near)
+        chosen += [r[0] for r in rows if r[2] == towns[key]]
+    return chosen
+
+
+def _villages(rows: list[Village], names: Sequence[Any]) -> list[int]:
+    by_name: dict[str, list[int]] = {}
+    for r in rows:
+        by_name.setdefault(r[1], []).append(r[0])
+        by_name.setdefault(f"{r[3]}{r[1]}", []).append(r[0])
+        by_name.setdefault(str(r[0]), []).append(r[0])
+    chosen: list[int] = []
+    for name in names:
+        key = str(name).strip().replace("/", "")
+        if key not in by_name:
+            near = near_names(key, sorted({r[1] for r in rows}))
+            raise _unknown(T.UNKNOWN_VILLAGE, T.UNKNOWN_VILLAGE_HINT, key, near)
+        if len(by_name[key]) > 1:
+            raise Invalid(T.AMBIGUOUS_VILLAGE.format(n=len(by_name[key]), name=key), field="scope")
+        chosen += by_name[key]
+    return chosen
+
+
+async def resolve_scope(
+    session: AsyncSession, county_id: int, scope: Mapping[str, Any]
+) -> list[int]:
+    """The village ids ``scope`` names within the county, in order, each once."""
+    rows = await task_queries.county_villages(session, county_id)
+    if not rows:
+        raise Invalid(T.NO_VILLAGES_IN_COUNTY, field="scope")
+    if scope.get("county") or not (scope.get("townships") or scope.get("villages")):
+        return [r[0] for r in rows]
+    chosen: list[int] = []
+    if scope.get("townships"):
+        chosen += _townships(rows, scope["townships"])
+    if scope.get("villages"):
+        chosen += _villages(rows, scope["villages"])
+    return list(dict.fromkeys(chosen))

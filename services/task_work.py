@@ -1,0 +1,149 @@
+"""The village side of a task: acknowledge it (收到), start a submission (已完成 / 提交 N),
+record an evidence photo, and hand the work in. Only the assignee may act on an item; any
+other id gets the same refusal, so replies cannot be used to probe what exists elsewhere.
+
+Evidence keeps photo *ids* (``evidence["photo_ids"]``, as a rectification does), and handing
+in attaches those photos to the assignment, drops its pending reminders and tells the task's
+creator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Conflict, Invalid, Refused
+from core.rules import Rules
+from core.statuses import ASSIGNMENT_ZH, OPEN, TaskStatus
+from services import task_texts as T
+from services.task_pushes import tell_submitted
+from storage import audit, outbox_cancel, photos
+from storage import tasks as store
+from storage.people import PersonDTO
+from storage.tasks import AssignmentDTO
+
+log = logging.getLogger(__name__)
+
+
+_ZH = {k.value: v for k, v in ASSIGNMENT_ZH.items()}
+
+
+def status_zh(status: str) -> str:
+    """The word a cadre reads for an assignment status (未确认, 待审核 ...)."""
+    return _ZH.get(status, status)
+
+
+async def my_item(session: AsyncSession, me: PersonDTO, assignment_id: int) -> AssignmentDTO:
+    """The assignment, if it is the person's own (otherwise refused)."""
+    item = await store.get_assignment(session, assignment_id)
+    if item is None or item.assignee_id != me.id:
+        raise Refused(T.NOT_YOURS.format(id=assignment_id))
+    return item
+
+
+async def ack(
+    session: AsyncSession, me: PersonDTO, assignment_id: int, *, now: datetime
+) -> AssignmentDTO:
+    """收到: the item is acknowledged and so are its pushes (the receipt the county sees)."""
+    await my_item(session, me, assignment_id)
+    item = await store.ack(session, assignment_id, me.id, now)
+    if item is None:
+        raise Refused(T.NOT_YOURS.format(id=assignment_id))
+    await outbox_cancel.mark_acked(session, assignment_id, me.id, now)
+    return item
+
+
+async def begin_submission(
+    session: AsyncSession,
+    me: PersonDTO,
+    assignment_id: int,
+    *,
+    now: datetime,
+    receipt: bool = False,
+) -> AssignmentDTO:
+    """The item the person is about to hand in, if it is still open. ``receipt``: they
+    pressed a button on a push (已完成), which also counts as having read it."""
+    item = await my_item(session, me, assignment_id)
+    if receipt:
+        await outbox_cancel.mark_acked(session, assignment_id, me.id, now)
+    if item.status not in OPEN:
+        raise Conflict(
+            T.NOTHING_TO_SUBMIT.format(title=item.task_title, status=status_zh(item.status))
+        )
+    return item
+
+
+def _taken_at(photo: Mapping[str, Any], rules: Rules) -> datetime | None:
+    taken = photo.get("taken_at")
+    if not taken:
+        return None
+    try:
+        return datetime.fromisoformat(str(taken)).replace(tzinfo=rules.timezone)
+    except ValueError:
+        return None
+
+
+async def record_photo(
+    session: AsyncSession,
+    me: PersonDTO,
+    stored: Mapping[str, Any],
+    *,
+    now: datetime,
+    rules: Rules,
+) -> int:
+    """The photo row of a file the channel already saved (one per SHA-256); its id."""
+    row = {
+        "sha256": stored["sha256"],
+        "path": stored["path"],
+        "thumb_path": stored.get("thumb_path"),
+        "mime": stored.get("mime") or "image/jpeg",
+        "size": int(stored.get("size") or 0),
+        "width": int(stored.get("width") or 0),
+        "height": int(stored.get("height") or 0),
+    }
+    photo_id, _new = await photos.add_photo(
+        session, row, uploaded_by=me.id, now=now, taken_at=_taken_at(stored, rules)
+    )
+    return photo_id
+
+
+async def submit(
+    session: AsyncSession,
+    me: PersonDTO,
+    assignment_id: int,
+    *,
+    texts: Sequence[str],
+    photo_ids: Sequence[int],
+    now: datetime,
+    rules: Rules,
+) -> AssignmentDTO:
+    """Hand in the work: evidence stored, photos attached, reminders dropped, creator told."""
+    locked = await store.lock_assignment(session, assignment_id)
+    if locked is None or locked.assignee_id != me.id:
+        raise Refused(T.NOT_YOURS_TO_SUBMIT)
+    task = await store.get_task(session, locked.task_id)
+    if task is None or task.status != TaskStatus.ACTIVE or locked.status not in OPEN:
+        raise Conflict(T.NOTHING_TO_SUBMIT_NOW.format(status=status_zh(locked.status)))
+    if locked.evidence_required and not (texts or photo_ids):
+        raise Invalid(T.NEEDS_EVIDENCE)
+    item = await store.submit(
+        session, assignment_id, me.id, now, texts=list(texts), photos=list(photo_ids)
+    )
+    if item is None:
+        raise Conflict(T.CHANGED_MEANWHILE.format(id=assignment_id))
+    await outbox_cancel.cancel_reminders(session, [item.id])
+    await audit.log(
+        session,
+        at=now,
+        person_id=me.id,
+        action="task.submit",
+        obj=f"assignment:{item.id}",
+        detail={"texts": len(texts), "photos": len(photo_ids)},
+    )
+    await tell_submitted(session, item, texts, len(photo_ids), now=now, rules=rules)
+    log.info("task submitted assignment=%s person=%s", item.id, me.id)
+    return item

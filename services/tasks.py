@@ -1,0 +1,181 @@
+"""Task use cases of the county: send a task or a notice down to villages, and follow it.
+
+``create_task`` is the one way a task comes to exist, whether typed in the chat (发任务) or
+posted to the JSON API: it checks the sender is county staff, checks the draft, resolves the
+scope to the county's villages, writes the task and one assignment per village (with the first
+reminder time already worked out), queues a push to every village and writes the audit row.
+
+Review (通过 / 退回 / 撤销) lives in ``services.task_review`` and the village side (收到,
+提交) in ``services.task_work``; the messages they send in ``services.task_pushes``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Invalid, NotFound, Refused
+from core.reminder_schedule import DEFAULT_OFFSETS, first_remind_at, valid_offset
+from core.roles import COUNTY_ROLES, Level
+from core.rules import Rules
+from core.statuses import TaskKind
+from services import scope
+from services import task_texts as T
+from services.task_pushes import publish
+from services.task_scope import resolve_scope
+from storage import audit, task_queries
+from storage import tasks as store
+from storage.people import PersonDTO
+from storage.tasks import MAX_BODY, MAX_TITLE, AssignmentDTO, TaskDTO
+
+log = logging.getLogger(__name__)
+
+SENDABLE = (TaskKind.TASK, TaskKind.NOTICE)
+
+
+@dataclass(frozen=True)
+class TaskDraft:
+    """What the sender asked for, already parsed (a deadline is a datetime, a scope a dict)."""
+
+    kind: str
+    title: str
+    body: str = ""
+    deadline: datetime | None = None
+    scope: Mapping[str, Any] = field(default_factory=lambda: {"county": True})
+    evidence_required: bool = False
+    reminder_offsets: tuple[str, ...] = DEFAULT_OFFSETS
+
+
+@dataclass(frozen=True)
+class Created:
+    task: TaskDTO
+    items: tuple[AssignmentDTO, ...]
+
+    @property
+    def unassigned(self) -> list[str]:
+        """Villages with no secretary: nobody receives the push yet."""
+        return [i.village_name for i in self.items if i.assignee_id is None]
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    task: TaskDTO
+    counts: Mapping[str, int]  # assignment status -> how many
+
+
+@dataclass(frozen=True)
+class Progress:
+    task: TaskDTO
+    items: tuple[AssignmentDTO, ...]
+
+
+def is_county_staff(me: PersonDTO) -> bool:
+    return scope.has_role(me, COUNTY_ROLES) and me.region_level == Level.COUNTY
+
+
+def require_county_staff(me: PersonDTO) -> None:
+    """Only staff of a county send, review and withdraw tasks (of their own county)."""
+    if not is_county_staff(me):
+        raise Refused(T.COUNTY_ONLY)
+
+
+def check_draft(draft: TaskDraft) -> None:
+    """The rules a draft must meet before anything is written."""
+    if draft.kind not in SENDABLE:
+        raise Invalid(T.UNKNOWN_KIND.format(kind=draft.kind), field="kind")
+    if not draft.title.strip():
+        raise Invalid(T.EMPTY_TITLE, field="title")
+    if len(draft.title.strip()) > MAX_TITLE or len(draft.body) > MAX_BODY:
+        raise Invalid(T.TOO_LONG.format(title=MAX_TITLE, body=MAX_BODY), field="title")
+    if draft.kind == TaskKind.TASK and draft.deadline is None:
+        raise Invalid(T.NEEDS_DEADLINE, field="deadline")
+    if not all(valid_offset(o) for o in draft.reminder_offsets):
+        raise Invalid(T.BAD_OFFSETS, field="reminder_offsets")
+
+
+async def create_task(
+    session: AsyncSession,
+    me: PersonDTO,
+    draft: TaskDraft,
+    *,
+    now: datetime,
+    rules: Rules,
+    via: str | None = None,
+) -> Created:
+    """Send a task or notice to the villages of ``draft.scope`` (see the module docstring).
+    ``via`` names the entry point in the audit row (``"api"``)."""
+    require_county_staff(me)
+    check_draft(draft)
+    village_ids = await resolve_scope(session, me.region_id, draft.scope)
+    if not village_ids:
+        raise Invalid(T.NO_VILLAGES_CHOSEN, field="scope")
+    task, items = await store.create_task(
+        session,
+        kind=draft.kind,
+        title=draft.title,
+        body=draft.body,
+        created_by=me.id,
+        county_id=me.region_id,
+        village_ids=village_ids,
+        now=now,
+        deadline=draft.deadline,
+        reminder_offsets=draft.reminder_offsets,
+        evidence_required=draft.evidence_required,
+        scope=dict(draft.scope),
+        remind_at=first_remind_at(draft.deadline, draft.reminder_offsets, rules, now),
+    )
+    await publish(session, task, items, now, rules)
+    detail: dict[str, Any] = {"villages": len(items), "kind": task.kind}
+    if via:
+        detail["via"] = via
+    await audit.log(
+        session, at=now, person_id=me.id, action="task.create", obj=f"task:{task.id}", detail=detail
+    )
+    log.info("task created task=%s person=%s villages=%d", task.id, me.id, len(items))
+    return Created(task, tuple(items))
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+async def open_items(session: AsyncSession, me: PersonDTO) -> list[AssignmentDTO]:
+    """The person's own open and submitted items, earliest deadline first."""
+    return await task_queries.open_for_person(session, me.id)
+
+
+async def awaiting_review(session: AsyncSession, me: PersonDTO) -> list[AssignmentDTO]:
+    """Submissions of the staff member's county waiting for 通过 or 退回."""
+    require_county_staff(me)
+    return await task_queries.awaiting_review(session, me.region_id)
+
+
+async def county_tasks(session: AsyncSession, me: PersonDTO) -> list[TaskCounts]:
+    """The county's active tasks and notices, newest first, with their status counts."""
+    require_county_staff(me)
+    tasks = await task_queries.tasks_of_county(session, me.region_id)
+    counts = await task_queries.status_counts(session, [t.id for t in tasks])
+    return [TaskCounts(t, counts[t.id]) for t in tasks]
+
+
+async def task_progress(session: AsyncSession, me: PersonDTO, task_id: int) -> Progress:
+    """One task of the staff member's county and its assignment per village."""
+    require_county_staff(me)
+    task = await store.get_task(session, task_id)
+    if task is None:
+        raise NotFound(T.NO_SUCH_TASK.format(id=task_id))
+    if task.county_id != me.region_id:
+        raise Refused(T.OTHER_COUNTY_TASK)
+    return Progress(task, tuple(await store.assignments_of_task(session, task_id)))
+
+
+def status_tally(items: Sequence[AssignmentDTO]) -> dict[str, int]:
+    """assignment status -> how many, in the order statuses first appear."""
+    counts: dict[str, int] = {}
+    for i in items:
+        counts[i.status] = counts.get(i.status, 0) + 1
+    return counts
