@@ -129,7 +129,7 @@ async def _due_page(
 async def cmd_export(ctx: Context, args: str) -> list[Reply]:
     me = ctx.me
     month = month_arg(ctx, args)
-    make_link = ctx.services.get("visit_export_link")
+    make_link = ctx.services.export_link
     if make_link is None:
         return [Reply(T.EXPORT_OFF)]
     url, hours = make_link(person_id=me.id, region_id=me.region_id, month=month)
