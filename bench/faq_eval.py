@@ -29,8 +29,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.faq_search import Analyzer, FaqIndex, Thresholds  # noqa: E402
-from storage.faq import SHIPPED, FaqDTO, read_file  # noqa: E402
+from services.faq_file import SHIPPED, read_file  # noqa: E402
+from services.faq_search import Analyzer, FaqIndex, Thresholds  # noqa: E402
+from storage.faq import FaqDTO  # noqa: E402
 
 DEV = Path(__file__).resolve().parent / "faq_dev.yaml"
 

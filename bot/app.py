@@ -19,8 +19,9 @@ from bot.inbound import Inbound
 from core.channel import Sender
 from core.clock import Clock, SystemClock
 from core.rules import Rules
-from handlers.faq_service import FaqService
+from handlers.context import Services
 from handlers.features import build_registry
+from services.faq_index import FaqService
 from storage import db
 from tasks.delivery import ChannelGates, Delivery
 from tasks.scheduler import Scheduler
@@ -34,7 +35,7 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker)
 INBOUND = web.AppKey("inbound", Inbound)
 SENDERS = web.AppKey("senders", dict[str, Sender])
-SERVICES = web.AppKey("services", dict[str, Any])
+SERVICES = web.AppKey("services", Services)
 DELIVERY = web.AppKey("delivery", Delivery)
 # Rate-limit state of the process's channels, shared by the delivery worker and direct replies.
 GATES = web.AppKey("gates", ChannelGates)
@@ -65,7 +66,7 @@ def create_app(
     app[CLOCK] = clock or SystemClock()
     app[RULES] = config.rules
     app[SENDERS] = {}
-    app[SERVICES] = {}
+    app[SERVICES] = Services()
     app[BACKGROUND] = set()
     app[GATES] = ChannelGates()
     upgrade = db.is_sqlite(config.core.database_url) if auto_upgrade is None else auto_upgrade
@@ -99,7 +100,7 @@ def create_app(
 
 async def faq_index(app: web.Application) -> AsyncIterator[None]:
     """The policy FAQ index, built once at start-up (jieba and the build run in threads)."""
-    app[SERVICES]["faq"] = await FaqService.start(app[SESSIONMAKER], app[CLOCK].now())
+    app[SERVICES].faq = await FaqService.start(app[SESSIONMAKER], app[CLOCK].now())
     yield
 
 

@@ -26,7 +26,7 @@ from core.errors import DomainError
 from core.messages import MAX_TEXT, Incoming, Reply
 from core.rules import Rules
 from handlers import texts
-from handlers.context import Context
+from handlers.context import Context, Services
 from handlers.registry import Registry
 from handlers.router import dispatch
 from storage import inbox, outbox
@@ -50,13 +50,13 @@ class Inbound:
         clock: Clock,
         rules: Rules,
         registry: Registry,
-        services: dict[str, Any] | None = None,
+        services: Services | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.rules = rules
         self.registry = registry
-        self.services = services if services is not None else {}
+        self.services = services if services is not None else Services()
         # One message at a time per sender inside this process, so a person's messages are
         # handled in the order they arrived; across processes PostgreSQL advisory locks do it.
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)

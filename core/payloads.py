@@ -19,7 +19,7 @@ from core.messages import Button
 
 MAX_BYTES = 64
 MAX_ID = 2**31 - 1  # ids are 32-bit in both databases
-_MAX_STR = 16
+_MAX_STR = 32  # FAQ ids are up to 32 characters (services.faq_file)
 
 _BY_PREFIX: dict[str, type[Payload]] = {}
 
@@ -192,7 +192,7 @@ class FaqNotUseful(Payload, prefix="faq:down"):
 @dataclass(frozen=True)
 class FaqPick(Payload, prefix="faq:pick"):
     question: int
-    faq: int
+    faq: str  # an FAQ id, e.g. "F001" or "Q12"
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""What a handler gets: the unit of work for one message, the person, the clock and the rules."""
+"""What a handler gets: the unit of work for one message, the person, the clock, the rules and
+the long-lived services of the running app (:class:`Services`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,8 +14,28 @@ from core.errors import Refused
 from core.messages import Incoming, Reply
 from core.rules import Rules
 from services import pushes, scope
+from services.faq_index import FaqService
 from storage import audit, conversations
 from storage.people import PersonDTO
+
+
+class ExportLink(Protocol):
+    """Makes a signed download link for a visit ledger -> (url, hours it stays valid)."""
+
+    def __call__(self, *, person_id: int, region_id: int, month: str) -> tuple[str, int]: ...
+
+
+@dataclass
+class Services:
+    """What handlers use beyond the database, each ``None`` until the app provides it.
+
+    Filled while the app starts (the export link when the web routes are set up, the FAQ
+    index once the database is up), after the inbound pipeline holding it was made: hence a
+    mutable object shared by reference, not a frozen one.
+    """
+
+    faq: FaqService | None = None
+    export_link: ExportLink | None = None
 
 
 @dataclass
@@ -24,7 +45,7 @@ class Context:
     rules: Rules
     incoming: Incoming
     person: PersonDTO | None
-    services: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(default_factory=Services)
     state: conversations.State | None = None
 
     def now(self) -> datetime:

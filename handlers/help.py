@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.messages import Reply
 from core.roles import ROLES
+from handlers import texts
 from handlers.context import Context
 from handlers.registry import Command, Registry
 from storage import regions as region_store
@@ -13,9 +14,13 @@ from storage.people import mask_phone
 async def whoami(ctx: Context, _args: str) -> list[Reply]:
     me = ctx.me
     path = await region_store.path_name(ctx.session, me.region_id)
-    lines = [f"姓名：{me.name}", f"身份：{me.role_zh}", f"辖区：{path}"]
+    lines = [
+        texts.WHOAMI_NAME.format(name=me.name),
+        texts.WHOAMI_ROLE.format(role=me.role_zh),
+        texts.WHOAMI_REGION.format(path=path),
+    ]
     if me.phone:
-        lines.append(f"电话：{mask_phone(me.phone)}")
+        lines.append(texts.WHOAMI_PHONE.format(phone=mask_phone(me.phone)))
     return [Reply("\n".join(lines))]
 
 
@@ -25,7 +30,7 @@ def register(registry: Registry) -> None:
             ("我的信息", "/me"),
             whoami,
             frozenset(ROLES),
-            "我的信息 — 查看绑定的身份和辖区",
+            texts.HELP_WHOAMI,
             order=900,
         )
     )

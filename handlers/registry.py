@@ -33,9 +33,50 @@ class Registry:
     commands: list[Command] = field(default_factory=list)
     flows: dict[str, FlowFn] = field(default_factory=dict)  # flow name -> step handler
     buttons: dict[str, ButtonFn] = field(default_factory=dict)  # payload prefix -> handler
-    on_photo: MessageFn | None = None  # a photo outside any flow
-    on_location: MessageFn | None = None  # a location outside any flow
-    fallback: MessageFn | None = None  # free text that is not a command (policy questions)
+    # Single slots, each claimed by one feature (a second claim is refused, see _claim):
+    _photo: MessageFn | None = field(default=None, repr=False)  # a photo outside any flow
+    _location: MessageFn | None = field(default=None, repr=False)  # a location outside flows
+    _fallback: MessageFn | None = field(default=None, repr=False)  # free text, no command
+
+    @staticmethod
+    def _claim(slot: str, held: MessageFn | None, fn: MessageFn) -> MessageFn:
+        if held is not None:
+            raise ValueError(f"{slot} handler registered twice")
+        return fn
+
+    def photo_handler(self, fn: MessageFn) -> None:
+        self._photo = self._claim("photo", self._photo, fn)
+
+    def location_handler(self, fn: MessageFn) -> None:
+        self._location = self._claim("location", self._location, fn)
+
+    def fallback_handler(self, fn: MessageFn) -> None:
+        self._fallback = self._claim("free-text fallback", self._fallback, fn)
+
+    # Attribute form (``registry.on_photo = fn``), checked the same way.
+    @property
+    def on_photo(self) -> MessageFn | None:
+        return self._photo
+
+    @on_photo.setter
+    def on_photo(self, fn: MessageFn) -> None:
+        self.photo_handler(fn)
+
+    @property
+    def on_location(self) -> MessageFn | None:
+        return self._location
+
+    @on_location.setter
+    def on_location(self, fn: MessageFn) -> None:
+        self.location_handler(fn)
+
+    @property
+    def fallback(self) -> MessageFn | None:
+        return self._fallback
+
+    @fallback.setter
+    def fallback(self, fn: MessageFn) -> None:
+        self.fallback_handler(fn)
 
     def command(self, cmd: Command) -> None:
         for existing in self.commands:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from core.errors import DomainError, Refused
 from core.messages import Reply
 from handlers import texts
-from handlers.context import Context, Refused
+from handlers.context import Context
 from handlers.registry import Registry
+from services import people
 from storage import people as people_store
 
 log = logging.getLogger(__name__)
@@ -28,17 +30,31 @@ async def dispatch(ctx: Context, registry: Registry) -> list[Reply]:
     """Route one message; ``ctx.person`` and ``ctx.state`` are the sender's as the caller
     loaded them (``storage.people.sender``). A handler refuses an action by raising
     ``Refused``; the caller (bot.inbound) rolls the whole unit of work back and shows it."""
-    return await _route(ctx, registry)
-
-
-async def _route(ctx: Context, registry: Registry) -> list[Reply]:
     inc = ctx.incoming
     text = inc.text.strip() if inc.kind == "text" else ""
     word = _first_word(text)
-
     if ctx.person is None:
         return await _unbound(ctx, text, word)
+    await _keep_up(ctx)
+    answered = await _core_words(ctx, registry, text, word)
+    if answered is not None:
+        return answered
+    if inc.kind == "button":
+        return await _button(ctx, registry)
+    if inc.kind == "event":
+        return []  # e.g. WeCom's enter_agent when the app is opened: nothing to answer
+    if ctx.state and ctx.state.flow in registry.flows:
+        return await registry.flows[ctx.state.flow](ctx)
+    if inc.kind in ("photo", "location"):
+        return await _outside_flow(ctx, registry)
+    if inc.kind != "text" or not text:
+        return [Reply(texts.NOT_UNDERSTOOD)]
+    return await _command_or_fallback(ctx, registry, text)
 
+
+async def _keep_up(ctx: Context) -> None:
+    """Note the identity as seen (when that changes anything) and drop a flow gone stale."""
+    inc = ctx.incoming
     if people_store.needs_touch(ctx.me, inc.channel, ctx.now()):
         await people_store.touch_identity(
             ctx.session, ctx.me.id, inc.channel, inc.sender_id, ctx.now()
@@ -47,6 +63,9 @@ async def _route(ctx: Context, registry: Registry) -> list[Reply]:
     if ctx.state and ctx.state.updated_at and ctx.now() - ctx.state.updated_at > FLOW_TTL:
         await ctx.clear_state()
 
+
+async def _core_words(ctx: Context, registry: Registry, text: str, word: str) -> list[Reply] | None:
+    """取消, 帮助 and 绑定 mean the same in every flow; ``None`` for any other text."""
     if word in CANCEL_WORDS and text == word or text in CANCEL_WORDS:
         if ctx.state:
             await ctx.clear_state()
@@ -55,38 +74,33 @@ async def _route(ctx: Context, registry: Registry) -> list[Reply]:
     if text in HELP_WORDS:
         return [help_reply(ctx, registry)]
     if word in BIND_WORDS:
+        me = ctx.me
         return [
-            Reply(
-                texts.ALREADY_BOUND.format(
-                    name=ctx.me.name, role=ctx.me.role_zh, region=ctx.me.region_name
-                )
-            )
+            Reply(texts.ALREADY_BOUND.format(name=me.name, role=me.role_zh, region=me.region_name))
         ]
+    return None
 
-    if inc.kind == "button":
-        prefix, _, rest = inc.payload.partition(":")
-        handler = registry.buttons.get(prefix)
-        if handler is None:
-            return [Reply(texts.STALE_BUTTON)]
-        return await handler(ctx, rest)
 
-    if inc.kind == "event":
-        return []  # e.g. WeCom's enter_agent when the app is opened: nothing to answer
+async def _button(ctx: Context, registry: Registry) -> list[Reply]:
+    prefix, _, rest = ctx.incoming.payload.partition(":")
+    handler = registry.buttons.get(prefix)
+    if handler is None:
+        return [Reply(texts.STALE_BUTTON)]
+    return await handler(ctx, rest)
 
-    if ctx.state and ctx.state.flow in registry.flows:
-        return await registry.flows[ctx.state.flow](ctx)
 
-    if inc.kind == "photo":
+async def _outside_flow(ctx: Context, registry: Registry) -> list[Reply]:
+    """A photo or a location sent outside any flow: the feature that claimed it, if any."""
+    if ctx.incoming.kind == "photo":
         if registry.on_photo:
             return await registry.on_photo(ctx)
         return [Reply(texts.PHOTO_UNEXPECTED)]
-    if inc.kind == "location":
-        if registry.on_location:
-            return await registry.on_location(ctx)
-        return [Reply(texts.LOCATION_UNEXPECTED)]
-    if inc.kind != "text" or not text:
-        return [Reply(texts.NOT_UNDERSTOOD)]
+    if registry.on_location:
+        return await registry.on_location(ctx)
+    return [Reply(texts.LOCATION_UNEXPECTED)]
 
+
+async def _command_or_fallback(ctx: Context, registry: Registry, text: str) -> list[Reply]:
     matched = registry.match(text)
     if matched:
         cmd, rest = matched
@@ -98,34 +112,35 @@ async def _route(ctx: Context, registry: Registry) -> list[Reply]:
     return [Reply(texts.NOT_UNDERSTOOD)]
 
 
+def _bind_code(text: str, word: str) -> str | None:
+    """The code of 绑定 / /start / /bind (glued 绑定XXXX too); ``None`` when it is no bind."""
+    if word in BIND_WORDS:
+        return text[len(word) :].strip()
+    if text.startswith("绑定"):
+        return text[2:].strip()
+    return None
+
+
 async def _unbound(ctx: Context, text: str, word: str) -> list[Reply]:
+    code = _bind_code(text, word)
+    if code is None:
+        return [Reply(texts.UNBOUND_HELP if text in HELP_WORDS else texts.UNBOUND)]
+    if not code:
+        return [Reply(texts.BIND_HOW)]
     inc = ctx.incoming
-    if word in BIND_WORDS or text.startswith("绑定"):
-        code = text[len(word) :].strip() if word in BIND_WORDS else text[2:].strip()
-        if not code:
-            return [Reply(texts.BIND_HOW)]
-        result = await people_store.bind(
+    try:
+        person = await people.bind(
             ctx.session, channel=inc.channel, external_id=inc.sender_id, code=code, now=ctx.now()
         )
-        if result.outcome == "ok" and result.person:
-            ctx.person = result.person
-            await ctx.audit("bind", f"person:{result.person.id}", {"channel": inc.channel})
-            log.info(
-                "bound channel=%s person=%s msg=%s", inc.channel, result.person.id, inc.message_id
-            )
-            return [
-                Reply(
-                    texts.BIND_OK.format(
-                        name=result.person.name,
-                        role=result.person.role_zh,
-                        region=result.person.region_name,
-                    )
-                )
-            ]
-        return [Reply(texts.BIND_FAILED[result.outcome])]
-    if text in HELP_WORDS:
-        return [Reply(texts.UNBOUND_HELP)]
-    return [Reply(texts.UNBOUND)]
+    except DomainError as refusal:  # nothing was written: the refusal is an answer
+        return [Reply(refusal.message)]
+    ctx.person = person
+    log.info("bound channel=%s person=%s msg=%s", inc.channel, person.id, inc.message_id)
+    return [
+        Reply(
+            texts.BIND_OK.format(name=person.name, role=person.role_zh, region=person.region_name)
+        )
+    ]
 
 
 def help_reply(ctx: Context, registry: Registry) -> Reply:

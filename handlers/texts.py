@@ -8,12 +8,6 @@ UNBOUND_HELP = (
 )
 BIND_HOW = "请在「绑定」后面写上邀请码，例如：绑定 K7M2Q9XA"
 BIND_OK = "绑定成功！{name}（{role}，{region}）。发送「帮助」查看能做什么。"
-BIND_FAILED = {
-    "unknown": "邀请码不对，请检查后重新发送（字母不区分大小写）。",
-    "used": "这个邀请码已经用过了。每个邀请码只能用一次，请向县里工作人员要一个新的。",
-    "expired": "这个邀请码已过期，请向县里工作人员要一个新的。",
-    "already_bound": "这个账号已经绑定过了，发送「帮助」查看能做什么。",
-}
 ALREADY_BOUND = "您已绑定为 {name}（{role}，{region}），无需再次绑定。"
 HELP_HEAD = "{name}（{role}，{region}），您可以发送："
 HELP_TAIL = "随时发送「取消」可退出当前操作；直接提问可查询政策。"
@@ -26,3 +20,8 @@ LOCATION_UNEXPECTED = "收到位置。位置信息会在上报走访时一起记
 ROLE_REFUSED = "您的身份（{role}）不能使用「{word}」。发送「帮助」查看您能做什么。"
 TOO_LONG = "消息太长了（最多 {limit} 字），请分几条发送。"
 INTERNAL_ERROR = "系统出了点问题，这条消息没有保存，请稍后再发一次。"
+HELP_WHOAMI = "我的信息 — 查看绑定的身份和辖区"
+WHOAMI_NAME = "姓名：{name}"
+WHOAMI_ROLE = "身份：{role}"
+WHOAMI_REGION = "辖区：{path}"
+WHOAMI_PHONE = "电话：{phone}"

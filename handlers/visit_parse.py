@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+
+from core.text import simplified
 
 # Check keys in display order; the first five are the core checks of "两不愁三保障".
 CHECKS: tuple[str, ...] = (
@@ -253,16 +254,9 @@ class Report:
         return {k: self.checks[k].to_dict() for k in CHECKS if k in self.checks}
 
 
-@lru_cache(maxsize=1)
-def _t2s():  # opencc builds its dictionaries on first use; do it once
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def normalize(text: str) -> str:
     """Simplified characters, typos corrected, full-width spaces folded."""
-    out = _t2s().convert(text.replace("\u3000", " ").strip())
+    out = simplified(text.replace("\u3000", " ").strip())
     for wrong, right in TYPOS.items():
         out = out.replace(wrong, right)
     return out

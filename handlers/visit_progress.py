@@ -111,7 +111,7 @@ async def _due_page(ctx: Context, page: int, village_id: int | None) -> list[Rep
 async def cmd_export(ctx: Context, args: str) -> list[Reply]:
     me = ctx.me
     month = month_arg(ctx, args)
-    make_link = ctx.services.get("visit_export_link")
+    make_link = ctx.services.export_link
     if make_link is None:
         return [Reply(T.EXPORT_OFF)]
     link = await reports.ledger_link(ctx.session, me, me.region_id, month, ctx.now(), make_link)

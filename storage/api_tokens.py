@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,10 +30,13 @@ async def create(session: AsyncSession, person_id: int, now: datetime) -> str:
 
 
 async def revoke_all(session: AsyncSession, person_id: int, now: datetime) -> int:
-    result = await session.execute(
-        sa.update(ApiToken)
-        .where(ApiToken.person_id == person_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
+    result = cast(
+        "sa.CursorResult[Any]",
+        await session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.person_id == person_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ),
     )
     return result.rowcount or 0
 
@@ -51,13 +55,3 @@ async def person_for(session: AsyncSession, token: str) -> PersonDTO | None:
         )
     )
     return await people_store.get(session, person_id) if person_id else None
-
-
-async def find_person(session: AsyncSession, id_or_name: str) -> list[PersonDTO]:
-    """People matching an id or an exact name (a name may match several)."""
-    text = id_or_name.strip()
-    if text.isdigit():
-        found = await people_store.get(session, int(text))
-        return [found] if found else []
-    ids = await session.scalars(sa.select(Person.id).where(Person.name == text).order_by(Person.id))
-    return [p for p in [await people_store.get(session, i) for i in ids] if p]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +41,8 @@ async def put(
 
 
 async def clear(session: AsyncSession, person_id: int) -> bool:
-    result = await session.execute(
-        sa.delete(Conversation).where(Conversation.person_id == person_id)
+    result = cast(
+        "sa.CursorResult[Any]",
+        await session.execute(sa.delete(Conversation).where(Conversation.person_id == person_id)),
     )
     return bool(result.rowcount)

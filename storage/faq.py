@@ -1,44 +1,25 @@
-"""The curated policy FAQ (政策问答) and the questions asked in chat.
+"""The curated policy FAQ table (政策问答): one row per entry, with the phrasings it answers.
 
-FAQ files are YAML lists (data/faq/policy.yaml). :func:`parse_entries` checks a whole file
-before anything is written and names the first broken entry, so an import is all or nothing.
+Every write sets ``updated_at``, so :func:`version` (count and latest ``updated_at``) is a cheap
+fingerprint the search index is rebuilt from (services.faq_index). The file format lives in
+services.faq_file; the questions asked in chat in storage.questions.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.paths import data_dir
-from storage.models import Faq, Question
+from storage.models import Faq
 from storage.upsert import insert_many_ignore
 
-SHIPPED = data_dir() / "faq" / "policy.yaml"
-MAX_ENTRIES = 5000
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_QUESTION = 200
-MAX_VARIANTS = 30
-MAX_ANSWER = 1000
-MAX_SOURCE = 300
-MAX_TAGS = 10
-MAX_TAG = 20
-MAX_ASKED = 500  # characters of a chat question kept in the queue
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_FIELDS = {"id", "question", "variants", "answer", "source", "tags", "reviewed"}
-
-# Question.status values.
-ANSWERED = "answered"  # the bot answered from the FAQ
-SUGGESTED = "suggested"  # the bot offered "did you mean" buttons
-PENDING = "pending"  # queued for county staff
-STAFF_ANSWERED = "staff_answered"
+MAX_QUESTION = 200  # characters of an entry's question (and of each variant)
+MAX_ANSWER = 1000  # characters of an entry's answer (and of a staff answer)
 
 
 @dataclass(frozen=True)
@@ -51,23 +32,6 @@ class FaqDTO:
     tags: tuple[str, ...] = ()
     reviewed_on: date | None = None
     updated_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "question": self.question,
-            "variants": list(self.variants),
-            "answer": self.answer,
-            "source": self.source,
-            "tags": list(self.tags),
-        }
-        if self.reviewed_on:
-            out["reviewed"] = self.reviewed_on.isoformat()
-        return out
-
-
-class FaqFileError(ValueError):
-    """A broken FAQ file; the message names the entry (position and id) and what is wrong."""
 
 
 def _dto(row: Faq) -> FaqDTO:
@@ -83,102 +47,6 @@ def _dto(row: Faq) -> FaqDTO:
     )
 
 
-# --- files ---------------------------------------------------------------------------------
-def _text(raw: dict[str, Any], key: str, limit: int, where: str, required: bool) -> str:
-    value = raw.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise FaqFileError(f"{where}: 缺少 {key}")
-        return ""
-    if not isinstance(value, str):
-        raise FaqFileError(f"{where}: {key} 应为文字")
-    value = value.strip()
-    if len(value) > limit:
-        raise FaqFileError(f"{where}: {key} 太长（最多 {limit} 字）")
-    return value
-
-
-def _list(raw: dict[str, Any], key: str, most: int, each: int, where: str) -> tuple[str, ...]:
-    value = raw.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise FaqFileError(f"{where}: {key} 应为文字列表")
-    if len(value) > most:
-        raise FaqFileError(f"{where}: {key} 太多（最多 {most} 条）")
-    if any(len(v) > each for v in value):
-        raise FaqFileError(f"{where}: {key} 中有一条太长（最多 {each} 字）")
-    return tuple(dict.fromkeys(v.strip() for v in value))
-
-
-def _reviewed(raw: dict[str, Any], where: str) -> date | None:
-    value = raw.get("reviewed")
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise FaqFileError(f"{where}: reviewed 应为日期，如 2026-11-01") from None
-
-
-def parse_entries(data: Any) -> list[FaqDTO]:
-    """Validate a parsed FAQ file (a list of mappings); raise :class:`FaqFileError` naming the
-    first broken entry. Nothing is returned unless every entry is good."""
-    if not isinstance(data, list):
-        raise FaqFileError("文件内容应为问答条目的列表")
-    if len(data) > MAX_ENTRIES:
-        raise FaqFileError(f"条目太多（最多 {MAX_ENTRIES} 条）")
-    seen: dict[str, int] = {}
-    out: list[FaqDTO] = []
-    for n, raw in enumerate(data, start=1):
-        if not isinstance(raw, dict):
-            raise FaqFileError(f"第 {n} 条: 应为键值对")
-        ident = raw.get("id")
-        where = f"第 {n} 条（id={ident}）" if ident is not None else f"第 {n} 条"
-        unknown = set(raw) - _FIELDS
-        if unknown:
-            raise FaqFileError(f"{where}: 未知字段 {', '.join(sorted(map(str, unknown)))}")
-        if not isinstance(ident, str) or not _ID.match(ident):
-            raise FaqFileError(f"{where}: id 应为 1-32 位字母、数字、- 或 _")
-        if ident in seen:
-            raise FaqFileError(f"{where}: id 与第 {seen[ident]} 条重复")
-        seen[ident] = n
-        out.append(
-            FaqDTO(
-                id=ident,
-                question=_text(raw, "question", MAX_QUESTION, where, True),
-                answer=_text(raw, "answer", MAX_ANSWER, where, True),
-                variants=_list(raw, "variants", MAX_VARIANTS, MAX_QUESTION, where),
-                source=_text(raw, "source", MAX_SOURCE, where, False),
-                tags=_list(raw, "tags", MAX_TAGS, MAX_TAG, where),
-                reviewed_on=_reviewed(raw, where),
-            )
-        )
-    return out
-
-
-def read_file(path: Path) -> list[FaqDTO]:
-    """Read and validate a YAML (or JSON) FAQ file."""
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise FaqFileError(f"文件太大（最多 {MAX_FILE_BYTES // 1024 // 1024} MB）")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise FaqFileError(f"文件无法解析: {exc}") from None
-    return parse_entries(data)
-
-
-def dump_entries(entries: Sequence[FaqDTO]) -> str:
-    head = "# 村务助手政策问答库 (exported by `cunbot faq export`)\n"
-    body = yaml.safe_dump(
-        [e.to_dict() for e in entries], allow_unicode=True, sort_keys=False, width=1000
-    )
-    return head + body
-
-
-# --- FAQ rows ------------------------------------------------------------------------------
 async def all_entries(session: AsyncSession) -> list[FaqDTO]:
     rows = await session.scalars(sa.select(Faq).order_by(Faq.id))
     return [_dto(r) for r in rows]
@@ -259,109 +127,7 @@ async def add(session: AsyncSession, entry: FaqDTO, now: datetime) -> FaqDTO:
 
 
 async def delete(session: AsyncSession, faq_id: str) -> bool:
-    result = await session.execute(sa.delete(Faq).where(Faq.id == faq_id))
+    result = cast(
+        "sa.CursorResult[Any]", await session.execute(sa.delete(Faq).where(Faq.id == faq_id))
+    )
     return bool(result.rowcount)
-
-
-# --- questions -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class QuestionDTO:
-    id: int
-    asked_by: int
-    county_id: int | None
-    text: str
-    faq_id: str | None
-    score: float | None
-    status: str
-    feedback: str | None
-    answer: str | None
-    answered_by: int | None
-    answered_at: datetime | None
-    created_at: datetime
-
-
-def _qdto(row: Question) -> QuestionDTO:
-    return QuestionDTO(
-        id=row.id,
-        asked_by=row.asked_by,
-        county_id=row.county_id,
-        text=row.text,
-        faq_id=row.faq_id,
-        score=row.score,
-        status=row.status,
-        feedback=row.feedback,
-        answer=row.answer,
-        answered_by=row.answered_by,
-        answered_at=row.answered_at,
-        created_at=row.created_at,
-    )
-
-
-async def record_question(
-    session: AsyncSession,
-    *,
-    asked_by: int,
-    county_id: int | None,
-    text: str,
-    status: str,
-    now: datetime,
-    faq_id: str | None = None,
-    score: float | None = None,
-) -> QuestionDTO:
-    row = Question(
-        asked_by=asked_by,
-        county_id=county_id,
-        text=text[:MAX_ASKED],
-        faq_id=faq_id,
-        score=score,
-        status=status,
-        created_at=now,
-    )
-    session.add(row)
-    await session.flush()
-    return _qdto(row)
-
-
-async def get_question(session: AsyncSession, question_id: int) -> QuestionDTO | None:
-    row = await session.get(Question, question_id)
-    return _qdto(row) if row else None
-
-
-async def update_question(
-    session: AsyncSession, question_id: int, **values: Any
-) -> QuestionDTO | None:
-    """Set fields of one question (status, faq_id, score, feedback, answer ...)."""
-    row = await session.get(Question, question_id)
-    if row is None:
-        return None
-    for key, value in values.items():
-        if not hasattr(Question, key) or key in {"id", "asked_by", "created_at"}:
-            raise ValueError(f"cannot set question field {key!r}")
-        setattr(row, key, value)
-    await session.flush()
-    return _qdto(row)
-
-
-async def pending(
-    session: AsyncSession, county_id: int, limit: int = 20
-) -> tuple[list[QuestionDTO], int]:
-    """Questions waiting for this county's staff, oldest first, and how many in all."""
-    where = (Question.county_id == county_id, Question.status == PENDING)
-    total = await session.scalar(sa.select(sa.func.count()).select_from(Question).where(*where))
-    rows = await session.scalars(
-        sa.select(Question).where(*where).order_by(Question.created_at, Question.id).limit(limit)
-    )
-    return [_qdto(r) for r in rows], int(total or 0)
-
-
-async def answer_question(
-    session: AsyncSession, question_id: int, *, answer: str, by: int, now: datetime
-) -> QuestionDTO | None:
-    return await update_question(
-        session,
-        question_id,
-        answer=answer[:MAX_ANSWER],
-        answered_by=by,
-        answered_at=now,
-        status=STAFF_ANSWERED,
-    )

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES, STAFF_ROLES, VILLAGE_ROLES
+from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES, VILLAGE_ROLES, Role
 from storage import regions as region_store
 from storage.conversations import State
 from storage.models import Conversation, Identity, Invite, Person, Region
@@ -37,18 +37,15 @@ class PersonDTO:
     seen_at: datetime | None = None
     identity_ok: bool = True
     identity_id: int | None = None
+    active: bool = True  # an inactive person is no longer let in (services.people.deactivate)
 
     @property
     def role_zh(self) -> str:
-        return ROLE_ZH.get(self.role, self.role)
+        return ROLE_ZH[Role(self.role)] if self.role in ROLES else self.role
 
     @property
     def is_village(self) -> bool:
         return self.role in VILLAGE_ROLES
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
 
 
 @dataclass(frozen=True)
@@ -102,6 +99,7 @@ async def _dto(session: AsyncSession, p: Person) -> PersonDTO:
         phone=p.phone,
         prefs=dict(p.prefs or {}),
         last_channel=p.last_channel,
+        active=p.active,
     )
 
 
@@ -216,15 +214,6 @@ async def touch_identity(
     )
 
 
-async def identities(session: AsyncSession, person_id: int) -> list[Identity]:
-    rows = await session.scalars(
-        sa.select(Identity)
-        .where(Identity.person_id == person_id)
-        .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
-    )
-    return list(rows)
-
-
 async def set_identity_status(
     session: AsyncSession, channel: str, external_id: str, status: str
 ) -> None:
@@ -249,6 +238,25 @@ async def set_prefs(session: AsyncSession, person_id: int, **changes: Any) -> di
     return prefs
 
 
+async def set_active(session: AsyncSession, person_id: int, active: bool) -> PersonDTO | None:
+    p = await session.get(Person, person_id)
+    if p is None:
+        return None
+    p.active = active
+    await session.flush()
+    return await _dto(session, p)
+
+
+async def find(session: AsyncSession, id_or_name: str) -> list[PersonDTO]:
+    """People matching an id or an exact name (a name may match several), active or not."""
+    text = id_or_name.strip()
+    if text.isdigit():
+        found = await get(session, int(text))
+        return [found] if found else []
+    ids = await session.scalars(sa.select(Person.id).where(Person.name == text).order_by(Person.id))
+    return [p for p in [await get(session, i) for i in ids] if p]
+
+
 def new_code(length: int = 8) -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
 
@@ -268,8 +276,9 @@ async def create_invite(
     region = await session.get(Region, region_id)
     if region is None:
         raise ValueError(f"unknown region {region_id}")
-    if region.level != ROLE_LEVEL[role]:
-        raise ValueError(f"role {role} needs a {ROLE_LEVEL[role]}, not a {region.level}")
+    level = ROLE_LEVEL[Role(role)]
+    if region.level != level:
+        raise ValueError(f"role {role} needs a {level}, not a {region.level}")
     invite = Invite(
         code=new_code(),
         role=role,
@@ -331,14 +340,3 @@ async def bind(
     person.last_channel = channel
     await session.flush()
     return BindResult("ok", await _dto(session, person))
-
-
-async def in_region(
-    session: AsyncSession, region_ids: list[int], roles: frozenset[str]
-) -> list[PersonDTO]:
-    rows = await session.scalars(
-        sa.select(Person)
-        .where(Person.region_id.in_(region_ids), Person.role.in_(roles), Person.active)
-        .order_by(Person.id)
-    )
-    return [await _dto(session, p) for p in rows]

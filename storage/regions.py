@@ -123,13 +123,6 @@ async def village_ids_under(session: AsyncSession, region_id: int) -> list[int]:
     return villages
 
 
-async def children(session: AsyncSession, region_id: int) -> list[RegionDTO]:
-    rows = await session.scalars(
-        sa.select(Region).where(Region.parent_id == region_id).order_by(Region.id)
-    )
-    return [_dto(r) for r in rows]
-
-
 async def find(session: AsyncSession, name_or_id: str, level: str | None = None) -> list[RegionDTO]:
     """Regions whose id, code or name equals the text (exact first, then containing it)."""
     text = name_or_id.strip()

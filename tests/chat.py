@@ -18,6 +18,7 @@ from bot.inbound import Inbound
 from core.clock import FixedClock
 from core.messages import Incoming, Reply
 from core.rules import Rules
+from handlers.context import Services
 from handlers.features import build_registry
 
 _ids = itertools.count(1)
@@ -30,11 +31,11 @@ class ChatDriver:
         clock: FixedClock,
         rules: Rules,
         channel: str = "test",
-        services: dict[str, Any] | None = None,
+        services: Services | None = None,
     ) -> None:
         self.clock = clock
         self.channel = channel
-        self.inbound = Inbound(sm, clock, rules, build_registry(), services or {})
+        self.inbound = Inbound(sm, clock, rules, build_registry(), services or Services())
 
     def incoming(
         self, sender: str, kind: str = "text", message_id: str | None = None, **fields: Any

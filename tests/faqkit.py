@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from handlers.faq_search import Analyzer, FaqIndex
-from storage.faq import SHIPPED, read_file
+from services.faq_file import SHIPPED, read_file
+from services.faq_search import Analyzer, FaqIndex
 
 
 def analyzer() -> Analyzer:

@@ -163,3 +163,20 @@ async def test_bad_config_stops_with_one_line_naming_the_setting(cli):
     assert rc == 2 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "CUNBOT_PORT" in lines[0]
+
+
+async def test_person_deactivate_shuts_a_person_out_once(cli, world, database_url):
+    rc, out, err = await cli("person", "deactivate", "--person", "书记0")
+    assert rc == 0, err
+    assert "已停用 书记0" in out
+    rc, _, err = await cli("person", "deactivate", "--person", "书记0")
+    assert rc == 1 and "已经停用" in err
+    rc, _, err = await cli("person", "deactivate", "--person", "无此人")
+    assert rc == 1 and "找不到人员" in err
+    engine = db.make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            active = await conn.scalar(sa.select(Person.active).where(Person.name == "书记0"))
+    finally:
+        await engine.dispose()
+    assert active is False

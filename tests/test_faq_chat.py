@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from handlers.faq_service import FaqService
+from handlers.context import Services
+from services import faq_file
+from services.faq_index import FaqService
 from storage import faq as faq_store
-from storage import regions
+from storage import questions, regions
 from storage.faq import FaqDTO
 from storage.models import OutboxMessage, Question
 from tests.chat import ChatDriver
@@ -30,7 +32,7 @@ async def world(sessionmaker, clock):
 @pytest.fixture
 async def chat(sessionmaker, clock, rules, world):
     service = await FaqService.start(sessionmaker, clock.now(), analyzer=analyzer())
-    return ChatDriver(sessionmaker, clock, rules, services={"faq": service})
+    return ChatDriver(sessionmaker, clock, rules, services=Services(faq=service))
 
 
 async def _questions(sessionmaker) -> list[Question]:
@@ -40,7 +42,7 @@ async def _questions(sessionmaker) -> list[Question]:
 
 async def test_start_up_loads_the_shipped_faq_into_an_empty_table(sessionmaker, chat):
     async with sessionmaker() as s:
-        assert await faq_store.count(s) == len(faq_store.read_file(faq_store.SHIPPED))
+        assert await faq_store.count(s) == len(faq_file.read_file(faq_file.SHIPPED))
 
 
 async def test_known_question_is_answered_with_source_and_feedback_buttons(sessionmaker, chat):
@@ -182,7 +184,7 @@ async def test_faq_changed_elsewhere_is_picked_up_by_the_next_question(sessionma
 async def test_staff_queue_is_bounded_and_says_how_many_more(sessionmaker, clock, world, chat):
     async with sessionmaker() as s, s.begin():
         for n in range(12):
-            await faq_store.record_question(
+            await questions.record(
                 s,
                 asked_by=world.people["sec0"].id,
                 county_id=world.county.id,

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.cli import main
+from services import faq_file
 from storage import db
-from storage import faq as faq_store
 from storage.models import Faq
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,23 +116,23 @@ def test_import_with_a_duplicate_id_writes_nothing_and_names_the_entry(cli, cli_
 
 
 def test_parse_entries_rejects_unknown_fields_and_bad_dates():
-    with pytest.raises(faq_store.FaqFileError, match="第 1 条.*未知字段 answr"):
-        faq_store.parse_entries([{"id": "A", "question": "q", "answr": "a"}])
-    with pytest.raises(faq_store.FaqFileError, match="reviewed"):
-        faq_store.parse_entries([{"id": "A", "question": "q", "answer": "a", "reviewed": "x"}])
-    with pytest.raises(faq_store.FaqFileError, match="列表"):
-        faq_store.parse_entries({"id": "A"})
+    with pytest.raises(faq_file.FaqFileError, match="第 1 条.*未知字段 answr"):
+        faq_file.parse_entries([{"id": "A", "question": "q", "answr": "a"}])
+    with pytest.raises(faq_file.FaqFileError, match="reviewed"):
+        faq_file.parse_entries([{"id": "A", "question": "q", "answer": "a", "reviewed": "x"}])
+    with pytest.raises(faq_file.FaqFileError, match="列表"):
+        faq_file.parse_entries({"id": "A"})
 
 
 def test_export_then_import_round_trips_the_shipped_faq(cli, cli_db, tmp_path):
-    assert cli("import", str(faq_store.SHIPPED)).returncode == 0
+    assert cli("import", str(faq_file.SHIPPED)).returncode == 0
     out = tmp_path / "export.yaml"
     exported = cli("export", str(out))
     assert exported.returncode == 0, exported.stderr
-    assert faq_store.read_file(out) == faq_store.read_file(faq_store.SHIPPED)
+    assert faq_file.read_file(out) == faq_file.read_file(faq_file.SHIPPED)
     again = cli("import", str(out))
     assert again.returncode == 0 and "新增 0 条" in again.stdout
-    assert len(faq_ids(cli_db)) == len(faq_store.read_file(faq_store.SHIPPED))
+    assert len(faq_ids(cli_db)) == len(faq_file.read_file(faq_file.SHIPPED))
 
 
 def test_ask_json_single_question(cli):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.faq_search import FaqIndex, Thresholds, normalize
-from storage.faq import SHIPPED, FaqDTO, read_file
+from services.faq_file import SHIPPED, read_file
+from services.faq_search import FaqIndex, Thresholds, normalize
+from storage.faq import FaqDTO
 from tests.faqkit import analyzer, shipped_index
 
 

@@ -7,7 +7,8 @@ from aiohttp import web
 
 from bot.app import SERVICES, create_app
 from bot.config import load_config
-from handlers.faq_service import FaqService
+from services import faq_file
+from services.faq_index import FaqService
 from storage import faq as faq_store
 from storage.faq import FaqDTO
 from tests.faqkit import analyzer
@@ -22,9 +23,9 @@ async def test_app_start_up_builds_the_index_from_the_shipped_faq(
     runner = web.AppRunner(app)
     await runner.setup()
     try:
-        service = app[SERVICES]["faq"]
+        service = app[SERVICES].faq
         assert isinstance(service, FaqService)
-        shipped = faq_store.read_file(faq_store.SHIPPED)
+        shipped = faq_file.read_file(faq_file.SHIPPED)
         assert service.index is not None and len(service.index) == len(shipped)
         assert service.index.search("低保渐退多长时间").best.faq_id == "F028"
     finally:
@@ -53,7 +54,7 @@ async def test_index_is_rebuilt_only_when_the_table_changes(sessionmaker, clock)
 async def test_seed_skips_ids_already_present_so_a_second_process_starts_cleanly(
     sessionmaker, clock
 ):
-    entries = faq_store.read_file(faq_store.SHIPPED)
+    entries = faq_file.read_file(faq_file.SHIPPED)
     async with sessionmaker() as first, first.begin():
         assert await faq_store.seed(first, entries, clock.now()) == len(entries)
     async with sessionmaker() as second, second.begin():

@@ -18,6 +18,7 @@ from bot.commands.reports import cmd_report_visits
 from bot.config import load_config
 from bot.reports import export_visits
 from bot.web.reports import sign
+from handlers.context import Services
 from storage.media import save_image_sync
 from tests.chat import ChatDriver
 from tests.conftest import SHANGHAI
@@ -197,7 +198,7 @@ async def test_staff_download_link_from_chat_is_signed_and_expires(
 
 async def test_export_month_argument_is_checked(sessionmaker, world, clock, rules):
     chat = ChatDriver(
-        sessionmaker, clock, rules, services={"visit_export_link": lambda **kw: ("u", 24)}
+        sessionmaker, clock, rules, services=Services(export_link=lambda **kw: ("u", 24))
     )
     assert "月份格式不对" in "".join(r.text for r in await chat.send("county0", "导出 2026-13"))
     [ok] = await chat.send("county0", "导出")

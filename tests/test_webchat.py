@@ -16,7 +16,7 @@ from bot.channels.webchat import COOKIE, HUB, TEXTS
 from handlers import texts, visit_texts
 from storage import outbox, people
 from storage import webchat as webchat_store
-from storage.models import InboxMessage, OutboxMessage, WebChatMessage
+from storage.models import Identity, InboxMessage, OutboxMessage, WebChatMessage
 from tests.factories import make_world
 from tests.webclient import webchat_server
 
@@ -265,7 +265,10 @@ async def test_push_to_a_closed_page_is_kept_for_the_history(
             now=clock.now(),
         )
     async with sessionmaker() as s:
-        ident = (await people.identities(s, world.people["sec0"].id))[0]
+        ident = await s.scalar(
+            sa.select(Identity).where(Identity.person_id == world.people["sec0"].id)
+        )
+        assert ident is not None
     result = await server.app[SENDERS]["webchat"].send(
         ident.external_id, {"text": "离线通知"}, outbox_id
     )

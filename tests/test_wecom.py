@@ -22,7 +22,7 @@ from bot.channels.wecom import CHANNEL_KEY
 from core.messages import Button, Reply
 from handlers import texts
 from storage import people
-from storage.models import InboxMessage, OutboxMessage
+from storage.models import Identity, InboxMessage, OutboxMessage
 from tasks.delivery import Delivery
 from tests.factories import bind, make_world
 from tests.fakes.harness import (
@@ -425,6 +425,10 @@ async def test_reply_to_a_user_wecom_calls_invalid_marks_the_identity(rig: WeCom
     await rig.post(text_xml("left", "我的信息", "inv-1", rig.now))
     await drain(rig.app)
     async with sm() as s:
-        [identity] = await people.identities(s, world.people["sec0"].id)
+        [identity] = (
+            await s.scalars(
+                sa.select(Identity).where(Identity.person_id == world.people["sec0"].id)
+            )
+        ).all()
         queued = (await s.scalars(sa.select(OutboxMessage))).all()
     assert identity.status == "blocked" and queued == []  # not retried forever either

@@ -12,12 +12,17 @@ from storage import db
 
 
 @asynccontextmanager
-async def open_db(config: Config, upgrade: bool = True) -> AsyncIterator[async_sessionmaker]:
+async def open_db(
+    config: Config, upgrade: bool = True, *, revision: str | None = None
+) -> AsyncIterator[async_sessionmaker]:
     """Sessions for one command. Commands that create data upgrade the SQLite default first
-    (like ``cunbot run``); commands that need an existing ledger pass ``upgrade=False``."""
+    (like ``cunbot run``); commands that need an existing ledger pass ``upgrade=False``;
+    ``cunbot db upgrade`` passes the ``revision`` to bring any database to."""
     engine = db.make_engine(config.core.database_url)
     try:
-        if upgrade and db.is_sqlite(config.core.database_url):
+        if revision is not None:
+            await db.upgrade(engine, revision)
+        elif upgrade and db.is_sqlite(config.core.database_url):
             await db.upgrade(engine)
         yield db.make_sessionmaker(engine)
     finally:

@@ -1,4 +1,4 @@
-"""cunbot demo | invite | households import.
+"""cunbot demo | invite | person deactivate | households import.
 
 Each command upgrades the schema first on SQLite (the embedded default), like ``run``.
 """
@@ -16,7 +16,10 @@ from bot.commands import open_db
 from bot.config import Config
 from bot.household_import import import_file
 from core.clock import SystemClock
-from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES
+from core.errors import DomainError
+from core.messages import paged
+from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES, Role
+from services import people as people_service
 from storage import people, regions
 from storage.regions import LEVEL_ZH
 
@@ -29,11 +32,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=cmd_demo)
 
     inv = sub.add_parser("invite", help="make a one-time invite code")
-    inv.add_argument("--role", required=True, help="、".join(f"{r}（{ROLE_ZH[r]}）" for r in ROLES))
+    inv.add_argument("--role", required=True, help=people_service.roles_text())
     inv.add_argument("--region", required=True, help="region name, code or id")
     inv.add_argument("--name", help="the person's name, shown after binding")
     inv.add_argument("--json", action="store_true")
     inv.set_defaults(func=cmd_invite)
+
+    person = sub.add_parser("person", help="people")
+    psub = person.add_subparsers(dest="person_command", required=True)
+    off = psub.add_parser("deactivate", help="stop a person from using the bot and the API")
+    off.add_argument("--person", required=True, help="person id or exact name")
+    off.set_defaults(func=cmd_person_deactivate)
 
     hh = sub.add_parser("households", help="household roster")
     hsub = hh.add_subparsers(dest="households_command", required=True)
@@ -52,8 +61,8 @@ async def cmd_demo(config: Config, args: argparse.Namespace) -> int:
         cast = await demo.seed(session, now)
         out = []
         for p in cast:
-            invite = await people.create_invite(
-                session, role=p.role, region_id=p.region_id, now=now, person_id=p.person_id
+            invite = await people_service.invite(
+                session, None, role=p.role, region_id=p.region_id, now=now, person_id=p.person_id
             )
             out.append(
                 {
@@ -61,7 +70,7 @@ async def cmd_demo(config: Config, args: argparse.Namespace) -> int:
                     "role": p.role,
                     "region": p.region,
                     "invite_code": invite.code,
-                    "role_zh": ROLE_ZH[p.role],
+                    "role_zh": ROLE_ZH[Role(p.role)],
                     "region_path": p.region_path,
                     "expires_at": invite.expires_at.isoformat(),
                 }
@@ -78,17 +87,19 @@ async def cmd_demo(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _role(text: str) -> str | None:
+def _role(text: str) -> Role | None:
     if text in ROLES:
-        return text
+        return Role(text)
     return next((r for r, zh in ROLE_ZH.items() if zh == text), None)
 
 
 async def cmd_invite(config: Config, args: argparse.Namespace) -> int:
     role = _role(args.role.strip())
     if role is None:
-        roles = "、".join(f"{r}（{ROLE_ZH[r]}）" for r in ROLES)
-        print(f"不认识的身份「{args.role}」，可选：{roles}", file=sys.stderr)
+        print(
+            people_service.UNKNOWN_ROLE.format(role=args.role, roles=people_service.roles_text()),
+            file=sys.stderr,
+        )
         return 2
     level = ROLE_LEVEL[role]
     now = SystemClock().now()
@@ -107,16 +118,18 @@ async def cmd_invite(config: Config, args: argparse.Namespace) -> int:
             if candidates:
                 if not found:
                     print(f"可选的{LEVEL_ZH[level]}：", file=sys.stderr)
-                for r in candidates[:MAX_LISTED]:
-                    path = await regions.path_name(session, r.id)
-                    print(f"  {r.id}  {path}", file=sys.stderr)
-                if len(candidates) > MAX_LISTED:
-                    print(f"  ……还有 {len(candidates) - MAX_LISTED} 个", file=sys.stderr)
+                lines = [f"  {r.id}  {await regions.path_name(session, r.id)}" for r in candidates]
+                for line in paged(lines, MAX_LISTED, "  ……还有 {n} 个"):
+                    print(line, file=sys.stderr)
             return 1
         region = found[0]
-        invite = await people.create_invite(
-            session, role=role, region_id=region.id, now=now, name=args.name
-        )
+        try:
+            invite = await people_service.invite(
+                session, None, role=role, region_id=region.id, now=now, name=args.name
+            )
+        except DomainError as refusal:
+            print(refusal.message, file=sys.stderr)
+            return 1
         path = await regions.path_name(session, region.id)
     if args.json:
         print(
@@ -151,13 +164,31 @@ async def cmd_households_import(config: Config, args: argparse.Namespace) -> int
         report = await import_file(sm, path, SystemClock().now(), progress)
     if not report.ok:
         print(f"导入失败，没有写入任何数据。共 {len(report.errors)} 处错误：", file=sys.stderr)
-        for err in report.errors[:MAX_LISTED]:
-            print(f"  {err}", file=sys.stderr)
-        if len(report.errors) > MAX_LISTED:
-            print(f"  ……还有 {len(report.errors) - MAX_LISTED} 条", file=sys.stderr)
+        for line in paged([f"  {err}" for err in report.errors], MAX_LISTED, "  ……还有 {n} 条"):
+            print(line, file=sys.stderr)
         return 1
     print(
         f"导入完成：共 {report.rows} 户，新增 {report.created}，更新 {report.updated}，"
         f"未变 {report.unchanged}。"
     )
+    return 0
+
+
+async def cmd_person_deactivate(config: Config, args: argparse.Namespace) -> int:
+    now = SystemClock().now()
+    async with open_db(config, upgrade=False) as sm, sm() as session, session.begin():
+        found = await people.find(session, args.person)
+        if len(found) != 1:
+            if found:
+                ids = "、".join(str(p.id) for p in found[:10])
+                print(f"有 {len(found)} 个人叫「{args.person}」，请用编号：{ids}", file=sys.stderr)
+            else:
+                print(f"找不到人员「{args.person}」。", file=sys.stderr)
+            return 1
+        try:
+            person = await people_service.deactivate(session, None, found[0].id, now=now)
+        except DomainError as refusal:
+            print(refusal.message, file=sys.stderr)
+            return 1
+    print(f"已停用 {person.name}（编号 {person.id}，{person.role_zh}，{person.region_name}）。")
     return 0

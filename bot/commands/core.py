@@ -8,6 +8,7 @@ import sys
 from aiohttp import web
 
 from bot.app import create_app
+from bot.commands import open_db
 from bot.config import Config
 from bot.logs import setup_logging
 from bot.loop import new_event_loop
@@ -41,11 +42,7 @@ def cmd_run(config: Config, _args: argparse.Namespace) -> int:
 
 
 async def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
-    engine = db.make_engine(config.core.database_url)
-    try:
-        await db.upgrade(engine, args.revision)
-        async with engine.connect() as conn:
-            print(f"数据库已升级到 {await db.current_revision(conn)}")
-    finally:
-        await engine.dispose()
+    async with open_db(config, revision=args.revision) as sessions, sessions() as session:
+        revision = await db.current_revision(await session.connection())
+    print(f"数据库已升级到 {revision}")
     return 0

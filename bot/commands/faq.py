@@ -12,7 +12,8 @@ from typing import Any
 from bot.commands import open_db
 from bot.config import Config
 from core.clock import SystemClock
-from handlers.faq_search import Analyzer, FaqIndex
+from services import faq_file
+from services.faq_search import Analyzer, FaqIndex
 from storage import faq as faq_store
 
 
@@ -36,11 +37,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 async def cmd_import(config: Config, args: argparse.Namespace) -> int:
     try:
-        entries = await asyncio.to_thread(faq_store.read_file, args.file)
+        entries = await asyncio.to_thread(faq_file.read_file, args.file)
     except FileNotFoundError:
         print(f"找不到文件: {args.file}", file=sys.stderr)
         return 1
-    except faq_store.FaqFileError as exc:
+    except faq_file.FaqFileError as exc:
         print(f"导入失败，没有写入任何条目。{exc}", file=sys.stderr)
         return 1
     async with open_db(config) as sessions, sessions() as session, session.begin():
@@ -52,7 +53,7 @@ async def cmd_import(config: Config, args: argparse.Namespace) -> int:
 async def cmd_export(config: Config, args: argparse.Namespace) -> int:
     async with open_db(config) as sessions, sessions() as session:
         entries = await faq_store.all_entries(session)
-    text = faq_store.dump_entries(entries)
+    text = faq_file.dump_entries(entries)
     await asyncio.to_thread(args.file.write_text, text, encoding="utf-8")
     print(f"已导出 {len(entries)} 条到 {args.file}")
     return 0
@@ -61,10 +62,10 @@ async def cmd_export(config: Config, args: argparse.Namespace) -> int:
 async def _entries(config: Config, file: Path | None) -> list[faq_store.FaqDTO]:
     """The FAQ to ask against: a file, else the database, else (empty table) the shipped one."""
     if file is not None:
-        return await asyncio.to_thread(faq_store.read_file, file)
+        return await asyncio.to_thread(faq_file.read_file, file)
     async with open_db(config) as sessions, sessions() as session:
         entries = await faq_store.all_entries(session)
-    return entries or await asyncio.to_thread(faq_store.read_file, faq_store.SHIPPED)
+    return entries or await asyncio.to_thread(faq_file.read_file, faq_file.SHIPPED)
 
 
 def answer_json(index: FaqIndex, question: str) -> dict[str, Any]:
@@ -100,7 +101,7 @@ def _plain(out: dict[str, Any]) -> str:
 async def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     try:
         entries = await _entries(config, args.file)
-    except faq_store.FaqFileError as exc:
+    except faq_file.FaqFileError as exc:
         print(exc, file=sys.stderr)
         return 1
     analyzer = await asyncio.to_thread(Analyzer.shared)

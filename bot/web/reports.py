@@ -60,7 +60,7 @@ def verify(key: bytes, token: str, now: datetime) -> dict[str, Any] | None:
 
 
 def link_maker(app: web.Application):
-    """The ``visit_export_link`` service handlers call: (person, region, month) -> (url, hours)."""
+    """The ``Services.export_link`` handlers call: (person, region, month) -> (url, hours)."""
 
     def make(*, person_id: int, region_id: int, month: str) -> tuple[str, int]:
         config = app[CONFIG]
@@ -118,4 +118,4 @@ async def download(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     app[SIGNING_KEY] = app[CONFIG].secret_key()
     app.router.add_get(ROUTE, download)
-    app[SERVICES]["visit_export_link"] = link_maker(app)
+    app[SERVICES].export_link = link_maker(app)

@@ -35,9 +35,9 @@ from typing import Literal, Protocol
 import bm25s
 import jieba
 import numpy as np
-from opencc import OpenCC
 
 from core.paths import data_dir
+from core.text import simplified
 
 DATA_DIR = data_dir() / "faq"
 USERDICT = DATA_DIR / "userdict.txt"
@@ -83,14 +83,13 @@ _STOPWORDS = (
 )
 STOPWORDS = frozenset(_STOPWORDS.split())
 _PUNCT = re.compile(r"[^\w.%]+|(?<!\d)\.|\.(?!\d)|_")
-_OCC = OpenCC("t2s")
 
 
 def normalize(text: str) -> str:
     """Full-width -> half-width, traditional -> simplified, lower case, fillers and
     punctuation replaced by spaces (a decimal point and % survive: "3.5米", "2%")."""
     text = unicodedata.normalize("NFKC", text[:MAX_QUERY]).lower()
-    text = _OCC.convert(text)
+    text = simplified(text)
     for filler in FILLERS:
         text = text.replace(filler, " ")
     return " ".join(_PUNCT.sub(" ", text).split())
@@ -99,11 +98,16 @@ def normalize(text: str) -> str:
 class Entry(Protocol):
     """What the index needs from an FAQ entry (storage.faq.FaqDTO has these)."""
 
-    id: str
-    question: str
-    variants: Sequence[str]
-    answer: str
-    source: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def question(self) -> str: ...
+    @property
+    def variants(self) -> Sequence[str]: ...
+    @property
+    def answer(self) -> str: ...
+    @property
+    def source(self) -> str: ...
 
 
 class Analyzer:

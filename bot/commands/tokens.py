@@ -11,7 +11,7 @@ from bot.commands import open_db
 from bot.config import Config
 from core.clock import SystemClock
 from core.roles import COUNTY_ROLES
-from storage import api_tokens
+from storage import api_tokens, people
 from storage.people import PersonDTO
 
 
@@ -27,7 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 async def _person(who: str, session: AsyncSession) -> PersonDTO | None:
-    found = await api_tokens.find_person(session, who)
+    found = await people.find(session, who)
     if not found:
         print(f"找不到人员「{who}」。", file=sys.stderr)
         return None

@@ -1,7 +1,7 @@
 """The FAQ index as a service: built once at start-up, rebuilt when the FAQ table changes.
 
-Handlers get it as ``ctx.services["faq"]`` and call :meth:`FaqService.current` with their
-session before each search. That costs one aggregate query (count and latest ``updated_at``);
+The FAQ use cases (services.faq) call :meth:`FaqService.current` with their session before
+each search; the running app holds one (``Services.faq``, handlers.context). That costs one aggregate query (count and latest ``updated_at``);
 only when the fingerprint differs from the one the index was built from is the index rebuilt,
 in a thread. A change made by another process (``cunbot faq import``) is therefore picked up
 by the next question, and a change rolled back is undone the same way.
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.faq_search import Analyzer, FaqIndex, Thresholds
+from services import faq_file
+from services.faq_search import Analyzer, FaqIndex, Thresholds
 from storage import faq as faq_store
 
 log = logging.getLogger(__name__)
@@ -36,14 +37,16 @@ class FaqService:
         now: datetime,
         *,
         analyzer: Analyzer | None = None,
-        seed: Path | None = faq_store.SHIPPED,
+        seed: Path | None = faq_file.SHIPPED,
     ) -> FaqService:
         """Load jieba off the event loop; if the FAQ table is empty, fill it from ``seed``
         (the shipped FAQ); build the index."""
-        service = cls(analyzer or await asyncio.to_thread(Analyzer.shared))
+        if analyzer is None:
+            analyzer = await asyncio.to_thread(Analyzer.shared)
+        service = cls(analyzer)
         async with sessionmaker() as session, session.begin():
             if seed is not None and await faq_store.count(session) == 0:
-                entries = await asyncio.to_thread(faq_store.read_file, seed)
+                entries = await asyncio.to_thread(faq_file.read_file, seed)
                 added = await faq_store.seed(session, entries, now)
                 log.info("faq table was empty: loaded %d shipped entries", added)
             index = await service.current(session)
@@ -57,10 +60,12 @@ class FaqService:
         if index is not None and index.version == fingerprint:
             return index
         async with self._lock:
-            if self.index is None or self.index.version != fingerprint:
+            index = self.index
+            if index is None or index.version != fingerprint:
                 entries = await faq_store.all_entries(session)
-                self.index = await asyncio.to_thread(
+                index = await asyncio.to_thread(
                     FaqIndex.build, entries, self.analyzer, self.thresholds, fingerprint
                 )
+                self.index = index
                 log.info("faq index rebuilt: %d entries", len(entries))
-            return self.index
+            return index

@@ -1,0 +1,35 @@
+"""User-facing text of policy questions in chat (政策问答), in one place for review.
+
+The refusals the FAQ use cases raise (a stale button, a question of another county, an answer
+too long ...) and the answer pushed to the asker are services.faq's own.
+"""
+
+ASK_HOW = "请直接发送您的政策问题，例如：低保渐退多长时间？"
+NOT_READY = "政策问答正在启动，请稍后再问。"
+ANSWER = "{answer}\n来源：{source}"
+ANSWER_TITLE = "【{question}】\n"
+DEFAULT_SOURCE = "政策问答库"
+USEFUL = "有用"
+NOT_USEFUL = "没用"
+SUGGEST = "您想问的是下面哪一个？点选即可查看答案；都不是请点「都不是」，我会转给县里工作人员。"
+NONE_OF_THESE = "都不是"
+HANDED_OFF = "这个问题我还答不准，已转给县里工作人员（编号 {id}），答复后会发给您。"
+NO_COUNTY = "这个问题我还答不准，请直接联系县乡村振兴局的工作人员。"
+THANKS = "谢谢反馈！"
+USELESS = "抱歉没帮上忙，已转给县里工作人员（编号 {id}），答复后会发给您。"
+QUEUE_EMPTY = "目前没有待答问题。"
+QUEUE_HEAD = "待答问题（共 {n} 条，最早的在前）："
+QUEUE_LINE = "#{id} {name}（{region}，{when}）：{text}"
+QUEUE_MORE = "……还有 {n} 条"
+QUEUE_TAIL = "答复请发送「答复 编号 内容」，例如：答复 {id} 渐退期一般为一年。"
+UNKNOWN_PERSON = "?"
+REPLY_HOW = "请这样发送：答复 编号 内容，例如：答复 12 渐退期一般为一年。"
+REPLIED = "已答复，并发送给{name}。要存入问答库，请发送「存为问答 {id}」。"
+THE_ASKER = "提问人"
+SAVE_HOW = "请这样发送：存为问答 编号，例如：存为问答 12"
+SAVED = "已存为问答 {faq_id}，以后有人问同样的问题会直接回答。"
+
+HELP_ASK = "问 问题 — 查询政策问答"
+HELP_QUEUE = "待答问题 — 查看转给县里的政策问题"
+HELP_ANSWER = "答复 编号 内容 — 回答问题"
+HELP_SAVE = "存为问答 编号 — 把答复存入问答库"

@@ -1,0 +1,272 @@
+"""Policy questions (政策问答) as use cases: ask, give feedback, pick a suggestion, and for the
+asker's county staff: list the queue, answer a queued question, save an answer as an FAQ entry.
+
+    asked = await ask(session, me, "低保渐退多长时间", index=faq_index, now=now)
+    asked.outcome  # "answered" | "suggested" | "queued" | "no_county"
+
+Every question is recorded with its best score, so the queue and the calibration data are the
+same rows. A question the index cannot answer with confidence goes to the staff of the asker's
+county (``pending``); they answer it (the answer is pushed to the asker) and may save it as an
+entry, after which the index is rebuilt inside the same transaction, so the next question is
+answered from it without a restart (other processes see the changed fingerprint on their own).
+
+Each use case checks before it writes, so a refusal leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import keys
+from core.errors import Conflict, Invalid, Refused
+from core.messages import Reply
+from core.roles import COUNTY_ROLES
+from core.rules import Rules
+from services import pushes, scope
+from services.faq_index import FaqService
+from services.faq_search import Entry, Hit, normalize
+from storage import audit, questions
+from storage import faq as faq_store
+from storage import people as people_store
+from storage import regions as region_store
+from storage.faq import FaqDTO
+from storage.people import PersonDTO
+from storage.questions import QuestionDTO
+
+MAX_STAFF_ANSWER = 1000
+SAVED_TAG = "县级答复"
+
+# --- what the person sees when a use case refuses, and what it pushes -----------------------
+STALE = "这个按钮已失效，请重新提问。"
+NO_SUCH_QUESTION = "没有编号为 {id} 的本县问题，请发送「待答问题」查看编号。"
+TOO_LONG = "答复太长了（最多 {limit} 字），请精简后再发。"
+SAVE_NEEDS_ANSWER = "编号 {id} 还没有答复，请先发送「答复 {id} 内容」。"
+SAVED_ALREADY = "编号 {id} 已经存为问答 {faq_id}。"
+SAVED_SOURCE = "县级工作人员答复（{date}）"
+PUSHED_ANSWER = "县里答复了您的问题（编号 {id}）：\n问：{question}\n答：{answer}"
+ANSWERING = "回答政策问题"
+
+Outcome = Literal["answered", "suggested", "queued", "no_county"]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What became of a question: answered from ``entry``, offered ``suggestions``, queued for
+    the county's staff, or (no county above the asker) neither."""
+
+    outcome: Outcome
+    question: QuestionDTO
+    entry: Entry | None = None
+    suggestions: tuple[Hit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answered:
+    question: QuestionDTO
+    asker: PersonDTO | None
+
+
+@dataclass(frozen=True)
+class Queued:
+    question: QuestionDTO
+    asker: PersonDTO | None
+
+
+@dataclass(frozen=True)
+class Queue:
+    """The oldest queued questions of the person's county and how many are queued in all."""
+
+    items: tuple[Queued, ...]
+    total: int
+
+
+def is_blank(text: str) -> bool:
+    """Nothing left once punctuation and politeness are removed (an empty 问)."""
+    return not normalize(text.strip())
+
+
+async def _county_id(session: AsyncSession, person: PersonDTO) -> int | None:
+    county = await region_store.county_of(session, person.region_id)
+    return county.id if county else None
+
+
+# --- the asker ---------------------------------------------------------------------------------
+async def ask(
+    session: AsyncSession, person: PersonDTO, text: str, *, index: FaqService, now: datetime
+) -> Asked | None:
+    """Search, record the question with its score, and decide; ``None`` when the text holds
+    nothing to search for (only greetings or fillers: "你好", "在吗"), which is not recorded."""
+    text = text.strip()
+    faq_index = await index.current(session)
+    if not faq_index.analyzer.words(normalize(text)):
+        return None
+    result = faq_index.search(text)
+    best = result.best
+    status = {"answer": questions.ANSWERED, "suggest": questions.SUGGESTED}.get(
+        result.decision, questions.PENDING
+    )
+    county_id = await _county_id(session, person)
+    q = await questions.record(
+        session,
+        asked_by=person.id,
+        county_id=county_id,
+        text=text,
+        status=status,
+        now=now,
+        faq_id=best.faq_id if best and status != questions.PENDING else None,
+        score=best.score if best else None,
+    )
+    if status == questions.ANSWERED and best is not None:
+        # The index holds the rows it was built from in this very session: no second lookup.
+        return Asked("answered", q, entry=faq_index.entries[best.faq_id])
+    if status == questions.SUGGESTED:
+        return Asked("suggested", q, suggestions=result.hits)
+    return Asked("queued" if county_id is not None else "no_county", q)
+
+
+async def _own_question(session: AsyncSession, person: PersonDTO, question_id: int) -> QuestionDTO:
+    q = await questions.get(session, question_id)
+    if q is None or q.asked_by != person.id:
+        raise Refused(STALE)
+    return q
+
+
+async def feedback(
+    session: AsyncSession, person: PersonDTO, question_id: int, *, useful: bool
+) -> QuestionDTO:
+    """有用 / 没用 on an answer; 没用 also queues the question for staff."""
+    q = await _own_question(session, person, question_id)
+    if useful:
+        changed = await questions.update(session, q.id, feedback="useful")
+    else:
+        changed = await questions.update(
+            session, q.id, feedback="useless", status=questions.PENDING
+        )
+    assert changed is not None
+    return changed
+
+
+async def hand_off(session: AsyncSession, person: PersonDTO, question_id: int) -> QuestionDTO:
+    """都不是: none of the suggestions fits, so the question goes to staff."""
+    q = await _own_question(session, person, question_id)
+    changed = await questions.update(session, q.id, status=questions.PENDING)
+    assert changed is not None
+    return changed
+
+
+async def pick(
+    session: AsyncSession, person: PersonDTO, question_id: int, faq_id: str
+) -> tuple[QuestionDTO, FaqDTO]:
+    """One of the suggestions was the question: it counts as answered by that entry."""
+    q = await _own_question(session, person, question_id)
+    entry = await faq_store.get(session, faq_id)
+    if entry is None:
+        raise Refused(STALE)
+    changed = await questions.update(session, q.id, faq_id=entry.id, status=questions.ANSWERED)
+    assert changed is not None
+    return changed, entry
+
+
+# --- county staff ------------------------------------------------------------------------------
+async def unanswered(session: AsyncSession, person: PersonDTO, *, limit: int = 10) -> Queue:
+    """The questions queued for the person's county, oldest first (empty without a county)."""
+    scope.require_role(person, COUNTY_ROLES, ANSWERING)
+    county_id = await _county_id(session, person)
+    if county_id is None:
+        return Queue((), 0)
+    rows, total = await questions.pending(session, county_id, limit=limit)
+    items = [Queued(q, await people_store.get(session, q.asked_by)) for q in rows]
+    return Queue(tuple(items), total)
+
+
+async def _county_question(
+    session: AsyncSession, person: PersonDTO, question_id: int
+) -> QuestionDTO:
+    """A question of the person's own county; the same refusal for unknown and foreign ids."""
+    scope.require_role(person, COUNTY_ROLES, ANSWERING)
+    q = await questions.get(session, question_id)
+    if q is None or q.county_id is None or q.county_id != await _county_id(session, person):
+        raise Refused(NO_SUCH_QUESTION.format(id=question_id))
+    return q
+
+
+async def answer(
+    session: AsyncSession,
+    person: PersonDTO,
+    question_id: int,
+    text: str,
+    *,
+    now: datetime,
+    rules: Rules,
+) -> Answered:
+    """Answer a queued question and push the answer to the asker."""
+    q = await _county_question(session, person, question_id)
+    if len(text) > MAX_STAFF_ANSWER:
+        raise Invalid(TOO_LONG.format(limit=MAX_STAFF_ANSWER))
+    changed = await questions.answer(session, q.id, answer=text, by=person.id, now=now)
+    assert changed is not None
+    await pushes.push(
+        session,
+        to=q.asked_by,
+        reply=Reply(
+            PUSHED_ANSWER.format(id=q.id, question=q.text, answer=text),
+            meta={"kind": "faq_staff_answer", "question": q.id},
+        ),
+        # A corrected answer is a new message, so the key carries the time of answering.
+        key=keys.faq_answer(q.id, int(now.timestamp())),
+        now=now,
+        rules=rules,
+    )
+    await audit.log(
+        session, at=now, person_id=person.id, action="faq.answer", obj=f"question:{q.id}"
+    )
+    return Answered(changed, await people_store.get(session, q.asked_by))
+
+
+async def save_as_faq(
+    session: AsyncSession,
+    person: PersonDTO,
+    question_id: int,
+    *,
+    index: FaqService | None,
+    now: datetime,
+    rules: Rules,
+) -> FaqDTO:
+    """Save a staff answer as FAQ entry ``Q<question id>`` and rebuild the index, so the next
+    question like it is answered from the new entry."""
+    q = await _county_question(session, person, question_id)
+    if q.status != questions.STAFF_ANSWERED or not q.answer:
+        raise Conflict(SAVE_NEEDS_ANSWER.format(id=q.id))
+    faq_id = f"Q{q.id}"
+    if await faq_store.get(session, faq_id) is not None:
+        raise Conflict(SAVED_ALREADY.format(id=q.id, faq_id=faq_id))
+    today = rules.local(now).date()
+    entry = await faq_store.add(
+        session,
+        FaqDTO(
+            id=faq_id,
+            question=q.text[: faq_store.MAX_QUESTION],
+            answer=q.answer,
+            source=SAVED_SOURCE.format(date=today.isoformat()),
+            tags=(SAVED_TAG,),
+            reviewed_on=today,
+        ),
+        now,
+    )
+    await questions.update(session, q.id, faq_id=faq_id)
+    await audit.log(
+        session,
+        at=now,
+        person_id=person.id,
+        action="faq.save",
+        obj=f"faq:{faq_id}",
+        detail={"question": q.id},
+    )
+    if index is not None:
+        # Rebuild now (inside this transaction, which sees the new row).
+        await index.current(session)
+    return entry
