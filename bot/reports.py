@@ -26,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.rules import Rules
+from core.statuses import PROBLEM_ZH as PROBLEM_STATUS_ZH
 from handlers.visit_parse import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from storage import regions
 from storage import visits as visit_store
 from storage.models import Assignment, Household, Person, Photo, Problem, Region, Visit
-from storage.problems import STATUS_ZH as PROBLEM_STATUS_ZH
 
 CHUNK = 2000
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"

@@ -103,6 +103,11 @@ def household_dto(h: Household) -> HouseholdDTO:
     )
 
 
+async def get_household(session: AsyncSession, household_id: int) -> HouseholdDTO | None:
+    h = await session.get(Household, household_id)
+    return household_dto(h) if h else None
+
+
 async def get_by_code(session: AsyncSession, code: str) -> HouseholdDTO | None:
     h = await session.scalar(sa.select(Household).where(Household.code == code.strip()))
     return household_dto(h) if h else None

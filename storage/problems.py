@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Assignment, Household, Photo, Problem, Task
 
-STATUS_ZH = {"open": "整改中", "closed": "已整改", "void": "已作废"}
-
 
 @dataclass(frozen=True)
 class ProblemDTO:
