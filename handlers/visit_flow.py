@@ -15,13 +15,12 @@ from typing import Any
 
 from core import payloads as P
 from core.messages import Button, Reply
+from handlers import visit_save
 from handlers import visit_texts as T
 from handlers.context import Context
-from handlers.visit_common import local_str
 from handlers.visit_draft import FLOW, Mode, Step, VisitDraft
 from handlers.visit_parse import describe
 from services import visits as visit_service
-from services.visits import Amended, Duplicate, Origin, Recorded
 from services.visits_checklist import CHECK_ZH, CORE_CHECKS, OK, PROBLEM
 from storage.households import HouseholdDTO
 from storage.visits import MAX_NOTE
@@ -231,13 +230,13 @@ async def _edit(ctx: Context, draft: VisitDraft, _p: Any) -> list[Reply]:
 
 
 async def _confirm(ctx: Context, draft: VisitDraft, _p: Any) -> list[Reply]:
-    return await save(ctx, draft)
+    return await visit_save.save(ctx, draft)
 
 
 async def _duplicate(ctx: Context, draft: VisitDraft, p: P.VisitDuplicate) -> list[Reply]:
     if p.choice == "same":
-        return await merge(ctx, draft)
-    return await save(ctx, draft.but(dup_ok=True))
+        return await visit_save.merge(ctx, draft)
+    return await visit_save.save(ctx, draft.but(dup_ok=True))
 
 
 STEP_BUTTONS: dict[tuple[type[P.Payload], Step], StepButton] = {
@@ -259,98 +258,3 @@ async def on_button(ctx: Context, payload: P.Payload) -> list[Reply]:
     if handler is None:
         return [Reply(T.PRESS_BUTTON), await reprompt(ctx, step, draft)]
     return await handler(ctx, draft, payload)
-
-
-# --- saving ----------------------------------------------------------------------------------
-
-
-def _problems_line(ctx: Context, problem_ids: tuple[int, ...]) -> str:
-    return T.SAVED_PROBLEMS.format(
-        n=len(problem_ids),
-        days=ctx.rules.rectify_days,
-        ids="、".join(f"#{i}" for i in problem_ids),
-    )
-
-
-def _duplicate_ask(ctx: Context, dup: Duplicate) -> Reply:
-    text = T.DUPLICATE_ASK.format(
-        name=dup.household.head_name, minutes=dup.minutes, at=local_str(ctx, dup.visit.visited_at)
-    )
-    return Reply(
-        text,
-        (P.VisitDuplicate("same").button(T.BTN_SAME), P.VisitDuplicate("new").button(T.BTN_NEW)),
-    )
-
-
-def _saved_reply(ctx: Context, saved: Recorded) -> Reply:
-    lines = [
-        T.SAVED.format(
-            name=saved.household.head_name,
-            id=saved.visit.id,
-            visited=saved.visited,
-            required=saved.required,
-        )
-    ]
-    if saved.photos:
-        lines.append(T.SAVED_PHOTOS.format(n=saved.photos))
-    if saved.visit.location_flag:
-        lines.append(T.LOCATION_FAR)
-    if saved.problem_ids:
-        lines.append(_problems_line(ctx, saved.problem_ids))
-    return Reply("\n".join(lines), meta={"kind": "visit", "visit": saved.visit.id})
-
-
-async def _amended_reply(ctx: Context, amended: Amended | None) -> list[Reply]:
-    await ctx.clear_state()
-    if amended is None:
-        return [Reply(T.NOTHING_TO_AMEND)]
-    visit, hh = amended.visit, amended.household
-    text = (
-        T.MERGED.format(name=hh.head_name, id=visit.id)
-        if amended.merged
-        else T.AMENDED.format(id=visit.id)
-    )
-    if amended.problem_ids:
-        text += "\n" + _problems_line(ctx, amended.problem_ids)
-    return [Reply(text, meta={"kind": "visit", "visit": visit.id})]
-
-
-async def save(ctx: Context, draft: VisitDraft) -> list[Reply]:
-    if draft.mode == Mode.AMEND:
-        assert draft.visit_id is not None
-        amended = await visit_service.amend(
-            ctx.session,
-            ctx.me,
-            draft.visit_id,
-            checks=draft.checks,
-            note=draft.note,
-            photos=draft.photos,
-            location=draft.location(),
-            now=ctx.now(),
-            rules=ctx.rules,
-        )
-        return await _amended_reply(ctx, amended)
-    inc = ctx.incoming
-    result = await visit_service.record(
-        ctx.session,
-        ctx.me,
-        draft.report(),
-        origin=Origin(inc.channel, inc.sender_id, draft.msg),
-        now=ctx.now(),
-        rules=ctx.rules,
-        allow_duplicate=draft.dup_ok,
-    )
-    if isinstance(result, Duplicate):
-        await ctx.set_state(FLOW, Step.DUP, draft.but(dup=result.visit.id).to_dict())
-        return [_duplicate_ask(ctx, result)]
-    await ctx.clear_state()
-    return [_saved_reply(ctx, result)]
-
-
-async def merge(ctx: Context, draft: VisitDraft) -> list[Reply]:
-    """The second report was the same visit: fold it into the first."""
-    assert draft.dup is not None
-    amended = await visit_service.merge(
-        ctx.session, ctx.me, draft.dup, draft.report(), now=ctx.now(), rules=ctx.rules
-    )
-    return await _amended_reply(ctx, amended)

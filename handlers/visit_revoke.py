@@ -11,10 +11,11 @@ from handlers.visit_draft import Mode, Step, VisitDraft
 from handlers.visit_flow import go
 from handlers.visit_parse import parse_report
 from services import visits as visit_service
+from services import visits_amend
 
 
 async def cmd_revoke(ctx: Context, _args: str) -> list[Reply]:
-    found = await visit_service.revocable(ctx.session, ctx.me, ctx.now())
+    found = await visits_amend.revocable(ctx.session, ctx.me, ctx.now())
     if found is None:
         return [Reply(T.NOTHING_TO_REVOKE)]
     visit, hh = found
@@ -23,12 +24,12 @@ async def cmd_revoke(ctx: Context, _args: str) -> list[Reply]:
 
 
 async def on_revoke(ctx: Context, payload: P.VisitRevoke) -> list[Reply]:
-    visit = await visit_service.revoke(ctx.session, ctx.me, payload.visit, now=ctx.now())
+    visit = await visits_amend.revoke(ctx.session, ctx.me, payload.visit, now=ctx.now())
     return [Reply(T.REVOKED.format(id=visit.id))]
 
 
 async def cmd_amend(ctx: Context, args: str) -> list[Reply]:
-    visit = await visit_service.amendable(ctx.session, ctx.me, ctx.now())
+    visit = await visits_amend.amendable(ctx.session, ctx.me, ctx.now())
     if visit is None:
         return [Reply(T.NOTHING_TO_AMEND)]
     draft = VisitDraft(

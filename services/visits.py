@@ -26,18 +26,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Conflict, Invalid, Refused
+from core.errors import Invalid, Refused
 from core.roles import VILLAGE_ROLES
 from core.rules import PHOTO_WINDOW, Rules
-from core.statuses import ProblemStatus, VisitStatus
-from services import scope
+from services import scope, visits_problems
 from services import visit_texts as T
-from services.visits_checklist import CHECK_ZH, problem_keys
+from services.visits_checklist import problem_keys
 from storage import audit, inbox, regions
 from storage import household_search as search_store
 from storage import households as household_store
 from storage import photos as photo_store
-from storage import problems as problem_store
 from storage import visits as store
 from storage.household_search import Search
 from storage.households import HouseholdDTO
@@ -155,69 +153,10 @@ async def location_flag(
     return await store.location_flag(session, villages, lat, lon)
 
 
-async def _audit(
+async def audit_log(
     session: AsyncSession, person: PersonDTO, now: datetime, action: str, obj: str, detail: Any
 ) -> None:
     await audit.log(session, at=now, person_id=person.id, action=action, obj=obj, detail=detail)
-
-
-# --- problems follow the checklist -----------------------------------------------------------
-
-
-async def _open_problems(
-    session: AsyncSession,
-    person: PersonDTO,
-    hh: HouseholdDTO,
-    visit_id: int,
-    checks: dict[str, Any],
-    keys: list[str],
-    *,
-    now: datetime,
-    rules: Rules,
-) -> tuple[int, ...]:
-    county = await regions.county_of(session, hh.village_id)
-    assert county is not None
-    ids = []
-    for key in keys:
-        p = await problem_store.open_problem(
-            session,
-            household_id=hh.id,
-            village_id=hh.village_id,
-            county_id=county.id,
-            visit_id=visit_id,
-            kind=CHECK_ZH[key],
-            title=T.PROBLEM_TITLE.format(name=hh.head_name, kind=CHECK_ZH[key]),
-            description=checks[key].get("text") or CHECK_ZH[key],
-            reporter_id=person.id,
-            now=now,
-            deadline=rules.rectify_deadline(now),
-        )
-        await _audit(
-            session,
-            person,
-            now,
-            "problem.open",
-            f"problem:{p.id}",
-            {"visit": visit_id, "kind": key},
-        )
-        ids.append(p.id)
-    return tuple(ids)
-
-
-async def _void_open_problems(
-    session: AsyncSession, person: PersonDTO, visit_id: int, keep: set[str], now: datetime
-) -> set[str]:
-    """Void the visit's open problems whose kind is not in ``keep``; the kinds still open."""
-    still_open = set()
-    for p in await problem_store.for_visit(session, visit_id):
-        if p.status != ProblemStatus.OPEN:
-            continue
-        if p.kind in keep:
-            still_open.add(p.kind)
-            continue
-        await problem_store.void(session, p.id, now)
-        await _audit(session, person, now, "problem.void", f"problem:{p.id}", {"visit": visit_id})
-    return still_open
 
 
 # --- record ----------------------------------------------------------------------------------
@@ -282,7 +221,7 @@ async def record(
     loose = await photo_store.loose_photos(session, person.id, now)
     photos = list(dict.fromkeys([*report.photos, *loose]))
     attached = await photo_store.attach_photos(session, photos, visit.id)
-    problem_ids = await _open_problems(
+    problem_ids = await visits_problems.open_for_checks(
         session,
         person,
         hh,
@@ -292,7 +231,7 @@ async def record(
         now=now,
         rules=rules,
     )
-    await _audit(
+    await audit_log(
         session,
         person,
         now,
@@ -311,124 +250,3 @@ async def record(
         visited=mine.visited if mine else 1,
         required=mine.required if mine else 0,
     )
-
-
-# --- amend and merge -------------------------------------------------------------------------
-
-
-async def amend(
-    session: AsyncSession,
-    person: PersonDTO,
-    visit_id: int,
-    *,
-    checks: dict[str, Any],
-    note: str | None,
-    photos: tuple[int, ...] = (),
-    location: Location | None = None,
-    now: datetime,
-    rules: Rules,
-    merged: bool = False,
-) -> Amended | None:
-    """Change an active visit; problems follow the new checklist. ``None`` when the visit is
-    no longer active (revoked meanwhile)."""
-    require_village(person)
-    check_note(note)
-    visit = await store.get_visit(session, visit_id)
-    if visit is None or visit.status != VisitStatus.ACTIVE:
-        return None
-    hh = await household_for(session, person, visit.household_id)
-    changes: dict[str, Any] = {"checklist": checks, "note": note or None}
-    if location is not None:
-        changes.update(lat=location.lat, lon=location.lon, location_flag=location.flag)
-    updated, before = await store.amend(session, visit.id, now, **changes)
-    wanted = problem_keys(updated.checklist)
-    still_open = await _void_open_problems(
-        session, person, visit.id, {CHECK_ZH[k] for k in wanted}, now
-    )
-    new_keys = [k for k in wanted if CHECK_ZH[k] not in still_open]
-    problem_ids = await _open_problems(
-        session, person, hh, visit.id, updated.checklist, new_keys, now=now, rules=rules
-    )
-    loose = await photo_store.loose_photos(session, person.id, now)
-    await photo_store.attach_photos(session, [*photos, *loose], visit.id)
-    await _audit(
-        session,
-        person,
-        now,
-        "visit.merge" if merged else "visit.amend",
-        f"visit:{visit.id}",
-        {"before": dict(before), "after": dict(changes)},
-    )
-    return Amended(updated, hh, problem_ids, merged)
-
-
-async def merge(
-    session: AsyncSession,
-    person: PersonDTO,
-    duplicate_of: int,
-    report: Report,
-    *,
-    now: datetime,
-    rules: Rules,
-) -> Amended | None:
-    """The second report was the same visit: fold its checks, note and photos into the first."""
-    visit = await store.get_visit(session, duplicate_of)
-    if visit is None:
-        return None
-    checks = {**visit.checklist, **report.checks}
-    notes = [n for n in (visit.note, report.note) if n]
-    note = "；".join(dict.fromkeys(notes))[: store.MAX_NOTE] or None
-    location = None
-    if report.lat is not None and report.lon is not None:
-        location = Location(report.lat, report.lon, report.flag)
-    return await amend(
-        session,
-        person,
-        visit.id,
-        checks=checks,
-        note=note,
-        photos=report.photos,
-        location=location,
-        now=now,
-        rules=rules,
-        merged=True,
-    )
-
-
-async def amendable(session: AsyncSession, person: PersonDTO, now: datetime) -> VisitDTO | None:
-    """The person's last visit, while it may still be amended or revoked (REVOKE_WINDOW)."""
-    require_village(person)
-    return await store.last_visit_by(session, person.id, since=now - store.REVOKE_WINDOW)
-
-
-# --- revoke ----------------------------------------------------------------------------------
-
-
-async def revocable(
-    session: AsyncSession, person: PersonDTO, now: datetime
-) -> tuple[VisitDTO, HouseholdDTO] | None:
-    visit = await amendable(session, person, now)
-    if visit is None:
-        return None
-    return visit, await household_for(session, person, visit.household_id)
-
-
-async def revoke(
-    session: AsyncSession, person: PersonDTO, visit_id: int, *, now: datetime
-) -> VisitDTO:
-    """Revoke one's own active visit within REVOKE_WINDOW; its open problems become void."""
-    require_village(person)
-    visit = await store.get_visit(session, visit_id)
-    if (
-        visit is None
-        or visit.visitor_id != person.id
-        or visit.status != VisitStatus.ACTIVE
-        or now - visit.created_at > store.REVOKE_WINDOW
-    ):
-        raise Conflict(T.NOTHING_TO_REVOKE)
-    revoked = await store.revoke(session, visit.id, now)
-    await _void_open_problems(session, person, visit.id, set(), now)
-    await _audit(
-        session, person, now, "visit.revoke", f"visit:{visit.id}", {"household": visit.household_id}
-    )
-    return revoked
