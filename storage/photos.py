@@ -76,7 +76,7 @@ async def attach_photos(session: AsyncSession, photo_ids: list[int], visit_id: i
         .where(Photo.id.in_(photo_ids), Photo.visit_id.is_(None), Photo.assignment_id.is_(None))
         .values(visit_id=visit_id)
     )
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)  # a CursorResult for an UPDATE
 
 
 async def loose_photos(

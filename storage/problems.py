@@ -31,7 +31,7 @@ class ProblemDTO:
     closed_at: datetime | None
 
 
-def _query() -> sa.Select:
+def _query() -> sa.Select[tuple[Problem, str, datetime | None]]:
     return (
         sa.select(Problem, Household.head_name, Assignment.deadline)
         .join(Household, Household.id == Problem.household_id)
@@ -39,7 +39,7 @@ def _query() -> sa.Select:
     )
 
 
-def _dto(row: sa.Row) -> ProblemDTO:
+def _dto(row: sa.Row[tuple[Problem, str, datetime | None]]) -> ProblemDTO:
     p, name, deadline = row
     return ProblemDTO(
         p.id,
