@@ -9,7 +9,7 @@ from core import payloads as P
 from core.messages import Button
 from handlers import visit_texts as T
 from handlers.context import Context, Refused
-from services.visits_photos import PICK_BUTTONS
+from services import visits as visit_service
 from storage import visits as store
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -36,12 +36,7 @@ async def village_of(ctx: Context) -> int:
     return me.region_id
 
 
-async def due_buttons(ctx: Context, village_id: int) -> list[Button]:
+async def due_buttons(ctx: Context) -> list[Button]:
     """A button per household still due this month (fewest visits first)."""
-    progress = await store.village_progress(
-        ctx.session, village_id, month_arg(ctx), ctx.rules.visit_quotas
-    )
-    return [
-        P.VisitHousehold(p.household_id).button(p.head_name)
-        for p in store.still_due(progress)[:PICK_BUTTONS]
-    ]
+    due = await visit_service.still_due(ctx.session, ctx.me, now=ctx.now(), rules=ctx.rules)
+    return [P.VisitHousehold(p.household_id).button(p.head_name) for p in due]

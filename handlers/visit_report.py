@@ -19,11 +19,11 @@ WORDS = ("走访", "/visit")
 
 
 async def cmd_visit(ctx: Context, args: str) -> list[Reply]:
-    village_id = visit_service.require_village(ctx.me)
+    visit_service.require_village(ctx.me)
     draft = VisitDraft(msg=ctx.incoming.message_id)
     if not args:
         await ctx.set_state(FLOW, Step.PICK, draft.to_dict())
-        buttons = await due_buttons(ctx, village_id)
+        buttons = await due_buttons(ctx)
         if not buttons:
             return [Reply(T.ASK_HOUSEHOLD_EMPTY)]
         return [Reply(T.ASK_HOUSEHOLD, tuple(buttons))]

@@ -40,11 +40,12 @@ from storage import visits as store
 from storage.household_search import Search
 from storage.households import HouseholdDTO
 from storage.people import PersonDTO
-from storage.visits import VisitDTO
+from storage.visits import HouseholdProgress, VisitDTO
 
 log = logging.getLogger(__name__)
 
 QUERY_MAX = 40  # a name or a code; anything longer is not one
+PICK_BUTTONS = 8  # households offered to pick from
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,16 @@ async def find_household(session: AsyncSession, person: PersonDTO, query: str) -
     if not found.matches and await search_store.households_elsewhere(session, village_id, query):
         raise Refused(T.OTHER_VILLAGE.format(q=query, village=person.region_name))
     return found
+
+
+async def still_due(
+    session: AsyncSession, person: PersonDTO, *, now: datetime, rules: Rules
+) -> list[HouseholdProgress]:
+    """The first PICK_BUTTONS households of the person's village still due this month."""
+    village_id = require_village(person)
+    month = store.month_of(now, rules.timezone)
+    progress = await store.village_progress(session, village_id, month, rules.visit_quotas)
+    return store.still_due(progress)[:PICK_BUTTONS]
 
 
 async def location_flag(

@@ -19,7 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.rules import PHOTO_WINDOW, Rules
 from services import scope
 from services import visit_texts as T
-from services.visits import household_for, location_flag, not_yours, require_village
+from services.visits import (
+    PICK_BUTTONS,
+    household_for,
+    location_flag,
+    not_yours,
+    require_village,
+    still_due,
+)
 from storage import audit, media
 from storage import households as household_store
 from storage import people as people_store
@@ -30,7 +37,6 @@ from storage.people import PersonDTO
 from storage.photos import PhotoDTO
 from storage.visits import VisitDTO
 
-PICK_BUTTONS = 8  # households offered for a loose photo
 RECENT_HOUSEHOLDS = 5
 
 
@@ -114,14 +120,11 @@ async def _choices(
     session: AsyncSession, person: PersonDTO, now: datetime, rules: Rules
 ) -> tuple[HouseholdDTO, ...]:
     """Households the person visited lately, then those still due this month."""
-    village_id = person.region_id
     choices = await store.recent_households_of(
-        session, person.id, village_id, limit=RECENT_HOUSEHOLDS
+        session, person.id, person.region_id, limit=RECENT_HOUSEHOLDS
     )
     seen = {h.id for h in choices}
-    month = store.month_of(now, rules.timezone)
-    progress = await store.village_progress(session, village_id, month, rules.visit_quotas)
-    for due in store.still_due(progress)[:PICK_BUTTONS]:
+    for due in await still_due(session, person, now=now, rules=rules):
         if due.household_id not in seen and len(choices) < PICK_BUTTONS:
             found = await household_store.get_household(session, due.household_id)
             if found:
