@@ -7,6 +7,7 @@ services/rectify.py checks the number and closes the problem; this asks and rend
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from core.messages import Reply
@@ -18,7 +19,10 @@ from handlers.visit_photos import store_photo
 from services import rectify as rectify_service
 
 RECTIFY = "rectify"
-PHOTO_STEP = "photo"
+
+
+class Step(StrEnum):
+    PHOTO = "photo"  # waiting for the photo that proves it
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ async def cmd_rectify(ctx: Context, args: str) -> list[Reply]:
     photo_id = await rectify_service.evidence_at_hand(ctx.session, ctx.me, ctx.now())
     if photo_id is not None:
         return await _close(ctx, problem.id, photo_id)
-    await ctx.set_state(RECTIFY, PHOTO_STEP, RectifyDraft(problem.id).to_dict())
+    await ctx.set_state(RECTIFY, Step.PHOTO, RectifyDraft(problem.id).to_dict())
     text = T.RECTIFY_PHOTO_ASK.format(id=problem.id, name=problem.household_name, kind=problem.kind)
     return [Reply(text)]
 

@@ -22,7 +22,7 @@ from handlers import visit_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
 from handlers.visit_draft import FLOW, Step
-from handlers.visit_report import cmd_visit, fresh_report
+from handlers.visit_report import WORDS, cmd_visit, fresh_report
 
 # Buttons that work outside the flow (their ids are re-checked by the use case).
 LOOSE_BUTTONS: dict[type[P.Payload], Callable[[Context, Any], Awaitable[list[Reply]]]] = {
@@ -61,9 +61,7 @@ async def flow_visit(ctx: Context) -> list[Reply]:
 
 
 def register(registry: Registry) -> None:
-    registry.command(
-        Command(("走访", "/visit"), cmd_visit, VILLAGE_ROLES, T.HELP_VISIT, prefix=True, order=10)
-    )
+    registry.command(Command(WORDS, cmd_visit, VILLAGE_ROLES, T.HELP_VISIT, prefix=True, order=10))
     registry.command(
         Command(("撤销", "/undo"), visit_revoke.cmd_revoke, VILLAGE_ROLES, T.HELP_REVOKE, order=15)
     )

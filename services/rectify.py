@@ -31,7 +31,9 @@ async def open_problem(session: AsyncSession, person: PersonDTO, problem_id: int
     problem = await problem_store.get(session, problem_id)
     if problem is None:
         raise NotFound(T.RECTIFY_UNKNOWN.format(id=problem_id))
-    await scope.require_scope(session, person, problem.village_id, f"问题 #{problem.id}")
+    await scope.require_scope(
+        session, person, problem.village_id, T.THIS_PROBLEM.format(id=problem.id)
+    )
     if problem.status != ProblemStatus.OPEN:
         status = PROBLEM_ZH.get(ProblemStatus(problem.status), problem.status)
         raise Conflict(T.RECTIFY_NOT_OPEN.format(id=problem.id, status=status))
@@ -48,7 +50,7 @@ async def close(
     session: AsyncSession, person: PersonDTO, problem_id: int, photo_id: int, *, now: datetime
 ) -> ProblemDTO:
     """整改完成: close the problem, approve its item, the photo (by id) as its evidence."""
-    scope.require_role(person, VILLAGE_ROLES, "整改销号")
+    scope.require_role(person, VILLAGE_ROLES, T.CLOSING_PROBLEMS)
     problem = await open_problem(session, person, problem_id)
     await photo_for_person(session, person, photo_id)
     await problem_store.close(session, problem.id, photo_id, now)

@@ -112,7 +112,7 @@ def require_village(person: PersonDTO) -> int:
     """Visits are recorded by village people only; their village."""
     if person.region_level != "village":
         raise Refused(T.NO_VILLAGE)
-    scope.require_role(person, VILLAGE_ROLES, "记录走访")
+    scope.require_role(person, VILLAGE_ROLES, T.RECORDING_VISITS)
     return person.region_id
 
 
