@@ -1,50 +1,55 @@
 """Problems found on visits: 问题 lists them, 整改完成 N plus a photo closes one.
 
 Flow ``rectify``: 整改完成 N -> photo (or a photo sent in the ten minutes before).
+services/rectify.py checks the number and closes the problem; this asks and renders.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from core.messages import Reply
 from core.roles import STAFF_ROLES, VILLAGE_ROLES
 from handlers import visit_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
-from handlers.visit_common import store_photo
-from storage import photos as photo_store
-from storage import problems as problem_store
+from handlers.visit_photos import store_photo
+from services import rectify as rectify_service
 
 RECTIFY = "rectify"
 
 
+class Step(StrEnum):
+    PHOTO = "photo"  # waiting for the photo that proves it
+
+
+@dataclass(frozen=True)
+class RectifyDraft:
+    """The flow's state: the problem awaiting its photo."""
+
+    problem: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"problem": self.problem}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RectifyDraft:
+        return cls(int(data["problem"]))
+
+
 async def cmd_rectify(ctx: Context, args: str) -> list[Reply]:
     number = args.strip().lstrip("#＃")
-    if not number.isdigit():
+    if not number.isascii() or not number.isdigit():
         return [Reply(T.RECTIFY_HOW)]
-    problem = await problem_store.get(ctx.session, int(number))
-    if problem is None:
-        return [Reply(T.RECTIFY_UNKNOWN.format(id=number))]
-    await ctx.require_scope(problem.village_id, f"问题 #{problem.id}")
-    if problem.status != "open":
-        return [
-            Reply(
-                T.RECTIFY_NOT_OPEN.format(
-                    id=problem.id,
-                    status=problem_store.STATUS_ZH.get(problem.status, problem.status),
-                )
-            )
-        ]
-    loose = await photo_store.loose_photos(ctx.session, ctx.me.id, ctx.now())
-    if loose:
-        return await _close(ctx, problem.id, loose[-1])
-    await ctx.set_state(RECTIFY, "photo", {"problem": problem.id})
-    return [
-        Reply(
-            T.RECTIFY_PHOTO_ASK.format(
-                id=problem.id, name=problem.household_name, kind=problem.kind
-            )
-        )
-    ]
+    problem = await rectify_service.open_problem(ctx.session, ctx.me, int(number))
+    photo_id = await rectify_service.evidence_at_hand(ctx.session, ctx.me, ctx.now())
+    if photo_id is not None:
+        return await _close(ctx, problem.id, photo_id)
+    await ctx.set_state(RECTIFY, Step.PHOTO, RectifyDraft(problem.id).to_dict())
+    text = T.RECTIFY_PHOTO_ASK.format(id=problem.id, name=problem.household_name, kind=problem.kind)
+    return [Reply(text)]
 
 
 async def flow_rectify(ctx: Context) -> list[Reply]:
@@ -54,31 +59,19 @@ async def flow_rectify(ctx: Context) -> list[Reply]:
     got = await store_photo(ctx)
     if got is None:
         return [Reply(T.PHOTO_UNREADABLE)]
-    return await _close(ctx, int(ctx.state.data["problem"]), got[0])
+    return await _close(ctx, RectifyDraft.from_dict(ctx.state.data).problem, got[0])
 
 
 async def _close(ctx: Context, problem_id: int, photo_id: int) -> list[Reply]:
-    problem = await problem_store.get(ctx.session, problem_id)
-    assert problem is not None
-    await problem_store.close(ctx.session, problem_id, photo_id, ctx.now())
-    await ctx.audit("problem.close", f"problem:{problem_id}", {"photo": photo_id})
+    problem = await rectify_service.close(ctx.session, ctx.me, problem_id, photo_id, now=ctx.now())
     if ctx.state is not None:
         await ctx.clear_state()
-    return [
-        Reply(T.RECTIFY_DONE.format(id=problem_id, name=problem.household_name, kind=problem.kind))
-    ]
+    text = T.RECTIFY_DONE.format(id=problem.id, name=problem.household_name, kind=problem.kind)
+    return [Reply(text)]
 
 
 async def cmd_problems(ctx: Context, _args: str) -> list[Reply]:
-    me = ctx.me
-    if me.is_village:
-        rows, total = await problem_store.open_list(
-            ctx.session, village_ids=[me.region_id], limit=20
-        )
-    else:
-        rows, total = await problem_store.open_list(
-            ctx.session, village_ids=await ctx.my_village_ids(), limit=20
-        )
+    rows, total = await rectify_service.open_problems(ctx.session, ctx.me)
     if not total:
         return [Reply(T.PROBLEMS_NONE)]
     lines = [
@@ -92,7 +85,7 @@ async def cmd_problems(ctx: Context, _args: str) -> list[Reply]:
         for p in rows
     ]
     if total > len(lines):
-        lines.append(f"……还有 {total - len(lines)} 条")
+        lines.append(T.PROBLEMS_MORE.format(n=total - len(lines)))
     return [Reply("\n".join([T.PROBLEMS_HEAD.format(n=total), *lines]))]
 
 

@@ -1,4 +1,11 @@
-"""User-facing text of household visits, problems and ledgers, in one place for review."""
+"""User-facing text of household visits, problems and ledgers, in one place for review.
+
+The refusals the use cases raise are services/visit_texts.py; the few the chat also says
+itself are imported from there, so each sentence is written once.
+"""
+
+from services.visit_texts import NO_VILLAGE as NO_VILLAGE
+from services.visit_texts import NOTHING_TO_REVOKE as NOTHING_TO_REVOKE
 
 HELP_VISIT = "走访 户主姓名 情况 — 记录入户走访，如：走访 王三女 饮水正常 医保已交 屋顶漏雨"
 HELP_PROGRESS = "本月走访 — 查看本月走访进度"
@@ -14,13 +21,10 @@ ASK_HOUSEHOLD_EMPTY = "请发送要走访的户主姓名或户编号。"
 PICK_ONE = "找到 {n} 户同名或相近的，请选择："
 NOT_FOUND = "本村没有找到「{q}」。您是不是要找下面这几户？也可以重新发送姓名或户编号。"
 NOT_FOUND_NONE = "本村没有找到「{q}」，请检查姓名或户编号后重新发送。"
-OTHER_VILLAGE = "「{q}」不是本村的户，您只能记录本村（{village}）的走访。"
-NO_VILLAGE = "走访只能由驻村人员记录（您的辖区不是村）。"
 
 CHECK_ASK = "第 {i}/{n} 项：{name}，情况如何？"
 PROBLEM_ASK = "请简单说明{name}存在的问题（例如：屋顶漏雨）。"
 NOTE_ASK = "还有其他情况要记下吗？直接发送文字（最多 {limit} 字），没有就点「跳过」。"
-NOTE_TOO_LONG = "备注太长了（{n} 字，最多 {limit} 字），请精简后重新发送。"
 PHOTOS_ASK = "请发送走访照片（可多张），发完点「下一步」；没有照片也点「下一步」。"
 PHOTO_GOT = "已收到照片（本次共 {n} 张）。继续发送，或点「下一步」。"
 PHOTO_SEEN = "这张照片之前已经收到过，不再重复保存。"
@@ -28,6 +32,7 @@ LOCATION_ASK = "请发送当前位置（微信/Telegram 里选「位置」），
 LOCATION_GOT = "已记下位置。"
 LOCATION_FAR = "已记下位置，但它不在本县范围内，已标记待核实。"
 PRESS_BUTTON = "请点上面的按钮选择，或发送「取消」退出。"
+STALE_BUTTON = "这个按钮已失效，请重新发送「走访」。"
 
 SUMMARY_HEAD = "请核对走访记录：\n户主：{name}（{code}，{category}）"
 SUMMARY_NOTE = "备注：{note}"
@@ -50,7 +55,6 @@ PHOTO_UNREADABLE = "照片无法读取，请重新拍摄或发送。"
 LOCATION_ATTACHED = "位置已记到 {name} 的走访记录（记录号 {id}）。"
 LOCATION_LATER = "位置已收到。10 分钟内上报的走访会带上这个位置。"
 
-NOTHING_TO_REVOKE = "24 小时内没有可撤销的走访记录。"
 REVOKE_ASK = "要撤销 {name} 的走访记录（{at}，记录号 {id}）吗？撤销后会留痕。"
 REVOKED = "已撤销记录号 {id}（留痕可查），相关问题已作废。"
 NOTHING_TO_AMEND = "24 小时内没有可修改的走访记录。更早的记录请联系乡镇或县里修改。"
@@ -74,10 +78,9 @@ NEXT_PAGE = "下一页"
 
 PROBLEMS_HEAD = "待整改问题 {n} 个："
 PROBLEMS_NONE = "没有待整改的问题。"
+PROBLEMS_MORE = "……还有 {n} 条"
 PROBLEM_LINE = "#{id} {name}：{kind}—{desc}（期限 {deadline}）"
 RECTIFY_HOW = "请在「整改完成」后写问题编号，例如：整改完成 12。发送「问题」查看编号。"
-RECTIFY_UNKNOWN = "没有编号为 {id} 的问题。发送「问题」查看编号。"
-RECTIFY_NOT_OPEN = "问题 #{id} 已经是「{status}」状态，无需再次销号。"
 RECTIFY_PHOTO_ASK = "请发送一张整改后的照片作为证明（问题 #{id}：{name} {kind}）。"
 RECTIFY_DONE = "问题 #{id}（{name} {kind}）已整改销号，照片已存档。"
 RECTIFY_WAITING = "请发送整改照片；发送「取消」退出。"

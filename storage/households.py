@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,6 +104,11 @@ def household_dto(h: Household) -> HouseholdDTO:
     )
 
 
+async def get_household(session: AsyncSession, household_id: int) -> HouseholdDTO | None:
+    h = await session.get(Household, household_id)
+    return household_dto(h) if h else None
+
+
 async def get_by_code(session: AsyncSession, code: str) -> HouseholdDTO | None:
     h = await session.scalar(sa.select(Household).where(Household.code == code.strip()))
     return household_dto(h) if h else None
@@ -156,6 +162,27 @@ async def _village_index(session: AsyncSession) -> dict[tuple[str, str], list[in
     return index
 
 
+def _check_code(line: int, code: str, seen: dict[str, int]) -> list[RowError]:
+    """户编号: at most 32 characters and unique in the file (``seen`` remembers where)."""
+    if len(code) > 32:
+        return [RowError(line, "户编号太长（最多 32 个字符）")]
+    if code in seen:
+        return [RowError(line, f"户编号 {code} 与第 {seen[code]} 行重复")]
+    seen[code] = line
+    return []
+
+
+def _members(line: int, text: str) -> tuple[int, list[RowError]]:
+    """家庭人口: a whole number from 1 to MAX_MEMBERS."""
+    try:
+        members = int(text)
+    except ValueError:
+        return 0, [RowError(line, f"家庭人口「{text}」不是整数")]
+    if not 1 <= members <= MAX_MEMBERS:
+        return members, [RowError(line, f"家庭人口 {members} 不在 1–{MAX_MEMBERS} 之间")]
+    return members, []
+
+
 def _check(
     row: RawRow,
     villages: dict[tuple[str, str], list[int]],
@@ -166,12 +193,7 @@ def _check(
     if errors:
         return None, errors
     code = c["户编号"]
-    if len(code) > 32:
-        errors.append(RowError(row.line, "户编号太长（最多 32 个字符）"))
-    elif code in seen:
-        errors.append(RowError(row.line, f"户编号 {code} 与第 {seen[code]} 行重复"))
-    else:
-        seen[code] = row.line
+    errors.extend(_check_code(row.line, code, seen))
     for name in ("户主姓名", "帮扶责任人"):
         if len(c[name]) > 64:
             errors.append(RowError(row.line, f"「{name}」太长（最多 64 个字）"))
@@ -187,15 +209,8 @@ def _check(
                 row.line, f"户类型「{c['户类型']}」不对，应为：{'、'.join(HOUSEHOLD_CATEGORIES)}"
             )
         )
-    members_text = c["家庭人口"]
-    members = 0
-    try:
-        members = int(members_text)
-    except ValueError:
-        errors.append(RowError(row.line, f"家庭人口「{members_text}」不是整数"))
-    else:
-        if not 1 <= members <= MAX_MEMBERS:
-            errors.append(RowError(row.line, f"家庭人口 {members} 不在 1–{MAX_MEMBERS} 之间"))
+    members, members_error = _members(row.line, c["家庭人口"])
+    errors.extend(members_error)
     phone = c["联系电话"]
     if phone and not _PHONE.match(phone):
         errors.append(RowError(row.line, "联系电话格式不对"))
@@ -246,6 +261,13 @@ def _check_all(
     return good, errors
 
 
+def _helper_of(values: dict[str, object], helpers: dict[tuple[int, str], int]) -> int | None:
+    village_id, name = values["village_id"], values["helper_name"]
+    if isinstance(village_id, int) and isinstance(name, str):
+        return helpers.get((village_id, name))
+    return None
+
+
 _FIELDS = ("village_id", "head_name", "category", "members", "helper_name", "helper_id", "phone")
 
 
@@ -271,8 +293,8 @@ async def import_rows(
         return report
     helpers = await _helpers(session, {int(v["village_id"]) for v in good})  # type: ignore[call-overload]
     for v in good:
-        v["helper_id"] = helpers.get((v["village_id"], v["helper_name"]))  # type: ignore[call-overload]
-    existing: dict[str, sa.Row] = {}
+        v["helper_id"] = _helper_of(v, helpers)
+    existing: dict[str, sa.Row[Any]] = {}
     codes = [str(v["code"]) for v in good]
     columns = [getattr(Household, f) for f in ("id", "code", "active", *_FIELDS)]
     for start in range(0, len(codes), _CHUNK):

@@ -143,3 +143,24 @@ async def count(session: AsyncSession, channel: str | None = None) -> int:
 
 
 STALE_AFTER = timedelta(minutes=1)
+
+
+async def recent_location(
+    session: AsyncSession, channel: str, sender_id: str, since: datetime, scan: int = 30
+) -> tuple[float, float] | None:
+    """The last location this sender shared since ``since`` (among their last ``scan``
+    messages): a visit reported soon after a location outside any flow takes it."""
+    payloads = await session.scalars(
+        sa.select(InboxMessage.payload)
+        .where(
+            InboxMessage.channel == channel,
+            InboxMessage.sender_id == sender_id,
+            InboxMessage.received_at >= since,
+        )
+        .order_by(InboxMessage.id.desc())
+        .limit(scan)
+    )
+    for p in payloads:
+        if p.get("kind") == "location" and p.get("lat") is not None:
+            return float(p["lat"]), float(p["lon"])
+    return None

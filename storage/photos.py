@@ -3,6 +3,7 @@ to at most one visit or one assignment, and who may see them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,14 +50,21 @@ async def add_photo(
     return existing, False
 
 
-async def photo_info(session: AsyncSession, photo_id: int) -> tuple[int | None, int | None]:
-    """(visit_id, assignment_id) of a photo."""
-    row = (
-        await session.execute(
-            sa.select(Photo.visit_id, Photo.assignment_id).where(Photo.id == photo_id)
-        )
-    ).one()
-    return row[0], row[1]
+@dataclass(frozen=True)
+class PhotoDTO:
+    id: int
+    uploaded_by: int | None
+    visit_id: int | None
+    assignment_id: int | None
+
+    @property
+    def attached(self) -> bool:
+        return self.visit_id is not None or self.assignment_id is not None
+
+
+async def get_photo(session: AsyncSession, photo_id: int) -> PhotoDTO | None:
+    p = await session.get(Photo, photo_id)
+    return PhotoDTO(p.id, p.uploaded_by, p.visit_id, p.assignment_id) if p else None
 
 
 async def attach_photos(session: AsyncSession, photo_ids: list[int], visit_id: int) -> int:
@@ -68,7 +76,7 @@ async def attach_photos(session: AsyncSession, photo_ids: list[int], visit_id: i
         .where(Photo.id.in_(photo_ids), Photo.visit_id.is_(None), Photo.assignment_id.is_(None))
         .values(visit_id=visit_id)
     )
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)  # a CursorResult for an UPDATE
 
 
 async def loose_photos(
@@ -87,12 +95,6 @@ async def loose_photos(
         .order_by(Photo.id)
     )
     return list(rows)
-
-
-async def photo_count(session: AsyncSession, visit_id: int) -> int:
-    return int(
-        await session.scalar(sa.select(sa.func.count()).where(Photo.visit_id == visit_id)) or 0
-    )
 
 
 async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -> bool | None:

@@ -12,9 +12,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.statuses import AssignmentStatus, ProblemStatus, TaskKind, TaskStatus
 from storage.models import Assignment, Household, Photo, Problem, Task
-
-STATUS_ZH = {"open": "整改中", "closed": "已整改", "void": "已作废"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class ProblemDTO:
     closed_at: datetime | None
 
 
-def _query() -> sa.Select:
+def _query() -> sa.Select[tuple[Problem, str, datetime | None]]:
     return (
         sa.select(Problem, Household.head_name, Assignment.deadline)
         .join(Household, Household.id == Problem.household_id)
@@ -41,7 +40,7 @@ def _query() -> sa.Select:
     )
 
 
-def _dto(row: sa.Row) -> ProblemDTO:
+def _dto(row: sa.Row[tuple[Problem, str, datetime | None]]) -> ProblemDTO:
     p, name, deadline = row
     return ProblemDTO(
         p.id,
@@ -79,7 +78,7 @@ async def open_problem(
     deadline: datetime,
 ) -> ProblemDTO:
     task = Task(
-        kind="rectify",
+        kind=TaskKind.RECTIFY,
         title=title[:200],
         body=description,
         created_by=reporter_id,
@@ -88,7 +87,7 @@ async def open_problem(
         reminder_offsets=[],
         evidence_required=True,
         scope={"village_ids": [village_id], "household_id": household_id},
-        status="active",
+        status=TaskStatus.ACTIVE,
         created_at=now,
     )
     session.add(task)
@@ -97,7 +96,7 @@ async def open_problem(
         task_id=task.id,
         village_id=village_id,
         assignee_id=reporter_id,
-        status="pending",
+        status=AssignmentStatus.PENDING,
         deadline=deadline,
         evidence={},
         created_at=now,
@@ -111,7 +110,7 @@ async def open_problem(
         visit_id=visit_id,
         kind=kind,
         description=description,
-        status="open",
+        status=ProblemStatus.OPEN,
         assignment_id=assignment.id,
         found_at=now,
     )
@@ -130,26 +129,31 @@ async def for_visit(session: AsyncSession, visit_id: int) -> list[ProblemDTO]:
 async def void(session: AsyncSession, problem_id: int, now: datetime) -> None:
     """A problem withdrawn by 撤销/修改: kept on record, its assignment cancelled."""
     p = await session.get_one(Problem, problem_id)
-    p.status = "void"
+    p.status = ProblemStatus.VOID
     p.closed_at = now
     if p.assignment_id:
         a = await session.get_one(Assignment, p.assignment_id)
-        a.status, a.closed_at, a.updated_at = "cancelled", now, now
+        a.status, a.closed_at, a.updated_at = AssignmentStatus.CANCELLED, now, now
         t = await session.get_one(Task, a.task_id)
-        t.status = "cancelled"
+        t.status = TaskStatus.CANCELLED
     await session.flush()
 
 
 async def close(session: AsyncSession, problem_id: int, photo_id: int, now: datetime) -> None:
     """整改完成: the problem is closed and its assignment approved, with the photo as evidence."""
     p = await session.get_one(Problem, problem_id)
-    p.status, p.closed_at = "closed", now
+    p.status, p.closed_at = ProblemStatus.CLOSED, now
     if p.assignment_id:
         a = await session.get_one(Assignment, p.assignment_id)
-        a.status, a.closed_at, a.submitted_at, a.updated_at = "approved", now, now, now
+        a.status, a.closed_at, a.submitted_at, a.updated_at = (
+            AssignmentStatus.APPROVED,
+            now,
+            now,
+            now,
+        )
         a.evidence = {**(a.evidence or {}), "photo_ids": [photo_id]}
         t = await session.get_one(Task, a.task_id)
-        t.status = "closed"
+        t.status = TaskStatus.CLOSED
         await session.execute(
             sa.update(Photo)
             .where(Photo.id == photo_id, Photo.assignment_id.is_(None))
@@ -166,7 +170,7 @@ async def open_list(
     limit: int = 50,
 ) -> tuple[list[ProblemDTO], int]:
     """Open problems (oldest deadline first) and how many there are in all."""
-    where = [Problem.status == "open"]
+    where = [Problem.status == ProblemStatus.OPEN]
     if village_ids is not None:
         where.append(Problem.village_id.in_(village_ids))
     if assignee_id is not None:

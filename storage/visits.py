@@ -1,11 +1,10 @@
-"""Visits (入户走访), their photos, household search within a village, and monthly progress.
+"""Visits (入户走访): record, amend, revoke, where they were made, and monthly progress.
 
 Store functions never commit; they take the caller's session and return DTOs.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +22,6 @@ DUPLICATE_WINDOW = timedelta(minutes=10)
 # 撤销 is allowed this long after the visit was recorded.
 REVOKE_WINDOW = timedelta(hours=24)
 MAX_NOTE = 500
-SEARCH_LIMIT = 8
 # Anything outside this box is not in China at all (lat 18-54, lon 73-135).
 CHINA_BOX = (18.0, 54.0, 73.0, 135.0)
 # A location further than this (degrees, about 55 km) outside the box spanned by the county's
@@ -49,12 +47,6 @@ class VisitDTO:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class Search:
-    matches: list[HouseholdDTO]  # exact or near-exact (one wrong or missing character)
-    nearest: list[HouseholdDTO]  # suggestions when nothing matched
-
-
 def month_of(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%Y-%m")
 
@@ -78,71 +70,6 @@ def _visit(v: Visit) -> VisitDTO:
         v.status,
         v.created_at,
     )
-
-
-# --- households --------------------------------------------------------------------------
-
-
-def _near(query: str, name: str) -> bool:
-    """One wrong, missing or extra character (names are 2-4 characters)."""
-    if abs(len(query) - len(name)) > 1 or not query:
-        return False
-    if len(query) == len(name):
-        return sum(a != b for a, b in zip(query, name, strict=True)) <= 1 and len(name) >= 2
-    short, long_ = sorted((query, name), key=len)
-    return len(short) >= 2 and any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
-
-
-async def get_household(session: AsyncSession, household_id: int) -> HouseholdDTO | None:
-    h = await session.get(Household, household_id)
-    return _hh(h) if h else None
-
-
-async def search_households(
-    session: AsyncSession, village_id: int, query: str, limit: int = SEARCH_LIMIT
-) -> Search:
-    """Households of one village by code or head name, tolerant of one wrong character."""
-    q = query.strip()
-    rows = [
-        _hh(h)
-        for h in await session.scalars(
-            sa.select(Household)
-            .where(Household.village_id == village_id, Household.active.is_(True))
-            .order_by(Household.id)
-        )
-    ]
-    if not q:
-        return Search([], rows[:limit])
-    exact = [h for h in rows if h.code.lower() == q.lower() or h.head_name == q]
-    if exact:
-        return Search(exact[:limit], [])
-    near = [h for h in rows if _near(q, h.head_name)]
-    # One wrong character beats one missing or extra one ("王三汝" is 王三女, not 王三).
-    same_length = [h for h in near if len(h.head_name) == len(q)]
-    if same_length or near:
-        return Search((same_length or near)[:limit], [])
-    scored = sorted(
-        rows,
-        key=lambda h: -difflib.SequenceMatcher(None, q, h.head_name).ratio(),
-    )
-    nearest = [h for h in scored if set(q) & set(h.head_name)][:limit]
-    return Search([], nearest)
-
-
-async def households_elsewhere(
-    session: AsyncSession, village_id: int, query: str
-) -> list[HouseholdDTO]:
-    """Households with exactly this code or name in *other* villages (for the scope refusal)."""
-    q = query.strip()
-    rows = await session.scalars(
-        sa.select(Household)
-        .where(
-            Household.village_id != village_id,
-            sa.or_(Household.head_name == q, sa.func.lower(Household.code) == q.lower()),
-        )
-        .limit(5)
-    )
-    return [_hh(h) for h in rows]
 
 
 # --- visits ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from storage import households
 from storage import visits as store
 from storage.media import save_image_sync
 from storage.models import Assignment, Audit, Photo, Problem, Task, Visit
@@ -294,7 +295,7 @@ async def test_location_far_outside_the_county_is_kept_and_flagged(
     chat, world, sessionmaker, clock
 ):
     async with sessionmaker() as s, s.begin():
-        hh = await store.get_household(s, world.hh["王三"])
+        hh = await households.get_household(s, world.hh["王三"])
         for i in range(5):
             await store.record_visit(
                 s,
