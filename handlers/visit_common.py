@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from core.rules import PHOTO_WINDOW
 from handlers import visit_texts as T
 from handlers.context import Context, Refused
-from storage import media, regions
+from services import media
 from storage import photos as photo_store
+from storage import regions
 from storage import visits as store
 from storage.models import InboxMessage
 from storage.visits import HouseholdDTO

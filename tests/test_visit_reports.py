@@ -18,7 +18,7 @@ from bot.commands.reports import cmd_report_visits
 from bot.config import load_config
 from bot.reports import export_visits
 from bot.web.reports import sign
-from storage.media import save_image_sync
+from services.media import save_image_sync
 from tests.chat import ChatDriver
 from tests.conftest import SHANGHAI
 from tests.factories import add_household, bind, make_world

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app import CLOCK, RULES, SESSIONMAKER
+from bot.appkeys import CLOCK, RULES, SESSIONMAKER
 from core.deadlines import DeadlineError, parse_deadline
 from core.roles import COUNTY_ROLES
 from handlers.broadcast import publish
