@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import is_postgresql
@@ -122,7 +123,7 @@ async def claim(
             .where(InboxMessage.id == inbox_id, InboxMessage.handled_at.is_(None))
             .values(handled_at=now)
         )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 async def mark_failed(session: AsyncSession, inbox_id: int, error: str, now: datetime) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,7 +84,7 @@ async def add_messages(
     if any(direction not in ("in", "out") for direction, _ in messages):
         raise ValueError("direction must be in or out")
     await session.execute(
-        sa.insert(WebChatMessage.__table__),
+        sa.insert(cast(sa.Table, WebChatMessage.__table__)),
         [
             {"identity_id": identity_id, "direction": d, "body": b, "created_at": now}
             for d, b in messages

@@ -103,13 +103,19 @@ class Unit:
             state=sender.state,
         )
         replies = await dispatch(ctx, self.registry)
+        person_id = ctx.person.id if ctx.person else None
         log.info(
             "handled channel=%s msg=%s kind=%s person=%s replies=%d",
             incoming.channel,
             incoming.message_id,
             incoming.kind,
-            ctx.person.id if ctx.person else None,
+            person_id,
             len(replies),
+            extra={
+                "channel": incoming.channel,
+                "msg_id": incoming.message_id,
+                "person_id": person_id,
+            },
         )
         return replies, ctx.person
 

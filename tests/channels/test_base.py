@@ -175,3 +175,25 @@ def test_json_logs_carry_extra_fields():
     assert out["msg"] == "handled msg=m1"
     assert out["person_id"] == 7 and out["msg_id"] == "m1"
     assert "args" not in out and "lineno" not in out  # standard attributes stay out
+
+
+def test_an_unconfigured_channel_is_not_even_imported(tmp_path):
+    """aiogram takes seconds to import: the app loads the Telegram channel only when a token
+    is set (a fresh interpreter, since this test process may have imported it already)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from bot.app import create_app\n"
+        "from tests.fakes.harness import make_config\n"
+        f"config = make_config('sqlite+aiosqlite:///{tmp_path}/x.sqlite3', Path({str(tmp_path)!r}))\n"
+        "app = create_app(config, run_workers=False)\n"
+        "print(sorted(m for m in ('aiogram', 'bot.channels.telegram.channel',"
+        " 'bot.channels.wecom.channel', 'bot.channels.webchat.channel') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "['bot.channels.webchat.channel']"
