@@ -55,7 +55,8 @@ async def serve(
     from aiohttp import web
     from sqlalchemy import event as sa_event
 
-    from bot.app import ENGINE, create_app
+    from bot.app import create_app
+    from bot.appkeys import ENGINE
     from bot.logs import setup_logging
 
     # As in production: one JSON line per message at INFO (stderr goes to a file).

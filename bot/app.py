@@ -9,16 +9,28 @@ import contextlib
 import importlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bot.appkeys import (
+    BACKGROUND,
+    CLOCK,
+    CONFIG,
+    DELIVERY,
+    ENGINE,
+    GATES,
+    INBOUND,
+    RULES,
+    SCHEDULER,
+    SENDERS,
+    SERVICES,
+    SESSIONMAKER,
+)
+from bot.channels.base import wait_for
+from bot.channels.registry import CHANNELS
 from bot.config import Config
 from bot.inbound import Inbound
-from core.channel import Sender
 from core.clock import Clock, SystemClock
-from core.rules import Rules
 from handlers.context import Services
 from handlers.features import build_registry
 from services.faq_index import FaqService
@@ -28,26 +40,8 @@ from tasks.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
-CONFIG = web.AppKey("config", Config)
-CLOCK = web.AppKey("clock", Clock)
-RULES = web.AppKey("rules", Rules)
-ENGINE = web.AppKey("engine", AsyncEngine)
-SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker)
-INBOUND = web.AppKey("inbound", Inbound)
-SENDERS = web.AppKey("senders", dict[str, Sender])
-SERVICES = web.AppKey("services", Services)
-DELIVERY = web.AppKey("delivery", Delivery)
-# Rate-limit state of the process's channels, shared by the delivery worker and direct replies.
-GATES = web.AppKey("gates", ChannelGates)
-BACKGROUND = web.AppKey("background", set[asyncio.Task[Any]])
-SCHEDULER = web.AppKey("scheduler", Scheduler)
-
-# Modules with ``setup(app)``: each adds its routes and its own cleanup context.
-CHANNEL_MODULES: tuple[str, ...] = (
-    "bot.channels.webchat",
-    "bot.channels.wecom",
-    "bot.channels.telegram",
-)
+# Modules with ``setup(app)``: each adds its routes and its own cleanup context. Channels come
+# from bot.channels.registry, and only the enabled ones are imported.
 WEB_MODULES: tuple[str, ...] = ("bot.web.reports", "bot.web.api")
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead
@@ -90,7 +84,8 @@ def create_app(
     app.cleanup_ctx.append(conversation)
     app.cleanup_ctx.append(faq_index)
     app.cleanup_ctx.append(in_flight)
-    for name in CHANNEL_MODULES + WEB_MODULES:
+    channels = [entry.module for entry in CHANNELS if config.enabled(entry.name)]
+    for name in channels + list(WEB_MODULES):
         importlib.import_module(name).setup(app)
     if run_workers:
         app.cleanup_ctx.append(workers)
@@ -124,25 +119,11 @@ async def workers(app: web.Application) -> AsyncIterator[None]:
 
 
 async def in_flight(app: web.Application) -> AsyncIterator[None]:
-    """On shutdown, let work started with :func:`spawn` finish before the database goes away.
+    """On shutdown, let work started with ``bot.channels.base.spawn`` finish before the database goes away.
     Registered before the channels, so it runs after they have stopped taking messages."""
     yield
-    pending = [t for t in app[BACKGROUND] if not t.done()]
-    if not pending:
-        return
-    log.info("shutdown: waiting for %d in-flight tasks", len(pending))
-    _, late = await asyncio.wait(pending, timeout=SHUTDOWN_WAIT)
-    for task in late:
-        log.warning("shutdown: cancelling %s after %ss", task.get_name(), SHUTDOWN_WAIT)
-        task.cancel()
-
-
-def spawn(app: web.Application, coro: Any, name: str) -> asyncio.Task[Any]:
-    """Run work in the background but keep a reference, and wait for it on shutdown."""
-    task = asyncio.create_task(coro, name=name)
-    app[BACKGROUND].add(task)
-    task.add_done_callback(app[BACKGROUND].discard)
-    return task
+    background = app[BACKGROUND]
+    await wait_for(background, SHUTDOWN_WAIT, cancel=True)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -1,27 +1,32 @@
 """Service configuration: environment variables prefixed ``CUNBOT_`` and an optional ``.env``.
 
 The variable names are a public interface (see README "Configuration"); keep them stable.
-Each section is its own settings class; :func:`load_config` composes them into one object.
+Each section is its own settings class: the core one here, one per channel next to the
+channel (``bot/channels/<name>/settings.py``, listed in ``bot.channels.registry``);
+:func:`load_config` composes them into one object.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.channels.registry import CHANNELS, NAMES
+from bot.channels.settings import COMMON, ChannelSettings
 from core.rules import DEFAULT_VISIT_QUOTAS, Rules, parse_hhmm, parse_quiet_hours
 
-_COMMON = {"env_file": ".env", "env_file_encoding": "utf-8", "extra": "ignore"}
+S = TypeVar("S", bound=ChannelSettings)
 
 
 class CoreSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CUNBOT_", **_COMMON)
+    model_config = SettingsConfigDict(env_prefix="CUNBOT_", **COMMON)
 
     database_url: str = "sqlite+aiosqlite:///./var/cunbot.sqlite3"
     # PostgreSQL connections each process keeps open (work beyond them waits for one).
@@ -43,7 +48,7 @@ class CoreSettings(BaseSettings):
     escalate_after_hours: int = Field(24, ge=1, le=24 * 30)
     delivery_max_attempts: int = Field(8, ge=1, le=100)
     run_scheduler: bool = True
-    push_channel: Literal["last", "webchat", "wecom", "telegram"] = "last"
+    push_channel: str = "last"  # "last" or a channel's name (bot.channels.registry)
     # Flood guard of one web chat page: frames per second, and how many may come at once.
     webchat_rate: float = Field(5.0, gt=0, le=10_000)
     webchat_burst: int = Field(20, ge=1, le=10_000)
@@ -69,6 +74,13 @@ class CoreSettings(BaseSettings):
         parse_hhmm(value)
         return value
 
+    @field_validator("push_channel")
+    @classmethod
+    def _push_channel(cls, value: str) -> str:
+        if value != "last" and value not in NAMES:
+            raise ValueError("must be one of " + ", ".join(("last", *NAMES)))
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, value: str) -> str:
@@ -84,39 +96,23 @@ class CoreSettings(BaseSettings):
         return value
 
 
-class WeComSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CUNBOT_WECOM_", **_COMMON)
-
-    corp_id: str = ""
-    agent_id: int = 0
-    secret: SecretStr = SecretStr("")
-    token: SecretStr = SecretStr("")
-    aes_key: SecretStr = SecretStr("")
-    api_base: str = "https://qyapi.weixin.qq.com"
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.corp_id)
-
-
-class TelegramSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CUNBOT_TELEGRAM_", **_COMMON)
-
-    token: SecretStr = SecretStr("")
-    api_base: str = "https://api.telegram.org"
-    mode: Literal["polling", "webhook"] = "polling"
-    webhook_secret: SecretStr = SecretStr("")
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.token.get_secret_value())
-
-
 @dataclass(frozen=True)
 class Config:
     core: CoreSettings
-    wecom: WeComSettings
-    telegram: TelegramSettings
+    # Each channel's settings section by channel name (channels without one are absent).
+    channels: Mapping[str, ChannelSettings] = field(default_factory=dict)
+
+    def section(self, kind: type[S]) -> S:
+        """A channel's settings section, by its class."""
+        for settings in self.channels.values():
+            if isinstance(settings, kind):
+                return settings
+        raise KeyError(kind.__name__)
+
+    def enabled(self, channel: str) -> bool:
+        """Whether a channel runs: it has no section, or its section says so."""
+        settings = self.channels.get(channel)
+        return settings is None or settings.enabled
 
     @property
     def rules(self) -> Rules:
@@ -161,15 +157,16 @@ class ConfigError(Exception):
 def load_config(**overrides: object) -> Config:
     try:
         core = CoreSettings(**overrides)  # type: ignore[arg-type]
-        wecom = WeComSettings()
-        telegram = TelegramSettings()
+        channels = {e.name: e.settings() for e in CHANNELS if e.settings is not None}
     except ValidationError as exc:
         err = exc.errors()[0]
-        prefix = {"WeComSettings": "CUNBOT_WECOM_", "TelegramSettings": "CUNBOT_TELEGRAM_"}.get(
+        prefix = {e.settings.__name__: e.env_prefix for e in CHANNELS if e.settings}.get(
             exc.title, "CUNBOT_"
         )
         name = prefix + str(err["loc"][0]).upper() if err["loc"] else prefix
         raise ConfigError(f"配置错误 {name}: {err['msg']}") from None
-    if wecom.enabled and len(wecom.aes_key.get_secret_value()) != 43:
-        raise ConfigError("配置错误 CUNBOT_WECOM_AES_KEY: must be the 43-character EncodingAESKey")
-    return Config(core=core, wecom=wecom, telegram=telegram)
+    for settings in channels.values():
+        problem = settings.problem()
+        if problem:
+            raise ConfigError(problem)
+    return Config(core=core, channels=channels)

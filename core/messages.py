@@ -24,7 +24,7 @@ class Incoming:
     ts: datetime
     text: str = ""
     payload: str = ""  # button payload, e.g. "visit:confirm"
-    photo: dict[str, Any] | None = None  # storage.media.StoredImage.to_dict()
+    photo: dict[str, Any] | None = None  # services.media.StoredImage.to_dict()
     lat: float | None = None
     lon: float | None = None
     label: str = ""  # place name sent with a location

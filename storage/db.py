@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
+    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
@@ -27,6 +28,12 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def is_postgresql(session: AsyncSession) -> bool:
+    """Whether the session's database is PostgreSQL (advisory locks, ``ON CONFLICT`` dialect);
+    callers above storage ask storage what to do instead of reading the dialect themselves."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 DEFAULT_POOL_SIZE = 20

@@ -7,13 +7,16 @@ that :func:`unhandled` finds at start-up.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import is_postgresql
 from storage.models import InboxMessage
 from storage.upsert import LOCK_BIND, LOCK_CTE, LOCK_PARAM, insert_ignore
 
@@ -23,6 +26,17 @@ _LOCKED_CLAIM = sa.text(
     f"{LOCK_CTE} UPDATE inbox SET handled_at = :now"
     " WHERE id = :inbox_id AND handled_at IS NULL AND EXISTS (SELECT FROM xact_lock)"
 ).bindparams(LOCK_BIND, sa.bindparam("now", type_=_TABLE.c.handled_at.type))
+
+
+def lock_key(channel: str, sender_id: str) -> int:
+    """The advisory lock key serializing one sender's messages across processes."""
+    return zlib.crc32(f"{channel}:{sender_id}".encode())
+
+
+def sender_lock(session: AsyncSession, channel: str, sender_id: str) -> int | None:
+    """What to pass as ``lock`` to :func:`record` and :func:`claim` for this sender: the key
+    on PostgreSQL; ``None`` on SQLite, which has one writer at a time anyway."""
+    return lock_key(channel, sender_id) if is_postgresql(session) else None
 
 
 def _row(
@@ -82,7 +96,7 @@ async def record_many(
     values: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         values.setdefault((row["channel"], row["message_id"]), _row(**row))
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    module = postgresql if is_postgresql(session) else sqlite
     # One statement run for every parameter set (SQLAlchemy's "insertmanyvalues" sends them
     # as multi-row VALUES); RETURNING gives back only the rows that were new.
     stmt = (
@@ -109,7 +123,7 @@ async def claim(
             .where(InboxMessage.id == inbox_id, InboxMessage.handled_at.is_(None))
             .values(handled_at=now)
         )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 async def mark_failed(session: AsyncSession, inbox_id: int, error: str, now: datetime) -> None:

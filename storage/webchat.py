@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Identity, Person, WebChatMessage
 
-CHANNEL = "webchat"
 HISTORY_LIMIT = 50
 
 
@@ -35,14 +34,15 @@ class HistoryEntry:
     created_at: datetime
 
 
-async def identity(session: AsyncSession, external_id: str) -> WebIdentity | None:
-    """The bound, usable identity of a browser, or ``None`` (unbound, blocked, or inactive)."""
+async def identity(session: AsyncSession, channel: str, external_id: str) -> WebIdentity | None:
+    """The bound, usable identity of a browser, or ``None`` (unbound, blocked, or inactive).
+    ``channel``: the web chat's name, which the channel owns (bot.channels.webchat)."""
     row = (
         await session.execute(
             sa.select(Identity.id, Identity.person_id)
             .join(Person, Person.id == Identity.person_id)
             .where(
-                Identity.channel == CHANNEL,
+                Identity.channel == channel,
                 Identity.external_id == external_id,
                 Identity.status == "ok",
                 Person.active,
@@ -84,7 +84,7 @@ async def add_messages(
     if any(direction not in ("in", "out") for direction, _ in messages):
         raise ValueError("direction must be in or out")
     await session.execute(
-        sa.insert(WebChatMessage.__table__),
+        sa.insert(cast(sa.Table, WebChatMessage.__table__)),
         [
             {"identity_id": identity_id, "direction": d, "body": b, "created_at": now}
             for d, b in messages

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.channels.webchat import HUB
+from bot.channels.webchat.channel import HUB
 from storage import outbox, people
 from tests.factories import make_world
 from tests.webclient import webchat_server

@@ -19,7 +19,7 @@ from bot.config import load_config
 from bot.reports import export_visits
 from bot.web.reports import sign
 from handlers.context import Services
-from storage.media import save_image_sync
+from services.media import save_image_sync
 from tests.chat import ChatDriver
 from tests.conftest import SHANGHAI
 from tests.factories import add_household, bind, make_world

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from services.media import save_image_sync
 from storage import households
 from storage import visits as store
-from storage.media import save_image_sync
 from storage.models import Assignment, Audit, Photo, Problem, Task, Visit
 from storage.readmodels import coverage
 from tests.chat import ChatDriver

@@ -29,7 +29,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import DELIVERY, create_app
+from bot.app import create_app
+from bot.appkeys import DELIVERY
 from bot.config import Config, load_config
 from core.clock import FixedClock
 

@@ -57,13 +57,16 @@ class MenuMemory:
         self.ttl = ttl
 
     async def remember(self, external_id: str, reply: Reply) -> None:
-        """After a push went out: its buttons are now the menu (in a transaction of its own)."""
-        async with self.sessionmaker() as session:
+        """After a push went out: its buttons are now the menu.
+
+        A transaction of its own, on purpose: this runs inside ``Sender.send``, which the
+        delivery worker calls after its claim transaction and which carries no session (the
+        sender contract is transport only). The menu must be stored only once the message
+        was sent, so it cannot ride on the outbox row's transaction either."""
+        async with self.sessionmaker() as session, session.begin():
             found = await menu_store.lookup(session, self.channel, external_id, self.key)
-            if found is None:
-                return  # not bound
-            if await self._store(session, found[0], found[1] is not None, reply):
-                await session.commit()
+            if found is not None:  # else not bound
+                await self._store(session, found[0], found[1] is not None, reply)
 
     async def remember_replies(
         self,
@@ -73,7 +76,7 @@ class MenuMemory:
         person: PersonDTO | None,
     ) -> None:
         """An inbound hook (bot.inbound.AfterHook): the menu of the last reply, written in the
-        message's own transaction before the replies go out. The sender's prefs were loaded
+        message's own transaction (the caller's) before the replies go out. The sender's prefs were loaded
         with the message, so most messages (no buttons, no menu to clear) cost no query."""
         if not replies:
             return  # nothing is sent, the last menu still stands

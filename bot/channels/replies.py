@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot import app as appmod
-from bot.inbound import reply_key
+from bot.appkeys import CLOCK, GATES, SESSIONMAKER
+from core import keys
 from core.channel import Sender
 from core.messages import Incoming, Reply
 from storage import outbox
@@ -28,10 +28,10 @@ DEFAULT_RETRY = 5.0  # seconds, when the channel did not say how long to wait
 async def send_replies(
     app: web.Application, sender: Sender, incoming: Incoming, replies: list[Reply]
 ) -> None:
-    gates = app[appmod.GATES]
+    gates = app[GATES]
     for index, reply in enumerate(replies):
         if sender.limits.replies_too:
-            wait = gates.reserve(sender, incoming.sender_id, app[appmod.CLOCK].now())
+            wait = gates.reserve(sender, incoming.sender_id, app[CLOCK].now())
             if wait > timedelta(0):  # over the channel's limit: the outbox sends it later
                 await _queue(app, incoming, index, reply, wait.total_seconds())
                 continue
@@ -44,7 +44,7 @@ async def send_replies(
             log.warning(
                 "reply undeliverable channel=%s msg=%s", incoming.channel, incoming.message_id
             )
-            async with app[appmod.SESSIONMAKER]() as session, session.begin():
+            async with app[SESSIONMAKER]() as session, session.begin():
                 await people_store.set_identity_status(
                     session, incoming.channel, incoming.sender_id, "blocked"
                 )
@@ -55,7 +55,7 @@ async def send_replies(
 async def _queue(
     app: web.Application, incoming: Incoming, index: int, reply: Reply, retry_after: float | None
 ) -> None:
-    async with app[appmod.SESSIONMAKER]() as session, session.begin():
+    async with app[SESSIONMAKER]() as session, session.begin():
         person = await people_store.by_identity(session, incoming.channel, incoming.sender_id)
         if person is None:
             log.warning(
@@ -64,12 +64,12 @@ async def _queue(
                 incoming.message_id,
             )
             return
-        now = app[appmod.CLOCK].now()
+        now = app[CLOCK].now()
         await outbox.enqueue(
             session,
             recipient_id=person.id,
             body=reply.to_dict(),
-            key=reply_key(incoming, index),
+            key=keys.reply(incoming.channel, incoming.message_id, index),
             now=now,
             not_before=now + timedelta(seconds=retry_after or DEFAULT_RETRY),
             priority=outbox.PRIORITY_REPLY,

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app import CLOCK, RULES, SESSIONMAKER
+from bot.appkeys import CLOCK, RULES, SESSIONMAKER
 from core.deadlines import DeadlineError, parse_deadline
 from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
 from core.reminder_schedule import DEFAULT_OFFSETS, valid_offset

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.app import CLOCK, CONFIG, RULES, SERVICES, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, RULES, SERVICES, SESSIONMAKER
 from bot.reports import export_visits
 from core.errors import DomainError
 from services import reports

@@ -11,8 +11,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from PIL import Image
 
-from bot import app as appmod
-from bot.config import Config, CoreSettings, TelegramSettings, WeComSettings
+from bot.app import create_app
+from bot.appkeys import BACKGROUND
+from bot.channels.telegram.settings import TelegramSettings
+from bot.channels.wecom.settings import WeComSettings
+from bot.config import Config, CoreSettings
 from core.clock import Clock
 
 CORP_ID = "ww1234567890abcdef"
@@ -61,11 +64,11 @@ def make_config(
         if telegram_base
         else TelegramSettings(token="")
     )
-    return Config(core=core, wecom=wecom, telegram=telegram)
+    return Config(core=core, channels={"wecom": wecom, "telegram": telegram})
 
 
 async def start_app(config: Config, clock: Clock) -> TestServer:
-    app = appmod.create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
+    app = create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     return server
@@ -73,8 +76,8 @@ async def start_app(config: Config, clock: Clock) -> TestServer:
 
 async def drain(app: web.Application) -> None:
     """Wait until the work the app started in the background (handling, replies) is done."""
-    while app[appmod.BACKGROUND]:
-        await asyncio.gather(*list(app[appmod.BACKGROUND]), return_exceptions=True)
+    while app[BACKGROUND]:
+        await asyncio.gather(*list(app[BACKGROUND]), return_exceptions=True)
 
 
 def jpeg_bytes(color: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:

@@ -1,6 +1,6 @@
 """Plays WeCom's side of the callback protocol: builds encrypted, signed callbacks.
 
-Written from the protocol description, independently of bot/channels/wecom_crypto.py, so a
+Written from the protocol description, independently of bot/channels/wecom/crypto.py, so a
 shared misreading would not hide: AES-256-CBC with key = b64decode(EncodingAESKey + "="),
 IV = key[:16], plaintext = random(16) + len(4, big endian) + xml + corp id, PKCS#7 to 32.
 """

@@ -14,8 +14,8 @@ from handlers import visit_parse
 from handlers import visit_texts as handler_texts
 from services import visits as visit_service
 from services import visits_amend, visits_checklist, visits_photos
+from services.media import save_image_sync
 from services.visits import Duplicate, Origin, Recorded, Report
-from storage.media import save_image_sync
 from storage.models import Audit, Photo, Problem, Visit
 from tests.chat import ChatDriver
 from tests.factories import add_household, bind, make_world

@@ -18,8 +18,10 @@ from typing import Any
 import aiohttp
 
 from bot.channels import menus
-from bot.channels.limits import TooLarge, read_limited
-from bot.config import WeComSettings
+from bot.channels.bodies import TooLarge, read_limited
+from bot.channels.split import split_bytes
+from bot.channels.wecom import CHANNEL
+from bot.channels.wecom.settings import WeComSettings
 from core.channel import ChannelLimits, RateLimit, SendResult
 from core.messages import Reply
 
@@ -144,33 +146,10 @@ class WeComApi:
         return str(result["media_id"])
 
 
-def split_bytes(text: str, limit: int = TEXT_BYTES) -> list[str]:
-    """Split text into pieces of at most ``limit`` UTF-8 bytes, preferring line breaks."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line.encode()) > limit:  # one very long line: cut by characters
-            cut = len(line)
-            while len(line[:cut].encode()) > limit:
-                cut = cut * 3 // 4
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:cut])
-            line = line[cut:]
-        if len((current + line).encode()) > limit:
-            pieces.append(current)
-            current = ""
-        current += line
-    if current or not pieces:
-        pieces.append(current)
-    return [p.rstrip("\n") for p in pieces]
-
-
 class WeComSender:
     """``app[SENDERS]["wecom"]``: turns an outbox body (a Reply) into message/send calls."""
 
-    name = "wecom"
+    name = CHANNEL
     limits = LIMITS
 
     def __init__(
@@ -202,7 +181,7 @@ class WeComSender:
             text = menus.render(reply)
             result = SendResult(ok=True)
             if text:
-                for piece in split_bytes(text):
+                for piece in split_bytes(text, TEXT_BYTES):
                     result = self._result(
                         await self.api.send(self._payload(external_id, "text", {"content": piece}))
                     )

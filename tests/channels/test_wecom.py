@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
 from PIL import Image
 
-from bot import app as appmod
+from bot import appkeys as appmod
 from bot.channels import texts as channel_texts
-from bot.channels.wecom import CHANNEL_KEY
+from bot.channels.wecom.channel import CHANNEL_KEY
 from core.messages import Button, Reply
 from handlers import texts
 from storage import people

@@ -16,108 +16,62 @@ line, and nothing is stored.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
-from xml.parsers import expat
 
 import aiohttp
 from aiohttp import web
 
-from bot import app as appmod
-from bot.channels import menus
-from bot.channels import texts as channel_texts
-from bot.channels.limits import TooLarge, read_limited
+from bot.appkeys import CLOCK, CONFIG, INBOUND, RULES, SESSIONMAKER
+from bot.channels import menus, split, texts
+from bot.channels.base import install, spawn
+from bot.channels.bodies import TooLarge, read_limited
+from bot.channels.ingest import PhotoRefused, ingest_photo
 from bot.channels.replies import send_replies
-from bot.channels.wecom_api import WeComApi, WeComError, WeComSender
-from bot.channels.wecom_crypto import CallbackRejected, WeComCrypto
-from core.messages import MAX_TEXT, Incoming, Reply
-from handlers import texts
-from storage import media
+from bot.channels.wecom import CHANNEL
+from bot.channels.wecom.api import WeComApi, WeComError, WeComSender
+from bot.channels.wecom.crypto import CallbackRejected, WeComCrypto
+from bot.channels.wecom.settings import WeComSettings
+from bot.channels.wecom.xml import MAX_BODY, event_message_id, parse_xml
+from core.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "wecom"
-MAX_BODY = 64 * 1024  # callback bodies are about 1 kB
 MAX_SKEW = 300  # seconds between WeCom's timestamp and our clock
 MEDIA_TIMEOUT = 3.5  # seconds, inside WeCom's 5-second window
 # Messages handled at once in the background. Handling holds a database connection for a
 # while; capping it leaves connections for recording new callbacks, so under a burst the
 # answers to WeCom stay fast and the inbox absorbs the backlog.
 HANDLE_CONCURRENCY = 8
-CHANNEL_KEY = web.AppKey("wecom_channel", "WeComChannel")
-
-
-def parse_xml(data: bytes) -> dict[str, str]:
-    """Leaf elements of a WeCom XML document as {tag: text}; the first occurrence wins.
-
-    Expat is driven directly so that any DTD or entity declaration is refused (no billion
-    laughs, no external entities) and the size is bounded before parsing."""
-    if len(data) > MAX_BODY:
-        raise CallbackRejected("xml too large", 413)
-    fields: dict[str, str] = {}
-    stack: list[tuple[str, list[str], bool]] = []
-
-    def refuse(*_: Any) -> None:
-        raise CallbackRejected("xml with DTD or entities")
-
-    def start(tag: str, _attrs: dict[str, str]) -> None:
-        if stack:
-            stack[-1] = (stack[-1][0], stack[-1][1], True)
-        stack.append((tag, [], False))
-
-    def end(tag: str) -> None:
-        name, chunks, has_children = stack.pop()
-        if len(stack) >= 1 and not has_children:
-            fields.setdefault(name, "".join(chunks).strip())
-
-    def chars(text: str) -> None:
-        if stack:
-            stack[-1][1].append(text)
-
-    parser = expat.ParserCreate()
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        raise CallbackRejected(f"malformed xml: {exc}") from None
-    return fields
-
-
-def event_message_id(msg: dict[str, str]) -> str:
-    """Events have no MsgId: sender + CreateTime + Event + EventKey identifies a retry."""
-    key = ":".join(
-        [msg.get("FromUserName", ""), msg.get("CreateTime", ""), msg.get("Event", "")]
-        + [msg.get("EventKey", "")]
-    )
-    return key if len(key) <= 120 else "ev:" + hashlib.sha1(key.encode()).hexdigest()
 
 
 class WeComChannel:
+    name = CHANNEL
+
     def __init__(self, app: web.Application, http: aiohttp.ClientSession) -> None:
-        config = app[appmod.CONFIG]
-        settings = config.wecom
+        settings = app[CONFIG].section(WeComSettings)
         self.app = app
         self.settings = settings
         self.crypto = WeComCrypto(
             settings.token.get_secret_value(), settings.aes_key.get_secret_value(), settings.corp_id
         )
         self.api = WeComApi(settings, http)
-        self.memory = menus.MenuMemory(app[appmod.SESSIONMAKER], app[appmod.CLOCK], CHANNEL)
-        media_dir = app[appmod.RULES].media_dir
+        self.memory = menus.MenuMemory(app[SESSIONMAKER], app[CLOCK], CHANNEL)
+        media_dir = app[RULES].media_dir
         # Pushes (delivery worker) remember their menu after sending; replies to a message
         # have theirs stored in the message's transaction (see process).
         self.sender = WeComSender(self.api, settings.agent_id, media_dir, self.memory)
         self.reply_sender = WeComSender(self.api, settings.agent_id, media_dir, None)
         self._handling = asyncio.Semaphore(HANDLE_CONCURRENCY)
+
+    async def start(self) -> None:
+        """WeCom calls us: nothing to start."""
+
+    async def stop(self) -> None:
+        """The route stays, but the sender is gone; the replies in flight are drained."""
 
     def _check_query(self, request: web.Request, encrypted: str) -> None:
         q = request.query
@@ -128,7 +82,7 @@ class WeComChannel:
         )
         if not (signature and timestamp.isdigit() and nonce) or len(timestamp) > 12:
             raise CallbackRejected("missing or bad query parameters")
-        now = self.app[appmod.CLOCK].now().timestamp()
+        now = self.app[CLOCK].now().timestamp()
         if abs(now - int(timestamp)) > MAX_SKEW:
             raise CallbackRejected("stale timestamp", 403)
         self.crypto.verify(signature, timestamp, nonce, encrypted)
@@ -167,14 +121,14 @@ class WeComChannel:
             return web.Response(status=503, text="retry")
         if isinstance(incoming, Reply):  # answered without the router (e.g. a bad photo)
             user = msg.get("FromUserName", "")
-            appmod.spawn(self.app, self.sender.send(user, incoming.to_dict()), "wecom-notice")
+            spawn(self.app, self.sender.send(user, incoming.to_dict()), "wecom-notice")
             return web.Response(text="success")
         if incoming is None:
             return web.Response(text="success")
-        inbound = self.app[appmod.INBOUND]
+        inbound = self.app[INBOUND]
         inbox_id = await inbound.record(incoming)
         if inbox_id is not None:
-            appmod.spawn(self.app, self.process(inbox_id, incoming), f"wecom:{incoming.message_id}")
+            spawn(self.app, self.process(inbox_id, incoming), f"wecom:{incoming.message_id}")
         return web.Response(text="success")
 
     def _reject(self, request: web.Request, exc: CallbackRejected) -> web.Response:
@@ -195,61 +149,54 @@ class WeComChannel:
             ts = datetime.fromtimestamp(int(msg.get("CreateTime", "")), UTC)
         except (ValueError, OverflowError, OSError):
             raise CallbackRejected("bad CreateTime") from None
-        msg_id = msg.get("MsgId", "")[:64]
-        base = {"channel": CHANNEL, "sender_id": user, "ts": ts}
+        base: dict[str, Any] = {"channel": CHANNEL, "sender_id": user, "ts": ts}
         if kind == "event":
-            event = msg.get("Event", "")
-            if event == "click":
-                payload = msg.get("EventKey", "")[:128]
-                return Incoming(
-                    message_id=event_message_id(msg), kind="button", payload=payload, **base
-                )
-            if event == "enter_agent":
-                return Incoming(
-                    message_id=event_message_id(msg), kind="event", payload="enter_agent", **base
-                )
-            log.info("wecom event ignored event=%s", event[:32])
-            return None
+            return _event(msg, base)
+        msg_id = msg.get("MsgId", "")[:64]
         if not msg_id:
             raise CallbackRejected("message without MsgId")
+        base["message_id"] = msg_id
         if kind == "text":
-            text = msg.get("Content", "")
-            if len(text) > MAX_TEXT:
-                return Reply(texts.TOO_LONG.format(limit=MAX_TEXT))
-            payload = await self.memory.resolve(user, text)
-            if payload is not None:
-                return Incoming(message_id=msg_id, kind="button", payload=payload, **base)
-            return Incoming(message_id=msg_id, kind="text", text=text, **base)
+            return await self._text(msg.get("Content", ""), base)
         if kind == "location":
-            try:
-                lat, lon = float(msg["Location_X"]), float(msg["Location_Y"])
-            except (KeyError, ValueError):
-                raise CallbackRejected("bad location") from None
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise CallbackRejected("location out of range")
-            label = msg.get("Label", "")[:200]
-            return Incoming(
-                message_id=msg_id, kind="location", lat=lat, lon=lon, label=label, **base
-            )
+            return _location(msg, base)
         if kind == "image":
-            media_id = msg.get("MediaId", "")
-            if not media_id:
-                raise CallbackRejected("image without MediaId")
-            async with asyncio.timeout(MEDIA_TIMEOUT):
-                data = await self.api.get_media(media_id)
-            try:
-                stored = await media.save_image(self.app[appmod.RULES].media_dir, data)
-            except media.ImageRejected as exc:
-                return Reply(exc.reason)
-            return Incoming(message_id=msg_id, kind="photo", photo=stored.to_dict(), **base)
+            return await self._image(msg.get("MediaId", ""), base)
         log.info("wecom message type not supported type=%s msg=%s", kind[:16], msg_id)
-        return Reply(channel_texts.UNSUPPORTED)
+        return Reply(texts.UNSUPPORTED)
+
+    async def _text(self, text: str, base: dict[str, Any]) -> Incoming | Reply:
+        if split.too_long(text):
+            return Reply(texts.TOO_LONG)
+        # A bare number answers the last numbered menu: it is that button's press.
+        choice = await self.memory.resolve(base["sender_id"], text)
+        if choice is not None:
+            return Incoming(kind="button", payload=choice, **base)
+        return Incoming(kind="text", text=text, **base)
+
+    async def _image(self, media_id: str, base: dict[str, Any]) -> Incoming | Reply:
+        if not media_id:
+            raise CallbackRejected("image without MediaId")
+        try:
+            # Download errors propagate: the callback answers 503 and WeCom retries.
+            stored = await ingest_photo(
+                self.app[RULES].media_dir,
+                lambda: self._media(media_id),
+                message_id=base["message_id"],
+            )
+        except PhotoRefused as refused:
+            return Reply(refused.text)
+        return Incoming(kind="photo", photo=stored.to_dict(), **base)
+
+    async def _media(self, media_id: str) -> bytes:
+        async with asyncio.timeout(MEDIA_TIMEOUT):
+            return await self.api.get_media(media_id)
 
     async def process(self, inbox_id: int, incoming: Incoming) -> None:
         try:
             async with self._handling:
                 replies = (
-                    await self.app[appmod.INBOUND].handle(
+                    await self.app[INBOUND].handle(
                         inbox_id, incoming, after=self.memory.remember_replies
                     )
                     or []
@@ -259,28 +206,47 @@ class WeComChannel:
             log.exception("wecom processing failed msg=%s", incoming.message_id)
 
 
+def _event(msg: dict[str, str], base: dict[str, Any]) -> Incoming | None:
+    event = msg.get("Event", "")
+    if event == "click":
+        payload = msg.get("EventKey", "")[:128]
+        return Incoming(message_id=event_message_id(msg), kind="button", payload=payload, **base)
+    if event == "enter_agent":
+        return Incoming(
+            message_id=event_message_id(msg), kind="event", payload="enter_agent", **base
+        )
+    log.info("wecom event ignored event=%s", event[:32])
+    return None
+
+
+def _location(msg: dict[str, str], base: dict[str, Any]) -> Incoming:
+    try:
+        lat, lon = float(msg["Location_X"]), float(msg["Location_Y"])
+    except (KeyError, ValueError):
+        raise CallbackRejected("bad location") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise CallbackRejected("location out of range")
+    label = msg.get("Label", "")[:200]
+    return Incoming(kind="location", lat=lat, lon=lon, label=label, **base)
+
+
+CHANNEL_KEY = web.AppKey("wecom_channel", WeComChannel)
+
+
+@contextlib.asynccontextmanager
+async def _open(app: web.Application) -> AsyncIterator[WeComChannel]:
+    # Replies still being handled need the HTTP session: install drains them before it closes.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        yield WeComChannel(app, http)
+
+
 def setup(app: web.Application) -> None:
-    if not app[appmod.CONFIG].wecom.enabled:
-        return
-
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-            channel = WeComChannel(app, http)
-            app[CHANNEL_KEY] = channel
-            app[appmod.SENDERS][CHANNEL] = channel.sender
-            yield
-            app[appmod.SENDERS].pop(CHANNEL, None)
-            # Replies still being handled need the HTTP session: let them finish first.
-            pending = list(app[appmod.BACKGROUND])
-            if pending:
-                await asyncio.wait(pending, timeout=10)
-
     async def get(request: web.Request) -> web.Response:
         return await request.app[CHANNEL_KEY].verify_url(request)
 
     async def post(request: web.Request) -> web.Response:
         return await request.app[CHANNEL_KEY].callback(request)
 
-    app.cleanup_ctx.append(lifecycle)
+    install(app, CHANNEL_KEY, _open)
     app.router.add_get("/wecom/callback", get)
     app.router.add_post("/wecom/callback", post)

@@ -1,5 +1,8 @@
 """Photos on disk, addressed by SHA-256: the same photo sent twice is stored once.
 
+Image work (Pillow), not database storage: the channels store what people send
+(``bot.channels.ingest``) and the visit flow reads the EXIF time back (:func:`exif_local_to_utc`).
+
 Validation looks at the bytes (magic number, then a full decode by Pillow), never the file
 name. All image work runs in a worker thread, off the event loop.
 """
@@ -49,10 +52,6 @@ class StoredImage:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StoredImage:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
 
 def sniff_mime(data: bytes) -> str | None:

@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
 
-from bot import app as appmod
+from bot import appkeys as appmod
 from bot.channels import texts as channel_texts
-from bot.channels.telegram import CHANNEL_KEY
+from bot.channels.telegram.channel import CHANNEL_KEY
 from bot.config import ConfigError
 from core.messages import Button, Reply
 from handlers import texts

@@ -21,6 +21,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.channels.split import split_chars
+from bot.channels.telegram import CHANNEL
 from core.channel import ChannelLimits, RateLimit, SendResult
 from core.messages import Button, Reply
 
@@ -43,14 +45,8 @@ def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
-def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    if len(text) <= limit:
-        return [text]
-    return [text[i : i + limit] for i in range(0, len(text), limit)]
-
-
 class TelegramSender:
-    name = "telegram"
+    name = CHANNEL
     limits = LIMITS
 
     def __init__(self, bot: Bot, media_dir: Path) -> None:
@@ -78,7 +74,7 @@ class TelegramSender:
                 )
                 if fits:
                     return SendResult(ok=True)
-            pieces = chunks(text or " ")
+            pieces = split_chars(text or " ", TEXT_LIMIT)
             for i, piece in enumerate(pieces):
                 last = i == len(pieces) - 1
                 await self.bot.send_message(chat_id, piece, reply_markup=markup if last else None)

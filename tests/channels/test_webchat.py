@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from aiohttp import WSCloseCode
 from PIL import Image
 
-from bot.app import BACKGROUND, CONFIG, INBOUND, SENDERS
-from bot.channels.webchat import COOKIE, HUB, TEXTS
+from bot.appkeys import BACKGROUND, CONFIG, INBOUND, SENDERS
+from bot.channels.webchat.channel import COOKIE, HUB, TEXTS
 from handlers import texts, visit_texts
 from storage import outbox, people
 from storage import webchat as webchat_store
@@ -298,8 +298,8 @@ async def test_shutdown_lets_an_in_flight_message_finish(
     await web.bind(code)
     browser_id = web.cookies[COOKIE].rpartition(".")[0]
     # Hold this sender's turn so the message is received but not yet handled.
-    turn = server.app[INBOUND]._locks[("webchat", browser_id)]
-    await turn.acquire()
+    turn = server.app[INBOUND].order.hold(("webchat", browser_id))
+    await turn.__aenter__()
     await web.send_raw(json.dumps({"type": "text", "text": "我的信息", "id": "late-1"}))
     message_id = f"{browser_id}:late-1"
 
@@ -318,7 +318,7 @@ async def test_shutdown_lets_an_in_flight_message_finish(
     closing = asyncio.create_task(server_cm.__aexit__(None, None, None))
     await web._reader  # the server said "going away" while the message was in flight
     assert web.ws.close_code == WSCloseCode.GOING_AWAY
-    turn.release()
+    await turn.__aexit__(None, None, None)
     await closing
     await web.http.close()
     async with sessionmaker() as s:
@@ -341,7 +341,7 @@ async def test_media_paths_cannot_leave_the_media_directory(bound, tmp_path):
 async def test_history_shows_only_the_newest_fifty_messages(bound, sessionmaker, clock):
     browser_id = bound.cookies[COOKIE].rpartition(".")[0]
     async with sessionmaker() as s, s.begin():
-        ident = await webchat_store.identity(s, browser_id)
+        ident = await webchat_store.identity(s, "webchat", browser_id)
         for i in range(60):
             await webchat_store.add_message(
                 s, ident.identity_id, "out", {"text": f"通知{i}"}, clock.now()
@@ -354,7 +354,7 @@ async def test_history_shows_only_the_newest_fifty_messages(bound, sessionmaker,
 
 async def test_photos_of_another_village_are_not_served(bound, server, sessionmaker, clock, world):
     """sec0 sees its own upload; a visit photo from sec1's village is refused."""
-    from storage.media import save_image_sync
+    from services.media import save_image_sync
     from storage.models import Photo, Visit
     from tests.factories import add_household
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot import app as appmod
+from bot import appkeys as appmod
 from handlers import visit_texts
 from storage import people
 from storage.models import Assignment, Photo, Visit

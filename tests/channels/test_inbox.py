@@ -85,14 +85,14 @@ async def test_a_senders_messages_wait_for_their_previous_one_in_another_process
     from the same person waits until the first one's transaction ends; other senders do not."""
     import pytest
 
-    from bot.inbound import sender_lock
+    from storage.inbox import lock_key
 
     if backend != "postgresql":
         pytest.skip("SQLite serializes writers itself; the lock is PostgreSQL's")
     await make_world(sessionmaker, clock.now())
     chat = ChatDriver(sessionmaker, clock, rules)
     blocked = chat.incoming("u1", text="帮助")
-    conn, tx = await _held_elsewhere(engine, sender_lock(blocked))
+    conn, tx = await _held_elsewhere(engine, lock_key(blocked.channel, blocked.sender_id))
     try:
         waiting = asyncio.create_task(chat.inbound.receive(blocked))
         # record/handle (WeCom's path) claims under the same lock; a second Inbound stands for

@@ -1,6 +1,6 @@
 """Web chat frames: validation of what the page sends, and the JSON the server sends back.
 
-The protocol itself is documented in bot/channels/webchat.py. Nothing here touches aiohttp or
+The protocol itself is documented in bot/channels/webchat/channel.py. Nothing here touches aiohttp or
 the database, so every rule can be read (and tested) on its own.
 """
 
@@ -13,24 +13,27 @@ import math
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.messages import MAX_TEXT, Incoming
+from bot.channels import split, texts
+from core.messages import Incoming
+from services.media import MAX_IMAGE_BYTES
 from storage import webchat as store
-from storage.media import MAX_IMAGE_BYTES
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
-# User-facing text of the web chat, in one place.
+# User-facing text of the web chat, in one place (the sentences every channel says come
+# from bot.channels.texts).
 TEXTS = {
     "bad_json": "消息格式不对（不是 JSON），请刷新页面后再试。",
     "not_object": "消息格式不对，请刷新页面后再试。",
     "unknown_type": "不认识的消息类型，请刷新页面后再试。",
     "bad_id": "消息编号格式不对，请刷新页面后再试。",
     "empty_text": "消息是空的，请输入内容后再发送。",
-    "too_long": f"消息太长了（最多 {MAX_TEXT} 字），请分几条发送。",
+    "too_long": texts.TOO_LONG,
     "frame_too_big": "这条消息太大了，请分几条发送。",
     "binary": "不支持这种消息。发照片请点「＋」上传。",
     "bad_button": "按钮数据不对，请重新点一下按钮。",
@@ -40,7 +43,7 @@ TEXTS = {
     "upload_unbound": "请先绑定身份再发照片：发送「绑定 邀请码」。",
     "upload_not_multipart": "上传格式不对，请在页面上点「＋」选择照片。",
     "upload_missing": "没有收到照片，请重新选择照片。",
-    "upload_too_big": f"照片太大了，请发送 {MAX_IMAGE_BYTES // 1024 // 1024} MB 以内的照片。",
+    "upload_too_big": texts.PHOTO_TOO_BIG,
     "media_forbidden": "请先在村务助手里绑定身份，才能查看照片。",
     "shutting_down": "服务正在重启，请稍后再发。",
 }
@@ -180,35 +183,54 @@ def parse_frame(raw: str, max_chars: int) -> ClientFrame:
     elif not isinstance(cid, str) or not CLIENT_ID.match(cid):
         raise FrameError("bad_id")
     kind = data.get("type")
-    if kind == "text":
-        text = data.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise FrameError("empty_text", cid)
-        if len(text) > MAX_TEXT:
-            raise FrameError("too_long", cid)
-        return ClientFrame(cid, "text", {"text": text})
-    if kind == "button":
-        payload, label = data.get("payload"), data.get("label", "")
-        if not isinstance(payload, str) or not payload or len(payload) > 200:
-            raise FrameError("bad_button", cid)
-        if not isinstance(label, str) or len(label) > 64:
-            raise FrameError("bad_button", cid)
-        return ClientFrame(cid, "button", {"payload": payload}, label)
-    if kind == "location":
-        lat, lon, label = data.get("lat"), data.get("lon"), data.get("label", "")
-        if not (_coordinate(lat, 90) and _coordinate(lon, 180)):
-            raise FrameError("bad_location", cid)
-        if not isinstance(label, str) or len(label) > 200:
-            raise FrameError("bad_location", cid)
-        fields = {"lat": float(lat), "lon": float(lon), "label": label.strip()}
-        return ClientFrame(cid, "location", fields)
-    raise FrameError("unknown_type", cid)
+    parse = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parse is None:
+        raise FrameError("unknown_type", cid)
+    return parse(data, cid)
 
 
-def _coordinate(value: Any, bound: float) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and -bound <= value <= bound
+def _text(data: dict[str, Any], cid: str) -> ClientFrame:
+    text = data.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise FrameError("empty_text", cid)
+    if split.too_long(text):
+        raise FrameError("too_long", cid)
+    return ClientFrame(cid, "text", {"text": text})
+
+
+def _button(data: dict[str, Any], cid: str) -> ClientFrame:
+    payload, label = data.get("payload"), data.get("label", "")
+    if not isinstance(payload, str) or not payload or len(payload) > 200:
+        raise FrameError("bad_button", cid)
+    if not isinstance(label, str) or len(label) > 64:
+        raise FrameError("bad_button", cid)
+    return ClientFrame(cid, "button", {"payload": payload}, label)
+
+
+def _location(data: dict[str, Any], cid: str) -> ClientFrame:
+    lat, lon, label = (
+        _coordinate(data.get("lat"), 90),
+        _coordinate(data.get("lon"), 180),
+        data.get("label", ""),
     )
+    if lat is None or lon is None:
+        raise FrameError("bad_location", cid)
+    if not isinstance(label, str) or len(label) > 200:
+        raise FrameError("bad_location", cid)
+    return ClientFrame(cid, "location", {"lat": lat, "lon": lon, "label": label.strip()})
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any], str], ClientFrame]] = {
+    "text": _text,
+    "button": _button,
+    "location": _location,
+}
+
+
+def _coordinate(value: Any, bound: float) -> float | None:
+    """A finite number within ±``bound`` (not a bool, not a string), as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not (math.isfinite(value) and -bound <= value <= bound):
+        return None
+    return float(value)

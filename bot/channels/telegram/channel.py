@@ -15,7 +15,6 @@ import contextlib
 import hmac
 import io
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,35 +26,41 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, Update
 from aiohttp import web
 
-from bot import app as appmod
-from bot.channels import texts as channel_texts
-from bot.channels.limits import TooLarge, read_limited
+from bot.appkeys import CLOCK, CONFIG, INBOUND, RULES
+from bot.channels import texts
+from bot.channels.base import CHANNEL_DRAIN, install, spawn, wait_for
+from bot.channels.bodies import TooLarge, read_limited
+from bot.channels.ingest import PhotoRefused, ingest_photo
+from bot.channels.order import KeyedLocks
 from bot.channels.replies import send_replies
-from bot.channels.telegram_sender import TelegramSender
+from bot.channels.telegram import CHANNEL
+from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.settings import TelegramSettings
 from bot.config import ConfigError
 from core.messages import MAX_TEXT, Incoming, Reply
-from storage import media
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 MAX_UPDATE = 256 * 1024  # an update is a few kB; photos arrive as file ids
 POLLING_TIMEOUT = 10  # seconds a getUpdates call may wait
 ALLOWED_UPDATES = ["message", "callback_query"]
-CHANNEL_KEY = web.AppKey("telegram_channel", "TelegramChannel")
+# Errors of a photo download that become a "photo not received" notice.
+DOWNLOAD_ERRORS = (TelegramAPIError, aiohttp.ClientError, TimeoutError, ValueError)
 
 
 class TelegramChannel:
+    name = CHANNEL
+
     def __init__(self, app: web.Application, bot: Bot) -> None:
         self.app = app
         self.bot = bot
-        self.settings = app[appmod.CONFIG].telegram
-        self.sender = TelegramSender(bot, app[appmod.RULES].media_dir)
+        self.settings = app[CONFIG].section(TelegramSettings)
+        self.sender = TelegramSender(bot, app[RULES].media_dir)
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self._router())
         # Updates are handled concurrently, but one chat's messages in arrival order.
-        self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._chats = KeyedLocks()
         self._active: set[asyncio.Task[Any]] = set()
         self._polling: asyncio.Task[None] | None = None
 
@@ -73,12 +78,9 @@ class TelegramChannel:
         if task is not None:
             self._active.add(task)
         try:
-            async with self._chat_locks[chat]:
+            async with self._chats.hold(chat):
                 yield
         finally:
-            lock = self._chat_locks.get(chat)
-            if lock is not None and not lock.locked():
-                self._chat_locks.pop(chat, None)
             if task is not None:
                 self._active.discard(task)
 
@@ -101,19 +103,16 @@ class TelegramChannel:
         image = _image_of(message)
         if image is not None:
             file_id, size = image
-            if size > media.MAX_IMAGE_BYTES:
-                await self._notice(chat, Reply(channel_texts.PHOTO_TOO_BIG))
-                return
             try:
-                data = await self._download(file_id)
-            except (TelegramAPIError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                log.warning("telegram photo download failed msg=%s: %r", base["message_id"], exc)
-                await self._notice(chat, Reply(channel_texts.PHOTO_DOWNLOAD_FAILED))
-                return
-            try:
-                stored = await media.save_image(self.app[appmod.RULES].media_dir, data)
-            except media.ImageRejected as exc:
-                await self._notice(chat, Reply(exc.reason))
+                stored = await ingest_photo(
+                    self.app[RULES].media_dir,
+                    lambda: self._download(file_id),
+                    size=size,
+                    notice_on=DOWNLOAD_ERRORS,
+                    message_id=base["message_id"],
+                )
+            except PhotoRefused as refused:
+                await self._notice(chat, Reply(refused.text))
                 return
             caption = (message.caption or "")[:MAX_TEXT]
             incoming = Incoming(kind="photo", photo=stored.to_dict(), text=caption, **base)
@@ -130,7 +129,7 @@ class TelegramChannel:
             incoming = Incoming(kind="text", text=message.text, **base)
         else:
             log.info("telegram message type not supported msg=%s", base["message_id"])
-            await self._notice(chat, Reply(channel_texts.UNSUPPORTED))
+            await self._notice(chat, Reply(texts.UNSUPPORTED))
             return
         await self._receive(incoming)
 
@@ -150,12 +149,12 @@ class TelegramChannel:
             message_id=f"cb:{query.id}"[:128],
             kind="button",
             payload=(query.data or "")[:128],
-            ts=self.app[appmod.CLOCK].now(),
+            ts=self.app[CLOCK].now(),
         )
         await self._receive(incoming)
 
     async def _receive(self, incoming: Incoming) -> None:
-        replies = await self.app[appmod.INBOUND].receive(incoming)
+        replies = await self.app[INBOUND].receive(incoming)
         await send_replies(self.app, self.sender, incoming, replies or [])
 
     async def _notice(self, chat: str, reply: Reply) -> None:
@@ -187,7 +186,7 @@ class TelegramChannel:
         # Handle, then answer: Telegram waits for the answer (unlike WeCom's 5 seconds) and sends
         # the update again if it gets none, so a process that stops midway loses nothing; the
         # inbox makes the second delivery a no-op. Tracked, so shutdown waits for it.
-        await asyncio.shield(appmod.spawn(self.app, self._feed(update), f"tg:{update.update_id}"))
+        await asyncio.shield(spawn(self.app, self._feed(update), f"tg:{update.update_id}"))
         return web.Response(text="ok")
 
     async def _feed(self, update: Update) -> None:
@@ -198,7 +197,7 @@ class TelegramChannel:
 
     async def start(self) -> None:
         if self.settings.mode == "webhook":
-            url = self.app[appmod.CONFIG].public_url + WEBHOOK_PATH
+            url = self.app[CONFIG].public_url + WEBHOOK_PATH
             await self.bot.set_webhook(
                 url,
                 secret_token=self.settings.webhook_secret.get_secret_value(),
@@ -228,8 +227,7 @@ class TelegramChannel:
             self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
-        if self._active:
-            await asyncio.wait(set(self._active), timeout=10)
+        await wait_for(set(self._active), CHANNEL_DRAIN)
 
 
 def _image_of(message: Message) -> tuple[str, int] | None:
@@ -249,32 +247,27 @@ def make_bot(token: str, api_base: str) -> Bot:
     return Bot(token, session=session)
 
 
+CHANNEL_KEY = web.AppKey("telegram_channel", TelegramChannel)
+
+
+@contextlib.asynccontextmanager
+async def _open(app: web.Application) -> AsyncIterator[TelegramChannel]:
+    settings = app[CONFIG].section(TelegramSettings)
+    bot = make_bot(settings.token.get_secret_value(), settings.api_base)
+    try:
+        yield TelegramChannel(app, bot)
+    finally:
+        await bot.session.close()
+
+
 def setup(app: web.Application) -> None:
-    settings = app[appmod.CONFIG].telegram
-    if not settings.enabled:
-        return
+    settings = app[CONFIG].section(TelegramSettings)
     if settings.mode == "webhook" and not settings.webhook_secret.get_secret_value():
         raise ConfigError("配置错误 CUNBOT_TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
-
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        bot = make_bot(settings.token.get_secret_value(), settings.api_base)
-        try:
-            channel = TelegramChannel(app, bot)
-            app[CHANNEL_KEY] = channel
-            app[appmod.SENDERS][CHANNEL] = channel.sender
-            await channel.start()
-            yield
-            app[appmod.SENDERS].pop(CHANNEL, None)
-            await channel.stop()
-            pending = list(app[appmod.BACKGROUND])
-            if pending:
-                await asyncio.wait(pending, timeout=10)
-        finally:
-            await bot.session.close()
 
     async def webhook(request: web.Request) -> web.Response:
         return await request.app[CHANNEL_KEY].webhook(request)
 
-    app.cleanup_ctx.append(lifecycle)
+    install(app, CHANNEL_KEY, _open)
     if settings.mode == "webhook":
         app.router.add_post(WEBHOOK_PATH, webhook)

@@ -1,0 +1,49 @@
+"""Photo ingest, the same for every channel: size check, download, validate and store.
+
+A channel gives the announced size (when it knows it before downloading) and a download
+callback; it gets a :class:`~services.media.StoredImage` to put in ``Incoming.photo``, or a
+:class:`PhotoRefused` carrying the Chinese notice for the person (and an HTTP status for
+channels that answer an upload). Download errors the channel lists in ``notice_on`` become
+the "photo not received" notice; others propagate (WeCom answers 503 so its server retries).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.channels import texts
+from services import media
+
+log = logging.getLogger(__name__)
+
+
+class PhotoRefused(Exception):
+    def __init__(self, text: str, status: int) -> None:
+        super().__init__(text)
+        self.text = text
+        self.status = status  # 413 too big, 415 not an image we accept, 502 download failed
+
+
+async def ingest_photo(
+    media_dir: Path,
+    download: Callable[[], Awaitable[bytes]],
+    *,
+    size: int | None = None,
+    limit: int = media.MAX_IMAGE_BYTES,
+    notice_on: tuple[type[BaseException], ...] = (),
+    message_id: str = "",
+) -> media.StoredImage:
+    if size is not None and size > limit:
+        raise PhotoRefused(texts.PHOTO_TOO_BIG, 413)
+    try:
+        data = await download()
+    except notice_on as exc:
+        log.warning("photo download failed msg=%s: %r", message_id, exc)
+        raise PhotoRefused(texts.PHOTO_DOWNLOAD_FAILED, 502) from exc
+    try:
+        return await media.save_image(media_dir, data, limit)
+    except media.ImageRejected as exc:
+        log.info("photo rejected msg=%s: %s", message_id, exc.reason)
+        raise PhotoRefused(exc.reason, 415) from exc
