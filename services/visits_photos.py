@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.rules import PHOTO_WINDOW, Rules
-from services import scope
+from services import media, scope
 from services import visit_texts as T
 from services.visits import (
     PICK_BUTTONS,
@@ -27,7 +27,7 @@ from services.visits import (
     require_village,
     still_due,
 )
-from storage import audit, media
+from storage import audit
 from storage import households as household_store
 from storage import people as people_store
 from storage import photos as photo_store
