@@ -83,63 +83,92 @@ def _time_of_day(text: str) -> tuple[time | None, str]:
 
 
 def _date_part(text: str, today: date) -> date | None:
+    """The date ``text`` names, trying each form in turn (the first that matches wins)."""
+    for form in (_calendar_date, _day_of_month, _named_day, _counted, _weekday, _period_end):
+        found = form(text, today)
+        if found is not None:
+            return found
+    return None
+
+
+def _calendar_date(text: str, today: date) -> date | None:
     m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
     if m:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     m = re.fullmatch(rf"(?:(\d{{4}})年)?({_NUM})月({_NUM})日?", text) or re.fullmatch(
         r"()(\d{1,2})[-/](\d{1,2})", text
     )
-    if m:
-        month, day = cn_number(m.group(2)), cn_number(m.group(3))
-        if m.group(1):
-            return date(int(m.group(1)), month, day)
-        found = date(today.year, month, day)
-        # "1月5日" written in December means next January; a date a little in the past
-        # is a mistake we report rather than silently moving it a year on.
-        if found < today - timedelta(days=60):
-            found = date(today.year + 1, month, day)
-        return found
+    if not m:
+        return None
+    month, day = cn_number(m.group(2)), cn_number(m.group(3))
+    if m.group(1):
+        return date(int(m.group(1)), month, day)
+    found = date(today.year, month, day)
+    # "1月5日" written in December means next January; a date a little in the past
+    # is a mistake we report rather than silently moving it a year on.
+    if found < today - timedelta(days=60):
+        found = date(today.year + 1, month, day)
+    return found
+
+
+def _day_of_month(text: str, today: date) -> date | None:
     m = re.fullmatch(rf"({_NUM})日", text)
-    if m:
-        day = cn_number(m.group(1))
-        found = date(today.year, today.month, day)
-        if found < today:
-            year, month = (
-                (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-            )
-            found = date(year, month, day)
-        return found
-    relative = {"今天": 0, "今日": 0, "今晚": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
-    if text in relative:
-        return today + timedelta(days=relative[text])
+    if not m:
+        return None
+    day = cn_number(m.group(1))
+    found = date(today.year, today.month, day)
+    if found < today:
+        year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        found = date(year, month, day)
+    return found
+
+
+_RELATIVE = {"今天": 0, "今日": 0, "今晚": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+
+
+def _named_day(text: str, today: date) -> date | None:
+    if text in _RELATIVE:
+        return today + timedelta(days=_RELATIVE[text])
+    return None
+
+
+def _counted(text: str, today: date) -> date | None:
     m = re.fullmatch(rf"({_NUM})(天|日|个?工作日|周|个?星期|个?月)", text)
-    if m:
-        n = cn_number(m.group(1))
-        unit = m.group(2)
-        if unit in ("天", "日"):
-            return today + timedelta(days=n)
-        if "工作日" in unit:
-            day = today
-            while n > 0:
-                day += timedelta(days=1)
-                if day.weekday() < 5:
-                    n -= 1
-            return day
-        if unit in ("周", "星期", "个星期"):
-            return today + timedelta(weeks=n)
-        month_index = today.month - 1 + n
-        year, month = today.year + month_index // 12, month_index % 12 + 1
-        return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+    if not m:
+        return None
+    n = cn_number(m.group(1))
+    unit = m.group(2)
+    if unit in ("天", "日"):
+        return today + timedelta(days=n)
+    if "工作日" in unit:
+        due = today
+        while n > 0:
+            due += timedelta(days=1)
+            if due.weekday() < 5:
+                n -= 1
+        return due
+    if unit in ("周", "星期", "个星期"):
+        return today + timedelta(weeks=n)
+    month_index = today.month - 1 + n
+    year, month = today.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
+def _weekday(text: str, today: date) -> date | None:
     m = re.fullmatch(r"(本|这|下|下个)?周([一二三四五六日天末])", text)
-    if m:
-        target = _WEEKDAYS[m.group(2)]
-        monday = today - timedelta(days=today.weekday())
-        if m.group(1) in ("下", "下个"):
-            return monday + timedelta(weeks=1, days=target)
-        found = monday + timedelta(days=target)
-        if m.group(1) is None and found < today:  # bare "周五" means the coming Friday
-            found += timedelta(weeks=1)
-        return found
+    if not m:
+        return None
+    target = _WEEKDAYS[m.group(2)]
+    monday = today - timedelta(days=today.weekday())
+    if m.group(1) in ("下", "下个"):
+        return monday + timedelta(weeks=1, days=target)
+    found = monday + timedelta(days=target)
+    if m.group(1) is None and found < today:  # bare "周五" means the coming Friday
+        found += timedelta(weeks=1)
+    return found
+
+
+def _period_end(text: str, today: date) -> date | None:
     if text in ("月底", "本月底", "这个月底", "月末", "本月末"):
         return date(today.year, today.month, calendar.monthrange(today.year, today.month)[1])
     if text in ("下月底", "下个月底", "下月末"):

@@ -74,7 +74,8 @@ def unpack(raw: str) -> Payload | None:
     """The payload object for ``raw``, or ``None`` when it is not one we built."""
     if not isinstance(raw, str) or len(raw) > MAX_BYTES * 2:
         return None
-    head, parts = raw, []
+    head = raw
+    parts: list[str] = []
     while head not in _BY_PREFIX:
         head, sep, last = head.rpartition(":")
         if not sep:

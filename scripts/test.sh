@@ -13,7 +13,11 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   echo "installing Debian's chromium for the browser test..." >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
+# Static checks first (each fails the run): lint, formatting, the layer rules, types.
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/lint-imports
+.venv/bin/mypy
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

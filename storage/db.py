@@ -80,7 +80,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Every session of this sessionmaker shares one region cache (``session.info`` is copied
     # per session, its values are not): see storage.regions.
     return async_sessionmaker(engine, expire_on_commit=False, info={REGION_CACHE: {}})

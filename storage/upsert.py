@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 
 async def insert_ignore(
@@ -78,6 +79,10 @@ def _insert_ignore(
     return stmt, defaults
 
 
+# The wrapped default ignores the execution context it is typed to take.
+_NO_CONTEXT: Any = None
+
+
 def _python_defaults(table: sa.Table, keys: tuple[str, ...]) -> list[tuple[str, Callable[[], Any]]]:
     """Columns not given whose model declares a Python default (``default=0``, ``dict``)."""
     out: list[tuple[str, Callable[[], Any]]] = []
@@ -85,10 +90,10 @@ def _python_defaults(table: sa.Table, keys: tuple[str, ...]) -> list[tuple[str, 
         default = column.default
         if column.name in keys or default is None:
             continue
-        if default.is_scalar:
+        if isinstance(default, ScalarElementColumnDefault):
             out.append((column.name, functools.partial(lambda v: v, default.arg)))
-        elif default.is_callable:  # SQLAlchemy wraps it to take an execution context
-            out.append((column.name, functools.partial(default.arg, None)))
+        elif isinstance(default, CallableColumnDefault):  # wrapped to take an execution context
+            out.append((column.name, functools.partial(default.arg, _NO_CONTEXT)))
         else:
             raise ValueError(f"unsupported default on {table.name}.{column.name}")
     return out

@@ -21,15 +21,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from core.channel import RateLimit, Sender, SendResult
 from core.clock import Clock
 from core.rules import Rules
-from storage import outbox
+from storage import delivery_routes, outbox
 from storage import people as people_store
-from storage.models import Identity, Person
+from storage.session import AsyncSession, Sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +126,7 @@ class _Outcome:
 class Delivery:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker,
+        sessionmaker: Sessionmaker,
         clock: Clock,
         rules: Rules,
         senders: dict[str, Sender],
@@ -182,36 +179,21 @@ class Delivery:
         self, session: AsyncSession, items: list[outbox.OutboxItem]
     ) -> dict[int, tuple[Sender, str]]:
         """Each row's sender and external id, for the whole batch in one query."""
-        person_ids = list({i.recipient_id for i in items})
-        rows = await session.execute(
-            sa.select(
-                Identity.person_id,
-                Identity.channel,
-                Identity.external_id,
-                Person.last_channel,
-            )
-            .join(Person, Person.id == Identity.person_id)
-            .where(Identity.person_id.in_(person_ids), Identity.status == "ok")
-            .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
-        )
-        by_person: dict[int, list[tuple[str, str, str | None]]] = {}
-        for pid, channel, external_id, last in rows:
-            if channel in self.senders:
-                by_person.setdefault(pid, []).append((channel, external_id, last))
+        by_person = await delivery_routes.reachable(session, {i.recipient_id for i in items})
         out: dict[int, tuple[Sender, str]] = {}
         for item in items:
-            usable = by_person.get(item.recipient_id, [])
+            usable = [r for r in by_person.get(item.recipient_id, []) if r.channel in self.senders]
             # A row's own channel first, then the configured push channel, then the one the
             # person used last; any other working identity is the fallback.
             preferred = item.channel
             if not preferred and self.rules.push_channel != "last":
                 preferred = self.rules.push_channel
             if not preferred and usable:
-                preferred = usable[0][2]
+                preferred = usable[0].last_channel
             if preferred:
-                usable = sorted(usable, key=lambda u: u[0] != preferred)
+                usable = sorted(usable, key=lambda u: u.channel != preferred)
             if usable:
-                out[item.id] = (self.senders[usable[0][0]], usable[0][1])
+                out[item.id] = (self.senders[usable[0].channel], usable[0].external_id)
         return out
 
     async def _send(
