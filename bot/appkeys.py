@@ -10,7 +10,6 @@ import asyncio
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.config import Config
 from bot.inbound import Inbound
@@ -18,6 +17,7 @@ from core.channel import Sender
 from core.clock import Clock
 from core.rules import Rules
 from handlers.context import Services
+from storage.session import AsyncEngine, async_sessionmaker
 from tasks.delivery import ChannelGates, Delivery
 from tasks.scheduler import Scheduler
 

@@ -9,12 +9,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from storage import households, people, regions
 from storage.households import RawRow
-from storage.models import Person
+from storage.session import AsyncSession
 
 SEED = 20261110
 COUNTY = "示范县"
@@ -163,12 +160,7 @@ def household_rows() -> list[RawRow]:
 async def _person(
     session: AsyncSession, name: str, role: str, region_id: int, now: datetime
 ) -> int:
-    found = await session.scalar(
-        sa.select(Person.id)
-        .where(Person.name == name, Person.role == role, Person.region_id == region_id)
-        .order_by(Person.id)
-        .limit(1)
-    )
+    found = await people.id_of(session, name=name, role=role, region_id=region_id)
     if found is not None:
         return found
     return (await people.add(session, name=name, role=role, region_id=region_id, now=now)).id

@@ -15,10 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from storage import households
 from storage.households import MAX_ROWS, ImportReport, Progress, RawRow, RowError
+from storage.session import async_sessionmaker
 
 PROGRESS_EVERY = 10_000
 

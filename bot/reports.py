@@ -21,7 +21,6 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.rules import Rules
 from core.statuses import PROBLEM_ZH, ProblemStatus
@@ -30,6 +29,7 @@ from storage import regions
 from storage.readmodels import ledger
 from storage.readmodels.coverage import coverage_by_village
 from storage.readmodels.places import VillagePlace, village_places
+from storage.session import AsyncSession
 
 CHUNK = ledger.CHUNK
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"

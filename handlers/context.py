@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.clock import Clock
 from core.errors import Refused
 from core.messages import Incoming, Reply
@@ -17,6 +15,7 @@ from services import pushes, scope
 from services.faq_index import FaqService
 from storage import audit, conversations
 from storage.people import PersonDTO
+from storage.session import AsyncSession
 
 
 class ExportLink(Protocol):

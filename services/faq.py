@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core import keys
 from core.errors import Conflict, Invalid, Refused
 from core.messages import Reply
@@ -36,6 +34,7 @@ from storage import regions as region_store
 from storage.faq import FaqDTO
 from storage.people import PersonDTO
 from storage.questions import QuestionDTO
+from storage.session import AsyncSession
 
 MAX_STAFF_ANSWER = 1000
 SAVED_TAG = "县级答复"

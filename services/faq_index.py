@@ -14,11 +14,10 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from services import faq_file
 from services.faq_search import Analyzer, FaqIndex, Thresholds
 from storage import faq as faq_store
+from storage.session import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Conflict, DomainError, Invalid, NotFound
 from core.roles import COUNTY_ROLES, ROLE_LEVEL, ROLE_ZH, ROLES, Role
 from services import scope
@@ -20,6 +18,7 @@ from storage import people as people_store
 from storage import regions as region_store
 from storage.people import InviteDTO, PersonDTO
 from storage.regions import LEVEL_ZH
+from storage.session import AsyncSession
 
 # --- what the person sees when a use case refuses ----------------------------------------------
 BIND_UNKNOWN = "邀请码不对，请检查后重新发送（字母不区分大小写）。"

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Refused
 from core.roles import Level
 from services import scope
@@ -21,6 +19,7 @@ from storage.people import PersonDTO
 from storage.readmodels import coverage
 from storage.readmodels.coverage import Coverage, HouseholdProgress
 from storage.readmodels.places import village_places
+from storage.session import AsyncSession
 
 NO_VILLAGE = "走访只能由驻村人员记录（您的辖区不是村）。"
 WHAT = "这个村的数据"

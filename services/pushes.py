@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.messages import Reply
 from core.rules import Rules
 from storage import outbox
+from storage.session import AsyncSession
 
 
 async def push(

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Conflict, NotFound
 from core.roles import VILLAGE_ROLES
 from core.statuses import PROBLEM_ZH, ProblemStatus
@@ -22,6 +20,7 @@ from storage import photos as photo_store
 from storage import problems as problem_store
 from storage.people import PersonDTO
 from storage.problems import ProblemDTO
+from storage.session import AsyncSession
 
 LIST_LIMIT = 20
 

@@ -13,14 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Refused
 from core.roles import STAFF_ROLES
 from services import scope
 from storage import audit, regions
 from storage.people import PersonDTO
 from storage.regions import RegionDTO
+from storage.session import AsyncSession
 
 LEDGER_REFUSED = "您无权下载这个台账。"
 

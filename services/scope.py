@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Refused
 from storage import regions as region_store
 from storage.people import PersonDTO
+from storage.session import AsyncSession
 
 ROLE_REFUSED = "您的身份（{role}）不能进行{what}。"
 SCOPE_REFUSED = "您只能查看和处理本辖区（{region}）的事务，无权访问{what}。"

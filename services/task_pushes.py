@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core import keys
 from core.channel import spread
 from core.deadlines import show
@@ -20,6 +18,7 @@ from core.statuses import TaskKind
 from services import pushes
 from services import task_texts as T
 from storage import outbox
+from storage.session import AsyncSession
 from storage.tasks import AssignmentDTO, TaskDTO
 
 

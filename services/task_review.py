@@ -11,8 +11,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Conflict, NotFound, Refused
 from core.rules import Rules
 from core.statuses import AssignmentStatus
@@ -23,6 +21,7 @@ from services.tasks import require_county_staff
 from storage import audit, outbox_cancel
 from storage import tasks as store
 from storage.people import PersonDTO
+from storage.session import AsyncSession
 from storage.tasks import AssignmentDTO, TaskDTO
 
 log = logging.getLogger(__name__)

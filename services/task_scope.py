@@ -8,11 +8,10 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Invalid
 from services import task_texts as T
 from storage import task_queries
+from storage.session import AsyncSession
 
 Village = tuple[int, str, int, str]  # village id, village name, township id, township name
 

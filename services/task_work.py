@@ -14,8 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Conflict, Invalid, Refused
 from core.rules import Rules
 from core.statuses import ASSIGNMENT_ZH, OPEN, TaskStatus
@@ -24,6 +22,7 @@ from services.task_pushes import tell_submitted
 from storage import audit, outbox_cancel, photos
 from storage import tasks as store
 from storage.people import PersonDTO
+from storage.session import AsyncSession
 from storage.tasks import AssignmentDTO
 
 log = logging.getLogger(__name__)

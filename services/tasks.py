@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Invalid, NotFound, Refused
 from core.reminder_schedule import DEFAULT_OFFSETS, first_remind_at, valid_offset
 from core.roles import COUNTY_ROLES, Level
@@ -31,6 +29,7 @@ from services.task_scope import resolve_scope
 from storage import audit, task_queries
 from storage import tasks as store
 from storage.people import PersonDTO
+from storage.session import AsyncSession
 from storage.tasks import MAX_BODY, MAX_TITLE, AssignmentDTO, TaskDTO
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Invalid, Refused
 from core.roles import VILLAGE_ROLES
 from core.rules import PHOTO_WINDOW, Rules
@@ -42,6 +40,7 @@ from storage.households import HouseholdDTO
 from storage.people import PersonDTO
 from storage.readmodels import coverage
 from storage.readmodels.coverage import HouseholdProgress
+from storage.session import AsyncSession
 from storage.visits import VisitDTO
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Conflict
 from core.rules import Rules
 from core.statuses import VisitStatus
@@ -31,6 +29,7 @@ from storage import photos as photo_store
 from storage import visits as store
 from storage.households import HouseholdDTO
 from storage.people import PersonDTO
+from storage.session import AsyncSession
 from storage.visits import VisitDTO
 
 

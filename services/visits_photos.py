@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.rules import PHOTO_WINDOW, Rules
 from services import media, scope
 from services import visit_texts as T
@@ -35,6 +33,7 @@ from storage import visits as store
 from storage.households import HouseholdDTO
 from storage.people import PersonDTO
 from storage.photos import PhotoDTO
+from storage.session import AsyncSession
 from storage.visits import VisitDTO
 
 RECENT_HOUSEHOLDS = 5

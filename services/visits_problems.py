@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.rules import Rules
 from core.statuses import ProblemStatus
 from services import visit_texts as T
@@ -20,6 +18,7 @@ from storage import audit, regions
 from storage import problems as problem_store
 from storage.households import HouseholdDTO
 from storage.people import PersonDTO
+from storage.session import AsyncSession
 
 
 async def open_for_checks(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
@@ -107,7 +108,7 @@ async def cancel(session: AsyncSession, key_prefix: str) -> int:
         )
         .values(status="cancelled")
     )
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 async def claim_due(
@@ -198,4 +199,3 @@ async def mark_final(session: AsyncSession, outbox_id: int, status: str, error: 
 
 async def get(session: AsyncSession, outbox_id: int) -> OutboxMessage | None:
     return await session.get(OutboxMessage, outbox_id)
-

@@ -340,3 +340,14 @@ async def bind(
     person.last_channel = channel
     await session.flush()
     return BindResult("ok", await _dto(session, person))
+
+
+async def id_of(session: AsyncSession, *, name: str, role: str, region_id: int) -> int | None:
+    """The first person with exactly this name, role and region (the demo finds its people)."""
+    found: int | None = await session.scalar(
+        sa.select(Person.id)
+        .where(Person.name == name, Person.role == role, Person.region_id == region_id)
+        .order_by(Person.id)
+        .limit(1)
+    )
+    return found

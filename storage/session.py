@@ -13,4 +13,4 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 Sessionmaker: TypeAlias = async_sessionmaker[AsyncSession]
 
-__all__ = ["AsyncEngine", "AsyncSession", "Sessionmaker"]
+__all__ = ["AsyncEngine", "AsyncSession", "Sessionmaker", "async_sessionmaker"]

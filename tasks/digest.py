@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core import keys
 from core.channel import spread
 from core.deadlines import show
@@ -36,6 +34,7 @@ from storage.readmodels.county_day import CountyDay, Day, county_day
 from storage.readmodels.coverage import Coverage, HouseholdProgress
 from storage.readmodels.morning import MorningItem, morning_items
 from storage.readmodels.recipients import Recipient, absent_keys, active_with_roles
+from storage.session import AsyncSession
 from tasks import digest_texts as T
 
 log = logging.getLogger(__name__)

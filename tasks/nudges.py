@@ -6,14 +6,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core import keys
 from core.channel import spread
 from core.messages import Reply
 from core.rules import Rules
 from storage import outbox
 from storage.readmodels.recipients import absent_keys, active_with_roles
+from storage.session import AsyncSession
 from tasks import digest_texts as T
 from tasks.digest import MORNING_ROLES, VillageStanding, village_standing
 

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core import keys
 from core.deadlines import show
 from core.messages import Reply
@@ -42,6 +40,7 @@ from core.statuses import OPEN, TaskStatus
 from storage import outbox
 from storage import reminders as store
 from storage.outbox_cancel import cancel_reminders
+from storage.session import AsyncSession
 
 __all__ = [
     "MAX_OVERDUE_DAYS",

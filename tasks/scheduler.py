@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
 from core.rules import Rules
+from storage.session import AsyncSession, async_sessionmaker
 from tasks import digest, nudges, reminders
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,12 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.channels.texts import MENU_HINT
 from core.clock import Clock
 from core.messages import Incoming, Reply
 from storage import menus as menu_store
 from storage.people import PersonDTO
+from storage.session import AsyncSession, async_sessionmaker
 
 MAX_OPTIONS = 20
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from bot.config import Config
 from storage import db
+from storage.session import async_sessionmaker
 
 
 @asynccontextmanager

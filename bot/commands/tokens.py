@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.commands import open_db
 from bot.config import Config
 from core.clock import SystemClock
 from core.roles import COUNTY_ROLES
 from storage import api_tokens, people
 from storage.people import PersonDTO
+from storage.session import AsyncSession
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

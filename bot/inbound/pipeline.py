@@ -18,8 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from bot.channels import split
 from bot.channels.order import KeyedLocks
 from bot.channels.texts import TOO_LONG
@@ -31,6 +29,7 @@ from core.messages import Incoming, Reply
 from core.rules import Rules
 from handlers.context import Services
 from handlers.registry import Registry
+from storage.session import async_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from core.clock import Clock
 from core.messages import Incoming
 from storage import inbox
+from storage.session import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.inbound.unit import AfterHook
 from core import keys
 from core.clock import Clock
@@ -19,6 +17,7 @@ from core.messages import Incoming, Reply
 from storage import inbox, outbox
 from storage import people as people_store
 from storage.people import PersonDTO
+from storage.session import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.inbound.recorder import record
 from core.clock import Clock
 from core.errors import DomainError
@@ -25,6 +23,7 @@ from handlers.router import dispatch
 from storage import inbox
 from storage import people as people_store
 from storage.people import PersonDTO
+from storage.session import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ from collections import defaultdict
 from typing import Any
 
 from aiohttp import WSCloseCode, web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.appkeys import CLOCK, CONFIG, DELIVERY, INBOUND, SESSIONMAKER
 from bot.channels.base import spawn
@@ -30,6 +29,7 @@ from core.clock import Clock
 from core.messages import Incoming, Reply
 from storage import webchat as store
 from storage.people import PersonDTO
+from storage.session import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

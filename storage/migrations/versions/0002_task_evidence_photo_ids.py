@@ -65,7 +65,10 @@ def _convert(from_key: str, to_key: str, column: Any, lookup: Any) -> None:
         if from_key not in evidence:
             continue
         values = list(evidence.pop(from_key) or [])
-        found = dict(conn.execute(sa.select(column, lookup).where(column.in_(values))).all()) if values else {}
+        found: dict[Any, Any] = {}
+        if values:
+            rows = conn.execute(sa.select(column, lookup).where(column.in_(values))).all()
+            found = {row[0]: row[1] for row in rows}
         evidence[to_key] = [found[v] for v in values if v in found]
         conn.execute(assignments.update().where(assignments.c.id == aid).values(evidence=evidence))
 
