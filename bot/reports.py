@@ -22,9 +22,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from core.checklist import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from core.rules import Rules
 from core.statuses import PROBLEM_ZH, ProblemStatus
-from handlers.visit_parse import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from storage import regions
 from storage.readmodels import ledger
 from storage.readmodels.coverage import coverage_by_village

@@ -18,7 +18,6 @@ NOT_UNDERSTOOD = "没有看懂这条消息。发送「帮助」查看能做什�
 PHOTO_UNEXPECTED = "收到照片。请先说明这张照片是哪项工作的（例如发送「走访 户主姓名」）。"
 LOCATION_UNEXPECTED = "收到位置。位置信息会在上报走访时一起记录。"
 ROLE_REFUSED = "您的身份（{role}）不能使用「{word}」。发送「帮助」查看您能做什么。"
-TOO_LONG = "消息太长了（最多 {limit} 字），请分几条发送。"
 INTERNAL_ERROR = "系统出了点问题，这条消息没有保存，请稍后再发一次。"
 HELP_WHOAMI = "我的信息 — 查看绑定的身份和辖区"
 WHOAMI_NAME = "姓名：{name}"

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import payloads as P
+from core.checklist import CHECK_ZH, CORE_CHECKS, OK, PROBLEM
 from core.messages import Button, Reply
 from handlers import visit_save
 from handlers import visit_texts as T
@@ -21,7 +22,6 @@ from handlers.context import Context
 from handlers.visit_draft import FLOW, Mode, Step, VisitDraft
 from handlers.visit_parse import describe
 from services import visits as visit_service
-from services.visits_checklist import CHECK_ZH, CORE_CHECKS, OK, PROBLEM
 from storage.households import HouseholdDTO
 from storage.visits import MAX_NOTE
 

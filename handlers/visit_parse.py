@@ -14,21 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from core.checklist import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from core.text import simplified
-
-# Check keys in display order; the first five are the core checks of "两不愁三保障".
-CHECKS: tuple[str, ...] = (
-    "water",
-    "education",
-    "medical",
-    "housing",
-    "income",
-    "employment",
-    "industry",
-    "credit",
-    "security",
-)
-CORE_CHECKS: tuple[str, ...] = CHECKS[:5]
 
 # Longest keywords are tried first, so "小额信贷" wins over "贷".
 KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -212,19 +199,6 @@ TYPOS = {
     "自来谁": "自来水",
     "读数": "读书",
 }
-STATUS_ZH = {"ok": "正常", "problem": "有问题"}
-CHECK_ZH = {
-    "water": "饮水安全",
-    "education": "义务教育",
-    "medical": "基本医疗",
-    "housing": "住房安全",
-    "income": "收入吃穿",
-    "employment": "就业",
-    "industry": "产业",
-    "credit": "小额信贷",
-    "security": "社会保障",
-}
-
 _SPLIT = re.compile(r"[\s,，。;；、！!？?：:/|]+")
 _KEYWORD_LIST = sorted(
     ((kw, key) for key, kws in KEYWORDS.items() for kw in kws), key=lambda p: -len(p[0])

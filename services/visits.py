@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.checklist import problem_keys
 from core.errors import Invalid, Refused
 from core.roles import VILLAGE_ROLES
 from core.rules import PHOTO_WINDOW, Rules
 from services import scope, visits_problems
 from services import visit_texts as T
-from services.visits_checklist import problem_keys
 from storage import audit, inbox, regions
 from storage import household_search as search_store
 from storage import households as household_store

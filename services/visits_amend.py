@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from core.checklist import CHECK_ZH, problem_keys
 from core.errors import Conflict
 from core.rules import Rules
 from core.statuses import VisitStatus
@@ -24,7 +25,6 @@ from services.visits import (
     household_for,
     require_village,
 )
-from services.visits_checklist import CHECK_ZH, problem_keys
 from storage import photos as photo_store
 from storage import visits as store
 from storage.households import HouseholdDTO

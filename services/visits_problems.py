@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from core.checklist import CHECK_ZH
 from core.rules import Rules
 from core.statuses import ProblemStatus
 from services import visit_texts as T
-from services.visits_checklist import CHECK_ZH
 from storage import audit, regions
 from storage import problems as problem_store
 from storage.households import HouseholdDTO

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.statuses import AssignmentStatus, ProblemStatus, TaskKind, TaskStatus
+from storage import tasks as task_store
 from storage.models import Assignment, Household, Photo, Problem, Task
 
 
@@ -77,33 +78,26 @@ async def open_problem(
     now: datetime,
     deadline: datetime,
 ) -> ProblemDTO:
-    task = Task(
+    # A rectification item is a task of kind "rectify" with one assignment, to its reporter,
+    # so it gets the reminders and digests of any task (storage.tasks builds both rows).
+    task_id = await task_store.insert_task(
+        session,
         kind=TaskKind.RECTIFY,
         title=title[:200],
         body=description,
         created_by=reporter_id,
         county_id=county_id,
+        now=now,
         deadline=deadline,
-        reminder_offsets=[],
         evidence_required=True,
         scope={"village_ids": [village_id], "household_id": household_id},
-        status=TaskStatus.ACTIVE,
-        created_at=now,
     )
-    session.add(task)
-    await session.flush()
-    assignment = Assignment(
-        task_id=task.id,
-        village_id=village_id,
-        assignee_id=reporter_id,
-        status=AssignmentStatus.PENDING,
-        deadline=deadline,
-        evidence={},
-        created_at=now,
-        updated_at=now,
+    await task_store.insert_assignments(
+        session, task_id, {village_id: reporter_id}, deadline=deadline, now=now
     )
-    session.add(assignment)
-    await session.flush()
+    assignment_id = await session.scalar(
+        sa.select(Assignment.id).where(Assignment.task_id == task_id)
+    )
     problem = Problem(
         household_id=household_id,
         village_id=village_id,
@@ -111,7 +105,7 @@ async def open_problem(
         kind=kind,
         description=description,
         status=ProblemStatus.OPEN,
-        assignment_id=assignment.id,
+        assignment_id=assignment_id,
         found_at=now,
     )
     session.add(problem)

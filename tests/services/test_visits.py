@@ -10,10 +10,9 @@ import sqlalchemy as sa
 from PIL import Image
 
 from core.errors import Conflict, Refused
-from handlers import visit_parse
 from handlers import visit_texts as handler_texts
 from services import visits as visit_service
-from services import visits_amend, visits_checklist, visits_photos
+from services import visits_amend, visits_photos
 from services.media import save_image_sync
 from services.visits import Duplicate, Origin, Recorded, Report
 from storage.models import Audit, Photo, Problem, Visit
@@ -66,12 +65,6 @@ async def _record(sessionmaker, world, clock, rules, checks, key="王三女") ->
         )
     assert isinstance(result, Recorded)
     return result
-
-
-def test_the_checklist_of_the_use_cases_is_the_one_the_parser_reads():
-    assert visits_checklist.CHECKS == visit_parse.CHECKS
-    assert visits_checklist.CORE_CHECKS == visit_parse.CORE_CHECKS
-    assert visits_checklist.CHECK_ZH == visit_parse.CHECK_ZH
 
 
 async def test_record_then_amend_problems_follow_the_checklist(world, sessionmaker, clock, rules):

@@ -1,9 +1,9 @@
 """The visit checklist (两不愁三保障 and the rest): its check keys in display order and the name
 of each, which is also the kind of the problem a failed check opens.
 
-The problem's kind is stored, so these names are data, not only display; they live in the
-use-case layer because recording a visit needs them. handlers/visit_parse.py keeps its own
-copy for parsing (tests/services/test_visits.py checks the two agree).
+The problem's kind is stored, so these names are data, not only display. The parser
+(handlers/visit_parse.py), the use cases (services/visits*.py) and the ledger (bot/reports.py)
+all read them from here.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ CHECK_ZH: dict[str, str] = {
     "security": "社会保障",
 }
 OK, PROBLEM = "ok", "problem"
+STATUS_ZH: dict[str, str] = {OK: "正常", PROBLEM: "有问题"}
 
 
 def problem_keys(checks: Mapping[str, Any]) -> list[str]:
