@@ -19,7 +19,7 @@ from services import faq_file
 from storage import db
 from storage.models import Faq
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 GOOD = """
 - id: T1

@@ -17,7 +17,7 @@ from storage.models import Household, Person, Region
 from tests.chat import ChatDriver
 from tests.factories import make_world
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
