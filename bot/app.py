@@ -30,6 +30,7 @@ from bot.channels.base import wait_for
 from bot.channels.registry import CHANNELS
 from bot.config import Config
 from bot.inbound import Inbound
+from bot.web import headers
 from core.clock import Clock, SystemClock
 from handlers.context import Services
 from handlers.features import build_registry
@@ -56,6 +57,7 @@ def create_app(
     run_workers: bool = True,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
+    headers.install(app)
     app[CONFIG] = config
     app[CLOCK] = clock or SystemClock()
     app[RULES] = config.rules

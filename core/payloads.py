@@ -199,3 +199,14 @@ class FaqPick(Payload, prefix="faq:pick"):
 @dataclass(frozen=True)
 class FaqNone(Payload, prefix="faq:none"):
     question: int
+
+
+# --- sessions (解绑 / logout) ----------------------------------------------------------------
+@dataclass(frozen=True)
+class LogoutConfirm(Payload, prefix="logout:yes"):
+    pass
+
+
+@dataclass(frozen=True)
+class LogoutCancel(Payload, prefix="logout:no"):
+    pass

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from datetime import timedelta
 
 from core.errors import DomainError, Refused
 from core.messages import Reply
+from core.payloads import LogoutCancel, LogoutConfirm
 from handlers import texts
 from handlers.context import Context
 from handlers.registry import Registry
@@ -18,6 +20,10 @@ log = logging.getLogger(__name__)
 CANCEL_WORDS = frozenset({"取消", "/cancel", "退出", "算了"})
 HELP_WORDS = frozenset({"帮助", "/help", "help", "菜单", "?", "？"})
 BIND_WORDS = ("绑定", "/start", "/bind")
+LOGOUT_WORDS = frozenset({"解绑", "/logout", "退出登录"})
+# The client's network address, set by a channel that knows it (the web chat) before it hands
+# a message in; binding attempts are also limited per address (services.people.bind).
+CLIENT_ADDRESS: ContextVar[str | None] = ContextVar("client_address", default=None)
 # A flow left untouched this long is dropped instead of resumed.
 FLOW_TTL = timedelta(hours=24)
 
@@ -78,7 +84,35 @@ async def _core_words(ctx: Context, registry: Registry, text: str, word: str) ->
         return [
             Reply(texts.ALREADY_BOUND.format(name=me.name, role=me.role_zh, region=me.region_name))
         ]
+    if text in LOGOUT_WORDS or ctx.incoming.kind == "button":
+        return await _logout(ctx)
     return None
+
+
+async def _logout(ctx: Context) -> list[Reply] | None:
+    """解绑 / logout: asks first (it cannot be undone from the page), then ends this chat
+    identity's session. ``None`` for a button that is not ours."""
+    inc = ctx.incoming
+    if inc.kind == "text":
+        return [
+            Reply(
+                texts.LOGOUT_CONFIRM,
+                buttons=(
+                    LogoutConfirm().button(texts.LOGOUT_YES),
+                    LogoutCancel().button(texts.LOGOUT_NO),
+                ),
+            )
+        ]
+    if LogoutCancel.parse(inc.payload) is not None:
+        return [Reply(texts.LOGOUT_KEPT)]
+    if LogoutConfirm.parse(inc.payload) is None:
+        return None
+    done = await people.logout(
+        ctx.session, ctx.me, channel=inc.channel, external_id=inc.sender_id, now=ctx.now()
+    )
+    if done:
+        log.info("logged out channel=%s person=%s", inc.channel, ctx.me.id)
+    return [Reply(texts.LOGOUT_DONE if done else texts.LOGOUT_NOT_BOUND)]
 
 
 async def _button(ctx: Context, registry: Registry) -> list[Reply]:
@@ -112,6 +146,12 @@ async def _command_or_fallback(ctx: Context, registry: Registry, text: str) -> l
     return [Reply(texts.NOT_UNDERSTOOD)]
 
 
+def bind_code(text: str) -> str | None:
+    """The code of a bind command (``""`` for a bare 绑定), or ``None`` for any other text."""
+    text = text.strip()
+    return _bind_code(text, _first_word(text))
+
+
 def _bind_code(text: str, word: str) -> str | None:
     """The code of 绑定 / /start / /bind (glued 绑定XXXX too); ``None`` when it is no bind."""
     if word in BIND_WORDS:
@@ -130,7 +170,12 @@ async def _unbound(ctx: Context, text: str, word: str) -> list[Reply]:
     inc = ctx.incoming
     try:
         person = await people.bind(
-            ctx.session, channel=inc.channel, external_id=inc.sender_id, code=code, now=ctx.now()
+            ctx.session,
+            channel=inc.channel,
+            external_id=inc.sender_id,
+            code=code,
+            now=ctx.now(),
+            address=CLIENT_ADDRESS.get(),
         )
     except DomainError as refusal:  # nothing was written: the refusal is an answer
         return [Reply(refusal.message)]

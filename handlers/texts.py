@@ -24,3 +24,12 @@ WHOAMI_NAME = "姓名：{name}"
 WHOAMI_ROLE = "身份：{role}"
 WHOAMI_REGION = "辖区：{path}"
 WHOAMI_PHONE = "电话：{phone}"
+LOGOUT_CONFIRM = (
+    "确定退出吗？退出后这个浏览器（或聊天账号）不再是您的身份，"
+    "页面上无法撤销；再次使用需要向县里工作人员要新的邀请码。"
+)
+LOGOUT_YES = "确定退出"
+LOGOUT_NO = "不退出"
+LOGOUT_DONE = "已退出登录。这个浏览器上的身份已解除，聊天记录不再显示。"
+LOGOUT_KEPT = "好的，没有退出。"
+LOGOUT_NOT_BOUND = "当前没有绑定身份，无需退出。"

@@ -8,14 +8,16 @@ county roles and their own region (services.scope).
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
-from core.errors import Conflict, DomainError, Invalid, NotFound
+from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
 from core.roles import COUNTY_ROLES, ROLE_LEVEL, ROLE_ZH, ROLES, Role
 from services import scope
 from storage import audit
 from storage import people as people_store
 from storage import regions as region_store
+from storage import webchat as identity_store
 from storage.people import InviteDTO, PersonDTO
 from storage.regions import LEVEL_ZH
 from storage.session import AsyncSession
@@ -25,6 +27,7 @@ BIND_UNKNOWN = "邀请码不对，请检查后重新发送（字母不区分大�
 BIND_USED = "这个邀请码已经用过了。每个邀请码只能用一次，请向县里工作人员要一个新的。"
 BIND_EXPIRED = "这个邀请码已过期，请向县里工作人员要一个新的。"
 BIND_ALREADY = "这个账号已经绑定过了，发送「帮助」查看能做什么。"
+BIND_LOCKED = "邀请码输错的次数太多了。为了安全，请 {minutes} 分钟后再试。"
 UNKNOWN_ROLE = "不认识的身份「{role}」，可选：{roles}"
 UNKNOWN_REGION = "找不到编号为 {id} 的地区。"
 WRONG_LEVEL = "{role}的辖区应为{level}，「{region}」是{actual}。"
@@ -92,15 +95,78 @@ _BIND_REFUSALS: dict[str, tuple[type[DomainError], str]] = {
 }
 
 
+# Failed codes (unknown, used or expired) allowed per window, per chat identity (a browser id,
+# a WeCom user, a Telegram chat) and per client address; beyond that every attempt, even with
+# a correct code, is refused until the oldest failure in the window has aged out.
+BIND_WINDOW = timedelta(minutes=10)
+BIND_MAX_PER_IDENTITY = 5
+BIND_MAX_PER_ADDRESS = 20
+BIND_FAILED = "bind.failed"
+
+
+def _bind_objects(channel: str, external_id: str, address: str | None) -> list[tuple[str, int]]:
+    objs = [(f"bind:{channel}:{external_id}"[:64], BIND_MAX_PER_IDENTITY)]
+    if address:
+        objs.append((f"bind-addr:{address}"[:64], BIND_MAX_PER_ADDRESS))
+    return objs
+
+
+async def bind_wait(
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    now: datetime,
+    address: str | None = None,
+) -> int | None:
+    """Minutes until this identity (or address) may try a code again; ``None`` when it may now.
+    Read from the audit rows of failed binds, so it holds across processes."""
+    wait = 0.0
+    for obj, most in _bind_objects(channel, external_id, address):
+        times = await identity_store.recent_audit_times(
+            session, BIND_FAILED, obj, now - BIND_WINDOW, most
+        )
+        if len(times) >= most:
+            wait = max(wait, (times[-1] + BIND_WINDOW - now).total_seconds())
+    return max(1, math.ceil(wait / 60)) if wait > 0 else None
+
+
 async def bind(
-    session: AsyncSession, *, channel: str, external_id: str, code: str, now: datetime
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    code: str,
+    now: datetime,
+    address: str | None = None,
 ) -> PersonDTO:
     """Use an invite code: the channel identity becomes the invited person. A code that is
-    unknown, used or expired is refused and nothing is written."""
+    unknown, used or expired is refused, audited (``bind.failed``) and counts towards the
+    lockout; while locked out (:func:`bind_wait`) every code is refused (``bind.locked``)."""
+    detail = {"channel": channel, "address": address}
+    wait = await bind_wait(
+        session, channel=channel, external_id=external_id, now=now, address=address
+    )
+    if wait is not None:
+        obj = _bind_objects(channel, external_id, address)[0][0]
+        await audit.log(
+            session, at=now, person_id=None, action="bind.locked", obj=obj, detail=detail
+        )
+        raise Refused(BIND_LOCKED.format(minutes=wait), field="code")
     result = await people_store.bind(
         session, channel=channel, external_id=external_id, code=code, now=now
     )
     if result.outcome != "ok" or result.person is None:
+        if result.outcome != "already_bound":
+            for obj, _ in _bind_objects(channel, external_id, address):
+                await audit.log(
+                    session,
+                    at=now,
+                    person_id=None,
+                    action=BIND_FAILED,
+                    obj=obj,
+                    detail={**detail, "outcome": result.outcome},
+                )
         error, message = _BIND_REFUSALS[result.outcome]
         raise error(message, field="code")
     person = result.person
@@ -113,6 +179,25 @@ async def bind(
         detail={"channel": channel},
     )
     return person
+
+
+async def logout(
+    session: AsyncSession, person: PersonDTO, *, channel: str, external_id: str, now: datetime
+) -> bool:
+    """End this chat identity's session (this browser only; the person's other channels and
+    browsers stay bound). Audited. False when it was not bound."""
+    identity_id = await identity_store.retire_identity(session, channel, external_id)
+    if identity_id is None:
+        return False
+    await audit.log(
+        session,
+        at=now,
+        person_id=person.id,
+        action="logout",
+        obj=f"person:{person.id}",
+        detail={"channel": channel, "identity": identity_id},
+    )
+    return True
 
 
 async def deactivate(

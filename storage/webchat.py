@@ -13,7 +13,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Identity, Person, WebChatMessage
+from storage.models import Audit, Identity, InboxMessage, Person, WebChatMessage
 
 HISTORY_LIMIT = 50
 
@@ -117,3 +117,65 @@ async def history(
     ]
     entries.reverse()
     return entries
+
+
+# --- sessions and rate windows (read from rows that exist anyway: no counter table) ---------
+async def move_identity(session: AsyncSession, channel: str, old: str, new: str) -> bool:
+    """Give a bound browser a new id (a fresh session after binding): the old id no longer
+    maps to anyone. False when ``old`` was not bound."""
+    result = await session.execute(
+        sa.update(Identity)
+        .where(Identity.channel == channel, Identity.external_id == old)
+        .values(external_id=new)
+    )
+    return bool(cast(sa.CursorResult[Any], result).rowcount)
+
+
+async def retire_identity(session: AsyncSession, channel: str, external_id: str) -> int | None:
+    """Log a browser (or chat) out: the identity row stays (its history and audit refer to
+    it) but under an id no client can present, with status ``invalid``. Returns its id."""
+    identity_id = await session.scalar(
+        sa.select(Identity.id).where(
+            Identity.channel == channel, Identity.external_id == external_id
+        )
+    )
+    if identity_id is None:
+        return None
+    await session.execute(
+        sa.update(Identity)
+        .where(Identity.id == identity_id)
+        .values(external_id=f"retired:{identity_id}:{external_id}"[:128], status="invalid")
+    )
+    return int(identity_id)
+
+
+async def recent_inbox_texts(
+    session: AsyncSession, channel: str, sender_id: str, since: datetime, limit: int
+) -> list[str]:
+    """The texts (``""`` for other kinds) of the newest ``limit`` inbox rows of one sender
+    received since ``since``: what an unbound visitor has stored lately."""
+    rows = await session.scalars(
+        sa.select(InboxMessage.payload)
+        .where(
+            InboxMessage.channel == channel,
+            InboxMessage.sender_id == sender_id,
+            InboxMessage.received_at >= since,
+        )
+        .order_by(InboxMessage.id.desc())
+        .limit(limit)
+    )
+    return [str((p or {}).get("text") or "") for p in rows]
+
+
+async def recent_audit_times(
+    session: AsyncSession, action: str, obj: str, since: datetime, limit: int
+) -> list[datetime]:
+    """When the newest ``limit`` audit rows of ``action`` on ``obj`` since ``since`` were
+    written, newest first (the rate windows of failed binds)."""
+    rows = await session.scalars(
+        sa.select(Audit.at)
+        .where(Audit.action == action, Audit.object == obj, Audit.at >= since)
+        .order_by(Audit.at.desc())
+        .limit(limit)
+    )
+    return list(rows)

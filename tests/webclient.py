@@ -103,6 +103,7 @@ class WebChatClient:
         self._waiters: dict[str, tuple[list[dict[str, Any]], asyncio.Future[None]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._history_ready: asyncio.Future[None] | None = None
+        self.session_token: str | None = None  # given when binding or logout renews the id
 
     async def __aenter__(self) -> WebChatClient:
         # unsafe=True: the jar would otherwise refuse cookies from an IP address host.
@@ -154,6 +155,8 @@ class WebChatClient:
                 self.history = data
                 if self._history_ready and not self._history_ready.done():
                     self._history_ready.set_result(None)
+            elif kind == "status" and data.get("session"):
+                self.session_token = data["session"]
             elif kind == "push":
                 self._pushes.put_nowait(data)
             elif kind == "error" and data.get("reply_to") not in self._waiters:
@@ -177,7 +180,16 @@ class WebChatClient:
             await asyncio.wait_for(done, timeout)
         finally:
             self._waiters.pop(frame["id"], None)
+        if self.session_token is not None:
+            await self.adopt_session()
         return got
+
+    async def adopt_session(self) -> int:
+        """What the page does with a session token: exchange it for the new cookie."""
+        assert self.http is not None and self.session_token is not None
+        token, self.session_token = self.session_token, None
+        async with self.http.post(self.base_url + "/chat/session", json={"token": token}) as resp:
+            return resp.status
 
     async def send(self, text: str, id: str | None = None) -> list[dict[str, Any]]:
         frame: dict[str, Any] = {"type": "text", "text": text}

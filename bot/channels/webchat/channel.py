@@ -5,12 +5,23 @@ Routes
     GET  /chat        the page (sets the browser cookie when missing)
     GET  /chat/ws     the WebSocket
     POST /chat/upload a photo, multipart/form-data: field ``photo`` (the file), optional ``id``
+    POST /chat/session {"token": t}: the cookie of the new browser id a socket was given
     GET  /media/{path} stored photos and thumbnails, only for a browser bound to a person
 
 Identity
     Each browser gets a random id in the cookie ``cunbot_chat`` ("<id>.<hmac>", HMAC-SHA256 with
     the service secret; HttpOnly, SameSite=Lax). Binding is the normal chat command
     ``绑定 <邀请码>``, which links Identity(channel="webchat", external_id=<id>) to a person.
+    Binding and logging out (``解绑`` / ``/logout`` / ``退出登录``, confirmed with a button)
+    give the browser a new id at once (bot.channels.webchat.hub.renew): the socket moves to
+    it, the page gets a ``status`` frame with a session token valid 10 minutes and exchanges
+    it at POST /chat/session for the new cookie. An id planted in the browser before binding
+    (session fixation) maps to nobody afterwards; a logged-out id neither.
+    Binding attempts: 5 failed codes per 10 minutes per browser (any chat identity), 20 per
+    client address; then every code is refused until the window frees up (services.people).
+    Unbound browsers: the inbox keeps 30 messages / 5,000 characters per browser id per day;
+    beyond that a message is answered but not stored (bot.channels.webchat.guard).
+    Origin and security headers: bot.web.headers.
 
 Client -> server (JSON text frames; ``id`` optional, 1-64 chars of [A-Za-z0-9_.:-]; a frame
 resent with the same ``id`` is handled once)
@@ -29,9 +40,12 @@ Server -> client
         (without "duplicate" when a handler had nothing to say)
     {"type": "push", "id": "push-<outbox id>", "text", "buttons", "image", "link"}  from the
         outbox, live; the same id may come twice (at-least-once), the page shows it once
-    {"type": "status", "bound": true}                        this browser has just been bound
+    {"type": "status", "bound": bool, "session": token}     this browser has just been bound
+        (or logged out) and has a new id: POST the token to /chat/session
     {"type": "error", "text": "中文说明", "reply_to": id|null}   a rejected frame; the socket
         stays open
+    {"type": "error", "text": "发得太快了…", "reply_to": first id, "dropped": [ids]}  frames
+        the flood guard dropped (not handled, not stored), at most one such frame a second
 
 Upload answer (JSON): 200 {"ok": true, "image": url, "thumb": url, "frames": [reply frames]}
 (the same frames are also pushed to every open socket of that browser), or
@@ -39,8 +53,9 @@ Upload answer (JSON): 200 {"ok": true, "image": url, "thumb": url, "frames": [re
 bound), 400 (not multipart / no photo), 413 (over 10 MB), 415 (not a real JPEG/PNG/WebP).
 
 Limits: text over 2,000 characters, frames over 32,000 characters, binary frames, bad JSON,
-unknown types, missing or invalid fields, and more than ``frames_per_second`` frames per
-second (burst ``burst``) from one socket each get an error frame; uploads over 10 MB or not a
+unknown types, missing or invalid fields each get an error frame; frames beyond
+``frames_per_second`` per second (burst ``burst``) from one socket are dropped and named in
+the ``dropped`` error frame; uploads over 10 MB or not a
 real JPEG/PNG/WebP get an error answer. Only a frame over 1 MB closes the socket (code 1009,
 aiohttp's own guard). On shutdown every socket is closed with 1001 (going away); the page
 reconnects and resends, with the same ids, what is neither answered nor in the history.
@@ -51,27 +66,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import jinja2
-from aiohttp import BodyPartReader, WSMsgType, web
+from aiohttp import BodyPartReader, web
 
 from bot.appkeys import CONFIG
 from bot.channels.base import install
 from bot.channels.ingest import PhotoRefused, ingest_photo
-from bot.channels.webchat import CHANNEL
-from bot.channels.webchat.hub import COOKIE, WebChatHub, safe_send
+from bot.channels.webchat import CHANNEL, connection
+from bot.channels.webchat.hub import COOKIE, WebChatHub, new_browser_id
 from bot.channels.webchat.protocol import (
     CLIENT_ID,
     TEXTS,
-    FrameError,
-    TokenBucket,
     WebChatLimits,
     media_url,
-    parse_frame,
 )
 from storage import photos as photo_store
 
@@ -97,55 +108,29 @@ async def chat_page(request: web.Request) -> web.Response:
     response = web.Response(text=html, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     if hub.browser_id(request) is None:
-        hub.set_cookie(response, secrets.token_urlsafe(18))
+        hub.set_cookie(response, new_browser_id())
     return response
 
 
 async def chat_ws(request: web.Request) -> web.WebSocketResponse:
+    return await connection.serve(request, request.app[HUB])
+
+
+async def chat_session(request: web.Request) -> web.Response:
+    """Exchange the session token a socket was given (after binding or logging out) for the
+    browser cookie of the new id."""
     hub = request.app[HUB]
-    limits = hub.limits
-    external_id = hub.browser_id(request)
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=limits.max_ws_bytes)
-    if external_id is None:
-        external_id = secrets.token_urlsafe(18)
-        hub.set_cookie(ws, external_id)
-    await ws.prepare(request)
-    hub.add(external_id, ws)
-    bucket = TokenBucket(limits.frames_per_second, limits.burst)
     try:
-        history = await hub.history_frame(external_id)
-        bound = history["bound"]
-        await safe_send(ws, history)
-        async for msg in ws:
-            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                break
-            if not bucket.take():
-                if not bucket.warned:
-                    bucket.warned = True
-                    log.warning("webchat socket throttled browser=%s", external_id[:8])
-                    await safe_send(ws, {"type": "error", "text": TEXTS["too_fast"]})
-                continue
-            if msg.type == WSMsgType.BINARY:
-                await safe_send(ws, {"type": "error", "text": TEXTS["binary"], "reply_to": None})
-                continue
-            if hub.closing:
-                await safe_send(ws, {"type": "error", "text": TEXTS["shutting_down"]})
-                continue
-            try:
-                parsed = parse_frame(msg.data, limits.max_frame_chars)
-            except FrameError as err:
-                log.info("webchat frame rejected browser=%s reason=%s", external_id[:8], err.key)
-                await safe_send(ws, {"type": "error", "text": err.text, "reply_to": err.reply_to})
-                continue
-            incoming = hub.incoming(external_id, parsed.id, parsed.kind, **parsed.fields)
-            for out in await hub.process(incoming, parsed.id, parsed.label):
-                await safe_send(ws, out)
-            if not bound and await hub.bound(external_id):
-                bound = True
-                await safe_send(ws, {"type": "status", "bound": True})
-    finally:
-        hub.discard(external_id, ws)
-    return ws
+        data = await request.json()
+    except ValueError:
+        data = None
+    external_id = hub.read_session_token(data.get("token") if isinstance(data, dict) else None)
+    if external_id is None:
+        return _error(400, "session_bad")
+    response = web.json_response({"ok": True})
+    hub.set_cookie(response, external_id)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _error(status: int, key: str) -> web.Response:
@@ -269,6 +254,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/chat", chat_page)
     app.router.add_get("/chat/ws", chat_ws)
     app.router.add_post("/chat/upload", upload)
+    app.router.add_post("/chat/session", chat_session)
     app.router.add_get("/media/{path:.+}", media)
     app.router.add_static("/chat/static/", WEB_DIR / "static", name="webchat_static")
 

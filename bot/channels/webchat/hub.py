@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
+import secrets
 from collections import defaultdict
 from typing import Any
 
@@ -15,18 +17,23 @@ from aiohttp import WSCloseCode, web
 
 from bot.appkeys import CLOCK, CONFIG, DELIVERY, INBOUND, SESSIONMAKER
 from bot.channels.base import spawn
-from bot.channels.webchat import CHANNEL
+from bot.channels.webchat import CHANNEL, guard
 from bot.channels.webchat.protocol import (
+    ClientFrame,
     WebChatLimits,
     cookie_value,
     frame,
     history_message,
     inbound_body,
     read_cookie,
+    sign,
 )
 from bot.channels.webchat.sender import WebChatSender
 from core.clock import Clock
 from core.messages import Incoming, Reply
+from handlers import router
+from handlers import texts as chat_texts
+from services import people
 from storage import webchat as store
 from storage.people import PersonDTO
 from storage.session import AsyncSession, async_sessionmaker
@@ -35,6 +42,11 @@ log = logging.getLogger(__name__)
 
 COOKIE = "cunbot_chat"
 COOKIE_MAX_AGE = 365 * 24 * 3600
+SESSION_TOKEN_TTL = 600  # seconds a page has to exchange a session token for its cookie
+
+
+def new_browser_id() -> str:
+    return secrets.token_urlsafe(18)
 
 
 class WebChatHub:
@@ -79,6 +91,69 @@ class WebChatHub:
             secure=self.app[CONFIG].public_url.startswith("https://"),
             path="/",
         )
+
+    # --- sessions: a fresh browser id whenever binding changes ------------------------------
+    def session_token(self, external_id: str) -> str:
+        """A short-lived token the page exchanges (POST /chat/session) for the cookie of
+        ``external_id``: a WebSocket cannot set cookies. Signed for this purpose only."""
+        expires = str(int(self.clock.now().timestamp()) + SESSION_TOKEN_TTL)
+        return f"{external_id}.{expires}.{sign(self.secret, f'session:{external_id}:{expires}')}"
+
+    def read_session_token(self, token: object) -> str | None:
+        if not isinstance(token, str) or len(token) > 200:
+            return None
+        external_id, _, rest = token.partition(".")
+        expires, _, sig = rest.partition(".")
+        if not external_id or not expires.isdigit() or len(expires) > 12:
+            return None
+        good = sign(self.secret, f"session:{external_id}:{expires}")
+        if not hmac.compare_digest(sig, good):
+            return None
+        if int(expires) < self.clock.now().timestamp():
+            return None
+        return external_id
+
+    async def renew(self, ws: web.WebSocketResponse, old: str, bound_now: bool) -> str:
+        """After this socket bound (or logged out) the browser gets a new id: a planted or
+        stolen old id maps to nobody. The socket moves to the new id; its page is told."""
+        new = new_browser_id()
+        if bound_now:
+            async with self.sessionmaker() as session, session.begin():
+                await store.move_identity(session, CHANNEL, old, new)
+        self.discard(old, ws)
+        self.add(new, ws)
+        log.info("webchat session renewed browser=%s… bound=%s", old[:6], bound_now)
+        await safe_send(
+            ws, {"type": "status", "bound": bound_now, "session": self.session_token(new)}
+        )
+        return new
+
+    async def unbound_refusal(
+        self, external_id: str, parsed: ClientFrame, address: str | None
+    ) -> str | None:
+        """The answer for an unbound visitor's frame that is not stored (over the daily
+        quota), or ``None`` to handle it normally."""
+        text = str(parsed.fields.get("text") or "")
+        now = self.clock.now()
+        async with self.sessionmaker() as session:
+            stored = await store.recent_inbox_texts(
+                session,
+                CHANNEL,
+                external_id,
+                now - guard.UNBOUND_WINDOW,
+                guard.UNBOUND_MAX_MESSAGES,
+            )
+            if not guard.over_quota(stored, text):
+                return None
+            if len(text) <= guard.BIND_TEXT_MAX and router.bind_code(text):
+                wait = await people.bind_wait(
+                    session, channel=CHANNEL, external_id=external_id, now=now, address=address
+                )
+                if wait is None:
+                    return None  # a bind attempt: the lockout limits these
+                return people.BIND_LOCKED.format(minutes=wait)
+        log.info("webchat unbound quota reached browser=%s…: not stored", external_id[:6])
+        return chat_texts.UNBOUND
 
     async def bound(self, external_id: str) -> store.WebIdentity | None:
         async with self.sessionmaker() as session:

@@ -1,4 +1,4 @@
-// 村务助手 web chat. Protocol: see bot/channels/webchat.py (module docstring).
+// 村务助手 web chat. Protocol: see bot/channels/webchat/channel.py (module docstring).
 (function () {
   "use strict";
   var MAX_TEXT = 2000;
@@ -14,6 +14,7 @@
   var retry = 0;
   var seen = new Set();       // frame ids already shown (pushes may arrive twice)
   var pending = new Map();    // id -> frame sent but not answered; resent after a reconnect
+  var rows = new Map();       // id -> the row of a message this page sent (to mark it not sent)
   var hint = null;
 
   function newId() {
@@ -126,7 +127,47 @@
   }
 
   function answered(f) {
-    if (f.reply_to && (f.final || f.type === "error")) pending.delete(f.reply_to);
+    if (f.reply_to && (f.final || f.type === "error")) {
+      pending.delete(f.reply_to);
+      rows.delete(f.reply_to);
+    }
+  }
+
+  // The flood guard dropped these frames: they were not sent; say so on each bubble.
+  function notSent(ids) {
+    ids.forEach(function (id) {
+      pending.delete(id);
+      var row = rows.get(id);
+      rows.delete(id);
+      if (!row || row.classList.contains("failed")) return;
+      row.classList.add("failed");
+      var mark = document.createElement("div");
+      mark.className = "unsent";
+      mark.textContent = "未发出";
+      mark.title = "发得太快了，这条没有发出去，请稍后重新发送。";
+      row.querySelector(".body").appendChild(mark);
+    });
+  }
+
+  // Binding or logging out gave this browser a new id: take its cookie (a WebSocket cannot
+  // set one), so a reload or reconnect is the new session and the old id is nobody's.
+  function adopt(token, bound) {
+    fetch("/chat/session", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token: token })
+    }).catch(function () {
+      notice("登录信息没有保存，请刷新页面。", true);
+    });
+    if (!bound) {
+      log.innerHTML = "";
+      seen.clear();
+      pending.clear();
+      rows.clear();
+      lastStamp = 0;
+      hint = notice("已退出登录。重新使用请发送「绑定 邀请码」。");
+    }
   }
 
   // What the page says it sent, for frames that must be shown again after a reconnect.
@@ -143,13 +184,15 @@
       notice("消息太长了（最多 " + MAX_TEXT + " 字），请分几条发送。", true);
       return;
     }
-    bubble("me", { text: text });
-    transmit({ type: "text", text: text, id: newId() });
+    var id = newId();
+    rows.set(id, bubble("me", { text: text }));
+    transmit({ type: "text", text: text, id: id });
   }
 
   function press(btn) {
-    bubble("me", { text: btn.label });
-    transmit({ type: "button", payload: btn.payload, label: btn.label, id: newId() });
+    var id = newId();
+    rows.set(id, bubble("me", { text: btn.label }));
+    transmit({ type: "button", payload: btn.payload, label: btn.label, id: id });
   }
 
   function onFrame(f) {
@@ -182,8 +225,10 @@
         break;
       case "status":
         if (f.bound && hint) { hint.remove(); hint = null; }
+        if (f.session) adopt(f.session, f.bound);
         break;
       case "error":
+        if (f.dropped) notSent(f.dropped);
         answered(f);
         notice(f.text, true);
         break;

@@ -49,6 +49,8 @@ async def test_phone_page_binds_sends_and_shows_replies(
             page = await browser.new_page(
                 viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
             )
+            console: list[str] = []
+            page.on("console", lambda msg: console.append(msg.text))
             await page.goto(server.url("/chat"))
             await expect(page.locator("#title")).to_have_text("村务助手")
             await expect(page.locator(".notice")).to_contain_text("绑定 邀请码")
@@ -106,6 +108,16 @@ async def test_phone_page_binds_sends_and_shows_replies(
                 "() => [document.documentElement.scrollWidth, window.innerWidth]"
             )
             assert size[0] <= size[1]  # nothing sticks out sideways on a phone
+
+            # 解绑: asked first, then this browser is nobody's (also after a reload).
+            await page.fill("#text", "解绑")
+            await page.press("#text", "Enter")
+            await page.locator(".buttons button", has_text="确定退出").click()
+            await expect(page.locator(".notice").last).to_contain_text("已退出登录")
+            await page.reload()
+            await expect(page.locator(".notice")).to_contain_text("绑定 邀请码")
+            await expect(page.locator(".row.me")).to_have_count(0)
+            assert not [m for m in console if "Content Security Policy" in m], console
         finally:
             await browser.close()
     assert Image.open(io.BytesIO((artifacts_dir / "webchat-390x844.png").read_bytes())).size == (
