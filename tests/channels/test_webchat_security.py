@@ -282,3 +282,32 @@ async def test_bind_wait_counts_only_the_window(sessionmaker, clock):
             await people_service.bind_wait(s, channel="telegram", external_id="42", now=later)
             is None
         )
+
+
+async def _say_raw(ws: aiohttp.ClientWebSocketResponse, text: str, cid: str) -> str:
+    await ws.send_str(json.dumps({"type": "text", "text": text, "id": cid}))
+    while True:
+        data = json.loads((await ws.receive(timeout=15)).data)
+        if data.get("reply_to") == cid and data.get("final"):
+            return str(data["text"])
+
+
+async def test_behind_a_local_proxy_the_forwarded_address_is_limited(server):
+    async def browser(forwarded: str | None, guesses: int) -> str:
+        extra = {"X-Forwarded-For": f"10.0.0.9, {forwarded}"} if forwarded else {}
+        async with aiohttp.ClientSession(headers=extra) as http:
+            ws = await http.ws_connect(server.url("/chat/ws"))
+            assert json.loads((await ws.receive()).data)["type"] == "history"
+            said = ""
+            for i in range(guesses):
+                said = await _say_raw(ws, f"绑定 P{i:02d}Q", f"g{i}")
+            await ws.close()
+            return said
+
+    for _ in range(4):  # 4 browsers x 5 wrong codes from 203.0.113.5
+        assert await browser("203.0.113.5", 5) == people_service.BIND_UNKNOWN
+    locked = people_service.BIND_LOCKED.format(minutes=10)
+    assert await browser("203.0.113.5", 1) == locked
+    # Another forwarded address, and the proxy's own (no header), are not locked by it.
+    assert await browser("198.51.100.7", 1) == people_service.BIND_UNKNOWN
+    assert await browser(None, 1) == people_service.BIND_UNKNOWN
