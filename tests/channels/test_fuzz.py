@@ -16,11 +16,15 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import appkeys as appmod
 from bot.channels import texts as channel_texts
 from bot.channels.webchat.channel import HUB
+from bot.channels.webchat.protocol import FrameError, parse_frame
+from bot.channels.wecom.crypto import CallbackRejected
+from bot.channels.wecom.xml import parse_xml
 from core.text import is_clean
 from services import media
 from storage.models import InboxMessage
@@ -69,6 +73,7 @@ def stored_text_is_clean(rows: list[InboxMessage]) -> None:
 
 # -- web chat ----------------------------------------------------------------------------------
 
+XML_TEXT = st.text(st.characters(exclude_categories=["Cs", "Cc"]), max_size=80)
 FRAMES = st.one_of(
     st.fixed_dictionaries({"type": st.just("text"), "text": HOSTILE_TEXT}),
     st.fixed_dictionaries(
@@ -96,6 +101,28 @@ CLEANED_FRAMES = [
     ('{"type":"text","text":"e\\u0301"}', "\u00e9"),
 ]
 RAW_FRAMES = REFUSED_FRAMES + [raw for raw, _ in CLEANED_FRAMES]
+
+
+@given(FRAMES)
+def test_parse_frame_raises_nothing_but_frame_error_and_yields_clean_fields(value):
+    try:
+        parsed = parse_frame(dumps(value), 32_000)
+    except FrameError as err:
+        assert err.text
+        return
+    for field in ("text", "payload", "label"):
+        assert is_clean(parsed.fields.get(field, "")), parsed
+    for field, bound in (("lat", 90), ("lon", 180)):
+        if field in parsed.fields:
+            assert -bound <= parsed.fields[field] <= bound
+
+
+@given(st.binary(max_size=400) | XML_TEXT.map(lambda t: f"<xml><a>{t}</a></xml>".encode()))
+def test_parse_xml_raises_nothing_but_callback_rejected(data):
+    try:
+        parse_xml(data)
+    except CallbackRejected:
+        pass
 
 
 async def exchange(web_client: WebChatClient, raw: str) -> None:
@@ -207,7 +234,6 @@ async def test_a_60_megapixel_png_is_refused_before_it_is_decoded(
 
 # -- WeCom ---------------------------------------------------------------------------------------
 
-XML_TEXT = st.text(st.characters(exclude_categories=["Cs", "Cc"]), max_size=80)
 CREATE_TIMES = st.one_of(
     st.integers(-(2**70), 2**70).map(str), XML_TEXT, st.sampled_from(["-1", "0", "1e9"])
 )
