@@ -96,7 +96,7 @@ def _decode(data: bytes) -> tuple[io.BytesIO, int, int, str | None]:
         img.load()
         width, height = img.size
         taken = _exif_time(img)
-        if img.mode in ("RGB", "L"):  # shrink first: no full-size copy
+        if img.mode in ("1", "L", "LA", "RGB", "RGBA"):  # shrink first: no full-size copy
             img.thumbnail(THUMB_SIZE)
             thumb = img.convert("RGB")
         else:
