@@ -18,6 +18,10 @@ MAX_AHEAD = timedelta(days=366)
 MAX_LEN = 40
 
 HOW_TO = "截止时间可以这样写：12月5日前、本周五、3天内、明天下午5点、2026-12-05。"
+TOO_FAR = f"截止时间太远了（最多一年以内）。{HOW_TO}"
+# The largest count any unit may carry (366 days); a bigger one is beyond MAX_AHEAD anyway,
+# and bounding it keeps every phrase to a few microseconds (no loop over a huge count).
+_MAX_COUNT = MAX_AHEAD.days
 
 
 class DeadlineError(ValueError):
@@ -138,20 +142,32 @@ def _counted(text: str, today: date) -> date | None:
         return None
     n = cn_number(m.group(1))
     unit = m.group(2)
+    if n > _MAX_COUNT:  # beyond a year in any unit: refused before any date arithmetic
+        raise DeadlineError(TOO_FAR)
     if unit in ("天", "日"):
         return today + timedelta(days=n)
     if "工作日" in unit:
-        due = today
-        while n > 0:
-            due += timedelta(days=1)
-            if due.weekday() < 5:
-                n -= 1
-        return due
+        return _working_days(today, n)
     if unit in ("周", "星期", "个星期"):
         return today + timedelta(weeks=n)
     month_index = today.month - 1 + n
     year, month = today.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
+def _working_days(today: date, n: int) -> date:
+    """``n`` working days (Monday to Friday) after ``today``: whole weeks at once, then at
+    most four single days."""
+    if n <= 0:
+        return today
+    weeks, rest = divmod(n - 1, 5)  # the last step is a single day, so it ends on a weekday
+    due = today + timedelta(weeks=weeks)
+    rest += 1
+    while rest > 0:
+        due += timedelta(days=1)
+        if due.weekday() < 5:
+            rest -= 1
+    return due
 
 
 def _weekday(text: str, today: date) -> date | None:
@@ -197,7 +213,9 @@ def parse_deadline(text: str, now: datetime, zone: ZoneInfo) -> datetime:
         rest = rest.replace(" ", "")
         try:
             day = _date_part(rest, today) if rest else today
-        except (ValueError, KeyError):
+        except DeadlineError:
+            raise
+        except (ValueError, KeyError, OverflowError):
             raise DeadlineError(f"没有这一天：「{raw}」。{HOW_TO}") from None
         if day is None:
             raise DeadlineError(f"没看懂截止时间「{raw}」。{HOW_TO}")
@@ -206,7 +224,7 @@ def parse_deadline(text: str, now: datetime, zone: ZoneInfo) -> datetime:
         shown = at.astimezone(zone).strftime("%m月%d日 %H:%M")
         raise DeadlineError(f"截止时间 {shown} 已经过了，请写一个以后的时间。{HOW_TO}")
     if at - now > MAX_AHEAD:
-        raise DeadlineError(f"截止时间太远了（最多一年以内）。{HOW_TO}")
+        raise DeadlineError(TOO_FAR)
     return at.astimezone(UTC)
 
 

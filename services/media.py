@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import io
 import os
+import weakref
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,13 @@ from zoneinfo import ZoneInfo
 from PIL import Image, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 60_000_000
+# Decoding costs 3-4 bytes a pixel (and a thumbnail copy): 40 megapixels is ~160 MB at worst,
+# checked on the header before anything is decoded, and at most DECODE_CONCURRENCY decodes run
+# at once per process, so a burst of big uploads waits instead of taking the memory.
+MAX_PIXELS = 40_000_000
+DECODE_CONCURRENCY = 2
+TOO_MANY_PIXELS = f"照片像素太多了（最多 {MAX_PIXELS // 1_000_000} 百万像素），请缩小后再发送。"
+UNREADABLE = "照片无法读取（文件可能已损坏），请重新拍摄或发送。"
 THUMB_SIZE = (320, 320)
 _MAGIC = {
     b"\xff\xd8\xff": "image/jpeg",
@@ -78,6 +85,28 @@ def _exif_time(img: Image.Image) -> str | None:
         return None
 
 
+def _decode(data: bytes) -> tuple[io.BytesIO, int, int, str | None]:
+    """Check the pixel count on the header (``Image.open`` is lazy: it reads the size and
+    decodes nothing), verify, decode once and make the JPEG thumbnail."""
+    with Image.open(io.BytesIO(data)) as probe:
+        if probe.width * probe.height > MAX_PIXELS:
+            raise ImageRejected(TOO_MANY_PIXELS)
+        probe.verify()
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        width, height = img.size
+        taken = _exif_time(img)
+        if img.mode in ("1", "L", "LA", "RGB", "RGBA"):  # shrink first: no full-size copy
+            img.thumbnail(THUMB_SIZE)
+            thumb = img.convert("RGB")
+        else:
+            thumb = img.convert("RGB")
+            thumb.thumbnail(THUMB_SIZE)
+        buf = io.BytesIO()
+        thumb.save(buf, "JPEG", quality=80)
+    return buf, width, height, taken
+
+
 def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> StoredImage:
     if len(data) > max_bytes:
         raise ImageRejected(
@@ -87,28 +116,13 @@ def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYT
     if mime is None:
         raise ImageRejected("只能接收 JPG、PNG 或 WebP 格式的照片，这个文件不是图片。")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.width * probe.height > MAX_PIXELS:
-                raise ImageRejected("图片像素过大，请压缩后再发送。")
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            width, height = img.size
-            taken = _exif_time(img)
-            thumb = img.convert("RGB")
-            thumb.thumbnail(THUMB_SIZE)
-            buf = io.BytesIO()
-            thumb.save(buf, "JPEG", quality=80)
+        buf, width, height, taken = _decode(data)
     except ImageRejected:
         raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as exc:
-        raise ImageRejected("照片无法读取（文件可能已损坏），请重新拍摄或发送。") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected(TOO_MANY_PIXELS) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRejected(UNREADABLE) from exc
     digest = hashlib.sha256(data).hexdigest()
     rel = Path(digest[:2]) / (digest + _EXT[mime])
     thumb_rel = Path(digest[:2]) / (digest + ".thumb.jpg")
@@ -127,8 +141,24 @@ def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYT
 
 
 async def save_image(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> StoredImage:
-    """Validate and store an uploaded photo (in a worker thread)."""
-    return await asyncio.to_thread(save_image_sync, media_dir, data, max_bytes)
+    """Validate and store an uploaded photo (in a worker thread, at most
+    :data:`DECODE_CONCURRENCY` at once in this process)."""
+    async with _gate():
+        return await asyncio.to_thread(save_image_sync, media_dir, data, max_bytes)
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate() -> asyncio.Semaphore:
+    """The decode semaphore of the running loop (a semaphore belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(DECODE_CONCURRENCY)
+    return gate
 
 
 def exif_local_to_utc(taken_at: str | None, zone: ZoneInfo) -> datetime | None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -25,6 +26,12 @@ from core.clock import FixedClock
 from core.rules import Rules
 from storage import db
 from storage.models import Base
+
+# Fuzz tests (hypothesis): small and derandomized in CI; HYPOTHESIS_PROFILE=deep for a long run.
+_FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
+settings.register_profile("ci", max_examples=60, derandomize=True, database=None, **_FUZZ)
+settings.register_profile("deep", max_examples=2000, **_FUZZ)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PG_ENV = "CUNBOT_TEST_DATABASE_URL"

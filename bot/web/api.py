@@ -13,7 +13,6 @@ adds ``near``: the names that come close), 413 a body over the limit.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -23,9 +22,12 @@ from aiohttp import web
 from bot.appkeys import CLOCK, RULES, SESSIONMAKER
 from core.deadlines import DeadlineError, parse_deadline
 from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
+from core.inputs import INT32_MAX, BadInput, int_id, load_json
 from core.reminder_schedule import DEFAULT_OFFSETS, valid_offset
 from core.rules import Rules
+from core.text import clean_text
 from services import tasks as service
+from services.task_texts import NO_SUCH_TASK
 from storage import api_tokens
 from storage.people import PersonDTO
 from storage.tasks import MAX_BODY, MAX_TITLE
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 MAX_REQUEST = 64 * 1024
 MAX_SCOPE_NAMES = 2000
 MAX_OFFSETS = 10
+MAX_NAME = 64
+MAX_DEPTH = 4  # {"scope": {"villages": [...]}} is three levels
+BAD_JSON = "请求不是合法的 JSON（或嵌套太深、数字超出范围、含 NaN）。"
 
 
 class ApiError(Exception):
@@ -100,9 +105,10 @@ async def _json(request: web.Request) -> dict[str, Any]:
     if len(raw) > MAX_REQUEST:
         raise ApiError(413, "too_large", f"请求太大（最多 {MAX_REQUEST // 1024} KB）。")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"请求不是合法的 JSON：{exc}") from None
+        data = load_json(raw, MAX_DEPTH)
+    except BadInput as exc:
+        log.info("api request refused: %s", exc.reason)
+        raise ApiError(400, "malformed_json", BAD_JSON) from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "请求体必须是 JSON 对象。")
     return data
@@ -112,7 +118,16 @@ def _field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], defau
     value = data.get(name, default)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ApiError(400, "invalid_field", f"字段 {name} 的类型不对。", field=name)
-    return value
+    return clean_text(value) if isinstance(value, str) else value
+
+
+def _name(value: Any) -> str | int | None:
+    """A township or village name (cleaned, at most MAX_NAME characters) or a 32-bit id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value <= INT32_MAX else None
+    if isinstance(value, str) and len(value) <= MAX_NAME:
+        return clean_text(value) or None
+    return None
 
 
 def _scope(data: dict[str, Any]) -> dict[str, Any]:
@@ -127,15 +142,12 @@ def _scope(data: dict[str, Any]) -> dict[str, Any]:
     for key in ("townships", "villages"):
         if key in scope:
             names = scope[key]
-            if (
-                not isinstance(names, list)
-                or not names
-                or len(names) > MAX_SCOPE_NAMES
-                or not all(isinstance(n, str | int) and not isinstance(n, bool) for n in names)
-            ):
+            cleaned = [_name(n) for n in names] if isinstance(names, list) else []
+            if not cleaned or len(cleaned) > MAX_SCOPE_NAMES or None in cleaned:
                 raise ApiError(
                     400, "invalid_field", f"scope.{key} 必须是非空的名称列表。", field="scope"
                 )
+            scope = {**scope, key: cleaned}
     return scope
 
 
@@ -209,12 +221,13 @@ async def create_task(request: web.Request) -> web.Response:
 
 async def get_task(request: web.Request) -> web.Response:
     raw = request.match_info["task_id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(400, "invalid_field", "任务编号必须是数字。", field="id")
+    task_id = int_id(raw)
+    if task_id is None:  # not digits, zero, or beyond any id we hand out: no such task
+        raise ApiError(404, "not_found", NO_SUCH_TASK.format(id=clean_text(raw, 20)))
     now = request.app[CLOCK].now()
     async with request.app[SESSIONMAKER]() as session:
         me = await _staff(request, session)
-        found = await service.task_progress(session, me, int(raw))
+        found = await service.task_progress(session, me, task_id)
     task, items = found.task, found.items
     counts = service.status_tally(items)
     return web.json_response(

@@ -22,7 +22,7 @@ import aiohttp
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import AiogramError, TelegramAPIError
 from aiogram.types import CallbackQuery, Message, Update
 from aiohttp import web
 
@@ -37,7 +37,9 @@ from bot.channels.telegram import CHANNEL
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.settings import TelegramSettings
 from bot.config import ConfigError
+from core.inputs import finite
 from core.messages import MAX_TEXT, Incoming, Reply
+from core.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,9 @@ WEBHOOK_PATH = "/telegram/webhook"
 MAX_UPDATE = 256 * 1024  # an update is a few kB; photos arrive as file ids
 POLLING_TIMEOUT = 10  # seconds a getUpdates call may wait
 ALLOWED_UPDATES = ["message", "callback_query"]
-# Errors of a photo download that become a "photo not received" notice.
-DOWNLOAD_ERRORS = (TelegramAPIError, aiohttp.ClientError, TimeoutError, ValueError)
+# Errors of a photo download that become a "photo not received" notice: AiogramError covers
+# TelegramAPIError and ClientDecodeError (a non-JSON answer, e.g. a proxy's 502 page).
+DOWNLOAD_ERRORS = (AiogramError, aiohttp.ClientError, TimeoutError, ValueError)
 
 
 class TelegramChannel:
@@ -114,19 +117,13 @@ class TelegramChannel:
             except PhotoRefused as refused:
                 await self._notice(chat, Reply(refused.text))
                 return
-            caption = (message.caption or "")[:MAX_TEXT]
+            caption = clean_text(message.caption or "", MAX_TEXT)
             incoming = Incoming(kind="photo", photo=stored.to_dict(), text=caption, **base)
-        elif message.location:
-            label = message.venue.title[:200] if message.venue else ""
-            incoming = Incoming(
-                kind="location",
-                lat=message.location.latitude,
-                lon=message.location.longitude,
-                label=label,
-                **base,
-            )
-        elif message.text is not None:
-            incoming = Incoming(kind="text", text=message.text, **base)
+        elif message.location and (place := _place(message)) is not None:
+            lat, lon, label = place
+            incoming = Incoming(kind="location", lat=lat, lon=lon, label=label, **base)
+        elif message.text is not None and (text := clean_text(message.text)).strip():
+            incoming = Incoming(kind="text", text=text, **base)
         else:
             log.info("telegram message type not supported msg=%s", base["message_id"])
             await self._notice(chat, Reply(texts.UNSUPPORTED))
@@ -148,7 +145,7 @@ class TelegramChannel:
             sender_id=chat,
             message_id=f"cb:{query.id}"[:128],
             kind="button",
-            payload=(query.data or "")[:128],
+            payload=clean_text(query.data or "", 128),
             ts=self.app[CLOCK].now(),
         )
         await self._receive(incoming)
@@ -228,6 +225,16 @@ class TelegramChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
         await wait_for(set(self._active), CHANNEL_DRAIN)
+
+
+def _place(message: Message) -> tuple[float, float, str] | None:
+    """A location's finite, in-range coordinates and cleaned label, or None."""
+    assert message.location is not None
+    lat = finite(message.location.latitude, 90)
+    lon = finite(message.location.longitude, 180)
+    if lat is None or lon is None:
+        return None
+    return lat, lon, clean_text(message.venue.title if message.venue else "", 200)
 
 
 def _image_of(message: Message) -> tuple[str, int] | None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import math
 import re
 import time
 import uuid
@@ -18,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels import split, texts
+from core.inputs import BadInput, finite, load_json
 from core.messages import Incoming
+from core.text import clean_text
 from services.media import MAX_IMAGE_BYTES
 from storage import webchat as store
 
@@ -173,8 +173,8 @@ def parse_frame(raw: str, max_chars: int) -> ClientFrame:
     if len(raw) > max_chars:
         raise FrameError("frame_too_big")
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = load_json(raw)  # depth, float range, NaN and integer length bounded
+    except BadInput:
         raise FrameError("bad_json") from None
     if not isinstance(data, dict):
         raise FrameError("not_object")
@@ -192,10 +192,13 @@ def parse_frame(raw: str, max_chars: int) -> ClientFrame:
 
 def _text(data: dict[str, Any], cid: str) -> ClientFrame:
     text = data.get("text")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         raise FrameError("empty_text", cid)
     if split.too_long(text):
         raise FrameError("too_long", cid)
+    text = clean_text(text)
+    if not text.strip():
+        raise FrameError("empty_text", cid)
     return ClientFrame(cid, "text", {"text": text})
 
 
@@ -205,20 +208,24 @@ def _button(data: dict[str, Any], cid: str) -> ClientFrame:
         raise FrameError("bad_button", cid)
     if not isinstance(label, str) or len(label) > 64:
         raise FrameError("bad_button", cid)
-    return ClientFrame(cid, "button", {"payload": payload}, label)
+    payload = clean_text(payload)
+    if not payload:
+        raise FrameError("bad_button", cid)
+    return ClientFrame(cid, "button", {"payload": payload}, clean_text(label))
 
 
 def _location(data: dict[str, Any], cid: str) -> ClientFrame:
     lat, lon, label = (
-        _coordinate(data.get("lat"), 90),
-        _coordinate(data.get("lon"), 180),
+        finite(data.get("lat"), 90),
+        finite(data.get("lon"), 180),
         data.get("label", ""),
     )
     if lat is None or lon is None:
         raise FrameError("bad_location", cid)
     if not isinstance(label, str) or len(label) > 200:
         raise FrameError("bad_location", cid)
-    return ClientFrame(cid, "location", {"lat": lat, "lon": lon, "label": label.strip()})
+    label = clean_text(label).strip()
+    return ClientFrame(cid, "location", {"lat": lat, "lon": lon, "label": label})
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any], str], ClientFrame]] = {
@@ -226,12 +233,3 @@ _PARSERS: dict[str, Callable[[dict[str, Any], str], ClientFrame]] = {
     "button": _button,
     "location": _location,
 }
-
-
-def _coordinate(value: Any, bound: float) -> float | None:
-    """A finite number within ±``bound`` (not a bool, not a string), as a float."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not (math.isfinite(value) and -bound <= value <= bound):
-        return None
-    return float(value)

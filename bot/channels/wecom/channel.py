@@ -7,10 +7,12 @@ WeCom waits five seconds for the answer and then retries (up to three times), so
 goes out as soon as the message is in the inbox; the inbox's unique (channel, message id)
 makes the retries no-ops. Images are downloaded before answering because a media_id expires
 after about three days: a message handled later (after a crash) must not depend on it. If the
-download fails we answer 503 and let WeCom retry.
+download fails for a while (network, WeCom busy) we answer 503 and let WeCom retry; if it can
+never succeed (an invalid or expired media id) we answer 200 and tell the person.
 
-Bad input (signature, stale timestamp, padding, receive-id, XML, size) gets a 4xx, one log
-line, and nothing is stored.
+Bad input (signature, stale timestamp, padding, receive-id, XML, size, a CreateTime that is
+not a positive integer, a forged MsgId, a non-finite location) gets a 4xx, one log line, and
+nothing is stored. Text is cleaned (core.text.clean_text) before it goes anywhere.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -36,16 +39,23 @@ from bot.channels.wecom.api import WeComApi, WeComError, WeComSender
 from bot.channels.wecom.crypto import CallbackRejected, WeComCrypto
 from bot.channels.wecom.settings import WeComSettings
 from bot.channels.wecom.xml import MAX_BODY, event_message_id, parse_xml
+from core.inputs import finite
 from core.messages import Incoming, Reply
+from core.text import clean_text
 
 log = logging.getLogger(__name__)
 
 MAX_SKEW = 300  # seconds between WeCom's timestamp and our clock
+# media/get errors no retry can fix: invalid media_id (also an expired one), media type, file
+# type, file size, image size; -2 is our own "larger than 10 MB".
+PERMANENT_MEDIA_ERRORS = frozenset({40004, 40005, 40006, 40007, 40009, -2})
 MEDIA_TIMEOUT = 3.5  # seconds, inside WeCom's 5-second window
 # Messages handled at once in the background. Handling holds a database connection for a
 # while; capping it leaves connections for recording new callbacks, so under a burst the
 # answers to WeCom stay fast and the inbox absorbs the backlog.
 HANDLE_CONCURRENCY = 8
+# WeCom's MsgId is a 64-bit integer; anything beyond a short printable token is forged.
+MSG_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class WeComChannel:
@@ -145,19 +155,16 @@ class WeComChannel:
         user = msg.get("FromUserName", "")
         if not user or len(user) > 64:
             raise CallbackRejected("missing or bad FromUserName")
-        try:
-            ts = datetime.fromtimestamp(int(msg.get("CreateTime", "")), UTC)
-        except (ValueError, OverflowError, OSError):
-            raise CallbackRejected("bad CreateTime") from None
+        ts = create_time(msg.get("CreateTime", ""))
         base: dict[str, Any] = {"channel": CHANNEL, "sender_id": user, "ts": ts}
         if kind == "event":
             return _event(msg, base)
-        msg_id = msg.get("MsgId", "")[:64]
-        if not msg_id:
-            raise CallbackRejected("message without MsgId")
+        msg_id = msg.get("MsgId", "")
+        if not MSG_ID.fullmatch(msg_id):
+            raise CallbackRejected("missing or bad MsgId")
         base["message_id"] = msg_id
         if kind == "text":
-            return await self._text(msg.get("Content", ""), base)
+            return await self._text(msg.get("Content", ""), base)  # cleaned there
         if kind == "location":
             return _location(msg, base)
         if kind == "image":
@@ -165,9 +172,12 @@ class WeComChannel:
         log.info("wecom message type not supported type=%s msg=%s", kind[:16], msg_id)
         return Reply(texts.UNSUPPORTED)
 
-    async def _text(self, text: str, base: dict[str, Any]) -> Incoming | Reply:
+    async def _text(self, text: str, base: dict[str, Any]) -> Incoming | Reply | None:
         if split.too_long(text):
             return Reply(texts.TOO_LONG)
+        text = clean_text(text)
+        if not text.strip():
+            return None  # nothing left to answer (only control characters)
         # A bare number answers the last numbered menu: it is that button's press.
         choice = await self.memory.resolve(base["sender_id"], text)
         if choice is not None:
@@ -178,7 +188,7 @@ class WeComChannel:
         if not media_id:
             raise CallbackRejected("image without MediaId")
         try:
-            # Download errors propagate: the callback answers 503 and WeCom retries.
+            # Transient download errors propagate: the callback answers 503 and WeCom retries.
             stored = await ingest_photo(
                 self.app[RULES].media_dir,
                 lambda: self._media(media_id),
@@ -186,6 +196,12 @@ class WeComChannel:
             )
         except PhotoRefused as refused:
             return Reply(refused.text)
+        except WeComError as exc:
+            if exc.errcode not in PERMANENT_MEDIA_ERRORS:
+                raise
+            # Retrying cannot help: answer 200 so WeCom stops, and tell the person.
+            log.warning("wecom media gone msg=%s errcode=%s", base["message_id"], exc.errcode)
+            return Reply(texts.PHOTO_GONE)
         return Incoming(kind="photo", photo=stored.to_dict(), **base)
 
     async def _media(self, media_id: str) -> bytes:
@@ -209,7 +225,7 @@ class WeComChannel:
 def _event(msg: dict[str, str], base: dict[str, Any]) -> Incoming | None:
     event = msg.get("Event", "")
     if event == "click":
-        payload = msg.get("EventKey", "")[:128]
+        payload = clean_text(msg.get("EventKey", ""), 128)
         return Incoming(message_id=event_message_id(msg), kind="button", payload=payload, **base)
     if event == "enter_agent":
         return Incoming(
@@ -221,13 +237,22 @@ def _event(msg: dict[str, str], base: dict[str, Any]) -> Incoming | None:
 
 def _location(msg: dict[str, str], base: dict[str, Any]) -> Incoming:
     try:
-        lat, lon = float(msg["Location_X"]), float(msg["Location_Y"])
+        lat = finite(float(msg["Location_X"][:32]), 90)
+        lon = finite(float(msg["Location_Y"][:32]), 180)
     except (KeyError, ValueError):
         raise CallbackRejected("bad location") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+    if lat is None or lon is None:  # NaN, inf or out of range
         raise CallbackRejected("location out of range")
-    label = msg.get("Label", "")[:200]
+    label = clean_text(msg.get("Label", ""), 200)
     return Incoming(kind="location", lat=lat, lon=lon, label=label, **base)
+
+
+def create_time(raw: str) -> datetime:
+    """WeCom's CreateTime (seconds since 1970): a positive integer of at most 10 digits, else
+    the callback is refused (a negative or huge one is forged, not late)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) == 0:
+        raise CallbackRejected("bad CreateTime")
+    return datetime.fromtimestamp(int(raw), UTC)
 
 
 CHANNEL_KEY = web.AppKey("wecom_channel", WeComChannel)
