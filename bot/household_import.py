@@ -15,9 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from storage import households
+from storage import audit, households
 from storage.households import MAX_ROWS, ImportReport, Progress, RawRow, RowError
-from storage.session import async_sessionmaker
+from storage.session import AsyncSession, async_sessionmaker
 
 PROGRESS_EVERY = 10_000
 
@@ -103,9 +103,12 @@ async def import_file(
     progress: Progress | None = None,
     every: int = PROGRESS_EVERY,
 ) -> ImportReport:
+    """Import the roster all-or-nothing; either way one audit row says what came of it."""
     rows, errors = await asyncio.to_thread(read_roster, path, progress, every)
     if errors:
-        return ImportReport(rows=len(rows), errors=errors)
+        report = ImportReport(rows=len(rows), errors=errors)
+        await _audit_apart(sessionmaker, path, now, report)
+        return report
     async with sessionmaker() as session:
         tx = await session.begin()
         try:
@@ -116,7 +119,34 @@ async def import_file(
             await tx.rollback()
             raise
         if report.ok:
+            await _audit(session, path, now, report)
             await tx.commit()
         else:
             await tx.rollback()
+    if not report.ok:
+        await _audit_apart(sessionmaker, path, now, report)
     return report
+
+
+async def _audit(session: AsyncSession, path: Path, now: datetime, report: ImportReport) -> None:
+    await audit.log(
+        session,
+        at=now,
+        person_id=None,  # the CLI runs as the operator, not as a person of the system
+        action="households.import" if report.ok else "households.import_failed",
+        obj=f"file:{path.name}"[:64],
+        detail={
+            "rows": report.rows,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "errors": len(report.errors),
+        },
+    )
+
+
+async def _audit_apart(
+    sessionmaker: async_sessionmaker, path: Path, now: datetime, report: ImportReport
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        await _audit(session, path, now, report)

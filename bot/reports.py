@@ -23,6 +23,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from core.checklist import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
+from core.privacy import mask_pii
 from core.rules import Rules
 from core.statuses import PROBLEM_ZH, ProblemStatus
 from storage import regions
@@ -202,7 +203,7 @@ def _check_cell(item: dict[str, Any] | None, core: bool) -> str | None:
         # mentioned, so a blank there reads as "not covered" (and keeps the file small).
         return "未查看" if core else None
     status = STATUS_ZH.get(item.get("status", ""), item.get("status", ""))
-    text = item.get("text") or ""
+    text = mask_pii(str(item.get("text") or ""))
     return f"{status}：{text}" if item.get("status") == "problem" and text else status
 
 
@@ -226,10 +227,15 @@ async def visit_rows(
                     _local(v.visited_at, tz), town, village, v.code, v.head_name, v.category,
                     v.visitor,
                     *(_check_cell(v.checklist.get(k), k in CORE_CHECKS) for k in CHECKS),
-                    v.note or None, v.photos, v.lat, v.lon, FLAG_ZH.get(v.location_flag or ""),
+                    _free(v.note), v.photos, v.lat, v.lon, FLAG_ZH.get(v.location_flag or ""),
                 )
             )  # fmt: skip
         yield chunk
+
+
+def _free(text: str | None) -> str | None:
+    """A free-text cell as exported: phone and ID numbers masked, empty as a blank cell."""
+    return mask_pii(text or "") or None
 
 
 def _names(places: dict[int, VillagePlace], village_id: int, default: str = "") -> tuple[str, str]:
@@ -249,7 +255,7 @@ async def problem_rows(
         due = _local(p.deadline, tz)
         out.append(
             (
-                p.id, town, village, p.code, p.head_name, p.kind, p.description,
+                p.id, town, village, p.code, p.head_name, p.kind, _free(p.description),
                 _local(p.found_at, tz), due.replace(hour=0, minute=0) if due else None,
                 PROBLEM_ZH.get(ProblemStatus(p.status), p.status), _local(p.closed_at, tz),
             )

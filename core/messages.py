@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from core.privacy import mask_pii
+
 Kind = Literal["text", "photo", "location", "button", "event"]
 KINDS = ("text", "photo", "location", "button", "event")
 MAX_TEXT = 2000
@@ -74,6 +76,10 @@ class Reply:
     image: str | None = None  # path relative to the media directory
     link: str | None = None  # e.g. a download URL for an export
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. {"kind": "task", "assignment": 7}
+
+    def __post_init__(self) -> None:
+        # Every reply and push is built here: phone and ID numbers never leave in full.
+        object.__setattr__(self, "text", mask_pii(self.text))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from core import payloads
-from core.errors import DomainError
+from core.errors import Conflict, Invalid
 from core.messages import Button, Reply
 from core.payloads import FaqNone, FaqNotUseful, FaqPick, FaqUseful
 from core.roles import COUNTY_ROLES, ROLES
@@ -108,7 +108,7 @@ async def _press(ctx: Context, pressed: payloads.Payload | None) -> list[Reply]:
 async def on_button(ctx: Context, rest: str) -> list[Reply]:
     try:
         return await _press(ctx, payloads.unpack(f"faq:{rest}"))
-    except DomainError as refusal:
+    except (Invalid, Conflict) as refusal:  # a refusal goes up: audited
         return [Reply(refusal.message)]
 
 
@@ -149,7 +149,7 @@ async def reply_to_question(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(faq.NO_SUCH_QUESTION.format(id=qid_text))]
     try:
         done = await faq.answer(ctx.session, ctx.me, qid, answer, now=ctx.now(), rules=ctx.rules)
-    except DomainError as refusal:
+    except (Invalid, Conflict) as refusal:  # a refusal goes up: audited
         return [Reply(refusal.message)]
     name = done.asker.name if done.asker else T.THE_ASKER
     return [Reply(T.REPLIED.format(name=name, id=done.question.id))]
@@ -166,7 +166,7 @@ async def save_as_faq(ctx: Context, rest: str) -> list[Reply]:
         entry = await faq.save_as_faq(
             ctx.session, ctx.me, qid, index=ctx.services.faq, now=ctx.now(), rules=ctx.rules
         )
-    except DomainError as refusal:
+    except (Invalid, Conflict) as refusal:  # a refusal goes up: audited
         return [Reply(refusal.message)]
     return [Reply(T.SAVED.format(faq_id=entry.id))]
 

@@ -6,9 +6,9 @@ import logging
 from contextvars import ContextVar
 from datetime import timedelta
 
-from core.errors import DomainError, Refused
+from core.errors import DomainError, NotFound, Refused
 from core.messages import Reply
-from core.payloads import LogoutCancel, LogoutConfirm
+from core.payloads import LogoutCancel, LogoutConfirm, unpack
 from handlers import texts
 from handlers.context import Context
 from handlers.registry import Registry
@@ -116,11 +116,16 @@ async def _logout(ctx: Context) -> list[Reply] | None:
 
 
 async def _button(ctx: Context, registry: Registry) -> list[Reply]:
+    """A malformed, unknown or foreign button gets one answer, the stale-button reply, as a
+    refusal (so it is audited): a button's reply never tells what exists elsewhere."""
     prefix, _, rest = ctx.incoming.payload.partition(":")
     handler = registry.buttons.get(prefix)
-    if handler is None:
-        return [Reply(texts.STALE_BUTTON)]
-    return await handler(ctx, rest)
+    if handler is None or unpack(ctx.incoming.payload) is None:
+        raise Refused(texts.STALE_BUTTON)
+    try:
+        return await handler(ctx, rest)
+    except (Refused, NotFound):
+        raise Refused(texts.STALE_BUTTON) from None
 
 
 async def _outside_flow(ctx: Context, registry: Registry) -> list[Reply]:

@@ -10,9 +10,10 @@ from core.rules import parse_hhmm
 from handlers import task_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
-from storage import people as people_store
+from services import settings as service
+from services.settings import Digest
 
-_DIGEST_NAMES = {"早报": "morning", "晚报": "evening"}
+_DIGEST_NAMES: dict[str, Digest] = {"早报": "morning", "晚报": "evening"}
 _OFF = ("关", "关闭", "不要", "off")
 _ON = ("开", "打开", "on")
 
@@ -25,10 +26,10 @@ async def settings(ctx: Context, rest: str) -> list[Reply]:
     kind = _DIGEST_NAMES[parts[0]]
     value = parts[1].replace("：", ":")
     if value in _OFF:
-        await people_store.set_prefs(ctx.session, ctx.me.id, **{f"{kind}_digest_off": True})
+        await service.set_digest(ctx.session, ctx.me, kind, now=ctx.clock.now(), on=False)
         return [Reply(T.SETTINGS_OK.format(what=parts[0], value=T.SETTINGS_OFF))]
     if value in _ON:
-        await people_store.set_prefs(ctx.session, ctx.me.id, **{f"{kind}_digest_off": None})
+        await service.set_digest(ctx.session, ctx.me, kind, now=ctx.clock.now())
         return [Reply(T.SETTINGS_OK.format(what=parts[0], value=T.SETTINGS_ON))]
     m = re.fullmatch(r"(\d{1,2})(?::(\d{2})|点(半)?)?", value)
     if not m:
@@ -39,10 +40,8 @@ async def settings(ctx: Context, rest: str) -> list[Reply]:
         at = parse_hhmm(f"{hour}:{minute:02d}")
     except ValueError:
         return [Reply(T.SETTINGS_HOW)]
-    await people_store.set_prefs(
-        ctx.session,
-        ctx.me.id,
-        **{f"{kind}_digest": at.strftime("%H:%M"), f"{kind}_digest_off": None},
+    await service.set_digest(
+        ctx.session, ctx.me, kind, now=ctx.clock.now(), at=at.strftime("%H:%M")
     )
     return [
         Reply(T.SETTINGS_OK.format(what=f"{parts[0]}{T.SETTINGS_TIME}", value=at.strftime("%H:%M")))

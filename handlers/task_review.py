@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from core.deadlines import DeadlineError, parse_deadline, show
-from core.errors import DomainError
+from core.errors import Conflict, DomainError, Invalid, NotFound
 from core.messages import Reply, paged
 from core.statuses import OPEN, AssignmentStatus
 from handlers import task_texts as T
@@ -30,7 +30,7 @@ async def approve(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(T.ASK_ID_APPROVE)]
     try:
         item = await review.approve(ctx.session, ctx.me, aid, now=ctx.now(), rules=ctx.rules)
-    except DomainError as err:
+    except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
     return [Reply(T.APPROVED.format(village=item.village_name, title=item.task_title, id=aid))]
 
@@ -60,7 +60,7 @@ async def return_(ctx: Context, rest: str) -> list[Reply]:
             now=ctx.now(),
             rules=ctx.rules,
         )
-    except (DeadlineError, DomainError) as err:
+    except (DeadlineError, Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
     shown = show(deadline, ctx.rules.timezone)
     return [
@@ -108,8 +108,8 @@ async def progress(ctx: Context, rest: str) -> list[Reply]:
         return await _all_tasks(ctx)
     try:
         found = await service.task_progress(ctx.session, ctx.me, tid)
-    except DomainError:
-        return [Reply(T.NO_SUCH_TASK.format(id=tid))]
+    except DomainError:  # unknown, foreign and refused alike
+        raise NotFound(T.NO_SUCH_TASK.format(id=tid)) from None
     task, items, now = found.task, found.items, ctx.now()
     counts: dict[str, int] = {}
     for status, n in service.status_tally(items).items():
@@ -137,6 +137,6 @@ async def cancel(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(T.CANCEL_HOW)]
     try:
         done = await review.cancel_task(ctx.session, ctx.me, tid, now=ctx.now())
-    except DomainError as err:
+    except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
     return [Reply(T.CANCELLED_TASK.format(title=done.task.title, n=len(done.assignment_ids)))]

@@ -10,7 +10,7 @@ from typing import Any
 
 from core import payloads
 from core.deadlines import show
-from core.errors import DomainError
+from core.errors import Conflict, Invalid, Refused
 from core.messages import Reply, paged
 from core.payloads import ReviewApprove, TaskAck, TaskDone, TaskSend
 from core.roles import COUNTY_ROLES, VILLAGE_ROLES
@@ -63,9 +63,9 @@ async def button(ctx: Context, _rest: str) -> list[Reply]:
         if isinstance(pressed, TaskSend):
             await work.my_item(ctx.session, ctx.me, pressed.assignment)
             return await _finish(ctx)
-    except DomainError as err:
+    except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
-    return [Reply(T.BUTTON_EXPIRED)]
+    raise Refused(T.BUTTON_EXPIRED)
 
 
 async def submit(ctx: Context, rest: str) -> list[Reply]:
@@ -74,7 +74,7 @@ async def submit(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(T.ASK_ID)]
     try:
         item = await work.begin_submission(ctx.session, ctx.me, int(m.group(1)), now=ctx.now())
-    except DomainError as err:
+    except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
     return await _start_submit(ctx, item, m.group(2).strip())
 
@@ -94,7 +94,7 @@ async def _start_submit(ctx: Context, item: AssignmentDTO, text: str) -> list[Re
 async def _finish(ctx: Context) -> list[Reply]:
     state = ctx.state
     if state is None or state.flow != FLOW:
-        return [Reply(T.BUTTON_EXPIRED)]
+        raise Refused(T.BUTTON_EXPIRED)
     data = state.data
     if not data["texts"] and not data["photos"]:
         return [Reply(T.SUBMIT_EMPTY)]
@@ -109,7 +109,7 @@ async def _finish(ctx: Context) -> list[Reply]:
             now=ctx.now(),
             rules=ctx.rules,
         )
-    except DomainError as err:
+    except (Invalid, Conflict) as err:  # a refusal goes up: audited
         await ctx.clear_state()
         return [Reply(err.message)]
     await ctx.clear_state()
@@ -145,7 +145,7 @@ async def flow_step(ctx: Context) -> list[Reply]:
 async def review_button(ctx: Context, _rest: str) -> list[Reply]:
     pressed = ReviewApprove.parse(ctx.incoming.payload)
     if pressed is None or ctx.me.role not in COUNTY_ROLES:
-        return [Reply(T.REVIEW_BUTTON_EXPIRED)]
+        raise Refused(T.REVIEW_BUTTON_EXPIRED)
     return await approve(ctx, str(pressed.assignment))
 
 

@@ -73,14 +73,14 @@ def _due_line(p: HouseholdProgress) -> str:
 
 async def cmd_due(ctx: Context, args: str) -> list[Reply]:
     me = ctx.me
-    if me.region_level == Level.VILLAGE:
-        return await _due_page(ctx, 1, None)
     name = args.strip()
+    if me.region_level == Level.VILLAGE:  # their own village, whatever name they typed
+        return await _due_page(ctx, 1, None)
     if not name:
         return await cmd_progress(ctx, "")
     village_id = await service.find_village(ctx.session, me, name)
-    if village_id is None:
-        return [Reply(T.VILLAGE_UNKNOWN.format(q=name[:20]))]
+    if village_id is None:  # unknown and foreign alike, audited
+        raise Refused(T.VILLAGE_UNKNOWN.format(q=name[:20]))
     return await _due_page(ctx, 1, village_id)
 
 

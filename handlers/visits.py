@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import payloads as P
+from core.errors import Refused
 from core.messages import Reply
 from core.roles import VILLAGE_ROLES
 from handlers import visit_flow, visit_photos, visit_revoke
@@ -34,13 +35,15 @@ LOOSE_BUTTONS: dict[type[P.Payload], Callable[[Context, Any], Awaitable[list[Rep
 async def on_button(ctx: Context, _rest: str) -> list[Reply]:
     payload = P.unpack(ctx.incoming.payload)
     if payload is None:
-        return [Reply(T.STALE_BUTTON)]
+        raise Refused(T.STALE_BUTTON)
     loose = LOOSE_BUTTONS.get(type(payload))
     if loose is not None:
         return await loose(ctx, payload)
     state = ctx.state
-    if state is None or state.flow != FLOW:
-        return [Reply(T.PRESS_BUTTON if state else T.STALE_BUTTON)]
+    if state is None:
+        raise Refused(T.STALE_BUTTON)
+    if state.flow != FLOW:
+        return [Reply(T.PRESS_BUTTON)]
     return await visit_flow.on_button(ctx, payload)
 
 

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.errors import Conflict, NotFound, Refused
+from core.errors import Conflict, NotFound
 from core.rules import Rules
 from core.statuses import AssignmentStatus
 from services import task_texts as T
@@ -38,10 +38,8 @@ class Cancelled:
 async def _reviewable(session: AsyncSession, me: PersonDTO, assignment_id: int) -> None:
     require_county_staff(me)
     item = await store.lock_assignment(session, assignment_id)
-    if item is None:
+    if item is None or item.county_id != me.region_id:  # foreign like unknown: no oracle
         raise NotFound(T.NO_SUCH_ASSIGNMENT.format(id=assignment_id))
-    if item.county_id != me.region_id:
-        raise Refused(T.OTHER_COUNTY_REVIEW)
     if item.status != AssignmentStatus.SUBMITTED:
         raise Conflict(T.NOT_REVIEWABLE.format(id=assignment_id, status=status_zh(item.status)))
 

@@ -53,6 +53,9 @@ async def ack(
     if item is None:
         raise Refused(T.NOT_YOURS.format(id=assignment_id))
     await outbox_cancel.mark_acked(session, assignment_id, me.id, now)
+    await audit.log(
+        session, at=now, person_id=me.id, action="task.ack", obj=f"assignment:{assignment_id}"
+    )
     return item
 
 

@@ -9,7 +9,6 @@ OTHER_VILLAGE = "「{q}」不是本村的户，您只能记录本村（{village}
 NOT_YOURS = "您只能查看和处理本辖区（{region}）的事务，无权访问{what}。"
 THIS_HOUSEHOLD = "这一户"
 THIS_PHOTO = "这张照片"
-THIS_PROBLEM = "问题 #{id}"
 RECORDING_VISITS = "记录走访"
 CLOSING_PROBLEMS = "整改销号"
 NOTE_TOO_LONG = "备注太长了（{n} 字，最多 {limit} 字），请精简后重新发送。"

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from core.checklist import CHECK_ZH, problem_keys
-from core.errors import Conflict
+from core.errors import Conflict, Refused
 from core.rules import Rules
 from core.statuses import VisitStatus
 from services import visit_texts as T
@@ -136,12 +136,9 @@ async def revoke(
     """Revoke one's own active visit within REVOKE_WINDOW; its open problems become void."""
     require_village(person)
     visit = await store.get_visit(session, visit_id)
-    if (
-        visit is None
-        or visit.visitor_id != person.id
-        or visit.status != VisitStatus.ACTIVE
-        or now - visit.created_at > store.REVOKE_WINDOW
-    ):
+    if visit is None or visit.visitor_id != person.id:  # unknown or not theirs: a refusal
+        raise Refused(T.NOTHING_TO_REVOKE)
+    if visit.status != VisitStatus.ACTIVE or now - visit.created_at > store.REVOKE_WINDOW:
         raise Conflict(T.NOTHING_TO_REVOKE)
     revoked = await store.revoke(session, visit.id, now)
     await visits_problems.void_open(session, person, visit.id, set(), now)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import privacy
 from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES, VILLAGE_ROLES, Role
 from storage import regions as region_store
 from storage.conversations import State
@@ -78,12 +79,7 @@ class BindResult:
 
 def mask_phone(phone: str | None) -> str:
     """138****5678: personal data never appears in full in chat or logs."""
-    if not phone:
-        return ""
-    digits = phone.strip()
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return digits[:3] + "****" + digits[-4:]
+    return privacy.mask_phone(phone)
 
 
 async def _dto(session: AsyncSession, p: Person) -> PersonDTO:

@@ -94,3 +94,23 @@ async def bind(
             s, channel=channel, external_id=external_id, code=invite.code, now=now
         )
         assert result.outcome == "ok"
+
+
+async def add_county(sm: async_sessionmaker, now: datetime, name: str = "邻县") -> World:
+    """A second county (one township 外乡, one village 外村) with a secretary ``sec``, a
+    township cadre ``town`` and a county staff member ``county``: the other side of a scope
+    test."""
+    async with sm() as s, s.begin():
+        county = await regions.add(s, "county", name)
+        town = await regions.add(s, "township", "外乡", county.id)
+        village = await regions.add(s, "village", "外村", town.id)
+        world = World(county, [town], [village])
+        for key, role, region in (
+            ("sec", "secretary", village),
+            ("town", "township_staff", town),
+            ("county", "county_staff", county),
+        ):
+            world.people[key] = await people.add(
+                s, name=f"{name}{key}", role=role, region_id=region.id, now=now
+            )
+    return world

@@ -8,8 +8,9 @@ import sys
 from bot.commands import open_db
 from bot.config import Config
 from core.clock import SystemClock
-from core.roles import COUNTY_ROLES
-from storage import api_tokens, people
+from core.errors import DomainError
+from services import tokens
+from storage import people
 from storage.people import PersonDTO
 from storage.session import AsyncSession
 
@@ -42,10 +43,11 @@ async def cmd_token_create(config: Config, args: argparse.Namespace) -> int:
         person = await _person(args.person, session)
         if person is None:
             return 1
-        if person.role not in COUNTY_ROLES or person.region_level != "county":
-            print("只有县级工作人员可以使用 API。", file=sys.stderr)
+        try:
+            token = await tokens.create(session, None, person, now=SystemClock().now())
+        except DomainError as refusal:
+            print(refusal.message, file=sys.stderr)
             return 1
-        token = await api_tokens.create(session, person.id, SystemClock().now())
     print(
         f"已为 {person.name}（编号 {person.id}）生成令牌，只显示这一次，请妥善保存：",
         file=sys.stderr,
@@ -59,6 +61,6 @@ async def cmd_token_revoke(config: Config, args: argparse.Namespace) -> int:
         person = await _person(args.person, session)
         if person is None:
             return 1
-        n = await api_tokens.revoke_all(session, person.id, SystemClock().now())
+        n = await tokens.revoke(session, None, person, now=SystemClock().now())
     print(f"已作废 {n} 个令牌。")
     return 0

@@ -20,6 +20,7 @@ from handlers import texts
 from handlers.context import Context, Services
 from handlers.registry import Registry
 from handlers.router import dispatch
+from services import audit_refusals
 from storage import inbox
 from storage import people as people_store
 from storage.people import PersonDTO
@@ -65,6 +66,7 @@ class Unit:
         except DomainError as refusal:
             replies = [Reply(refusal.message)]
             await self._mark_handled(incoming, inbox_id, None, replies, after)
+            await audit_refusals.chat(self.sessionmaker, incoming, refusal, self.clock.now())
             return replies
         except Exception as exc:
             log.exception("handler failed channel=%s msg=%s", incoming.channel, incoming.message_id)

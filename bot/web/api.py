@@ -6,8 +6,8 @@
        "evidence_required": false, "reminder_offsets": ["3d", "1d", "0d"]}
     GET  /api/tasks/{id}
 
-Errors are JSON ``{"error": code, "message": 中文说明}``: 401 bad or missing token, 403 a task of
-another county, 404 no such task, 400 malformed JSON or invalid fields (an unknown village
+Errors are JSON ``{"error": code, "message": 中文说明}``: 401 bad or missing token, 404 no such task in the
+caller's county (another county's task, an unknown or a malformed id alike), 400 malformed JSON or invalid fields (an unknown village
 adds ``near``: the names that come close), 413 a body over the limit.
 """
 
@@ -26,14 +26,15 @@ from core.inputs import INT32_MAX, BadInput, int_id, load_json
 from core.reminder_schedule import DEFAULT_OFFSETS, valid_offset
 from core.rules import Rules
 from core.text import clean_text
+from services import audit_refusals
 from services import tasks as service
-from services.task_texts import NO_SUCH_TASK
 from storage import api_tokens
 from storage.people import PersonDTO
 from storage.tasks import MAX_BODY, MAX_TITLE
 
 log = logging.getLogger(__name__)
 
+_PERSON = web.RequestKey("api_person", int)  # who was authenticated, for the refusal audit
 MAX_REQUEST = 64 * 1024
 MAX_SCOPE_NAMES = 2000
 MAX_OFFSETS = 10
@@ -80,9 +81,26 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as err:
+        if err.status in (403, 404):
+            await _audit_refusal(request, err.code)
         return err.response()
     except DomainError as err:
+        await _audit_refusal(request, audit_refusals.reason_of(err))
         return ApiError.of(err).response()
+
+
+async def _audit_refusal(request: web.Request, reason: str | None) -> None:
+    """A refused API call leaves an audit row and a log line (after the request's rollback)."""
+    await audit_refusals.record_apart(
+        request.app[SESSIONMAKER],
+        reason,
+        now=request.app[CLOCK].now(),
+        person_id=request.get(_PERSON),
+        action=f"api.{request.method.lower()}",
+        obj=request.path,
+        msg=request.headers.get("X-Request-Id", "-"),
+        via="api",
+    )
 
 
 async def _staff(request: web.Request, session: Any) -> PersonDTO:
@@ -93,6 +111,7 @@ async def _staff(request: web.Request, session: Any) -> PersonDTO:
     person = await api_tokens.person_for(session, token.strip())
     if person is None:
         raise ApiError(401, "unauthorized", "令牌无效或已作废。")
+    request[_PERSON] = person.id
     if not service.is_county_staff(person):
         raise ApiError(403, "forbidden", "只有县级工作人员可以使用 API。")
     return person
@@ -221,9 +240,9 @@ async def create_task(request: web.Request) -> web.Response:
 
 async def get_task(request: web.Request) -> web.Response:
     raw = request.match_info["task_id"]
-    task_id = int_id(raw)
-    if task_id is None:  # not digits, zero, or beyond any id we hand out: no such task
-        raise ApiError(404, "not_found", NO_SUCH_TASK.format(id=clean_text(raw, 20)))
+    # Not digits, zero, or beyond any id we hand out: asked of the service like an unknown id,
+    # so the answer (404) and its audit row are those of any task the caller may not see.
+    task_id = int_id(raw) or 0
     now = request.app[CLOCK].now()
     async with request.app[SESSIONMAKER]() as session:
         me = await _staff(request, session)

@@ -25,7 +25,7 @@ from aiohttp import web
 from bot.appkeys import CLOCK, CONFIG, RULES, SERVICES, SESSIONMAKER
 from bot.reports import export_visits
 from core.errors import DomainError
-from services import reports
+from services import audit_refusals, reports
 from storage import audit, people
 
 log = logging.getLogger(__name__)
@@ -79,13 +79,20 @@ async def download(request: web.Request) -> web.StreamResponse:
     now = app[CLOCK].now()
     payload = verify(app[SIGNING_KEY], request.query.get("t", ""), now)
     if payload is None:
+        await _audit_refusal(request, None, "-", "bad_link")
         raise web.HTTPForbidden(text="下载链接无效或已过期，请在聊天中重新发送「导出」。")
     async with app[SESSIONMAKER]() as session:
         person = await people.get(session, int(payload["p"]))
+        refused: DomainError | None = None
         try:
             region = await reports.ledger_region(session, person, int(payload["r"]))
         except DomainError as refusal:
-            raise web.HTTPForbidden(text=refusal.message) from None
+            refused = refusal
+    if refused is not None:
+        obj = f"region:{payload['r']}"
+        await _audit_refusal(request, person.id if person else None, obj, "forbidden")
+        raise web.HTTPForbidden(text=refused.message)
+    async with app[SESSIONMAKER]() as session:
         assert person is not None
         tmpdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="cunbot-export-"))
         path = tmpdir / "ledger.xlsx"
@@ -112,6 +119,21 @@ async def download(request: web.Request) -> web.StreamResponse:
             "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
         },
+    )
+
+
+async def _audit_refusal(
+    request: web.Request, person_id: int | None, obj: str, reason: str
+) -> None:
+    await audit_refusals.record_apart(
+        request.app[SESSIONMAKER],
+        reason,
+        now=request.app[CLOCK].now(),
+        person_id=person_id,
+        action="report.download",
+        obj=obj,
+        msg="-",
+        via="web",
     )
 
 

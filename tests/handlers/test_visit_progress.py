@@ -52,11 +52,11 @@ async def test_foreign_unknown_and_malformed_village_buttons_get_one_refusal(cha
             "duev:abc:1",  # malformed
         )
     ]
-    assert len(set(answers)) == 1 and "无权访问" in answers[0]
+    assert len(set(answers)) == 1 and "已失效" in answers[0]
 
 
 async def test_a_secretary_asking_for_another_village_sees_their_own(chat, world):
     got = text(await chat.send("sec0", "未走访 柳树村"))
     assert "户主0" in got and "赵德明" not in got
     refused = text(await chat.press("sec0", DueVillagePage(world.villages[1].id, 1).pack()))
-    assert "无权访问" in refused and "赵德明" not in refused
+    assert "已失效" in refused and "赵德明" not in refused

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from bot.web.api import draft_of
 from core import keys
 from core.deadlines import parse_deadline
-from core.errors import Conflict, Invalid, Refused
+from core.errors import Conflict, Invalid, NotFound, Refused
 from handlers.task_authoring import parse_one_liner, parse_scope
 from services import task_review, task_work
 from services import tasks as service
@@ -172,7 +172,7 @@ async def test_approve_by_another_countys_staff_is_refused(sessionmaker, clock, 
             rules=rules,
         )
     async with sessionmaker() as s, s.begin():
-        with pytest.raises(Refused):
+        with pytest.raises(NotFound):  # another county's item is answered like an unknown one
             await task_review.approve(s, stranger, item.id, now=clock.now(), rules=rules)
         with pytest.raises(Refused):
             await task_review.cancel_task(s, world.people["sec0"], item.task_id, now=clock.now())

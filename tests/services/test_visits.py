@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from core.errors import Conflict, Refused
+from handlers import texts
 from handlers import visit_texts as handler_texts
 from services import visits as visit_service
 from services import visits_amend, visits_photos
@@ -140,7 +141,7 @@ async def test_revoke_after_24_hours_is_refused_and_the_visit_stays(
 async def test_someone_elses_visit_cannot_be_revoked(world, sessionmaker, clock, rules):
     saved = await _record(sessionmaker, world, clock, rules, {})
     async with sessionmaker() as s:
-        with pytest.raises(Conflict):
+        with pytest.raises(Refused):  # not theirs: a refusal (audited), worded as for none
             await visits_amend.revoke(s, world.people["sec1"], saved.visit.id, now=clock.now())
         await s.rollback()
     assert (await rows(sessionmaker, Visit))[0].status == "active"
@@ -164,7 +165,7 @@ async def test_forged_household_buttons_get_one_answer_whether_foreign_or_unknow
     foreign = await chat.press("sec0", f"visit:hh:{world.hh['赵德明']}")
     unknown = await chat.press("sec0", "visit:hh:987654")
     assert [r.text for r in foreign] == [r.text for r in unknown]
-    assert "无权访问" in foreign[0].text
+    assert "已失效" in foreign[0].text
 
 
 async def test_another_villages_photo_by_a_forged_button_is_refused_and_nothing_moves(
@@ -176,7 +177,7 @@ async def test_another_villages_photo_by_a_forged_button_is_refused_and_nothing_
     [photo] = await rows(sessionmaker, Photo)
     forged = f"visit:ph:{photo.id}:{world.hh['王三女']}"
     refused = await chat.press("sec0", forged)
-    assert "无权访问" in refused[0].text
+    assert "已失效" in refused[0].text
     [photo] = await rows(sessionmaker, Photo)
     assert photo.visit_id is None and photo.assignment_id is None
     assert await rows(sessionmaker, Visit) == []
@@ -227,7 +228,7 @@ async def test_own_photo_goes_to_own_visit_of_that_household(world, sessionmaker
 )
 async def test_a_malformed_visit_button_gets_the_stale_answer(chat, world, payload):
     replies = await chat.press("sec0", payload)
-    assert [r.text for r in replies] == [handler_texts.STALE_BUTTON]
+    assert [r.text for r in replies] == [texts.STALE_BUTTON]
 
 
 async def test_another_villages_visit_cannot_be_revoked_by_a_forged_button(
@@ -235,7 +236,7 @@ async def test_another_villages_visit_cannot_be_revoked_by_a_forged_button(
 ):
     saved = await _record(sessionmaker, world, clock, rules, {})
     replies = await chat.press("sec1", f"visit:revoke:{saved.visit.id}")
-    assert "没有可撤销" in replies[0].text
+    assert "已失效" in replies[0].text
     assert (await rows(sessionmaker, Visit))[0].status == "active"
 
 

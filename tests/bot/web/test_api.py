@@ -80,14 +80,17 @@ async def test_bad_or_missing_token_is_401(api):
     assert r.status == 401
 
 
-async def test_another_countys_task_is_403(api):
+async def test_another_countys_task_is_404_like_an_unknown_one(api):
     c = api["client"]
     r = await c.post(
         "/api/tasks", json={"title": "通知", "kind": "notice"}, headers=auth(api["token"])
     )
     task_id = (await r.json())["id"]
     r = await c.get(f"/api/tasks/{task_id}", headers=auth(api["other"]))
-    assert r.status == 403 and (await r.json())["error"] == "forbidden"
+    foreign = await r.json()
+    assert r.status == 404 and foreign["error"] == "not_found"
+    r = await c.get(f"/api/tasks/{task_id + 1000}", headers=auth(api["other"]))
+    assert {**foreign, "message": ""} == {**(await r.json()), "message": ""}
 
 
 async def test_secretary_token_cannot_use_the_api(api):

@@ -1,0 +1,135 @@
+"""The web half of the scope matrix (tests/services/test_scope_matrix.py): the JSON API and
+the ledger download, on the real app served on 127.0.0.1, with a real HTTP client.
+
+Every role x (own / other village / other township / other county) target: a foreign
+attempt gets the answer an unknown (or malformed) id gets, writes one ``refused`` audit row
+naming the person, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from bot.web.reports import ROUTE, SIGNING_KEY, sign
+from services import tasks as task_service
+from storage import api_tokens, people
+from storage.models import Audit, Task
+from tests.factories import add_county, make_world
+from tests.webclient import webchat_server
+
+ROLES = ("secretary", "team_member", "village_cadre", "township_staff", "county_staff")
+
+
+@pytest.fixture
+async def web(sessionmaker, clock, rules, database_url, tmp_path):
+    home = await make_world(sessionmaker, clock.now())
+    away = await add_county(sessionmaker, clock.now())
+    v = home.villages
+    async with sessionmaker() as s, s.begin():
+        actors = {
+            "secretary": home.people["sec0"],
+            "township_staff": home.people["town0"],
+            "county_staff": home.people["county0"],
+        }
+        for role in ("team_member", "village_cadre"):
+            actors[role] = await people.add(
+                s, name=role, role=role, region_id=v[0].id, now=clock.now()
+            )
+        tokens = {r: await api_tokens.create(s, p.id, clock.now()) for r, p in actors.items()}
+        tasks = {}
+        for key, staff in (
+            ("own", home.people["county0"]),
+            ("other_county", away.people["county"]),
+        ):
+            draft = task_service.TaskDraft(kind="notice", title="通知")
+            made = await task_service.create_task(s, staff, draft, now=clock.now(), rules=rules)
+            tasks[key] = made.task.id
+    regions = {
+        "own": v[0].id,
+        "other_village": v[1].id,
+        "other_township": v[2].id,
+        "other_county": away.villages[0].id,
+    }
+    async with webchat_server(database_url, tmp_path, clock, run_workers=False) as server:
+        async with aiohttp.ClientSession(base_url=server.base_url) as client:
+            yield {
+                "client": client,
+                "server": server,
+                "actors": actors,
+                "tokens": tokens,
+                "tasks": tasks,
+                "regions": regions,
+            }
+
+
+async def refusals(sm) -> list[int | None]:
+    async with sm() as s:
+        return list(
+            await s.scalars(
+                sa.select(Audit.person_id).where(Audit.action == "refused").order_by(Audit.id)
+            )
+        )
+
+
+async def test_api_task_ids_of_another_county_answer_like_unknown_ones(web, sessionmaker):
+    c, n = web["client"], 0
+    for role in ROLES:
+        auth = {"Authorization": f"Bearer {web['tokens'][role]}"}
+        answers = []
+        for path in (web["tasks"]["other_county"], 999_999, "abc", "99999999999999"):
+            before = await refusals(sessionmaker)
+            r = await c.get(f"/api/tasks/{path}", headers=auth)
+            body = await r.json()
+            answers.append((r.status, body["error"], re.sub(r"\d+", "#", body["message"])))
+            assert (await refusals(sessionmaker))[len(before) :] == [web["actors"][role].id]
+            n += 1
+        assert len(set(answers)) == 1, (role, answers)  # "没有编号为 # 的任务" for every kind
+        assert answers[0][0] == (404 if role == "county_staff" else 403)
+        own = await c.get(f"/api/tasks/{web['tasks']['own']}", headers=auth)
+        assert own.status == (200 if role == "county_staff" else 403)
+    assert n == 20
+    async with sessionmaker() as s:  # the other county's task is as it was
+        status = await s.scalar(
+            sa.select(Task.status).where(Task.id == web["tasks"]["other_county"])
+        )
+    assert status == "active"
+
+
+def visible(role: str, scope: str) -> bool:
+    if role == "county_staff":
+        return scope != "other_county"
+    if role == "township_staff":
+        return scope in ("own", "other_village")
+    return False  # the ledger is for staff
+
+
+async def test_ledger_links_for_a_foreign_region_are_refused_and_audited(web, sessionmaker, clock):
+    c, key = web["client"], web["server"].app[SIGNING_KEY]
+    exp = int(clock.now().timestamp()) + 3600
+    refused_texts, n = set(), 0
+    for role in ROLES:
+        person = web["actors"][role]
+        for scope, region_id in web["regions"].items():
+            token = sign(key, {"p": person.id, "r": region_id, "m": "2026-11", "exp": exp})
+            before = await refusals(sessionmaker)
+            r = await c.get(ROUTE, params={"t": token})
+            if visible(role, scope):
+                assert r.status == 200, (role, scope, await r.text())
+                continue
+            assert r.status == 403, (role, scope)
+            refused_texts.add(await r.text())
+            assert (await refusals(sessionmaker))[len(before) :] == [person.id]
+            n += 1
+        unknown = sign(key, {"p": person.id, "r": 999_999, "m": "2026-11", "exp": exp})
+        r = await c.get(ROUTE, params={"t": unknown})
+        assert r.status == 403
+        refused_texts.add(await r.text())
+    assert n == 3 * 4 + 2 + 1
+    assert len(refused_texts) == 1  # one answer for foreign and unknown regions alike
+    r = await c.get(ROUTE, params={"t": "forged.0000"})
+    assert r.status == 403
+    assert (await refusals(sessionmaker))[-1] is None  # a forged link names nobody
