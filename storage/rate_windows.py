@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.channel import RateLimit
 from storage.models import RateWindow
-from storage.upsert import insert_many_ignore
 
 # One send request: (key, that key's limits) for every window it must fit.
 Request = Sequence[tuple[str, tuple[RateLimit, ...]]]
@@ -78,11 +78,10 @@ async def reserve_many(
     if not limits:
         return [timedelta(0)] * len(requests)
     keys = sorted(limits)
-    await insert_many_ignore(
-        session,
-        RateWindow,
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    await session.execute(
+        module.insert(RateWindow).on_conflict_do_nothing(index_elements=["key"]),
         [{"key": k, "times": [], "updated_at": now} for k in keys],
-        ["key"],
     )
     query = sa.select(RateWindow.key, RateWindow.times).where(RateWindow.key.in_(keys))
     query = query.order_by(RateWindow.key)
