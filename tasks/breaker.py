@@ -47,6 +47,14 @@ class Breaker:
     def is_open(self, channel: str) -> bool:
         return channel in self._open
 
+    def holds(self, channel: str, now: datetime) -> timedelta:
+        """How long a send outside the worker (a reply) should wait; zero when closed. Never
+        takes the probe: the delivery worker probes."""
+        state = self._open.get(channel)
+        if state is None:
+            return timedelta(0)
+        return max(HOLD, state.retry_at - now)
+
     def admit(self, channel: str, now: datetime) -> tuple[Admit, datetime]:
         """May one row go to ``channel`` now? HOLD comes with the time to try again."""
         state = self._open.get(channel)

@@ -77,8 +77,9 @@ class ChannelGates:
         wait = self.paused(sender.name, now)
         if wait > timedelta(0):
             return wait
-        if self.breaker.is_open(sender.name):
-            return max(timedelta(seconds=1), self.breaker.admit(sender.name, now)[1] - now)
+        held = self.breaker.holds(sender.name, now)
+        if held > timedelta(0):
+            return held
         return (await self.reserve_many([(sender, external_id)], now))[0]
 
     async def reserve_many(

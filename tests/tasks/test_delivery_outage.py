@@ -133,3 +133,20 @@ async def test_a_row_held_by_an_outage_for_over_24_hours_is_dead(sessionmaker, c
     rows = await _rows(sessionmaker)
     assert rows["old:0"].status == "dead" and rows["young:0"].status == "pending"
     assert rows["young:0"].attempts == 0
+
+
+async def test_reply_path_waits_while_the_breaker_is_open_and_leaves_the_probe(
+    sessionmaker, clock, rules
+):
+    world = await _world(sessionmaker, clock)
+    sender = DownSender(clock)
+    await _enqueue(sessionmaker, clock, world.people["sec0"].id, 3)
+    delivery = Delivery(sessionmaker, clock, rules, {"fake": sender})
+    await delivery.run_once()
+    gates = delivery.gates
+    assert await gates.reserve(sender, "ext0", clock.now()) >= timedelta(seconds=2)
+    clock.advance(minutes=1)  # the retry is due: a reply still waits, the worker probes
+    assert await gates.reserve(sender, "ext0", clock.now()) > timedelta(0)
+    before = sender.tries
+    await delivery.run_once()
+    assert sender.tries == before + 1
