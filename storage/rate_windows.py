@@ -94,13 +94,13 @@ async def reserve_many(
     }
     before = {k: len(v) for k, v in windows.items()}
     waits = decide(windows, requests, at)
-    changed = [k for k in keys if len(windows[k]) != before[k]]
-    for key in changed:
-        await session.execute(
-            sa.update(RateWindow)
-            .where(RateWindow.key == key)
-            .values(times=windows[key], updated_at=now)
-        )
+    changed = [
+        {"key": k, "times": windows[k], "updated_at": now}
+        for k in keys
+        if len(windows[k]) != before[k]
+    ]
+    if changed:  # one executemany (ORM bulk UPDATE by primary key)
+        await session.execute(sa.update(RateWindow), changed)
     return [timedelta(seconds=w) for w in waits]
 
 
