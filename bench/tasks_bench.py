@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from core.channel import ChannelLimits, SendResult  # noqa: E402
+from core.channel import ChannelLimits, RateLimit, SendResult  # noqa: E402
 from core.clock import FixedClock  # noqa: E402
 from core.rules import Rules  # noqa: E402
 from storage import db  # noqa: E402
@@ -190,22 +190,27 @@ async def analyze(engine) -> None:
         await conn.commit()
 
 
+# WeCom's per-member limits: with --wecom-limits every send takes a slot in its recipient's
+# window (shared rows in PostgreSQL, memory on SQLite), checked before sending.
+WECOM_LIMITS = ChannelLimits(per_recipient=(RateLimit(30, 60), RateLimit(1000, 3600)))
+
+
 class NoopSender:
     name = "noop"
-    limits = ChannelLimits()
 
-    def __init__(self) -> None:
+    def __init__(self, limits: ChannelLimits) -> None:
         self.sent: list[int] = []
+        self.limits = limits
 
     async def send(self, external_id, body, outbox_id=None):
         self.sent.append(outbox_id)
         return SendResult(ok=True)
 
 
-def _worker(url: str, at: str, batch: int, out: multiprocessing.Queue) -> None:
+def _worker(url: str, at: str, batch: int, limited: bool, out: multiprocessing.Queue) -> None:
     async def go() -> tuple[list[int], float, float]:
         engine = db.make_engine(url, pool_size=4)
-        sender = NoopSender()
+        sender = NoopSender(WECOM_LIMITS if limited else ChannelLimits())
         delivery = Delivery(
             db.make_sessionmaker(engine),
             FixedClock(datetime.fromisoformat(at)),
@@ -238,6 +243,9 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument(
+        "--wecom-limits", action="store_true", help="deliver under WeCom's per-member windows"
+    )
     args = parser.parse_args()
     villages, tasks, team, households = (1000, 200, 9, 20) if args.full else (20, 10, 4, 5)
     pg = args.database_url.startswith("postgresql")
@@ -339,7 +347,7 @@ async def main() -> None:
         queue = ctx.Queue()
         later = (morning + timedelta(days=1)).isoformat()
         procs = [
-            ctx.Process(target=_worker, args=(url, later, args.batch, queue))
+            ctx.Process(target=_worker, args=(url, later, args.batch, args.wecom_limits, queue))
             for _ in range(args.workers)
         ]
         for p in procs:
@@ -350,7 +358,8 @@ async def main() -> None:
         sent = [i for ids, _, _ in results for i in ids]
         span = max(f for _, _, f in results) - min(s0 for _, s0, _ in results)
         print(
-            f"delivery: {len(sent)} of {total} rows by {args.workers} workers in {span:.2f} s "
+            f"delivery{' (WeCom per-member windows)' if args.wecom_limits else ''}: "
+            f"{len(sent)} of {total} rows by {args.workers} workers in {span:.2f} s "
             f"= {len(sent) / span:.0f} msg/s"
         )
         duplicates = len(sent) - len(set(sent))

@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -103,7 +104,10 @@ async def faq_index(app: web.Application) -> AsyncIterator[None]:
 
 async def workers(app: web.Application) -> AsyncIterator[None]:
     """The delivery loop and the scheduler, started after every channel is up."""
-    delivery = Delivery(app[SESSIONMAKER], app[CLOCK], app[RULES], app[SENDERS], gates=app[GATES])
+    lease = timedelta(seconds=app[CONFIG].core.delivery_lease_seconds)
+    delivery = Delivery(
+        app[SESSIONMAKER], app[CLOCK], app[RULES], app[SENDERS], gates=app[GATES], lease=lease
+    )
     app[DELIVERY] = delivery
     recovered = await app[INBOUND].recover()
     if recovered:

@@ -47,6 +47,8 @@ class CoreSettings(BaseSettings):
     rectify_days: int = Field(15, ge=1, le=365)
     escalate_after_hours: int = Field(24, ge=1, le=24 * 30)
     delivery_max_attempts: int = Field(8, ge=1, le=100)
+    # A delivery worker's claim on its rows, extended every third of it while it sends.
+    delivery_lease_seconds: int = Field(30, ge=5, le=3600)
     run_scheduler: bool = True
     push_channel: str = "last"  # "last" or a channel's name (bot.channels.registry)
     # Flood guard of one web chat page: frames per second, and how many may come at once.

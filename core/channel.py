@@ -18,6 +18,9 @@ class SendResult:
     delivered: bool = False  # shown to the person right now (an open web chat page)
     retry_after: float | None = None  # the channel asked us to wait this long (seconds)
     permanent: bool = False  # retrying cannot help (user blocked the bot, invalid user)
+    # The far side is unreachable (connection refused, timeout, 5xx): not this message's
+    # fault, so the delivery worker's circuit breaker holds the channel and spends no attempt.
+    unavailable: bool = False
     error: str = ""
 
 

@@ -373,3 +373,15 @@ class Audit(Base):
     action: Mapped[str] = mapped_column(sa.String(64))
     object: Mapped[str] = mapped_column(sa.String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RateWindow(Base):
+    """A sliding-window log of send times (epoch seconds) for one rate-limit key, shared by
+    every process (``channel`` for a channel's overall limit, ``channel:recipient`` per person).
+    Updated under a row lock by :mod:`storage.rate_windows`."""
+
+    __tablename__ = "rate_windows"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    times: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(index=True)

@@ -31,6 +31,7 @@ class OutboxItem:
     priority: int
     attempts: int
     not_before: datetime
+    created_at: datetime | None = None
 
 
 def _item(row: OutboxMessage) -> OutboxItem:
@@ -43,6 +44,7 @@ def _item(row: OutboxMessage) -> OutboxItem:
         row.priority,
         row.attempts,
         row.not_before,
+        row.created_at,
     )
 
 
@@ -117,11 +119,12 @@ async def claim_due(
     now: datetime,
     worker: str,
     limit: int = 100,
-    lease: timedelta = timedelta(minutes=5),
+    lease: timedelta = timedelta(seconds=30),
 ) -> list[OutboxItem]:
     """Claim rows that are due (replies first). On PostgreSQL rows locked by another worker are
     skipped (FOR UPDATE SKIP LOCKED); SQLite has one writer at a time, so the lock is implicit.
-    A row claimed by a worker that died is claimable again after ``lease``."""
+    A row claimed by a worker that died is claimable again after ``lease`` (a live worker
+    keeps extending it: :func:`extend_lease`)."""
     due = sa.or_(
         OutboxMessage.status == "pending",
         sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease),
@@ -142,6 +145,22 @@ async def claim_due(
         row.attempts += 1
     await session.flush()
     return [_item(r) for r in rows]
+
+
+async def extend_lease(
+    session: AsyncSession, outbox_ids: list[int], worker: str, now: datetime
+) -> int:
+    """The heartbeat of a live worker: its rows still in ``sending`` stay leased to it."""
+    result = await session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(outbox_ids),
+            OutboxMessage.status == "sending",
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(claimed_at=now)
+    )
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 async def mark_sent(

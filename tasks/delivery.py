@@ -1,115 +1,52 @@
 """The outbox sender: claims due rows and sends them through the recipient's channel.
 
 Delivery is at-least-once: a worker that dies between claim and send leaves the row in
-``sending``; after the lease it is claimed again, and the idempotency key shows the repeat.
+``sending``; the claim is a short lease (``lease``, 30 s by default) that the live worker keeps
+extending while it sends (a heartbeat every ``lease / 3``), so a killed worker's rows are claimed
+again within the lease, and sent at most once more.
 
 Per batch: one claim transaction (replies before bulk; PostgreSQL ``FOR UPDATE SKIP LOCKED``),
 one query to route every row to a channel identity, rate limits checked *before* each send
-(WeCom drops the excess silently), sends run concurrently, and one transaction records the
-outcomes. A row that a limit or a paused channel holds back goes back to ``pending`` with a
-later ``not_before`` and its attempt is not counted; so is a row whose channel is down, so
-nothing is dropped while a channel is unreachable.
+(WeCom drops the excess silently; tasks.gates, shared by every process on PostgreSQL), sends
+run concurrently, and one transaction records the outcomes. A row that a limit, a paused
+channel or an open circuit breaker (tasks.breaker) holds back goes back to ``pending`` with a
+later ``not_before`` and its attempt is not counted, so an outage spends no attempts; a row
+dies only from its own failures (``delivery_max_attempts``) or, in an outage, when older than
+``MAX_AGE``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.channel import RateLimit, Sender, SendResult
+from core.channel import Sender, SendResult
 from core.clock import Clock
 from core.rules import Rules
 from storage import delivery_routes, outbox
 from storage import people as people_store
 from storage.session import AsyncSession, Sessionmaker
+from tasks.breaker import Admit
+from tasks.gates import ChannelGates
+
+__all__ = ["ChannelGates", "Delivery", "backoff"]
 
 log = logging.getLogger(__name__)
 
 # Errors that mean "the channel is unreachable", not "this message is bad".
 CHANNEL_DOWN_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, OSError)
-DOWN_PAUSE = timedelta(seconds=30)
 SEND_CONCURRENCY = 32
+LEASE = timedelta(seconds=30)
+MAX_AGE = timedelta(hours=24)  # a row still held by an outage after this long is dead
 
 
 def backoff(attempts: int, base: float = 5.0, cap: float = 3600.0) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
-
-
-class _Window:
-    """Send times inside the longest window of a set of limits (a sliding-window log)."""
-
-    __slots__ = ("times",)
-
-    def __init__(self) -> None:
-        self.times: deque[datetime] = deque()
-
-    def wait(self, limits: tuple[RateLimit, ...], now: datetime) -> timedelta:
-        """How long until one more send fits every limit (zero: it fits now)."""
-        longest = max(lim.seconds for lim in limits)
-        while self.times and self.times[0] <= now - timedelta(seconds=longest):
-            self.times.popleft()
-        worst = timedelta(0)
-        for lim in limits:
-            start = now - timedelta(seconds=lim.seconds)
-            inside = [t for t in self.times if t > start] if lim.seconds < longest else self.times
-            if len(inside) >= lim.count:
-                oldest = list(inside)[len(inside) - lim.count]
-                worst = max(worst, oldest + timedelta(seconds=lim.seconds) - now)
-        return worst
-
-
-@dataclass
-class _Gate:
-    overall: _Window = field(default_factory=_Window)
-    recipients: dict[str, _Window] = field(default_factory=dict)
-    paused_until: datetime | None = None
-
-
-class ChannelGates:
-    """Per-process rate-limit state and pauses, shared by every delivery worker of the process,
-    so a channel's retry-after pauses all of them at once."""
-
-    def __init__(self) -> None:
-        self._gates: dict[str, _Gate] = {}
-
-    def _gate(self, channel: str) -> _Gate:
-        return self._gates.setdefault(channel, _Gate())
-
-    def pause(self, channel: str, until: datetime) -> None:
-        gate = self._gate(channel)
-        if gate.paused_until is None or until > gate.paused_until:
-            gate.paused_until = until
-        log.warning("channel paused channel=%s until=%s", channel, until.isoformat())
-
-    def reserve(self, sender: Sender, external_id: str, now: datetime) -> timedelta:
-        """Take a send slot now (zero) or say how long to wait; checks happen before sending."""
-        gate = self._gate(sender.name)
-        if gate.paused_until is not None:
-            if gate.paused_until > now:
-                return gate.paused_until - now
-            gate.paused_until = None
-        limits = sender.limits
-        wait = gate.overall.wait(limits.overall, now) if limits.overall else timedelta(0)
-        window = None
-        if limits.per_recipient:
-            window = gate.recipients.get(external_id)
-            if window is None:
-                if len(gate.recipients) > 50_000:  # forget idle recipients
-                    gate.recipients.clear()
-                window = gate.recipients[external_id] = _Window()
-            wait = max(wait, window.wait(limits.per_recipient, now))
-        if wait > timedelta(0):
-            return wait
-        if limits.overall:
-            gate.overall.times.append(now)
-        if window is not None:
-            window.times.append(now)
-        return timedelta(0)
 
 
 @dataclass
@@ -134,8 +71,11 @@ class Delivery:
         worker_id: str | None = None,
         batch: int = 100,
         gates: ChannelGates | None = None,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = LEASE,
+        heartbeat: float | None = None,
     ) -> None:
+        """``heartbeat``: real seconds between lease extensions while a batch is being sent
+        (``lease / 3`` by default)."""
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.rules = rules
@@ -143,7 +83,9 @@ class Delivery:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.batch = batch
         self.gates = gates or ChannelGates()
+        self.gates.attach(sessionmaker)
         self.lease = lease
+        self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 3
         self.wake = asyncio.Event()
 
     async def run_once(self) -> int:
@@ -156,24 +98,63 @@ class Delivery:
             if not items:
                 return 0
             routes = await self._routes(session, items)
-        sem = asyncio.Semaphore(SEND_CONCURRENCY)
-        planned: list[asyncio.Task[_Outcome]] = []
+        beat = asyncio.create_task(self._beat([i.id for i in items]))
+        try:
+            outcomes, sends = await self._plan(items, routes, now)
+            sem = asyncio.Semaphore(SEND_CONCURRENCY)
+            outcomes += await asyncio.gather(
+                *(self._send(sem, item, sender, ext) for item, sender, ext in sends)
+            )
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+        async with self.sessionmaker() as session, session.begin():
+            await self._record(session, outcomes)
+        return len(items)
+
+    async def _beat(self, ids: list[int]) -> None:
+        """Keep this worker's claimed rows leased while it is alive and sending."""
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await outbox.extend_lease(session, ids, self.worker_id, self.clock.now())
+            except Exception:  # a missed beat only risks a duplicate send; keep sending
+                log.warning("delivery heartbeat failed worker=%s", self.worker_id, exc_info=True)
+
+    async def _plan(
+        self,
+        items: list[outbox.OutboxItem],
+        routes: dict[int, tuple[Sender, str]],
+        now: datetime,
+    ) -> tuple[list[_Outcome], list[tuple[outbox.OutboxItem, Sender, str]]]:
+        """Which rows go out now: routed, not paused, admitted by the breaker, within limits."""
         outcomes: list[_Outcome] = []
+        admitted: list[tuple[outbox.OutboxItem, Sender, str]] = []
         for item in items:
             route = routes.get(item.id)
             if route is None:
                 outcomes.append(_Outcome(item, "undeliverable", error="no usable channel identity"))
                 continue
             sender, external_id = route
-            wait = self.gates.reserve(sender, external_id, now)
-            if wait > timedelta(0):
-                outcomes.append(_Outcome(item, "defer", at=now + wait))
+            paused = self.gates.paused(sender.name, now)
+            if paused > timedelta(0):
+                outcomes.append(_Outcome(item, "defer", at=now + paused, error="channel paused"))
                 continue
-            planned.append(asyncio.create_task(self._send(sem, item, sender, external_id)))
-        outcomes += await asyncio.gather(*planned)
-        async with self.sessionmaker() as session, session.begin():
-            await self._record(session, outcomes)
-        return len(items)
+            admit, at = self.gates.breaker.admit(sender.name, now)
+            if admit is Admit.HOLD:
+                outcomes.append(_Outcome(item, "defer", at=at, error="channel down (breaker open)"))
+                continue
+            admitted.append((item, sender, external_id))
+        waits = await self.gates.reserve_many([(s, e) for _, s, e in admitted], now)
+        sends = []
+        for (item, sender, external_id), wait in zip(admitted, waits, strict=True):
+            if wait > timedelta(0):
+                outcomes.append(_Outcome(item, "defer", at=now + wait, error="rate limit"))
+            else:
+                sends.append((item, sender, external_id))
+        return outcomes, sends
 
     async def _routes(
         self, session: AsyncSession, items: list[outbox.OutboxItem]
@@ -203,16 +184,15 @@ class Delivery:
             try:
                 result = await sender.send(external_id, item.body, item.id)
             except CHANNEL_DOWN_ERRORS as exc:
-                # The channel is unreachable: hold every row for it, without spending attempts.
-                until = self.clock.now() + DOWN_PAUSE
-                self.gates.pause(sender.name, until)
-                log.warning("channel down id=%s channel=%s err=%r", item.id, sender.name, exc)
-                return _Outcome(item, "defer", at=until, error=repr(exc))
+                result = SendResult(ok=False, unavailable=True, error=repr(exc))
             except Exception as exc:  # a channel bug: count it as a failed attempt
                 log.warning("send raised id=%s channel=%s", item.id, sender.name, exc_info=True)
                 result = SendResult(ok=False, error=repr(exc))
         now = self.clock.now()
+        if result.unavailable:
+            return self._down(item, sender.name, result.error, now)
         if result.ok:
+            self.gates.breaker.up(sender.name, now)
             return _Outcome(item, "sent", sender.name, external_id, result.delivered, at=now)
         if result.retry_after:
             until = now + timedelta(seconds=result.retry_after)
@@ -231,6 +211,17 @@ class Delivery:
             error=result.error,
             at=now + backoff(item.attempts),
         )
+
+    def _down(self, item: outbox.OutboxItem, channel: str, error: str, now: datetime) -> _Outcome:
+        """The channel is unreachable: the breaker holds it; the row keeps its attempts unless
+        it has waited longer than ``MAX_AGE``."""
+        retry_at = self.gates.breaker.down(channel, now, error)
+        if item.created_at is not None and now - item.created_at > MAX_AGE:
+            log.warning(
+                "outbox dead (channel down too long) id=%s key=%s", item.id, item.idempotency_key
+            )
+            return _Outcome(item, "dead", error=f"channel down over {MAX_AGE}: {error}")
+        return _Outcome(item, "defer", at=retry_at, error=f"channel down: {error}")
 
     async def _record(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
         now = self.clock.now()

@@ -31,7 +31,7 @@ async def send_replies(
     gates = app[GATES]
     for index, reply in enumerate(replies):
         if sender.limits.replies_too:
-            wait = gates.reserve(sender, incoming.sender_id, app[CLOCK].now())
+            wait = await gates.reserve(sender, incoming.sender_id, app[CLOCK].now())
             if wait > timedelta(0):  # over the channel's limit: the outbox sends it later
                 await _queue(app, incoming, index, reply, wait.total_seconds())
                 continue

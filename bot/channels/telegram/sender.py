@@ -17,7 +17,9 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -27,6 +29,7 @@ from core.channel import ChannelLimits, RateLimit, SendResult
 from core.messages import Button, Reply
 
 log = logging.getLogger(__name__)
+DOWN = (TelegramNetworkError, TelegramServerError)  # the Bot API is unreachable (breaker)
 
 LIMITS = ChannelLimits(overall=(RateLimit(30, 1),), per_recipient=(RateLimit(1, 1),))
 TEXT_LIMIT = 4096
@@ -88,5 +91,6 @@ class TelegramSender:
             return SendResult(ok=False, permanent=gone, error=f"telegram 400 {exc.message}"[:500])
         except (TelegramAPIError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("telegram send failed outbox=%s error=%r", outbox_id, exc)
-            return SendResult(ok=False, error=repr(exc)[:500])
+            down = not isinstance(exc, TelegramAPIError) or isinstance(exc, DOWN)
+            return SendResult(ok=False, unavailable=down, error=repr(exc)[:500])
         return SendResult(ok=True)

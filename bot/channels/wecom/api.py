@@ -32,6 +32,7 @@ API_LIMIT = 45009
 ALL_USERS_INVALID = 81013
 MAX_MEDIA = 10 * 1024 * 1024
 TEXT_BYTES = 2048  # message/send text content limit (bytes, UTF-8)
+DOWN = (aiohttp.ClientConnectionError, TimeoutError, ConnectionError)  # unreachable (breaker)
 RATE_LIMIT_WAIT = 60.0  # seconds; WeCom does not say how long to back off after 45009
 # WeCom's per-member limit; the excess is dropped without an error, so replies count too.
 LIMITS = ChannelLimits(per_recipient=(RateLimit(30, 60), RateLimit(1000, 3600)), replies_too=True)
@@ -98,6 +99,8 @@ class WeComApi:
             async with self.http.request(
                 method, self.base + path, params=query, json=json, data=body
             ) as resp:
+                if resp.status >= 500:  # the far side is down: the sender says unavailable
+                    resp.raise_for_status()
                 data = await resp.json(content_type=None)
             code = int(data.get("errcode", 0))
             if code in TOKEN_ERRORS and attempt == 1:
@@ -190,7 +193,8 @@ class WeComSender:
         except (aiohttp.ClientError, TimeoutError, WeComError, OSError, ValueError) as exc:
             # ValueError: a body that is not JSON (e.g. an HTML error page from a proxy)
             log.warning("wecom send failed outbox=%s error=%r", outbox_id, exc)
-            return SendResult(ok=False, error=repr(exc)[:500])
+            down = isinstance(exc, DOWN) or getattr(exc, "status", 0) >= 500
+            return SendResult(ok=False, unavailable=down, error=repr(exc)[:500])
         if self.memory is not None:
             await self.memory.remember(external_id, reply)
         return result
