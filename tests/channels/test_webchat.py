@@ -16,7 +16,7 @@ from bot.channels.webchat.channel import COOKIE, HUB, TEXTS
 from handlers import texts, visit_texts
 from storage import outbox, people
 from storage import webchat as webchat_store
-from storage.models import Identity, InboxMessage, OutboxMessage, WebChatMessage
+from storage.models import Audit, Identity, InboxMessage, OutboxMessage, WebChatMessage
 from tests.factories import make_world
 from tests.webclient import webchat_server
 
@@ -397,6 +397,10 @@ async def test_photos_of_another_village_are_not_served(bound, server, sessionma
     status, _ = await bound.get(f"/media/{mine.path}")
     assert status == 200
     status, body = await bound.get(f"/media/{theirs.path}")
-    assert status == 403
+    assert status == 404  # like a photo that does not exist
     status, _ = await bound.get(f"/media/{theirs.thumb_path}")
-    assert status == 403
+    assert status == 404
+    async with sessionmaker() as s:
+        refused = (await s.scalars(sa.select(Audit).where(Audit.action == "refused"))).all()
+    assert [a.object for a in refused] == [theirs.path[:64], theirs.thumb_path[:64]]
+    assert all(a.detail["reason"] == "forbidden" for a in refused)

@@ -73,7 +73,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import BodyPartReader, web
 
-from bot.appkeys import CONFIG
+from bot.appkeys import CLOCK, CONFIG
 from bot.channels.base import install
 from bot.channels.ingest import PhotoRefused, ingest_photo
 from bot.channels.webchat import CHANNEL, connection
@@ -84,6 +84,7 @@ from bot.channels.webchat.protocol import (
     WebChatLimits,
     media_url,
 )
+from services import audit_refusals
 from storage import photos as photo_store
 
 log = logging.getLogger(__name__)
@@ -215,10 +216,20 @@ async def media(request: web.Request) -> web.StreamResponse:
     rel = request.match_info["path"]
     async with hub.sessionmaker() as session:
         allowed = await photo_store.may_view_photo(session, bound.person_id, rel)
-    if allowed is None:
-        raise web.HTTPNotFound()
     if not allowed:
-        raise web.HTTPForbidden(text=TEXTS["media_forbidden"])
+        # Another region's photo answers as a path that does not exist (no existence oracle),
+        # and both leave a refusal in the audit.
+        await audit_refusals.record_apart(
+            hub.sessionmaker,
+            "not_found" if allowed is None else "forbidden",
+            now=request.app[CLOCK].now(),
+            person_id=bound.person_id,
+            action="media",
+            obj=rel[:120],
+            msg="-",
+            via="webchat",
+        )
+        raise web.HTTPNotFound()
 
     def locate() -> Path | None:
         base = root.resolve()
