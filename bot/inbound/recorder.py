@@ -95,9 +95,9 @@ def storable(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-        # A surrogate pair written as two code points decodes to the character it stands for;
-        # what is left over is replaced.
+        # Through UTF-16: a surrogate pair written as two code points becomes the character it
+        # stands for, and each lone surrogate one U+FFFD.
+        value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     if "\x00" in value:
         value = value.replace("\x00", "")
     return value
