@@ -165,6 +165,17 @@ async def mark_sent(
     )
 
 
+async def take_pending(session: AsyncSession, outbox_id: int, now: datetime, channel: str) -> bool:
+    """Mark a still-pending row sent *before* sending it (a reply's fast path, which sends it
+    right after this commits); ``False`` when a delivery worker has taken it already."""
+    result = await session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")
+        .values(status="sent", sent_at=now, channel=channel, last_error=None)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
 async def defer(session: AsyncSession, outbox_id: int, until: datetime, error: str) -> None:
     """Back to pending without spending the attempt (held by a rate limit or a channel that
     is down)."""
