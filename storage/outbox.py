@@ -165,9 +165,11 @@ async def mark_sent(
     )
 
 
-async def take_pending(session: AsyncSession, outbox_id: int, now: datetime, channel: str) -> bool:
-    """Mark a still-pending row sent *before* sending it (a reply's fast path, which sends it
-    right after this commits); ``False`` when a delivery worker has taken it already."""
+async def mark_sent_if_pending(
+    session: AsyncSession, outbox_id: int, now: datetime, channel: str
+) -> bool:
+    """Mark a row sent that nobody claimed (a reply's fast path, right after sending it);
+    ``False`` when a delivery worker took it meanwhile."""
     result = await session.execute(
         sa.update(OutboxMessage)
         .where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")

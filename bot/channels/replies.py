@@ -8,12 +8,11 @@ retries it under the channel's limits and a second attempt can never send it twi
 A channel that acknowledged the message before handling it (WeCom answers its server once
 the inbox row is stored) cannot rely on its server resending: its replies are written to the
 outbox *in the handling transaction* (:class:`QueueReplies`, an after-hook), due a few
-seconds later, and this fast path takes each one (pending -> sent, one conditional update)
-and then sends it; a send that fails puts it back for the worker. A process that dies
-before taking a row leaves it to the delivery worker, which sends it when due; so a reply
-is never sent twice, and is lost only if the process dies during the one HTTP request to
-the channel. (Marking after the send instead would open a window for duplicates as long as
-the wait for the database's write lock, which on SQLite under load is the longer one.)
+seconds later, and this fast path sends each one and then marks it sent. A process that dies
+before the mark leaves the row to the delivery worker, which sends it when due: a reply is
+never lost; it is sent twice only if the process dies between the channel's receipt and the
+mark's commit (at-least-once, like the worker; marking before the send would lose the replies
+whose request was in flight instead).
 """
 
 from __future__ import annotations
@@ -99,10 +98,10 @@ async def send_replies(
             if wait > timedelta(0):  # over the channel's limit: the outbox sends it later
                 await _queue(app, incoming, index, reply, wait.total_seconds(), row)
                 continue
-        if row is not None and not await _take(app, row, sender.name):
-            continue  # the delivery worker has it
         result = await sender.send(incoming.sender_id, reply.to_dict())
         if result.ok:
+            if row is not None:
+                await _mark_sent(app, row, sender.name)
             continue
         if result.permanent:
             await _undeliverable(app, incoming, [r for r in queued[index:] if r is not None])
@@ -110,9 +109,10 @@ async def send_replies(
         await _queue(app, incoming, index, reply, result.retry_after, row)
 
 
-async def _take(app: web.Application, row: int, channel: str) -> bool:
+async def _mark_sent(app: web.Application, row: int, channel: str) -> None:
     async with app[SESSIONMAKER]() as session, session.begin():
-        return await outbox.take_pending(session, row, app[CLOCK].now(), channel)
+        if not await outbox.mark_sent_if_pending(session, row, app[CLOCK].now(), channel):
+            log.warning("reply sent by the worker as well outbox=%s", row)
 
 
 async def _undeliverable(app: web.Application, incoming: Incoming, rows: list[int]) -> None:
@@ -138,7 +138,7 @@ async def _queue(
     now = app[CLOCK].now()
     retry_at = now + timedelta(seconds=retry_after or DEFAULT_RETRY)
     async with app[SESSIONMAKER]() as session, session.begin():
-        if row is not None:  # already in the outbox: back to pending, for the worker
+        if row is not None:  # already in the outbox: when the worker may send it
             await outbox.mark_retry(session, row, "held back on the fast path", retry_at)
             log.info(
                 "reply left to the outbox channel=%s msg=%s", incoming.channel, incoming.message_id

@@ -3,8 +3,9 @@ the test database, the fake WeCom API on 127.0.0.1, ``kill -9`` in the middle of
 inbound traffic on WeCom and the web chat, and an immediate restart.
 
 What must hold: every message WeCom was given a 200 for is answered within 30 s of the
-restart, and exactly once (WeCom resends a message until it gets a 200, with the same MsgId,
-and so does the load here); every web chat frame is answered exactly once (the page resends,
+restart (WeCom resends a message until it gets a 200, with the same MsgId, and so does the
+load here), and twice at most for a reply WeCom had received but whose "sent" mark was not
+committed at the kill (at-least-once: WeCom has no idempotency key), never otherwise; every web chat frame is answered exactly once (the page resends,
 with the same id, what is neither answered nor in the history). And a reply that was in the
 outbox when the process died is sent once after the restart.
 """
@@ -140,20 +141,26 @@ async def warm_up(service: Service, stop_at: float) -> None:
         await ws.close()
 
 
-async def settled(sm, api: FakeWeComApi, deadline: float) -> bool:
-    """Every WeCom message answered, and nothing left that could still go out."""
-    while time.perf_counter() < deadline:
+async def settled(sm, api: FakeWeComApi, deadline: float) -> str:
+    """Every WeCom message answered, and nothing left that could still go out: "" then, else
+    what is missing."""
+    while True:
         async with sm() as s:
             unhandled = await s.scalar(
                 sa.select(sa.func.count()).where(InboxMessage.handled_at.is_(None))
             )
-            unsent = await s.scalar(
-                sa.select(sa.func.count()).where(OutboxMessage.status != "sent")
-            )
+            unsent = (
+                await s.execute(
+                    sa.select(OutboxMessage.idempotency_key, OutboxMessage.status).where(
+                        OutboxMessage.status != "sent"
+                    )
+                )
+            ).all()
         if len(api.sent) >= len(WECOM_USERS) * PER_USER and not unhandled and not unsent:
-            return True
+            return ""
+        if time.perf_counter() > deadline:
+            return f"replies {len(api.sent)}, unhandled {unhandled}, unsent {unsent}"
         await asyncio.sleep(0.2)
-    return False
 
 
 async def test_kill_9_under_load_every_acknowledged_message_is_answered_once(
@@ -178,13 +185,19 @@ async def test_kill_9_under_load_every_acknowledged_message_is_answered_once(
         await service.kill()
         acked_at_kill = sum(tally.acknowledged.values())
         answered_at_kill = Counter(m["touser"] for m in api.sent)
+        async with sm() as s:
+            marked = await s.scalar(
+                sa.select(sa.func.count()).where(OutboxMessage.status == "sent")
+            )
+        # Replies WeCom had received whose "sent" mark was not committed yet: the only ones
+        # that may go out twice (at-least-once).
+        unmarked = sum(answered_at_kill.values()) - marked
         in_flight = sum(max(0, tally.acknowledged[u] - answered_at_kill[u]) for u in WECOM_USERS)
         restarted = time.perf_counter()
         port_after = await service.start()
         await asyncio.gather(*load)
-        assert await settled(sm, api, restarted + ANSWER_WITHIN), (
-            f"not every acknowledged message answered within {ANSWER_WITHIN} s of the restart"
-        )
+        missing = await settled(sm, api, restarted + ANSWER_WITHIN)
+        assert not missing, f"not all answered {ANSWER_WITHIN} s after the restart: {missing}"
         await asyncio.sleep(0.5)  # anything sent twice would be on its way now
         replies = Counter(m["touser"] for m in api.sent)
         duplicates = sum(max(0, replies[u] - PER_USER) for u in WECOM_USERS)
@@ -200,10 +213,11 @@ async def test_kill_9_under_load_every_acknowledged_message_is_answered_once(
             f"{len(BROWSERS) * PER_BROWSER} (answered live {tally.web_live}, found answered "
             f"in the history {tally.web_history}, resent {tally.web_resent}); port open "
             f"{port_after:.1f} s after the restart; handled by the inbox sweep {swept}; "
-            f"duplicates {duplicates}"
+            f"sent but not yet marked at the kill {unmarked}; duplicates {duplicates}"
         )
         assert tally.acknowledged == Counter({u: PER_USER for u in WECOM_USERS})
-        assert replies == Counter({u: PER_USER for u in WECOM_USERS})  # each exactly once
+        assert all(replies[u] >= PER_USER for u in WECOM_USERS)  # none lost
+        assert duplicates <= unmarked  # a second copy only of a reply in flight at the kill
         assert tally.web_live + tally.web_history == len(BROWSERS) * PER_BROWSER
         async with sm() as s:
             web_rows = await s.scalar(
