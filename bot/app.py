@@ -79,7 +79,12 @@ def create_app(
 
     async def conversation(app: web.Application) -> AsyncIterator[None]:
         app[INBOUND] = Inbound(
-            app[SESSIONMAKER], app[CLOCK], app[RULES], build_registry(), app[SERVICES]
+            app[SESSIONMAKER],
+            app[CLOCK],
+            app[RULES],
+            build_registry(),
+            app[SERVICES],
+            ready=asyncio.Event(),  # set by faq_index once the index is built
         )
         yield
 
@@ -97,31 +102,52 @@ def create_app(
 
 
 async def faq_index(app: web.Application) -> AsyncIterator[None]:
-    """The policy FAQ index, built once at start-up (jieba and the build run in threads)."""
-    app[SERVICES].faq = await FaqService.start(app[SESSIONMAKER], app[CLOCK].now())
+    """The policy FAQ index, loaded in the background so the port opens at once (jieba and
+    the build run in threads, a few seconds); messages wait for it (``Inbound.ready``). If
+    it cannot be built, messages go on without it (the FAQ answers "not ready")."""
+    ready = app[INBOUND].ready
+
+    async def load() -> None:
+        try:
+            app[SERVICES].faq = await FaqService.start(app[SESSIONMAKER], app[CLOCK].now())
+        except Exception:
+            log.exception("faq index could not be built; questions are not answered")
+        finally:
+            ready.set()
+
+    task = asyncio.create_task(load(), name="faq-index")
     yield
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def workers(app: web.Application) -> AsyncIterator[None]:
-    """The delivery loop and the scheduler, started after every channel is up."""
+    """The delivery loop, the inbox sweep and the scheduler, started after every channel is
+    up. They run as tasks, so the port opens without waiting for them: the sweep (messages
+    received but never handled, e.g. before a crash) and delivery (replies queued before it)
+    begin as the server starts listening."""
     lease = timedelta(seconds=app[CONFIG].core.delivery_lease_seconds)
     delivery = Delivery(
         app[SESSIONMAKER], app[CLOCK], app[RULES], app[SENDERS], gates=app[GATES], lease=lease
     )
     app[DELIVERY] = delivery
-    recovered = await app[INBOUND].recover()
-    if recovered:
-        log.info("recovered %d unhandled inbox messages", recovered)
-    loop_task = asyncio.create_task(delivery.run_forever(), name="delivery")
+    tasks = [
+        asyncio.create_task(delivery.run_forever(), name="delivery"),
+        asyncio.create_task(app[INBOUND].sweep_forever(), name="inbox-sweep"),
+    ]
     scheduler = Scheduler(app[SESSIONMAKER], app[CLOCK], app[RULES], on_enqueued=delivery.wake.set)
     app[SCHEDULER] = scheduler
     if app[CONFIG].core.run_scheduler:
         scheduler.start()
     yield
     scheduler.shutdown()
-    loop_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await loop_task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def in_flight(app: web.Application) -> AsyncIterator[None]:

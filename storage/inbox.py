@@ -2,7 +2,7 @@
 
 A channel's retry of the same message finds the row and does nothing. Handling happens in a
 second transaction that claims the row, so a crash after receipt leaves an unhandled row
-that :func:`unhandled` finds at start-up.
+that :func:`unhandled` finds (the inbound sweep looks every few seconds).
 """
 
 from __future__ import annotations
@@ -138,11 +138,17 @@ UNHANDLED_BATCH = 100
 
 
 async def unhandled(
-    session: AsyncSession, older_than: datetime, limit: int = UNHANDLED_BATCH
+    session: AsyncSession, older_than: datetime, limit: int = UNHANDLED_BATCH, after_id: int = 0
 ) -> list[InboxMessage]:
+    """Unhandled rows received before ``older_than``, oldest first, with ids above
+    ``after_id`` (to page on past rows that another worker holds)."""
     rows = await session.scalars(
         sa.select(InboxMessage)
-        .where(InboxMessage.handled_at.is_(None), InboxMessage.received_at <= older_than)
+        .where(
+            InboxMessage.handled_at.is_(None),
+            InboxMessage.received_at <= older_than,
+            InboxMessage.id > after_id,
+        )
         .order_by(InboxMessage.id)
         .limit(limit)
     )

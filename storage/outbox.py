@@ -184,6 +184,19 @@ async def mark_sent(
     )
 
 
+async def mark_sent_if_pending(
+    session: AsyncSession, outbox_id: int, now: datetime, channel: str
+) -> bool:
+    """Mark a row sent that nobody claimed (a reply's fast path, right after sending it);
+    ``False`` when a delivery worker took it meanwhile."""
+    result = await session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")
+        .values(status="sent", sent_at=now, channel=channel, last_error=None)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
 async def defer(session: AsyncSession, outbox_id: int, until: datetime, error: str) -> None:
     """Back to pending without spending the attempt (held by a rate limit or a channel that
     is down)."""

@@ -4,58 +4,146 @@ Replies go out at once (the person is waiting), within the channel's limits wher
 the excess silently (WeCom); one over the limit or refused for now (rate limit, network) is
 put in the outbox with a key derived from the message id, so the delivery worker
 retries it under the channel's limits and a second attempt can never send it twice.
+
+A channel that acknowledged the message before handling it (WeCom answers its server once
+the inbox row is stored) cannot rely on its server resending: its replies are written to the
+outbox *in the handling transaction* (:class:`QueueReplies`, an after-hook), due a few
+seconds later, and this fast path sends each one and then marks it sent. A process that dies
+before the mark leaves the row to the delivery worker, which sends it when due: a reply is
+never lost; it is sent twice only if the process dies between the channel's receipt and the
+mark's commit (at-least-once, like the worker; marking before the send would lose the replies
+whose request was in flight instead).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from aiohttp import web
 
 from bot.appkeys import CLOCK, GATES, SESSIONMAKER
+from bot.inbound import AfterHook
 from core import keys
 from core.channel import Sender
 from core.messages import Incoming, Reply
 from storage import outbox
 from storage import people as people_store
+from storage.people import PersonDTO
+from storage.session import AsyncSession
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY = 5.0  # seconds, when the channel did not say how long to wait
+# How long the delivery worker leaves a reply queued by the handling transaction to the fast
+# path; after that (the process died before sending) the worker sends it.
+FAST_PATH_GRACE = timedelta(seconds=10)
+
+
+class QueueReplies:
+    """An after-hook: the replies as outbox rows to the sender, in the message's transaction,
+    due after :data:`FAST_PATH_GRACE`. ``ids`` are the rows (``None`` where the key was
+    queued already, e.g. by the inbox sweep); empty for an unbound sender, who has no outbox
+    (those replies are sent directly, as before)."""
+
+    def __init__(self, app: web.Application, then: AfterHook | None = None) -> None:
+        self.app = app
+        self.then = then
+        self.ids: list[int | None] = []
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        incoming: Incoming,
+        replies: list[Reply],
+        person: PersonDTO | None,
+    ) -> None:
+        if self.then is not None:
+            await self.then(session, incoming, replies, person)
+        self.ids = []  # called again after a refusal, in the second transaction
+        if person is None:  # after a refusal
+            person = await people_store.by_identity(session, incoming.channel, incoming.sender_id)
+        if person is None:
+            return
+        now = self.app[CLOCK].now()
+        for index, reply in enumerate(replies):
+            row = await outbox.enqueue(
+                session,
+                recipient_id=person.id,
+                body=reply.to_dict(),
+                key=keys.reply(incoming.channel, incoming.message_id, index),
+                now=now,
+                not_before=now + FAST_PATH_GRACE,
+                priority=outbox.PRIORITY_REPLY,
+                channel=incoming.channel,
+            )
+            self.ids.append(row)
 
 
 async def send_replies(
-    app: web.Application, sender: Sender, incoming: Incoming, replies: list[Reply]
+    app: web.Application,
+    sender: Sender,
+    incoming: Incoming,
+    replies: list[Reply],
+    queued: Sequence[int | None] = (),
 ) -> None:
+    """Send ``replies`` now; ``queued``: their outbox rows (:class:`QueueReplies`), marked
+    sent when sent, or left to the delivery worker (with the channel's wait) when not."""
     gates = app[GATES]
     for index, reply in enumerate(replies):
+        row = queued[index] if index < len(queued) else None
         if sender.limits.replies_too:
             wait = await gates.reserve(sender, incoming.sender_id, app[CLOCK].now())
             if wait > timedelta(0):  # over the channel's limit: the outbox sends it later
-                await _queue(app, incoming, index, reply, wait.total_seconds())
+                await _queue(app, incoming, index, reply, wait.total_seconds(), row)
                 continue
         result = await sender.send(incoming.sender_id, reply.to_dict())
         if result.ok:
+            if row is not None:
+                await _mark_sent(app, row, sender.name)
             continue
         if result.permanent:
-            # As the delivery worker does: pushes stop going to this identity, and county staff
-            # see it in the digest, until the person writes again (which sets it back to ok).
-            log.warning(
-                "reply undeliverable channel=%s msg=%s", incoming.channel, incoming.message_id
-            )
-            async with app[SESSIONMAKER]() as session, session.begin():
-                await people_store.set_identity_status(
-                    session, incoming.channel, incoming.sender_id, "blocked"
-                )
+            await _undeliverable(app, incoming, [r for r in queued[index:] if r is not None])
             return
-        await _queue(app, incoming, index, reply, result.retry_after)
+        await _queue(app, incoming, index, reply, result.retry_after, row)
+
+
+async def _mark_sent(app: web.Application, row: int, channel: str) -> None:
+    async with app[SESSIONMAKER]() as session, session.begin():
+        if not await outbox.mark_sent_if_pending(session, row, app[CLOCK].now(), channel):
+            log.warning("reply sent by the worker as well outbox=%s", row)
+
+
+async def _undeliverable(app: web.Application, incoming: Incoming, rows: list[int]) -> None:
+    # As the delivery worker does: pushes stop going to this identity, and county staff
+    # see it in the digest, until the person writes again (which sets it back to ok).
+    log.warning("reply undeliverable channel=%s msg=%s", incoming.channel, incoming.message_id)
+    async with app[SESSIONMAKER]() as session, session.begin():
+        await people_store.set_identity_status(
+            session, incoming.channel, incoming.sender_id, "blocked"
+        )
+        for row in rows:
+            await outbox.mark_final(session, row, "undeliverable", "channel refused the reply")
 
 
 async def _queue(
-    app: web.Application, incoming: Incoming, index: int, reply: Reply, retry_after: float | None
+    app: web.Application,
+    incoming: Incoming,
+    index: int,
+    reply: Reply,
+    retry_after: float | None,
+    row: int | None = None,
 ) -> None:
+    now = app[CLOCK].now()
+    retry_at = now + timedelta(seconds=retry_after or DEFAULT_RETRY)
     async with app[SESSIONMAKER]() as session, session.begin():
+        if row is not None:  # already in the outbox: when the worker may send it
+            await outbox.mark_retry(session, row, "held back on the fast path", retry_at)
+            log.info(
+                "reply left to the outbox channel=%s msg=%s", incoming.channel, incoming.message_id
+            )
+            return
         person = await people_store.by_identity(session, incoming.channel, incoming.sender_id)
         if person is None:
             log.warning(
@@ -64,14 +152,13 @@ async def _queue(
                 incoming.message_id,
             )
             return
-        now = app[CLOCK].now()
         await outbox.enqueue(
             session,
             recipient_id=person.id,
             body=reply.to_dict(),
             key=keys.reply(incoming.channel, incoming.message_id, index),
             now=now,
-            not_before=now + timedelta(seconds=retry_after or DEFAULT_RETRY),
+            not_before=retry_at,
             priority=outbox.PRIORITY_REPLY,
             channel=incoming.channel,
         )

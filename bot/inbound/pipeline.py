@@ -15,6 +15,7 @@ and per-sender order in :mod:`bot.channels.order`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from bot.channels import split
 from bot.channels.order import KeyedLocks
 from bot.channels.texts import TOO_LONG
 from bot.inbound import recovery
-from bot.inbound.recorder import Recorder
+from bot.inbound.recorder import Recorder, clean
 from bot.inbound.unit import AfterHook, Unit
 from core.clock import Clock
 from core.messages import Incoming, Reply
@@ -42,6 +43,7 @@ class Inbound:
         rules: Rules,
         registry: Registry,
         services: Services | None = None,
+        ready: asyncio.Event | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
@@ -53,12 +55,20 @@ class Inbound:
         # One message at a time per sender inside this process, so a person's messages are
         # handled in the order they arrived; across processes PostgreSQL advisory locks do it.
         self.order = KeyedLocks()
+        # Set once what handling needs is loaded (the FAQ index: bot.app loads it after the
+        # port opens); messages wait for it before their transaction, so none fails for it.
+        if ready is None:
+            ready = asyncio.Event()
+            ready.set()
+        self.ready = ready
 
     async def receive(
         self, incoming: Incoming, after: AfterHook | None = None
     ) -> list[Reply] | None:
         """Record and handle one message in one transaction; ``None`` for a message id that
-        was received before."""
+        was received before. An error here means nothing was stored (the channel's server
+        should send it again)."""
+        incoming = clean(incoming)
         if incoming.kind == "text" and split.too_long(incoming.text):
             log.info(
                 "text too long channel=%s msg=%s len=%d",
@@ -72,22 +82,29 @@ class Inbound:
     async def record(self, incoming: Incoming) -> int | None:
         """Write the message to the inbox and commit (group commit); ``None`` for a message id
         seen before. Channels that must answer their server at once (WeCom's 5-second window)
-        call this, answer, and then call :meth:`handle` in the background."""
-        return await self._recorder.record(incoming)
+        call this, answer, and then call :meth:`handle` in the background. An error here
+        means nothing was stored."""
+        return await self._recorder.record(clean(incoming))
 
     async def handle(
         self, inbox_id: int, incoming: Incoming, after: AfterHook | None = None
     ) -> list[Reply] | None:
         """Handle a message already in the inbox (see :meth:`record`); ``None`` if another
         worker handled it already."""
-        return await self._in_order(incoming, inbox_id, after)
+        return await self._in_order(clean(incoming), inbox_id, after)
 
-    async def recover(self, older_than: timedelta = timedelta(seconds=30)) -> int:
+    async def recover(self, older_than: timedelta = recovery.SWEEP_AGE) -> int:
         """Handle inbox rows that were received but never handled (see bot.inbound.recovery)."""
         return await recovery.recover(self.sessionmaker, self.clock, self.handle, older_than)
+
+    async def sweep_forever(self, every: float = recovery.SWEEP_EVERY) -> None:
+        """:meth:`recover` every few seconds, until cancelled (bot.app runs it)."""
+        await recovery.sweep_forever(self.sessionmaker, self.clock, self.handle, every=every)
 
     async def _in_order(
         self, incoming: Incoming, inbox_id: int | None, after: AfterHook | None
     ) -> list[Reply] | None:
+        if not self.ready.is_set():
+            await self.ready.wait()
         async with self.order.hold((incoming.channel, incoming.sender_id)):
             return await self._unit.run(incoming, inbox_id, after)

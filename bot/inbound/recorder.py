@@ -7,6 +7,7 @@ many messages share one transaction and one statement; alone, a message is writt
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from datetime import datetime
 from typing import Any
@@ -82,6 +83,35 @@ async def record(
     return await inbox.record(
         session, **inbox_values(incoming, now, handled=handled, error=error), lock=lock
     )
+
+
+_TEXT_FIELDS = ("channel", "sender_id", "message_id", "text", "payload", "label")
+
+
+def storable(value: str) -> str:
+    """``value`` without NUL characters and with lone surrogates replaced (U+FFFD): neither
+    can be stored (PostgreSQL refuses both in text and JSON; UTF-8 cannot encode a
+    surrogate). The common, clean case costs one encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # Through UTF-16: a surrogate pair written as two code points becomes the character it
+        # stands for, and each lone surrogate one U+FFFD.
+        value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value
+
+
+def clean(incoming: Incoming) -> Incoming:
+    """The message as it can be stored: every text field passed through :func:`storable`.
+    The inbound flow applies it once, on the way in, so the handler sees what is stored."""
+    changes: dict[str, Any] = {
+        name: fixed
+        for name in _TEXT_FIELDS
+        if (fixed := storable(getattr(incoming, name))) != getattr(incoming, name)
+    }
+    return dataclasses.replace(incoming, **changes) if changes else incoming
 
 
 def inbox_values(

@@ -1,11 +1,18 @@
 """Recovery: inbox rows that were received but never handled (the process stopped in
-between) are handled at start-up. Nobody waits on a socket for these replies: they go to the
-outbox, in the message's transaction, and the delivery worker sends them on the message's
-channel.
+between, or its background handling is stuck) are picked up by a sweep that runs every few
+seconds in every process, for rows older than a few seconds.
+
+Any number of processes may sweep at once: handling claims the row with a conditional update
+(``storage.inbox.claim``), so exactly one of them handles it; the others skip it. Rows are
+handled one at a time in id order, through the inbound flow's own ``handle`` (which holds the
+sender's lock), so a person's messages keep their order. Nobody waits on a socket for these
+replies: they go to the outbox, in the message's transaction, and the delivery worker sends
+them on the message's channel.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -23,13 +30,17 @@ log = logging.getLogger(__name__)
 
 Handle = Callable[[int, Incoming, AfterHook], Awaitable[object]]
 
+SWEEP_EVERY = 3.0  # seconds between sweeps
+SWEEP_AGE = timedelta(seconds=5)  # a row younger than this is still being handled normally
+
 
 async def recover(
     sessionmaker: async_sessionmaker, clock: Clock, handle: Handle, older_than: timedelta
 ) -> int:
     """Handle every unhandled row older than ``older_than`` with ``handle`` (the inbound
-    flow's own, so per-sender order holds); returns how many there were."""
+    flow's own, so per-sender order holds); returns how many rows this call handled."""
     count = 0
+    after_id = 0
 
     async def queue(
         session: AsyncSession, incoming: Incoming, replies: list[Reply], person: PersonDTO | None
@@ -38,12 +49,36 @@ async def recover(
 
     while True:
         async with sessionmaker() as session:
-            rows = await inbox.unhandled(session, clock.now() - older_than)
+            rows = await inbox.unhandled(session, clock.now() - older_than, after_id=after_id)
         for row in rows:
-            await handle(row.id, Incoming.from_dict(row.payload), queue)
-        count += len(rows)
+            if await handle(row.id, Incoming.from_dict(row.payload), queue) is not None:
+                count += 1
         if len(rows) < inbox.UNHANDLED_BATCH:
             return count
+        after_id = rows[-1].id
+
+
+async def sweep_forever(
+    sessionmaker: async_sessionmaker,
+    clock: Clock,
+    handle: Handle,
+    *,
+    every: float = SWEEP_EVERY,
+    older_than: timedelta = SWEEP_AGE,
+) -> None:
+    """Run :func:`recover` every ``every`` seconds until cancelled; a failed sweep (the
+    database away) is logged and the next one tries again."""
+    while True:
+        try:
+            recovered = await recover(sessionmaker, clock, handle, older_than)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("inbox sweep failed", exc_info=True)
+        else:
+            if recovered:
+                log.info("recovered %d unhandled inbox messages", recovered)
+        await asyncio.sleep(every)
 
 
 async def queue_replies(

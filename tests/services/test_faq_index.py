@@ -1,4 +1,4 @@
-"""The FAQ index's lifecycle: built at app start-up (shipped FAQ loaded into an empty table),
+"""The FAQ index's lifecycle: built after app start-up (shipped FAQ loaded into an empty table),
 rebuilt when the table changes, kept when it does not."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.app import SERVICES, create_app
+from bot.appkeys import INBOUND
 from bot.config import load_config
 from services import faq_file
 from services.faq_index import FaqService
@@ -23,6 +24,7 @@ async def test_app_start_up_builds_the_index_from_the_shipped_faq(
     runner = web.AppRunner(app)
     await runner.setup()
     try:
+        await app[INBOUND].ready.wait()  # loaded in the background: messages wait for it
         service = app[SERVICES].faq
         assert isinstance(service, FaqService)
         shipped = faq_file.read_file(faq_file.SHIPPED)

@@ -52,6 +52,10 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 DOWNLOAD_ERRORS = (AiogramError, aiohttp.ClientError, TimeoutError, ValueError)
 
 
+class NotStored(Exception):
+    """The inbound flow failed before the message was stored (the database is away)."""
+
+
 class TelegramChannel:
     name = CHANNEL
 
@@ -151,7 +155,10 @@ class TelegramChannel:
         await self._receive(incoming)
 
     async def _receive(self, incoming: Incoming) -> None:
-        replies = await self.app[INBOUND].receive(incoming)
+        try:
+            replies = await self.app[INBOUND].receive(incoming)
+        except Exception as exc:  # nothing stored: the webhook asks Telegram to send it again
+            raise NotStored(incoming.message_id) from exc
         await send_replies(self.app, self.sender, incoming, replies or [])
 
     async def _notice(self, chat: str, reply: Reply) -> None:
@@ -181,16 +188,24 @@ class TelegramChannel:
             log.warning("telegram webhook rejected: %s", str(exc).splitlines()[0][:200])
             return web.Response(status=400, text="bad update")
         # Handle, then answer: Telegram waits for the answer (unlike WeCom's 5 seconds) and sends
-        # the update again if it gets none, so a process that stops midway loses nothing; the
-        # inbox makes the second delivery a no-op. Tracked, so shutdown waits for it.
-        await asyncio.shield(spawn(self.app, self._feed(update), f"tg:{update.update_id}"))
+        # the update again if it gets none or a non-2xx one, so a process that stops midway, or
+        # a database that is away, loses nothing; the inbox makes the second delivery a no-op.
+        # Tracked, so shutdown waits for it.
+        stored = await asyncio.shield(spawn(self.app, self._feed(update), f"tg:{update.update_id}"))
+        if not stored:
+            return web.Response(status=503, text="retry")
         return web.Response(text="ok")
 
-    async def _feed(self, update: Update) -> None:
+    async def _feed(self, update: Update) -> bool:
+        """Handle one update; ``False`` when it could not be stored (Telegram should resend)."""
         try:
             await self.dispatcher.feed_update(self.bot, update)
+        except NotStored:
+            log.warning("telegram update not stored update=%s", update.update_id, exc_info=True)
+            return False
         except Exception:  # nobody awaits this task: log here or lose the error
             log.exception("telegram update failed update=%s", update.update_id)
+        return True
 
     async def start(self) -> None:
         if self.settings.mode == "webhook":

@@ -33,7 +33,7 @@ from bot.channels import menus, split, texts
 from bot.channels.base import install, spawn
 from bot.channels.bodies import TooLarge, read_limited
 from bot.channels.ingest import PhotoRefused, ingest_photo
-from bot.channels.replies import send_replies
+from bot.channels.replies import QueueReplies, send_replies
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.api import WeComApi, WeComError, WeComSender
 from bot.channels.wecom.crypto import CallbackRejected, WeComCrypto
@@ -136,7 +136,11 @@ class WeComChannel:
         if incoming is None:
             return web.Response(text="success")
         inbound = self.app[INBOUND]
-        inbox_id = await inbound.record(incoming)
+        try:
+            inbox_id = await inbound.record(incoming)
+        except Exception:  # not stored (the database is away): WeCom retries on a non-200
+            log.warning("wecom message not stored, asking WeCom to retry", exc_info=True)
+            return web.Response(status=503, text="retry")
         if inbox_id is not None:
             spawn(self.app, self.process(inbox_id, incoming), f"wecom:{incoming.message_id}")
         return web.Response(text="success")
@@ -209,15 +213,13 @@ class WeComChannel:
             return await self.api.get_media(media_id)
 
     async def process(self, inbox_id: int, incoming: Incoming) -> None:
+        # WeCom has had its 200: the replies go to the outbox with the handling, and are sent
+        # from there at once (bot.channels.replies), so a crash in between loses none.
+        queue = QueueReplies(self.app, then=self.memory.remember_replies)
         try:
             async with self._handling:
-                replies = (
-                    await self.app[INBOUND].handle(
-                        inbox_id, incoming, after=self.memory.remember_replies
-                    )
-                    or []
-                )
-            await send_replies(self.app, self.reply_sender, incoming, replies)
+                replies = await self.app[INBOUND].handle(inbox_id, incoming, after=queue) or []
+            await send_replies(self.app, self.reply_sender, incoming, replies, queue.ids)
         except Exception:  # nobody awaits this task: log here or lose the error
             log.exception("wecom processing failed msg=%s", incoming.message_id)
 
