@@ -104,16 +104,22 @@ def create_app(
 async def faq_index(app: web.Application) -> AsyncIterator[None]:
     """The policy FAQ index, loaded in the background so the port opens at once (jieba and
     the build run in threads, a few seconds); messages wait for it (``Inbound.ready``). If
-    it cannot be built, messages go on without it (the FAQ answers "not ready")."""
+    it cannot be built (the database is away at start-up), messages go on without it (the FAQ
+    answers "not ready") and the build is tried again, backing off up to a minute."""
     ready = app[INBOUND].ready
 
     async def load() -> None:
-        try:
-            app[SERVICES].faq = await FaqService.start(app[SESSIONMAKER], app[CLOCK].now())
-        except Exception:
-            log.exception("faq index could not be built; questions are not answered")
-        finally:
-            ready.set()
+        delay = 1.0
+        while True:
+            try:
+                app[SERVICES].faq = await FaqService.start(app[SESSIONMAKER], app[CLOCK].now())
+                return
+            except Exception:
+                log.exception("faq index could not be built; trying again in %.0f s", delay)
+            finally:
+                ready.set()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
 
     task = asyncio.create_task(load(), name="faq-index")
     yield

@@ -5,6 +5,7 @@ is cleaned on the way into the inbox instead of failing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -159,3 +160,33 @@ async def test_wecom_callback_is_503_while_the_database_is_away_and_the_retry_is
     finally:
         await server.close()
         await api.close()
+
+
+@pytest.fixture
+async def telegram_polling(engine, database_url, tmp_path, clock) -> AsyncIterator[tuple]:
+    fake = FakeTelegramApi(TG_TOKEN)
+    base = await fake.start()
+    server = await start_app(make_config(database_url, tmp_path, telegram_base=base), clock)
+    yield server, fake
+    await server.close()
+    await fake.close()
+
+
+async def test_polling_keeps_an_update_it_could_not_store_until_the_database_is_back(
+    telegram_polling, database_url, tmp_path
+):
+    # getUpdates has moved past the update by the time it fails to store: Telegram will not
+    # send it again, so the channel must keep it and store it once the database answers.
+    server, fake = telegram_polling
+    with database_away(server.app, database_url, tmp_path):
+        update = fake.message_update(4242, text="帮助")
+        await fake.push(update)
+        async with asyncio.timeout(10):  # the bot asked for updates past it: Telegram is done
+            while update in fake.updates:  # noqa: ASYNC110 (the fake forgets confirmed updates, as Telegram does; nothing signals it)
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(1.2)  # at least two failed tries while the database is away
+        assert fake.texts_to(4242) == []
+    await fake.wait_for(lambda: bool(fake.texts_to(4242)))
+    rows = await inbox(server.app)
+    assert len(rows) == 1 and rows[0].payload["text"] == "帮助"
+    assert len(fake.texts_to(4242)) == 1

@@ -46,6 +46,12 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 MAX_UPDATE = 256 * 1024  # an update is a few kB; photos arrive as file ids
 POLLING_TIMEOUT = 10  # seconds a getUpdates call may wait
+# Polling: once getUpdates has moved past an update, Telegram never sends it again, so an update
+# that could not be stored (the database is away) is kept here and stored again, backing off
+# up to STORE_RETRY_MAX between tries, for at most STORE_RETRY_FOR.
+STORE_RETRY_FIRST = 0.5
+STORE_RETRY_MAX = 30.0
+STORE_RETRY_FOR = 3600.0
 ALLOWED_UPDATES = ["message", "callback_query"]
 # Errors of a photo download that become a "photo not received" notice: AiogramError covers
 # TelegramAPIError and ClientDecodeError (a non-JSON answer, e.g. a proxy's 502 page).
@@ -155,10 +161,24 @@ class TelegramChannel:
         await self._receive(incoming)
 
     async def _receive(self, incoming: Incoming) -> None:
-        try:
-            replies = await self.app[INBOUND].receive(incoming)
-        except Exception as exc:  # nothing stored: the webhook asks Telegram to send it again
-            raise NotStored(incoming.message_id) from exc
+        delay, waited = STORE_RETRY_FIRST, 0.0
+        while True:
+            try:
+                replies = await self.app[INBOUND].receive(incoming)
+                break
+            except Exception as exc:
+                # Nothing stored. The webhook asks Telegram to send it again (503); polling
+                # has no second chance, so the update waits here for the database.
+                if self.settings.mode == "webhook" or waited >= STORE_RETRY_FOR:
+                    raise NotStored(incoming.message_id) from exc
+                log.warning(
+                    "telegram update not stored, retrying in %.1f s msg=%s",
+                    delay,
+                    incoming.message_id,
+                )
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, STORE_RETRY_MAX)
         await send_replies(self.app, self.sender, incoming, replies or [])
 
     async def _notice(self, chat: str, reply: Reply) -> None:
