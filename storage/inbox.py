@@ -165,12 +165,12 @@ async def count(session: AsyncSession, channel: str | None = None) -> int:
 STALE_AFTER = timedelta(minutes=1)
 
 
-async def recent_location(
-    session: AsyncSession, channel: str, sender_id: str, since: datetime, scan: int = 30
-) -> tuple[float, float] | None:
-    """The last location this sender shared since ``since`` (among their last ``scan``
-    messages): a visit reported soon after a location outside any flow takes it."""
-    payloads = await session.scalars(
+async def recent_payloads(
+    session: AsyncSession, channel: str, sender_id: str, since: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """The stored messages (``Incoming.to_dict()``) of one sender received since ``since``,
+    newest first, at most ``limit``."""
+    rows = await session.scalars(
         sa.select(InboxMessage.payload)
         .where(
             InboxMessage.channel == channel,
@@ -178,9 +178,17 @@ async def recent_location(
             InboxMessage.received_at >= since,
         )
         .order_by(InboxMessage.id.desc())
-        .limit(scan)
+        .limit(limit)
     )
-    for p in payloads:
+    return [p or {} for p in rows]
+
+
+async def recent_location(
+    session: AsyncSession, channel: str, sender_id: str, since: datetime, scan: int = 30
+) -> tuple[float, float] | None:
+    """The last location this sender shared since ``since`` (among their last ``scan``
+    messages): a visit reported soon after a location outside any flow takes it."""
+    for p in await recent_payloads(session, channel, sender_id, since, scan):
         if p.get("kind") == "location" and p.get("lat") is not None:
             return float(p["lat"]), float(p["lon"])
     return None

@@ -13,7 +13,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Audit, Identity, InboxMessage, Person, WebChatMessage
+from storage import inbox
+from storage.models import Audit, Identity, Person, WebChatMessage
 
 HISTORY_LIMIT = 50
 
@@ -154,17 +155,8 @@ async def recent_inbox_texts(
 ) -> list[str]:
     """The texts (``""`` for other kinds) of the newest ``limit`` inbox rows of one sender
     received since ``since``: what an unbound visitor has stored lately."""
-    rows = await session.scalars(
-        sa.select(InboxMessage.payload)
-        .where(
-            InboxMessage.channel == channel,
-            InboxMessage.sender_id == sender_id,
-            InboxMessage.received_at >= since,
-        )
-        .order_by(InboxMessage.id.desc())
-        .limit(limit)
-    )
-    return [str((p or {}).get("text") or "") for p in rows]
+    rows = await inbox.recent_payloads(session, channel, sender_id, since, limit)
+    return [str(p.get("text") or "") for p in rows]
 
 
 async def recent_audit_times(
