@@ -7,13 +7,16 @@ The commands live in ``handlers.task_authoring`` (sending) and ``handlers.task_r
 from __future__ import annotations
 
 from core.messages import Reply, paged
-from core.roles import COUNTY_ROLES
-from core.statuses import OUTBOX_ZH, OutboxStatus
+from core.privacy import mask_pii
+from core.roles import COUNTY_ROLES, Role
+from core.statuses import OutboxStatus
 from handlers import task_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
 from handlers.task_authoring import FLOW, flow_step, send_notice, send_task
 from handlers.task_review import approve, cancel, progress, return_, waiting
+from services import task_texts as ST
+from storage.readmodels.dead_letters import DeadLetter
 from storage.readmodels.dead_letters import dead_letters as dead_letter_list
 
 
@@ -22,26 +25,30 @@ async def dead_letters(ctx: Context, _rest: str) -> list[Reply]:
     rows = await dead_letter_list(ctx.session, ctx.me.region_id)
     if not rows:
         return [Reply(T.DEAD_NONE)]
-    lines = [
-        T.DEAD_LINE.format(
-            id=d.id,
-            name=d.recipient,
-            status=OUTBOX_ZH.get(OutboxStatus(d.status), d.status),
-            error=(d.error or "")[:40],
-        )
-        for d in rows
-    ]
-    return [Reply("\n".join([T.DEAD_HEAD, *paged(lines)]))]
+    return [Reply("\n".join([T.DEAD_HEAD, *paged([_dead_line(d) for d in rows])]))]
+
+
+def _dead_line(d: DeadLetter) -> str:
+    """Who, which message (its first words, masked), why, and what to do, in Chinese."""
+    unbound = d.status == OutboxStatus.UNDELIVERABLE
+    return ST.DEAD_LINE_ZH.format(
+        id=d.id,
+        name=d.recipient,
+        what=ST.DEAD_WHAT.format(words=mask_pii(d.first_words)) if d.first_words else "",
+        why=ST.DEAD_WHY_UNBOUND if unbound else ST.DEAD_WHY_FAILED,
+        todo=(ST.DEAD_TODO_UNBOUND if unbound else ST.DEAD_TODO_FAILED).format(name=d.recipient),
+    )
 
 
 def register(registry: Registry) -> None:
     county = frozenset(COUNTY_ROLES)
+    dispatch = county | {Role.TOWNSHIP_STAFF}  # a township: its own villages only
     registry.flow(FLOW, flow_step)
     registry.command(
         Command(
             ("发任务", "/task"),
             send_task,
-            county,
+            dispatch,
             "发任务 标题 / 截止 12月5日前 / 范围 东岭镇 — 给各村派任务",
             prefix=True,
             order=300,
@@ -51,23 +58,29 @@ def register(registry: Registry) -> None:
         Command(
             ("发通知", "/notice"),
             send_notice,
-            county,
+            dispatch,
             "发通知 标题 / 内容 …… — 给各村发通知",
             prefix=True,
             order=301,
         )
     )
-    registry.command(Command(("通过",), approve, county, "通过 编号 — 审核通过一项提交", order=310))
+    registry.command(
+        Command(("通过",), approve, dispatch, "通过 编号 — 审核通过一项提交", order=310)
+    )
     registry.command(
         Command(
-            ("退回",), return_, county, "退回 编号 理由 — 退回重做（可加 / 截止 本周五）", order=311
+            ("退回",),
+            return_,
+            dispatch,
+            "退回 编号 理由 — 退回重做（可加 / 截止 本周五）",
+            order=311,
         )
     )
     registry.command(
-        Command(("待审核",), waiting, county, "待审核 — 查看各村提交的材料", order=312)
+        Command(("待审核",), waiting, dispatch, "待审核 — 查看各村提交的材料", order=312)
     )
     registry.command(
-        Command(("进度", "任务进度"), progress, county, "进度 [编号] — 任务完成情况", order=313)
+        Command(("进度", "任务进度"), progress, dispatch, "进度 [编号] — 任务完成情况", order=313)
     )
     registry.command(
         Command(("撤销任务",), cancel, county, "撤销任务 编号 — 撤回任务并停止提醒", order=314)

@@ -14,6 +14,7 @@ from core.messages import Reply, paged
 from core.statuses import TaskKind
 from handlers import task_texts as T
 from handlers.context import Context
+from services import task_texts as ST
 from services import tasks as service
 
 FLOW = "broadcast"
@@ -70,6 +71,10 @@ def _sent(created: service.Created, ctx: Context) -> Reply:
         else ""
     )
     deadline = task.deadline
+    now = ctx.now()
+    if ctx.rules.in_quiet_hours(now):
+        at = ctx.rules.local(ctx.rules.after_quiet_hours(now)).strftime("%H:%M")
+        missing_text += "\n" + ST.QUIET_HELD.format(at=at)
     return Reply(
         T.SENT.format(
             kind=T.KIND_NOTICE if task.kind == TaskKind.NOTICE else T.KIND_TASK,
@@ -117,7 +122,7 @@ async def _create(ctx: Context, kind: str, draft: dict[str, Any]) -> list[Reply]
 
 
 async def send_task(ctx: Context, rest: str) -> list[Reply]:
-    service.require_county_staff(ctx.me)
+    service.require_dispatcher(ctx.me)
     if not rest:
         await ctx.set_state(FLOW, "title", {"kind": TaskKind.TASK.value})
         return [Reply(f"{T.ASK_TITLE}\n\n{T.HOW_TO_SEND}")]
@@ -125,7 +130,7 @@ async def send_task(ctx: Context, rest: str) -> list[Reply]:
 
 
 async def send_notice(ctx: Context, rest: str) -> list[Reply]:
-    service.require_county_staff(ctx.me)
+    service.require_dispatcher(ctx.me)
     if not rest:
         await ctx.set_state(FLOW, "title", {"kind": TaskKind.NOTICE.value})
         return [Reply(T.ASK_TITLE)]

@@ -14,11 +14,12 @@ from core.errors import Conflict, Invalid, Refused
 from core.messages import Reply, paged
 from core.payloads import ReviewApprove, TaskAck, TaskDone, TaskSend
 from core.roles import COUNTY_ROLES, VILLAGE_ROLES
-from core.statuses import AssignmentStatus, TaskKind
+from core.statuses import OPEN, AssignmentStatus, TaskKind
 from handlers import task_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
 from handlers.task_review import approve
+from services import task_texts as ST
 from services import task_work as work
 from services import tasks as service
 from storage.tasks import MAX_EVIDENCE_TEXTS, AssignmentDTO
@@ -40,7 +41,34 @@ def _list_line(i: AssignmentDTO, ctx: Context) -> str:
     )
 
 
-async def list_tasks(ctx: Context, _rest: str) -> list[Reply]:
+_ITEM_KIND = {TaskKind.NOTICE: ST.KIND_NOTICE_ZH, TaskKind.RECTIFY: ST.KIND_RECTIFY_ZH}
+
+
+def _whole_item(i: AssignmentDTO, ctx: Context) -> str:
+    """任务 N: everything the village needs to do the item, body included."""
+    lines = [
+        ST.ITEM_HEAD.format(
+            kind=_ITEM_KIND.get(TaskKind(i.task_kind), ST.KIND_TASK_ZH), id=i.id, title=i.task_title
+        )
+    ]
+    if i.task_body.strip():
+        lines.append(ST.ITEM_BODY.format(body=i.task_body.strip()))
+    if i.deadline is not None:
+        lines.append(ST.ITEM_DEADLINE.format(at=show(i.deadline, ctx.rules.timezone)))
+    if i.evidence_required:
+        lines.append(ST.ITEM_EVIDENCE.format(what=ST.ITEM_EVIDENCE_PHOTO))
+    lines.append(ST.ITEM_STATUS.format(status=work.status_zh(i.status)))
+    if i.status == AssignmentStatus.RETURNED and i.return_reason:
+        lines.append(ST.ITEM_RETURNED.format(reason=i.return_reason))
+    if i.task_kind != TaskKind.NOTICE and i.status in OPEN:
+        lines.append(ST.ITEM_NEXT_TASK.format(id=i.id))
+    return "\n".join(lines)
+
+
+async def list_tasks(ctx: Context, rest: str) -> list[Reply]:
+    m = re.fullmatch(r"#?(\d{1,9})", rest.strip())
+    if m:
+        return [Reply(_whole_item(await work.my_item(ctx.session, ctx.me, int(m.group(1))), ctx))]
     items = await service.open_items(ctx.session, ctx.me)
     if not items:
         return [Reply(T.NO_TASKS)]
@@ -156,7 +184,11 @@ def register(registry: Registry) -> None:
     registry.button("review", review_button)
     registry.command(
         Command(
-            ("任务", "我的任务", "/tasks"), list_tasks, village, "任务 — 查看要办的任务", order=200
+            ("任务", "我的任务", "/tasks"),
+            list_tasks,
+            village,
+            "任务 [编号] — 查看要办的任务",
+            order=200,
         )
     )
     registry.command(

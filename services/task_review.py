@@ -17,7 +17,7 @@ from core.statuses import AssignmentStatus
 from services import task_texts as T
 from services.task_pushes import tell_approved, tell_returned
 from services.task_work import status_zh
-from services.tasks import require_county_staff
+from services.tasks import require_county_staff, require_dispatcher, require_task_reviewer
 from storage import audit, outbox_cancel
 from storage import tasks as store
 from storage.people import PersonDTO
@@ -35,21 +35,28 @@ class Cancelled:
     assignment_ids: tuple[int, ...]  # the ones that were still active
 
 
-async def _reviewable(session: AsyncSession, me: PersonDTO, assignment_id: int) -> None:
-    require_county_staff(me)
+async def _reviewable(session: AsyncSession, me: PersonDTO, assignment_id: int) -> int:
+    """The task's county id, when ``me`` may review the item (see require_task_reviewer)."""
+    require_dispatcher(me)
     item = await store.lock_assignment(session, assignment_id)
-    if item is None or item.county_id != me.region_id:  # foreign like unknown: no oracle
+    task = await store.get_task(session, item.task_id) if item is not None else None
+    if item is None or task is None:  # foreign like unknown: no oracle
         raise NotFound(T.NO_SUCH_ASSIGNMENT.format(id=assignment_id))
+    try:
+        county_id = await require_task_reviewer(session, me, task)
+    except NotFound:
+        raise NotFound(T.NO_SUCH_ASSIGNMENT.format(id=assignment_id)) from None
     if item.status != AssignmentStatus.SUBMITTED:
         raise Conflict(T.NOT_REVIEWABLE.format(id=assignment_id, status=status_zh(item.status)))
+    return county_id
 
 
 async def approve(
     session: AsyncSession, me: PersonDTO, assignment_id: int, *, now: datetime, rules: Rules
 ) -> AssignmentDTO:
     """通过: the item is done; its reminders stop and the village is told."""
-    await _reviewable(session, me, assignment_id)
-    item = await store.approve(session, assignment_id, me.id, me.region_id, now)
+    county_id = await _reviewable(session, me, assignment_id)
+    item = await store.approve(session, assignment_id, me.id, county_id, now)
     if item is None:
         raise Conflict(T.CHANGED_MEANWHILE.format(id=assignment_id))
     await outbox_cancel.cancel_reminders(session, [assignment_id])
@@ -71,12 +78,12 @@ async def return_(
     rules: Rules,
 ) -> AssignmentDTO:
     """退回: back to the village with a reason and a new deadline."""
-    await _reviewable(session, me, assignment_id)
+    county_id = await _reviewable(session, me, assignment_id)
     item = await store.return_(
         session,
         assignment_id,
         me.id,
-        me.region_id,
+        county_id,
         now,
         reason=reason[:MAX_REASON],
         deadline=deadline,

@@ -59,10 +59,17 @@ def _villages(rows: list[Village], names: Sequence[Any]) -> list[int]:
 
 
 async def resolve_scope(
-    session: AsyncSession, county_id: int, scope: Mapping[str, Any]
+    session: AsyncSession,
+    county_id: int,
+    scope: Mapping[str, Any],
+    *,
+    township_id: int | None = None,
 ) -> list[int]:
-    """The village ids ``scope`` names within the county, in order, each once."""
+    """The village ids ``scope`` names within the county (within ``township_id``, for a
+    township's sender: ``全县`` is then the whole township), in order, each once."""
     rows = await task_queries.county_villages(session, county_id)
+    if township_id is not None:
+        rows = [r for r in rows if r[2] == township_id]
     if not rows:
         raise Invalid(T.NO_VILLAGES_IN_COUNTY, field="scope")
     if scope.get("county") or not (scope.get("townships") or scope.get("villages")):

@@ -19,14 +19,14 @@ from typing import Any
 
 from core.errors import Invalid, NotFound, Refused
 from core.reminder_schedule import DEFAULT_OFFSETS, first_remind_at, valid_offset
-from core.roles import COUNTY_ROLES, Level
+from core.roles import COUNTY_ROLES, Level, Role
 from core.rules import Rules
 from core.statuses import TaskKind
 from services import scope
 from services import task_texts as T
 from services.task_pushes import publish
 from services.task_scope import resolve_scope
-from storage import audit, task_queries
+from storage import audit, regions, task_queries
 from storage import tasks as store
 from storage.people import PersonDTO
 from storage.session import AsyncSession
@@ -77,6 +77,49 @@ def is_county_staff(me: PersonDTO) -> bool:
     return scope.has_role(me, COUNTY_ROLES) and me.region_level == Level.COUNTY
 
 
+def is_township_staff(me: PersonDTO) -> bool:
+    return me.role == Role.TOWNSHIP_STAFF and me.region_level == Level.TOWNSHIP
+
+
+def is_dispatcher(me: PersonDTO) -> bool:
+    """County staff (the whole county) or township staff (their own township's villages)."""
+    return is_county_staff(me) or is_township_staff(me)
+
+
+def require_dispatcher(me: PersonDTO) -> None:
+    if not is_dispatcher(me):
+        raise Refused(T.DISPATCH_ONLY)
+
+
+async def county_id_of(session: AsyncSession, me: PersonDTO) -> int:
+    """The county a dispatcher works in (their region, or their township's county)."""
+    if is_county_staff(me):
+        return me.region_id
+    county = await regions.county_of(session, me.region_id)
+    if county is None:
+        raise Refused(T.DISPATCH_ONLY)
+    return county.id
+
+
+async def require_task_reviewer(session: AsyncSession, me: PersonDTO, task: TaskDTO) -> int:
+    """County staff review all of their county's tasks, township staff those their township
+    sent; another's is answered like an unknown one. Returns the task's county id."""
+    require_dispatcher(me)
+    county_id = await county_id_of(session, me)
+    if task.county_id != county_id:
+        raise NotFound(T.NO_SUCH_TASK.format(id=task.id))
+    if is_township_staff(me) and not await task_queries.created_within(
+        session, task.id, me.region_id
+    ):
+        raise NotFound(T.NO_SUCH_TASK.format(id=task.id))
+    return county_id
+
+
+def _creator_region(me: PersonDTO) -> int | None:
+    """Lists of a township officer hold the tasks created within their township."""
+    return me.region_id if is_township_staff(me) else None
+
+
 def require_county_staff(me: PersonDTO) -> None:
     """Only staff of a county send, review and withdraw tasks (of their own county)."""
     if not is_county_staff(me):
@@ -108,9 +151,12 @@ async def create_task(
 ) -> Created:
     """Send a task or notice to the villages of ``draft.scope`` (see the module docstring).
     ``via`` names the entry point in the audit row (``"api"``)."""
-    require_county_staff(me)
+    require_dispatcher(me)
     check_draft(draft)
-    village_ids = await resolve_scope(session, me.region_id, draft.scope)
+    county_id = await county_id_of(session, me)
+    village_ids = await resolve_scope(
+        session, county_id, draft.scope, township_id=_creator_region(me)
+    )
     if not village_ids:
         raise Invalid(T.NO_VILLAGES_CHOSEN, field="scope")
     task, items = await store.create_task(
@@ -119,7 +165,7 @@ async def create_task(
         title=draft.title,
         body=draft.body,
         created_by=me.id,
-        county_id=me.region_id,
+        county_id=county_id,
         village_ids=village_ids,
         now=now,
         deadline=draft.deadline,
@@ -148,26 +194,31 @@ async def open_items(session: AsyncSession, me: PersonDTO) -> list[AssignmentDTO
 
 
 async def awaiting_review(session: AsyncSession, me: PersonDTO) -> list[AssignmentDTO]:
-    """Submissions of the staff member's county waiting for 通过 or 退回."""
-    require_county_staff(me)
-    return await task_queries.awaiting_review(session, me.region_id)
+    """Submissions of the staff member's county (or of the tasks their township sent) waiting
+    for 通过 or 退回."""
+    require_dispatcher(me)
+    county_id = await county_id_of(session, me)
+    return await task_queries.awaiting_review(session, county_id, _creator_region(me))
 
 
 async def county_tasks(session: AsyncSession, me: PersonDTO) -> list[TaskCounts]:
-    """The county's active tasks and notices, newest first, with their status counts."""
-    require_county_staff(me)
-    tasks = await task_queries.tasks_of_county(session, me.region_id)
+    """The county's active tasks and notices (a township's: those it sent), newest first,
+    with their status counts."""
+    require_dispatcher(me)
+    county_id = await county_id_of(session, me)
+    tasks = await task_queries.tasks_of_county(session, county_id, _creator_region(me))
     counts = await task_queries.status_counts(session, [t.id for t in tasks])
     return [TaskCounts(t, counts[t.id]) for t in tasks]
 
 
 async def task_progress(session: AsyncSession, me: PersonDTO, task_id: int) -> Progress:
     """One task of the staff member's county and its assignment per village."""
-    require_county_staff(me)
+    require_dispatcher(me)
     task = await store.get_task(session, task_id)
-    if task is None or task.county_id != me.region_id:
-        # Another county's task is answered like an unknown one: ids are not an oracle.
+    if task is None:
         raise NotFound(T.NO_SUCH_TASK.format(id=task_id))
+    # Another county's (or township's) task is answered like an unknown one: no oracle.
+    await require_task_reviewer(session, me, task)
     return Progress(task, tuple(await store.assignments_of_task(session, task_id)))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from core.roles import Level
 from core.statuses import ACTIVE, AssignmentStatus, TaskKind, TaskStatus
-from storage.models import Assignment, Region, Task
+from storage.models import Assignment, Person, Region, Task
 from storage.task_rows import AssignmentDTO, TaskDTO, assignment_dto, assignments_query, task_dto
 
 
@@ -45,23 +45,49 @@ async def open_for_person(
     return [assignment_dto(r) for r in rows]
 
 
+def _created_in(creator_region_id: int | None) -> sa.ColumnElement[bool]:
+    """Tasks created by people of that region (``None``: any)."""
+    if creator_region_id is None:
+        return sa.true()
+    creators = sa.select(Person.id).where(Person.region_id == creator_region_id)
+    return Task.created_by.in_(creators)
+
+
+async def created_within(session: AsyncSession, task_id: int, region_id: int) -> bool:
+    """Whether the task's creator belongs to ``region_id``."""
+    found = await session.scalar(
+        sa.select(Task.id).where(Task.id == task_id, _created_in(region_id))
+    )
+    return found is not None
+
+
 async def awaiting_review(
-    session: AsyncSession, county_id: int, limit: int = 200
+    session: AsyncSession,
+    county_id: int,
+    creator_region_id: int | None = None,
+    limit: int = 200,
 ) -> list[AssignmentDTO]:
     rows = await session.execute(
         assignments_query()
-        .where(Task.county_id == county_id, Assignment.status == AssignmentStatus.SUBMITTED)
+        .where(
+            Task.county_id == county_id,
+            Assignment.status == AssignmentStatus.SUBMITTED,
+            _created_in(creator_region_id),
+        )
         .order_by(Assignment.submitted_at, Assignment.id)
         .limit(limit)
     )
     return [assignment_dto(r) for r in rows]
 
 
-async def tasks_of_county(session: AsyncSession, county_id: int, limit: int = 50) -> list[TaskDTO]:
+async def tasks_of_county(
+    session: AsyncSession, county_id: int, creator_region_id: int | None = None, limit: int = 50
+) -> list[TaskDTO]:
     rows = await session.scalars(
         sa.select(Task)
         .where(
             Task.county_id == county_id,
+            _created_in(creator_region_id),
             Task.status == TaskStatus.ACTIVE,
             Task.kind != TaskKind.RECTIFY,
         )

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core.privacy import mask_pii
 from core.statuses import OutboxStatus
 from storage.models import OutboxMessage, Person, Region
 
@@ -29,6 +30,7 @@ class DeadLetter:
     status: str  # an OutboxStatus in DEAD
     error: str | None
     created_at: datetime
+    first_words: str = ""  # the start of the message's text (masked by whoever shows it)
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,25 @@ async def dead_letters(
             OutboxMessage.status,
             OutboxMessage.last_error,
             OutboxMessage.created_at,
+            OutboxMessage.body,
         )
         .join(Person, Person.id == OutboxMessage.recipient_id)
         .where(OutboxMessage.status.in_(DEAD), _within(region_id))
         .order_by(OutboxMessage.id.desc())
         .limit(limit)
     )
-    return [DeadLetter(*r) for r in rows]
+    return [
+        DeadLetter(oid, name, status, error, created, first_words=_first_words(body))
+        for oid, name, status, error, created, body in rows
+    ]
+
+
+def _first_words(body: object, n: int = 16) -> str:
+    """The first ``n`` characters of an outbox body's text, on one line, phone and ID numbers
+    masked before the cut (so no part of one shows)."""
+    text = body.get("text", "") if isinstance(body, dict) else ""
+    one_line = mask_pii(" ".join(str(text or "").split()))
+    return one_line[:n] + ("…" if len(one_line) > n else "")
 
 
 async def dead_letter_counts(

@@ -181,5 +181,5 @@ async def test_dead_letters_are_shown_to_county_staff_only(sessionmaker, clock, 
         )
         await outbox.mark_final(s, oid, "dead", "HTTP 500 from channel")
     reply = await chat.say("county0", "死信")
-    assert f"#{oid} 书记2｜多次发送失败｜HTTP 500" in reply
+    assert f"#{oid} 书记2｜「x」｜多次发送失败｜" in reply and "HTTP 500" not in reply
     assert "不能使用" in await chat.say("sec0", "死信")
