@@ -210,3 +210,9 @@ class LogoutConfirm(Payload, prefix="logout:yes"):
 @dataclass(frozen=True)
 class LogoutCancel(Payload, prefix="logout:no"):
     pass
+
+
+# --- a new 走访 while a visit card waits for 确认 (handlers/visit_report.py) --------------------
+@dataclass(frozen=True)
+class VisitReplace(Payload, prefix="visit:replace"):
+    choice: str  # save | drop

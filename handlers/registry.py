@@ -32,6 +32,8 @@ class Command:
 class Registry:
     commands: list[Command] = field(default_factory=list)
     flows: dict[str, FlowFn] = field(default_factory=dict)  # flow name -> step handler
+    # Command words a flow handles itself (any other command word ends the flow first).
+    flow_words: dict[str, set[str]] = field(default_factory=dict)
     buttons: dict[str, ButtonFn] = field(default_factory=dict)  # payload prefix -> handler
     # Single slots, each claimed by one feature (a second claim is refused, see _claim):
     _photo: MessageFn | None = field(default=None, repr=False)  # a photo outside any flow
@@ -85,10 +87,12 @@ class Registry:
                 raise ValueError(f"command word registered twice: {clash}")
         self.commands.append(cmd)
 
-    def flow(self, name: str, fn: FlowFn) -> None:
+    def flow(self, name: str, fn: FlowFn, keeps: tuple[str, ...] = ()) -> None:
+        """``keeps``: command words the flow continues with itself (e.g. a new 走访)."""
         if name in self.flows:
             raise ValueError(f"flow registered twice: {name}")
         self.flows[name] = fn
+        self.flow_words[name] = set(keeps)
 
     def button(self, prefix: str, fn: ButtonFn) -> None:
         if prefix in self.buttons:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from contextvars import ContextVar
 from datetime import timedelta
+from typing import Any
 
 from core.errors import DomainError, NotFound, Refused
 from core.messages import Reply
@@ -42,20 +44,72 @@ async def dispatch(ctx: Context, registry: Registry) -> list[Reply]:
     if ctx.person is None:
         return await _unbound(ctx, text, word)
     await _keep_up(ctx)
+    _label_as_press(ctx, text)
     answered = await _core_words(ctx, registry, text, word)
     if answered is not None:
         return answered
+    replies = await _routed(ctx, registry, text)
+    await _remember_buttons(ctx, replies)
+    return replies
+
+
+async def _routed(ctx: Context, registry: Registry, text: str) -> list[Reply]:
+    inc = ctx.incoming
     if inc.kind == "button":
         return await _button(ctx, registry)
     if inc.kind == "event":
         return []  # e.g. WeCom's enter_agent when the app is opened: nothing to answer
     if ctx.state and ctx.state.flow in registry.flows:
+        left = await _leave_flow(ctx, registry, text)
+        if left is not None:
+            return left
         return await registry.flows[ctx.state.flow](ctx)
     if inc.kind in ("photo", "location"):
         return await _outside_flow(ctx, registry)
     if inc.kind != "text" or not text:
         return [Reply(texts.NOT_UNDERSTOOD)]
     return await _command_or_fallback(ctx, registry, text)
+
+
+BUTTONS_KEY = "_buttons"  # in a flow's state data: label -> payload of the last buttons shown
+
+
+def _label_as_press(ctx: Context, text: str) -> None:
+    """Typing a button's label inside a flow is pressing that button of the last reply."""
+    if ctx.state is None or ctx.incoming.kind != "text" or not text:
+        return
+    shown: Any = ctx.state.data.get(BUTTONS_KEY) or {}
+    payload = shown.get(text) if isinstance(shown, dict) else None
+    if isinstance(payload, str):
+        ctx.incoming = dataclasses.replace(ctx.incoming, kind="button", payload=payload, text="")
+
+
+async def _remember_buttons(ctx: Context, replies: list[Reply]) -> None:
+    """Keep the labels of the buttons the flow just showed, so typing one presses it."""
+    state = ctx.state
+    if state is None:
+        return
+    shown = next((r.buttons for r in reversed(replies) if r.buttons), ())
+    labels = {b.label.strip(): b.payload for b in shown}
+    if labels != (state.data.get(BUTTONS_KEY) or {}):
+        data = {k: v for k, v in state.data.items() if k != BUTTONS_KEY}
+        if labels:
+            data[BUTTONS_KEY] = labels
+        await ctx.set_state(state.flow, state.step, data)
+
+
+async def _leave_flow(ctx: Context, registry: Registry, text: str) -> list[Reply] | None:
+    """A command word inside a flow ends the flow (saying what was dropped) and runs the
+    command; ``None`` when the text is no command or the flow continues with it itself."""
+    state = ctx.state
+    if state is None or ctx.incoming.kind != "text" or not text:
+        return None
+    matched = registry.match(text)
+    if matched is None or set(matched[0].words) & registry.flow_words.get(state.flow, set()):
+        return None
+    await ctx.clear_state()
+    dropped = Reply(texts.FLOW_DROPPED.get(state.flow, texts.FLOW_DROPPED_ANY))
+    return [dropped, *(await _command_or_fallback(ctx, registry, text))]
 
 
 async def _keep_up(ctx: Context) -> None:

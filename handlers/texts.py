@@ -33,3 +33,12 @@ LOGOUT_NO = "不退出"
 LOGOUT_DONE = "已退出登录。这个浏览器上的身份已解除，聊天记录不再显示。"
 LOGOUT_KEPT = "好的，没有退出。"
 LOGOUT_NOT_BOUND = "当前没有绑定身份，无需退出。"
+
+# A command word sent inside a flow ends it; what happened to the unfinished work, per flow.
+FLOW_DROPPED = {
+    "visit": "（未完成的走访记录已丢弃。）",
+    "broadcast": "（未发出的任务草稿已丢弃。）",
+    "submit": "（未提交的任务材料已丢弃。）",
+    "rectify": "（整改没有完成：还没收到照片，问题仍未关闭。）",
+}
+FLOW_DROPPED_ANY = "（未完成的操作已丢弃。）"

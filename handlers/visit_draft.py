@@ -26,6 +26,7 @@ class Step(StrEnum):
     LOCATION = "location"
     CONFIRM = "confirm"  # the summary, 确认 or 修改
     DUP = "dup"  # the household has a visit minutes ago: the same one?
+    REPLACE = "replace"  # a new 走访 came while this card waited for 确认: save it first?
 
 
 class Mode(StrEnum):
@@ -51,6 +52,7 @@ class VisitDraft:
     dup: int | None = None  # the visit it may duplicate
     dup_ok: bool = False  # "not the same visit": save a second one
     visit_id: int | None = None  # the visit being amended
+    pending: str | None = None  # a new 走访's arguments, waiting while REPLACE is asked
 
     def but(self, **changes: Any) -> VisitDraft:
         return dataclasses.replace(self, **changes)
@@ -71,6 +73,7 @@ class VisitDraft:
             "dup": self.dup,
             "dup_ok": self.dup_ok,
             "visit_id": self.visit_id,
+            "pending": self.pending,
         }
         out.update({k: v for k, v in optional.items() if v})
         if self.lat is not None and self.lon is not None:
@@ -98,6 +101,7 @@ class VisitDraft:
             dup=data.get("dup"),
             dup_ok=bool(data.get("dup_ok")),
             visit_id=data.get("visit_id"),
+            pending=data.get("pending"),
         )
 
     def report(self) -> Report:

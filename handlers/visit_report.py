@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+from core import payloads as P
 from core.messages import Reply
+from handlers import visit_save
 from handlers import visit_texts as T
 from handlers.context import Context
 from handlers.visit_common import due_buttons
@@ -42,3 +44,30 @@ def fresh_report(text: str) -> str | None:
         if text.startswith(word):
             return text[len(word) :].strip()
     return None
+
+
+async def ask_replace(ctx: Context, draft: VisitDraft, args: str) -> list[Reply]:
+    """A new 走访 while a card waits for 确认: keep the card and ask before replacing it."""
+    assert draft.hh is not None
+    hh = await visit_service.household_for(ctx.session, ctx.me, draft.hh)
+    await ctx.set_state(FLOW, Step.REPLACE, draft.but(pending=args).to_dict())
+    buttons = (
+        P.VisitReplace("save").button(T.BTN_KEEP),
+        P.VisitReplace("drop").button(T.BTN_DROP),
+    )
+    return [Reply(T.REPLACE_ASK.format(name=hh.head_name), buttons)]
+
+
+async def on_replace(ctx: Context, draft: VisitDraft, p: P.VisitReplace) -> list[Reply]:
+    """保存: save the waiting card, then start the new report; 丢弃: drop it, then start."""
+    args, draft = draft.pending or "", draft.but(pending=None)
+    if p.choice == "save":
+        replies = await visit_save.save(ctx, draft)
+        if ctx.state is not None:  # the save asks something first (a duplicate): stay there
+            return replies
+    else:
+        assert draft.hh is not None
+        hh = await visit_service.household_for(ctx.session, ctx.me, draft.hh)
+        await ctx.clear_state()
+        replies = [Reply(T.REPLACE_DROPPED.format(name=hh.head_name))]
+    return [*replies, *(await cmd_visit(ctx, args))]

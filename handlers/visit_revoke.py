@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from core import payloads as P
 from core.messages import Reply
 from handlers import visit_texts as T
@@ -28,10 +30,28 @@ async def on_revoke(ctx: Context, payload: P.VisitRevoke) -> list[Reply]:
     return [Reply(T.REVOKED.format(id=visit.id))]
 
 
+# 修改 记录号 2 收入正常 | 修改 记录号：2 … | 修改 #2 …: the record to change, then the changes.
+_RECORD = re.compile(r"^(?:记录号|记录|#|＃)\s*[:：]?\s*(\d{1,12})(?:\s+|$)")
+
+
+def record_number(args: str) -> tuple[int | None, str]:
+    """The 记录号 named at the start of the arguments (if any) and the rest of them."""
+    found = _RECORD.match(args.strip())
+    if found is None:
+        return None, args
+    return int(found.group(1)), args.strip()[found.end() :].strip()
+
+
 async def cmd_amend(ctx: Context, args: str) -> list[Reply]:
-    visit = await visits_amend.amendable(ctx.session, ctx.me, ctx.now())
-    if visit is None:
-        return [Reply(T.NOTHING_TO_AMEND)]
+    record, args = record_number(args)
+    if record is None:
+        visit = await visits_amend.amendable(ctx.session, ctx.me, ctx.now())
+        if visit is None:
+            return [Reply(T.NOTHING_TO_AMEND)]
+    else:
+        visit = await visits_amend.amendable_record(ctx.session, ctx.me, record, ctx.now())
+        if visit is None:
+            return [Reply(T.NO_SUCH_RECORD.format(id=record))]
     draft = VisitDraft(
         mode=Mode.AMEND,
         visit_id=visit.id,

@@ -99,3 +99,11 @@ BTN_EDIT = "修改"
 BTN_SAME = "是同一次（合并）"
 BTN_NEW = "不是，另记一次"
 BTN_REVOKE = "确认撤销"
+
+# A new 走访 while a card waits for 确认 (handlers/visit_report.py).
+REPLACE_ASK = "{name}的走访还没确认，先保存吗？"
+BTN_KEEP = "保存"
+BTN_DROP = "丢弃"
+REPLACE_DROPPED = "（{name}未确认的走访记录已丢弃。）"
+# 修改 记录号 N (handlers/visit_revoke.py).
+NO_SUCH_RECORD = "没有可修改的记录号 {id}：只能修改自己范围内 24 小时内的有效走访记录。"

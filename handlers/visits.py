@@ -23,7 +23,7 @@ from handlers import visit_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
 from handlers.visit_draft import FLOW, Step
-from handlers.visit_report import WORDS, cmd_visit, fresh_report
+from handlers.visit_report import WORDS, ask_replace, cmd_visit, fresh_report, on_replace
 
 # Buttons that work outside the flow (their ids are re-checked by the use case).
 LOOSE_BUTTONS: dict[type[P.Payload], Callable[[Context, Any], Awaitable[list[Reply]]]] = {
@@ -44,6 +44,8 @@ async def on_button(ctx: Context, _rest: str) -> list[Reply]:
         raise Refused(T.STALE_BUTTON)
     if state.flow != FLOW:
         return [Reply(T.PRESS_BUTTON)]
+    if isinstance(payload, P.VisitReplace) and state.step == Step.REPLACE:
+        return await on_replace(ctx, visit_flow.draft_of(ctx)[1], payload)
     return await visit_flow.on_button(ctx, payload)
 
 
@@ -58,6 +60,8 @@ async def flow_visit(ctx: Context) -> list[Reply]:
         return await visit_flow.on_message(ctx, photo=got)
     if inc.kind == "text" and ctx.state.step not in (Step.PROBLEM_TEXT, Step.NOTE):
         args = fresh_report(inc.text.strip())
+        if args is not None and ctx.state.step in (Step.CONFIRM, Step.REPLACE):
+            return await ask_replace(ctx, visit_flow.draft_of(ctx)[1], args)
         if args is not None:
             return await cmd_visit(ctx, args)
     return await visit_flow.on_message(ctx)
@@ -71,7 +75,7 @@ def register(registry: Registry) -> None:
     registry.command(
         Command(("修改", "/amend"), visit_revoke.cmd_amend, VILLAGE_ROLES, T.HELP_AMEND, order=16)
     )
-    registry.flow(FLOW, flow_visit)
+    registry.flow(FLOW, flow_visit, keeps=WORDS)
     registry.button("visit", on_button)
     registry.on_photo = visit_photos.on_photo
     registry.on_location = visit_photos.on_location

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from core.checklist import CHECK_ZH, problem_keys
-from core.errors import Conflict, Refused
+from core.errors import Conflict, DomainError, Refused
 from core.rules import Rules
 from core.statuses import VisitStatus
 from services import visit_texts as T
@@ -116,6 +116,25 @@ async def amendable(session: AsyncSession, person: PersonDTO, now: datetime) -> 
     """The person's last visit, while it may still be amended or revoked (REVOKE_WINDOW)."""
     require_village(person)
     return await store.last_visit_by(session, person.id, since=now - store.REVOKE_WINDOW)
+
+
+async def amendable_record(
+    session: AsyncSession, person: PersonDTO, visit_id: int, now: datetime
+) -> VisitDTO | None:
+    """Record ``visit_id`` (the 记录号 the person was shown), while it may still be amended:
+    active, recorded within REVOKE_WINDOW and in the person's scope; ``None`` otherwise (an
+    unknown record and another village's look the same)."""
+    require_village(person)
+    visit = await store.get_visit(session, visit_id)
+    if visit is None or visit.status != VisitStatus.ACTIVE:
+        return None
+    if now - visit.created_at > store.REVOKE_WINDOW:
+        return None
+    try:
+        await household_for(session, person, visit.household_id)
+    except DomainError:
+        return None
+    return visit
 
 
 # --- revoke ----------------------------------------------------------------------------------
