@@ -210,3 +210,14 @@ class LogoutConfirm(Payload, prefix="logout:yes"):
 @dataclass(frozen=True)
 class LogoutCancel(Payload, prefix="logout:no"):
     pass
+
+
+# --- 撤销任务 (confirm first) ------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskCancelConfirm(Payload, prefix="tcancel:yes"):
+    task: int
+
+
+@dataclass(frozen=True)
+class TaskCancelKeep(Payload, prefix="tcancel:no"):
+    task: int

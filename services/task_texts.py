@@ -40,3 +40,12 @@ NOT_REVIEWABLE = "编号 {id} 现在是「{status}」，只有待审核的任务
 NO_SUCH_COUNTY_TASK = "没有编号为 {id} 的本县任务。"
 NO_SUCH_TASK = "没有编号为 {id} 的任务。"
 CHANGED_MEANWHILE = "编号 {id} 刚刚被别人处理过，请重新查看。"
+
+# --- 撤销任务 and the real state of a withdrawn or finished item ---------------------------
+NOT_YOURS_TO_CANCEL = "任务「{title}」是别人发的，只有发任务的人或县管理员可以撤销。"
+ALREADY_CANCELLED = "任务「{title}」已经撤销过了。"
+PUSH_CANCELLED = "🚫 任务「{title}」已撤销，无需办理。"
+PUSH_CANCELLED_CREATOR = "🚫 您发的任务「{title}」（编号 {task}）已被{who}撤销，{n} 个村不用再办。"
+ITEM_CANCELLED = "任务「{title}」已撤销，无需办理。"
+ITEM_APPROVED = "「{title}」已通过审核，不需要再提交。"
+ITEM_SUBMITTED = "「{title}」已提交，正在等待审核。"
