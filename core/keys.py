@@ -95,3 +95,26 @@ def assignment_of(key: str) -> int | None:
         return None
     first = rest.split(":", 1)[0]
     return int(first) if first.isdigit() else None
+
+
+# --- cancellation (撤销任务) -------------------------------------------------------------------
+def task_cancelled(assignment_id: int) -> str:
+    """The village is told a task it had received was withdrawn (``task:{a}:cancelled``)."""
+    return f"task:{assignment_id}:cancelled"
+
+
+def task_cancelled_creator(task_id: int) -> str:
+    """The task's creator is told someone else withdrew it (``cancel:{task}:creator``)."""
+    return f"cancel:{task_id}:creator"
+
+
+def held_by_assignment(key: str) -> int | None:
+    """The assignment whose being open a row needs in order to be sent: a task push
+    (``task:{a}``) or a reminder (``remind:{a}:…``); ``None`` for any other row (notices of an
+    approval, a return or a cancellation go out whatever the state)."""
+    aid = assignment_of(key)
+    if aid is None:
+        return None
+    if key == task_push(aid) or key.startswith(reminder_prefix(aid)):
+        return aid
+    return None

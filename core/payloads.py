@@ -216,3 +216,14 @@ class LogoutCancel(Payload, prefix="logout:no"):
 @dataclass(frozen=True)
 class VisitReplace(Payload, prefix="visit:replace"):
     choice: str  # save | drop
+
+
+# --- 撤销任务 (confirm first) ------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskCancelConfirm(Payload, prefix="tcancel:yes"):
+    task: int
+
+
+@dataclass(frozen=True)
+class TaskCancelKeep(Payload, prefix="tcancel:no"):
+    task: int

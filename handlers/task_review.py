@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from core.deadlines import DeadlineError, parse_deadline, show
-from core.errors import Conflict, DomainError, Invalid, NotFound
+from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
 from core.messages import Reply, paged
+from core.payloads import TaskCancelConfirm, TaskCancelKeep, unpack
 from core.statuses import OPEN, AssignmentStatus
 from handlers import task_texts as T
 from handlers.context import Context
@@ -132,11 +133,34 @@ async def progress(ctx: Context, rest: str) -> list[Reply]:
 
 
 async def cancel(ctx: Context, rest: str) -> list[Reply]:
+    """撤销任务 N: asks first (确认撤销 / 不撤销); nothing changes until confirmed."""
     tid, _ = number(rest)
     if tid is None:
         return [Reply(T.CANCEL_HOW)]
     try:
-        done = await review.cancel_task(ctx.session, ctx.me, tid, now=ctx.now())
+        task = await review.cancellable(ctx.session, ctx.me, tid)
     except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
-    return [Reply(T.CANCELLED_TASK.format(title=done.task.title, n=len(done.assignment_ids)))]
+    buttons = (
+        TaskCancelConfirm(tid).button(T.CANCEL_YES),
+        TaskCancelKeep(tid).button(T.CANCEL_NO),
+    )
+    return [Reply(T.CANCEL_ASK.format(title=task.title, id=tid), buttons)]
+
+
+async def cancel_button(ctx: Context, _rest: str) -> list[Reply]:
+    """确认撤销 / 不撤销 on the question ``cancel`` asked."""
+    pressed = unpack(ctx.incoming.payload)
+    try:
+        if isinstance(pressed, TaskCancelKeep):
+            task = await review.cancellable(ctx.session, ctx.me, pressed.task)
+            return [Reply(T.CANCEL_KEPT.format(title=task.title))]
+        if isinstance(pressed, TaskCancelConfirm):
+            done = await review.cancel_task(
+                ctx.session, ctx.me, pressed.task, now=ctx.now(), rules=ctx.rules
+            )
+            n = len(done.assignment_ids)
+            return [Reply(T.CANCELLED_TOLD.format(title=done.task.title, n=n))]
+    except (Invalid, Conflict) as err:  # a refusal goes up: audited
+        return [Reply(err.message)]
+    raise Refused(T.REVIEW_BUTTON_EXPIRED)

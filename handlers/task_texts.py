@@ -65,3 +65,12 @@ SETTINGS_OK = "已设置：{what}{value}。"
 SETTINGS_ON = "已打开"
 SETTINGS_OFF = "已关闭"
 SETTINGS_TIME = "时间 "
+
+# --- 撤销任务: confirm first -------------------------------------------------------------------
+CANCEL_ASK = (
+    "确定撤销任务「{title}」（编号 {id}）吗？撤销后各村不用再办，未发出的推送和提醒都会停止。"
+)
+CANCEL_YES = "确认撤销"
+CANCEL_NO = "不撤销"
+CANCEL_KEPT = "好的，任务「{title}」没有撤销。"
+CANCELLED_TOLD = "已撤销任务「{title}」，{n} 个村不用再办，已收到的村会收到撤销通知。"

@@ -18,7 +18,7 @@ from core.statuses import OPEN, AssignmentStatus, TaskKind
 from handlers import task_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
-from handlers.task_review import approve
+from handlers.task_review import approve, cancel_button
 from services import task_texts as ST
 from services import task_work as work
 from services import tasks as service
@@ -182,6 +182,7 @@ def register(registry: Registry) -> None:
     registry.flow(FLOW, flow_step)
     registry.button("task", button)
     registry.button("review", review_button)
+    registry.button("tcancel", cancel_button)
     registry.command(
         Command(
             ("任务", "我的任务", "/tasks"),

@@ -16,7 +16,7 @@ from typing import Any
 
 from core.errors import Conflict, Invalid, Refused
 from core.rules import Rules
-from core.statuses import ASSIGNMENT_ZH, OPEN, TaskStatus
+from core.statuses import ASSIGNMENT_ZH, OPEN, AssignmentStatus, TaskStatus
 from services import task_texts as T
 from services.task_pushes import tell_submitted
 from storage import audit, outbox_cancel, photos
@@ -44,11 +44,28 @@ async def my_item(session: AsyncSession, me: PersonDTO, assignment_id: int) -> A
     return item
 
 
+_CLOSED_TEXT = {
+    AssignmentStatus.CANCELLED: T.ITEM_CANCELLED,
+    AssignmentStatus.APPROVED: T.ITEM_APPROVED,
+    AssignmentStatus.SUBMITTED: T.ITEM_SUBMITTED,
+}
+
+
+def require_open(item: AssignmentDTO) -> None:
+    """A button pressed on a withdrawn, approved or handed-in item answers its real state."""
+    status = AssignmentStatus(item.status)
+    if status in OPEN:
+        return
+    text = _CLOSED_TEXT.get(status, T.NOTHING_TO_SUBMIT)
+    raise Conflict(text.format(title=item.task_title, status=status_zh(item.status)))
+
+
 async def ack(
     session: AsyncSession, me: PersonDTO, assignment_id: int, *, now: datetime
 ) -> AssignmentDTO:
-    """收到: the item is acknowledged and so are its pushes (the receipt the county sees)."""
-    await my_item(session, me, assignment_id)
+    """收到: the item is acknowledged and so are its pushes (the receipt the county sees).
+    On an item no longer open it answers the item's real state instead."""
+    require_open(await my_item(session, me, assignment_id))
     item = await store.ack(session, assignment_id, me.id, now)
     if item is None:
         raise Refused(T.NOT_YOURS.format(id=assignment_id))
@@ -72,10 +89,7 @@ async def begin_submission(
     item = await my_item(session, me, assignment_id)
     if receipt:
         await outbox_cancel.mark_acked(session, assignment_id, me.id, now)
-    if item.status not in OPEN:
-        raise Conflict(
-            T.NOTHING_TO_SUBMIT.format(title=item.task_title, status=status_zh(item.status))
-        )
+    require_open(item)
     return item
 
 

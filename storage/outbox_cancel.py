@@ -69,3 +69,35 @@ async def mark_acked(
         )
         .values(acked_at=now)
     )
+
+
+async def cancel_pushes(session: AsyncSession, assignment_ids: Sequence[int]) -> int:
+    """Drop the task pushes (``keys.task_push``) of withdrawn assignments not yet sent."""
+    total = 0
+    for start in range(0, len(assignment_ids), _CHUNK):
+        chunk = [keys.task_push(a) for a in assignment_ids[start : start + _CHUNK]]
+        result = await session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.idempotency_key.in_(chunk),
+            )
+            .values(status=OutboxStatus.CANCELLED)
+        )
+        total += result.rowcount or 0  # type: ignore[attr-defined]
+    return total
+
+
+async def pushed(session: AsyncSession, assignment_ids: Sequence[int]) -> set[int]:
+    """The assignments whose task push went out (sent, or being sent right now)."""
+    found: set[int] = set()
+    for start in range(0, len(assignment_ids), _CHUNK):
+        chunk = {keys.task_push(a): a for a in assignment_ids[start : start + _CHUNK]}
+        rows = await session.scalars(
+            sa.select(OutboxMessage.idempotency_key).where(
+                OutboxMessage.idempotency_key.in_(list(chunk)),
+                OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.SENDING)),
+            )
+        )
+        found.update(chunk[k] for k in rows)
+    return found

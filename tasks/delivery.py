@@ -25,10 +25,12 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core import keys
 from core.channel import Sender, SendResult
 from core.clock import Clock
 from core.rules import Rules
-from storage import delivery_routes, outbox
+from core.statuses import OutboxStatus
+from storage import delivery_routes, outbox, task_open
 from storage import people as people_store
 from storage.session import AsyncSession, Sessionmaker
 from tasks.breaker import Admit
@@ -97,6 +99,10 @@ class Delivery:
             )
             if not items:
                 return 0
+            claimed = len(items)
+            items = await self._drop_closed(session, items)
+            if not items:
+                return claimed
             routes = await self._routes(session, items)
         beat = asyncio.create_task(self._beat([i.id for i in items]))
         try:
@@ -111,7 +117,30 @@ class Delivery:
                 await beat
         async with self.sessionmaker() as session, session.begin():
             await self._record(session, outcomes)
-        return len(items)
+        return claimed
+
+    async def _drop_closed(
+        self, session: AsyncSession, items: list[outbox.OutboxItem]
+    ) -> list[outbox.OutboxItem]:
+        """Checked at send time: a task push or reminder whose assignment is no longer open
+        (withdrawn, approved, handed in) is marked cancelled, not sent, even if the row was
+        still pending (cancelled after the claim, or a row cancel missed). One query a batch."""
+        held = {i.id: keys.held_by_assignment(i.idempotency_key) for i in items}
+        wanted = {a for a in held.values() if a is not None}
+        if not wanted:
+            return items
+        still_open = await task_open.open_assignments(session, wanted)
+        keep = []
+        for item in items:
+            aid = held[item.id]
+            if aid is None or aid in still_open:
+                keep.append(item)
+                continue
+            log.info(
+                "outbox dropped id=%s key=%s: assignment closed", item.id, item.idempotency_key
+            )
+            await outbox.mark_final(session, item.id, OutboxStatus.CANCELLED, "assignment closed")
+        return keep
 
     async def _beat(self, ids: list[int]) -> None:
         """Keep this worker's claimed rows leased while it is alive and sending."""

@@ -177,6 +177,8 @@ BUTTONS: dict[str, Path] = {
     "faq:down": lambda p, _: P.FaqNotUseful(_id(p, "question")).pack(),
     "faq:pick": lambda p, _: P.FaqPick(_id(p, "question"), "F001").pack(),
     "faq:none": lambda p, _: P.FaqNone(_id(p, "question")).pack(),
+    "tcancel:yes": lambda p, _: P.TaskCancelConfirm(_id(p, "county_task")).pack(),
+    "tcancel:no": lambda p, _: P.TaskCancelKeep(_id(p, "county_task")).pack(),
 }
 MALFORMED = (":abc", ":0", ":99999999999", ":1:2:3", "")
 

@@ -175,7 +175,9 @@ async def test_approve_by_another_countys_staff_is_refused(sessionmaker, clock, 
         with pytest.raises(NotFound):  # another county's item is answered like an unknown one
             await task_review.approve(s, stranger, item.id, now=clock.now(), rules=rules)
         with pytest.raises(Refused):
-            await task_review.cancel_task(s, world.people["sec0"], item.task_id, now=clock.now())
+            await task_review.cancel_task(
+                s, world.people["sec0"], item.task_id, now=clock.now(), rules=rules
+            )
     async with sessionmaker() as s:
         assert (await s.get(Assignment, item.id)).status == "submitted"
     async with sessionmaker() as s, s.begin():
@@ -211,7 +213,7 @@ async def test_cancel_drops_pending_reminders(sessionmaker, clock, rules):
         assert (await reminders.enqueue_due_reminders(s, clock.now(), rules)).reminders == 2
     async with sessionmaker() as s, s.begin():
         done = await task_review.cancel_task(
-            s, world.people["county1"], created.task.id, now=clock.now()
+            s, world.people["county0"], created.task.id, now=clock.now(), rules=rules
         )
     assert sorted(done.assignment_ids) == sorted(i.id for i in created.items)
     async with sessionmaker() as s:
