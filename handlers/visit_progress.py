@@ -143,7 +143,9 @@ def register(registry: Registry) -> None:
     )
     registry.command(Command(("未走访", "/due"), cmd_due, everyone, T.HELP_DUE, order=12))
     registry.command(
-        Command(("导出", "台账", "/export"), cmd_export, STAFF_ROLES, T.HELP_EXPORT, order=17)
+        Command(
+            ("导出", "台账", "/export"), cmd_export, reports.LEDGER_ROLES, T.HELP_EXPORT, order=17
+        )
     )
     registry.button(DuePage.PREFIX, on_due_button)
     registry.button(DueVillagePage.PREFIX, on_due_village_button)

@@ -17,7 +17,7 @@ from storage.visits import month_of
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="ledgers and exports")
     rsub = report.add_subparsers(dest="report_command", required=True)
-    visits = rsub.add_parser("visits", help="走访台账 + 问题清单 + 月度覆盖 (xlsx or csv)")
+    visits = rsub.add_parser("visits", help="走访台账 + 问题清单 + 覆盖率 (xlsx or csv)")
     visits.add_argument("--month", help="YYYY-MM, local time (default: this month)")
     visits.add_argument("--region", required=True, help="county, township or village name/code/id")
     visits.add_argument("--out", required=True, type=Path, help="FILE.xlsx or FILE.csv")

@@ -96,7 +96,9 @@ async def download(request: web.Request) -> web.StreamResponse:
         assert person is not None
         tmpdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="cunbot-export-"))
         path = tmpdir / "ledger.xlsx"
-        result = await export_visits(session, region.id, payload["m"], app[RULES], path)
+        result = await export_visits(
+            session, region.id, payload["m"], app[RULES], path, now=now, prepared_by=person.name
+        )
     async with app[SESSIONMAKER]() as session, session.begin():
         await audit.log(
             session,

@@ -1,4 +1,4 @@
-"""The rows of the monthly ledgers (走访台账, 问题清单); the 月度覆盖 sheet is coverage.
+"""The rows of the monthly ledgers (走访台账, 问题清单); the 覆盖率 sheet is coverage.
 
 Visits are streamed in chunks (a county's month can be 100k rows) so the writer can start on
 the first chunk while the next is fetched. Rows are plain facts in UTC; turning them into
@@ -14,11 +14,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.statuses import ProblemStatus, VisitStatus
 from storage.models import Assignment, Household, Person, Photo, Problem, Visit
 
 CHUNK = 2000
+_Helper = aliased(Person)
+
+
+def _helper_name() -> sa.ColumnElement[str | None]:
+    """The household's 帮扶责任人: the name on the household, else the linked person's."""
+    return sa.func.coalesce(Household.helper_name, _Helper.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +35,9 @@ class VisitEntry:
     code: str
     head_name: str
     category: str
+    members: int
+    helper: str | None
+    phone: str | None  # as stored; the writer masks it
     visitor: str
     checklist: dict[str, Any]
     note: str | None
@@ -43,6 +53,9 @@ class ProblemEntry:
     village_id: int
     code: str
     head_name: str
+    members: int
+    helper: str | None
+    phone: str | None
     kind: str
     description: str
     found_at: datetime
@@ -59,11 +72,13 @@ async def visit_entries(
     query = (
         sa.select(
             Visit.visited_at, Visit.village_id, Household.code, Household.head_name,
-            Household.category, Person.name, Visit.checklist, Visit.note, photos,
-            Visit.lat, Visit.lon, Visit.location_flag,
+            Household.category, Household.members, _helper_name(), Household.phone,
+            Person.name, Visit.checklist, Visit.note, photos, Visit.lat, Visit.lon,
+            Visit.location_flag,
         )
         .join(Household, Household.id == Visit.household_id)
         .join(Person, Person.id == Visit.visitor_id)
+        .outerjoin(_Helper, _Helper.id == Household.helper_id)
         .where(
             Visit.month == month,
             Visit.status == VisitStatus.ACTIVE,
@@ -75,9 +90,10 @@ async def visit_entries(
     result = await session.stream(query)
     async for part in result.partitions(chunk):
         yield [
-            VisitEntry(at, vid, code, head, cat, visitor, checks or {}, note, int(n or 0),
-                       lat, lon, flag)
-            for at, vid, code, head, cat, visitor, checks, note, n, lat, lon, flag in part
+            VisitEntry(at, vid, code, head, cat, int(members or 0), helper, phone, visitor,
+                       checks or {}, note, int(n or 0), lat, lon, flag)
+            for (at, vid, code, head, cat, members, helper, phone, visitor, checks, note, n,
+                 lat, lon, flag) in part
         ]  # fmt: skip
 
 
@@ -87,11 +103,12 @@ async def problem_entries(
     """Problems found in [start, end), and older ones still open at its end."""
     rows = await session.execute(
         sa.select(
-            Problem.id, Problem.village_id, Household.code, Household.head_name, Problem.kind,
-            Problem.description, Problem.found_at, Assignment.deadline, Problem.status,
+            Problem.id, Problem.village_id, Household.code, Household.head_name,
+            Household.members, _helper_name(), Household.phone, Problem.kind, Problem.description, Problem.found_at, Assignment.deadline, Problem.status,
             Problem.closed_at,
         )
         .join(Household, Household.id == Problem.household_id)
+        .outerjoin(_Helper, _Helper.id == Household.helper_id)
         .outerjoin(Assignment, Assignment.id == Problem.assignment_id)
         .where(
             Problem.village_id.in_(village_ids),

@@ -24,6 +24,8 @@ from tests.chat import ChatDriver
 from tests.conftest import SHANGHAI
 from tests.factories import add_household, bind, make_world
 
+H = 4  # the header row of every sheet: two title rows and a blank row above it
+
 
 def png(color) -> bytes:
     buf = io.BytesIO()
@@ -65,50 +67,58 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
     assert (result.visits, result.problems, result.villages) == (2, 1, 2)  # 东岭镇 only
 
     wb = load_workbook(out)
-    assert wb.sheetnames == ["走访台账", "问题清单", "月度覆盖"]
+    assert wb.sheetnames == ["走访台账", "问题清单", "覆盖率"]
     ws = wb["走访台账"]
-    assert ws.freeze_panes == "A2"
+    assert ws["A1"].value == "示范县/东岭镇 2026-11 走访台账"
+    assert ws.freeze_panes == "A5"  # title (2 rows), a blank row, the header
     assert ws.column_dimensions["A"].width == 17
-    header = [c.value for c in ws[1]]
-    assert header[:7] == ["走访时间", "乡镇", "村", "户编号", "户主", "户类别", "走访人"]
-    assert header[7:16] == [
+    header = [c.value for c in ws[H]]
+    assert header[:10] == [
+        "走访时间", "乡镇", "村", "户编号", "户主", "户类别", "家庭人口", "帮扶责任人", "联系电话",
+        "走访人",
+    ]  # fmt: skip
+    assert header[10:19] == [
         "饮水安全", "义务教育", "基本医疗", "住房安全", "收入吃穿", "就业", "产业", "小额信贷",
         "社会保障",
     ]  # fmt: skip
-    assert header[16:] == ["备注", "照片数", "纬度", "经度", "位置核实"]
-    assert ws[1][0].font.bold
-    first = [c.value for c in ws[2]]
+    assert header[19:] == ["备注", "照片数", "纬度", "经度", "位置核实"]
+    assert ws[H][0].font.bold
+    first = [c.value for c in ws[H + 1]]
     assert first[0] == datetime(2026, 11, 10, 10, 0)  # local time, not UTC
-    assert ws["A2"].number_format == "yyyy-mm-dd hh:mm"
-    assert first[1:7] == ["东岭镇", "石门村", "HH0001", "王三女", "监测户", "书记0"]
-    assert first[7] == "正常"
-    assert first[8] == "未查看"
-    assert first[10] == "有问题：房子屋顶漏雨"
-    assert first[16] == "老人身体还行"
-    assert first[17] == 1  # the photo sent just before the report
-    assert first[18:] == [None, None, None]
-    second = [c.value for c in ws[3]]
+    assert ws[f"A{H + 1}"].number_format == "yyyy-mm-dd hh:mm"
+    assert first[1:6] == ["东岭镇", "石门村", "HH0001", "王三女", "监测户"]
+    assert first[9] == "书记0"
+    assert first[10] == "正常"
+    assert first[11] == "未查看"
+    assert first[13] == "有问题：房子屋顶漏雨"
+    assert first[19] == "老人身体还行"
+    assert first[20] == 1  # the photo sent just before the report
+    assert first[21:] == [None, None, None]
+    second = [c.value for c in ws[H + 2]]
     assert second[0] == datetime(2026, 11, 10, 12, 0)
-    assert second[4] == "李桂芳" and second[9] == "正常" and second[17] == 0
-    assert ws.max_row == 3
+    assert second[4] == "李桂芳" and second[12] == "正常" and second[20] == 0
+    assert ws[H + 3][0].value == "合计"
+    assert ws.max_row == H + 3
 
     ps = wb["问题清单"]
-    assert [c.value for c in ps[1]] == [
-        "编号", "乡镇", "村", "户编号", "户主", "问题类别", "问题描述", "发现时间", "整改期限",
-        "状态", "整改完成时间",
+    assert [c.value for c in ps[H]] == [
+        "编号", "乡镇", "村", "户编号", "户主", "家庭人口", "帮扶责任人", "联系电话", "问题类别",
+        "问题描述", "发现时间", "整改期限", "状态", "整改完成时间",
     ]  # fmt: skip
-    row = [c.value for c in ps[2]]
-    assert row[1:7] == ["东岭镇", "石门村", "HH0001", "王三女", "住房安全", "房子屋顶漏雨"]
-    assert row[7] == datetime(2026, 11, 10, 10, 0)
-    assert row[8] == datetime(2026, 11, 25, 0, 0) and ps["I2"].number_format == "yyyy-mm-dd"
-    assert row[9:] == ["整改中", None]
+    row = [c.value for c in ps[H + 1]]
+    assert row[1:5] == ["东岭镇", "石门村", "HH0001", "王三女"]
+    assert row[8:10] == ["住房安全", "房子屋顶漏雨"]
+    assert row[10] == datetime(2026, 11, 10, 10, 0)
+    assert row[11] == datetime(2026, 11, 25, 0, 0) and ps[f"L{H + 1}"].number_format == "yyyy-mm-dd"
+    assert row[12:] == ["整改中", None]
 
-    cs = wb["月度覆盖"]
-    assert [c.value for c in cs[1]][:5] == ["乡镇", "村", "应访户数", "达标户数", "户覆盖率"]
-    shimen = [c.value for c in cs[2]]
+    cs = wb["覆盖率"]
+    assert [c.value for c in cs[H]][:5] == ["乡镇", "村", "应访户数", "达标户数", "户覆盖率"]
+    shimen = [c.value for c in cs[H + 1]]
     assert shimen == ["东岭镇", "石门村", 2, 1, 0.5, 4, 2, 0.5]
-    assert cs["E2"].number_format == "0.0%"
-    assert [c.value for c in cs[3]] == ["东岭镇", "柳树村", 0, 0, 1.0, 0, 0, 1.0]
+    assert cs[f"E{H + 1}"].number_format == "0.0%"
+    assert [c.value for c in cs[H + 2]] == ["东岭镇", "柳树村", 0, 0, 1.0, 0, 0, 1.0]
+    assert [c.value for c in cs[H + 3]] == ["合计", None, 2, 1, 0.5, 4, 2, 0.5]
 
 
 async def test_csv_ledgers_are_written_next_to_each_other(
@@ -119,15 +129,15 @@ async def test_csv_ledgers_are_written_next_to_each_other(
     out = tmp_path / "nov.csv"
     async with sessionmaker() as s:
         result = await export_visits(s, world.county.id, "2026-11", rules, out)
-    assert [p.name for p in result.paths] == ["nov.csv", "nov_问题清单.csv", "nov_月度覆盖.csv"]
+    assert [p.name for p in result.paths] == ["nov.csv", "nov_问题清单.csv", "nov_覆盖率.csv"]
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese CSV correctly
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0][0] == "走访时间" and len(rows) == 4
+    assert rows[0][0] == "走访时间" and len(rows) == 5 and rows[4][0] == "合计"
     assert rows[1][:5] == ["2026-11-10 10:00", "东岭镇", "石门村", "HH0001", "王三女"]
     assert rows[3][2:5] == ["杏花村", "HH2001", "钱多多"]
     problems = list(csv.reader(result.paths[1].open(encoding="utf-8-sig")))
-    assert problems[1][7:10] == ["2026-11-10 10:00", "2026-11-25", "整改中"]
+    assert problems[1][10:13] == ["2026-11-10 10:00", "2026-11-25", "整改中"]
     coverage = list(csv.reader(result.paths[2].open(encoding="utf-8-sig")))
     assert coverage[1] == ["东岭镇", "石门村", "2", "1", "50.0%", "4", "2", "50.0%"]
 
@@ -157,7 +167,7 @@ async def test_cli_report_visits_writes_the_file(
     config = load_config(database_url=database_url, var_dir=tmp_path / "var")
     assert await cmd_report_visits(config, args) == 0
     assert "走访 3 条, 问题 1 条, 村 4 个" in capsys.readouterr().out
-    assert load_workbook(out)["走访台账"].max_row == 4
+    assert load_workbook(out)["走访台账"].max_row == H + 4  # three visits and 合计
     bad = build_parser().parse_args(
         ["report", "visits", "--month", "2026-13", "--region", "示范县", "--out", str(out)]
     )
@@ -181,7 +191,7 @@ async def test_staff_download_link_from_chat_is_signed_and_expires(
         assert resp.status == 200
         assert "attachment" in resp.headers["Content-Disposition"]
         wb = load_workbook(io.BytesIO(await resp.read()))
-        assert wb["走访台账"].max_row == 3  # 东岭镇's two visits, not 西川乡's
+        assert wb["走访台账"].max_row == H + 3  # 东岭镇's two visits and 合计, not 西川乡's
 
         tampered = url.query[:-2] + ("00" if not url.query.endswith("00") else "11")
         assert (await client.get(f"{url.path}?{tampered}")).status == 403

@@ -57,13 +57,18 @@ async def test_county_progress_is_rolled_up_by_township(sessionmaker, world):
     assert (area.total.households_due, area.total.households_met) == (1, 0)
 
 
-async def test_ledger_is_refused_outside_the_region_and_to_village_cadres(sessionmaker, world):
+async def test_ledger_is_refused_outside_the_region_and_village_cadres_have_their_own(
+    sessionmaker, world
+):
     async with sessionmaker() as s:
         region = await reports.ledger_region(s, world.people["town0"], world.villages[1].id)
         assert region.name == "柳树村"
+        own = await reports.ledger_region(s, world.people["sec0"], world.villages[0].id)
+        assert own.id == world.villages[0].id
         for person, region_id in (
             (world.people["town0"], world.county.id),
-            (world.people["sec0"], world.villages[0].id),
+            (world.people["sec0"], world.villages[1].id),
+            (world.people["sec0"], world.townships[0].id),
             (None, world.villages[0].id),
         ):
             with pytest.raises(Refused) as refused:

@@ -104,7 +104,7 @@ def visible(role: str, scope: str) -> bool:
         return scope != "other_county"
     if role == "township_staff":
         return scope in ("own", "other_village")
-    return False  # the ledger is for staff
+    return scope == "own"  # a village's people: their own village's ledger only
 
 
 async def test_ledger_links_for_a_foreign_region_are_refused_and_audited(web, sessionmaker, clock):
@@ -128,7 +128,7 @@ async def test_ledger_links_for_a_foreign_region_are_refused_and_audited(web, se
         r = await c.get(ROUTE, params={"t": unknown})
         assert r.status == 403
         refused_texts.add(await r.text())
-    assert n == 3 * 4 + 2 + 1
+    assert n == 3 * 3 + 2 + 1
     assert len(refused_texts) == 1  # one answer for foreign and unknown regions alike
     r = await c.get(ROUTE, params={"t": "forged.0000"})
     assert r.status == 403
