@@ -36,7 +36,9 @@ def _dead_line(d: DeadLetter) -> str:
         name=d.recipient,
         what=ST.DEAD_WHAT.format(words=mask_pii(d.first_words)) if d.first_words else "",
         why=ST.DEAD_WHY_UNBOUND if unbound else ST.DEAD_WHY_FAILED,
-        todo=(ST.DEAD_TODO_UNBOUND if unbound else ST.DEAD_TODO_FAILED).format(name=d.recipient),
+        next_step=(ST.DEAD_NEXT_UNBOUND if unbound else ST.DEAD_NEXT_FAILED).format(
+            name=d.recipient
+        ),
     )
 
 

@@ -212,7 +212,7 @@ def bind_code(text: str) -> str | None:
 
 
 def _bind_code(text: str, word: str) -> str | None:
-    """The code of 绑定 / /start / /bind (glued 绑定XXXX too); ``None`` when it is no bind."""
+    """The code of 绑定 / /start / /bind (glued 绑定AB12CD34 too); ``None`` when it is no bind."""
     if word in BIND_WORDS:
         return text[len(word) :].strip()
     if text.startswith("绑定"):
