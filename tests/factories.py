@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import people, regions
@@ -114,3 +116,10 @@ async def add_county(sm: async_sessionmaker, now: datetime, name: str = "邻县"
                 s, name=f"{name}{key}", role=role, region_id=region.id, now=now
             )
     return world
+
+
+def photo_bytes(color: tuple[int, int, int]) -> bytes:
+    """A small PNG of one colour: a distinct photo (and SHA-256) per colour."""
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), color).save(buf, "PNG")
+    return buf.getvalue()

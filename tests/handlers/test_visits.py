@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from PIL import Image
 
 from services.media import save_image_sync
 from storage import households
@@ -17,13 +15,7 @@ from storage.models import Assignment, Audit, Photo, Problem, Task, Visit
 from storage.readmodels import coverage
 from tests.chat import ChatDriver
 from tests.conftest import SHANGHAI
-from tests.factories import add_household, bind, make_world
-
-
-def photo_bytes(color: tuple[int, int, int]) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), color).save(buf, "PNG")
-    return buf.getvalue()
+from tests.factories import add_household, bind, make_world, photo_bytes
 
 
 @pytest.fixture

@@ -3,11 +3,8 @@ ids that came from a client (a hand-made button must not reach another village's
 
 from __future__ import annotations
 
-import io
-
 import pytest
 import sqlalchemy as sa
-from PIL import Image
 
 from core.errors import Conflict, Refused
 from handlers import texts
@@ -18,15 +15,9 @@ from services.media import save_image_sync
 from services.visits import Duplicate, Origin, Recorded, Report
 from storage.models import Audit, Photo, Problem, Visit
 from tests.chat import ChatDriver
-from tests.factories import add_household, bind, make_world
+from tests.factories import add_household, bind, make_world, photo_bytes
 
 ORIGIN = Origin("test", "sec0", "m-1")
-
-
-def photo_bytes(color: tuple[int, int, int]) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), color).save(buf, "PNG")
-    return buf.getvalue()
 
 
 @pytest.fixture
