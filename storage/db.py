@@ -98,8 +98,36 @@ async def _run(engine: AsyncEngine, fn: Any, revision: str) -> None:
         cfg.attributes["connection"] = sync_conn
         fn(cfg, revision)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(go)
+    async with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            async with conn.begin():
+                await conn.run_sync(go)
+            return
+        # SQLite: a batch migration copies a table and drops the old one, which other tables
+        # reference; with foreign keys on, the drop fails. Alembic's recipe: foreign keys off
+        # for the migration (set outside the transaction: inside one SQLite ignores it), then
+        # the whole database checked before the commit.
+        await conn.run_sync(_sqlite_pragma, "PRAGMA foreign_keys=OFF")
+        try:
+            async with conn.begin():
+                await conn.run_sync(go)
+                await conn.run_sync(_sqlite_foreign_key_check)
+        finally:
+            await conn.run_sync(_sqlite_pragma, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragma(sync_conn: Any, pragma: str) -> None:
+    cursor = sync_conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _sqlite_foreign_key_check(sync_conn: Any) -> None:
+    broken = sync_conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left rows pointing at nothing: {broken[:5]}")
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

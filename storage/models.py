@@ -178,11 +178,15 @@ class Photo(Base):
 
 
 class Problem(Base):
-    """An entry on a village's problem list (问题清单), found on a visit."""
+    """An entry on a village's problem list (问题清单), found on a visit. ``number`` is its
+    public number in the county (``问题 5``), which its rectification item carries too."""
 
     __tablename__ = "problems"
+    __table_args__ = (sa.UniqueConstraint("county_id", "number", name="problem_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    number: Mapped[int]
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
     village_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
@@ -195,12 +199,17 @@ class Problem(Base):
 
 
 class Task(Base):
-    """Work sent down from the county (任务/通知), or a rectification item (整改)."""
+    """Work sent down from the county (任务/通知), or a rectification item (整改).
+
+    ``number`` is the public number (core.numbers): tasks and notices share the county's
+    ``task`` series; a rectification item carries its problem's number."""
 
     __tablename__ = "tasks"
+    __table_args__ = (sa.UniqueConstraint("county_id", "kind", "number", name="task_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(16), default="task")  # task | notice | rectify
+    number: Mapped[int]
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text, default="")
     created_by: Mapped[int] = mapped_column(sa.ForeignKey("people.id"))
@@ -273,10 +282,13 @@ class Question(Base):
     """A policy question asked in chat, and what became of it (answered / handed to staff)."""
 
     __tablename__ = "questions"
+    __table_args__ = (sa.UniqueConstraint("county_id", "number", name="question_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     asked_by: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
     county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    # The public number (``提问 7``), given when the question enters the county's queue.
+    number: Mapped[int | None]
     text: Mapped[str] = mapped_column(sa.Text)
     faq_id: Mapped[str | None] = mapped_column(sa.String(32))
     score: Mapped[float | None]
@@ -287,6 +299,17 @@ class Question(Base):
     answered_by: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
     answered_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class Counter(Base):
+    """The last public number a county gave out in one series (core.numbers.Series), moved
+    on in the transaction that writes the numbered row, so numbers have no gaps."""
+
+    __tablename__ = "counters"
+
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
 
 
 class Conversation(Base):

@@ -12,14 +12,19 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.numbers import Series
 from core.statuses import AssignmentStatus, ProblemStatus, TaskKind, TaskStatus
+from storage import counters
 from storage import tasks as task_store
 from storage.models import Assignment, Household, Photo, Problem, Task
 
 
 @dataclass(frozen=True)
 class ProblemDTO:
+    """A problem; ``number`` is how people name it (``问题 5``), its rectification item too."""
+
     id: int
+    number: int
     household_id: int
     household_name: str
     village_id: int
@@ -45,6 +50,7 @@ def _dto(row: sa.Row[tuple[Problem, str, datetime | None]]) -> ProblemDTO:
     p, name, deadline = row
     return ProblemDTO(
         p.id,
+        p.number,
         p.household_id,
         name,
         p.village_id,
@@ -64,6 +70,16 @@ async def get(session: AsyncSession, problem_id: int) -> ProblemDTO | None:
     return _dto(row) if row else None
 
 
+async def by_number(session: AsyncSession, county_id: int, number: int) -> ProblemDTO | None:
+    """The county's problem ``number`` (``问题 5``)."""
+    row = (
+        await session.execute(
+            _query().where(Problem.county_id == county_id, Problem.number == number)
+        )
+    ).first()
+    return _dto(row) if row else None
+
+
 async def open_problem(
     session: AsyncSession,
     *,
@@ -79,7 +95,9 @@ async def open_problem(
     deadline: datetime,
 ) -> ProblemDTO:
     # A rectification item is a task of kind "rectify" with one assignment, to its reporter,
-    # so it gets the reminders and digests of any task (storage.tasks builds both rows).
+    # so it gets the reminders and digests of any task (storage.tasks builds both rows). It
+    # is the problem's own item, so it carries the problem's number.
+    number = await counters.next_number(session, county_id, Series.PROBLEM)
     task_id = await task_store.insert_task(
         session,
         kind=TaskKind.RECTIFY,
@@ -91,6 +109,7 @@ async def open_problem(
         deadline=deadline,
         evidence_required=True,
         scope={"village_ids": [village_id], "household_id": household_id},
+        number=number,
     )
     await task_store.insert_assignments(
         session, task_id, {village_id: reporter_id}, deadline=deadline, now=now
@@ -99,6 +118,8 @@ async def open_problem(
         sa.select(Assignment.id).where(Assignment.task_id == task_id)
     )
     problem = Problem(
+        county_id=county_id,
+        number=number,
         household_id=household_id,
         village_id=village_id,
         visit_id=visit_id,

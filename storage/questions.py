@@ -1,7 +1,9 @@
 """Policy questions asked in chat and what became of each: answered from the FAQ, offered as
 "did you mean" buttons, queued for the asker's county staff, answered by staff.
 
-The queue of a county is its ``pending`` questions, oldest first (待答问题).
+The queue of a county is its ``pending`` questions, oldest first (待答问题). A question gets
+its public number (``提问 7``, core.numbers) when it enters that queue, and keeps it; questions
+the FAQ answered take none, so the county's numbers have no gaps.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.numbers import Series
+from storage import counters
 from storage.faq import MAX_ANSWER
 from storage.models import Question
 
@@ -30,6 +34,7 @@ class QuestionDTO:
     id: int
     asked_by: int
     county_id: int | None
+    number: int | None  # given when queued for staff; None for an FAQ lookup
     text: str
     faq_id: str | None
     score: float | None
@@ -46,6 +51,7 @@ def _qdto(row: Question) -> QuestionDTO:
         id=row.id,
         asked_by=row.asked_by,
         county_id=row.county_id,
+        number=row.number,
         text=row.text,
         faq_id=row.faq_id,
         score=row.score,
@@ -78,13 +84,28 @@ async def record(
         status=status,
         created_at=now,
     )
+    await _number_if_queued(session, row)
     session.add(row)
     await session.flush()
     return _qdto(row)
 
 
+async def _number_if_queued(session: AsyncSession, row: Question) -> None:
+    """A question entering its county's queue takes the county's next question number."""
+    if row.status == PENDING and row.number is None and row.county_id is not None:
+        row.number = await counters.next_number(session, row.county_id, Series.QUESTION)
+
+
 async def get(session: AsyncSession, question_id: int) -> QuestionDTO | None:
     row = await session.get(Question, question_id)
+    return _qdto(row) if row else None
+
+
+async def by_number(session: AsyncSession, county_id: int, number: int) -> QuestionDTO | None:
+    """The county's question ``number`` (``提问 7``)."""
+    row = await session.scalar(
+        sa.select(Question).where(Question.county_id == county_id, Question.number == number)
+    )
     return _qdto(row) if row else None
 
 
@@ -94,9 +115,10 @@ async def update(session: AsyncSession, question_id: int, **values: Any) -> Ques
     if row is None:
         return None
     for key, value in values.items():
-        if not hasattr(Question, key) or key in {"id", "asked_by", "created_at"}:
+        if not hasattr(Question, key) or key in {"id", "asked_by", "created_at", "number"}:
             raise ValueError(f"cannot set question field {key!r}")
         setattr(row, key, value)
+    await _number_if_queued(session, row)
     await session.flush()
     return _qdto(row)
 

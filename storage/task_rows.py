@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.numbers import TASK_KINDS_OF, Series, task_ref
 from core.statuses import OPEN
 from storage.models import Assignment, Region, Task
 
@@ -24,7 +25,10 @@ def returns_in(evidence: Mapping[str, Any] | None) -> int:
 
 @dataclass(frozen=True)
 class TaskDTO:
+    """A task, notice or rectification item (``ref``: how it is named to a person)."""
+
     id: int
+    number: int  # the public number (core.numbers): what every person sees and types
     kind: str
     title: str
     body: str
@@ -37,11 +41,19 @@ class TaskDTO:
     status: str
     created_at: datetime
 
+    @property
+    def ref(self) -> str:
+        return task_ref(self.kind, self.number)
+
 
 @dataclass(frozen=True)
 class AssignmentDTO:
+    """One village's share of a task: "task {task_number} for {village_name}" to a person
+    (``id`` is internal and never shown)."""
+
     id: int
     task_id: int
+    task_number: int
     village_id: int
     village_name: str
     assignee_id: int | None
@@ -67,6 +79,11 @@ class AssignmentDTO:
         return returns_in(self.evidence)
 
     @property
+    def ref(self) -> str:
+        """``任务 3`` / ``通知 3`` / ``问题 5``: how the item is named to a person."""
+        return task_ref(self.task_kind, self.task_number)
+
+    @property
     def photo_ids(self) -> list[int]:
         """The photos handed in (the same ``photo_ids`` a rectification keeps)."""
         return [int(p) for p in self.evidence.get("photo_ids", ())]
@@ -75,6 +92,7 @@ class AssignmentDTO:
 def task_dto(t: Task) -> TaskDTO:
     return TaskDTO(
         t.id,
+        t.number,
         t.kind,
         t.title,
         t.body,
@@ -92,6 +110,7 @@ def task_dto(t: Task) -> TaskDTO:
 _ASSIGNMENT_COLUMNS = (
     Assignment.id,
     Assignment.task_id,
+    Task.number,
     Assignment.village_id,
     Region.name,
     Assignment.assignee_id,
@@ -111,6 +130,9 @@ _ASSIGNMENT_COLUMNS = (
 )
 
 
+_EVIDENCE = next(i for i, c in enumerate(_ASSIGNMENT_COLUMNS) if c is Assignment.evidence)
+
+
 def assignments_query() -> sa.Select[Any]:
     return (
         sa.select(*_ASSIGNMENT_COLUMNS)
@@ -121,7 +143,7 @@ def assignments_query() -> sa.Select[Any]:
 
 def assignment_dto(row: sa.Row[Any]) -> AssignmentDTO:
     values = list(row)
-    values[13] = dict(values[13] or {})
+    values[_EVIDENCE] = dict(values[_EVIDENCE] or {})
     return AssignmentDTO(*values)
 
 
@@ -149,3 +171,38 @@ async def assignments_of_task(session: AsyncSession, task_id: int) -> list[Assig
         assignments_query().where(Assignment.task_id == task_id).order_by(Assignment.id)
     )
     return [assignment_dto(r) for r in rows]
+
+
+# --- by public number (core.numbers): what a person types or a button carries ----------------
+
+
+def _numbered(county_id: int, series: Series, number: int) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        Task.county_id == county_id,
+        Task.kind.in_(TASK_KINDS_OF[series]),
+        Task.number == number,
+    )
+
+
+async def task_by_number(
+    session: AsyncSession, county_id: int, number: int, series: Series = Series.TASK
+) -> TaskDTO | None:
+    """The county's task (or notice) ``number``; with ``Series.PROBLEM``, the rectification
+    item of problem ``number``."""
+    t = await session.scalar(sa.select(Task).where(*_numbered(county_id, series, number)))
+    return task_dto(t) if t else None
+
+
+async def item_by_number(
+    session: AsyncSession, county_id: int, series: Series, number: int, assignee_id: int
+) -> AssignmentDTO | None:
+    """The person's own share of the county's task ``number`` ("task 3 for 石门村")."""
+    row = (
+        await session.execute(
+            assignments_query()
+            .where(*_numbered(county_id, series, number), Assignment.assignee_id == assignee_id)
+            .order_by(Assignment.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return assignment_dto(row) if row else None

@@ -28,7 +28,9 @@ from core.reminder_schedule import DEFAULT_OFFSETS as DEFAULT_OFFSETS
 from core.roles import Role
 from core.statuses import ACTIVE as ACTIVE
 from core.statuses import OPEN as OPEN
-from core.statuses import AssignmentStatus, TaskStatus
+from core.numbers import Series
+from core.statuses import AssignmentStatus, TaskKind, TaskStatus
+from storage import counters
 from storage.models import Assignment, Person, Photo, Task
 from storage.task_rows import AssignmentDTO as AssignmentDTO
 from storage.task_rows import TaskDTO as TaskDTO
@@ -79,10 +81,17 @@ async def insert_task(
     reminder_offsets: Sequence[str] = (),
     evidence_required: bool = False,
     scope: Mapping[str, Any] | None = None,
+    number: int | None = None,
 ) -> int:
-    """One task row (active); its id."""
+    """One task row (active); its id. A task or notice takes the county's next ``task``
+    number; a rectification item is given its problem's ``number``."""
+    if number is None:
+        if kind == TaskKind.RECTIFY:
+            raise ValueError("a rectification item carries its problem's number")
+        number = await counters.next_number(session, county_id, Series.TASK)
     task = Task(
         kind=kind,
+        number=number,
         title=title,
         body=body,
         created_by=created_by,

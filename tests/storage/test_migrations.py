@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import db
 from storage.models import Base
@@ -61,54 +64,81 @@ async def test_stairway_up_down_up(empty_engine):
     assert await _diff(empty_engine) == []
 
 
+def _table(name: str, *columns: str) -> sa.TableClause:
+    """A table as an old revision had it: only the columns named (the models may have more)."""
+    return sa.table(name, *(sa.column(c) for c in columns))
+
+
+REGIONS = _table("regions", "id", "parent_id", "level", "name")
+PEOPLE = _table("people", "id", "name", "role", "region_id", "prefs", "active", "created_at")
+TASKS = _table(
+    "tasks", "id", "kind", "title", "body", "created_by", "county_id", "reminder_offsets",
+    "evidence_required", "scope", "status", "created_at",
+)  # fmt: skip
+ASSIGNMENTS = _table(
+    "assignments", "id", "task_id", "village_id", "status", "evidence", "created_at", "updated_at"
+)
+PHOTOS = _table(
+    "photos", "id", "sha256", "path", "mime", "size", "width", "height", "uploaded_by",
+    "created_at",
+)  # fmt: skip
+NOW = datetime(2026, 11, 10, 2, 0)  # noqa: DTZ001 - naive UTC, as the columns store it
+
+
+async def _insert(conn: Any, table: sa.TableClause, **values: Any) -> int:
+    values = {k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in values.items()}
+    result = await conn.execute(table.insert().values(**values).returning(table.c.id))
+    return int(result.scalar_one())
+
+
+async def _old_world(conn: Any) -> dict[str, int]:
+    """A county with two townships' villages and a person, written with plain SQL."""
+    ids = {"county": await _insert(conn, REGIONS, level="county", name="示范县")}
+    ids["town"] = await _insert(conn, REGIONS, level="township", name="东岭镇",
+                                parent_id=ids["county"])  # fmt: skip
+    ids["village"] = await _insert(conn, REGIONS, level="village", name="石门村",
+                                   parent_id=ids["town"])  # fmt: skip
+    ids["person"] = await _insert(conn, PEOPLE, name="书记", role="secretary",
+                                  region_id=ids["village"], prefs={}, active=True,
+                                  created_at=NOW)  # fmt: skip
+    return ids
+
+
+async def _task(conn: Any, ids: dict[str, int], kind: str, county: str = "county") -> int:
+    return await _insert(
+        conn, TASKS, kind=kind, title=kind, body="", created_by=ids["person"],
+        county_id=ids[county], reminder_offsets=[], evidence_required=False, scope={},
+        status="active", created_at=NOW,
+    )  # fmt: skip
+
+
 async def test_task_evidence_moves_from_sha256s_to_photo_ids_and_back(empty_engine):
     """0002 converts a submission's ``evidence["photos"]`` (SHA-256s) to ``photo_ids``; a
     rectification's ids are left alone; downgrade converts back."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from storage.models import Assignment, Person, Photo, Region, Task
-
-    now = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
     await db.upgrade(empty_engine, "0001")
-    async with AsyncSession(empty_engine) as s, s.begin():
-        county = Region(level="county", name="示范县")
-        s.add(county)
-        await s.flush()
-        village = Region(level="village", name="石门村", parent_id=county.id)
-        s.add(village)
-        await s.flush()
-        person = Person(name="书记", role="secretary", region_id=village.id, created_at=now)
-        s.add(person)
-        await s.flush()
-        photo = Photo(
-            sha256="ab" * 32, path="ab/x.jpg", mime="image/jpeg", size=1, width=1, height=1,
-            uploaded_by=person.id, created_at=now,
+    async with empty_engine.begin() as conn:
+        world = await _old_world(conn)
+        photo_id = await _insert(
+            conn, PHOTOS, sha256="ab" * 32, path="ab/x.jpg", mime="image/jpeg", size=1,
+            width=1, height=1, uploaded_by=world["person"], created_at=NOW,
         )  # fmt: skip
-        s.add(photo)
         ids = {}
         for kind, evidence in (
             ("task", {"texts": ["好"], "photos": ["ab" * 32, "ff" * 32], "history": []}),
             ("rectify", {"photo_ids": [1]}),
         ):
-            task = Task(kind=kind, title=kind, created_by=person.id, county_id=county.id,
-                        created_at=now)  # fmt: skip
-            s.add(task)
-            await s.flush()
-            row = Assignment(task_id=task.id, village_id=village.id, evidence=evidence,
-                             created_at=now, updated_at=now)  # fmt: skip
-            s.add(row)
-            await s.flush()
-            ids[kind] = row.id
-        photo_id = photo.id
+            task_id = await _task(conn, world, kind)
+            ids[kind] = await _insert(
+                conn, ASSIGNMENTS, task_id=task_id, village_id=world["village"],
+                status="pending", evidence=evidence, created_at=NOW, updated_at=NOW,
+            )  # fmt: skip
 
-    async def evidence() -> dict[str, Any]:
-        async with AsyncSession(empty_engine) as s:
-            rows = await s.execute(sa.select(Assignment.id, Assignment.evidence))
-            return {aid: ev for aid, ev in rows}
+    async def evidence() -> dict[int, Any]:
+        async with empty_engine.connect() as conn:
+            rows = await conn.execute(sa.select(ASSIGNMENTS.c.id, ASSIGNMENTS.c.evidence))
+            return {aid: ev if isinstance(ev, dict) else json.loads(ev) for aid, ev in rows}
 
-    await db.upgrade(empty_engine)
+    await db.upgrade(empty_engine, "0003")
     after = await evidence()
     assert after[ids["task"]] == {"texts": ["好"], "photo_ids": [photo_id], "history": []}
     assert after[ids["rectify"]] == {"photo_ids": [1]}
@@ -116,3 +146,88 @@ async def test_task_evidence_moves_from_sha256s_to_photo_ids_and_back(empty_engi
     back = await evidence()
     assert back[ids["task"]] == {"texts": ["好"], "photos": ["ab" * 32], "history": []}
     assert back[ids["rectify"]] == {"photo_ids": [1]}
+
+
+HOUSEHOLDS = _table(
+    "households", "id", "code", "village_id", "head_name", "category", "members", "active",
+    "created_at", "updated_at",
+)  # fmt: skip
+PROBLEMS = _table(
+    "problems", "id", "household_id", "village_id", "kind", "description", "status",
+    "assignment_id", "found_at",
+)  # fmt: skip
+QUESTIONS = _table("questions", "id", "asked_by", "county_id", "text", "status", "created_at")
+
+
+async def _numbers(conn: Any, table: str) -> dict[int, int | None]:
+    rows = await conn.execute(sa.text(f"SELECT id, number FROM {table}"))
+    return {rid: number for rid, number in rows}
+
+
+async def test_existing_rows_get_public_numbers_per_county_in_id_order(empty_engine):
+    """0004 numbers what exists: tasks and notices in one series per county, a problem and its
+    rectification task with one number, only questions that were handed to staff; the
+    counters continue from there, and the revision goes down and up again."""
+    from core.numbers import Series
+    from storage import counters
+
+    await db.upgrade(empty_engine, "0003")
+    async with empty_engine.begin() as conn:
+        a = await _old_world(conn)
+        b_county = await _insert(conn, REGIONS, level="county", name="邻县")
+        a["b"] = b_county
+        hh = await _insert(
+            conn, HOUSEHOLDS, code="HH1", village_id=a["village"], head_name="王三女",
+            category="监测户", members=1, active=True, created_at=NOW, updated_at=NOW,
+        )  # fmt: skip
+        t1 = await _task(conn, a, "task")
+        other = await _task(conn, a, "task", county="b")
+        n2 = await _task(conn, a, "notice")
+        rectify = await _task(conn, a, "rectify")
+        item = await _insert(
+            conn, ASSIGNMENTS, task_id=rectify, village_id=a["village"], status="pending",
+            evidence={}, created_at=NOW, updated_at=NOW,
+        )  # fmt: skip
+        t3 = await _task(conn, a, "task")
+        problems = [
+            await _insert(
+                conn, PROBLEMS, household_id=hh, village_id=a["village"], kind=kind,
+                description=kind, status="open", assignment_id=assignment, found_at=NOW,
+            )  # fmt: skip
+            for kind, assignment in (("饮水", None), ("住房", item))
+        ]
+        questions = [
+            await _insert(
+                conn, QUESTIONS, asked_by=a["person"], county_id=county, text=status,
+                status=status, created_at=NOW,
+            )  # fmt: skip
+            for county, status in (
+                (a["county"], "answered"),
+                (a["county"], "pending"),
+                (a["county"], "suggested"),
+                (b_county, "pending"),
+                (a["county"], "staff_answered"),
+                (None, "pending"),
+            )
+        ]
+
+    await db.upgrade(empty_engine, "0004")
+    async with empty_engine.connect() as conn:
+        tasks = await _numbers(conn, "tasks")
+        assert [tasks[t] for t in (t1, n2, t3, other)] == [1, 2, 3, 1]
+        assert await _numbers(conn, "problems") == {problems[0]: 1, problems[1]: 2}
+        assert tasks[rectify] == 2  # the rectification item IS problem 2
+        numbered = await _numbers(conn, "questions")
+        assert [numbered[q] for q in questions] == [None, 1, None, 1, 2, None]
+    async with AsyncSession(empty_engine) as s, s.begin():
+        assert await counters.next_number(s, a["county"], Series.TASK) == 4
+        assert await counters.next_number(s, a["county"], Series.PROBLEM) == 3
+        assert await counters.next_number(s, a["county"], Series.QUESTION) == 3
+        assert await counters.next_number(s, b_county, Series.QUESTION) == 2
+        assert await counters.next_number(s, b_county, Series.PROBLEM) == 1
+    await db.downgrade(empty_engine, "0003")
+    async with empty_engine.connect() as conn:
+        columns = await conn.run_sync(lambda c: sa.inspect(c).get_columns("tasks"))
+    assert "number" not in {c["name"] for c in columns}
+    await db.upgrade(empty_engine)
+    assert await _diff(empty_engine) == []
