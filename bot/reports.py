@@ -41,7 +41,7 @@ VISITS = Sheet(
 )  # fmt: skip
 PROBLEMS = Sheet(
     "问题清单",
-    ("编号", "乡镇", "村", *_HOUSEHOLD, *_FAMILY, "问题类别", "问题描述", "发现时间", "整改期限",
+    ("问题编号", "乡镇", "村", *_HOUSEHOLD, *_FAMILY, "问题类别", "问题描述", "发现时间", "整改期限",
      "状态", "整改完成时间"),
     (8, 10, 10, 12, 10, 9, 11, 14, 12, 36, 17, 12, 10, 17),
     datetime_cols=frozenset({10, 13}),
@@ -126,7 +126,7 @@ async def problem_rows(
         due = _local(p.deadline, tz)
         out.append(
             (
-                p.id, town, village, p.code, p.head_name, p.members, p.helper, _phone(p.phone),
+                p.number, town, village, p.code, p.head_name, p.members, p.helper, _phone(p.phone),
                 p.kind, _free(p.description),
                 _local(p.found_at, tz), due.replace(hour=0, minute=0) if due else None,
                 PROBLEM_ZH.get(ProblemStatus(p.status), p.status), _local(p.closed_at, tz),

@@ -98,25 +98,43 @@ def prefixes() -> tuple[str, ...]:
     return tuple(_BY_PREFIX)
 
 
-# --- tasks -----------------------------------------------------------------------------------
+# --- tasks: an item named by its public number (core.numbers), never by an assignment id --
+# Buttons made before public numbers carried assignment ids (``task:ack:17``, ``review:ok:17``,
+# ``tcancel:yes:5``). Those prefixes are gone: such a button unpacks to ``None`` and gets the
+# stale-button reply, instead of acting on whatever now has that number.
 @dataclass(frozen=True)
-class TaskAck(Payload, prefix="task:ack"):
-    assignment: int
-
-
-@dataclass(frozen=True)
-class TaskDone(Payload, prefix="task:done"):
-    assignment: int
-
-
-@dataclass(frozen=True)
-class TaskSend(Payload, prefix="task:send"):
-    assignment: int
+class ItemAck(Payload, prefix="item:ack"):
+    series: str  # core.numbers.CODE_OF: "t" a task or notice, "p" a problem's rectification
+    number: int
 
 
 @dataclass(frozen=True)
-class ReviewApprove(Payload, prefix="review:ok"):
-    assignment: int
+class ItemDone(Payload, prefix="item:done"):
+    series: str
+    number: int
+
+
+@dataclass(frozen=True)
+class ItemSend(Payload, prefix="item:send"):
+    series: str
+    number: int
+
+
+@dataclass(frozen=True)
+class ReviewPass(Payload, prefix="rv:ok"):
+    """通过: task ``number`` for ``village`` (a region id)."""
+
+    number: int
+    village: int
+
+
+@dataclass(frozen=True)
+class ReviewBack(Payload, prefix="rv:back"):
+    """退回 (the reason waits in the reviewer's conversation state): task ``number`` for
+    ``village``."""
+
+    number: int
+    village: int
 
 
 # --- visits ----------------------------------------------------------------------------------
@@ -218,12 +236,12 @@ class VisitReplace(Payload, prefix="visit:replace"):
     choice: str  # save | drop
 
 
-# --- 撤销任务 (confirm first) ------------------------------------------------------------------
+# --- 撤销任务 (confirm first): the task by its number ---------------------------------------
 @dataclass(frozen=True)
-class TaskCancelConfirm(Payload, prefix="tcancel:yes"):
-    task: int
+class WithdrawConfirm(Payload, prefix="withdraw:yes"):
+    number: int
 
 
 @dataclass(frozen=True)
-class TaskCancelKeep(Payload, prefix="tcancel:no"):
-    task: int
+class WithdrawKeep(Payload, prefix="withdraw:no"):
+    number: int

@@ -14,7 +14,15 @@ from handlers import task_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
 from handlers.task_authoring import FLOW, flow_step, send_notice, send_task
-from handlers.task_review import approve, cancel, progress, return_, waiting
+from handlers.task_review import (
+    REVIEW_FLOW,
+    approve,
+    cancel,
+    progress,
+    return_,
+    review_flow,
+    waiting,
+)
 from services import task_texts as ST
 from storage.readmodels.dead_letters import DeadLetter
 from storage.readmodels.dead_letters import dead_letters as dead_letter_list
@@ -46,6 +54,7 @@ def register(registry: Registry) -> None:
     county = frozenset(COUNTY_ROLES)
     dispatch = county | {Role.TOWNSHIP_STAFF}  # a township: its own villages only
     registry.flow(FLOW, flow_step)
+    registry.flow(REVIEW_FLOW, review_flow)
     registry.command(
         Command(
             ("发任务", "/task"),
@@ -67,14 +76,16 @@ def register(registry: Registry) -> None:
         )
     )
     registry.command(
-        Command(("通过",), approve, dispatch, "通过 编号 — 审核通过一项提交", order=310)
+        Command(
+            ("通过",), approve, dispatch, "通过 任务编号 [村名] — 审核通过一个村的提交", order=310
+        )
     )
     registry.command(
         Command(
             ("退回",),
             return_,
             dispatch,
-            "退回 编号 理由 — 退回重做（可加 / 截止 本周五）",
+            "退回 任务编号 [村名] 理由 — 退回重做（可加 / 截止 本周五）",
             order=311,
         )
     )
@@ -82,10 +93,12 @@ def register(registry: Registry) -> None:
         Command(("待审核",), waiting, dispatch, "待审核 — 查看各村提交的材料", order=312)
     )
     registry.command(
-        Command(("进度", "任务进度"), progress, dispatch, "进度 [编号] — 任务完成情况", order=313)
+        Command(
+            ("进度", "任务进度"), progress, dispatch, "进度 [任务编号] — 任务完成情况", order=313
+        )
     )
     registry.command(
-        Command(("撤销任务",), cancel, county, "撤销任务 编号 — 撤回任务并停止提醒", order=314)
+        Command(("撤销任务",), cancel, county, "撤销任务 任务编号 — 撤回任务并停止提醒", order=314)
     )
     registry.command(
         Command(("死信", "发送失败"), dead_letters, county, "死信 — 查看发送失败的消息", order=390)

@@ -11,10 +11,12 @@ so its refusal is shown as a plain reply and the rest of the message's work is k
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from core import payloads
 from core.errors import Conflict, Invalid
 from core.messages import Button, Reply
+from core.numbers import leading_number, question_ref
 from core.payloads import FaqNone, FaqNotUseful, FaqPick, FaqUseful
 from core.roles import COUNTY_ROLES, ROLES
 from handlers import faq_texts as T
@@ -22,6 +24,7 @@ from handlers.context import Context
 from handlers.registry import Command, Registry
 from services import faq
 from services.faq_search import Entry
+from storage.questions import QuestionDTO
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +55,20 @@ def _asked_reply(asked: faq.Asked) -> Reply:
         ]
         buttons.append(FaqNone(q.id).button(T.NONE_OF_THESE))
         return Reply(T.SUGGEST, tuple(buttons), meta={"kind": "faq_suggest", "question": q.id})
-    if asked.outcome == "no_county":
+    if asked.outcome == "no_county" or q.number is None:
         return Reply(T.NO_COUNTY)
-    return Reply(T.HANDED_OFF.format(id=q.id), meta={"kind": "faq_pending", "question": q.id})
+    return Reply(T.HANDED_OFF.format(ref=question_ref(q.number)), meta=_queued_meta(q))
+
+
+def _queued_meta(q: QuestionDTO) -> dict[str, Any]:
+    return {"kind": "faq_pending", "number": q.number}
+
+
+def _handed_off(q: QuestionDTO, template: str, no_county: str) -> Reply:
+    """The question went to the county's staff: its number, as they will answer it."""
+    if q.number is None:
+        return Reply(no_county)
+    return Reply(template.format(ref=question_ref(q.number)), meta=_queued_meta(q))
 
 
 async def ask(ctx: Context, text: str) -> list[Reply]:
@@ -95,10 +109,10 @@ async def _press(ctx: Context, pressed: payloads.Payload | None) -> list[Reply]:
         return [Reply(T.THANKS)]
     if isinstance(pressed, FaqNotUseful):
         q = await faq.feedback(session, me, pressed.question, useful=False)
-        return [Reply(T.USELESS.format(id=q.id))]
+        return [_handed_off(q, T.USELESS, T.USELESS_NO_COUNTY)]
     if isinstance(pressed, FaqNone):
         q = await faq.hand_off(session, me, pressed.question)
-        return [Reply(T.HANDED_OFF.format(id=q.id))]
+        return [_handed_off(q, T.HANDED_OFF, T.NO_COUNTY)]
     if isinstance(pressed, FaqPick):
         q, entry = await faq.pick(session, me, pressed.question, pressed.faq)
         return [answer_reply(entry, q.id, title=True)]
@@ -119,7 +133,7 @@ async def queue(ctx: Context, _rest: str) -> list[Reply]:
         return [Reply(T.QUEUE_EMPTY)]
     lines = [
         T.QUEUE_LINE.format(
-            id=item.question.id,
+            ref=question_ref(item.question.number or 0),
             name=item.asker.name if item.asker else T.UNKNOWN_PERSON,
             region=item.asker.region_name if item.asker else T.UNKNOWN_PERSON,
             when=ctx.rules.local(item.question.created_at).strftime("%m-%d %H:%M"),
@@ -130,13 +144,13 @@ async def queue(ctx: Context, _rest: str) -> list[Reply]:
     if found.total > len(lines):  # the rows are already bounded by the query
         lines.append(T.QUEUE_MORE.format(n=found.total - len(lines)))
     body = "\n".join([T.QUEUE_HEAD.format(n=found.total), *lines])
-    return [Reply(body + "\n" + T.QUEUE_TAIL.format(id=found.items[0].question.id))]
+    return [Reply(body + "\n" + T.QUEUE_TAIL.format(id=found.items[0].question.number))]
 
 
 def _question_number(text: str) -> int | None:
-    """ "12" or "#12" -> 12; anything else (or absurdly long) -> None."""
-    digits = text.strip().lstrip("#")
-    return int(digits) if digits.isdigit() and len(digits) <= 9 else None
+    """ "12" or "#12" -> 12 (a question's public number); anything else -> None."""
+    number, rest = leading_number(text)
+    return number if not rest else None
 
 
 async def reply_to_question(ctx: Context, rest: str) -> list[Reply]:
@@ -146,13 +160,13 @@ async def reply_to_question(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(T.REPLY_HOW)]
     qid = _question_number(qid_text)
     if qid is None:
-        return [Reply(faq.NO_SUCH_QUESTION.format(id=qid_text))]
+        return [Reply(T.REPLY_HOW)]
     try:
         done = await faq.answer(ctx.session, ctx.me, qid, answer, now=ctx.now(), rules=ctx.rules)
     except (Invalid, Conflict) as refusal:  # a refusal goes up: audited
         return [Reply(refusal.message)]
     name = done.asker.name if done.asker else T.THE_ASKER
-    return [Reply(T.REPLIED.format(name=name, id=done.question.id))]
+    return [Reply(T.REPLIED.format(name=name, ref=question_ref(qid), n=qid))]
 
 
 async def save_as_faq(ctx: Context, rest: str) -> list[Reply]:
@@ -161,7 +175,7 @@ async def save_as_faq(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(T.SAVE_HOW)]
     qid = _question_number(qid_text)
     if qid is None:
-        return [Reply(faq.NO_SUCH_QUESTION.format(id=qid_text))]
+        return [Reply(T.SAVE_HOW)]
     try:
         entry = await faq.save_as_faq(
             ctx.session, ctx.me, qid, index=ctx.services.faq, now=ctx.now(), rules=ctx.rules

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.messages import Reply
+from core.numbers import leading_number, problem_ref
 from core.roles import STAFF_ROLES, VILLAGE_ROLES
 from handlers import visit_texts as T
 from handlers.context import Context
@@ -40,15 +41,17 @@ class RectifyDraft:
 
 
 async def cmd_rectify(ctx: Context, args: str) -> list[Reply]:
-    number = args.strip().lstrip("#＃")
-    if not number.isascii() or not number.isdigit():
+    number, rest = leading_number(args)
+    if number is None or rest:
         return [Reply(T.RECTIFY_HOW)]
-    problem = await rectify_service.open_problem(ctx.session, ctx.me, int(number))
+    problem = await rectify_service.open_problem(ctx.session, ctx.me, number)
     photo_id = await rectify_service.evidence_at_hand(ctx.session, ctx.me, ctx.now())
     if photo_id is not None:
         return await _close(ctx, problem.id, photo_id)
     await ctx.set_state(RECTIFY, Step.PHOTO, RectifyDraft(problem.id).to_dict())
-    text = T.RECTIFY_PHOTO_ASK.format(id=problem.id, name=problem.household_name, kind=problem.kind)
+    text = T.RECTIFY_PHOTO_ASK.format(
+        ref=problem_ref(problem.number), name=problem.household_name, kind=problem.kind
+    )
     return [Reply(text)]
 
 
@@ -66,7 +69,9 @@ async def _close(ctx: Context, problem_id: int, photo_id: int) -> list[Reply]:
     problem = await rectify_service.close(ctx.session, ctx.me, problem_id, photo_id, now=ctx.now())
     if ctx.state is not None:
         await ctx.clear_state()
-    text = T.RECTIFY_DONE.format(id=problem.id, name=problem.household_name, kind=problem.kind)
+    text = T.RECTIFY_DONE.format(
+        ref=problem_ref(problem.number), name=problem.household_name, kind=problem.kind
+    )
     return [Reply(text)]
 
 
@@ -76,7 +81,7 @@ async def cmd_problems(ctx: Context, _args: str) -> list[Reply]:
         return [Reply(T.PROBLEMS_NONE)]
     lines = [
         T.PROBLEM_LINE.format(
-            id=p.id,
+            ref=problem_ref(p.number),
             name=p.household_name,
             kind=p.kind,
             desc=p.description[:40],

@@ -79,7 +79,7 @@ def _sent(created: service.Created, ctx: Context) -> Reply:
         T.SENT.format(
             kind=T.KIND_NOTICE if task.kind == TaskKind.NOTICE else T.KIND_TASK,
             title=task.title,
-            task=task.id,
+            ref=task.ref,
             n=len(created.items),
             deadline=T.SENT_DEADLINE.format(at=show(deadline, ctx.rules.timezone))
             if deadline

@@ -1,5 +1,8 @@
-"""County staff follow and review tasks in the chat: 通过 / 退回 a submission, 待审核, 进度,
-撤销任务. Parses the command, calls ``services.task_review`` / ``services.tasks`` and renders."""
+"""Dispatchers follow and review tasks in the chat, by the task's public number (the same one
+every village sees): 通过 3 石门村 / 退回 3 石门村 理由, 待审核, 进度 3, 撤销任务 3. With only one
+village waiting on task 3, ``通过 3`` is enough; with several, the waiting villages come as
+buttons (for 退回 the reason waits in the ``review`` flow until one is picked). Parses the
+command, calls ``services.task_review`` / ``services.tasks`` and renders."""
 
 from __future__ import annotations
 
@@ -7,33 +10,61 @@ import re
 
 from core.deadlines import DeadlineError, parse_deadline, show
 from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
-from core.messages import Reply, paged
-from core.payloads import TaskCancelConfirm, TaskCancelKeep, unpack
+from core.messages import Button, Reply, paged
+from core.numbers import leading_number
+from core.payloads import ReviewBack, ReviewPass, WithdrawConfirm, WithdrawKeep, unpack
 from core.statuses import OPEN, AssignmentStatus
 from handlers import task_texts as T
 from handlers.context import Context
 from services import task_review as review
 from services import tasks as service
 from services.task_work import status_zh
+from storage.tasks import AssignmentDTO
 
 DEFAULT_RETURN_DEADLINE = "3天内"
+REVIEW_FLOW = "review"  # 退回 with several villages waiting: the reason waits for the pick
+CHOOSE_LIMIT = 8  # village buttons at most; beyond, the reviewer types the village
 
 
 def number(rest: str) -> tuple[int | None, str]:
     """``#12 理由`` -> (12, "理由"); (None, rest) when it does not start with a number."""
-    m = re.match(r"#?(\d{1,9})\s*(.*)", rest.strip(), re.S)
-    return (int(m.group(1)), m.group(2).strip()) if m else (None, rest)
+    return leading_number(rest)
+
+
+def _choose(waiting: review.Waiting, verb: str, press: type[ReviewPass | ReviewBack]) -> Reply:
+    """The waiting villages of a task as buttons (or, with none waiting, say so)."""
+    task, items = waiting.task, waiting.items
+    if not items:
+        return Reply(T.NONE_WAITING_ON.format(n=task.number, title=task.title))
+    buttons: tuple[Button, ...] = tuple(
+        press(task.number, i.village_id).button(i.village_name) for i in items[:CHOOSE_LIMIT]
+    )
+    text = T.CHOOSE_VILLAGE.format(n=task.number, title=task.title, count=len(items), verb=verb)
+    if len(items) > CHOOSE_LIMIT:
+        text += T.CHOOSE_MORE.format(more=len(items) - CHOOSE_LIMIT, verb=verb, n=task.number)
+    return Reply(text, buttons)
+
+
+def _approved(item: AssignmentDTO) -> Reply:
+    return Reply(T.APPROVED.format(village=item.village_name, title=item.task_title, ref=item.ref))
 
 
 async def approve(ctx: Context, rest: str) -> list[Reply]:
-    aid, _ = number(rest)
-    if aid is None:
+    """通过 N [村名]."""
+    n, tail = number(rest)
+    if n is None:
         return [Reply(T.ASK_ID_APPROVE)]
     try:
-        item = await review.approve(ctx.session, ctx.me, aid, now=ctx.now(), rules=ctx.rules)
+        waiting, _ = await review.waiting_on(ctx.session, ctx.me, n, tail, strict=True)
+        if len(waiting.items) != 1:
+            return [_choose(waiting, T.VERB_APPROVE, ReviewPass)]
+        village_id = waiting.items[0].village_id
+        item = await review.approve(
+            ctx.session, ctx.me, n, village_id, now=ctx.now(), rules=ctx.rules
+        )
     except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
-    return [Reply(T.APPROVED.format(village=item.village_name, title=item.task_title, id=aid))]
+    return [_approved(item)]
 
 
 def _reason_and_deadline(tail: str) -> tuple[str, str]:
@@ -45,17 +76,16 @@ def _reason_and_deadline(tail: str) -> tuple[str, str]:
     return pieces[0], deadline_text or DEFAULT_RETURN_DEADLINE
 
 
-async def return_(ctx: Context, rest: str) -> list[Reply]:
-    aid, tail = number(rest)
-    if aid is None or not tail:
-        return [Reply(T.RETURN_HOW)]
-    reason, deadline_text = _reason_and_deadline(tail)
+async def _send_back(
+    ctx: Context, n: int, village_id: int, reason: str, deadline_text: str
+) -> list[Reply]:
     try:
         deadline = parse_deadline(deadline_text, ctx.now(), ctx.rules.timezone)
         item = await review.return_(
             ctx.session,
             ctx.me,
-            aid,
+            n,
+            village_id,
             reason=reason,
             deadline=deadline,
             now=ctx.now(),
@@ -64,13 +94,60 @@ async def return_(ctx: Context, rest: str) -> list[Reply]:
     except (DeadlineError, Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
     shown = show(deadline, ctx.rules.timezone)
-    return [
-        Reply(
-            T.RETURNED.format(
-                village=item.village_name, title=item.task_title, id=aid, deadline=shown
+    text = T.RETURNED.format(
+        village=item.village_name, title=item.task_title, ref=item.ref, deadline=shown
+    )
+    return [Reply(text)]
+
+
+async def return_(ctx: Context, rest: str) -> list[Reply]:
+    """退回 N [村名] 理由 [/ 截止 …]."""
+    n, tail = number(rest)
+    if n is None or not tail:
+        return [Reply(T.RETURN_HOW)]
+    try:
+        waiting, after = await review.waiting_on(ctx.session, ctx.me, n, tail)
+    except (Invalid, Conflict) as err:  # a refusal goes up: audited
+        return [Reply(err.message)]
+    reason, deadline_text = _reason_and_deadline(after)
+    if not reason:
+        return [Reply(T.RETURN_HOW)]
+    if len(waiting.items) == 1:
+        return await _send_back(ctx, n, waiting.items[0].village_id, reason, deadline_text)
+    if waiting.items:  # the reason waits for the village to be picked
+        data = {"number": n, "reason": reason, "deadline": deadline_text}
+        await ctx.set_state(REVIEW_FLOW, "village", data)
+    return [_choose(waiting, T.VERB_RETURN, ReviewBack)]
+
+
+async def review_button(ctx: Context, _rest: str) -> list[Reply]:
+    """A village picked for 通过 (everything is in the button) or 退回 (the reason is in the
+    ``review`` flow); another person's or a forged button is stale."""
+    pressed = unpack(ctx.incoming.payload)
+    if isinstance(pressed, ReviewPass):
+        try:
+            item = await review.approve(
+                ctx.session, ctx.me, pressed.number, pressed.village, now=ctx.now(), rules=ctx.rules
             )
-        )
-    ]
+        except (Invalid, Conflict) as err:  # a refusal goes up: audited
+            return [Reply(err.message)]
+        return [_approved(item)]
+    if not isinstance(pressed, ReviewBack):
+        raise Refused(T.REVIEW_BUTTON_EXPIRED)
+    state = ctx.state
+    if state is None or state.flow != REVIEW_FLOW or state.data.get("number") != pressed.number:
+        return [Reply(T.RETURN_AGAIN.format(n=pressed.number))]
+    await ctx.clear_state()
+    data = state.data
+    return await _send_back(
+        ctx, pressed.number, pressed.village, str(data["reason"]), str(data["deadline"])
+    )
+
+
+async def review_flow(ctx: Context) -> list[Reply]:
+    """Inside the ``review`` flow anything but a village button (or its label) asks again."""
+    assert ctx.state is not None
+    return [Reply(T.PICK_VILLAGE.format(n=ctx.state.data.get("number", "")))]
 
 
 async def waiting(ctx: Context, _rest: str) -> list[Reply]:
@@ -78,9 +155,9 @@ async def waiting(ctx: Context, _rest: str) -> list[Reply]:
     if not items:
         return [Reply(T.NONE_WAITING)]
     lines = [
-        T.WAITING_LINE.format(id=i.id, village=i.village_name, title=i.task_title) for i in items
+        T.WAITING_LINE.format(ref=i.ref, village=i.village_name, title=i.task_title) for i in items
     ]
-    return [Reply("\n".join([T.WAITING_HEAD, *paged(lines)]))]
+    return [Reply("\n".join([T.WAITING_HEAD, *paged(lines), T.WAITING_TAIL]))]
 
 
 async def _all_tasks(ctx: Context) -> list[Reply]:
@@ -93,7 +170,7 @@ async def _all_tasks(ctx: Context) -> list[Reply]:
         done = c.get(AssignmentStatus.APPROVED, 0) + c.get(AssignmentStatus.SUBMITTED, 0)
         lines.append(
             T.TASK_LINE.format(
-                id=t.task.id,
+                ref=t.task.ref,
                 title=t.task.title,
                 deadline=show(t.task.deadline, ctx.rules.timezone),
                 done=done,
@@ -110,17 +187,20 @@ async def progress(ctx: Context, rest: str) -> list[Reply]:
     try:
         found = await service.task_progress(ctx.session, ctx.me, tid)
     except DomainError:  # unknown, foreign and refused alike
-        raise NotFound(T.NO_SUCH_TASK.format(id=tid)) from None
+        raise NotFound(T.NO_SUCH_TASK.format(n=tid)) from None
     task, items, now = found.task, found.items, ctx.now()
     counts: dict[str, int] = {}
     for status, n in service.status_tally(items).items():
         counts[status_zh(status)] = counts.get(status_zh(status), 0) + n
     head = T.PROGRESS_HEAD.format(
-        title=task.title, task=tid, deadline=show(task.deadline, ctx.rules.timezone), n=len(items)
+        title=task.title,
+        ref=task.ref,
+        deadline=show(task.deadline, ctx.rules.timezone),
+        n=len(items),
     )
     summary = "，".join(f"{k} {v}" for k, v in counts.items())
     open_lines = [
-        f"{i.id}. {i.village_name}｜{status_zh(i.status)}"
+        f"{i.village_name}｜{status_zh(i.status)}"
         + (T.FLAG_OVERDUE if i.overdue(now) else "")
         + (T.FLAG_NOBODY if i.assignee_id is None else "")
         for i in items
@@ -129,6 +209,8 @@ async def progress(ctx: Context, rest: str) -> list[Reply]:
     lines = [head, summary]
     if open_lines:
         lines += [T.PROGRESS_NOT_DONE, *paged(open_lines)]
+    if any(i.status == AssignmentStatus.SUBMITTED for i in items):
+        lines.append(T.PROGRESS_REVIEW.format(n=task.number))
     return [Reply("\n".join(lines))]
 
 
@@ -142,22 +224,22 @@ async def cancel(ctx: Context, rest: str) -> list[Reply]:
     except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
     buttons = (
-        TaskCancelConfirm(tid).button(T.CANCEL_YES),
-        TaskCancelKeep(tid).button(T.CANCEL_NO),
+        WithdrawConfirm(task.number).button(T.CANCEL_YES),
+        WithdrawKeep(task.number).button(T.CANCEL_NO),
     )
-    return [Reply(T.CANCEL_ASK.format(title=task.title, id=tid), buttons)]
+    return [Reply(T.CANCEL_ASK.format(title=task.title, ref=task.ref), buttons)]
 
 
 async def cancel_button(ctx: Context, _rest: str) -> list[Reply]:
     """确认撤销 / 不撤销 on the question ``cancel`` asked."""
     pressed = unpack(ctx.incoming.payload)
     try:
-        if isinstance(pressed, TaskCancelKeep):
-            task = await review.cancellable(ctx.session, ctx.me, pressed.task)
+        if isinstance(pressed, WithdrawKeep):
+            task = await review.cancellable(ctx.session, ctx.me, pressed.number)
             return [Reply(T.CANCEL_KEPT.format(title=task.title))]
-        if isinstance(pressed, TaskCancelConfirm):
+        if isinstance(pressed, WithdrawConfirm):
             done = await review.cancel_task(
-                ctx.session, ctx.me, pressed.task, now=ctx.now(), rules=ctx.rules
+                ctx.session, ctx.me, pressed.number, now=ctx.now(), rules=ctx.rules
             )
             n = len(done.assignment_ids)
             return [Reply(T.CANCELLED_TOLD.format(title=done.task.title, n=n))]

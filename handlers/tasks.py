@@ -1,24 +1,25 @@
-"""Secretaries act on their assignments: 任务 (list), 收到 / 已完成 buttons, 提交 <编号> with
-text and photos (a flow, so photos go to the submission and not to the visit photo hook).
-The rules and effects are ``services.task_work``'s; this module keeps the flow state (the
-texts and photo ids gathered so far) and renders the replies."""
+"""Secretaries act on their share of a task, named by the task's public number (core.numbers):
+任务 (list), 任务 3 (the whole item), 收到 / 已完成 buttons, 提交 3 with text and photos (a
+flow, so photos go to the submission and not to the visit photo hook). The rules and effects
+are ``services.task_work``'s; this module keeps the flow state (the texts and photo ids
+gathered so far) and renders the replies."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from core import payloads
 from core.deadlines import show
 from core.errors import Conflict, Invalid, Refused
-from core.messages import Reply, paged
-from core.payloads import ReviewApprove, TaskAck, TaskDone, TaskSend
-from core.roles import COUNTY_ROLES, VILLAGE_ROLES
+from core.messages import Button, Reply, paged
+from core.numbers import CODE_OF, SERIES_OF_CODE, Series, leading_number, series_of
+from core.payloads import ItemAck, ItemDone, ItemSend
+from core.roles import VILLAGE_ROLES
 from core.statuses import OPEN, AssignmentStatus, TaskKind
 from handlers import task_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
-from handlers.task_review import approve, cancel_button
+from handlers.task_review import cancel_button, review_button
 from services import task_texts as ST
 from services import task_work as work
 from services import tasks as service
@@ -37,20 +38,17 @@ def _list_line(i: AssignmentDTO, ctx: Context) -> str:
         status += T.RETURN_REASON.format(reason=i.return_reason[:30])
     title = _KIND_MARK.get(TaskKind(i.task_kind), "") + i.task_title
     return T.LIST_LINE.format(
-        id=i.id, title=title, deadline=show(i.deadline, ctx.rules.timezone), status=status
+        ref=i.ref, title=title, deadline=show(i.deadline, ctx.rules.timezone), status=status
     )
 
 
-_ITEM_KIND = {TaskKind.NOTICE: ST.KIND_NOTICE_ZH, TaskKind.RECTIFY: ST.KIND_RECTIFY_ZH}
+def _is_rectify(i: AssignmentDTO) -> bool:
+    return series_of(i.task_kind) == Series.PROBLEM
 
 
 def _whole_item(i: AssignmentDTO, ctx: Context) -> str:
     """任务 N: everything the village needs to do the item, body included."""
-    lines = [
-        ST.ITEM_HEAD.format(
-            kind=_ITEM_KIND.get(TaskKind(i.task_kind), ST.KIND_TASK_ZH), id=i.id, title=i.task_title
-        )
-    ]
+    lines = [ST.ITEM_HEAD.format(ref=i.ref, title=i.task_title)]
     if i.task_body.strip():
         lines.append(ST.ITEM_BODY.format(body=i.task_body.strip()))
     if i.deadline is not None:
@@ -61,62 +59,87 @@ def _whole_item(i: AssignmentDTO, ctx: Context) -> str:
     if i.status == AssignmentStatus.RETURNED and i.return_reason:
         lines.append(ST.ITEM_RETURNED.format(reason=i.return_reason))
     if i.task_kind != TaskKind.NOTICE and i.status in OPEN:
-        lines.append(ST.ITEM_NEXT_TASK.format(id=i.id))
+        template = ST.ITEM_NEXT_RECTIFY if _is_rectify(i) else ST.ITEM_NEXT_TASK
+        lines.append(template.format(n=i.task_number))
     return "\n".join(lines)
 
 
 async def list_tasks(ctx: Context, rest: str) -> list[Reply]:
-    m = re.fullmatch(r"#?(\d{1,9})", rest.strip())
-    if m:
-        return [Reply(_whole_item(await work.my_item(ctx.session, ctx.me, int(m.group(1))), ctx))]
+    number, tail = leading_number(rest)
+    if number is not None and not tail:
+        return [Reply(_whole_item(await work.my_item(ctx.session, ctx.me, number), ctx))]
     items = await service.open_items(ctx.session, ctx.me)
     if not items:
         return [Reply(T.NO_TASKS)]
     lines = [_list_line(i, ctx) for i in items]
-    return [Reply("\n".join([T.LIST_HEAD, *paged(lines), T.LIST_TAIL]))]
+    tail_lines = [T.LIST_TAIL] + ([T.LIST_TAIL_RECTIFY] if any(map(_is_rectify, items)) else [])
+    return [Reply("\n".join([T.LIST_HEAD, *paged(lines), *tail_lines]))]
+
+
+def _acked(item: AssignmentDTO) -> Reply:
+    if item.task_kind == TaskKind.NOTICE:
+        nxt = ""
+    else:
+        nxt = (T.ACK_NEXT_RECTIFY if _is_rectify(item) else T.ACK_NEXT_TASK).format(
+            n=item.task_number
+        )
+    return Reply(T.ACKED.format(title=item.task_title, next=nxt))
 
 
 async def button(ctx: Context, _rest: str) -> list[Reply]:
+    """收到 / 已完成 / 好了，提交 on an item named by its series and number; an old button (an
+    assignment id) never gets here: its prefix is gone, so the router calls it stale."""
     pressed = payloads.unpack(ctx.incoming.payload)
+    if not isinstance(pressed, ItemAck | ItemDone | ItemSend):
+        raise Refused(T.BUTTON_EXPIRED)
+    series = SERIES_OF_CODE.get(pressed.series)
+    if series is None:
+        raise Refused(T.BUTTON_EXPIRED)
+    session, me, number = ctx.session, ctx.me, pressed.number
     try:
-        if isinstance(pressed, TaskAck):
-            item = await work.ack(ctx.session, ctx.me, pressed.assignment, now=ctx.now())
-            nxt = "" if item.task_kind == TaskKind.NOTICE else T.ACK_NEXT_TASK.format(id=item.id)
-            return [Reply(T.ACKED.format(title=item.task_title, next=nxt))]
-        if isinstance(pressed, TaskDone):
+        if isinstance(pressed, ItemAck):
+            return [_acked(await work.ack(session, me, number, now=ctx.now(), series=series))]
+        if isinstance(pressed, ItemDone):
             item = await work.begin_submission(
-                ctx.session, ctx.me, pressed.assignment, now=ctx.now(), receipt=True
+                session, me, number, now=ctx.now(), series=series, receipt=True
             )
             return await _start_submit(ctx, item, "")
-        if isinstance(pressed, TaskSend):
-            await work.my_item(ctx.session, ctx.me, pressed.assignment)
-            return await _finish(ctx)
+        item = await work.my_item(session, me, number, series)
+        if ctx.state is None or ctx.state.data.get("assignment") != item.id:
+            raise Refused(T.BUTTON_EXPIRED)
+        return await _finish(ctx)
     except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
-    raise Refused(T.BUTTON_EXPIRED)
 
 
 async def submit(ctx: Context, rest: str) -> list[Reply]:
-    m = re.match(r"#?(\d{1,9})\s*(.*)", rest, re.S)
-    if not m:
+    number, text = leading_number(rest)
+    if number is None:
         return [Reply(T.ASK_ID)]
     try:
-        item = await work.begin_submission(ctx.session, ctx.me, int(m.group(1)), now=ctx.now())
+        item = await work.begin_submission(ctx.session, ctx.me, number, now=ctx.now())
     except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
-    return await _start_submit(ctx, item, m.group(2).strip())
+    return await _start_submit(ctx, item, text)
 
 
-def _send_button(assignment_id: int) -> tuple[Any, ...]:
-    return (TaskSend(assignment_id).button(T.BUTTON_SUBMIT),)
+def _send_button(kind: str, number: int) -> tuple[Button, ...]:
+    return (ItemSend(CODE_OF[series_of(kind)], number).button(T.BUTTON_SUBMIT),)
 
 
 async def _start_submit(ctx: Context, item: AssignmentDTO, text: str) -> list[Reply]:
     texts = [text] if text else []
-    await ctx.set_state(FLOW, "collect", {"assignment": item.id, "texts": texts, "photos": []})
+    # The flow keeps the item's row id: internal state, never shown (buttons carry numbers).
+    await ctx.set_state(
+        FLOW,
+        "collect",
+        {"assignment": item.id, "kind": item.task_kind, "number": item.task_number}
+        | {"texts": texts, "photos": []},
+    )
     if text and not item.evidence_required:
         return await _finish(ctx)
-    return [Reply(T.SUBMIT_START.format(title=item.task_title), _send_button(item.id))]
+    buttons = _send_button(item.task_kind, item.task_number)
+    return [Reply(T.SUBMIT_START.format(title=item.task_title), buttons)]
 
 
 async def _finish(ctx: Context) -> list[Reply]:
@@ -141,7 +164,7 @@ async def _finish(ctx: Context) -> list[Reply]:
         await ctx.clear_state()
         return [Reply(err.message)]
     await ctx.clear_state()
-    return [Reply(T.SUBMITTED.format(title=item.task_title))]
+    return [Reply(T.SUBMITTED.format(title=item.task_title, ref=item.ref))]
 
 
 async def flow_step(ctx: Context) -> list[Reply]:
@@ -167,22 +190,22 @@ async def flow_step(ctx: Context) -> list[Reply]:
         return [Reply(T.SUBMIT_EMPTY)]
     await ctx.set_state(FLOW, "collect", data)
     counts = got.format(t=len(data["texts"]), p=len(data["photos"]))
-    return [Reply(counts, _send_button(data["assignment"]))]
+    return [Reply(counts, _flow_send_button(data))]
 
 
-async def review_button(ctx: Context, _rest: str) -> list[Reply]:
-    pressed = ReviewApprove.parse(ctx.incoming.payload)
-    if pressed is None or ctx.me.role not in COUNTY_ROLES:
-        raise Refused(T.REVIEW_BUTTON_EXPIRED)
-    return await approve(ctx, str(pressed.assignment))
+def _flow_send_button(data: dict[str, Any]) -> tuple[Button, ...]:
+    """好了，提交 for the item the flow collects for (a flow begun before public numbers has
+    no number: it is finished by typing 好了)."""
+    number, kind = data.get("number"), data.get("kind", TaskKind.TASK.value)
+    return _send_button(kind, number) if isinstance(number, int) else ()
 
 
 def register(registry: Registry) -> None:
     village = frozenset(VILLAGE_ROLES)
     registry.flow(FLOW, flow_step)
-    registry.button("task", button)
-    registry.button("review", review_button)
-    registry.button("tcancel", cancel_button)
+    registry.button("item", button)
+    registry.button("rv", review_button)
+    registry.button("withdraw", cancel_button)
     registry.command(
         Command(
             ("任务", "我的任务", "/tasks"),

@@ -11,6 +11,7 @@ import logging
 
 from core import payloads as P
 from core.messages import Reply
+from core.numbers import problem_ref
 from handlers import visit_texts as T
 from handlers.context import Context
 from handlers.visit_common import local_str
@@ -22,11 +23,11 @@ from services.visits import Amended, Duplicate, Origin, Recorded
 log = logging.getLogger(__name__)
 
 
-def _problems_line(ctx: Context, problem_ids: tuple[int, ...]) -> str:
+def _problems_line(ctx: Context, problem_numbers: tuple[int, ...]) -> str:
     return T.SAVED_PROBLEMS.format(
-        n=len(problem_ids),
+        n=len(problem_numbers),
         days=ctx.rules.rectify_days,
-        ids="、".join(f"#{i}" for i in problem_ids),
+        ids="、".join(problem_ref(n) for n in problem_numbers),
     )
 
 
@@ -53,8 +54,8 @@ def _saved_reply(ctx: Context, saved: Recorded) -> Reply:
         lines.append(T.SAVED_PHOTOS.format(n=saved.photos))
     if saved.visit.location_flag:
         lines.append(T.LOCATION_FAR)
-    if saved.problem_ids:
-        lines.append(_problems_line(ctx, saved.problem_ids))
+    if saved.problem_numbers:
+        lines.append(_problems_line(ctx, saved.problem_numbers))
     return Reply("\n".join(lines), meta={"kind": "visit", "visit": saved.visit.id})
 
 
@@ -68,8 +69,8 @@ async def _amended_reply(ctx: Context, amended: Amended | None) -> list[Reply]:
         if amended.merged
         else T.AMENDED.format(id=visit.id)
     )
-    if amended.problem_ids:
-        text += "\n" + _problems_line(ctx, amended.problem_ids)
+    if amended.problem_numbers:
+        text += "\n" + _problems_line(ctx, amended.problem_numbers)
     return [Reply(text, meta={"kind": "visit", "visit": visit.id})]
 
 

@@ -22,6 +22,7 @@ from typing import Literal
 from core import keys
 from core.errors import Conflict, Invalid, Refused
 from core.messages import Reply
+from core.numbers import question_ref
 from core.roles import COUNTY_ROLES
 from core.rules import Rules
 from services import pushes, scope
@@ -41,12 +42,12 @@ SAVED_TAG = "县级答复"
 
 # --- what the person sees when a use case refuses, and what it pushes -----------------------
 STALE = "这个按钮已失效，请重新提问。"
-NO_SUCH_QUESTION = "没有编号为 {id} 的本县问题，请发送「待答问题」查看编号。"
+NO_SUCH_QUESTION = "没有本县的{ref}，请发送「待答问题」查看编号。"
 TOO_LONG = "答复太长了（最多 {limit} 字），请精简后再发。"
-SAVE_NEEDS_ANSWER = "编号 {id} 还没有答复，请先发送「答复 {id} 内容」。"
-SAVED_ALREADY = "编号 {id} 已经存为问答 {faq_id}。"
+SAVE_NEEDS_ANSWER = "{ref} 还没有答复，请先发送「答复 {n} 内容」。"
+SAVED_ALREADY = "{ref} 已经存为问答 {faq_id}。"
 SAVED_SOURCE = "县级工作人员答复（{date}）"
-PUSHED_ANSWER = "县里答复了您的问题（编号 {id}）：\n问：{question}\n答：{answer}"
+PUSHED_ANSWER = "县里答复了您的问题（{ref}）：\n问：{question}\n答：{answer}"
 ANSWERING = "回答政策问题"
 
 Outcome = Literal["answered", "suggested", "queued", "no_county"]
@@ -182,28 +183,28 @@ async def unanswered(session: AsyncSession, person: PersonDTO, *, limit: int = 1
     return Queue(tuple(items), total)
 
 
-async def _county_question(
-    session: AsyncSession, person: PersonDTO, question_id: int
-) -> QuestionDTO:
-    """A question of the person's own county; the same refusal for unknown and foreign ids."""
+async def _county_question(session: AsyncSession, person: PersonDTO, number: int) -> QuestionDTO:
+    """Question ``number`` of the person's own county (``提问 7``); any other number gets
+    the same refusal."""
     scope.require_role(person, COUNTY_ROLES, ANSWERING)
-    q = await questions.get(session, question_id)
-    if q is None or q.county_id is None or q.county_id != await _county_id(session, person):
-        raise Refused(NO_SUCH_QUESTION.format(id=question_id))
+    county_id = await _county_id(session, person)
+    q = await questions.by_number(session, county_id, number) if county_id is not None else None
+    if q is None:
+        raise Refused(NO_SUCH_QUESTION.format(ref=question_ref(number)))
     return q
 
 
 async def answer(
     session: AsyncSession,
     person: PersonDTO,
-    question_id: int,
+    number: int,
     text: str,
     *,
     now: datetime,
     rules: Rules,
 ) -> Answered:
-    """Answer a queued question and push the answer to the asker."""
-    q = await _county_question(session, person, question_id)
+    """Answer queued question ``number`` and push the answer to the asker."""
+    q = await _county_question(session, person, number)
     if len(text) > MAX_STAFF_ANSWER:
         raise Invalid(TOO_LONG.format(limit=MAX_STAFF_ANSWER))
     changed = await questions.answer(session, q.id, answer=text, by=person.id, now=now)
@@ -212,8 +213,8 @@ async def answer(
         session,
         to=q.asked_by,
         reply=Reply(
-            PUSHED_ANSWER.format(id=q.id, question=q.text, answer=text),
-            meta={"kind": "faq_staff_answer", "question": q.id},
+            PUSHED_ANSWER.format(ref=question_ref(number), question=q.text, answer=text),
+            meta={"kind": "faq_staff_answer", "number": number},
         ),
         # A corrected answer is a new message, so the key carries the time of answering.
         key=keys.faq_answer(q.id, int(now.timestamp())),
@@ -229,20 +230,22 @@ async def answer(
 async def save_as_faq(
     session: AsyncSession,
     person: PersonDTO,
-    question_id: int,
+    number: int,
     *,
     index: FaqService | None,
     now: datetime,
     rules: Rules,
 ) -> FaqDTO:
-    """Save a staff answer as FAQ entry ``Q<question id>`` and rebuild the index, so the next
-    question like it is answered from the new entry."""
-    q = await _county_question(session, person, question_id)
+    """Save the staff answer of question ``number`` as FAQ entry ``Q<row id>`` (FAQ entries
+    are shared by every county, so their ids are not a county's numbers) and rebuild the
+    index, so the next question like it is answered from the new entry."""
+    q = await _county_question(session, person, number)
+    ref = question_ref(number)
     if q.status != questions.STAFF_ANSWERED or not q.answer:
-        raise Conflict(SAVE_NEEDS_ANSWER.format(id=q.id))
+        raise Conflict(SAVE_NEEDS_ANSWER.format(ref=ref, n=number))
     faq_id = f"Q{q.id}"
     if await faq_store.get(session, faq_id) is not None:
-        raise Conflict(SAVED_ALREADY.format(id=q.id, faq_id=faq_id))
+        raise Conflict(SAVED_ALREADY.format(ref=ref, faq_id=faq_id))
     today = rules.local(now).date()
     entry = await faq_store.add(
         session,
@@ -263,7 +266,7 @@ async def save_as_faq(
         person_id=person.id,
         action="faq.save",
         obj=f"faq:{faq_id}",
-        detail={"question": q.id},
+        detail={"question": q.id, "number": number},
     )
     if index is not None:
         # Rebuild now (inside this transaction, which sees the new row).

@@ -1,7 +1,7 @@
 """Rectification (整改): the open problems a person may see, and closing one with a photo.
 
-整改完成 N names a problem by number (typed by the person, so checked here against their
-scope); the photo that proves it (one sent in the PHOTO_WINDOW before, or the next one) becomes
+整改完成 N names a problem by its public number in the person's county (``问题 N``, typed
+by the person, so checked here against their scope); the photo that proves it (one sent in the PHOTO_WINDOW before, or the next one) becomes
 the rectification item's evidence, by photo id, and its assignment is approved.
 """
 
@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.errors import Conflict, NotFound
+from core.numbers import problem_ref
 from core.roles import VILLAGE_ROLES
 from core.statuses import PROBLEM_ZH, ProblemStatus
 from services import scope
 from services import visit_texts as T
 from services.visits_photos import photo_for_person
-from storage import audit
+from storage import audit, regions
 from storage import photos as photo_store
 from storage import problems as problem_store
 from storage.people import PersonDTO
@@ -25,15 +26,23 @@ from storage.session import AsyncSession
 LIST_LIMIT = 20
 
 
-async def open_problem(session: AsyncSession, person: PersonDTO, problem_id: int) -> ProblemDTO:
-    """An open problem within the person's scope, or the refusal that says why not."""
-    problem = await problem_store.get(session, problem_id)
-    # Another region's problem is answered like an unknown one: ids are not an oracle.
+async def open_problem(session: AsyncSession, person: PersonDTO, number: int) -> ProblemDTO:
+    """Open problem ``number`` of the person's county, within their scope, or the refusal
+    that says why not."""
+    county = await regions.county_of(session, person.region_id)
+    problem = await problem_store.by_number(session, county.id, number) if county else None
+    return await _still_open(session, person, problem, problem_ref(number))
+
+
+async def _still_open(
+    session: AsyncSession, person: PersonDTO, problem: ProblemDTO | None, ref: str
+) -> ProblemDTO:
+    # Another region's problem is answered like an unknown one: numbers are not an oracle.
     if problem is None or not await scope.can_see(session, person, problem.village_id):
-        raise NotFound(T.RECTIFY_UNKNOWN.format(id=problem_id))
+        raise NotFound(T.RECTIFY_UNKNOWN.format(ref=ref))
     if problem.status != ProblemStatus.OPEN:
         status = PROBLEM_ZH.get(ProblemStatus(problem.status), problem.status)
-        raise Conflict(T.RECTIFY_NOT_OPEN.format(id=problem.id, status=status))
+        raise Conflict(T.RECTIFY_NOT_OPEN.format(ref=ref, status=status))
     return problem
 
 
@@ -46,9 +55,12 @@ async def evidence_at_hand(session: AsyncSession, person: PersonDTO, now: dateti
 async def close(
     session: AsyncSession, person: PersonDTO, problem_id: int, photo_id: int, *, now: datetime
 ) -> ProblemDTO:
-    """整改完成: close the problem, approve its item, the photo (by id) as its evidence."""
+    """整改完成: close the problem (``problem_id``: the row open_problem found, kept by the
+    flow), approve its item, the photo (by id) as its evidence."""
     scope.require_role(person, VILLAGE_ROLES, T.CLOSING_PROBLEMS)
-    problem = await open_problem(session, person, problem_id)
+    found = await problem_store.get(session, problem_id)
+    ref = problem_ref(found.number) if found else T.THAT_PROBLEM
+    problem = await _still_open(session, person, found, ref)
     await photo_for_person(session, person, photo_id)
     await problem_store.close(session, problem.id, photo_id, now)
     await audit.log(
@@ -57,7 +69,7 @@ async def close(
         person_id=person.id,
         action="problem.close",
         obj=f"problem:{problem.id}",
-        detail={"photo": photo_id},
+        detail={"photo": photo_id, "number": problem.number},
     )
     return problem
 

@@ -12,7 +12,8 @@ from core import keys
 from core.channel import spread
 from core.deadlines import show
 from core.messages import Button, Reply
-from core.payloads import ReviewApprove, TaskAck, TaskDone
+from core.numbers import CODE_OF, Series, series_of
+from core.payloads import ItemAck, ItemDone, ReviewPass
 from core.rules import Rules
 from core.statuses import TaskKind
 from services import pushes
@@ -22,21 +23,42 @@ from storage.session import AsyncSession
 from storage.tasks import AssignmentDTO, TaskDTO
 
 
+def item_buttons(kind: str, number: int, *, done: bool = True) -> tuple[Button, ...]:
+    """收到 (and 已完成) on an item, named by its public number: the one place they are made."""
+    code = CODE_OF[series_of(kind)]
+    ack = ItemAck(code, number).button(T.BUTTON_ACK)
+    return (ack, ItemDone(code, number).button(T.BUTTON_DONE)) if done else (ack,)
+
+
+def next_step(kind: str, number: int, *, again: bool = False) -> str:
+    """What the village sends to hand the item in (``again``: after a return): 提交 N, or
+    整改完成 N for a rectification item."""
+    if series_of(kind) == Series.PROBLEM:
+        return T.NEXT_RECTIFY.format(n=number)
+    return (T.NEXT_SUBMIT_AGAIN if again else T.NEXT_SUBMIT).format(n=number)
+
+
+def item_meta(kind: str, item: AssignmentDTO) -> dict[str, Any]:
+    """What a push is about, for a client: the public number and the village, never ids."""
+    return {"kind": kind, "number": item.task_number, "village": item.village_name}
+
+
 def push_body(task: TaskDTO, item: AssignmentDTO, rules: Rules) -> dict[str, Any]:
     body = f"{task.body}\n" if task.body else ""
     if task.kind == TaskKind.NOTICE:
-        text = T.PUSH_NOTICE.format(title=task.title, body=body)
-        buttons: tuple[Button, ...] = (TaskAck(item.id).button(T.BUTTON_ACK),)
+        text = T.PUSH_NOTICE.format(title=task.title, body=body, ref=task.ref)
+        buttons = item_buttons(task.kind, task.number, done=False)
     else:
         text = T.PUSH_TASK.format(
             title=task.title,
             body=body,
             deadline=show(item.deadline, rules.timezone),
             evidence=T.EVIDENCE_NEEDED if task.evidence_required else "",
-            id=item.id,
+            ref=task.ref,
+            n=task.number,
         )
-        buttons = (TaskAck(item.id).button(T.BUTTON_ACK), TaskDone(item.id).button(T.BUTTON_DONE))
-    return Reply(text, buttons, meta={"kind": task.kind, "assignment": item.id}).to_dict()
+        buttons = item_buttons(task.kind, task.number)
+    return Reply(text, buttons, meta=item_meta(task.kind, item)).to_dict()
 
 
 async def publish(
@@ -76,10 +98,14 @@ async def tell_submitted(
         summary += T.SUBMITTED_PHOTOS.format(n=photos)
     reply = Reply(
         T.PUSH_SUBMITTED.format(
-            village=item.village_name, title=item.task_title, id=item.id, summary=summary.strip()
+            village=item.village_name,
+            title=item.task_title,
+            ref=item.ref,
+            n=item.task_number,
+            summary=summary.strip(),
         ),
-        (ReviewApprove(item.id).button(T.BUTTON_APPROVE),),
-        meta={"kind": "submitted", "assignment": item.id},
+        (ReviewPass(item.task_number, item.village_id).button(T.BUTTON_APPROVE),),
+        meta=item_meta("submitted", item),
     )
     await pushes.push(
         session,
@@ -101,7 +127,7 @@ async def tell_approved(
     await pushes.push(
         session,
         to=item.assignee_id,
-        reply=Reply(T.PUSH_APPROVED.format(title=item.task_title)),
+        reply=Reply(T.PUSH_APPROVED.format(title=item.task_title, ref=item.ref)),
         key=keys.task_approved(item.id),
         now=now,
         rules=rules,
@@ -116,14 +142,15 @@ async def tell_returned(
         return
     text = T.PUSH_RETURNED.format(
         title=item.task_title,
+        ref=item.ref,
         reason=reason,
         deadline=show(item.deadline, rules.timezone),
-        id=item.id,
+        next=next_step(item.task_kind, item.task_number, again=True),
     )
     await pushes.push(
         session,
         to=item.assignee_id,
-        reply=Reply(text, (TaskAck(item.id).button(T.BUTTON_ACK),)),
+        reply=Reply(text, item_buttons(item.task_kind, item.task_number, done=False)),
         key=keys.task_returned(item.id, item.returns),
         now=now,
         rules=rules,

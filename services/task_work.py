@@ -1,6 +1,8 @@
 """The village side of a task: acknowledge it (收到), start a submission (已完成 / 提交 N),
-record an evidence photo, and hand the work in. Only the assignee may act on an item; any
-other id gets the same refusal, so replies cannot be used to probe what exists elsewhere.
+record an evidence photo, and hand the work in. An item is named by its task's public number
+(``任务 3``; a rectification item by its problem's, ``问题 5``) and is the person's own share of
+it in their county. Only the assignee may act on an item; any other number gets the same
+refusal, so replies cannot be used to probe what exists elsewhere.
 
 Evidence keeps photo *ids* (``evidence["photo_ids"]``, as a rectification does), and handing
 in attaches those photos to the assignment, drops its pending reminders and tells the task's
@@ -15,11 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import Conflict, Invalid, Refused
+from core.numbers import Series, problem_ref, task_ref
 from core.rules import Rules
-from core.statuses import ASSIGNMENT_ZH, OPEN, AssignmentStatus, TaskStatus
+from core.statuses import ASSIGNMENT_ZH, OPEN, AssignmentStatus, TaskKind, TaskStatus
 from services import task_texts as T
 from services.task_pushes import tell_submitted
-from storage import audit, outbox_cancel, photos
+from storage import audit, outbox_cancel, photos, regions, task_rows
 from storage import tasks as store
 from storage.people import PersonDTO
 from storage.session import AsyncSession
@@ -36,11 +39,22 @@ def status_zh(status: str) -> str:
     return _ZH.get(status, status)
 
 
-async def my_item(session: AsyncSession, me: PersonDTO, assignment_id: int) -> AssignmentDTO:
-    """The assignment, if it is the person's own (otherwise refused)."""
-    item = await store.get_assignment(session, assignment_id)
+def _ref(series: Series, number: int) -> str:
+    return problem_ref(number) if series == Series.PROBLEM else task_ref(TaskKind.TASK, number)
+
+
+async def my_item(
+    session: AsyncSession, me: PersonDTO, number: int, series: Series = Series.TASK
+) -> AssignmentDTO:
+    """The person's own share of their county's task ``number`` (otherwise refused)."""
+    county = await regions.county_of(session, me.region_id)
+    item = (
+        await task_rows.item_by_number(session, county.id, series, number, me.id)
+        if county is not None
+        else None
+    )
     if item is None or item.assignee_id != me.id:
-        raise Refused(T.NOT_YOURS.format(id=assignment_id))
+        raise Refused(T.NOT_YOURS.format(ref=_ref(series, number)))
     return item
 
 
@@ -61,14 +75,21 @@ def require_open(item: AssignmentDTO) -> None:
 
 
 async def ack(
-    session: AsyncSession, me: PersonDTO, assignment_id: int, *, now: datetime
+    session: AsyncSession,
+    me: PersonDTO,
+    number: int,
+    *,
+    now: datetime,
+    series: Series = Series.TASK,
 ) -> AssignmentDTO:
     """收到: the item is acknowledged and so are its pushes (the receipt the county sees).
     On an item no longer open it answers the item's real state instead."""
-    require_open(await my_item(session, me, assignment_id))
+    mine = await my_item(session, me, number, series)
+    require_open(mine)
+    assignment_id = mine.id
     item = await store.ack(session, assignment_id, me.id, now)
     if item is None:
-        raise Refused(T.NOT_YOURS.format(id=assignment_id))
+        raise Refused(T.NOT_YOURS.format(ref=mine.ref))
     await outbox_cancel.mark_acked(session, assignment_id, me.id, now)
     await audit.log(
         session, at=now, person_id=me.id, action="task.ack", obj=f"assignment:{assignment_id}"
@@ -79,16 +100,17 @@ async def ack(
 async def begin_submission(
     session: AsyncSession,
     me: PersonDTO,
-    assignment_id: int,
+    number: int,
     *,
     now: datetime,
+    series: Series = Series.TASK,
     receipt: bool = False,
 ) -> AssignmentDTO:
     """The item the person is about to hand in, if it is still open. ``receipt``: they
     pressed a button on a push (已完成), which also counts as having read it."""
-    item = await my_item(session, me, assignment_id)
+    item = await my_item(session, me, number, series)
     if receipt:
-        await outbox_cancel.mark_acked(session, assignment_id, me.id, now)
+        await outbox_cancel.mark_acked(session, item.id, me.id, now)
     require_open(item)
     return item
 
@@ -150,7 +172,7 @@ async def submit(
         session, assignment_id, me.id, now, texts=list(texts), photos=list(photo_ids)
     )
     if item is None:
-        raise Conflict(T.CHANGED_MEANWHILE.format(id=assignment_id))
+        raise Conflict(T.CHANGED_MEANWHILE.format(ref=locked.ref))
     await outbox_cancel.cancel_reminders(session, [item.id])
     await audit.log(
         session,

@@ -26,7 +26,7 @@ from services import scope
 from services import task_texts as T
 from services.task_pushes import publish
 from services.task_scope import resolve_scope
-from storage import audit, regions, task_queries
+from storage import audit, regions, task_queries, task_rows
 from storage import tasks as store
 from storage.people import PersonDTO
 from storage.session import AsyncSession
@@ -107,12 +107,24 @@ async def require_task_reviewer(session: AsyncSession, me: PersonDTO, task: Task
     require_dispatcher(me)
     county_id = await county_id_of(session, me)
     if task.county_id != county_id:
-        raise NotFound(T.NO_SUCH_TASK.format(id=task.id))
+        raise NotFound(T.NO_SUCH_TASK.format(n=task.number))
     if is_township_staff(me) and not await task_queries.created_within(
         session, task.id, me.region_id
     ):
-        raise NotFound(T.NO_SUCH_TASK.format(id=task.id))
+        raise NotFound(T.NO_SUCH_TASK.format(n=task.number))
     return county_id
+
+
+async def reviewable_task(session: AsyncSession, me: PersonDTO, number: int) -> TaskDTO:
+    """Task (or notice) ``number`` of the dispatcher's county, if ``me`` may follow and review
+    it (see require_task_reviewer); an unknown or another's number gets the same answer."""
+    require_dispatcher(me)
+    county_id = await county_id_of(session, me)
+    task = await task_rows.task_by_number(session, county_id, number)
+    if task is None:
+        raise NotFound(T.NO_SUCH_TASK.format(n=number))
+    await require_task_reviewer(session, me, task)
+    return task
 
 
 def _creator_region(me: PersonDTO) -> int | None:
@@ -178,6 +190,7 @@ async def create_task(
     detail: dict[str, Any] = {"villages": len(items), "kind": task.kind}
     if via:
         detail["via"] = via
+    detail["number"] = task.number
     await audit.log(
         session, at=now, person_id=me.id, action="task.create", obj=f"task:{task.id}", detail=detail
     )
@@ -211,15 +224,11 @@ async def county_tasks(session: AsyncSession, me: PersonDTO) -> list[TaskCounts]
     return [TaskCounts(t, counts[t.id]) for t in tasks]
 
 
-async def task_progress(session: AsyncSession, me: PersonDTO, task_id: int) -> Progress:
-    """One task of the staff member's county and its assignment per village."""
-    require_dispatcher(me)
-    task = await store.get_task(session, task_id)
-    if task is None:
-        raise NotFound(T.NO_SUCH_TASK.format(id=task_id))
-    # Another county's (or township's) task is answered like an unknown one: no oracle.
-    await require_task_reviewer(session, me, task)
-    return Progress(task, tuple(await store.assignments_of_task(session, task_id)))
+async def task_progress(session: AsyncSession, me: PersonDTO, number: int) -> Progress:
+    """Task ``number`` of the staff member's county and its share per village. Another
+    county's (or township's) task is answered like an unknown one: no oracle."""
+    task = await reviewable_task(session, me, number)
+    return Progress(task, tuple(await store.assignments_of_task(session, task.id)))
 
 
 def status_tally(items: Sequence[AssignmentDTO]) -> dict[str, int]:

@@ -93,7 +93,7 @@ class Recorded:
     visit: VisitDTO
     household: HouseholdDTO
     photos: int  # attached to it
-    problem_ids: tuple[int, ...]
+    problem_numbers: tuple[int, ...]
     visited: int  # this household's visits this month
     required: int
 
@@ -102,7 +102,7 @@ class Recorded:
 class Amended:
     visit: VisitDTO
     household: HouseholdDTO
-    problem_ids: tuple[int, ...]  # problems newly opened
+    problem_numbers: tuple[int, ...]  # problems newly opened
     merged: bool
 
 
@@ -233,7 +233,7 @@ async def record(
     loose = await photo_store.loose_photos(session, person.id, now)
     photos = list(dict.fromkeys([*report.photos, *loose]))
     attached = await photo_store.attach_photos(session, photos, visit.id)
-    problem_ids = await visits_problems.open_for_checks(
+    problem_numbers = await visits_problems.open_for_checks(
         session,
         person,
         hh,
@@ -260,7 +260,7 @@ async def record(
         visit,
         hh,
         attached,
-        problem_ids,
+        problem_numbers,
         visited=mine.visited if mine else 1,
         required=mine.required if mine else 0,
     )

@@ -63,7 +63,7 @@ async def amend(
         session, person, visit.id, {CHECK_ZH[k] for k in wanted}, now
     )
     new_keys = [k for k in wanted if CHECK_ZH[k] not in still_open]
-    problem_ids = await visits_problems.open_for_checks(
+    problem_numbers = await visits_problems.open_for_checks(
         session, person, hh, visit.id, updated.checklist, new_keys, now=now, rules=rules
     )
     loose = await photo_store.loose_photos(session, person.id, now)
@@ -76,7 +76,7 @@ async def amend(
         f"visit:{visit.id}",
         {"before": dict(before), "after": dict(changes)},
     )
-    return Amended(updated, hh, problem_ids, merged)
+    return Amended(updated, hh, problem_numbers, merged)
 
 
 async def merge(

@@ -32,10 +32,11 @@ async def open_for_checks(
     now: datetime,
     rules: Rules,
 ) -> tuple[int, ...]:
-    """Open a problem (and its rectification item) for each of ``keys``; their ids."""
+    """Open a problem (and its rectification item) for each of ``keys``; their public
+    numbers (``问题 5``)."""
     county = await regions.county_of(session, hh.village_id)
     assert county is not None
-    ids = []
+    numbers = []
     for key in keys:
         p = await problem_store.open_problem(
             session,
@@ -56,10 +57,10 @@ async def open_for_checks(
             person_id=person.id,
             action="problem.open",
             obj=f"problem:{p.id}",
-            detail={"visit": visit_id, "kind": key},
+            detail={"visit": visit_id, "kind": key, "number": p.number},
         )
-        ids.append(p.id)
-    return tuple(ids)
+        numbers.append(p.number)
+    return tuple(numbers)
 
 
 async def void_open(

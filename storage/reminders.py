@@ -43,11 +43,15 @@ class ScanTask:
     title: str
     offsets: tuple[str, ...]
     status: str
+    kind: str = "task"
+    number: int = 0  # the public number a reminder names it by (core.numbers)
 
 
 @dataclass(frozen=True)
 class OverdueVillage:
     task_id: int
+    kind: str
+    number: int
     title: str
     created_by: int
     deadline: datetime
@@ -102,13 +106,13 @@ async def unscheduled(session: AsyncSession, limit: int) -> list[ScanRow]:
 
 async def tasks_by_id(session: AsyncSession, task_ids: Iterable[int]) -> dict[int, ScanTask]:
     rows = await session.execute(
-        sa.select(Task.id, Task.title, Task.reminder_offsets, Task.status).where(
-            Task.id.in_(list(task_ids))
-        )
+        sa.select(
+            Task.id, Task.title, Task.reminder_offsets, Task.status, Task.kind, Task.number
+        ).where(Task.id.in_(list(task_ids)))
     )
     return {
-        tid: ScanTask(tid, title, tuple(str(o) for o in (offsets or ())), status)
-        for tid, title, offsets, status in rows
+        tid: ScanTask(tid, title, tuple(str(o) for o in (offsets or ())), status, kind, number)
+        for tid, title, offsets, status, kind, number in rows
     }
 
 
@@ -132,7 +136,15 @@ async def overdue_villages(
     """Open assignments of these tasks whose deadline is at or before ``cutoff``, by task,
     deadline and village name."""
     rows = await session.execute(
-        sa.select(Task.id, Task.title, Task.created_by, Assignment.deadline, Region.name)
+        sa.select(
+            Task.id,
+            Task.kind,
+            Task.number,
+            Task.title,
+            Task.created_by,
+            Assignment.deadline,
+            Region.name,
+        )
         .join(Assignment, Assignment.task_id == Task.id)
         .join(Region, Region.id == Assignment.village_id)
         .where(

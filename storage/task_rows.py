@@ -206,3 +206,17 @@ async def item_by_number(
         )
     ).first()
     return assignment_dto(row) if row else None
+
+
+async def assignment_for(
+    session: AsyncSession, task_id: int, village_id: int
+) -> AssignmentDTO | None:
+    """The task's share for one village."""
+    row = (
+        await session.execute(
+            assignments_query().where(
+                Assignment.task_id == task_id, Assignment.village_id == village_id
+            )
+        )
+    ).first()
+    return assignment_dto(row) if row else None

@@ -24,11 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.numbers import Series
 from core.reminder_schedule import DEFAULT_OFFSETS as DEFAULT_OFFSETS
 from core.roles import Role
 from core.statuses import ACTIVE as ACTIVE
 from core.statuses import OPEN as OPEN
-from core.numbers import Series
 from core.statuses import AssignmentStatus, TaskKind, TaskStatus
 from storage import counters
 from storage.models import Assignment, Person, Photo, Task

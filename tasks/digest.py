@@ -25,6 +25,7 @@ from core import keys
 from core.channel import spread
 from core.deadlines import show
 from core.messages import Reply
+from core.numbers import task_ref
 from core.roles import Role
 from core.rules import Rules, parse_hhmm
 from core.statuses import AssignmentStatus, TaskKind
@@ -162,7 +163,7 @@ def _task_groups(
     returned: list[str] = []
     notices: list[str] = []
     for i in items:
-        label = T.ITEM.format(id=i.assignment_id, title=i.title)
+        label = T.ITEM.format(ref=task_ref(i.kind, i.number), title=i.title)
         deadline = i.deadline
         if i.kind == TaskKind.NOTICE:
             if i.status == AssignmentStatus.PENDING:

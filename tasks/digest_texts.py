@@ -10,7 +10,7 @@ MORE = "  ……还有 {n} 项"
 
 # --- morning (a village cadre) -----------------------------------------------------------
 MORNING_HEAD = "☀️ 早报 {at:%m月%d日}"
-ITEM = "{id}. {title}"
+ITEM = "{ref}｜{title}"
 ITEM_DEADLINE = "{item}（截止 {deadline}）"
 ITEM_TODAY = "{item}（{at:%H:%M} 前）"
 DUE_TODAY = "今天到期"

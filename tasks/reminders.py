@@ -25,7 +25,7 @@ from typing import Any
 from core import keys
 from core.deadlines import show
 from core.messages import Reply
-from core.payloads import TaskAck, TaskDone
+from core.numbers import task_ref
 from core.reminder_schedule import (
     DEFAULT_OFFSETS,
     MAX_OVERDUE_DAYS,
@@ -37,6 +37,7 @@ from core.reminder_schedule import (
 )
 from core.rules import Rules
 from core.statuses import OPEN, TaskStatus
+from services.task_pushes import item_buttons, next_step
 from storage import outbox
 from storage import reminders as store
 from storage.outbox_cancel import cancel_reminders
@@ -59,9 +60,11 @@ log = logging.getLogger(__name__)
 
 SCAN_BATCH = 5000
 
-TEXT_REMIND = "⏰ 任务提醒：{title}\n截止：{deadline}（{left}）\n办完后发送「提交 {id}」上报。"
-TEXT_OVERDUE = "⚠️ 任务已逾期：{title}\n截止：{deadline}，已超过 {days} 天。\n请尽快办理，办完发送「提交 {id}」。"
-TEXT_ESCALATE = "⚠️ 逾期通报：「{title}」截止 {deadline}，以下 {n} 个村仍未完成：\n{lines}"
+TEXT_REMIND = "⏰ 任务提醒（{ref}）：{title}\n截止：{deadline}（{left}）\n{next}"
+TEXT_OVERDUE = (
+    "⚠️ 任务已逾期（{ref}）：{title}\n截止：{deadline}，已超过 {days} 天。\n请尽快办理。{next}"
+)
+TEXT_ESCALATE = "⚠️ 逾期通报：「{title}」（{ref}）截止 {deadline}，以下 {n} 个村仍未完成：\n{lines}"
 ESCALATE_MORE = "……还有 {n} 个村"
 ESCALATE_NAMES = 30
 
@@ -81,22 +84,23 @@ def _left(deadline: datetime, now: datetime) -> str:
 
 
 def reminder_body(
-    assignment_id: int, title: str, deadline: datetime, now: datetime, rules: Rules
+    kind: str, number: int, title: str, deadline: datetime, now: datetime, rules: Rules
 ) -> dict[str, Any]:
+    """The reminder of an item named by its public number (``任务 3`` / ``问题 5``), with the
+    command that hands it in and the 收到 / 已完成 buttons."""
+    shown, ref, nxt = (
+        show(deadline, rules.timezone),
+        task_ref(kind, number),
+        next_step(kind, number),
+    )
     if deadline < now:
         days = max(1, (rules.local(now).date() - rules.local(deadline).date()).days)
-        text = TEXT_OVERDUE.format(
-            title=title, deadline=show(deadline, rules.timezone), days=days, id=assignment_id
-        )
+        text = TEXT_OVERDUE.format(title=title, ref=ref, deadline=shown, days=days, next=nxt)
     else:
-        text = TEXT_REMIND.format(
-            title=title,
-            deadline=show(deadline, rules.timezone),
-            left=_left(deadline, now),
-            id=assignment_id,
-        )
-    buttons = (TaskAck(assignment_id).button("收到"), TaskDone(assignment_id).button("已完成"))
-    return Reply(text, buttons, meta={"kind": "remind", "assignment": assignment_id}).to_dict()
+        left = _left(deadline, now)
+        text = TEXT_REMIND.format(title=title, ref=ref, deadline=shown, left=left, next=nxt)
+    meta = {"kind": "remind", "number": number}
+    return Reply(text, item_buttons(kind, number), meta=meta).to_dict()
 
 
 async def enqueue_due_reminders(
@@ -169,7 +173,9 @@ class _Batch:
             self.rows.append(
                 {
                     "recipient_id": row.assignee_id,
-                    "body": reminder_body(row.id, task.title, deadline, self.now, self.rules),
+                    "body": reminder_body(
+                        task.kind, task.number, task.title, deadline, self.now, self.rules
+                    ),
                     "idempotency_key": keys.reminder(row.id, label, row.returns),
                     "not_before": self.rules.after_quiet_hours(self.now),
                 }
@@ -210,6 +216,7 @@ async def _escalate(
             lines += ESCALATE_MORE.format(n=len(names) - ESCALATE_NAMES)
         text = TEXT_ESCALATE.format(
             title=first.title,
+            ref=task_ref(first.kind, first.number),
             deadline=show(first.deadline, rules.timezone),
             n=len(names),
             lines=lines,
@@ -217,7 +224,7 @@ async def _escalate(
         rows.append(
             {
                 "recipient_id": first.created_by,
-                "body": Reply(text, meta={"kind": "escalate", "task": task_id}).to_dict(),
+                "body": Reply(text, meta={"kind": "escalate", "number": first.number}).to_dict(),
                 "idempotency_key": keys.escalation(task_id, tasks[task_id]),
                 "not_before": rules.after_quiet_hours(now),
             }

@@ -4,10 +4,13 @@
       {"title": "...", "body": "...", "kind": "task"|"notice", "deadline": "12月5日前"|ISO,
        "scope": {"county": true} | {"townships": [..]} | {"villages": [..]},
        "evidence_required": false, "reminder_offsets": ["3d", "1d", "0d"]}
-    GET  /api/tasks/{id}
+    GET  /api/tasks/{number}
+
+A task is named by its public number in the caller's county (``"number": 3``, the 任务 3 every
+village sees in chat); its villages by name. Internal row ids are never exposed.
 
 Errors are JSON ``{"error": code, "message": 中文说明}``: 401 bad or missing token, 404 no such task in the
-caller's county (another county's task, an unknown or a malformed id alike), 400 malformed JSON or invalid fields (an unknown village
+caller's county (another county's task, an unknown or a malformed number alike), 400 malformed JSON or invalid fields (an unknown village
 adds ``near``: the names that come close), 413 a body over the limit.
 """
 
@@ -227,7 +230,7 @@ async def create_task(request: web.Request) -> web.Response:
     log.info("api task created task=%s person=%s villages=%d", task.id, me.id, len(created.items))
     return web.json_response(
         {
-            "id": task.id,
+            "number": task.number,
             "kind": task.kind,
             "title": task.title,
             "deadline": task.deadline.isoformat() if task.deadline else None,
@@ -239,19 +242,19 @@ async def create_task(request: web.Request) -> web.Response:
 
 
 async def get_task(request: web.Request) -> web.Response:
-    raw = request.match_info["task_id"]
-    # Not digits, zero, or beyond any id we hand out: asked of the service like an unknown id,
-    # so the answer (404) and its audit row are those of any task the caller may not see.
-    task_id = int_id(raw) or 0
+    raw = request.match_info["number"]
+    # Not digits, zero, or beyond any number we hand out: asked of the service like an unknown
+    # number, so the answer (404) and its audit row are those of any task the caller may not see.
+    number = int_id(raw) or 0
     now = request.app[CLOCK].now()
     async with request.app[SESSIONMAKER]() as session:
         me = await _staff(request, session)
-        found = await service.task_progress(session, me, task_id)
+        found = await service.task_progress(session, me, number)
     task, items = found.task, found.items
     counts = service.status_tally(items)
     return web.json_response(
         {
-            "id": task.id,
+            "number": task.number,
             "kind": task.kind,
             "title": task.title,
             "status": task.status,
@@ -259,7 +262,6 @@ async def get_task(request: web.Request) -> web.Response:
             "counts": counts,
             "villages": [
                 {
-                    "assignment_id": i.id,
                     "village_id": i.village_id,
                     "village": i.village_name,
                     "status": i.status,
@@ -278,4 +280,4 @@ async def get_task(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.middlewares.append(_errors)
     app.router.add_post("/api/tasks", create_task)
-    app.router.add_get("/api/tasks/{task_id}", get_task)
+    app.router.add_get("/api/tasks/{number}", get_task)

@@ -49,7 +49,7 @@ class VisitEntry:
 
 @dataclass(frozen=True, slots=True)
 class ProblemEntry:
-    id: int
+    number: int  # the problem's public number in its county (问题 5)
     village_id: int
     code: str
     head_name: str
@@ -103,7 +103,7 @@ async def problem_entries(
     """Problems found in [start, end), and older ones still open at its end."""
     rows = await session.execute(
         sa.select(
-            Problem.id, Problem.village_id, Household.code, Household.head_name,
+            Problem.number, Problem.village_id, Household.code, Household.head_name,
             Household.members, _helper_name(), Household.phone, Problem.kind, Problem.description, Problem.found_at, Assignment.deadline, Problem.status,
             Problem.closed_at,
         )
@@ -115,6 +115,6 @@ async def problem_entries(
             Problem.found_at < end,
             sa.or_(Problem.found_at >= start, Problem.status == ProblemStatus.OPEN),
         )
-        .order_by(Problem.id)
+        .order_by(Problem.county_id, Problem.number)
     )  # fmt: skip
     return [ProblemEntry(*r) for r in rows]

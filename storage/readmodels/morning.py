@@ -22,6 +22,7 @@ class MorningItem:
     deadline: datetime | None
     kind: str  # a TaskKind
     title: str
+    number: int  # the public number (core.numbers): how the line names the item
 
 
 async def morning_items(
@@ -39,6 +40,7 @@ async def morning_items(
                 Assignment.deadline,
                 Task.kind,
                 Task.title,
+                Task.number,
             )
             .join(Task, Task.id == Assignment.task_id)
             .where(

@@ -102,7 +102,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
 
     ps = wb["问题清单"]
     assert [c.value for c in ps[H]] == [
-        "编号", "乡镇", "村", "户编号", "户主", "家庭人口", "帮扶责任人", "联系电话", "问题类别",
+        "问题编号", "乡镇", "村", "户编号", "户主", "家庭人口", "帮扶责任人", "联系电话", "问题类别",
         "问题描述", "发现时间", "整改期限", "状态", "整改完成时间",
     ]  # fmt: skip
     row = [c.value for c in ps[H + 1]]

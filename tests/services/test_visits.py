@@ -63,7 +63,7 @@ async def test_record_then_amend_problems_follow_the_checklist(world, sessionmak
     housing = {"status": "problem", "text": "屋顶漏雨"}
     saved = await _record(sessionmaker, world, clock, rules, {"housing": housing})
     [problem] = await rows(sessionmaker, Problem)
-    assert saved.problem_ids == (problem.id,)
+    assert saved.problem_numbers == (problem.id,)
     assert (problem.kind, problem.status, problem.description) == ("住房安全", "open", "屋顶漏雨")
     assert (saved.visited, saved.required) == (1, rules.visit_quotas["监测户"])
 
@@ -84,7 +84,7 @@ async def test_record_then_amend_problems_follow_the_checklist(world, sessionmak
     assert amended is not None and not amended.merged
     problems = {p.kind: p.status for p in await rows(sessionmaker, Problem)}
     assert problems == {"住房安全": "void", "饮水安全": "open"}
-    assert len(amended.problem_ids) == 1
+    assert len(amended.problem_numbers) == 1
     [entry] = await rows(sessionmaker, Audit, Audit.action == "visit.amend")
     assert entry.detail["before"]["checklist"]["housing"]["status"] == "problem"
     assert entry.detail["after"]["checklist"]["water"]["status"] == "problem"
@@ -106,7 +106,7 @@ async def test_a_report_minutes_later_is_a_duplicate_and_merge_keeps_one_problem
         merged = await visits_amend.merge(
             s, world.people["sec0"], dup.visit.id, second, now=clock.now(), rules=rules
         )
-    assert merged is not None and merged.merged and merged.problem_ids == ()
+    assert merged is not None and merged.merged and merged.problem_numbers == ()
     [visit] = await rows(sessionmaker, Visit)
     assert visit.note == "又看了一次"
     [problem] = await rows(sessionmaker, Problem)

@@ -191,15 +191,27 @@ async def test_existing_rows_get_public_numbers_per_county_in_id_order(empty_eng
         t3 = await _task(conn, a, "task")
         problems = [
             await _insert(
-                conn, PROBLEMS, household_id=hh, village_id=a["village"], kind=kind,
-                description=kind, status="open", assignment_id=assignment, found_at=NOW,
+                conn,
+                PROBLEMS,
+                household_id=hh,
+                village_id=a["village"],
+                kind=kind,
+                description=kind,
+                status="open",
+                assignment_id=assignment,
+                found_at=NOW,
             )  # fmt: skip
             for kind, assignment in (("饮水", None), ("住房", item))
         ]
         questions = [
             await _insert(
-                conn, QUESTIONS, asked_by=a["person"], county_id=county, text=status,
-                status=status, created_at=NOW,
+                conn,
+                QUESTIONS,
+                asked_by=a["person"],
+                county_id=county,
+                text=status,
+                status=status,
+                created_at=NOW,
             )  # fmt: skip
             for county, status in (
                 (a["county"], "answered"),

@@ -114,7 +114,7 @@ def _counties(conn: Any) -> dict[int, int]:
 def _update(conn: Any, table: Any, values: list[dict[str, Any]]) -> None:
     if not values:
         return
-    columns = {k: sa.bindparam(f'new_{k}') for k in values[0] if k != 'id'}
+    columns: dict[str, Any] = {k: sa.bindparam(f'new_{k}') for k in values[0] if k != 'id'}
     stmt = table.update().where(table.c.id == sa.bindparam('row_id')).values(**columns)
     params = [{'row_id': v['id'], **{f'new_{k}': x for k, x in v.items() if k != 'id'}} for v in values]
     for start in range(0, len(params), 5000):
