@@ -67,7 +67,7 @@ DEAD_NEXT_FAILED = "请电话告知 {name}，并请其重新绑定"
 # --- 撤销任务 and the real state of a withdrawn or finished item ---------------------------
 NOT_YOURS_TO_CANCEL = "任务「{title}」是别人发的，只有发任务的人或县管理员可以撤销。"
 ALREADY_CANCELLED = "任务「{title}」已经撤销过了。"
-PUSH_CANCELLED = "🚫 任务「{title}」（{ref}）已撤销，无需办理。"
+PUSH_CANCELLED = "🚫 任务「{title}」已撤销，无需办理（{ref}）。"
 PUSH_CANCELLED_CREATOR = "🚫 您发的任务「{title}」（{ref}）已被{who}撤销，{n} 个村不用再办。"
 ITEM_CANCELLED = "任务「{title}」已撤销，无需办理。"
 ITEM_APPROVED = "「{title}」已通过审核，不需要再提交。"

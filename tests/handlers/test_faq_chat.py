@@ -119,12 +119,13 @@ async def test_staff_queue_round_trip_answer_push_and_save_as_faq(sessionmaker, 
     [q] = await _questions(sessionmaker)
     assert q.county_id == world.county.id and q.status == "pending"
 
+    assert q.number == 1 and "（提问 1）" in handed.text
     queue = await chat.say("staff", "待答问题")
-    assert f"#{q.id}" in queue and UNKNOWN in queue and sec.name in queue
+    assert "提问 1" in queue and UNKNOWN in queue and sec.name in queue
 
     staff_answer = "按村集体经济收益分配方案，经村民代表大会通过后公示发放。"
-    replied = await chat.say("staff", f"答复 {q.id} {staff_answer}")
-    assert "已答复" in replied and f"存为问答 {q.id}" in replied
+    replied = await chat.say("staff", f"答复 1 {staff_answer}")
+    assert "已答复提问 1" in replied and "存为问答 1" in replied
     async with sessionmaker() as s:
         rows = list(
             await s.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient_id == sec.id))
@@ -133,9 +134,9 @@ async def test_staff_queue_round_trip_answer_push_and_save_as_faq(sessionmaker, 
     assert staff_answer in rows[0].body["text"] and UNKNOWN in rows[0].body["text"]
     assert "目前没有待答问题" in await chat.say("staff", "待答问题")
 
-    saved = await chat.say("staff", f"存为问答 {q.id}")
-    assert f"Q{q.id}" in saved
-    assert "已经存为问答" in await chat.say("staff", f"存为问答 {q.id}")
+    saved = await chat.say("staff", "存为问答 1")
+    assert f"Q{q.id}" in saved  # the FAQ entry's own id: entries are shared by every county
+    assert "已经存为问答" in await chat.say("staff", "存为问答 1")
 
     [again] = await chat.send("sec", UNKNOWN)
     assert staff_answer in again.text and "县级工作人员答复" in again.text
@@ -154,7 +155,7 @@ async def test_staff_cannot_answer_another_countys_question(sessionmaker, clock,
         )
     await bind(sessionmaker, stranger, "test", "stranger", clock.now())
     assert "目前没有待答问题" in await chat.say("stranger", "待答问题")
-    assert "没有编号" in await chat.say("stranger", f"答复 {q.id} 不知道")
+    assert "没有本县的提问 1" in await chat.say("stranger", f"答复 {q.number} 不知道")
     [q] = await _questions(sessionmaker)
     assert q.status == "pending" and q.answer is None
 
@@ -167,7 +168,7 @@ async def test_secretary_cannot_use_staff_commands(chat):
 async def test_save_needs_an_answer_first(sessionmaker, chat):
     await chat.send("sec", UNKNOWN)
     [q] = await _questions(sessionmaker)
-    assert "还没有答复" in await chat.say("staff", f"存为问答 {q.id}")
+    assert "还没有答复" in await chat.say("staff", f"存为问答 {q.number}")
 
 
 async def test_faq_changed_elsewhere_is_picked_up_by_the_next_question(sessionmaker, clock, chat):
@@ -198,6 +199,7 @@ async def test_staff_queue_is_bounded_and_says_how_many_more(sessionmaker, clock
 
 
 async def test_bad_question_numbers_are_refused_politely(chat):
-    assert "没有编号" in await chat.say("staff", "答复 99999999999999999999 好的")
-    assert "没有编号" in await chat.say("staff", "存为问答 abc")
+    assert "答复 编号 内容" in await chat.say("staff", "答复 99999999999999999999 好的")
+    assert "存为问答 编号" in await chat.say("staff", "存为问答 abc")
+    assert "没有本县的提问 7" in await chat.say("staff", "答复 7 好的")
     assert "答复 编号 内容" in await chat.say("staff", "答复 12")

@@ -37,17 +37,18 @@ async def test_unknown_question_goes_to_staff_and_the_answer_is_pushed_live(
 
             handed = await sec.say(UNKNOWN)
             assert "已转给县里" in handed
-            qid = handed.split("编号 ")[1].split("）")[0]
+            qid = handed.split("提问 ")[1].split("）")[0]
+            assert qid == "1"  # the FAQ answer before took no number
 
             queue = await staff.say("待答问题")
-            assert f"#{qid}" in queue and UNKNOWN in queue
+            assert f"提问 {qid}" in queue and UNKNOWN in queue
 
             assert "已答复" in await staff.say(f"答复 {qid} {STAFF_ANSWER}")
             server.wake_delivery()
             push = await sec.next_push(timeout=15)
             assert STAFF_ANSWER in push["text"] and UNKNOWN in push["text"]
 
-            assert f"Q{qid}" in await staff.say(f"存为问答 {qid}")
+            assert "已存为问答 Q" in await staff.say(f"存为问答 {qid}")
             again = await sec.send(UNKNOWN)
             assert STAFF_ANSWER in again[0]["text"]
             assert "县级工作人员答复" in again[0]["text"]

@@ -72,13 +72,13 @@ async def test_submit_return_and_approve_round_trip(sessionmaker, clock, rules, 
     await chat.say("county0", "发任务 张贴政策明白纸 / 截止 3天内 / 范围 石门村 / 需要照片")
     async with sessionmaker() as s:
         aid = await s.scalar(sa.select(Assignment.id))
-    assert "张贴政策明白纸" in await chat.say("sec0", "任务")
-    assert "已确认收到" in "\n".join(r.text for r in await chat.press("sec0", f"task:ack:{aid}"))
+    assert "任务 1｜张贴政策明白纸" in await chat.say("sec0", "任务")
+    assert "已确认收到" in "\n".join(r.text for r in await chat.press("sec0", "item:ack:t:1"))
     (push,) = await _outbox(sessionmaker, f"task:{aid}")
     assert push.acked_at is not None
     # Someone else's assignment is refused.
-    assert "不是派给您" in await chat.say("sec1", f"提交 {aid} 已张贴")
-    assert "完成情况" in await chat.say("sec0", f"提交 {aid}")
+    assert "不是派给您" in await chat.say("sec1", "提交 1 已张贴")
+    assert "完成情况" in await chat.say("sec0", "提交 1")
     photo = {
         "sha256": "ab" * 32,
         "path": "ab/x.jpg",
@@ -91,25 +91,25 @@ async def test_submit_return_and_approve_round_trip(sessionmaker, clock, rules, 
     }
     assert "1 张照片" in "\n".join(r.text for r in await chat.photo("sec0", photo))
     assert "1 段文字" in await chat.say("sec0", "已在村务公开栏张贴")
-    assert "等待县里审核" in await chat.say("sec0", "好了")
+    assert "等待审核" in await chat.say("sec0", "好了")
     assert (
-        f"提交了「张贴政策明白纸」（编号 {aid}）"
+        "提交了「张贴政策明白纸」（任务 1）"
         in (await _outbox(sessionmaker, f"task:{aid}:submitted"))[0].body["text"]
     )
-    assert "不能使用" in await chat.say("sec0", f"通过 {aid}")
-    reply = await chat.say("county0", f"退回 {aid} 照片看不清 / 截止 本周五")
+    assert "不能使用" in await chat.say("sec0", "通过 1")
+    reply = await chat.say("county0", "退回 1 照片看不清 / 截止 本周五")
     assert "已退回" in reply and "11月13日" in reply
     (back,) = await _outbox(sessionmaker, f"task:{aid}:returned")
     assert "照片看不清" in back.body["text"] and back.recipient_id == world.people["sec0"].id
     assert "已退回" in await chat.say("sec0", "任务")
     # Evidence is required, so even an inline text opens the flow until 好了.
-    assert "完成情况" in await chat.say("sec0", f"提交 {aid} 已重新拍照")
-    assert "等待县里审核" in await chat.say("sec0", "好了")
+    assert "完成情况" in await chat.say("sec0", "提交 1 已重新拍照")
+    assert "等待审核" in await chat.say("sec0", "好了")
     async with sessionmaker() as s:
         row = await s.get(Assignment, aid)
         assert row.status == "submitted"
         assert await s.scalar(sa.select(Photo.assignment_id)) == aid
-    assert "已通过" in await chat.say("county0", f"通过 {aid}")
+    assert "已通过" in await chat.say("county0", "通过 1")
     async with sessionmaker() as s:
         dto = await task_store.get_assignment(s, aid)
     assert dto.status == "approved" and dto.returns == 1
@@ -147,9 +147,7 @@ async def test_village_without_secretary_is_reported_and_listed_in_progress(
         await regions.add(s, "village", "空村", world.townships[0].id)
     reply = await chat.say("county0", "发任务 核对名单 / 截止 明天 / 范围 东岭镇")
     assert "给 3 个村" in reply and "1 个村没有第一书记" in reply and "空村" in reply
-    async with sessionmaker() as s:
-        (task_id,) = set(await s.scalars(sa.select(Assignment.task_id)))
-    progress = await chat.say("county0", f"进度 {task_id}")
+    progress = await chat.say("county0", "进度 1")
     assert "空村｜未确认｜无人接收" in progress
     assert len(await _outbox(sessionmaker, "task:")) == 2
 
@@ -159,12 +157,14 @@ async def test_done_button_without_evidence_and_review_button_approve(sessionmak
     await chat.say("county0", "发任务 统计劳动力 / 截止 本周五 / 范围 石门村")
     async with sessionmaker() as s:
         aid = await s.scalar(sa.select(Assignment.id))
-    assert "完成情况" in "\n".join(r.text for r in await chat.press("sec0", f"task:done:{aid}"))
+        village = await s.scalar(sa.select(Assignment.village_id))
+    assert "完成情况" in "\n".join(r.text for r in await chat.press("sec0", "item:done:t:1"))
     assert "已记下文字" in await chat.say("sec0", "共 126 人，外出务工 48 人")
-    assert "等待县里审核" in await chat.say("sec0", "好了")
-    refused = "\n".join(r.text for r in await chat.press("sec0", f"review:ok:{aid}"))
+    assert "等待审核" in await chat.say("sec0", "好了")
+    refused = "\n".join(r.text for r in await chat.press("sec0", f"rv:ok:1:{village}"))
     assert "已通过" not in refused
-    assert "已通过" in "\n".join(r.text for r in await chat.press("county0", f"review:ok:{aid}"))
+    pressed = await chat.press("county0", f"rv:ok:1:{village}")
+    assert "已通过" in "\n".join(r.text for r in pressed)
     async with sessionmaker() as s:
         row = await s.get(Assignment, aid)
     assert row.status == "approved" and row.evidence["texts"] == ["共 126 人，外出务工 48 人"]

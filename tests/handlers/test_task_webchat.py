@@ -57,7 +57,10 @@ async def test_return_and_approve_round_trip_over_the_web_chat(
             push = await sec.next_push(timeout=15)
             assert "张贴政策明白纸" in push["text"]
             assert [b["label"] for b in push["buttons"]] == ["收到", "已完成"]
-            aid = int(push["buttons"][0]["payload"].rsplit(":", 1)[1])
+            number = int(push["buttons"][0]["payload"].rsplit(":", 1)[1])
+            assert number == 1 and "任务 1" in push["text"]
+            async with sessionmaker() as s:
+                aid = await s.scalar(sa.select(Assignment.id))
             delivered = await _row(sessionmaker, f"task:{aid}", lambda r: r.status == "sent")
             assert delivered.delivered_at is not None  # the page was open
 
@@ -65,26 +68,27 @@ async def test_return_and_approve_round_trip_over_the_web_chat(
             assert "已确认收到" in acked[0]["text"]
             assert (await _row(sessionmaker, f"task:{aid}", lambda r: r.acked_at)).acked_at
 
-            assert "完成情况" in await sec.say(f"提交 {aid}")
+            assert "完成情况" in await sec.say("提交 1")
             status, body = await sec.upload(png(), "wall.png", "image/png")
             assert status == 200 and "1 张照片" in body["frames"][0]["text"]
-            assert "等待县里审核" in await sec.say("好了")
+            assert "等待审核" in await sec.say("好了")
 
             server.wake_delivery()
             review = await staff.next_push(timeout=15)
-            assert f"编号 {aid}" in review["text"] and "附照片 1 张" in review["text"]
-            returned = await staff.say(f"退回 {aid} 照片看不清，请重拍 / 截止 3天内")
+            assert "（任务 1）" in review["text"] and "附照片 1 张" in review["text"]
+            assert "通过 1 石门村" in review["text"]
+            returned = await staff.say("退回 1 石门村 照片看不清，请重拍 / 截止 3天内")
             assert "已退回" in returned
             server.wake_delivery()
             back = await sec.next_push(timeout=15)
             assert "照片看不清，请重拍" in back["text"]
 
-            await sec.say(f"提交 {aid} 已重新拍照张贴")
+            await sec.say("提交 1 已重新拍照张贴")
             await sec.upload(png(), "again.png", "image/png")
-            assert "等待县里审核" in await sec.say("好了")
+            assert "等待审核" in await sec.say("好了")
             server.wake_delivery()
-            await staff.next_push(timeout=15)
-            approved = await staff.press(f"review:ok:{aid}", "通过")
+            again = await staff.next_push(timeout=15)
+            approved = await staff.press(again["buttons"][0]["payload"], "通过")
             assert "已通过" in approved[0]["text"]
             server.wake_delivery()
             final = await sec.next_push(timeout=15)

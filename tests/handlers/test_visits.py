@@ -79,7 +79,8 @@ async def test_one_message_report_is_confirmed_then_saved_with_a_rectification_i
     # 15 days on, at the end of that working day (18:00 Shanghai), not at the minute of the visit
     assert assignment.deadline == datetime(2026, 11, 25, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert problem.assignment_id == assignment.id
-    assert f"#{problem.id}" in texts(saved)
+    # One number for the problem and its rectification item: the county's first problem.
+    assert problem.number == task.number == 1 and "问题 1" in texts(saved)
 
 
 async def test_guided_flow_end_to_end_with_photo_and_location(chat, world, sessionmaker, rules):
@@ -360,9 +361,9 @@ async def test_rectify_with_command_then_photo_closes_problem_and_assignment(
     await chat.press("sec0", "visit:confirm")
     [problem] = await rows(sessionmaker, Problem)
     listed = await chat.send("sec0", "问题")
-    assert f"#{problem.id} 王三女" in texts(listed)
+    assert f"问题 {problem.number} 王三女" in texts(listed)
     clock.advance(days=2)
-    ask = await chat.send("sec0", f"整改完成 {problem.id}")
+    ask = await chat.send("sec0", f"整改完成 {problem.number}")
     assert "请发送一张整改后的照片" in texts(ask)
     done = await chat.photo(
         "sec0", save_image_sync(rules.media_dir, photo_bytes((0, 99, 0))).to_dict()
@@ -383,7 +384,7 @@ async def test_rectify_photo_first_then_command(chat, world, sessionmaker, clock
     [problem] = await rows(sessionmaker, Problem)
     clock.advance(days=1)
     await chat.photo("sec0", save_image_sync(rules.media_dir, photo_bytes((0, 0, 99))).to_dict())
-    done = await chat.send("sec0", f"整改完成 {problem.id}")
+    done = await chat.send("sec0", f"整改完成 {problem.number}")
     assert "已整改销号" in texts(done)
     [assignment] = await rows(sessionmaker, Assignment)
     assert assignment.status == "approved"
@@ -393,7 +394,10 @@ async def test_rectify_of_another_villages_problem_is_refused(chat, world, sessi
     await chat.send("sec0", "走访 王三女 屋顶漏雨")
     await chat.press("sec0", "visit:confirm")
     [problem] = await rows(sessionmaker, Problem)
-    assert "没有编号为" in texts(await chat.send("sec1", f"整改完成 {problem.id}"))  # as unknown
+    # Another village's number is answered like one that does not exist.
+    assert texts(await chat.send("sec1", f"整改完成 {problem.number}")) == texts(
+        await chat.send("sec1", "整改完成 999")
+    ).replace("999", str(problem.number))
 
 
 async def test_quotas_and_coverage_across_a_month_boundary(chat, world, sessionmaker, clock):
