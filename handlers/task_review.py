@@ -136,7 +136,7 @@ async def review_button(ctx: Context, _rest: str) -> list[Reply]:
         raise Refused(T.REVIEW_BUTTON_EXPIRED)
     state = ctx.state
     if state is None or state.flow != REVIEW_FLOW or state.data.get("number") != pressed.number:
-        return [Reply(T.RETURN_AGAIN.format(n=pressed.number))]
+        raise Refused(T.REVIEW_BUTTON_EXPIRED)  # the reason it was for is gone
     await ctx.clear_state()
     data = state.data
     return await _send_back(

@@ -54,7 +54,6 @@ CHOOSE_MORE = "\n（还有 {more} 个村没有列出，请发送「{verb} {n} �
 VERB_APPROVE = "通过"
 VERB_RETURN = "退回"
 PICK_VILLAGE = "请点选要退回的村（任务 {n}），或发送「取消」。"
-RETURN_AGAIN = "这个按钮已失效，请重新发送「退回 {n} 村名 理由」。"
 PROGRESS_HEAD = "「{title}」（{ref}）截止 {deadline}：共 {n} 个村"
 PROGRESS_REVIEW = "有待审核的提交：发送「通过 {n} 村名」或「退回 {n} 村名 理由」。"
 PROGRESS_NOT_DONE = "未完成的村："

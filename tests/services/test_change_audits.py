@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from bot.household_import import import_file
-from core.payloads import TaskAck
+from core.payloads import ItemAck
 from services import tasks as task_service
 from services import tokens
 from storage.models import Audit
@@ -29,7 +29,7 @@ async def test_ack_and_settings_from_chat_are_audited(sessionmaker, clock, rules
             s, w.people["county0"], draft, now=clock.now(), rules=rules
         )
     chat = ChatDriver(sessionmaker, clock, rules)
-    await chat.press("sec0", TaskAck(made.items[0].id).pack())
+    await chat.press("sec0", ItemAck("t", made.task.number).pack())
     [ack] = await audit_rows(sessionmaker, "task.ack")
     assert (ack.person_id, ack.object) == (sec.id, f"assignment:{made.items[0].id}")
     await chat.say("sec0", "设置 早报 07:30")

@@ -1,17 +1,18 @@
-"""The scope matrix: every role x every path that takes an id x every foreign scope.
+"""The scope matrix: every role x every path that takes a number or an id x every foreign scope.
 
 Roles: secretary, team member, village cadre (of 石门村), township staff (东岭镇), county staff
 (示范县). Targets: another village of the same township (柳树村), another township's village
 (杏花村, 西川乡), another county's village (外村, 邻县). A target is foreign to an actor when it
 lies outside the actor's region. For every foreign attempt the test asserts:
 
-- the reply is the reply to an unknown id (digits and the typed name aside): no existence
-  oracle;
+- the reply is the reply to an unknown number or id (digits and the typed name aside): no
+  existence oracle;
 - one ``refused`` audit row names the actor;
 - nothing else in the database changed (every table but the inbox, the audit and delivery).
 
-Paths: the chat commands that take an id or a village name, and a forged payload of every
-button class that carries an id (plus malformed payloads of each). The web paths (media, the
+Paths: the chat commands that take a public number (core.numbers) or a village name, and a
+forged payload of every button class that carries a number or an id (plus malformed payloads
+of each). The web paths (media, the
 ledger link, the JSON API) are in tests/bot/web/test_scope_web.py.
 """
 
@@ -25,8 +26,9 @@ import pytest
 import sqlalchemy as sa
 
 from core import payloads as P
+from core.numbers import Series
 from services import tasks as task_service
-from storage import people, questions
+from storage import counters, people, questions
 from storage.models import Audit, Base, Problem, Visit
 from tests.chat import ChatDriver
 from tests.factories import add_county, add_household, bind, make_world
@@ -42,13 +44,13 @@ UNKNOWN = 999_999
 class Place:
     village_id: int
     village: str
-    county_task: int
-    assignment: int
-    problem: int
+    task: int  # public numbers (core.numbers): the notice sent to this village ...
+    problem: int  # ... the problem found there (and its rectification item) ...
+    question_number: int  # ... and its question in the county's queue
     photo: int
     household: int
     visit: int
-    question: int
+    question: int  # the question's row id, which the FAQ buttons carry
 
 
 @dataclass
@@ -88,7 +90,7 @@ async def _seed_place(sm, chat, clock, rules, sec, village, county_staff) -> Pla
     )
     async with sm() as s, s.begin():
         visit = await s.scalar(sa.select(Visit.id).where(Visit.household_id == hh.id))
-        problem = await s.scalar(sa.select(Problem.id).where(Problem.visit_id == visit))
+        problem = await s.scalar(sa.select(Problem.number).where(Problem.visit_id == visit))
         from storage.models import Photo
 
         photo = await s.scalar(sa.select(Photo.id).where(Photo.uploaded_by == sec.id))
@@ -111,10 +113,10 @@ async def _seed_place(sm, chat, clock, rules, sec, village, county_staff) -> Pla
             now=now,
         )
     assert visit and problem and photo, (visit, problem, photo)
+    assert q.number is not None
     return Place(
-        village.id, village.name, task.task.id, task.items[0].id, problem, photo, hh.id, visit,
-        q.id,
-    )  # fmt: skip
+        village.id, village.name, task.task.number, problem, q.number, photo, hh.id, visit, q.id
+    )
 
 
 @pytest.fixture
@@ -123,6 +125,13 @@ async def matrix(sessionmaker, clock, rules) -> Matrix:
     away = await add_county(sessionmaker, clock.now())
     chat = ChatDriver(sessionmaker, clock, rules)
     v = home.villages
+    async with sessionmaker() as s, s.begin():
+        # Numbers are a county's own: the other county's 任务 1 would be this county's 任务 1.
+        # Its series start further on, so its numbers name nothing here: typed or forged, they
+        # must be answered like an unknown number (which is what a foreign number is).
+        for series in Series:
+            for _ in range(10):
+                await counters.next_number(s, away.county.id, series)
     places = {
         "own": await _seed_place(sessionmaker, chat, clock, rules, home.people["sec0"], v[0], home.people["county0"]),
         "other_village": await _seed_place(sessionmaker, chat, clock, rules, home.people["sec1"], v[1], home.people["county0"]),
@@ -152,23 +161,29 @@ def _id(place: Place | None, attr: str) -> int:
     return getattr(place, attr) if place else UNKNOWN
 
 
+def _village(place: Place | None) -> str:
+    return place.village if place else "无此村"
+
+
 COMMANDS: dict[str, Path] = {
-    "通过": lambda p, _: f"通过 {_id(p, 'assignment')}",
-    "退回": lambda p, _: f"退回 {_id(p, 'assignment')} 材料不全",
-    "进度": lambda p, _: f"进度 {_id(p, 'county_task')}",
-    "撤销任务": lambda p, _: f"撤销任务 {_id(p, 'county_task')}",
-    "提交": lambda p, _: f"提交 {_id(p, 'assignment')}",
+    "通过": lambda p, _: f"通过 {_id(p, 'task')} {_village(p)}",
+    "退回": lambda p, _: f"退回 {_id(p, 'task')} {_village(p)} 材料不全",
+    "进度": lambda p, _: f"进度 {_id(p, 'task')}",
+    "撤销任务": lambda p, _: f"撤销任务 {_id(p, 'task')}",
+    "任务": lambda p, _: f"任务 {_id(p, 'task')}",
+    "提交": lambda p, _: f"提交 {_id(p, 'task')}",
     "整改完成": lambda p, _: f"整改完成 {_id(p, 'problem')}",
-    "未走访": lambda p, _: f"未走访 {p.village if p else '无此村'}",
-    "答复": lambda p, _: f"答复 {_id(p, 'question')} 到村委会申请",
-    "存为问答": lambda p, _: f"存为问答 {_id(p, 'question')}",
+    "未走访": lambda p, _: f"未走访 {_village(p)}",
+    "答复": lambda p, _: f"答复 {_id(p, 'question_number')} 到村委会申请",
+    "存为问答": lambda p, _: f"存为问答 {_id(p, 'question_number')}",
 }
 
 BUTTONS: dict[str, Path] = {
-    "task:ack": lambda p, _: P.TaskAck(_id(p, "assignment")).pack(),
-    "task:done": lambda p, _: P.TaskDone(_id(p, "assignment")).pack(),
-    "task:send": lambda p, _: P.TaskSend(_id(p, "assignment")).pack(),
-    "review:ok": lambda p, _: P.ReviewApprove(_id(p, "assignment")).pack(),
+    "item:ack": lambda p, _: P.ItemAck("t", _id(p, "task")).pack(),
+    "item:done": lambda p, _: P.ItemDone("t", _id(p, "task")).pack(),
+    "item:send": lambda p, _: P.ItemSend("p", _id(p, "problem")).pack(),
+    "rv:ok": lambda p, _: P.ReviewPass(_id(p, "task"), _id(p, "village_id")).pack(),
+    "rv:back": lambda p, _: P.ReviewBack(_id(p, "task"), _id(p, "village_id")).pack(),
     "visit:hh": lambda p, _: P.VisitHousehold(_id(p, "household")).pack(),
     "visit:ph": lambda p, own: P.VisitPhoto(_id(p, "photo"), own).pack(),
     "visit:revoke": lambda p, _: P.VisitRevoke(_id(p, "visit")).pack(),
@@ -177,8 +192,8 @@ BUTTONS: dict[str, Path] = {
     "faq:down": lambda p, _: P.FaqNotUseful(_id(p, "question")).pack(),
     "faq:pick": lambda p, _: P.FaqPick(_id(p, "question"), "F001").pack(),
     "faq:none": lambda p, _: P.FaqNone(_id(p, "question")).pack(),
-    "tcancel:yes": lambda p, _: P.TaskCancelConfirm(_id(p, "county_task")).pack(),
-    "tcancel:no": lambda p, _: P.TaskCancelKeep(_id(p, "county_task")).pack(),
+    "withdraw:yes": lambda p, _: P.WithdrawConfirm(_id(p, "task")).pack(),
+    "withdraw:no": lambda p, _: P.WithdrawKeep(_id(p, "task")).pack(),
 }
 MALFORMED = (":abc", ":0", ":99999999999", ":1:2:3", "")
 

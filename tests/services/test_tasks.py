@@ -173,17 +173,20 @@ async def test_approve_by_another_countys_staff_is_refused(sessionmaker, clock, 
         )
     async with sessionmaker() as s, s.begin():
         with pytest.raises(NotFound):  # another county's item is answered like an unknown one
-            await task_review.approve(s, stranger, item.id, now=clock.now(), rules=rules)
+            await task_review.approve(
+                s, stranger, item.task_number, item.village_id, now=clock.now(), rules=rules
+            )
         with pytest.raises(Refused):
             await task_review.cancel_task(
-                s, world.people["sec0"], item.task_id, now=clock.now(), rules=rules
+                s, world.people["sec0"], item.task_number, now=clock.now(), rules=rules
             )
     async with sessionmaker() as s:
         assert (await s.get(Assignment, item.id)).status == "submitted"
     async with sessionmaker() as s, s.begin():
         done = await task_review.approve(
-            s, world.people["county1"], item.id, now=clock.now(), rules=rules
-        )
+            s, world.people["county1"], item.task_number, item.village_id, now=clock.now(),
+            rules=rules,
+        )  # fmt: skip
     assert done.status == "approved"
 
 
@@ -192,11 +195,12 @@ async def test_ack_by_someone_not_the_assignee_is_refused(sessionmaker, clock, r
     item = (await _task(sessionmaker, world, clock, rules)).items[0]
     async with sessionmaker() as s, s.begin():
         with pytest.raises(Refused):
-            await task_work.ack(s, world.people["sec1"], item.id, now=clock.now())
+            # 杏花村 (西川乡) was not sent the task: task 1 names no item of theirs.
+            await task_work.ack(s, world.people["sec2"], item.task_number, now=clock.now())
         with pytest.raises(Refused):
-            await task_work.ack(s, world.people["county0"], item.id, now=clock.now())
+            await task_work.ack(s, world.people["county0"], item.task_number, now=clock.now())
     async with sessionmaker() as s, s.begin():
-        acked = await task_work.ack(s, world.people["sec0"], item.id, now=clock.now())
+        acked = await task_work.ack(s, world.people["sec0"], item.task_number, now=clock.now())
     assert acked.status == "acked"
     async with sessionmaker() as s:
         push = await s.scalar(
@@ -213,7 +217,7 @@ async def test_cancel_drops_pending_reminders(sessionmaker, clock, rules):
         assert (await reminders.enqueue_due_reminders(s, clock.now(), rules)).reminders == 2
     async with sessionmaker() as s, s.begin():
         done = await task_review.cancel_task(
-            s, world.people["county0"], created.task.id, now=clock.now(), rules=rules
+            s, world.people["county0"], created.task.number, now=clock.now(), rules=rules
         )
     assert sorted(done.assignment_ids) == sorted(i.id for i in created.items)
     async with sessionmaker() as s:
@@ -237,7 +241,10 @@ async def test_submitting_a_finished_item_is_a_conflict(sessionmaker, clock, rul
         await task_work.submit(
             s, sec, item.id, texts=["已上报"], photo_ids=[], now=clock.now(), rules=rules
         )
-        await task_review.approve(s, world.people["county0"], item.id, now=clock.now(), rules=rules)
+        await task_review.approve(
+            s, world.people["county0"], item.task_number, item.village_id, now=clock.now(),
+            rules=rules,
+        )  # fmt: skip
     async with sessionmaker() as s, s.begin():
         with pytest.raises(Conflict) as caught:
             await task_work.submit(
@@ -245,11 +252,12 @@ async def test_submitting_a_finished_item_is_a_conflict(sessionmaker, clock, rul
             )
         assert "已通过" in caught.value.message
         with pytest.raises(Conflict):
-            await task_work.begin_submission(s, sec, item.id, now=clock.now())
+            await task_work.begin_submission(s, sec, item.task_number, now=clock.now())
         with pytest.raises(Conflict):
             await task_review.approve(
-                s, world.people["county0"], item.id, now=clock.now(), rules=rules
-            )
+                s, world.people["county0"], item.task_number, item.village_id, now=clock.now(),
+                rules=rules,
+            )  # fmt: skip
 
 
 async def test_evidence_holds_photo_ids(sessionmaker, clock, rules):

@@ -174,9 +174,11 @@ async def test_ledger_rows_are_scoped_to_the_region(sessionmaker, clock):
         await _visit(s, here, world.people["sec0"].id, sh(2026, 11, 3, 10))
         await _visit(s, there, world.people["sec2"].id, sh(2026, 11, 4, 10))
         await _visit(s, here, world.people["sec0"].id, sh(2026, 11, 5, 10), status="revoked")
-        for h in (here, there):
+        for n, h in enumerate((here, there), start=1):
             s.add(
                 Problem(
+                    county_id=world.county.id,
+                    number=n,
                     household_id=h.id,
                     village_id=h.village_id,
                     kind="住房安全",

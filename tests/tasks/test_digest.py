@@ -187,6 +187,8 @@ async def test_evening_digest_summarizes_the_county_day(sessionmaker, clock, rul
         await _visit(s, h, world.people["sec0"].id, sh(2026, 11, 12, 10))
         s.add(
             Problem(
+                county_id=world.county.id,
+                number=1,
                 household_id=hid,
                 village_id=h.village_id,
                 kind="housing",

@@ -61,15 +61,17 @@ async def test_create_task_for_a_township_and_read_its_status(api, sessionmaker)
     assert r.status == 201, await r.text()
     created = await r.json()
     assert created["assignments"] == 2 and created["deadline"].startswith("2026-12-05T10:00")
-    r = await c.get(f"/api/tasks/{created['id']}", headers=auth(api["token"]))
+    assert created["number"] == 1 and "id" not in created  # the county's 任务 1, as in chat
+    r = await c.get(f"/api/tasks/{created['number']}", headers=auth(api["token"]))
     status = await r.json()
-    assert r.status == 200 and status["counts"] == {"pending": 2}
+    assert r.status == 200 and status["counts"] == {"pending": 2} and status["number"] == 1
     assert {v["village"] for v in status["villages"]} == {"石门村", "柳树村"}
+    assert not any("assignment_id" in v for v in status["villages"])  # never exposed
     async with sessionmaker() as s:
         import sqlalchemy as sa
 
-        keys = set(await s.scalars(sa.select(OutboxMessage.idempotency_key)))
-    assert keys == {f"task:{v['assignment_id']}" for v in status["villages"]}
+        pushes = list(await s.scalars(sa.select(OutboxMessage)))
+    assert len(pushes) == 2 and all("任务 1" in p.body["text"] for p in pushes)
 
 
 async def test_bad_or_missing_token_is_401(api):
@@ -85,11 +87,11 @@ async def test_another_countys_task_is_404_like_an_unknown_one(api):
     r = await c.post(
         "/api/tasks", json={"title": "通知", "kind": "notice"}, headers=auth(api["token"])
     )
-    task_id = (await r.json())["id"]
-    r = await c.get(f"/api/tasks/{task_id}", headers=auth(api["other"]))
+    number = (await r.json())["number"]
+    r = await c.get(f"/api/tasks/{number}", headers=auth(api["other"]))
     foreign = await r.json()
     assert r.status == 404 and foreign["error"] == "not_found"
-    r = await c.get(f"/api/tasks/{task_id + 1000}", headers=auth(api["other"]))
+    r = await c.get(f"/api/tasks/{number + 1000}", headers=auth(api["other"]))
     assert {**foreign, "message": ""} == {**(await r.json()), "message": ""}
 
 

@@ -117,7 +117,7 @@ async def test_an_id_beyond_any_task_is_404_with_a_chinese_message(api, raw):  #
     async with api["client"].get(f"/api/tasks/{raw}", headers=auth(api["token"])) as r:
         assert r.status == 404
         body = await r.json()
-    assert body["error"] == "not_found" and "没有编号为" in body["message"]
+    assert body["error"] == "not_found" and "没有任务" in body["message"]
 
 
 @pytest.mark.parametrize("raw", RAW_BODIES, ids=lambda r: repr(r[:24]))

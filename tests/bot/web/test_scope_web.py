@@ -15,8 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from bot.web.reports import ROUTE, SIGNING_KEY, sign
+from core.numbers import Series
 from services import tasks as task_service
-from storage import api_tokens, people
+from storage import api_tokens, counters, people
 from storage.models import Audit, Task
 from tests.factories import add_county, make_world
 from tests.webclient import webchat_server
@@ -40,14 +41,18 @@ async def web(sessionmaker, clock, rules, database_url, tmp_path):
                 s, name=role, role=role, region_id=v[0].id, now=clock.now()
             )
         tokens = {r: await api_tokens.create(s, p.id, clock.now()) for r, p in actors.items()}
-        tasks = {}
+        tasks, task_ids = {}, {}
+        # Task numbers are a county's own; the other county's series starts further on, so
+        # its task's number names nothing in this county (a foreign number is an unknown one).
+        for _ in range(10):
+            await counters.next_number(s, away.county.id, Series.TASK)
         for key, staff in (
             ("own", home.people["county0"]),
             ("other_county", away.people["county"]),
         ):
             draft = task_service.TaskDraft(kind="notice", title="通知")
             made = await task_service.create_task(s, staff, draft, now=clock.now(), rules=rules)
-            tasks[key] = made.task.id
+            tasks[key], task_ids[key] = made.task.number, made.task.id
     regions = {
         "own": v[0].id,
         "other_village": v[1].id,
@@ -62,6 +67,7 @@ async def web(sessionmaker, clock, rules, database_url, tmp_path):
                 "actors": actors,
                 "tokens": tokens,
                 "tasks": tasks,
+                "task_ids": task_ids,
                 "regions": regions,
             }
 
@@ -87,14 +93,14 @@ async def test_api_task_ids_of_another_county_answer_like_unknown_ones(web, sess
             answers.append((r.status, body["error"], re.sub(r"\d+", "#", body["message"])))
             assert (await refusals(sessionmaker))[len(before) :] == [web["actors"][role].id]
             n += 1
-        assert len(set(answers)) == 1, (role, answers)  # "没有编号为 # 的任务" for every kind
+        assert len(set(answers)) == 1, (role, answers)  # "没有任务 #" for every kind
         assert answers[0][0] == (404 if role == "county_staff" else 403)
         own = await c.get(f"/api/tasks/{web['tasks']['own']}", headers=auth)
         assert own.status == (200 if role == "county_staff" else 403)
     assert n == 20
     async with sessionmaker() as s:  # the other county's task is as it was
         status = await s.scalar(
-            sa.select(Task.status).where(Task.id == web["tasks"]["other_county"])
+            sa.select(Task.status).where(Task.id == web["task_ids"]["other_county"])
         )
     assert status == "active"
 
