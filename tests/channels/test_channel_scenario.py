@@ -2,6 +2,8 @@
 
     bind with an invite code -> report a visit (one message + 确认), add a photo and the
     location -> county staff send a task -> it arrives with its buttons -> 收到 acknowledges it
+    -> a township officer sends a task -> the secretary submits it with a photo under the number
+    the push showed -> the township approves it with that same number -> the approval arrives
 
 Each channel is driven over its real transport (tests/fakes/drivers.py,
 tests/fakes/webchat_driver.py); buttons are pressed the way each channel shows them (WeCom: a
@@ -11,6 +13,7 @@ numbered menu answered with the number; Telegram: an inline keyboard; web chat: 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import sqlalchemy as sa
 from bot import appkeys as appmod
 from handlers import visit_texts
 from storage import people
-from storage.models import Assignment, Photo, Visit
+from storage.models import Assignment, Photo, Task, Visit
 from tasks.delivery import Delivery
 from tests.chat import ChatDriver
 from tests.factories import add_household, bind, make_world
@@ -118,3 +121,35 @@ async def test_same_scenario_on_every_channel(driver: Driver, clock) -> None:
             sa.select(Assignment).where(Assignment.assignee_id == secretary.id)
         )
     assert assignment.status == "acked"
+
+    # 4. a TOWNSHIP officer dispatches a task; the secretary hands it in with a photo under the
+    #    number the push showed, and the township approves it with that same number
+    await bind(sm, world.people["town0"], "test", "town-1", clock.now())
+    sent = await staff_chat.say(
+        "town-1", "发任务 上报防汛物资 / 截止 本周五 / 范围 石门村 / 需要照片"
+    )
+    number = int(re.search(r"（任务 (\d+)）", sent).group(1))
+    assert number == 2  # the county's series: the county's own task above was 任务 1
+    clock.advance(seconds=2)  # Telegram: one message a second per chat
+    await delivery.run_once()
+    text, labels = await driver.last_push()
+    assert f"任务 {number}" in text and f"提交 {number}" in text and "收到" in labels
+    assert "完成情况" in (await driver.text(f"提交 {number}"))[-1]
+    evidence = jpeg_bytes("green")
+    assert "1 张照片" in (await driver.photo(evidence))[-1]
+    handed = (await driver.text("好了"))[-1]
+    assert f"（任务 {number}）" in handed and "等待审核" in handed
+    approved = await staff_chat.say("town-1", f"通过 {number}")
+    assert approved == f"已通过 石门村 的「上报防汛物资」（任务 {number}）。"
+    clock.advance(seconds=2)
+    await delivery.run_once()
+    text, _ = await driver.last_push()
+    assert "审核通过" in text and f"任务 {number}" in text
+    async with sm() as s:
+        item = await s.scalar(
+            sa.select(Assignment)
+            .join(Task, Task.id == Assignment.task_id)
+            .where(Task.number == number, Task.kind == "task")
+        )
+        attached = await s.scalar(sa.select(Photo.sha256).where(Photo.assignment_id == item.id))
+    assert item.status == "approved" and attached == hashlib.sha256(evidence).hexdigest()
