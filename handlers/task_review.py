@@ -26,11 +26,6 @@ REVIEW_FLOW = "review"  # 退回 with several villages waiting: the reason waits
 CHOOSE_LIMIT = 8  # village buttons at most; beyond, the reviewer types the village
 
 
-def number(rest: str) -> tuple[int | None, str]:
-    """``#12 理由`` -> (12, "理由"); (None, rest) when it does not start with a number."""
-    return leading_number(rest)
-
-
 def _choose(waiting: review.Waiting, verb: str, press: type[ReviewPass | ReviewBack]) -> Reply:
     """The waiting villages of a task as buttons (or, with none waiting, say so)."""
     task, items = waiting.task, waiting.items
@@ -51,7 +46,7 @@ def _approved(item: AssignmentDTO) -> Reply:
 
 async def approve(ctx: Context, rest: str) -> list[Reply]:
     """通过 N [村名]."""
-    n, tail = number(rest)
+    n, tail = leading_number(rest)
     if n is None:
         return [Reply(T.ASK_ID_APPROVE)]
     try:
@@ -102,7 +97,7 @@ async def _send_back(
 
 async def return_(ctx: Context, rest: str) -> list[Reply]:
     """退回 N [村名] 理由 [/ 截止 …]."""
-    n, tail = number(rest)
+    n, tail = leading_number(rest)
     if n is None or not tail:
         return [Reply(T.RETURN_HOW)]
     try:
@@ -181,7 +176,7 @@ async def _all_tasks(ctx: Context) -> list[Reply]:
 
 
 async def progress(ctx: Context, rest: str) -> list[Reply]:
-    tid, _ = number(rest)
+    tid, _ = leading_number(rest)
     if tid is None:
         return await _all_tasks(ctx)
     try:
@@ -216,7 +211,7 @@ async def progress(ctx: Context, rest: str) -> list[Reply]:
 
 async def cancel(ctx: Context, rest: str) -> list[Reply]:
     """撤销任务 N: asks first (确认撤销 / 不撤销); nothing changes until confirmed."""
-    tid, _ = number(rest)
+    tid, _ = leading_number(rest)
     if tid is None:
         return [Reply(T.CANCEL_HOW)]
     try:
