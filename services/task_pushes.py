@@ -96,17 +96,16 @@ async def tell_submitted(
     summary = "\n".join(t[:200] for t in texts[:3]) or ""
     if photos:
         summary += T.SUBMITTED_PHOTOS.format(n=photos)
-    reply = Reply(
-        T.PUSH_SUBMITTED.format(
-            village=item.village_name,
-            title=item.task_title,
-            ref=item.ref,
-            n=item.task_number,
-            summary=summary.strip(),
-        ),
-        (ReviewPass(item.task_number, item.village_id).button(T.BUTTON_APPROVE),),
-        meta=item_meta("submitted", item),
-    )
+    fields = {"village": item.village_name, "title": item.task_title, "ref": item.ref}
+    if series_of(item.task_kind) == Series.TASK:
+        text = T.PUSH_SUBMITTED.format(**fields, n=item.task_number, summary=summary.strip())
+        buttons: tuple[Button, ...] = (
+            ReviewPass(item.task_number, item.village_id).button(T.BUTTON_APPROVE),
+        )
+    else:  # a rectification item: 通过 N names tasks, so neither the hint nor the button fits
+        text = T.PUSH_SUBMITTED_RECTIFY.format(**fields, summary=summary.strip())
+        buttons = ()
+    reply = Reply(text, buttons, meta=item_meta("submitted", item))
     await pushes.push(
         session,
         to=item.created_by,

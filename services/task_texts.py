@@ -6,6 +6,7 @@ PUSH_TASK = "📋 县里新任务（{ref}）：{title}\n{body}截止：{deadline
 PUSH_NOTICE = "📢 县里通知（{ref}）：{title}\n{body}请点「收到」确认已阅。"
 EVIDENCE_NEEDED = "\n需要提交照片或文字材料。"
 PUSH_SUBMITTED = "📥 {village} 提交了「{title}」（{ref}）：\n{summary}\n发送「通过 {n} {village}」或「退回 {n} {village} 理由」。"
+PUSH_SUBMITTED_RECTIFY = "📥 {village} 提交了整改「{title}」（{ref}）：\n{summary}"
 SUBMITTED_PHOTOS = "\n（附照片 {n} 张）"
 PUSH_APPROVED = "✅ 您提交的「{title}」（{ref}）已审核通过。"
 PUSH_RETURNED = "↩️ 「{title}」（{ref}）被退回：{reason}\n新的截止时间：{deadline}。{next}"

@@ -226,6 +226,18 @@ async def test_rectification_item_carries_its_problems_number(
     ]
     assert "问题 1" in remind.body["text"] and "整改完成 1" in remind.body["text"]
     assert [b["payload"] for b in remind.body["buttons"]] == ["item:ack:p:1", "item:done:p:1"]
+    # Handed in from the reminder's 已完成: named as the problem, never offered as a task to
+    # approve (通过 N names tasks, and task 1 is another thing).
+    assert "完成情况" in _texts(await chat.press("sec0", "item:done:p:1"))
+    await chat.say("sec0", "已换新瓦")
+    assert "（问题 1）" in await chat.say("sec0", "好了")
+    [handed] = [
+        p
+        for p in await _pushes_to(sessionmaker, world.people["sec0"].id)
+        if "提交了" in p.body["text"]
+    ]
+    assert "问题 1" in handed.body["text"] and "通过" not in handed.body["text"]
+    assert not handed.body.get("buttons")
     # The ledger's problem list carries the same numbers.
     async with sessionmaker() as s:
         rows = await problem_rows(s, [world.villages[0].id], "2026-11", SHANGHAI)
