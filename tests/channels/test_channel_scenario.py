@@ -105,7 +105,7 @@ async def test_same_scenario_on_every_channel(driver: Driver, clock) -> None:
         sm, clock, driver.app[appmod.RULES], services=driver.app[appmod.SERVICES]
     )
     await bind(sm, staff, "test", "staff-1", clock.now())
-    sent = await staff_chat.say("staff-1", "发任务 张贴政策明白纸 / 截止 本周五 / 范围 石门村")
+    sent = await staff_chat.dispatch("staff-1", "发任务 张贴政策明白纸 / 截止 本周五 / 范围 石门村")
     assert "给 1 个村" in sent
     delivery = Delivery(sm, clock, driver.app[appmod.RULES], driver.app[appmod.SENDERS])
     await delivery.run_once()  # a running worker (web chat) may have sent it already
