@@ -144,7 +144,9 @@ async def submit(
     task = await store.get_task(session, locked.task_id)
     if task is None or task.status != TaskStatus.ACTIVE or locked.status not in OPEN:
         raise Conflict(T.NOTHING_TO_SUBMIT_NOW.format(status=status_zh(locked.status)))
-    if locked.evidence_required and not (texts or photo_ids):
+    if locked.evidence_required and not photo_ids:  # 需要照片: a text alone is not enough
+        raise Invalid(T.NEEDS_PHOTO, field="photos")
+    if not (texts or photo_ids):
         raise Invalid(T.NEEDS_EVIDENCE)
     item = await store.submit(
         session, assignment_id, me.id, now, texts=list(texts), photos=list(photo_ids)

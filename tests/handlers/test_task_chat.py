@@ -108,6 +108,10 @@ async def test_submit_return_and_approve_round_trip(sessionmaker, clock, rules, 
     assert "已退回" in await chat.say("sec0", "任务")
     # Evidence is required, so even an inline text opens the flow until 好了.
     assert "完成情况" in await chat.say("sec0", f"提交 {aid} 已重新拍照")
+    # 需要照片: the words alone are refused, the flow stays open for the photo
+    assert "请先发一张照片" in await chat.say("sec0", "好了")
+    again = {**photo, "sha256": "cd" * 32, "path": "cd/y.jpg", "thumb_path": None}
+    await chat.photo("sec0", again)
     assert "等待县里审核" in await chat.say("sec0", "好了")
     async with sessionmaker() as s:
         row = await s.get(Assignment, aid)
