@@ -11,6 +11,7 @@ FEATURES = (
     "handlers.visits",
     "handlers.visit_progress",
     "handlers.rectify",
+    "handlers.rectify_review",
     "handlers.tasks",
     "handlers.broadcast",
     "handlers.settings",

@@ -11,7 +11,9 @@ from core.messages import Reply, paged
 from core.payloads import TaskCancelConfirm, TaskCancelKeep, unpack
 from core.statuses import OPEN, AssignmentStatus
 from handlers import task_texts as T
+from handlers import visit_texts as VT
 from handlers.context import Context
+from services import rectify as rectify_service
 from services import task_review as review
 from services import tasks as service
 from services.task_work import status_zh
@@ -36,7 +38,7 @@ async def approve(ctx: Context, rest: str) -> list[Reply]:
     return [Reply(T.APPROVED.format(village=item.village_name, title=item.task_title, id=aid))]
 
 
-def _reason_and_deadline(tail: str) -> tuple[str, str]:
+def reason_and_deadline(tail: str) -> tuple[str, str]:
     pieces = re.split(r"\s*[/／]\s*", tail)
     deadline_text = ""
     for piece in pieces[1:]:
@@ -49,7 +51,7 @@ async def return_(ctx: Context, rest: str) -> list[Reply]:
     aid, tail = number(rest)
     if aid is None or not tail:
         return [Reply(T.RETURN_HOW)]
-    reason, deadline_text = _reason_and_deadline(tail)
+    reason, deadline_text = reason_and_deadline(tail)
     try:
         deadline = parse_deadline(deadline_text, ctx.now(), ctx.rules.timezone)
         item = await review.return_(
@@ -73,14 +75,21 @@ async def return_(ctx: Context, rest: str) -> list[Reply]:
     ]
 
 
+async def _fixes_note(ctx: Context) -> str:
+    """How many fixes (整改) wait for 复核, which has its own list with the photos."""
+    _items, total = await rectify_service.awaiting_review(ctx.session, ctx.me, limit=1)
+    return VT.REVIEW_WAITING_NOTE.format(n=total) if total else ""
+
+
 async def waiting(ctx: Context, _rest: str) -> list[Reply]:
     items = await service.awaiting_review(ctx.session, ctx.me)
+    fixes = await _fixes_note(ctx)
     if not items:
-        return [Reply(T.NONE_WAITING)]
+        return [Reply("\n".join(x for x in (T.NONE_WAITING, fixes) if x))]
     lines = [
         T.WAITING_LINE.format(id=i.id, village=i.village_name, title=i.task_title) for i in items
     ]
-    return [Reply("\n".join([T.WAITING_HEAD, *paged(lines)]))]
+    return [Reply("\n".join([T.WAITING_HEAD, *paged(lines), *([fixes] if fixes else [])]))]
 
 
 async def _all_tasks(ctx: Context) -> list[Reply]:

@@ -1,39 +1,58 @@
-"""Rectification (整改): the open problems a person may see, and closing one with a photo.
+"""Rectification (整改): the problems a person may see, handing in a fix with its photo, and
+the review by township or county staff that alone clears a problem.
 
 整改完成 N names a problem by number (typed by the person, so checked here against their
 scope); the photo that proves it (one sent in the PHOTO_WINDOW before, or the next one) becomes
-the rectification item's evidence, by photo id, and its assignment is approved.
+the rectification item's evidence, by photo id, and the problem waits for review (待复核).
+Staff whose region holds the village answer 复核通过 (closed, 整改清零) or 复核退回 with a
+reason (open again, with a new deadline); the village is told either way. Another region's
+problem is answered like an unknown one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from core import keys
+from core.deadlines import show
 from core.errors import Conflict, NotFound
-from core.roles import VILLAGE_ROLES
+from core.messages import Reply
+from core.roles import STAFF_ROLES, VILLAGE_ROLES
+from core.rules import Rules
 from core.statuses import PROBLEM_ZH, ProblemStatus
-from services import scope
+from services import pushes, scope
 from services import visit_texts as T
 from services.visits_photos import photo_for_person
 from storage import audit
 from storage import photos as photo_store
 from storage import problems as problem_store
+from storage import rectification as review_store
 from storage.people import PersonDTO
 from storage.problems import ProblemDTO
+from storage.rectification import ReviewItem
 from storage.session import AsyncSession
 
 LIST_LIMIT = 20
+MAX_REASON = review_store.MAX_REASON
 
 
-async def open_problem(session: AsyncSession, person: PersonDTO, problem_id: int) -> ProblemDTO:
-    """An open problem within the person's scope, or the refusal that says why not."""
+def _status_zh(problem: ProblemDTO) -> str:
+    return PROBLEM_ZH.get(ProblemStatus(problem.status), problem.status)
+
+
+async def _visible(session: AsyncSession, person: PersonDTO, problem_id: int) -> ProblemDTO:
     problem = await problem_store.get(session, problem_id)
     # Another region's problem is answered like an unknown one: ids are not an oracle.
     if problem is None or not await scope.can_see(session, person, problem.village_id):
         raise NotFound(T.RECTIFY_UNKNOWN.format(id=problem_id))
+    return problem
+
+
+async def open_problem(session: AsyncSession, person: PersonDTO, problem_id: int) -> ProblemDTO:
+    """An open problem within the person's scope, or the refusal that says why not."""
+    problem = await _visible(session, person, problem_id)
     if problem.status != ProblemStatus.OPEN:
-        status = PROBLEM_ZH.get(ProblemStatus(problem.status), problem.status)
-        raise Conflict(T.RECTIFY_NOT_OPEN.format(id=problem.id, status=status))
+        raise Conflict(T.RECTIFY_NOT_OPEN.format(id=problem.id, status=_status_zh(problem)))
     return problem
 
 
@@ -43,21 +62,22 @@ async def evidence_at_hand(session: AsyncSession, person: PersonDTO, now: dateti
     return loose[-1] if loose else None
 
 
-async def close(
+async def submit_fix(
     session: AsyncSession, person: PersonDTO, problem_id: int, photo_id: int, *, now: datetime
 ) -> ProblemDTO:
-    """整改完成: close the problem, approve its item, the photo (by id) as its evidence."""
+    """整改完成: the fix and its photo (by id) are handed in; the problem waits for review."""
     scope.require_role(person, VILLAGE_ROLES, T.CLOSING_PROBLEMS)
     problem = await open_problem(session, person, problem_id)
     await photo_for_person(session, person, photo_id)
-    await problem_store.close(session, problem.id, photo_id, now)
+    if not await review_store.submit_fix(session, problem.id, photo_id, now):
+        raise Conflict(T.RECTIFY_CHANGED.format(id=problem.id))
     await audit.log(
         session,
         at=now,
         person_id=person.id,
-        action="problem.close",
+        action="problem.fixed",
         obj=f"problem:{problem.id}",
-        detail={"photo": photo_id},
+        detail={"photo": photo_id, "before": ProblemStatus.OPEN, "after": ProblemStatus.REVIEW},
     )
     return problem
 
@@ -65,9 +85,116 @@ async def close(
 async def open_problems(
     session: AsyncSession, person: PersonDTO, limit: int = LIST_LIMIT
 ) -> tuple[list[ProblemDTO], int]:
-    """Open problems in the person's scope (oldest deadline first) and how many in all."""
+    """Problems not yet cleared in the person's scope (oldest deadline first), and how many."""
     if person.is_village:
         villages = [person.region_id]
     else:
         villages = await scope.village_ids(session, person)
     return await problem_store.open_list(session, village_ids=villages, limit=limit)
+
+
+# --- review (复核) by township or county staff ------------------------------------------------
+
+
+async def awaiting_review(
+    session: AsyncSession, person: PersonDTO, limit: int = LIST_LIMIT
+) -> tuple[list[ReviewItem], int]:
+    """Fixes waiting for review in the staff member's villages, with before and after photos."""
+    scope.require_role(person, STAFF_ROLES, T.REVIEWING_FIXES)
+    villages = await scope.village_ids(session, person)
+    return await review_store.awaiting_review(session, villages, limit)
+
+
+async def _in_review(session: AsyncSession, person: PersonDTO, problem_id: int) -> ReviewItem:
+    scope.require_role(person, STAFF_ROLES, T.REVIEWING_FIXES)
+    problem = await _visible(session, person, problem_id)
+    if problem.status != ProblemStatus.REVIEW:
+        raise Conflict(T.RECTIFY_NOT_IN_REVIEW.format(id=problem.id, status=_status_zh(problem)))
+    item = await review_store.review_item(session, problem.id)
+    if item is None:
+        raise NotFound(T.RECTIFY_UNKNOWN.format(id=problem_id))
+    return item
+
+
+async def review_item(session: AsyncSession, person: PersonDTO, problem_id: int) -> ReviewItem:
+    """One fix waiting for the staff member's review (else refused like an unknown one)."""
+    return await _in_review(session, person, problem_id)
+
+
+async def _tell(
+    session: AsyncSession, item: ReviewItem, verdict: str, text: str, now: datetime, rules: Rules
+) -> None:
+    if item.assignee_id is None:
+        return
+    stamp = int(item.submitted_at.timestamp()) if item.submitted_at else 0
+    await pushes.push(
+        session,
+        to=item.assignee_id,
+        reply=Reply(text),
+        key=keys.rectify_review(item.problem.id, verdict, stamp),
+        now=now,
+        rules=rules,
+        respect_quiet_hours=True,
+    )
+
+
+async def approve_fix(
+    session: AsyncSession, person: PersonDTO, problem_id: int, *, now: datetime, rules: Rules
+) -> ReviewItem:
+    """复核通过: the problem is cleared, its item approved; the village is told."""
+    item = await _in_review(session, person, problem_id)
+    if not await review_store.approve_fix(session, problem_id, now):
+        raise Conflict(T.RECTIFY_CHANGED.format(id=problem_id))
+    await audit.log(
+        session,
+        at=now,
+        person_id=person.id,
+        action="problem.approve",
+        obj=f"problem:{problem_id}",
+        detail={"before": ProblemStatus.REVIEW, "after": ProblemStatus.CLOSED},
+    )
+    p = item.problem
+    text = T.PUSH_FIX_APPROVED.format(id=p.id, name=p.household_name, kind=p.kind)
+    await _tell(session, item, "approved", text, now, rules)
+    return item
+
+
+async def return_fix(
+    session: AsyncSession,
+    person: PersonDTO,
+    problem_id: int,
+    *,
+    reason: str,
+    deadline: datetime,
+    now: datetime,
+    rules: Rules,
+) -> ReviewItem:
+    """复核退回: open again with the reason and a new deadline; the village is told."""
+    item = await _in_review(session, person, problem_id)
+    reason = reason.strip()[:MAX_REASON]
+    if not await review_store.return_fix(
+        session, problem_id, now, reason=reason, deadline=deadline
+    ):
+        raise Conflict(T.RECTIFY_CHANGED.format(id=problem_id))
+    await audit.log(
+        session,
+        at=now,
+        person_id=person.id,
+        action="problem.return",
+        obj=f"problem:{problem_id}",
+        detail={
+            "before": ProblemStatus.REVIEW,
+            "after": ProblemStatus.OPEN,
+            "reason": reason[:200],
+        },
+    )
+    p = item.problem
+    text = T.PUSH_FIX_RETURNED.format(
+        id=p.id,
+        name=p.household_name,
+        kind=p.kind,
+        reason=reason,
+        deadline=show(deadline, rules.timezone),
+    )
+    await _tell(session, item, "returned", text, now, rules)
+    return item

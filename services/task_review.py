@@ -17,13 +17,13 @@ from core.errors import Conflict, NotFound, Refused
 from core.messages import Reply
 from core.roles import Role
 from core.rules import Rules
-from core.statuses import AssignmentStatus, TaskStatus
+from core.statuses import AssignmentStatus, TaskKind, TaskStatus
 from services import pushes
 from services import task_texts as T
 from services.task_pushes import tell_approved, tell_returned
 from services.task_work import status_zh
 from services.tasks import require_county_staff, require_dispatcher, require_task_reviewer
-from storage import audit, outbox_cancel
+from storage import audit, outbox_cancel, problems
 from storage import tasks as store
 from storage.people import PersonDTO
 from storage.session import AsyncSession
@@ -51,6 +51,9 @@ async def _reviewable(session: AsyncSession, me: PersonDTO, assignment_id: int) 
         county_id = await require_task_reviewer(session, me, task)
     except NotFound:
         raise NotFound(T.NO_SUCH_ASSIGNMENT.format(id=assignment_id)) from None
+    if task.kind == TaskKind.RECTIFY:  # a fix is reviewed as its problem: 复核通过 / 复核退回
+        problem = await problems.by_assignment(session, assignment_id)
+        raise Conflict(T.RECTIFY_REVIEWED_AS_PROBLEM.format(id=problem.id if problem else "?"))
     if item.status != AssignmentStatus.SUBMITTED:
         raise Conflict(T.NOT_REVIEWABLE.format(id=assignment_id, status=status_zh(item.status)))
     return county_id

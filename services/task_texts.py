@@ -40,6 +40,9 @@ NO_SUCH_ASSIGNMENT = "没有编号为 {id} 的任务。"
 NOT_REVIEWABLE = "编号 {id} 现在是「{status}」，只有待审核的任务可以通过或退回。"
 NO_SUCH_COUNTY_TASK = "没有编号为 {id} 的本县任务。"
 NO_SUCH_TASK = "没有编号为 {id} 的任务。"
+RECTIFY_REVIEWED_AS_PROBLEM = (
+    "这是整改事项，请发送「复核通过 {id}」或「复核退回 {id} 理由」（「待复核」查看照片）。"
+)
 CHANGED_MEANWHILE = "编号 {id} 刚刚被别人处理过，请重新查看。"
 
 # --- township dispatch and pushes explained (issue 12, items 6 and 7) ---------------------

@@ -16,10 +16,11 @@ from typing import Any
 
 from core.errors import Conflict, Invalid, Refused
 from core.rules import Rules
-from core.statuses import ASSIGNMENT_ZH, OPEN, AssignmentStatus, TaskStatus
+from core.statuses import ASSIGNMENT_ZH, OPEN, AssignmentStatus, TaskKind, TaskStatus
 from services import task_texts as T
+from services import visit_texts as VT
 from services.task_pushes import tell_submitted
-from storage import audit, outbox_cancel, photos
+from storage import audit, outbox_cancel, photos, problems
 from storage import tasks as store
 from storage.people import PersonDTO
 from storage.session import AsyncSession
@@ -144,6 +145,9 @@ async def submit(
     task = await store.get_task(session, locked.task_id)
     if task is None or task.status != TaskStatus.ACTIVE or locked.status not in OPEN:
         raise Conflict(T.NOTHING_TO_SUBMIT_NOW.format(status=status_zh(locked.status)))
+    if task.kind == TaskKind.RECTIFY:  # a fix goes to review as its problem (整改完成)
+        problem = await problems.by_assignment(session, assignment_id)
+        raise Invalid(VT.RECTIFY_USE_FIX.format(id=problem.id if problem else assignment_id))
     if locked.evidence_required and not photo_ids:  # 需要照片: a text alone is not enough
         raise Invalid(T.NEEDS_PHOTO, field="photos")
     if not (texts or photo_ids):

@@ -16,3 +16,13 @@ NOTHING_TO_REVOKE = "24 小时内没有可撤销的走访记录。"
 RECTIFY_UNKNOWN = "没有编号为 {id} 的问题。发送「问题」查看编号。"
 RECTIFY_NOT_OPEN = "问题 #{id} 已经是「{status}」状态，无需再次销号。"
 PROBLEM_TITLE = "整改：{name} {kind}"
+# --- rectification review (复核) ------------------------------------------------------------
+REVIEWING_FIXES = "复核整改"
+RECTIFY_NOT_IN_REVIEW = "问题 #{id} 现在是「{status}」，只有待复核的整改可以复核。"
+RECTIFY_CHANGED = "问题 #{id} 刚刚被别人处理过，请重新查看。"
+RECTIFY_USE_FIX = "这是整改事项：请发送「整改完成 {id}」并附一张整改后的照片。"
+PUSH_FIX_APPROVED = "✅ 问题 #{id}（{name} {kind}）整改已复核通过，已销号。"
+PUSH_FIX_RETURNED = (
+    "↩️ 问题 #{id}（{name} {kind}）整改复核退回：{reason}\n"
+    "新的期限：{deadline}。整改后再发送「整改完成 {id}」并附照片。"
+)

@@ -188,7 +188,8 @@ class Problem(Base):
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
     kind: Mapped[str] = mapped_column(sa.String(32))
     description: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | closed | void
+    # open | review (fixed, waiting for 复核) | closed (reviewed) | void
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
     assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"))
     found_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]

@@ -353,7 +353,7 @@ async def test_amend_is_audited_and_problems_follow_the_checklist(chat, world, s
     assert entry.detail["after"]["checklist"]["housing"]["status"] == "ok"
 
 
-async def test_rectify_with_command_then_photo_closes_problem_and_assignment(
+async def test_rectify_with_command_then_photo_waits_for_review_then_closes(
     chat, world, sessionmaker, clock, rules
 ):
     await chat.send("sec0", "走访 王三女 屋顶漏雨")
@@ -367,13 +367,19 @@ async def test_rectify_with_command_then_photo_closes_problem_and_assignment(
     done = await chat.photo(
         "sec0", save_image_sync(rules.media_dir, photo_bytes((0, 99, 0))).to_dict()
     )
-    assert "已整改销号" in texts(done)
+    assert "等待乡镇或县里复核" in texts(done)
     [problem] = await rows(sessionmaker, Problem)
     [assignment] = await rows(sessionmaker, Assignment)
     [photo] = await rows(sessionmaker, Photo)
+    assert problem.status == "review" and problem.closed_at is None
+    assert assignment.status == "submitted"
+    assert photo.assignment_id == assignment.id and photo.visit_id is None
+    assert "待复核" in texts(await chat.send("sec0", "问题"))
+    assert "已销号" in texts(await chat.send("town0", f"复核通过 {problem.id}"))
+    [problem] = await rows(sessionmaker, Problem)
+    [assignment] = await rows(sessionmaker, Assignment)
     assert problem.status == "closed" and problem.closed_at == clock.now()
     assert assignment.status == "approved" and assignment.closed_at == clock.now()
-    assert photo.assignment_id == assignment.id and photo.visit_id is None
     assert "没有待整改" in texts(await chat.send("sec0", "问题"))
 
 
@@ -384,9 +390,9 @@ async def test_rectify_photo_first_then_command(chat, world, sessionmaker, clock
     clock.advance(days=1)
     await chat.photo("sec0", save_image_sync(rules.media_dir, photo_bytes((0, 0, 99))).to_dict())
     done = await chat.send("sec0", f"整改完成 {problem.id}")
-    assert "已整改销号" in texts(done)
+    assert "等待乡镇或县里复核" in texts(done)
     [assignment] = await rows(sessionmaker, Assignment)
-    assert assignment.status == "approved"
+    assert assignment.status == "submitted"
 
 
 async def test_rectify_of_another_villages_problem_is_refused(chat, world, sessionmaker):

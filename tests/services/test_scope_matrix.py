@@ -159,6 +159,8 @@ COMMANDS: dict[str, Path] = {
     "撤销任务": lambda p, _: f"撤销任务 {_id(p, 'county_task')}",
     "提交": lambda p, _: f"提交 {_id(p, 'assignment')}",
     "整改完成": lambda p, _: f"整改完成 {_id(p, 'problem')}",
+    "复核通过": lambda p, _: f"复核通过 {_id(p, 'problem')}",
+    "复核退回": lambda p, _: f"复核退回 {_id(p, 'problem')} 照片看不清",
     "未走访": lambda p, _: f"未走访 {p.village if p else '无此村'}",
     "答复": lambda p, _: f"答复 {_id(p, 'question')} 到村委会申请",
     "存为问答": lambda p, _: f"存为问答 {_id(p, 'question')}",
@@ -179,6 +181,8 @@ BUTTONS: dict[str, Path] = {
     "faq:none": lambda p, _: P.FaqNone(_id(p, "question")).pack(),
     "tcancel:yes": lambda p, _: P.TaskCancelConfirm(_id(p, "county_task")).pack(),
     "tcancel:no": lambda p, _: P.TaskCancelKeep(_id(p, "county_task")).pack(),
+    "rfix:ok": lambda p, _: P.RectifyApprove(_id(p, "problem")).pack(),
+    "rfix:back": lambda p, _: P.RectifyReturn(_id(p, "problem")).pack(),
 }
 MALFORMED = (":abc", ":0", ":99999999999", ":1:2:3", "")
 
