@@ -9,6 +9,7 @@ from handlers.registry import Registry
 FEATURES = (
     "handlers.help",
     "handlers.visits",
+    "handlers.visit_photo_edit",
     "handlers.visit_progress",
     "handlers.rectify",
     "handlers.rectify_review",

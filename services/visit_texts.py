@@ -26,3 +26,9 @@ PUSH_FIX_RETURNED = (
     "↩️ 问题 #{id}（{name} {kind}）整改复核退回：{reason}\n"
     "新的期限：{deadline}。整改后再发送「整改完成 {id}」并附照片。"
 )
+# --- 照片: a visit's photos, moved or removed ---------------------------------------------------
+PHOTO_UNKNOWN = "没有这张照片（或它不在本村的走访记录上）。发送「照片」查看。"
+NO_VISIT_YET = "您还没有走访记录。"
+PHOTOS_WHO = "本村没有找到「{q}」这一户（或有几户同名），请写户主全名或户编号。"
+NOT_VISITED = "{name} 还没有走访记录。"
+MOVE_TARGET_UNKNOWN = "只能移到本村同一天的其他走访记录上。发送「照片」重新查看。"

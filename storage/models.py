@@ -174,6 +174,9 @@ class Photo(Base):
     uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"), index=True)
+    # Set when the sender said the photo belongs to nothing (不用了) or removed it from a visit:
+    # it is then never attached by itself again.
+    discarded_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

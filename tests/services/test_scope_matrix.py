@@ -86,12 +86,15 @@ async def _seed_place(sm, chat, clock, rules, sec, village, county_staff) -> Pla
     await chat.photo(
         key, save_image_sync(rules.media_dir, photo_bytes((village.id % 250, 1, 2))).to_dict()
     )
+    async with sm() as s:  # the photo goes on the visit when its household is chosen
+        from storage.models import Photo
+
+        loose = await s.scalar(sa.select(Photo.id).where(Photo.uploaded_by == sec.id))
+    await chat.press(key, P.VisitPhoto(loose, hh.id).pack())
     async with sm() as s, s.begin():
         visit = await s.scalar(sa.select(Visit.id).where(Visit.household_id == hh.id))
         problem = await s.scalar(sa.select(Problem.id).where(Problem.visit_id == visit))
-        from storage.models import Photo
-
-        photo = await s.scalar(sa.select(Photo.id).where(Photo.uploaded_by == sec.id))
+        photo = await s.scalar(sa.select(Photo.id).where(Photo.visit_id == visit))
         task = await task_service.create_task(
             s,
             county_staff,
@@ -181,6 +184,12 @@ BUTTONS: dict[str, Path] = {
     "faq:none": lambda p, _: P.FaqNone(_id(p, "question")).pack(),
     "tcancel:yes": lambda p, _: P.TaskCancelConfirm(_id(p, "county_task")).pack(),
     "tcancel:no": lambda p, _: P.TaskCancelKeep(_id(p, "county_task")).pack(),
+    "photo:drop": lambda p, _: P.PhotoDrop(_id(p, "photo")).pack(),
+    "photo:move": lambda p, _: P.PhotoMove(_id(p, "photo")).pack(),
+    "photo:to": lambda p, _: P.PhotoMoveTo(_id(p, "photo"), _id(p, "visit")).pack(),
+    "photo:rm": lambda p, _: P.PhotoRemove(_id(p, "photo")).pack(),
+    "photo:rmok": lambda p, _: P.PhotoRemoveConfirm(_id(p, "photo")).pack(),
+    "photo:keep": lambda p, _: P.PhotoKeep(_id(p, "photo")).pack(),
     "rfix:ok": lambda p, _: P.RectifyApprove(_id(p, "problem")).pack(),
     "rfix:back": lambda p, _: P.RectifyReturn(_id(p, "problem")).pack(),
 }
