@@ -60,7 +60,7 @@ def _whole_item(i: AssignmentDTO, ctx: Context) -> str:
     lines.append(ST.ITEM_STATUS.format(status=work.status_zh(i.status)))
     if i.status == AssignmentStatus.RETURNED and i.return_reason:
         lines.append(ST.ITEM_RETURNED.format(reason=i.return_reason))
-    if i.task_kind != TaskKind.NOTICE and i.status in OPEN:
+    if i.task_kind == TaskKind.TASK and i.status in OPEN:  # a fix: 整改完成, not 提交
         lines.append(ST.ITEM_NEXT_TASK.format(id=i.id))
     return "\n".join(lines)
 

@@ -91,7 +91,14 @@ async def begin_submission(
     if receipt:
         await outbox_cancel.mark_acked(session, assignment_id, me.id, now)
     require_open(item)
+    if item.task_kind == TaskKind.RECTIFY:  # a fix goes to review as its problem (整改完成)
+        await _refuse_fix(session, assignment_id)
     return item
+
+
+async def _refuse_fix(session: AsyncSession, assignment_id: int) -> None:
+    problem = await problems.by_assignment(session, assignment_id)
+    raise Invalid(VT.RECTIFY_USE_FIX.format(id=problem.id if problem else assignment_id))
 
 
 def _taken_at(photo: Mapping[str, Any], rules: Rules) -> datetime | None:
@@ -145,9 +152,8 @@ async def submit(
     task = await store.get_task(session, locked.task_id)
     if task is None or task.status != TaskStatus.ACTIVE or locked.status not in OPEN:
         raise Conflict(T.NOTHING_TO_SUBMIT_NOW.format(status=status_zh(locked.status)))
-    if task.kind == TaskKind.RECTIFY:  # a fix goes to review as its problem (整改完成)
-        problem = await problems.by_assignment(session, assignment_id)
-        raise Invalid(VT.RECTIFY_USE_FIX.format(id=problem.id if problem else assignment_id))
+    if task.kind == TaskKind.RECTIFY:
+        await _refuse_fix(session, assignment_id)
     if locked.evidence_required and not photo_ids:  # 需要照片: a text alone is not enough
         raise Invalid(T.NEEDS_PHOTO, field="photos")
     if not (texts or photo_ids):

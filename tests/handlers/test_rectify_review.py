@@ -45,6 +45,9 @@ async def test_rectification_waits_for_township_review(sessionmaker, clock, rule
     await chat.photo("sec0", image((90, 10, 10)))  # the card is open: the photo is its
     await chat.press("sec0", "visit:confirm")
     problem = await _one(sessionmaker, Problem)
+    item = await _one(sessionmaker, Assignment)
+    # its item is in 任务, but a fix goes through 整改完成 (and so to review), not 提交
+    assert f"整改完成 {problem.id}" in await chat.say("sec0", f"提交 {item.id}")
     clock.advance(days=2)
     await chat.send("sec0", f"整改完成 {problem.id}")
     assert "等待乡镇或县里复核" in _text(await chat.photo("sec0", image((10, 90, 10))))
