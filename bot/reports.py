@@ -20,7 +20,7 @@ from bot.ledger_writers import LedgerWriter, Sheet, Title, writer_for
 from core.checklist import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from core.privacy import mask_phone, mask_pii
 from core.rules import Rules
-from core.statuses import PROBLEM_ZH, ProblemStatus
+from core.statuses import PROBLEM_ZH, UNCLEARED, ProblemStatus
 from storage import regions
 from storage.readmodels import ledger
 from storage.readmodels.coverage import coverage_by_village, roll_up
@@ -228,7 +228,7 @@ async def export_visits(
     result = ExportResult(paths=[], problems=len(problems), villages=len(coverage))
     status_col = PROBLEMS.headers.index("状态")
     result.problems_open = sum(
-        1 for p in problems if p[status_col] == PROBLEM_ZH[ProblemStatus.OPEN]
+        1 for p in problems if p[status_col] in {PROBLEM_ZH[ProblemStatus(x)] for x in UNCLEARED}
     )
     result.problems_closed = sum(
         1 for p in problems if p[status_col] == PROBLEM_ZH[ProblemStatus.CLOSED]

@@ -118,3 +118,9 @@ def held_by_assignment(key: str) -> int | None:
     if key == task_push(aid) or key.startswith(reminder_prefix(aid)):
         return aid
     return None
+
+
+# --- rectification review (复核通过 / 复核退回) --------------------------------------------------
+def rectify_review(problem_id: int, verdict: str, submitted_unix: int) -> str:
+    """The village is told how its fix was reviewed; one per submission of the fix."""
+    return f"rectify:{problem_id}:{verdict}:{submitted_unix}"

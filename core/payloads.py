@@ -245,3 +245,80 @@ class WithdrawConfirm(Payload, prefix="withdraw:yes"):
 @dataclass(frozen=True)
 class WithdrawKeep(Payload, prefix="withdraw:no"):
     number: int
+
+
+# --- 发任务 / 发通知: the guided draft and its preview (``draft`` is the draft's number in the
+# sender's conversation state: a press on an older or finished draft is stale) -----------------
+@dataclass(frozen=True)
+class BroadcastSend(Payload, prefix="bcast:send"):
+    draft: int
+
+
+@dataclass(frozen=True)
+class BroadcastEdit(Payload, prefix="bcast:edit"):
+    draft: int
+
+
+@dataclass(frozen=True)
+class BroadcastDrop(Payload, prefix="bcast:drop"):
+    draft: int
+
+
+@dataclass(frozen=True)
+class BroadcastField(Payload, prefix="bcast:field"):
+    draft: int
+    field: str  # title | body | deadline | scope | evidence
+
+
+@dataclass(frozen=True)
+class BroadcastEvidence(Payload, prefix="bcast:ev"):
+    draft: int
+    answer: str  # yes | no
+
+
+@dataclass(frozen=True)
+class BroadcastSkip(Payload, prefix="bcast:skip"):
+    draft: int
+
+
+# --- evidence on the right household (照片) -----------------------------------------------------
+@dataclass(frozen=True)
+class PhotoDrop(Payload, prefix="photo:drop"):
+    photo: int  # 不用了: the loose photo is not attached to anything
+
+
+@dataclass(frozen=True)
+class PhotoMove(Payload, prefix="photo:move"):
+    photo: int  # which visit to move it to? (asks)
+
+
+@dataclass(frozen=True)
+class PhotoMoveTo(Payload, prefix="photo:to"):
+    photo: int
+    visit: int
+
+
+@dataclass(frozen=True)
+class PhotoRemove(Payload, prefix="photo:rm"):
+    photo: int  # asks to confirm
+
+
+@dataclass(frozen=True)
+class PhotoRemoveConfirm(Payload, prefix="photo:rmok"):
+    photo: int
+
+
+@dataclass(frozen=True)
+class PhotoKeep(Payload, prefix="photo:keep"):
+    photo: int
+
+
+# --- rectification review (复核通过 / 复核退回) -------------------------------------------------
+@dataclass(frozen=True)
+class RectifyApprove(Payload, prefix="rfix:ok"):
+    number: int  # the problem's public number (问题 N)
+
+
+@dataclass(frozen=True)
+class RectifyReturn(Payload, prefix="rfix:back"):
+    number: int  # the problem's public number; asks for the reason

@@ -25,7 +25,8 @@ class AssignmentStatus(StrEnum):
 
 class ProblemStatus(StrEnum):
     OPEN = "open"
-    CLOSED = "closed"
+    REVIEW = "review"  # 整改完成 sent with its photo: township or county staff check it
+    CLOSED = "closed"  # reviewed and approved (整改清零 counts only these)
     VOID = "void"
 
 
@@ -58,6 +59,8 @@ class IdentityStatus(StrEnum):
 TASK_KINDS: tuple[str, ...] = tuple(k.value for k in TaskKind)
 OPEN = (AssignmentStatus.PENDING, AssignmentStatus.ACKED, AssignmentStatus.RETURNED)
 ACTIVE = (*OPEN, AssignmentStatus.SUBMITTED)
+# Problems not yet cleared: still to fix, or fixed and waiting for review.
+UNCLEARED = (ProblemStatus.OPEN, ProblemStatus.REVIEW)
 
 ASSIGNMENT_ZH = {
     AssignmentStatus.PENDING: "未确认",
@@ -69,6 +72,7 @@ ASSIGNMENT_ZH = {
 }
 PROBLEM_ZH = {
     ProblemStatus.OPEN: "整改中",
+    ProblemStatus.REVIEW: "待复核",
     ProblemStatus.CLOSED: "已整改",
     ProblemStatus.VOID: "已作废",
 }

@@ -13,7 +13,7 @@ from core.statuses import OutboxStatus
 from handlers import task_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
-from handlers.task_authoring import FLOW, flow_step, send_notice, send_task
+from handlers.task_authoring import FLOW, flow_step, on_button, send_notice, send_task
 from handlers.task_review import (
     REVIEW_FLOW,
     approve,
@@ -55,12 +55,13 @@ def register(registry: Registry) -> None:
     dispatch = county | {Role.TOWNSHIP_STAFF}  # a township: its own villages only
     registry.flow(FLOW, flow_step)
     registry.flow(REVIEW_FLOW, review_flow)
+    registry.button("bcast", on_button)
     registry.command(
         Command(
             ("发任务", "/task"),
             send_task,
             dispatch,
-            "发任务 标题 / 截止 12月5日前 / 范围 东岭镇 — 给各村派任务",
+            "发任务 标题 / 截止 12月5日前 / 范围 东岭镇 — 给各村派任务（先预览，确认后发出）",
             prefix=True,
             order=300,
         )

@@ -9,8 +9,10 @@ from handlers.registry import Registry
 FEATURES = (
     "handlers.help",
     "handlers.visits",
+    "handlers.visit_photo_edit",
     "handlers.visit_progress",
     "handlers.rectify",
+    "handlers.rectify_review",
     "handlers.tasks",
     "handlers.broadcast",
     "handlers.settings",

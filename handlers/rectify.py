@@ -1,7 +1,8 @@
-"""Problems found on visits: 问题 lists them, 整改完成 N plus a photo closes one.
+"""Problems found on visits: 问题 lists them, 整改完成 N plus a photo hands a fix in for
+review (the review itself, by township or county staff, is handlers/rectify_review.py).
 
 Flow ``rectify``: 整改完成 N -> photo (or a photo sent in the ten minutes before).
-services/rectify.py checks the number and closes the problem; this asks and renders.
+services/rectify.py checks the number and hands the fix in; this asks and renders.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from core.messages import Reply
 from core.numbers import leading_number, problem_ref
 from core.roles import STAFF_ROLES, VILLAGE_ROLES
+from core.statuses import ProblemStatus
 from handlers import visit_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
@@ -66,13 +68,13 @@ async def flow_rectify(ctx: Context) -> list[Reply]:
 
 
 async def _close(ctx: Context, problem_id: int, photo_id: int) -> list[Reply]:
-    problem = await rectify_service.close(ctx.session, ctx.me, problem_id, photo_id, now=ctx.now())
+    problem = await rectify_service.submit_fix(
+        ctx.session, ctx.me, problem_id, photo_id, now=ctx.now()
+    )
     if ctx.state is not None:
         await ctx.clear_state()
-    text = T.RECTIFY_DONE.format(
-        ref=problem_ref(problem.number), name=problem.household_name, kind=problem.kind
-    )
-    return [Reply(text)]
+    name, kind = problem.household_name, problem.kind
+    return [Reply(T.RECTIFY_SUBMITTED.format(id=problem.number, name=name, kind=kind))]
 
 
 async def cmd_problems(ctx: Context, _args: str) -> list[Reply]:
@@ -87,6 +89,7 @@ async def cmd_problems(ctx: Context, _args: str) -> list[Reply]:
             desc=p.description[:40],
             deadline=ctx.rules.local(p.deadline).strftime("%m-%d") if p.deadline else "—",
         )
+        + (T.PROBLEM_IN_REVIEW if p.status == ProblemStatus.REVIEW else "")
         for p in rows
     ]
     if total > len(lines):

@@ -15,7 +15,9 @@ from core.numbers import leading_number
 from core.payloads import ReviewBack, ReviewPass, WithdrawConfirm, WithdrawKeep, unpack
 from core.statuses import OPEN, AssignmentStatus
 from handlers import task_texts as T
+from handlers import visit_texts as VT
 from handlers.context import Context
+from services import rectify as rectify_service
 from services import task_review as review
 from services import tasks as service
 from services.task_work import status_zh
@@ -62,7 +64,7 @@ async def approve(ctx: Context, rest: str) -> list[Reply]:
     return [_approved(item)]
 
 
-def _reason_and_deadline(tail: str) -> tuple[str, str]:
+def reason_and_deadline(tail: str) -> tuple[str, str]:
     pieces = re.split(r"\s*[/／]\s*", tail)
     deadline_text = ""
     for piece in pieces[1:]:
@@ -104,7 +106,7 @@ async def return_(ctx: Context, rest: str) -> list[Reply]:
         waiting, after = await review.waiting_on(ctx.session, ctx.me, n, tail)
     except (Invalid, Conflict) as err:  # a refusal goes up: audited
         return [Reply(err.message)]
-    reason, deadline_text = _reason_and_deadline(after)
+    reason, deadline_text = reason_and_deadline(after)
     if not reason:
         return [Reply(T.RETURN_HOW)]
     if len(waiting.items) == 1:
@@ -145,14 +147,22 @@ async def review_flow(ctx: Context) -> list[Reply]:
     return [Reply(T.PICK_VILLAGE.format(n=ctx.state.data.get("number", "")))]
 
 
+async def _fixes_note(ctx: Context) -> str:
+    """How many fixes (整改) wait for 复核, which has its own list with the photos."""
+    _items, total = await rectify_service.awaiting_review(ctx.session, ctx.me, limit=1)
+    return VT.REVIEW_WAITING_NOTE.format(n=total) if total else ""
+
+
 async def waiting(ctx: Context, _rest: str) -> list[Reply]:
     items = await service.awaiting_review(ctx.session, ctx.me)
+    fixes = await _fixes_note(ctx)
     if not items:
-        return [Reply(T.NONE_WAITING)]
+        return [Reply("\n".join(x for x in (T.NONE_WAITING, fixes) if x))]
     lines = [
         T.WAITING_LINE.format(ref=i.ref, village=i.village_name, title=i.task_title) for i in items
     ]
-    return [Reply("\n".join([T.WAITING_HEAD, *paged(lines), T.WAITING_TAIL]))]
+    extra = [fixes] if fixes else []
+    return [Reply("\n".join([T.WAITING_HEAD, *paged(lines), T.WAITING_TAIL, *extra]))]
 
 
 async def _all_tasks(ctx: Context) -> list[Reply]:

@@ -35,6 +35,7 @@ BUTTON_SUBMIT = "好了，提交"
 SUBMIT_START = "请发送「{title}」的完成情况：文字说明或照片都可以，可以发多条。\n发完后发送「好了」提交，发送「取消」放弃。"
 SUBMIT_GOT_TEXT = "已记下文字（共 {t} 段文字、{p} 张照片）。还有就继续发，发完发送「好了」。"
 SUBMIT_GOT_PHOTO = "已收到照片（共 {t} 段文字、{p} 张照片）。还有就继续发，发完发送「好了」。"
+SUBMIT_NEEDS_PHOTO = "这项任务要求上传照片，只有文字不能提交。"
 SUBMIT_EMPTY = "还没有收到任何材料。请发文字说明或照片，再发送「好了」。"
 SUBMIT_FULL = "材料已经够多了（最多 {n} 条），请发送「好了」提交。"
 SUBMITTED = "已提交「{title}」（{ref}），等待审核。"
@@ -85,3 +86,39 @@ CANCEL_YES = "确认撤销"
 CANCEL_NO = "不撤销"
 CANCEL_KEPT = "好的，任务「{title}」没有撤销。"
 CANCELLED_TOLD = "已撤销任务「{title}」，{n} 个村不用再办，已收到的村会收到撤销通知。"
+
+# --- 发任务 / 发通知: guided draft, one field at a time, and the preview before sending ---------
+ASK_BODY = "请发送{kind}说明（要做什么、怎么做、交什么材料）。没有说明就点「不写说明」。"
+ASK_EVIDENCE = "完成时需要上传照片吗？"
+BTN_SKIP_BODY = "不写说明"
+BTN_EVIDENCE_YES = "需要照片"
+BTN_EVIDENCE_NO = "不需要"
+BTN_SEND = "确认发送"
+BTN_EDIT = "修改"
+BTN_DROP = "取消"
+PRESS_EVIDENCE = "请点「需要照片」或「不需要」。"
+TITLE_TOO_LONG = "标题最多 {n} 字，请改短一些再发。"
+BODY_TOO_LONG = "说明最多 {n} 字，请删减后再发。"
+PREVIEW_HEAD = "请核对，确认后才会发出（发出后各村立即收到，不能收回）："
+PREVIEW_TITLE = "{kind}：{title}"
+PREVIEW_BODY = "说明：{body}"
+PREVIEW_NO_BODY = "说明：无"
+PREVIEW_DEADLINE = "截止：{at}"
+PREVIEW_VILLAGES = "发给：{n} 个村"
+PREVIEW_TOWN = "  {town}（{n}）：{names}"
+PREVIEW_MORE_TOWNS = "  ……还有 {n} 个乡镇"
+PREVIEW_EVIDENCE = "照片：{what}"
+EVIDENCE_YES = "完成时需要上传照片"
+EVIDENCE_NO = "不需要"
+PREVIEW_TAIL = "没问题就点「确认发送」；要改点「修改」；不发了点「取消」。"
+EDIT_ASK = "要修改哪一项？"
+FIELD_ZH = {
+    "title": "标题",
+    "body": "说明",
+    "deadline": "截止",
+    "scope": "范围",
+    "evidence": "照片",
+}
+DRAFT_DROPPED = "已取消，{kind}「{title}」没有发出。"
+DEADLINE_PASSED = "截止时间已经过了，请重新写一个以后的时间。"
+PRESS_BUTTON_PREVIEW = "请点下面的按钮。"

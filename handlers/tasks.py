@@ -138,8 +138,10 @@ async def _start_submit(ctx: Context, item: AssignmentDTO, text: str) -> list[Re
     )
     if text and not item.evidence_required:
         return await _finish(ctx)
-    buttons = _send_button(item.task_kind, item.task_number)
-    return [Reply(T.SUBMIT_START.format(title=item.task_title), buttons)]
+    start = T.SUBMIT_START.format(title=item.task_title)
+    if item.evidence_required and item.task_kind == TaskKind.TASK:
+        start += "\n" + T.SUBMIT_NEEDS_PHOTO
+    return [Reply(start, _send_button(item.task_kind, item.task_number))]
 
 
 async def _finish(ctx: Context) -> list[Reply]:
@@ -160,7 +162,9 @@ async def _finish(ctx: Context) -> list[Reply]:
             now=ctx.now(),
             rules=ctx.rules,
         )
-    except (Invalid, Conflict) as err:  # a refusal goes up: audited
+    except Invalid as err:  # e.g. 需要照片 and none yet: the flow stays, what was sent is kept
+        return [Reply(err.message, _send_button(str(data["kind"]), int(data["number"])))]
+    except Conflict as err:
         await ctx.clear_state()
         return [Reply(err.message)]
     await ctx.clear_state()

@@ -16,13 +16,16 @@ from handlers.visit_draft import FLOW, Step, VisitDraft
 from handlers.visit_flow import resolve
 from handlers.visit_parse import parse_report
 from services import visits as visit_service
+from services import visits_photos as photo_service
 
 WORDS = ("走访", "/visit")
 
 
 async def cmd_visit(ctx: Context, args: str) -> list[Reply]:
     visit_service.require_village(ctx.me)
-    draft = VisitDraft(msg=ctx.incoming.message_id)
+    # Photos sent just before go on this visit's card, seen before 确认 (never attached unseen).
+    loose = await photo_service.loose_at_hand(ctx.session, ctx.me, ctx.now())
+    draft = VisitDraft(msg=ctx.incoming.message_id, photos=tuple(loose))
     if not args:
         await ctx.set_state(FLOW, Step.PICK, draft.to_dict())
         buttons = await due_buttons(ctx)

@@ -57,6 +57,8 @@ async def flow_visit(ctx: Context) -> list[Reply]:
         got = await visit_photos.store_photo(ctx)
         if got is None:
             return [Reply(T.PHOTO_UNREADABLE)]
+        if ctx.state.step == Step.REPLACE:  # two visits open: ask, do not guess
+            return await visit_photos.ask_between(ctx, visit_flow.draft_of(ctx)[1], got)
         return await visit_flow.on_message(ctx, photo=got)
     if inc.kind == "text" and ctx.state.step not in (Step.PROBLEM_TEXT, Step.NOTE):
         args = fresh_report(inc.text.strip())

@@ -45,6 +45,7 @@ CHANGED_MEANWHILE = "{ref} 刚刚被别人处理过，请重新查看。"
 NOT_SENT_TO = "任务 {n} 没有发给「{name}」{hint}。"
 NOT_SENT_TO_HINT = "，发给的村有：{names}"
 TWO_SUCH_VILLAGES = "任务 {n} 发给了 {count} 个「{name}」，请写成「乡镇名村名」。"
+NEEDS_PHOTO = "这项任务要求上传照片：请先发一张照片，再提交（只有文字不能提交）。"
 
 # --- township dispatch and pushes explained (issue 12, items 6 and 7) ---------------------
 DISPATCH_ONLY = "只有县里和乡镇的工作人员可以发任务。有事请联系乡镇或县乡村振兴局。"

@@ -21,6 +21,7 @@ from core.numbers import Series, problem_ref, task_ref
 from core.rules import Rules
 from core.statuses import ASSIGNMENT_ZH, OPEN, AssignmentStatus, TaskKind, TaskStatus
 from services import task_texts as T
+from services import visit_texts as VT
 from services.task_pushes import tell_submitted
 from storage import audit, outbox_cancel, photos, regions, task_rows
 from storage import tasks as store
@@ -112,6 +113,8 @@ async def begin_submission(
     if receipt:
         await outbox_cancel.mark_acked(session, item.id, me.id, now)
     require_open(item)
+    if item.task_kind == TaskKind.RECTIFY:  # a fix goes to review as its problem (整改完成)
+        raise Invalid(VT.RECTIFY_USE_FIX.format(id=item.task_number))
     return item
 
 
@@ -166,7 +169,11 @@ async def submit(
     task = await store.get_task(session, locked.task_id)
     if task is None or task.status != TaskStatus.ACTIVE or locked.status not in OPEN:
         raise Conflict(T.NOTHING_TO_SUBMIT_NOW.format(status=status_zh(locked.status)))
-    if locked.evidence_required and not (texts or photo_ids):
+    if task.kind == TaskKind.RECTIFY:  # a fix goes to review as its problem (整改完成)
+        raise Invalid(VT.RECTIFY_USE_FIX.format(id=task.number))
+    if locked.evidence_required and not photo_ids:  # 需要照片: a text alone is not enough
+        raise Invalid(T.NEEDS_PHOTO, field="photos")
+    if not (texts or photo_ids):
         raise Invalid(T.NEEDS_EVIDENCE)
     item = await store.submit(
         session, assignment_id, me.id, now, texts=list(texts), photos=list(photo_ids)

@@ -152,6 +152,20 @@ def check_draft(draft: TaskDraft) -> None:
         raise Invalid(T.BAD_OFFSETS, field="reminder_offsets")
 
 
+async def preview_villages(
+    session: AsyncSession, me: PersonDTO, scope: Mapping[str, Any]
+) -> list[tuple[int, str, int, str]]:
+    """The villages ``scope`` names for this sender, as (village id, name, township id,
+    township name), resolved exactly as :func:`create_task` resolves them; nothing is written."""
+    require_dispatcher(me)
+    county_id = await county_id_of(session, me)
+    village_ids = await resolve_scope(session, county_id, scope, township_id=_creator_region(me))
+    if not village_ids:
+        raise Invalid(T.NO_VILLAGES_CHOSEN, field="scope")
+    chosen = set(village_ids)
+    return [r for r in await task_queries.county_villages(session, county_id) if r[0] in chosen]
+
+
 async def create_task(
     session: AsyncSession,
     me: PersonDTO,

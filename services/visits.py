@@ -8,7 +8,8 @@ one-message report, later the API):
   the reporter, due ``rules.rectify_deadline``;
 - problems follow the checklist: when an amend or merge withdraws a problem check, its open
   problem becomes void (kept on record); a new problem check opens a new one;
-- the reporter's loose photos of the last PHOTO_WINDOW attach to the visit, and a location
+- the photos on the report's card attach to the visit (a visit started shows the sender's
+  loose photos of the last PHOTO_WINDOW on its card: nothing attaches unseen), and a location
   shared just before the report (outside any flow) is taken from the inbox;
 - 撤销 within REVOKE_WINDOW marks the visit revoked (kept) and voids its open problems.
 
@@ -230,8 +231,7 @@ async def record(
         location_flag=flag,
         source_message_id=origin.message_id,
     )
-    loose = await photo_store.loose_photos(session, person.id, now)
-    photos = list(dict.fromkeys([*report.photos, *loose]))
+    photos = list(dict.fromkeys(report.photos))  # those on the card that was confirmed
     attached = await photo_store.attach_photos(session, photos, visit.id)
     problem_numbers = await visits_problems.open_for_checks(
         session,

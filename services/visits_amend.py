@@ -66,8 +66,7 @@ async def amend(
     problem_numbers = await visits_problems.open_for_checks(
         session, person, hh, visit.id, updated.checklist, new_keys, now=now, rules=rules
     )
-    loose = await photo_store.loose_photos(session, person.id, now)
-    await photo_store.attach_photos(session, [*photos, *loose], visit.id)
+    await photo_store.attach_photos(session, list(photos), visit.id)
     await audit_log(
         session,
         person,

@@ -1,11 +1,12 @@
 """Photos and locations sent outside a guided visit: which visit they belong to.
 
 A photo is stored once per SHA-256 and belongs to the region of the person who uploaded it
-until it is attached. A loose photo attaches to the sender's visit of the last PHOTO_WINDOW;
-otherwise the sender is asked which household it shows (the answer comes back as a button
-carrying the photo id and a household id, both re-checked here: a hand-made button for another
-village's photo or household is refused and nothing moves). A location attaches to the sender's
-visit of the last PHOTO_WINDOW that has none.
+until it is attached. A photo goes to a visit by itself only while exactly one is open for it
+(the visit flow, handlers/visit_photos.py); outside a flow the sender is asked which household
+it shows (the answer comes back as a button carrying the photo id and a household id, both
+re-checked here: a hand-made button for another village's photo or household is refused and
+nothing moves), or says 不用了. A location attaches to the sender's visit of the last
+PHOTO_WINDOW that has none.
 """
 
 from __future__ import annotations
@@ -140,18 +141,44 @@ async def place_photo(
     *,
     now: datetime,
     rules: Rules,
-) -> Attached | Seen | Which:
-    """A photo sent outside any flow: to the sender's visit of the last PHOTO_WINDOW, or ask."""
+) -> Seen | Which:
+    """A photo sent outside any flow. No visit is open then (a saved one is not: the photo may
+    well be the next household's), so nothing is guessed: the sender is asked which household
+    it shows, among the latest visited and the next still due, or 不用了."""
     photo = await photo_store.get_photo(session, photo_id)  # just stored: not from a client
     if photo is None or (not new and photo.attached):
         return Seen()
-    recent = await store.last_visit_by(session, person.id, since=now - PHOTO_WINDOW)
-    if recent is not None:
-        await _attach(session, person, photo_id, recent, now)
-        return Attached(recent, await household_for(session, person, recent.household_id))
     if person.region_level != "village":
         return Which(photo_id, ())
     return Which(photo_id, await _choices(session, person, now, rules))
+
+
+async def loose_at_hand(session: AsyncSession, person: PersonDTO, now: datetime) -> list[int]:
+    """The person's photos of the last PHOTO_WINDOW that belong to nothing yet (and that they
+    did not set aside): a visit started now shows them on its card, to be confirmed with it."""
+    return await photo_store.loose_photos(session, person.id, now)
+
+
+async def drop_loose(
+    session: AsyncSession, person: PersonDTO, photo_id: int, *, now: datetime
+) -> bool:
+    """不用了: the person's own loose photo is set aside (kept, never attached by itself);
+    False when it is attached already. Another's or an unknown photo is refused alike."""
+    photo = await photo_for_person(session, person, photo_id)
+    if photo.uploaded_by != person.id:
+        raise not_yours(person, T.THIS_PHOTO)
+    if photo.attached:
+        return False
+    await photo_store.discard(session, photo_id, now)
+    await audit.log(
+        session,
+        at=now,
+        person_id=person.id,
+        action="photo.discard",
+        obj=f"photo:{photo_id}",
+        detail={"before": {"visit": None}, "after": {"discarded": True}},
+    )
+    return True
 
 
 async def photo_of_household(

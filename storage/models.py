@@ -174,6 +174,9 @@ class Photo(Base):
     uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"), index=True)
+    # Set when the sender said the photo belongs to nothing (不用了) or removed it from a visit:
+    # it is then never attached by itself again.
+    discarded_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -192,7 +195,8 @@ class Problem(Base):
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
     kind: Mapped[str] = mapped_column(sa.String(32))
     description: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | closed | void
+    # open | review (fixed, waiting for 复核) | closed (reviewed) | void
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
     assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"))
     found_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]

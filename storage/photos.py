@@ -56,15 +56,45 @@ class PhotoDTO:
     uploaded_by: int | None
     visit_id: int | None
     assignment_id: int | None
+    path: str = ""
+    created_at: datetime | None = None
+    taken_at: datetime | None = None
+    discarded: bool = False
 
     @property
     def attached(self) -> bool:
         return self.visit_id is not None or self.assignment_id is not None
 
 
+def _photo(p: Photo) -> PhotoDTO:
+    return PhotoDTO(
+        p.id, p.uploaded_by, p.visit_id, p.assignment_id, p.path, p.created_at, p.taken_at,
+        p.discarded_at is not None,
+    )  # fmt: skip
+
+
 async def get_photo(session: AsyncSession, photo_id: int) -> PhotoDTO | None:
     p = await session.get(Photo, photo_id)
-    return PhotoDTO(p.id, p.uploaded_by, p.visit_id, p.assignment_id) if p else None
+    return _photo(p) if p else None
+
+
+async def of_visit(session: AsyncSession, visit_id: int, limit: int = 20) -> list[PhotoDTO]:
+    """The photos attached to a visit, in the order they came."""
+    rows = await session.scalars(
+        sa.select(Photo).where(Photo.visit_id == visit_id).order_by(Photo.id).limit(limit)
+    )
+    return [_photo(p) for p in rows]
+
+
+async def move_to_visit(session: AsyncSession, photo_id: int, visit_id: int) -> None:
+    await session.execute(sa.update(Photo).where(Photo.id == photo_id).values(visit_id=visit_id))
+
+
+async def discard(session: AsyncSession, photo_id: int, now: datetime) -> None:
+    """Off its visit (if any) and never attached by itself again."""
+    await session.execute(
+        sa.update(Photo).where(Photo.id == photo_id).values(visit_id=None, discarded_at=now)
+    )
 
 
 async def attach_photos(session: AsyncSession, photo_ids: list[int], visit_id: int) -> int:
@@ -74,7 +104,7 @@ async def attach_photos(session: AsyncSession, photo_ids: list[int], visit_id: i
     result = await session.execute(
         sa.update(Photo)
         .where(Photo.id.in_(photo_ids), Photo.visit_id.is_(None), Photo.assignment_id.is_(None))
-        .values(visit_id=visit_id)
+        .values(visit_id=visit_id, discarded_at=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)  # a CursorResult for an UPDATE
 
@@ -89,6 +119,7 @@ async def loose_photos(
             Photo.uploaded_by == uploaded_by,
             Photo.visit_id.is_(None),
             Photo.assignment_id.is_(None),
+            Photo.discarded_at.is_(None),
             Photo.created_at >= now - window,
             Photo.created_at <= now,
         )

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.numbers import Series
-from core.statuses import AssignmentStatus, ProblemStatus, TaskKind, TaskStatus
+from core.statuses import UNCLEARED, AssignmentStatus, ProblemStatus, TaskKind, TaskStatus
 from storage import counters
 from storage import tasks as task_store
-from storage.models import Assignment, Household, Photo, Problem, Task
+from storage.models import Assignment, Household, Problem, Task
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class ProblemDTO:
     closed_at: datetime | None
 
 
-def _query() -> sa.Select[tuple[Problem, str, datetime | None]]:
+def problems_query() -> sa.Select[tuple[Problem, str, datetime | None]]:
     return (
         sa.select(Problem, Household.head_name, Assignment.deadline)
         .join(Household, Household.id == Problem.household_id)
@@ -46,7 +46,7 @@ def _query() -> sa.Select[tuple[Problem, str, datetime | None]]:
     )
 
 
-def _dto(row: sa.Row[tuple[Problem, str, datetime | None]]) -> ProblemDTO:
+def problem_dto(row: sa.Row[tuple[Problem, str, datetime | None]]) -> ProblemDTO:
     p, name, deadline = row
     return ProblemDTO(
         p.id,
@@ -66,18 +66,18 @@ def _dto(row: sa.Row[tuple[Problem, str, datetime | None]]) -> ProblemDTO:
 
 
 async def get(session: AsyncSession, problem_id: int) -> ProblemDTO | None:
-    row = (await session.execute(_query().where(Problem.id == problem_id))).first()
-    return _dto(row) if row else None
+    row = (await session.execute(problems_query().where(Problem.id == problem_id))).first()
+    return problem_dto(row) if row else None
 
 
 async def by_number(session: AsyncSession, county_id: int, number: int) -> ProblemDTO | None:
     """The county's problem ``number`` (``问题 5``)."""
     row = (
         await session.execute(
-            _query().where(Problem.county_id == county_id, Problem.number == number)
+            problems_query().where(Problem.county_id == county_id, Problem.number == number)
         )
     ).first()
-    return _dto(row) if row else None
+    return problem_dto(row) if row else None
 
 
 async def open_problem(
@@ -137,8 +137,10 @@ async def open_problem(
 
 
 async def for_visit(session: AsyncSession, visit_id: int) -> list[ProblemDTO]:
-    rows = await session.execute(_query().where(Problem.visit_id == visit_id).order_by(Problem.id))
-    return [_dto(r) for r in rows]
+    rows = await session.execute(
+        problems_query().where(Problem.visit_id == visit_id).order_by(Problem.id)
+    )
+    return [problem_dto(r) for r in rows]
 
 
 async def void(session: AsyncSession, problem_id: int, now: datetime) -> None:
@@ -154,29 +156,6 @@ async def void(session: AsyncSession, problem_id: int, now: datetime) -> None:
     await session.flush()
 
 
-async def close(session: AsyncSession, problem_id: int, photo_id: int, now: datetime) -> None:
-    """整改完成: the problem is closed and its assignment approved, with the photo as evidence."""
-    p = await session.get_one(Problem, problem_id)
-    p.status, p.closed_at = ProblemStatus.CLOSED, now
-    if p.assignment_id:
-        a = await session.get_one(Assignment, p.assignment_id)
-        a.status, a.closed_at, a.submitted_at, a.updated_at = (
-            AssignmentStatus.APPROVED,
-            now,
-            now,
-            now,
-        )
-        a.evidence = {**(a.evidence or {}), "photo_ids": [photo_id]}
-        t = await session.get_one(Task, a.task_id)
-        t.status = TaskStatus.CLOSED
-        await session.execute(
-            sa.update(Photo)
-            .where(Photo.id == photo_id, Photo.assignment_id.is_(None))
-            .values(assignment_id=a.id)
-        )
-    await session.flush()
-
-
 async def open_list(
     session: AsyncSession,
     *,
@@ -184,8 +163,9 @@ async def open_list(
     assignee_id: int | None = None,
     limit: int = 50,
 ) -> tuple[list[ProblemDTO], int]:
-    """Open problems (oldest deadline first) and how many there are in all."""
-    where = [Problem.status == ProblemStatus.OPEN]
+    """Problems not yet cleared (to fix, or waiting for review), oldest deadline first, and
+    how many there are in all."""
+    where: list[sa.ColumnElement[bool]] = [Problem.status.in_(UNCLEARED)]
     if village_ids is not None:
         where.append(Problem.village_id.in_(village_ids))
     if assignee_id is not None:
@@ -197,6 +177,13 @@ async def open_list(
         .where(*where)
     )
     rows = await session.execute(
-        _query().where(*where).order_by(Assignment.deadline, Problem.id).limit(limit)
+        problems_query().where(*where).order_by(Assignment.deadline, Problem.id).limit(limit)
     )
-    return [_dto(r) for r in rows], int(total or 0)
+    return [problem_dto(r) for r in rows], int(total or 0)
+
+
+async def by_assignment(session: AsyncSession, assignment_id: int) -> ProblemDTO | None:
+    row = (
+        await session.execute(problems_query().where(Problem.assignment_id == assignment_id))
+    ).first()
+    return problem_dto(row) if row else None

@@ -72,6 +72,7 @@ async def awaiting_review(
         .where(
             Task.county_id == county_id,
             Assignment.status == AssignmentStatus.SUBMITTED,
+            Task.kind != TaskKind.RECTIFY,  # fixes are reviewed as problems (待复核)
             _created_in(creator_region_id),
         )
         .order_by(Assignment.submitted_at, Assignment.id)

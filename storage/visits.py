@@ -221,3 +221,33 @@ async def recent_households_of(
         .limit(limit)
     )
     return [_hh(h) for h in rows]
+
+
+async def last_visit_of(session: AsyncSession, household_id: int) -> VisitDTO | None:
+    """The household's latest active visit, by anyone."""
+    v = await session.scalar(
+        sa.select(Visit)
+        .where(Visit.household_id == household_id, Visit.status == "active")
+        .order_by(Visit.visited_at.desc(), Visit.id.desc())
+        .limit(1)
+    )
+    return _visit(v) if v else None
+
+
+async def visits_between(
+    session: AsyncSession, village_id: int, start: datetime, end: datetime, limit: int = 8
+) -> list[tuple[VisitDTO, str]]:
+    """Active visits of a village in [start, end), latest first, with the household's head."""
+    rows = await session.execute(
+        sa.select(Visit, Household.head_name)
+        .join(Household, Household.id == Visit.household_id)
+        .where(
+            Visit.village_id == village_id,
+            Visit.status == "active",
+            Visit.visited_at >= start,
+            Visit.visited_at < end,
+        )
+        .order_by(Visit.visited_at.desc(), Visit.id.desc())
+        .limit(limit)
+    )
+    return [(_visit(v), name) for v, name in rows]

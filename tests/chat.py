@@ -71,6 +71,15 @@ class ChatDriver:
             or []
         )
 
+    async def dispatch(self, sender: str, text: str) -> str:
+        """发任务 / 发通知 in one message, then 确认发送 on its preview (when one is shown): the
+        texts of every reply, joined."""
+        replies = await self.send(sender, text)
+        send = [b.payload for r in replies for b in r.buttons if b.payload.startswith("bcast:send")]
+        if send:
+            replies = [*replies, *(await self.press(sender, send[0]))]
+        return "\n".join(r.text for r in replies)
+
     async def say(self, sender: str, text: str) -> str:
         """Send text and return all reply texts joined (for simple assertions)."""
         return "\n".join(r.text for r in await self.send(sender, text))

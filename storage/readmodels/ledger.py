@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.statuses import ProblemStatus, VisitStatus
+from core.statuses import UNCLEARED, VisitStatus
 from storage.models import Assignment, Household, Person, Photo, Problem, Visit
 
 CHUNK = 2000
@@ -100,7 +100,8 @@ async def visit_entries(
 async def problem_entries(
     session: AsyncSession, village_ids: list[int], start: datetime, end: datetime
 ) -> list[ProblemEntry]:
-    """Problems found in [start, end), and older ones still open at its end."""
+    """Problems found in [start, end), and older ones not yet cleared (open or waiting for
+    review) at its end."""
     rows = await session.execute(
         sa.select(
             Problem.number, Problem.village_id, Household.code, Household.head_name,
@@ -113,7 +114,7 @@ async def problem_entries(
         .where(
             Problem.village_id.in_(village_ids),
             Problem.found_at < end,
-            sa.or_(Problem.found_at >= start, Problem.status == ProblemStatus.OPEN),
+            sa.or_(Problem.found_at >= start, Problem.status.in_(UNCLEARED)),
         )
         .order_by(Problem.county_id, Problem.number)
     )  # fmt: skip

@@ -93,9 +93,11 @@ async def test_bad_deadline_re_asks_only_the_deadline_and_commands_still_work(
 ):
     again = await chat.say("county0", "发任务 核对低保名单 / 截止 昨天 / 范围 全县")
     assert "截止时间" in again
-    # the title and the scope were kept: a good deadline sends it at once
-    sent = await chat.say("county0", "本周五")
-    assert "核对低保名单" in sent and "个村" in sent
+    # the title and the scope were kept: a good deadline goes straight to the preview
+    preview = await chat.say("county0", "本周五")
+    assert "核对低保名单" in preview and "个村" in preview
+    sent = await chat.say("county0", "确认发送")
+    assert "已发出任务「核对低保名单」" in sent
     assert await rows(sessionmaker, Conversation) == []
     # a bad deadline, then a county command: it leaves the draft instead of re-asking forever
     await chat.say("county0", "发任务 上报危房改造进度 / 截止 昨天")

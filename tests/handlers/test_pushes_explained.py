@@ -25,9 +25,9 @@ async def _setup(sessionmaker, clock, rules):
 
 async def test_sender_in_quiet_hours_is_told_when_pushes_go_out(sessionmaker, clock, rules):
     _, chat = await _setup(sessionmaker, clock, rules)
-    assert "休息时间" not in await chat.say("county0", "发通知 白天的通知 / 范围 石门村")
+    assert "休息时间" not in await chat.dispatch("county0", "发通知 白天的通知 / 范围 石门村")
     clock.set(datetime(2026, 11, 10, 22, 40, tzinfo=SHANGHAI))
-    reply = await chat.say("town0", "发任务 夜里的任务 / 截止 3天内 / 范围 石门村")
+    reply = await chat.dispatch("town0", "发任务 夜里的任务 / 截止 3天内 / 范围 石门村")
     assert "现在是休息时间，推送将在 07:30 发出。" in reply
     async with sessionmaker() as s:
         (push,) = await s.scalars(
@@ -38,8 +38,10 @@ async def test_sender_in_quiet_hours_is_told_when_pushes_go_out(sessionmaker, cl
 
 async def test_task_number_shows_the_whole_notice(sessionmaker, clock, rules):
     _, chat = await _setup(sessionmaker, clock, rules)
-    await chat.say("county0", "发通知 冬季防火 / 内容 注意用电安全，不要私拉电线 / 范围 石门村")
-    await chat.say("county0", "发任务 张贴明白纸 / 截止 12月5日前 / 范围 石门村 / 需要照片")
+    await chat.dispatch(
+        "county0", "发通知 冬季防火 / 内容 注意用电安全，不要私拉电线 / 范围 石门村"
+    )
+    await chat.dispatch("county0", "发任务 张贴明白纸 / 截止 12月5日前 / 范围 石门村 / 需要照片")
     notice, task = 1, 2  # the county's numbers, in the order sent: one series for both
     listed = await chat.say("sec0", "任务")
     assert "冬季防火" in listed and "不要私拉电线" not in listed  # the list stays as it is

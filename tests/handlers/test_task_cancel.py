@@ -32,7 +32,9 @@ async def _setup(sessionmaker, clock, rules):
 
 
 async def _send_task(sessionmaker, chat, title="核对低保名单", scope="石门村"):
-    assert "给 1 个村" in await chat.say("county0", f"发任务 {title} / 截止 本周五 / 范围 {scope}")
+    assert "给 1 个村" in await chat.dispatch(
+        "county0", f"发任务 {title} / 截止 本周五 / 范围 {scope}"
+    )
     async with sessionmaker() as s:
         task = await s.scalar(sa.select(Task).where(Task.title == title))
         aid = await s.scalar(sa.select(Assignment.id).where(Assignment.task_id == task.id))

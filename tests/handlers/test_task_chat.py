@@ -30,7 +30,7 @@ async def _outbox(sessionmaker, prefix):
 
 async def test_one_line_task_reaches_every_village_of_the_township(sessionmaker, clock, rules):
     world, chat = await _setup(sessionmaker, clock, rules)
-    reply = await chat.say(
+    reply = await chat.dispatch(
         "county0", "发任务 上报危房改造进度 / 截止 12月5日前 / 范围 东岭镇 / 需要照片"
     )
     assert "给 2 个村" in reply
@@ -48,13 +48,17 @@ async def test_guided_flow_asks_again_for_a_past_deadline_and_unknown_village(
 ):
     world, chat = await _setup(sessionmaker, clock, rules)
     assert "标题" in await chat.say("county0", "发任务")
-    assert "截止时间" in await chat.say("county0", "核对低保名单")
+    assert "说明" in await chat.say("county0", "核对低保名单")
+    assert "截止时间" in await chat.say("county0", "核对本村低保户名单并上报变动")
     again = await chat.say("county0", "11月1日")
     assert "已经过了" in again and "12月5日前" in again
     assert "发给哪些村" in await chat.say("county0", "本周五")
     near = await chat.say("county0", "石门")
     assert "石门村" in near and "发给哪些村" in near
-    assert "给 1 个村" in await chat.say("county0", "石门村")
+    assert "需要上传照片" in await chat.say("county0", "石门村")
+    preview = await chat.say("county0", "不需要")
+    assert "发给：1 个村" in preview and "石门村" in preview
+    assert "给 1 个村" in await chat.say("county0", "确认发送")
     async with sessionmaker() as s:
         (a,) = (await s.scalars(sa.select(Assignment))).all()
     assert a.village_id == world.villages[0].id
@@ -69,7 +73,7 @@ async def test_secretary_cannot_send_a_task(sessionmaker, clock, rules):
 
 async def test_submit_return_and_approve_round_trip(sessionmaker, clock, rules, tmp_path):
     world, chat = await _setup(sessionmaker, clock, rules)
-    await chat.say("county0", "发任务 张贴政策明白纸 / 截止 3天内 / 范围 石门村 / 需要照片")
+    await chat.dispatch("county0", "发任务 张贴政策明白纸 / 截止 3天内 / 范围 石门村 / 需要照片")
     async with sessionmaker() as s:
         aid = await s.scalar(sa.select(Assignment.id))
     assert "任务 1｜张贴政策明白纸" in await chat.say("sec0", "任务")
@@ -104,6 +108,10 @@ async def test_submit_return_and_approve_round_trip(sessionmaker, clock, rules, 
     assert "已退回" in await chat.say("sec0", "任务")
     # Evidence is required, so even an inline text opens the flow until 好了.
     assert "完成情况" in await chat.say("sec0", "提交 1 已重新拍照")
+    # 需要照片: the words alone are refused, the flow stays open for the photo
+    assert "请先发一张照片" in await chat.say("sec0", "好了")
+    again = {**photo, "sha256": "cd" * 32, "path": "cd/y.jpg", "thumb_path": None}
+    await chat.photo("sec0", again)
     assert "等待审核" in await chat.say("sec0", "好了")
     async with sessionmaker() as s:
         row = await s.get(Assignment, aid)
@@ -118,7 +126,7 @@ async def test_submit_return_and_approve_round_trip(sessionmaker, clock, rules, 
 
 async def test_notice_needs_only_acknowledgement(sessionmaker, clock, rules):
     _, chat = await _setup(sessionmaker, clock, rules)
-    assert "已发出通知" in await chat.say(
+    assert "已发出通知" in await chat.dispatch(
         "county0", "发通知 冬季防火 / 内容 注意用电安全 / 范围 全县"
     )
     pushes = await _outbox(sessionmaker, "task:")
@@ -145,7 +153,7 @@ async def test_village_without_secretary_is_reported_and_listed_in_progress(
     world, chat = await _setup(sessionmaker, clock, rules)
     async with sessionmaker() as s, s.begin():
         await regions.add(s, "village", "空村", world.townships[0].id)
-    reply = await chat.say("county0", "发任务 核对名单 / 截止 明天 / 范围 东岭镇")
+    reply = await chat.dispatch("county0", "发任务 核对名单 / 截止 明天 / 范围 东岭镇")
     assert "给 3 个村" in reply and "1 个村没有第一书记" in reply and "空村" in reply
     progress = await chat.say("county0", "进度 1")
     assert "空村｜未确认｜无人接收" in progress
@@ -154,7 +162,7 @@ async def test_village_without_secretary_is_reported_and_listed_in_progress(
 
 async def test_done_button_without_evidence_and_review_button_approve(sessionmaker, clock, rules):
     _, chat = await _setup(sessionmaker, clock, rules)
-    await chat.say("county0", "发任务 统计劳动力 / 截止 本周五 / 范围 石门村")
+    await chat.dispatch("county0", "发任务 统计劳动力 / 截止 本周五 / 范围 石门村")
     async with sessionmaker() as s:
         aid = await s.scalar(sa.select(Assignment.id))
         village = await s.scalar(sa.select(Assignment.village_id))

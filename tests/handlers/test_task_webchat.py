@@ -51,7 +51,12 @@ async def test_return_and_approve_round_trip_over_the_web_chat(
             await staff.bind(await _code(sessionmaker, clock, world.people["county0"]))
             await sec.bind(await _code(sessionmaker, clock, world.people["sec0"]))
 
-            sent = await staff.say("发任务 张贴政策明白纸 / 截止 本周五 / 范围 石门村 / 需要照片")
+            frames = await staff.send(
+                "发任务 张贴政策明白纸 / 截止 本周五 / 范围 石门村 / 需要照片"
+            )
+            assert "请核对" in frames[0]["text"]  # a preview first: nothing sent yet
+            [send] = [b for b in frames[0]["buttons"] if b["label"] == "确认发送"]
+            sent = "\n".join(f["text"] for f in await staff.press(send["payload"], "确认发送"))
             assert "给 1 个村" in sent
             server.wake_delivery()
             push = await sec.next_push(timeout=15)

@@ -24,15 +24,20 @@ async def _assignments(sessionmaker) -> list[Assignment]:
 
 async def test_township_officer_sends_a_task_to_own_villages(sessionmaker, clock, rules):
     world, chat = await _setup(sessionmaker, clock, rules)
-    reply = await chat.say("town0", "发任务 核对低保名单 / 截止 12月5日前 / 范围 石门村")
+    reply = await chat.dispatch("town0", "发任务 核对低保名单 / 截止 12月5日前 / 范围 石门村")
     assert "给 1 个村" in reply
     # 全县 (or no scope) is the whole township for a township officer, never the county.
-    assert "给 2 个村" in await chat.say("town0", "发通知 冬季防火 / 内容 注意用电 / 范围 全县")
+    assert "给 2 个村" in await chat.dispatch(
+        "town0", "发通知 冬季防火 / 内容 注意用电 / 范围 全县"
+    )
     # The guided flow too.
     assert "标题" in await chat.say("town0", "发任务")
     await chat.say("town0", "清理河道")
+    await chat.say("town0", "清理本村河道垃圾")
     await chat.say("town0", "本周五")
-    assert "给 1 个村" in await chat.say("town0", "柳树村")
+    await chat.say("town0", "柳树村")
+    assert "发给：1 个村" in await chat.say("town0", "需要照片")
+    assert "给 1 个村" in await chat.say("town0", "确认发送")
     items = await _assignments(sessionmaker)
     own = {world.villages[0].id, world.villages[1].id}
     assert len(items) == 4 and {a.village_id for a in items} <= own
@@ -60,7 +65,7 @@ async def test_township_officer_cannot_send_to_another_township(sessionmaker, cl
 
 async def test_township_officer_approves_a_submission_of_own_task(sessionmaker, clock, rules):
     _, chat = await _setup(sessionmaker, clock, rules)
-    await chat.say("town0", "发任务 张贴明白纸 / 截止 3天内 / 范围 石门村")
+    await chat.dispatch("town0", "发任务 张贴明白纸 / 截止 3天内 / 范围 石门村")
     (item,) = await _assignments(sessionmaker)
     assert "等待" in await chat.say("sec0", "提交 1 已张贴")
     # Another township's officer neither sees nor reviews it.
@@ -74,9 +79,9 @@ async def test_township_officer_approves_a_submission_of_own_task(sessionmaker, 
 
 async def test_county_staff_see_township_tasks_in_progress(sessionmaker, clock, rules):
     _, chat = await _setup(sessionmaker, clock, rules)
-    await chat.say("town0", "发任务 东岭的任务 / 截止 3天内 / 范围 石门村")
-    await chat.say("town1", "发任务 西川的任务 / 截止 3天内 / 范围 杏花村")
-    await chat.say("county0", "发任务 县里的任务 / 截止 3天内 / 范围 河湾村")
+    await chat.dispatch("town0", "发任务 东岭的任务 / 截止 3天内 / 范围 石门村")
+    await chat.dispatch("town1", "发任务 西川的任务 / 截止 3天内 / 范围 杏花村")
+    await chat.dispatch("county0", "发任务 县里的任务 / 截止 3天内 / 范围 河湾村")
     county = await chat.say("county0", "进度")
     assert all(t in county for t in ("东岭的任务", "西川的任务", "县里的任务"))
     town = await chat.say("town0", "进度")

@@ -234,34 +234,27 @@ async def test_same_photo_twice_is_stored_once(chat, world, sessionmaker, rules)
     assert again  # answered, nothing stored twice
 
 
-async def test_photos_within_ten_minutes_before_and_after_attach(
+async def test_photo_before_a_report_goes_on_its_card_and_one_after_is_asked_about(
     chat, world, sessionmaker, clock, rules
 ):
     early = save_image_sync(rules.media_dir, photo_bytes((10, 0, 0))).to_dict()
     before = save_image_sync(rules.media_dir, photo_bytes((20, 0, 0))).to_dict()
     after = save_image_sync(rules.media_dir, photo_bytes((30, 0, 0))).to_dict()
-    late = save_image_sync(rules.media_dir, photo_bytes((40, 0, 0))).to_dict()
     await chat.photo("sec0", early)
     clock.advance(minutes=5)
     await chat.photo("sec0", before)
     clock.advance(minutes=6)  # `early` is now 11 minutes old
-    await chat.send("sec0", "走访 王三女 饮水正常")
+    card = await chat.send("sec0", "走访 王三女 饮水正常")
+    assert "照片：1 张" in texts(card)  # seen on the card before 确认
     saved = await chat.press("sec0", "visit:confirm")
     assert "附照片 1 张" in texts(saved)
-    clock.advance(minutes=9)
-    attached = await chat.photo("sec0", after)
-    assert "照片已附到 王三女" in texts(attached)
-    clock.advance(minutes=2)  # 11 minutes after the report
-    asked = await chat.photo("sec0", late)
-    assert any(p.startswith("visit:ph:") for p in payloads(asked))
+    clock.advance(minutes=2)
+    asked = await chat.photo("sec0", after)  # the visit is saved: not open any more
+    assert "哪一户" in texts(asked) and "照片已附到" not in texts(asked)
+    assert "visit:ph:" in payloads(asked)[0] and payloads(asked)[-1].startswith("photo:drop:")
     [visit] = await rows(sessionmaker, Visit)
     by_sha = {p.sha256: p.visit_id for p in await rows(sessionmaker, Photo)}
-    assert by_sha == {
-        early["sha256"]: None,
-        before["sha256"]: visit.id,
-        after["sha256"]: visit.id,
-        late["sha256"]: None,
-    }
+    assert by_sha == {early["sha256"]: None, before["sha256"]: visit.id, after["sha256"]: None}
 
 
 async def test_photo_with_no_visit_asks_household_and_starts_a_visit(
@@ -354,7 +347,7 @@ async def test_amend_is_audited_and_problems_follow_the_checklist(chat, world, s
     assert entry.detail["after"]["checklist"]["housing"]["status"] == "ok"
 
 
-async def test_rectify_with_command_then_photo_closes_problem_and_assignment(
+async def test_rectify_with_command_then_photo_waits_for_review_then_closes(
     chat, world, sessionmaker, clock, rules
 ):
     await chat.send("sec0", "走访 王三女 屋顶漏雨")
@@ -368,13 +361,19 @@ async def test_rectify_with_command_then_photo_closes_problem_and_assignment(
     done = await chat.photo(
         "sec0", save_image_sync(rules.media_dir, photo_bytes((0, 99, 0))).to_dict()
     )
-    assert "已整改销号" in texts(done)
+    assert "等待乡镇或县里复核" in texts(done)
     [problem] = await rows(sessionmaker, Problem)
     [assignment] = await rows(sessionmaker, Assignment)
     [photo] = await rows(sessionmaker, Photo)
+    assert problem.status == "review" and problem.closed_at is None
+    assert assignment.status == "submitted"
+    assert photo.assignment_id == assignment.id and photo.visit_id is None
+    assert "待复核" in texts(await chat.send("sec0", "问题"))
+    assert "已销号" in texts(await chat.send("town0", f"复核通过 {problem.id}"))
+    [problem] = await rows(sessionmaker, Problem)
+    [assignment] = await rows(sessionmaker, Assignment)
     assert problem.status == "closed" and problem.closed_at == clock.now()
     assert assignment.status == "approved" and assignment.closed_at == clock.now()
-    assert photo.assignment_id == assignment.id and photo.visit_id is None
     assert "没有待整改" in texts(await chat.send("sec0", "问题"))
 
 
@@ -385,9 +384,9 @@ async def test_rectify_photo_first_then_command(chat, world, sessionmaker, clock
     clock.advance(days=1)
     await chat.photo("sec0", save_image_sync(rules.media_dir, photo_bytes((0, 0, 99))).to_dict())
     done = await chat.send("sec0", f"整改完成 {problem.number}")
-    assert "已整改销号" in texts(done)
+    assert "等待乡镇或县里复核" in texts(done)
     [assignment] = await rows(sessionmaker, Assignment)
-    assert assignment.status == "approved"
+    assert assignment.status == "submitted"
 
 
 async def test_rectify_of_another_villages_problem_is_refused(chat, world, sessionmaker):

@@ -14,9 +14,9 @@ from tests.factories import add_household, make_world
 from tests.webclient import webchat_server
 
 
-def jpeg() -> bytes:
+def jpeg(color: tuple[int, int, int] = (90, 140, 60)) -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", (64, 48), (90, 140, 60)).save(buf, "JPEG")
+    Image.new("RGB", (64, 48), color).save(buf, "JPEG")
     return buf.getvalue()
 
 
@@ -74,3 +74,25 @@ async def test_guided_visit_over_the_web_chat_websocket(
     assert visit.checklist["housing"] == {"status": "problem", "text": "屋顶漏雨"}
     assert photo.visit_id == visit.id
     assert problem.kind == "住房安全" and problem.status == "open"
+
+
+async def test_photos_of_a_visit_come_back_as_images_over_the_web_chat(
+    setup, database_url, tmp_path, clock, sessionmaker
+):
+    _household_id, code = setup
+    async with webchat_server(database_url, tmp_path, clock) as server:
+        async with server.client() as web:
+            await web.bind(code)
+            await web.send("走访 王三女 饮水正常")
+            status, _body = await web.upload(jpeg(), "visit.jpg", "image/jpeg")
+            assert status == 200
+            assert "附照片 1 张" in (await web.press("visit:confirm"))[0]["text"]
+            # a photo after the saved visit is asked about, over the socket too
+            status, body = await web.upload(jpeg((10, 20, 200)), "next.jpg", "image/jpeg")
+            assert status == 200 and "哪一户" in body["frames"][0]["text"]
+            frames = await web.send("照片")
+            assert "有 1 张照片" in frames[0]["text"]
+            [shown] = [f for f in frames if f.get("image")]
+            assert [b["label"] for b in shown["buttons"]] == ["移到别户", "移除"]
+            got, data = await web.get(shown["image"])
+            assert got == 200 and data[:2] == b"\xff\xd8"  # the photo itself, to its owner

@@ -88,12 +88,15 @@ async def _seed_place(sm, chat, clock, rules, sec, village, county_staff) -> Pla
     await chat.photo(
         key, save_image_sync(rules.media_dir, photo_bytes((village.id % 250, 1, 2))).to_dict()
     )
+    async with sm() as s:  # the photo goes on the visit when its household is chosen
+        from storage.models import Photo
+
+        loose = await s.scalar(sa.select(Photo.id).where(Photo.uploaded_by == sec.id))
+    await chat.press(key, P.VisitPhoto(loose, hh.id).pack())
     async with sm() as s, s.begin():
         visit = await s.scalar(sa.select(Visit.id).where(Visit.household_id == hh.id))
         problem = await s.scalar(sa.select(Problem.number).where(Problem.visit_id == visit))
-        from storage.models import Photo
-
-        photo = await s.scalar(sa.select(Photo.id).where(Photo.uploaded_by == sec.id))
+        photo = await s.scalar(sa.select(Photo.id).where(Photo.visit_id == visit))
         task = await task_service.create_task(
             s,
             county_staff,
@@ -173,6 +176,8 @@ COMMANDS: dict[str, Path] = {
     "任务": lambda p, _: f"任务 {_id(p, 'task')}",
     "提交": lambda p, _: f"提交 {_id(p, 'task')}",
     "整改完成": lambda p, _: f"整改完成 {_id(p, 'problem')}",
+    "复核通过": lambda p, _: f"复核通过 {_id(p, 'problem')}",
+    "复核退回": lambda p, _: f"复核退回 {_id(p, 'problem')} 照片看不清",
     "未走访": lambda p, _: f"未走访 {_village(p)}",
     "答复": lambda p, _: f"答复 {_id(p, 'question_number')} 到村委会申请",
     "存为问答": lambda p, _: f"存为问答 {_id(p, 'question_number')}",
@@ -194,6 +199,14 @@ BUTTONS: dict[str, Path] = {
     "faq:none": lambda p, _: P.FaqNone(_id(p, "question")).pack(),
     "withdraw:yes": lambda p, _: P.WithdrawConfirm(_id(p, "task")).pack(),
     "withdraw:no": lambda p, _: P.WithdrawKeep(_id(p, "task")).pack(),
+    "photo:drop": lambda p, _: P.PhotoDrop(_id(p, "photo")).pack(),
+    "photo:move": lambda p, _: P.PhotoMove(_id(p, "photo")).pack(),
+    "photo:to": lambda p, _: P.PhotoMoveTo(_id(p, "photo"), _id(p, "visit")).pack(),
+    "photo:rm": lambda p, _: P.PhotoRemove(_id(p, "photo")).pack(),
+    "photo:rmok": lambda p, _: P.PhotoRemoveConfirm(_id(p, "photo")).pack(),
+    "photo:keep": lambda p, _: P.PhotoKeep(_id(p, "photo")).pack(),
+    "rfix:ok": lambda p, _: P.RectifyApprove(_id(p, "problem")).pack(),
+    "rfix:back": lambda p, _: P.RectifyReturn(_id(p, "problem")).pack(),
 }
 MALFORMED = (":abc", ":0", ":99999999999", ":1:2:3", "")
 
@@ -281,4 +294,6 @@ def test_every_button_class_with_an_id_is_in_the_matrix():
         for prefix in P.prefixes()
         if any(str(f.type) == "int" for f in P._BY_PREFIX[prefix].__dataclass_fields__.values())
     }
-    assert with_ids - set(BUTTONS) == {"due"}  # a page number, not an id
+    # a page number and a draft's number in the sender's own conversation, not ids
+    drafts = {"bcast:send", "bcast:edit", "bcast:drop", "bcast:field", "bcast:ev", "bcast:skip"}
+    assert with_ids - set(BUTTONS) == {"due"} | drafts

@@ -247,7 +247,7 @@ async def test_the_rectify_photo_must_be_the_persons_own_or_in_scope(
     clock.advance(minutes=1)
     async with sessionmaker() as s:
         with pytest.raises(Refused):
-            await rectify.close(s, world.people["sec0"], problem.id, got[0], now=clock.now())
+            await rectify.submit_fix(s, world.people["sec0"], problem.id, got[0], now=clock.now())
         await s.rollback()
     [problem] = await rows(sessionmaker, Problem)
     assert problem.status == "open"

@@ -23,7 +23,7 @@ async def test_worker_drops_a_push_whose_assignment_was_cancelled_after_claim(
     for key in ("sec0", "sec1", "county0"):
         await bind(sessionmaker, world.people[key], "test", key, clock.now())
     chat = ChatDriver(sessionmaker, clock, rules)
-    assert "给 2 个村" in await chat.say(
+    assert "给 2 个村" in await chat.dispatch(
         "county0", "发任务 核对低保名单 / 截止 本周五 / 范围 东岭镇"
     )
     async with sessionmaker() as s, s.begin():
