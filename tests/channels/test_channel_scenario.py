@@ -127,7 +127,7 @@ async def test_same_scenario_on_every_channel(driver: Driver, clock) -> None:
     # 4. a TOWNSHIP officer dispatches a task; the secretary hands it in with a photo under the
     #    number the push showed, and the township approves it with that same number
     await bind(sm, world.people["town0"], "test", "town-1", clock.now())
-    sent = await staff_chat.say(
+    sent = await staff_chat.dispatch(
         "town-1", "发任务 上报防汛物资 / 截止 本周五 / 范围 石门村 / 需要照片"
     )
     number = int(re.search(r"（任务 (\d+)）", sent).group(1))

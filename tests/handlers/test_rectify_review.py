@@ -45,11 +45,11 @@ async def test_rectification_waits_for_township_review(sessionmaker, clock, rule
     await chat.photo("sec0", image((90, 10, 10)))  # the card is open: the photo is its
     await chat.press("sec0", "visit:confirm")
     problem = await _one(sessionmaker, Problem)
-    item = await _one(sessionmaker, Assignment)
-    # its item is in 任务, but a fix goes through 整改完成 (and so to review), not 提交
-    assert f"整改完成 {problem.id}" in await chat.say("sec0", f"提交 {item.id}")
+    # its item is in 任务, but a fix goes through 整改完成 (and so to review), not 已完成 / 提交
+    done = await chat.press("sec0", f"item:done:p:{problem.number}")
+    assert f"整改完成 {problem.number}" in _text(done)
     clock.advance(days=2)
-    await chat.send("sec0", f"整改完成 {problem.id}")
+    await chat.send("sec0", f"整改完成 {problem.number}")
     assert "等待乡镇或县里复核" in _text(await chat.photo("sec0", image((10, 90, 10))))
     assert (await _one(sessionmaker, Problem)).status == "review"
     assert await _ledger_status(sessionmaker, v0) == "待复核"  # not counted as cleared
@@ -66,8 +66,8 @@ async def test_rectification_waits_for_township_review(sessionmaker, clock, rule
     assert [b.label for b in shown[-1].buttons] == ["复核通过", "复核退回"]
     # another township neither sees nor reviews it; a secretary may not review
     assert "没有待复核" in await chat.say("town1", "待复核")
-    assert "没有编号为" in await chat.say("town1", f"复核通过 {problem.id}")
-    assert "不能使用" in await chat.say("sec0", f"复核通过 {problem.id}")
+    assert f"没有问题 {problem.number}" in await chat.say("town1", f"复核通过 {problem.number}")
+    assert "不能使用" in await chat.say("sec0", f"复核通过 {problem.number}")
     assert (await _one(sessionmaker, Problem)).status == "review"
 
     # returned with a reason: open again, the village told, the item back in its list
@@ -84,7 +84,7 @@ async def test_rectification_waits_for_township_review(sessionmaker, clock, rule
     assert "已退回" in await chat.say("sec0", "任务")
 
     # fixed again: reviewed by the county (all townships), closed only now
-    await chat.send("sec0", f"整改完成 {problem.id}")
+    await chat.send("sec0", f"整改完成 {problem.number}")
     await chat.photo("sec0", image((10, 10, 90)))
     again = await chat.send("county0", "待复核")
     approved = await chat.press("county0", again[-1].buttons[0].payload)
