@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.ledger_writers import LedgerWriter, Sheet, Title, writer_for
 from core.checklist import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from core.privacy import mask_phone, mask_pii
-from core.rules import Rules
+from core.rules import QuotaPolicy, Rules
 from core.statuses import PROBLEM_ZH, ProblemStatus
 from storage import regions
 from storage.readmodels import ledger
@@ -136,12 +136,12 @@ async def problem_rows(
 
 
 async def coverage_rows(
-    session: AsyncSession, village_ids: list[int], month: str, quotas: dict[str, int]
+    session: AsyncSession, village_ids: list[int], month: str, policy: QuotaPolicy
 ) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
     """One row per village and the 合计 row, from the coverage read model the digest reads."""
     places = await village_places(session, village_ids)
     out = []
-    figures = await coverage_by_village(session, village_ids, month, quotas)
+    figures = await coverage_by_village(session, village_ids, month, policy)
     for c in figures:
         town, village = _names(places, c.region_id, c.name)
         out.append((town, village, *_coverage_figures(c)))
@@ -224,7 +224,7 @@ async def export_visits(
         return Title(f"{path} {month} {sheet.name}", made, prepared_by)
 
     problems = await problem_rows(session, village_ids, month, tz)
-    coverage, coverage_total = await coverage_rows(session, village_ids, month, rules.visit_quotas)
+    coverage, coverage_total = await coverage_rows(session, village_ids, month, rules.quota_policy)
     result = ExportResult(paths=[], problems=len(problems), villages=len(coverage))
     status_col = PROBLEMS.headers.index("状态")
     result.problems_open = sum(

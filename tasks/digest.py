@@ -79,9 +79,9 @@ async def village_standing(
     session: AsyncSession, village_ids: list[int], month: str, rules: Rules
 ) -> dict[int, VillageStanding]:
     """Per village with households due this month: its coverage and the first households short."""
-    rows = await coverage.coverage_by_village(session, village_ids, month, rules.visit_quotas)
+    rows = await coverage.coverage_by_village(session, village_ids, month, rules.quota_policy)
     short = await coverage.households_short(
-        session, village_ids, month, rules.visit_quotas, SHORT_LISTED
+        session, village_ids, month, rules.quota_policy, SHORT_LISTED
     )
     return {
         c.region_id: VillageStanding(c, short.get(c.region_id, []))
@@ -287,7 +287,7 @@ async def enqueue_evening(session: AsyncSession, now: datetime, rules: Rules) ->
     rows = []
     for r in due:
         if r.region_id not in bodies:
-            figures = await county_day(session, r.region_id, day, rules.visit_quotas)
+            figures = await county_day(session, r.region_id, day, rules.quota_policy)
             bodies[r.region_id] = evening_body(figures, now, rules)
         rows.append(
             {

@@ -38,6 +38,7 @@ async def _visit(s, household, visitor, at):
             visitor_id=visitor,
             visited_at=at,
             month=f"{at.astimezone(SHANGHAI):%Y-%m}",
+            day=at.astimezone(SHANGHAI).date(),
             checklist={},
             created_at=at,
             updated_at=at,
