@@ -14,6 +14,7 @@ from core.messages import Reply, paged
 from core.statuses import TaskKind
 from handlers import task_texts as T
 from handlers.context import Context
+from services import audit_refusals
 from services import task_texts as ST
 from services import tasks as service
 
@@ -116,6 +117,20 @@ async def _create(ctx: Context, kind: str, draft: dict[str, Any]) -> list[Reply]
             ctx.session, ctx.me, request, now=ctx.now(), rules=ctx.rules
         )
     except DomainError as err:
+        # The draft is kept and the scope asked again, so the unit of work is not rolled back:
+        # a refusal (a place outside the sender's township) is audited here instead.
+        reason = audit_refusals.reason_of(err)
+        if reason is not None:
+            await audit_refusals.record(
+                ctx.session,
+                now=ctx.now(),
+                person_id=ctx.me.id,
+                action=ctx.incoming.text.split()[0] if ctx.incoming.text.split() else "scope",
+                obj=draft["scope_text"],
+                reason=reason,
+                msg=ctx.incoming.message_id,
+                via=ctx.incoming.channel,
+            )
         return await _ask(ctx, "scope", kind, draft, f"{err.message}\n{T.ASK_SCOPE}")
     await ctx.clear_state()
     return [_sent(created, ctx)]
