@@ -46,6 +46,8 @@ class CoreSettings(BaseSettings):
     var_dir: Path = Path("./var")
     media_dir: Path = Path("./var/media")
     secret_key: SecretStr | None = None
+    # How long the signed photo links in an exported ledger stay valid.
+    photo_link_hours: int = Field(72, ge=1, le=24 * 30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     quiet_hours: str = "21:30-07:30"

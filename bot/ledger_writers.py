@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -50,6 +51,14 @@ class Title:
         return [self.heading, made + (f"　制表人：{self.prepared_by}" if self.prepared_by else "")]
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A cell that opens ``url`` (in a CSV: the URL itself)."""
+
+    text: str
+    url: str
+
+
 def risky(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
@@ -74,6 +83,7 @@ class XlsxWriter:
         self.sheet: Sheet | None = None
         self.bold = Font(bold=True)
         self.heading_font = Font(bold=True, size=14)
+        self.link_font = Font(color="0563C1", underline="single")
 
     def start(self, sheet: Sheet, title: Title) -> None:
         ws = self.wb.create_sheet(sheet.name)
@@ -103,6 +113,8 @@ class XlsxWriter:
             for i, value in enumerate(out):
                 if risky(value):
                     out[i] = self._text(value)
+                elif isinstance(value, Link):
+                    out[i] = self._link(value)
             for i in formatted:
                 if out[i] is None:
                     continue
@@ -116,6 +128,11 @@ class XlsxWriter:
                 )
                 out[i] = cell
             self.ws.append(out)
+
+    def _link(self, link: Link) -> WriteOnlyCell:
+        cell = self._text(link.text, self.link_font)
+        cell.hyperlink = Hyperlink(ref="", target=link.url)
+        return cell
 
     def totals(self, row: Sequence[Any]) -> None:
         assert self.sheet is not None
@@ -182,6 +199,8 @@ class CsvWriter:
 def _csv_value(value: Any, percent: bool, date_only: bool) -> Any:
     if value is None:
         return ""
+    if isinstance(value, Link):
+        return value.url
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")
     if percent:

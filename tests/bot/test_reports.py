@@ -67,7 +67,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
     assert (result.visits, result.problems, result.villages) == (2, 1, 2)  # 东岭镇 only
 
     wb = load_workbook(out)
-    assert wb.sheetnames == ["走访台账", "问题清单", "覆盖率"]
+    assert wb.sheetnames == ["走访台账", "问题清单", "覆盖率", "任务完成情况表"]
     ws = wb["走访台账"]
     assert ws["A1"].value == "示范县/东岭镇 2026-11 走访台账"
     assert ws.freeze_panes == "A5"  # title (2 rows), a blank row, the header
@@ -81,7 +81,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
         "饮水安全", "义务教育", "基本医疗", "住房安全", "收入吃穿", "就业", "产业", "小额信贷",
         "社会保障",
     ]  # fmt: skip
-    assert header[19:] == ["备注", "照片数", "纬度", "经度", "位置核实"]
+    assert header[19:] == ["备注", "照片数", "照片1", "照片2", "照片3", "纬度", "经度", "位置核实"]
     assert ws[H][0].font.bold
     first = [c.value for c in ws[H + 1]]
     assert first[0] == datetime(2026, 11, 10, 10, 0)  # local time, not UTC
@@ -93,7 +93,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
     assert first[13] == "有问题：房子屋顶漏雨"
     assert first[19] == "老人身体还行"
     assert first[20] == 1  # the photo sent just before the report
-    assert first[21:] == [None, None, None]
+    assert first[21:] == [None] * 6  # no links without a signer; no location
     second = [c.value for c in ws[H + 2]]
     assert second[0] == datetime(2026, 11, 10, 12, 0)
     assert second[4] == "李桂芳" and second[12] == "正常" and second[20] == 0
@@ -129,7 +129,9 @@ async def test_csv_ledgers_are_written_next_to_each_other(
     out = tmp_path / "nov.csv"
     async with sessionmaker() as s:
         result = await export_visits(s, world.county.id, "2026-11", rules, out)
-    assert [p.name for p in result.paths] == ["nov.csv", "nov_问题清单.csv", "nov_覆盖率.csv"]
+    assert [p.name for p in result.paths] == [
+        "nov.csv", "nov_问题清单.csv", "nov_覆盖率.csv", "nov_任务完成情况表.csv",
+    ]  # fmt: skip
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese CSV correctly
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
