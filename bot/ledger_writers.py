@@ -8,6 +8,7 @@ a live formula in the county's workbook (in the CSV it is prefixed with an apost
 
 from __future__ import annotations
 
+import copy
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class XlsxWriter:
         self.bold = Font(bold=True)
         self.heading_font = Font(bold=True, size=14)
         self.link_font = Font(color="0563C1", underline="single")
+        self.link_style: Any = None  # the style array of the first link cell, copied after
 
     def start(self, sheet: Sheet, title: Title) -> None:
         ws = self.wb.create_sheet(sheet.name)
@@ -130,7 +132,14 @@ class XlsxWriter:
             self.ws.append(out)
 
     def _link(self, link: Link) -> WriteOnlyCell:
-        cell = self._text(link.text, self.link_font)
+        # Assigning a Font hashes it against the workbook's font list on every cell; a ledger
+        # has tens of thousands of links, so later ones copy the first one's style ids.
+        if self.link_style is None:
+            cell = self._text(link.text, self.link_font)
+            self.link_style = copy.copy(cell._style)
+        else:
+            cell = self._text(link.text)
+            cell._style = copy.copy(self.link_style)
         cell.hyperlink = Hyperlink(ref="", target=link.url)
         return cell
 

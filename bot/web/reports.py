@@ -135,13 +135,8 @@ async def download(request: web.Request) -> web.StreamResponse:
 def _photo_links(app: web.Application, person_id: int, now: datetime) -> PhotoLink:
     """Signed links for the person downloading, valid ``CUNBOT_PHOTO_LINK_HOURS``."""
     config = app[CONFIG]
-    key, base = app[signed.MEDIA_KEY], config.public_url
     ttl = timedelta(hours=config.core.photo_link_hours)
-
-    def link(path: str) -> str:
-        return signed.photo_url(key, base, path, person_id, now, ttl)
-
-    return link
+    return signed.photo_signer(app[signed.MEDIA_KEY], config.public_url, person_id, now, ttl)
 
 
 async def _audit_refusal(
