@@ -2,10 +2,11 @@
 
 Morning (each village cadre): due today, due in the next few days, overdue, returned, unread
 notices (each line with the command that acts on it: 提交 N, 任务 N), households still to visit
-this month; the closing hint names only commands for what was listed. Evening (each county staff member): the county's day
-(storage.readmodels.county_day): today's visits and problems per township, overdue
-assignments per village, acknowledgement rate of today's broadcasts, the five villages with
-the lowest visit coverage, pending policy questions, undeliverable and dead messages.
+this month; the closing hint names only commands for what was listed. Evening (each county
+staff member): the county's day (storage.readmodels.county_day): today's visits and problems
+per township, overdue assignments per village, acknowledgement rate of today's broadcasts, the
+five villages with the lowest visit coverage, pending policy questions, undeliverable and dead
+messages.
 
 Catch-up design: a tick asks "whose digest for today is due and not yet queued?" (the
 person's hour has passed and the key ``core.keys.digest(kind, person, day)`` is absent), so a
@@ -216,8 +217,7 @@ def morning_body(
             head_line = T.SOON_HEAD if head == T.DUE_SOON else T.GROUP_HEAD
             lines += [head_line.format(head=head, n=len(group), days=DUE_SOON_DAYS)]
             lines += T.bullets(group)
-    visits = _visit_lines(standing)
-    lines += visits
+    lines += _visit_lines(standing)
     if not listed:
         lines.insert(1, T.NOTHING_DUE)
     lines.append(T.morning_foot(tasks_cut=cut, households=bool(standing and standing.short)))

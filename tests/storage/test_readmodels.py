@@ -191,5 +191,5 @@ async def test_ledger_rows_are_scoped_to_the_region(sessionmaker, clock):
     async with sessionmaker() as s:
         visits = [v async for chunk in ledger.visit_entries(s, town0, MONTH) for v in chunk]
         problems = await ledger.problem_entries(s, town0, start, end)
-    assert [(v.head_name, v.visitor, v.photos) for v in visits] == [("王大", "书记0", 0)]
+    assert [(v.head_name, v.visitor, v.photos) for v in visits] == [("王大", "书记0", ())]
     assert [(p.head_name, p.status) for p in problems] == [("王大", "open")]

@@ -267,7 +267,9 @@ async def media(request: web.Request) -> web.StreamResponse:
     target = await asyncio.to_thread(locate)
     if target is None:
         raise web.HTTPNotFound()
-    return web.FileResponse(target, headers={"Cache-Control": "private, max-age=86400"})
+    # A signed link must stop working when it expires, so its answer is not kept.
+    cache = "private, max-age=86400" if via == "webchat" else "private, no-store"
+    return web.FileResponse(target, headers={"Cache-Control": cache})
 
 
 def setup(app: web.Application) -> None:
