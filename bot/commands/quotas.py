@@ -43,7 +43,7 @@ async def _region(session: AsyncSession, name: str) -> int | None:
 
 async def cmd_quota_show(config: Config, args: argparse.Namespace) -> int:
     rules = config.rules
-    async with open_db(config, upgrade=False) as sm, sm() as session:
+    async with open_db(config) as sm, sm() as session:
         region_id = await _region(session, args.region)
         if region_id is None:
             return 2
@@ -57,7 +57,7 @@ async def cmd_quota_show(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _change(config: Config, args: argparse.Namespace, per_month: int | None) -> int:
-    async with open_db(config, upgrade=False) as sm, sm() as session, session.begin():
+    async with open_db(config) as sm, sm() as session, session.begin():
         region_id = await _region(session, args.region)
         if region_id is None:
             return 2

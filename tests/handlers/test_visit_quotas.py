@@ -153,3 +153,21 @@ async def test_unknown_category_or_number_out_of_range_is_refused(sessionmaker, 
             await quotas.set_quota(s, world.villages[0].id, "富裕户", 2, now=clock.now())
         with pytest.raises(Invalid, match="0 到 31"):
             await quotas.set_quota(s, world.villages[0].id, "监测户", 40, now=clock.now())
+
+
+def test_quota_settings_are_read_and_checked(monkeypatch, tmp_path):
+    from bot.config import ConfigError, load_config
+
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("CUNBOT_VISIT_QUOTAS", '{"监测户": 4, "一般户": 0}')
+    monkeypatch.setenv("CUNBOT_VISIT_COUNT", "visit")
+    policy = load_config().rules.quota_policy
+    assert dict(policy.defaults) == {"监测户": 4, "一般户": 0}
+    assert policy.count == VisitCount.VISIT
+    monkeypatch.setenv("CUNBOT_VISIT_COUNT", "week")
+    with pytest.raises(ConfigError, match=r"^配置错误 CUNBOT_VISIT_COUNT: "):
+        load_config()
+    monkeypatch.delenv("CUNBOT_VISIT_COUNT")
+    monkeypatch.setenv("CUNBOT_VISIT_QUOTAS", '{"监测戶": 4}')  # a typo would count as no quota
+    with pytest.raises(ConfigError, match=r"^配置错误 CUNBOT_VISIT_QUOTAS: .*监测户"):
+        load_config()
