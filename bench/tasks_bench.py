@@ -155,6 +155,7 @@ async def seed(sm, villages: int, tasks: int, team: int, households: int) -> int
                 "visitor_id": secretary_of[vid],
                 "visited_at": now - timedelta(days=k + 1),
                 "month": "2026-11",
+                "day": (now - timedelta(days=k + 1)).astimezone(TZ).date(),
                 "checklist": {},
                 "status": "active",
                 "created_at": now,

@@ -160,7 +160,7 @@ async def build(engine, households: int, visits: int, seed: int = 7) -> tuple[in
         batch.append(
             {
                 "household_id": hid, "village_id": vid, "visitor_id": secretaries[vid],
-                "visited_at": at, "month": month, "checklist": checklists[i % 3],
+                "visited_at": at, "month": month, "day": at.astimezone(TZ).date(), "checklist": checklists[i % 3],
                 "note": "老人身体还行" if i % 5 == 0 else None, "status": "active",
                 "created_at": at, "updated_at": at,
             }
@@ -227,13 +227,13 @@ async def main() -> None:
 
     async def village_progress() -> None:  # what 本月走访 runs for a secretary
         async with sm() as s:
-            progress = await store.village_progress(s, village, MONTH, rules.visit_quotas)
+            progress = await store.village_progress(s, village, MONTH, rules.quota_policy)
             store.summarize(progress, village, "")
             store.still_due(progress)
 
     async def county_coverage() -> None:
         async with sm() as s:
-            await store.coverage_by_village(s, village_ids, MONTH, rules.visit_quotas)
+            await store.coverage_by_village(s, village_ids, MONTH, rules.quota_policy)
 
     await village_progress()
     wall, cpu = await timed(village_progress, 21)

@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "bot.commands.core",
     "bot.commands.admin",
     "bot.commands.reports",
+    "bot.commands.quotas",
     "bot.commands.tokens",
     "bot.commands.faq",
 )

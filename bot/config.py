@@ -20,7 +20,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.channels.registry import CHANNELS, NAMES
 from bot.channels.settings import COMMON, ChannelSettings
-from core.rules import DEFAULT_VISIT_QUOTAS, Rules, parse_hhmm, parse_quiet_hours
+from core.rules import (
+    DEFAULT_VISIT_QUOTAS,
+    HOUSEHOLD_CATEGORIES,
+    QUOTA_MAX,
+    Rules,
+    VisitCount,
+    parse_hhmm,
+    parse_quiet_hours,
+)
 
 S = TypeVar("S", bound=ChannelSettings)
 
@@ -38,12 +46,16 @@ class CoreSettings(BaseSettings):
     var_dir: Path = Path("./var")
     media_dir: Path = Path("./var/media")
     secret_key: SecretStr | None = None
+    # How long the signed photo links in an exported ledger stay valid.
+    photo_link_hours: int = Field(72, ge=1, le=24 * 30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     quiet_hours: str = "21:30-07:30"
     morning_digest: str = "07:30"
     evening_digest: str = "20:00"
     visit_quotas: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_VISIT_QUOTAS))
+    # What counts toward the monthly quota: each day with a visit ("day"), or each visit.
+    visit_count: VisitCount = VisitCount.DAY
     rectify_days: int = Field(15, ge=1, le=365)
     escalate_after_hours: int = Field(24, ge=1, le=24 * 30)
     delivery_max_attempts: int = Field(8, ge=1, le=100)
@@ -93,8 +105,15 @@ class CoreSettings(BaseSettings):
     @field_validator("visit_quotas")
     @classmethod
     def _quotas(cls, value: dict[str, int]) -> dict[str, int]:
-        if any(v < 0 or v > 31 for v in value.values()):
-            raise ValueError("each monthly quota must be between 0 and 31")
+        if any(v < 0 or v > QUOTA_MAX for v in value.values()):
+            raise ValueError(f"each monthly quota must be between 0 and {QUOTA_MAX}")
+        unknown = set(value) - set(HOUSEHOLD_CATEGORIES)
+        if unknown:
+            raise ValueError(
+                f"unknown household category {sorted(unknown)[0]!r} (known: "
+                + ", ".join(HOUSEHOLD_CATEGORIES)
+                + ")"
+            )
         return value
 
 
@@ -126,6 +145,7 @@ class Config:
             morning_digest=parse_hhmm(self.core.morning_digest),
             evening_digest=parse_hhmm(self.core.evening_digest),
             visit_quotas=dict(self.core.visit_quotas),
+            visit_count=self.core.visit_count,
             rectify_days=self.core.rectify_days,
             escalate_after_hours=self.core.escalate_after_hours,
             delivery_max_attempts=self.core.delivery_max_attempts,

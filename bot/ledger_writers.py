@@ -8,6 +8,7 @@ a live formula in the county's workbook (in the CSV it is prefixed with an apost
 
 from __future__ import annotations
 
+import copy
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -50,6 +52,14 @@ class Title:
         return [self.heading, made + (f"　制表人：{self.prepared_by}" if self.prepared_by else "")]
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A cell that opens ``url`` (in a CSV: the URL itself)."""
+
+    text: str
+    url: str
+
+
 def risky(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
@@ -74,6 +84,8 @@ class XlsxWriter:
         self.sheet: Sheet | None = None
         self.bold = Font(bold=True)
         self.heading_font = Font(bold=True, size=14)
+        self.link_font = Font(color="0563C1", underline="single")
+        self.link_style: Any = None  # the style array of the first link cell, copied after
 
     def start(self, sheet: Sheet, title: Title) -> None:
         ws = self.wb.create_sheet(sheet.name)
@@ -103,6 +115,8 @@ class XlsxWriter:
             for i, value in enumerate(out):
                 if risky(value):
                     out[i] = self._text(value)
+                elif isinstance(value, Link):
+                    out[i] = self._link(value)
             for i in formatted:
                 if out[i] is None:
                     continue
@@ -116,6 +130,18 @@ class XlsxWriter:
                 )
                 out[i] = cell
             self.ws.append(out)
+
+    def _link(self, link: Link) -> WriteOnlyCell:
+        # Assigning a Font hashes it against the workbook's font list on every cell; a ledger
+        # has tens of thousands of links, so later ones copy the first one's style ids.
+        if self.link_style is None:
+            cell = self._text(link.text, self.link_font)
+            self.link_style = copy.copy(cell._style)
+        else:
+            cell = self._text(link.text)
+            cell._style = copy.copy(self.link_style)
+        cell.hyperlink = Hyperlink(ref="", target=link.url)
+        return cell
 
     def totals(self, row: Sequence[Any]) -> None:
         assert self.sheet is not None
@@ -182,6 +208,8 @@ class CsvWriter:
 def _csv_value(value: Any, percent: bool, date_only: bool) -> Any:
     if value is None:
         return ""
+    if isinstance(value, Link):
+        return value.url
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")
     if percent:

@@ -1,4 +1,4 @@
-"""Ledgers produced from the visit records, not typed: 走访台账, 问题清单, 覆盖率.
+"""Ledgers produced from the records, not typed: 走访台账, 问题清单, 覆盖率, 任务完成情况表.
 
 The files are written by bot.ledger_writers (openpyxl's write-only, streaming workbook, or CSV);
 rows come from the database in chunks and every write runs in a worker thread, so a 100k-row
@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import queue
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.ledger_writers import LedgerWriter, Sheet, Title, writer_for
+from bot.ledger_tasks import TASKS, task_rows
+from bot.ledger_writers import LedgerWriter, Link, Sheet, Title, writer_for
 from core.checklist import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from core.privacy import mask_phone, mask_pii
-from core.rules import Rules
+from core.rules import QuotaPolicy, Rules
 from core.statuses import PROBLEM_ZH, UNCLEARED, ProblemStatus
 from storage import regions
 from storage.readmodels import ledger
@@ -31,12 +32,19 @@ CHUNK = ledger.CHUNK
 FLAG_ZH = {"outside_county": "不在本县范围", "outside_china": "位置异常"}
 _HOUSEHOLD = ("户编号", "户主")
 _FAMILY = ("家庭人口", "帮扶责任人", "联系电话")
+# Photo links per visit row (a visit with more photos shows them all in chat; 照片数 counts all).
+PHOTO_LINKS = 3
+PHOTO_LINK_TEXT = "查看"
+# A stored photo's path -> its signed link for the person the ledger is made for.
+PhotoLink = Callable[[str], str]
 
 VISITS = Sheet(
     "走访台账",
     ("走访时间", "乡镇", "村", *_HOUSEHOLD, "户类别", *_FAMILY, "走访人",
-     *(CHECK_ZH[k] for k in CHECKS), "备注", "照片数", "纬度", "经度", "位置核实"),
-    (17, 10, 10, 12, 10, 12, 9, 11, 14, 10, *(16 for _ in CHECKS), 30, 8, 11, 11, 14),
+     *(CHECK_ZH[k] for k in CHECKS), "备注", "照片数",
+     *(f"照片{n + 1}" for n in range(PHOTO_LINKS)), "纬度", "经度", "位置核实"),
+    (17, 10, 10, 12, 10, 12, 9, 11, 14, 10, *(16 for _ in CHECKS), 30, 8,
+     *(7 for _ in range(PHOTO_LINKS)), 11, 11, 14),
     datetime_cols=frozenset({0}),
 )  # fmt: skip
 PROBLEMS = Sheet(
@@ -53,7 +61,7 @@ COVERAGE = Sheet(
     (12, 12, 10, 10, 10, 10, 10, 11),
     percent_cols=frozenset({4, 7}),
 )
-SHEETS = (VISITS, PROBLEMS, COVERAGE)
+SHEETS = (VISITS, PROBLEMS, COVERAGE, TASKS)
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -81,8 +89,19 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _photo_cells(paths: tuple[str, ...], photo_link: PhotoLink | None) -> list[Link | None]:
+    links: list[Link | None] = [
+        Link(PHOTO_LINK_TEXT, photo_link(p)) if photo_link else None for p in paths[:PHOTO_LINKS]
+    ]
+    return links + [None] * (PHOTO_LINKS - len(links))
+
+
 async def visit_rows(
-    session: AsyncSession, village_ids: list[int], month: str, tz: ZoneInfo
+    session: AsyncSession,
+    village_ids: list[int],
+    month: str,
+    tz: ZoneInfo,
+    photo_link: PhotoLink | None = None,
 ) -> AsyncIterator[list[tuple[Any, ...]]]:
     places = await village_places(session, village_ids)
     async for part in ledger.visit_entries(session, village_ids, month, CHUNK):
@@ -94,7 +113,8 @@ async def visit_rows(
                     _local(v.visited_at, tz), town, village, v.code, v.head_name, v.category,
                     v.members, v.helper, _phone(v.phone), v.visitor,
                     *(_check_cell(v.checklist.get(k), k in CORE_CHECKS) for k in CHECKS),
-                    _free(v.note), v.photos, v.lat, v.lon, FLAG_ZH.get(v.location_flag or ""),
+                    _free(v.note), len(v.photos), *_photo_cells(v.photos, photo_link),
+                    v.lat, v.lon, FLAG_ZH.get(v.location_flag or ""),
                 )
             )  # fmt: skip
         yield chunk
@@ -136,12 +156,12 @@ async def problem_rows(
 
 
 async def coverage_rows(
-    session: AsyncSession, village_ids: list[int], month: str, quotas: dict[str, int]
+    session: AsyncSession, village_ids: list[int], month: str, policy: QuotaPolicy
 ) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
     """One row per village and the 合计 row, from the coverage read model the digest reads."""
     places = await village_places(session, village_ids)
     out = []
-    figures = await coverage_by_village(session, village_ids, month, quotas)
+    figures = await coverage_by_village(session, village_ids, month, policy)
     for c in figures:
         town, village = _names(places, c.region_id, c.name)
         out.append((town, village, *_coverage_figures(c)))
@@ -162,6 +182,7 @@ class ExportResult:
     households: int = 0  # visited this month
     problems_open: int = 0
     problems_closed: int = 0
+    tasks: int = 0  # rows of the 任务完成情况表 (one per task and village)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def problem_totals(self) -> tuple[Any, ...]:
@@ -212,20 +233,29 @@ async def export_visits(
     *,
     now: datetime | None = None,
     prepared_by: str | None = None,
+    photo_link: PhotoLink | None = None,
 ) -> ExportResult:
-    """Write the three ledgers of a region (county, township or village) for one month."""
+    """Write the four ledgers of a region (county, township or village) for one month; photo
+    cells link through ``photo_link`` (signed links for the person downloading), else stay
+    blank."""
     tz = rules.timezone
     village_ids = await regions.village_ids_under(session, region_id)
     path = await regions.path_name(session, region_id)
-    made = _local(now or datetime.now(UTC), tz)
+    now = now or datetime.now(UTC)
+    made = _local(now, tz)
     assert made is not None
 
     def title(sheet: Sheet) -> Title:
         return Title(f"{path} {month} {sheet.name}", made, prepared_by)
 
     problems = await problem_rows(session, village_ids, month, tz)
-    coverage, coverage_total = await coverage_rows(session, village_ids, month, rules.visit_quotas)
+    coverage, coverage_total = await coverage_rows(session, village_ids, month, rules.quota_policy)
+    places = await village_places(session, village_ids)
+    tasks, tasks_total = await task_rows(
+        session, village_ids, places, month_bounds(month, tz), now, tz
+    )
     result = ExportResult(paths=[], problems=len(problems), villages=len(coverage))
+    result.tasks = len(tasks)
     status_col = PROBLEMS.headers.index("状态")
     result.problems_open = sum(
         1 for p in problems if p[status_col] in {PROBLEM_ZH[ProblemStatus(x)] for x in UNCLEARED}
@@ -238,7 +268,7 @@ async def export_visits(
     try:
         await pipe.put(("start", (VISITS, title(VISITS))))
         households: set[str] = set()
-        async for chunk in visit_rows(session, village_ids, month, tz):
+        async for chunk in visit_rows(session, village_ids, month, tz, photo_link):
             result.visits += len(chunk)
             households.update(row[3] for row in chunk)
             await pipe.put(("rows", chunk))
@@ -252,6 +282,9 @@ async def export_visits(
         await pipe.put(("start", (COVERAGE, title(COVERAGE))))
         await pipe.put(("rows", coverage))
         await pipe.put(("totals", coverage_total))
+        await pipe.put(("start", (TASKS, title(TASKS))))
+        await pipe.put(("rows", tasks))
+        await pipe.put(("totals", tasks_total))
         await pipe.finish()
     finally:
         if not pipe.task.done():

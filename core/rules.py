@@ -5,8 +5,10 @@ A plain object so that handlers and tasks can use it without importing the servi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +23,27 @@ DEFAULT_VISIT_QUOTAS = {
     "脱贫户": 1,
     "一般户": 0,
 }
+
+QUOTA_MAX = 31  # visits a month: at most one a day when counted per day
+
+
+class VisitCount(StrEnum):
+    """What counts toward a household's monthly quota: each day with a visit (two visits the
+    same day, e.g. a report and its correction or two cadres together, count once), or each
+    visit."""
+
+    DAY = "day"
+    VISIT = "visit"
+
+
+@dataclass(frozen=True)
+class QuotaPolicy:
+    """The monthly visit quota rule every reader applies (storage.readmodels.coverage): the
+    quota of a household follows its category (``defaults``, overridden per county, township
+    or village in the ``visit_quotas`` table), and ``count`` says what counts toward it."""
+
+    defaults: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_VISIT_QUOTAS))
+    count: VisitCount = VisitCount.DAY
 
 
 # Photos and a location sent this long before or after a visit report attach to it.
@@ -56,6 +79,7 @@ class Rules:
     morning_digest: time = time(7, 30)
     evening_digest: time = time(20, 0)
     visit_quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_VISIT_QUOTAS))
+    visit_count: VisitCount = VisitCount.DAY
     rectify_days: int = 15
     escalate_after_hours: int = 24
     delivery_max_attempts: int = 8
@@ -71,8 +95,9 @@ class Rules:
         day = self.local(now).date() + timedelta(days=self.rectify_days)
         return datetime.combine(day, END_OF_WORKDAY, tzinfo=self.timezone).astimezone(UTC)
 
-    def quota(self, category: str) -> int:
-        return self.visit_quotas.get(category, 0)
+    @property
+    def quota_policy(self) -> QuotaPolicy:
+        return QuotaPolicy(dict(self.visit_quotas), self.visit_count)
 
     def in_quiet_hours(self, at: datetime) -> bool:
         if self.quiet_start == self.quiet_end:

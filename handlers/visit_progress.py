@@ -26,9 +26,9 @@ MORE_DUE = "……还有 {n} 户"
 async def cmd_progress(ctx: Context, args: str) -> list[Reply]:
     me = ctx.me
     month = month_arg(ctx, args)
-    quotas = ctx.rules.visit_quotas
+    policy = ctx.rules.quota_policy
     if me.region_level == Level.VILLAGE:
-        village = await service.village_due(ctx.session, me, None, month, quotas)
+        village = await service.village_due(ctx.session, me, None, month, policy)
         lines = [_cov_line(T.PROGRESS_HEAD, me.region_name, month, village.coverage)]
         due = village.due
         if not due:
@@ -39,7 +39,7 @@ async def cmd_progress(ctx: Context, args: str) -> list[Reply]:
             if len(due) > PROGRESS_SHOWN:
                 lines += [MORE_DUE.format(n=len(due) - PROGRESS_SHOWN), T.PROGRESS_MORE]
         return [Reply("\n".join(lines))]
-    area = await service.area_progress(ctx.session, me, month, quotas)
+    area = await service.area_progress(ctx.session, me, month, policy)
     lines = [_cov_line(T.STAFF_HEAD, me.region_name, month, area.total)]
     lines += paged([_staff_line(c) for c in area.parts], 20)
     lines.append(T.STAFF_DUE_HINT)
@@ -88,7 +88,7 @@ async def _due_page(ctx: Context, page: int, village_id: int | None) -> list[Rep
     """One page of a village's due list; ``None`` is the person's own village."""
     month = month_arg(ctx)
     village = await service.village_due(
-        ctx.session, ctx.me, village_id, month, ctx.rules.visit_quotas
+        ctx.session, ctx.me, village_id, month, ctx.rules.quota_policy
     )
     due = village.due
     if not due:

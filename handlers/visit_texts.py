@@ -14,7 +14,7 @@ HELP_PROBLEMS = "问题 — 查看待整改的问题"
 HELP_RECTIFY = "整改完成 编号 — 整改完成后发一张照片，交乡镇或县里复核"
 HELP_REVOKE = "撤销 — 撤销24小时内的最近一次走访"
 HELP_AMEND = "修改 — 修改最近一次走访，如：修改 住房正常"
-HELP_EXPORT = "导出 [2026-11] — 下载本月走访台账、问题清单和覆盖率（Excel）"
+HELP_EXPORT = "导出 [2026-11] — 下载本月走访台账、问题清单、覆盖率和任务完成情况表（Excel）"
 
 ASK_HOUSEHOLD = "请发送要走访的户主姓名或户编号。本月还没走访的户："
 ASK_HOUSEHOLD_EMPTY = "请发送要走访的户主姓名或户编号。"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from core.errors import Refused
 from core.roles import Level
+from core.rules import QuotaPolicy
 from services import scope
 from storage import regions
 from storage.people import PersonDTO
@@ -44,7 +45,7 @@ async def village_due(
     person: PersonDTO,
     village_id: int | None,
     month: str,
-    quotas: dict[str, int],
+    policy: QuotaPolicy,
 ) -> VillageProgress:
     """One village's households and coverage; ``None`` means the person's own village."""
     if village_id is None:
@@ -56,7 +57,7 @@ async def village_due(
     if region is None or region.level != Level.VILLAGE:
         # A township or county id in a forged button: the same words as a foreign village.
         raise Refused(scope.SCOPE_REFUSED.format(region=person.region_name, what=WHAT))
-    progress = await coverage.village_progress(session, village_id, month, quotas)
+    progress = await coverage.village_progress(session, village_id, month, policy)
     return VillageProgress(
         village_id,
         region.name,
@@ -74,11 +75,11 @@ async def find_village(session: AsyncSession, person: PersonDTO, name: str) -> i
 
 
 async def area_progress(
-    session: AsyncSession, person: PersonDTO, month: str, quotas: dict[str, int]
+    session: AsyncSession, person: PersonDTO, month: str, policy: QuotaPolicy
 ) -> AreaProgress:
     """Coverage of the person's region, split by township (county) or village (township)."""
     village_ids = await scope.village_ids(session, person)
-    rows = await coverage.coverage_by_village(session, village_ids, month, quotas)
+    rows = await coverage.coverage_by_village(session, village_ids, month, policy)
     total = coverage.roll_up(rows, person.region_id, person.region_name)
     parts = rows
     if person.region_level == Level.COUNTY:

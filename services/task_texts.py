@@ -31,6 +31,7 @@ UNKNOWN_TOWNSHIP = "本县没有乡镇「{name}」{hint}。"
 UNKNOWN_TOWNSHIP_HINT = "，您是不是要找：{names}"
 UNKNOWN_VILLAGE = "本县没有「{name}」{hint}。"
 UNKNOWN_VILLAGE_HINT = "，相近的村：{names}"
+OUTSIDE_TOWNSHIP = "「{name}」不在{town}，乡镇只能给本乡镇的村发任务。"
 AMBIGUOUS_VILLAGE = "本县有 {n} 个「{name}」，请写成「乡镇名村名」。"
 
 NOT_YOURS = "{ref} 不是派给您的，不能操作。发送「任务」查看您的任务。"

@@ -153,7 +153,7 @@ async def still_due(
     """The first PICK_BUTTONS households of the person's village still due this month."""
     village_id = require_village(person)
     month = store.month_of(now, rules.timezone)
-    progress = await coverage.village_progress(session, village_id, month, rules.visit_quotas)
+    progress = await coverage.village_progress(session, village_id, month, rules.quota_policy)
     return coverage.still_due(progress)[:PICK_BUTTONS]
 
 
@@ -253,7 +253,7 @@ async def record(
     )
     log.info("visit recorded visit=%s person=%s msg=%s", visit.id, person.id, origin.message_id)
     progress = await coverage.village_progress(
-        session, hh.village_id, visit.month, rules.visit_quotas
+        session, hh.village_id, visit.month, rules.quota_policy
     )
     mine = next((p for p in progress if p.household_id == hh.id), None)
     return Recorded(

@@ -129,15 +129,16 @@ class Household(Base):
 
 
 class Visit(Base):
-    """One household visit (入户走访). ``month`` is the local month, e.g. ``2026-11``."""
+    """One household visit (入户走访). ``month`` and ``day`` are local, e.g. ``2026-11``."""
 
     __tablename__ = "visits"
     __table_args__ = (
         sa.Index("ix_visits_household_month", "household_id", "month"),
         # Covering indexes for monthly progress: 本月走访 reads one village's month, county
-        # coverage one month of every village; neither needs to touch the table rows.
-        sa.Index("ix_visits_village_month", "village_id", "month", "status", "household_id"),
-        sa.Index("ix_visits_month_status", "month", "status", "household_id", "village_id"),
+        # coverage one month of every village; neither needs to touch the table rows (``day``
+        # is there for the once-a-day quota count).
+        sa.Index("ix_visits_village_month", "village_id", "month", "status", "household_id", "day"),
+        sa.Index("ix_visits_month_status", "month", "status", "household_id", "village_id", "day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,6 +147,7 @@ class Visit(Base):
     visitor_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
     visited_at: Mapped[datetime]
     month: Mapped[str] = mapped_column(sa.String(7), index=True)
+    day: Mapped[date]  # the local date of ``visited_at``
     checklist: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str | None] = mapped_column(sa.Text)
     lat: Mapped[float | None]
@@ -154,6 +156,20 @@ class Visit(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="active")  # active | revoked
     source_message_id: Mapped[str | None] = mapped_column(sa.String(128))
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class VisitQuota(Base):
+    """A county's, township's or village's own monthly visit quota for one household category,
+    overriding the configured default (``CUNBOT_VISIT_QUOTAS``); the nearest region wins."""
+
+    __tablename__ = "visit_quotas"
+    __table_args__ = (sa.UniqueConstraint("region_id", "category", name="region_category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    category: Mapped[str] = mapped_column(sa.String(16))
+    per_month: Mapped[int]
     updated_at: Mapped[datetime]
 
 

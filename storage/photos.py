@@ -130,13 +130,17 @@ async def loose_photos(
 
 async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -> bool | None:
     """Photos show households and their homes: a person sees the ones they uploaded, and those
-    attached to a visit or an assignment in a village within their own region. ``None`` when
-    no photo has that path."""
+    attached to a visit or an assignment in a village within their own region; a deactivated
+    person none (a signed ledger link outlives a deactivation). ``None`` when no photo has
+    that path."""
     photo = await session.scalar(
         sa.select(Photo).where(sa.or_(Photo.path == rel_path, Photo.thumb_path == rel_path))
     )
     if photo is None:
         return None
+    person = await people_store.get(session, person_id)
+    if person is None or not person.active:
+        return False
     if photo.uploaded_by == person_id:
         return True
     village_id = None
@@ -148,7 +152,6 @@ async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -
         village_id = await session.scalar(
             sa.select(Assignment.village_id).where(Assignment.id == photo.assignment_id)
         )
-    person = await people_store.get(session, person_id)
-    if village_id is None or person is None:
+    if village_id is None:
         return False
     return await region_store.contains(session, person.region_id, village_id)

@@ -102,6 +102,7 @@ async def record_visit(
         visitor_id=visitor_id,
         visited_at=at,
         month=month_of(at, tz),
+        day=at.astimezone(tz).date(),
         checklist=checklist,
         note=note or None,
         lat=lat,

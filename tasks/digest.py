@@ -1,10 +1,12 @@
 """Daily digests: who is due one, and what it says, rendered over the read models.
 
-Morning (each village cadre): due today, overdue, returned, households still to visit this
-month, unread notices. Evening (each county staff member): the county's day
-(storage.readmodels.county_day): today's visits and problems per township, overdue
-assignments per village, acknowledgement rate of today's broadcasts, the five villages with
-the lowest visit coverage, pending policy questions, undeliverable and dead messages.
+Morning (each village cadre): due today, due in the next few days, overdue, returned, unread
+notices (each line with the command that acts on it: 提交 N, 任务 N), households still to visit
+this month; the closing hint names only commands for what was listed. Evening (each county
+staff member): the county's day (storage.readmodels.county_day): today's visits and problems
+per township, overdue assignments per village, acknowledgement rate of today's broadcasts, the
+five villages with the lowest visit coverage, pending policy questions, undeliverable and dead
+messages.
 
 Catch-up design: a tick asks "whose digest for today is due and not yet queued?" (the
 person's hour has passed and the key ``core.keys.digest(kind, person, day)`` is absent), so a
@@ -47,6 +49,9 @@ EVENING_ROLES = (Role.COUNTY_STAFF,)
 MORNING_LAST = time(18, 0)
 # Households listed per village at most (the digest shows five, the nudge ten).
 SHORT_LISTED = 50
+# Tasks due within this many days after today are listed as 即将到期 (the first reminder
+# goes out three days before a deadline too).
+DUE_SOON_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -80,9 +85,9 @@ async def village_standing(
     session: AsyncSession, village_ids: list[int], month: str, rules: Rules
 ) -> dict[int, VillageStanding]:
     """Per village with households due this month: its coverage and the first households short."""
-    rows = await coverage.coverage_by_village(session, village_ids, month, rules.visit_quotas)
+    rows = await coverage.coverage_by_village(session, village_ids, month, rules.quota_policy)
     short = await coverage.households_short(
-        session, village_ids, month, rules.visit_quotas, SHORT_LISTED
+        session, village_ids, month, rules.quota_policy, SHORT_LISTED
     )
     return {
         c.region_id: VillageStanding(c, short.get(c.region_id, []))
@@ -136,13 +141,12 @@ async def enqueue_morning(session: AsyncSession, now: datetime, rules: Rules) ->
     if not due:
         return 0
     today, day = local_day(now, rules)
-    items = await morning_items(session, [r.person_id for r in due], day.end)
+    until = day.end + timedelta(days=DUE_SOON_DAYS)
+    items = await morning_items(session, [r.person_id for r in due], until)
     standing = await village_standing(session, sorted({r.region_id for r in due}), day.month, rules)
     rows_out = []
     for r in due:
-        body = morning_body(
-            items.get(r.person_id, []), standing.get(r.region_id), now, day.start, rules
-        )
+        body = morning_body(items.get(r.person_id, []), standing.get(r.region_id), now, day, rules)
         key = keys.digest("morning", r.person_id, today)
         rows_out.append(
             {
@@ -155,35 +159,36 @@ async def enqueue_morning(session: AsyncSession, now: datetime, rules: Rules) ->
     return await outbox.enqueue_many(session, rows_out, now)
 
 
-def _task_groups(
-    items: list[MorningItem], now: datetime, day_start: datetime, rules: Rules
-) -> list[tuple[str, list[str]]]:
-    due_today: list[str] = []
-    overdue: list[str] = []
-    returned: list[str] = []
-    notices: list[str] = []
+def _task_line(i: MorningItem, day: Day, rules: Rules) -> tuple[str, str]:
+    """The group an item is listed under and its line (with the command that acts on it)."""
+    label = T.ITEM.format(ref=task_ref(i.kind, i.number), title=i.title)
+    # a fix (整改) goes to review through 整改完成, everything else through 提交
+    submit = (T.DO_FIX if i.kind == TaskKind.RECTIFY else T.DO_SUBMIT).format(id=i.number)
+    deadline = i.deadline
+    if i.kind == TaskKind.NOTICE:
+        return T.NOTICES, label + T.DO_READ.format(id=i.number)
+    if deadline is None:  # a returned task with no deadline
+        return T.RETURNED, label + submit
+    shown = show(deadline, rules.timezone)
+    if i.status == AssignmentStatus.RETURNED and deadline >= day.now:
+        return T.RETURNED, T.ITEM_DEADLINE.format(item=label, deadline=shown) + submit
+    if deadline < day.now:
+        return T.OVERDUE, T.ITEM_DEADLINE.format(item=label, deadline=shown) + submit
+    if deadline < day.end:
+        return T.DUE_TODAY, T.ITEM_TODAY.format(item=label, at=rules.local(deadline)) + submit
+    return T.DUE_SOON, T.ITEM_DEADLINE.format(item=label, deadline=shown) + submit
+
+
+def _task_groups(items: list[MorningItem], day: Day, rules: Rules) -> list[tuple[str, list[str]]]:
+    groups: dict[str, list[str]] = {
+        head: [] for head in (T.DUE_TODAY, T.DUE_SOON, T.OVERDUE, T.RETURNED, T.NOTICES)
+    }
     for i in items:
-        label = T.ITEM.format(ref=task_ref(i.kind, i.number), title=i.title)
-        deadline = i.deadline
-        if i.kind == TaskKind.NOTICE:
-            if i.status == AssignmentStatus.PENDING:
-                notices.append(label)
-        elif i.status == AssignmentStatus.RETURNED and (deadline is None or deadline >= now):
-            returned.append(
-                T.ITEM_DEADLINE.format(item=label, deadline=show(deadline, rules.timezone))
-            )
-        elif deadline is not None and deadline < now:
-            overdue.append(
-                T.ITEM_DEADLINE.format(item=label, deadline=show(deadline, rules.timezone))
-            )
-        elif deadline is not None and deadline >= day_start:
-            due_today.append(T.ITEM_TODAY.format(item=label, at=rules.local(deadline)))
-    return [
-        (T.DUE_TODAY, due_today),
-        (T.OVERDUE, overdue),
-        (T.RETURNED, returned),
-        (T.NOTICES, notices),
-    ]
+        if i.kind == TaskKind.NOTICE and i.status != AssignmentStatus.PENDING:
+            continue  # a notice already acknowledged needs nothing more
+        head, line = _task_line(i, day, rules)
+        groups[head].append(line)
+    return list(groups.items())
 
 
 def _visit_lines(standing: VillageStanding | None) -> list[str]:
@@ -202,17 +207,22 @@ def morning_body(
     items: list[MorningItem],
     standing: VillageStanding | None,
     now: datetime,
-    day_start: datetime,
+    day: Day,
     rules: Rules,
 ) -> dict[str, Any]:
     lines = [T.MORNING_HEAD.format(at=rules.local(now))]
-    for head, group in _task_groups(items, now, day_start, rules):
+    listed = cut = False
+    for head, group in _task_groups(items, day, rules):
         if group:
-            lines += [T.GROUP_HEAD.format(head=head, n=len(group)), *T.bullets(group)]
+            listed = True
+            cut = cut or len(group) > T.LIST_LIMIT
+            head_line = T.SOON_HEAD if head == T.DUE_SOON else T.GROUP_HEAD
+            lines += [head_line.format(head=head, n=len(group), days=DUE_SOON_DAYS)]
+            lines += T.bullets(group)
     lines += _visit_lines(standing)
-    if len(lines) == 1:
-        lines.append(T.NOTHING_DUE)
-    lines.append(T.MORNING_FOOT)
+    if not listed:
+        lines.insert(1, T.NOTHING_DUE)
+    lines.append(T.morning_foot(tasks_cut=cut, households=bool(standing and standing.short)))
     return Reply("\n".join(lines), meta={"kind": "digest", "digest": "morning"}).to_dict()
 
 
@@ -288,7 +298,7 @@ async def enqueue_evening(session: AsyncSession, now: datetime, rules: Rules) ->
     rows = []
     for r in due:
         if r.region_id not in bodies:
-            figures = await county_day(session, r.region_id, day, rules.visit_quotas)
+            figures = await county_day(session, r.region_id, day, rules.quota_policy)
             bodies[r.region_id] = evening_body(figures, now, rules)
         rows.append(
             {

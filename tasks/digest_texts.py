@@ -14,15 +14,22 @@ ITEM = "{ref}｜{title}"
 ITEM_DEADLINE = "{item}（截止 {deadline}）"
 ITEM_TODAY = "{item}（{at:%H:%M} 前）"
 DUE_TODAY = "今天到期"
+DUE_SOON = "即将到期"
 OVERDUE = "已逾期"
 RETURNED = "被退回需重办"
 NOTICES = "未读通知"
 GROUP_HEAD = "{head} {n} 项："
+SOON_HEAD = "{head}（{days} 天内）{n} 项："
+DO_SUBMIT = "｜提交 {id}"
+DO_FIX = "｜整改完成 {id}"
+DO_READ = "｜任务 {id}"
 VISITS_DUE = "本月还需走访 {short} 户（共 {due} 户）："
 VISITS_DONE = "本月 {due} 户走访已全部完成 👍"
 HOUSEHOLD_SHORT = "{name}（{visited}/{required}）"
-NOTHING_DUE = "今天没有到期或逾期的任务。"
-MORNING_FOOT = "发送「任务」查看全部；「设置 早报 关」可关闭早报。"
+NOTHING_DUE = "近几天没有到期或逾期的任务。"
+FOOT_ALL_TASKS = "发送「任务」查看全部任务"
+FOOT_VISITS = "走访后发送「走访 户主姓名」记录"
+FOOT_OFF = "「设置 早报 关」可关闭早报。"
 
 # --- evening (county staff) --------------------------------------------------------------
 EVENING_HEAD = "🌙 晚报 {at:%m月%d日}"
@@ -45,6 +52,14 @@ EVENING_FOOT = "发送「进度」查看任务，「死信」查看未送达消�
 NUDGE_HEAD = "📅 本月还剩几天，还有 {n} 户没有走访够次数："
 NUDGE_SHOWN = 10
 NUDGE_FOOT = "走访后发送「走访 户主姓名」记录。"
+
+
+def morning_foot(*, tasks_cut: bool, households: bool) -> str:
+    """The closing hint: only the commands for what the digest listed above it."""
+    hints = [FOOT_ALL_TASKS] if tasks_cut else []
+    if households:
+        hints.append(FOOT_VISITS)
+    return "；".join([*hints, FOOT_OFF])
 
 
 def bullets(items: list[str], limit: int = LIST_LIMIT) -> list[str]:

@@ -1,4 +1,7 @@
-"""JSON HTTP API for county staff: create tasks and notices, read their status per village.
+"""JSON HTTP API for county and township staff: create tasks and notices, read their status per
+village. Township staff send to their own township's villages and read the tasks their township
+sent, under the same rule as in chat (services.tasks): a village of another township is an
+unknown name (400, audited), another township's task an unknown id (404, audited).
 
     POST /api/tasks        Authorization: Bearer <token>
       {"title": "...", "body": "...", "kind": "task"|"notice", "deadline": "12月5日前"|ISO,
@@ -115,8 +118,8 @@ async def _staff(request: web.Request, session: Any) -> PersonDTO:
     if person is None:
         raise ApiError(401, "unauthorized", "令牌无效或已作废。")
     request[_PERSON] = person.id
-    if not service.is_county_staff(person):
-        raise ApiError(403, "forbidden", "只有县级工作人员可以使用 API。")
+    if not service.is_dispatcher(person):
+        raise ApiError(403, "forbidden", "只有县、乡镇工作人员可以使用 API。")
     return person
 
 

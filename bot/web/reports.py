@@ -23,7 +23,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, RULES, SERVICES, SESSIONMAKER
-from bot.reports import export_visits
+from bot.reports import PhotoLink, export_visits
+from bot.web import signed
 from core.errors import DomainError
 from services import audit_refusals, reports
 from storage import audit, people
@@ -97,7 +98,14 @@ async def download(request: web.Request) -> web.StreamResponse:
         tmpdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="cunbot-export-"))
         path = tmpdir / "ledger.xlsx"
         result = await export_visits(
-            session, region.id, payload["m"], app[RULES], path, now=now, prepared_by=person.name
+            session,
+            region.id,
+            payload["m"],
+            app[RULES],
+            path,
+            now=now,
+            prepared_by=person.name,
+            photo_link=_photo_links(app, person.id, now),
         )
     async with app[SESSIONMAKER]() as session, session.begin():
         await audit.log(
@@ -124,6 +132,13 @@ async def download(request: web.Request) -> web.StreamResponse:
     )
 
 
+def _photo_links(app: web.Application, person_id: int, now: datetime) -> PhotoLink:
+    """Signed links for the person downloading, valid ``CUNBOT_PHOTO_LINK_HOURS``."""
+    config = app[CONFIG]
+    ttl = timedelta(hours=config.core.photo_link_hours)
+    return signed.photo_signer(app[signed.MEDIA_KEY], config.public_url, person_id, now, ttl)
+
+
 async def _audit_refusal(
     request: web.Request, person_id: int | None, obj: str, reason: str
 ) -> None:
@@ -141,5 +156,6 @@ async def _audit_refusal(
 
 def setup(app: web.Application) -> None:
     app[SIGNING_KEY] = app[CONFIG].secret_key()
+    app[signed.MEDIA_KEY] = signed.media_key(app[SIGNING_KEY])
     app.router.add_get(ROUTE, download)
     app[SERVICES].export_link = link_maker(app)

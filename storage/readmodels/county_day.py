@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.rules import QuotaPolicy
 from core.statuses import (
     OPEN,
     AssignmentStatus,
@@ -64,14 +65,14 @@ class Day:
 
 
 async def county_day(
-    session: AsyncSession, county_id: int, day: Day, quotas: dict[str, int]
+    session: AsyncSession, county_id: int, day: Day, policy: QuotaPolicy
 ) -> CountyDay:
     """Everything the evening digest says about one county."""
     places = await villages_of_county(session, county_id)
     if not places:
         return CountyDay()
     village_ids = list(places)
-    coverage = await coverage_by_village(session, village_ids, day.month, quotas)
+    coverage = await coverage_by_village(session, village_ids, day.month, policy)
     return CountyDay(
         visits_by_town=await _visits_by_town(session, places, day),
         problems_by_town=await _problems_by_town(session, places, day),

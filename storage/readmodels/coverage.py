@@ -1,9 +1,11 @@
 """Monthly visit coverage: the one definition of "a household met its monthly quota".
 
-A household's quota comes from its category (``Rules.visit_quotas``); it met the quota when its
-active visits of the month reach a quota above zero. Every reader (本月走访, 未走访, the
-digests and the month-end nudge, the 月度覆盖 ledger) goes through :func:`_per_household`, so
-the rule is written once, in SQL, and the figures are computed in the database.
+A household's quota comes from its category: the configured default, or its county's,
+township's or village's own number (storage.visit_quotas). It met the quota when what counts
+of its active visits this month (each day with a visit, or each visit: ``QuotaPolicy.count``)
+reaches a quota above zero. Every reader (本月走访, 未走访, the digests and the month-end
+nudge, the 覆盖率 ledger) goes through :func:`_per_household`, so the rule is written once, in
+SQL, and the figures are computed in the database.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.rules import QuotaPolicy, VisitCount
 from core.statuses import VisitStatus
 from storage.models import Household, Region, Visit
+from storage.visit_quotas import quota_expr
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class HouseholdProgress:
     head_name: str
     category: str
     required: int
-    visited: int
+    visited: int  # what counts toward the quota: days with a visit, or visits
     met: bool  # the quota is above zero and this month's visits reached it
 
 
@@ -53,15 +57,10 @@ class Coverage:
         return self.households_due - self.households_met
 
 
-def _quota_expr(quotas: dict[str, int]) -> sa.ColumnElement[int]:
-    if not quotas:
-        return sa.literal(0)
-    return sa.case(quotas, value=Household.category, else_=0)
-
-
-def _month_counts(month: str, village_ids: list[int]) -> sa.Subquery:
+def _month_counts(month: str, village_ids: list[int], count: VisitCount) -> sa.Subquery:
+    counted = sa.func.count(sa.distinct(Visit.day)) if count == VisitCount.DAY else sa.func.count()
     return (
-        sa.select(Visit.household_id, sa.func.count().label("n"))
+        sa.select(Visit.household_id, counted.label("n"))
         .where(
             Visit.month == month,
             Visit.status == VisitStatus.ACTIVE,
@@ -72,11 +71,13 @@ def _month_counts(month: str, village_ids: list[int]) -> sa.Subquery:
     )
 
 
-def _per_household(month: str, village_ids: list[int], quotas: dict[str, int]) -> sa.Subquery:
-    """Each active household of the villages: its quota (``required``), its active visits this
-    month (``visited``) and whether it met the quota (``met``, 1 or 0)."""
-    counts = _month_counts(month, village_ids)
-    quota = _quota_expr(quotas)
+async def _per_household(
+    session: AsyncSession, month: str, village_ids: list[int], policy: QuotaPolicy
+) -> sa.Subquery:
+    """Each active household of the villages: its quota (``required``), what counts of its
+    active visits this month (``visited``) and whether it met the quota (``met``, 1 or 0)."""
+    counts = _month_counts(month, village_ids, policy.count)
+    quota = await quota_expr(session, village_ids, policy.defaults)
     visited = sa.func.coalesce(counts.c.n, 0)
     return (
         sa.select(
@@ -107,10 +108,10 @@ def _progress(row: Any) -> HouseholdProgress:
 
 
 async def village_progress(
-    session: AsyncSession, village_id: int, month: str, quotas: dict[str, int]
+    session: AsyncSession, village_id: int, month: str, policy: QuotaPolicy
 ) -> list[HouseholdProgress]:
     """Every active household of a village with its quota and this month's visits."""
-    per = _per_household(month, [village_id], quotas)
+    per = await _per_household(session, month, [village_id], policy)
     rows = await session.execute(sa.select(*_progress_columns(per)).order_by(per.c.household_id))
     return [_progress(r) for r in rows]
 
@@ -122,12 +123,12 @@ def still_due(progress: list[HouseholdProgress]) -> list[HouseholdProgress]:
 
 
 async def households_short(
-    session: AsyncSession, village_ids: list[int], month: str, quotas: dict[str, int], limit: int
+    session: AsyncSession, village_ids: list[int], month: str, policy: QuotaPolicy, limit: int
 ) -> dict[int, list[HouseholdProgress]]:
     """Per village, the first ``limit`` households (by id) still below their quota."""
     if not village_ids:
         return {}
-    per = _per_household(month, village_ids, quotas)
+    per = await _per_household(session, month, village_ids, policy)
     h = per.c
     rank = sa.func.row_number().over(partition_by=h.village_id, order_by=h.household_id)
     ranked = (
@@ -148,12 +149,12 @@ async def households_short(
 
 
 async def coverage_by_village(
-    session: AsyncSession, village_ids: list[int], month: str, quotas: dict[str, int]
+    session: AsyncSession, village_ids: list[int], month: str, policy: QuotaPolicy
 ) -> list[Coverage]:
     """One row per village, computed in one GROUP BY over households and this month's visits."""
     if not village_ids:
         return []
-    per = _per_household(month, village_ids, quotas)
+    per = await _per_household(session, month, village_ids, policy)
     h = per.c
     capped = sa.case((h.visited > h.required, h.required), else_=h.visited)
     query = (

@@ -30,6 +30,7 @@ def _helper_name() -> sa.ColumnElement[str | None]:
 
 @dataclass(frozen=True, slots=True)
 class VisitEntry:
+    id: int
     visited_at: datetime
     village_id: int
     code: str
@@ -41,7 +42,7 @@ class VisitEntry:
     visitor: str
     checklist: dict[str, Any]
     note: str | None
-    photos: int
+    photos: tuple[str, ...]  # the photos' paths under the media folder, oldest first
     lat: float | None
     lon: float | None
     location_flag: str | None
@@ -68,13 +69,11 @@ async def visit_entries(
     session: AsyncSession, village_ids: list[int], month: str, chunk: int = CHUNK
 ) -> AsyncIterator[list[VisitEntry]]:
     """The month's active visits in these villages, oldest first, ``chunk`` rows at a time."""
-    photos = sa.select(sa.func.count(Photo.id)).where(Photo.visit_id == Visit.id).scalar_subquery()
     query = (
         sa.select(
-            Visit.visited_at, Visit.village_id, Household.code, Household.head_name,
+            Visit.id, Visit.visited_at, Visit.village_id, Household.code, Household.head_name,
             Household.category, Household.members, _helper_name(), Household.phone,
-            Person.name, Visit.checklist, Visit.note, photos, Visit.lat, Visit.lon,
-            Visit.location_flag,
+            Person.name, Visit.checklist, Visit.note, Visit.lat, Visit.lon, Visit.location_flag,
         )
         .join(Household, Household.id == Visit.household_id)
         .join(Person, Person.id == Visit.visitor_id)
@@ -89,12 +88,26 @@ async def visit_entries(
     )  # fmt: skip
     result = await session.stream(query)
     async for part in result.partitions(chunk):
+        # One query per chunk for its photos, run between the fetches of the stream.
+        photos = await _photo_paths(session, [row[0] for row in part])
         yield [
-            VisitEntry(at, vid, code, head, cat, int(members or 0), helper, phone, visitor,
-                       checks or {}, note, int(n or 0), lat, lon, flag)
-            for (at, vid, code, head, cat, members, helper, phone, visitor, checks, note, n,
+            VisitEntry(id_, at, vid, code, head, cat, int(members or 0), helper, phone, visitor,
+                       checks or {}, note, photos.get(id_, ()), lat, lon, flag)
+            for (id_, at, vid, code, head, cat, members, helper, phone, visitor, checks, note,
                  lat, lon, flag) in part
         ]  # fmt: skip
+
+
+async def _photo_paths(session: AsyncSession, visit_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    rows = await session.execute(
+        sa.select(Photo.visit_id, Photo.path)
+        .where(Photo.visit_id.in_(visit_ids))
+        .order_by(Photo.visit_id, Photo.id)
+    )
+    out: dict[int, list[str]] = {}
+    for visit_id, path in rows:
+        out.setdefault(visit_id, []).append(path)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 async def problem_entries(

@@ -1,5 +1,6 @@
-"""What each village cadre must do today, for the morning digest: open assignments due by the
-end of the day or already overdue, returned ones, and notices not yet acknowledged."""
+"""What each village cadre must do soon, for the morning digest: open assignments due before
+``until`` (the end of today plus a few days) or already overdue, returned ones, and notices not
+yet acknowledged."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class MorningItem:
 
 
 async def morning_items(
-    session: AsyncSession, person_ids: list[int], day_end: datetime
+    session: AsyncSession, person_ids: list[int], until: datetime
 ) -> dict[int, list[MorningItem]]:
     """Per person, their open assignments worth a line this morning, earliest deadline first."""
     out: dict[int, list[MorningItem]] = {}
@@ -48,7 +49,7 @@ async def morning_items(
                 Assignment.status.in_(OPEN),
                 Task.status == TaskStatus.ACTIVE,
                 sa.or_(
-                    Assignment.deadline < day_end,
+                    Assignment.deadline < until,
                     Assignment.status == AssignmentStatus.RETURNED,
                     Task.kind == TaskKind.NOTICE,
                 ),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 from PIL import Image
@@ -16,10 +17,14 @@ from bot.app import SERVICES, create_app
 from bot.cli import build_parser
 from bot.commands.reports import cmd_report_visits
 from bot.config import load_config
+from bot.ledger_tasks import TASKS
 from bot.reports import export_visits
 from bot.web.reports import sign
+from bot.web.signed import media_key, photo_url
 from handlers.context import Services
 from services.media import save_image_sync
+from storage import tasks as task_store
+from storage.models import Audit
 from tests.chat import ChatDriver
 from tests.conftest import SHANGHAI
 from tests.factories import add_household, bind, make_world
@@ -67,7 +72,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
     assert (result.visits, result.problems, result.villages) == (2, 1, 2)  # 东岭镇 only
 
     wb = load_workbook(out)
-    assert wb.sheetnames == ["走访台账", "问题清单", "覆盖率"]
+    assert wb.sheetnames == ["走访台账", "问题清单", "覆盖率", "任务完成情况表"]
     ws = wb["走访台账"]
     assert ws["A1"].value == "示范县/东岭镇 2026-11 走访台账"
     assert ws.freeze_panes == "A5"  # title (2 rows), a blank row, the header
@@ -81,7 +86,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
         "饮水安全", "义务教育", "基本医疗", "住房安全", "收入吃穿", "就业", "产业", "小额信贷",
         "社会保障",
     ]  # fmt: skip
-    assert header[19:] == ["备注", "照片数", "纬度", "经度", "位置核实"]
+    assert header[19:] == ["备注", "照片数", "照片1", "照片2", "照片3", "纬度", "经度", "位置核实"]
     assert ws[H][0].font.bold
     first = [c.value for c in ws[H + 1]]
     assert first[0] == datetime(2026, 11, 10, 10, 0)  # local time, not UTC
@@ -93,7 +98,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
     assert first[13] == "有问题：房子屋顶漏雨"
     assert first[19] == "老人身体还行"
     assert first[20] == 1  # the photo sent just before the report
-    assert first[21:] == [None, None, None]
+    assert first[21:] == [None] * 6  # no links without a signer; no location
     second = [c.value for c in ws[H + 2]]
     assert second[0] == datetime(2026, 11, 10, 12, 0)
     assert second[4] == "李桂芳" and second[12] == "正常" and second[20] == 0
@@ -129,7 +134,9 @@ async def test_csv_ledgers_are_written_next_to_each_other(
     out = tmp_path / "nov.csv"
     async with sessionmaker() as s:
         result = await export_visits(s, world.county.id, "2026-11", rules, out)
-    assert [p.name for p in result.paths] == ["nov.csv", "nov_问题清单.csv", "nov_覆盖率.csv"]
+    assert [p.name for p in result.paths] == [
+        "nov.csv", "nov_问题清单.csv", "nov_覆盖率.csv", "nov_任务完成情况表.csv",
+    ]  # fmt: skip
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese CSV correctly
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -222,3 +229,158 @@ def test_month_is_the_local_month_not_the_utc_one():
 
     assert month_of(datetime(2026, 11, 30, 15, 59, tzinfo=UTC), SHANGHAI) == "2026-11"
     assert month_of(datetime(2026, 11, 30, 16, 0, tzinfo=UTC), SHANGHAI) == "2026-12"
+
+
+async def test_task_completion_sheet_lists_every_village_status(
+    sessionmaker, clock, rules, tmp_path
+):
+    """Six villages, one task: each share in another state, and the 合计 row counts them."""
+    world = await make_world(sessionmaker, clock.now(), townships=3, villages_per_township=2)
+    county0, now = world.people["county0"], clock.now()
+    v = [village.id for village in world.villages]
+    sec = [world.people[f"sec{i}"].id for i in range(6)]
+    async with sessionmaker() as s, s.begin():
+        task, items = await task_store.create_task(
+            s, kind="task", title="核对低保名单 13800001234", created_by=county0.id,
+            county_id=world.county.id, village_ids=v, now=now,
+            deadline=datetime(2026, 11, 20, 18, tzinfo=SHANGHAI),
+        )  # fmt: skip
+        notice, _ = await task_store.create_task(
+            s, kind="notice", title="冬季防火", created_by=county0.id,
+            county_id=world.county.id, village_ids=v[:1], now=now,
+        )  # fmt: skip
+        share = {i.village_id: i.id for i in items}
+        for i in (1, 2, 3, 4, 5):
+            await task_store.ack(s, share[v[i]], sec[i], now + timedelta(hours=1))
+        for i in (2, 3, 4, 5):
+            await task_store.submit(
+                s, share[v[i]], sec[i], now + timedelta(hours=2), texts=["x"], photos=[]
+            )
+        await task_store.approve(
+            s, share[v[3]], county0.id, world.county.id, now + timedelta(hours=3)
+        )
+        for i, due in (
+            (4, datetime(2026, 11, 25, 18, tzinfo=SHANGHAI)),
+            (5, now + timedelta(days=1)),
+        ):
+            await task_store.return_(
+                s, share[v[i]], county0.id, world.county.id, now + timedelta(hours=3),
+                reason="照片不清楚", deadline=due,
+            )  # fmt: skip
+    clock.advance(days=2)  # 河湾村's new deadline has passed: 逾期
+    out = tmp_path / "tasks.xlsx"
+    async with sessionmaker() as s:
+        result = await export_visits(s, world.county.id, "2026-11", rules, out, now=clock.now())
+    assert result.tasks == 7
+    ws = load_workbook(out)["任务完成情况表"]
+    assert ws["A1"].value == "示范县 2026-11 任务完成情况表"
+    assert ws.freeze_panes == "A5"
+    assert [c.value for c in ws[H]][: len(TASKS.headers)] == list(TASKS.headers)
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=H + 1, max_col=len(TASKS.headers))]
+    body = rows[:-1]
+    total = [c.value for c in ws[ws.max_row]]
+    by_village = {r[7]: r for r in body if r[0] == task.id}
+    names = [village.name for village in world.villages]
+    assert [by_village[n][8] for n in names] == ["未读", "收到", "已提交", "已通过", "退回", "逾期"]
+    first = by_village[names[0]]
+    assert first[1:6] == [
+        "任务",
+        "核对低保名单 138****1234",
+        "县干部0",
+        datetime(2026, 11, 10, 10),
+        datetime(2026, 11, 20, 18),
+    ]
+    assert first[6] == "东岭镇" and first[9:] == [None] * 5
+    approved = by_village[names[3]]
+    assert approved[9:13] == [
+        datetime(2026, 11, 10, 11),
+        datetime(2026, 11, 10, 12),
+        "县干部0",
+        datetime(2026, 11, 10, 13),
+    ]
+    assert by_village[names[4]][11] == "县干部0" and by_village[names[4]][13] == "照片不清楚"
+    assert [r[1:3] for r in body if r[0] == notice.id] == [["通知", "冬季防火"]]
+    assert total == [
+        "合计", "任务数", 2, "村次", 7, "未读", 2, "收到", 1, "已提交", 1, "已通过", 1, "退回", 1,
+        "逾期", 1,
+    ]  # fmt: skip
+    assert ws[f"A{ws.max_row}"].font.bold
+
+
+async def test_signed_photo_link_expires(sessionmaker, world, clock, rules, tmp_path, database_url):
+    config = load_config(
+        database_url=database_url, var_dir=tmp_path / "var", media_dir=rules.media_dir,
+        public_url="http://cunbot.test", photo_link_hours=72,
+    )  # fmt: skip
+    app = create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
+    async with TestClient(TestServer(app, port=0)) as client:
+        link = await _ledger_photo_link(sessionmaker, clock, rules, app, client)
+        photo = await client.get(f"{link.path}?{link.query}")  # no chat cookie: the link alone
+        assert photo.status == 200 and (await photo.read()).startswith(b"\x89PNG")
+        clock.advance(hours=71)
+        assert (await client.get(f"{link.path}?{link.query}")).status == 200
+        clock.advance(hours=2)
+        expired = await client.get(f"{link.path}?{link.query}")
+        assert expired.status == 403 and "已过期" in await expired.text()
+    async with sessionmaker() as s:
+        reasons = [
+            a.detail["reason"]
+            for a in await s.scalars(sa.select(Audit).where(Audit.action == "refused"))
+        ]
+    assert reasons == ["link_expired"]
+
+
+async def test_tampered_photo_link_is_refused(
+    sessionmaker, world, clock, rules, tmp_path, database_url
+):
+    config = load_config(
+        database_url=database_url, var_dir=tmp_path / "var", media_dir=rules.media_dir,
+        public_url="http://cunbot.test",
+    )  # fmt: skip
+    app = create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
+    async with TestClient(TestServer(app, port=0)) as client:
+        link = await _ledger_photo_link(sessionmaker, clock, rules, app, client)
+        query = dict(parse_qsl(link.query))
+        town0, sec2 = world.people["town0"].id, world.people["sec2"].id
+        forged = [
+            {**query, "u": str(sec2)},  # another person named in a signed link
+            {**query, "e": str(int(query["e"]) + 86400)},  # a longer life
+            {**query, "s": query["s"][:-1] + ("0" if query["s"][-1] != "0" else "1")},
+            {**query, "s": "x" * 40},
+            {**query, "u": "abc"},
+            {k: v for k, v in query.items() if k != "s"},
+            {**query, "e": "9" * 400},
+        ]
+        for q in forged:
+            r = await client.get(f"{link.path}?{urlencode(q)}")
+            assert r.status == 403, q
+        # The same signature on another photo's path, and no signature at all.
+        assert (await client.get(f"/media/zz/other.png?{link.query}")).status == 403
+        assert (await client.get(link.path)).status == 403
+        # A correctly signed link for a person who may not see the photo: 404, like no photo.
+        key = media_key(config.secret_key())
+        path = link.path.removeprefix("/media/")
+        theirs = urlsplit(photo_url(key, "", path, sec2, clock.now(), timedelta(hours=1)))
+        assert (await client.get(f"{theirs.path}?{theirs.query}")).status == 404
+    async with sessionmaker() as s:
+        refused = list(await s.scalars(sa.select(Audit).where(Audit.action == "refused")))
+    assert len(refused) == len(forged) + 2  # the bare path is a browser without a cookie
+    assert {a.detail["reason"] for a in refused} == {"link_tampered", "forbidden"}
+    assert town0 not in {a.person_id for a in refused}
+
+
+async def _ledger_photo_link(sessionmaker, clock, rules, app, client):
+    """town0 downloads 东岭镇's ledger from chat; the 照片1 link of 王三女's visit."""
+    chat = ChatDriver(sessionmaker, clock, rules, services=app[SERVICES])
+    await record_month(chat, clock, rules)
+    [reply] = await chat.send("town0", "导出 2026-11")
+    url = urlsplit(reply.link)
+    resp = await client.get(f"{url.path}?{url.query}")
+    ws = load_workbook(io.BytesIO(await resp.read()))["走访台账"]
+    header = [c.value for c in ws[H]]
+    cell = ws.cell(row=H + 1, column=header.index("照片1") + 1)
+    assert cell.value == "查看" and cell.hyperlink is not None
+    assert ws.cell(row=H + 1, column=header.index("照片2") + 1).hyperlink is None
+    link = urlsplit(cell.hyperlink.target)
+    assert link.netloc == "cunbot.test" and link.path.startswith("/media/")
+    return link

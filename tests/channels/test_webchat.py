@@ -370,6 +370,7 @@ async def test_photos_of_another_village_are_not_served(bound, server, sessionma
             visitor_id=world.people["sec1"].id,
             visited_at=now,
             month="2026-11",
+            day=now.date(),
             checklist={},
             created_at=now,
             updated_at=now,

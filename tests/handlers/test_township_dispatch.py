@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from storage.models import Assignment, OutboxMessage, Task
+from storage.models import Assignment, Audit, OutboxMessage, Task
 from tests.chat import ChatDriver
 from tests.factories import bind, make_world
 
@@ -51,16 +51,29 @@ async def test_township_officer_sends_a_task_to_own_villages(sessionmaker, clock
 
 
 async def test_township_officer_cannot_send_to_another_township(sessionmaker, clock, rules):
-    _, chat = await _setup(sessionmaker, clock, rules)
-    # 杏花村 is a village of 西川乡: unknown to 东岭镇's officer, with near names of their own.
+    world, chat = await _setup(sessionmaker, clock, rules)
+    # 杏花村 is a village of 西川乡: refused (and audited), saying where they may send.
     reply = await chat.say("town0", "发任务 核对低保名单 / 截止 12月5日前 / 范围 杏花村")
-    assert "杏花村" in reply and ("石门村" in reply or "柳树村" in reply)
-    assert "西川乡" not in reply and "河湾村" not in reply
+    assert "「杏花村」不在东岭镇，乡镇只能给本乡镇的村发任务。" in reply
+    assert "河湾村" not in reply
     await chat.say("town0", "取消")
     reply = await chat.say("town0", "发任务 核对低保名单 / 截止 12月5日前 / 范围 西川乡")
-    assert "没有乡镇「西川乡」" in reply
+    assert "「西川乡」不在东岭镇" in reply
+    await chat.say("town0", "取消")
+    # A name that is nowhere in the county is still an unknown one, with near names.
+    reply = await chat.say("town0", "发任务 核对低保名单 / 截止 12月5日前 / 范围 石门")
+    assert "本县没有「石门」" in reply and "石门村" in reply
     await chat.say("town0", "取消")
     assert await _assignments(sessionmaker) == []
+    async with sessionmaker() as s:
+        refused = list(
+            await s.scalars(
+                sa.select(Audit.detail).where(
+                    Audit.action == "refused", Audit.person_id == world.people["town0"].id
+                )
+            )
+        )
+    assert len(refused) == 2
 
 
 async def test_township_officer_approves_a_submission_of_own_task(sessionmaker, clock, rules):

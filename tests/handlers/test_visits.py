@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from core.rules import QuotaPolicy
 from services.media import save_image_sync
 from storage import households
 from storage import visits as store
@@ -411,7 +412,7 @@ async def test_quotas_and_coverage_across_a_month_boundary(chat, world, sessionm
     months = sorted(v.month for v in await rows(sessionmaker, Visit))
     assert months == ["2026-11", "2026-11", "2026-12"]
 
-    quotas = {"监测户": 3, "未脱贫户": 3, "脱贫户": 1, "一般户": 0}
+    quotas = QuotaPolicy({"监测户": 3, "未脱贫户": 3, "脱贫户": 1, "一般户": 0})
     async with sessionmaker() as s:
         v0 = world.villages[0].id
         nov = (await coverage.coverage_by_village(s, [v0], "2026-11", quotas))[0]

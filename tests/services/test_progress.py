@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from core.errors import Refused
+from core.rules import QuotaPolicy
 from services import progress, reports
 from tests.factories import add_household, make_world
 
 MONTH = "2026-11"
-QUOTAS = {"监测户": 3}
+QUOTAS = QuotaPolicy({"监测户": 3})
 
 
 @pytest.fixture

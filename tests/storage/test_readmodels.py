@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from core.rules import QuotaPolicy
 from core.statuses import OutboxStatus
 from storage import outbox
 from storage import tasks as task_store
@@ -17,7 +18,7 @@ from tests.conftest import SHANGHAI
 from tests.factories import add_household, make_world
 
 MONTH = "2026-11"
-QUOTAS = {"监测户": 3, "脱贫户": 1, "一般户": 0}
+QUOTAS = QuotaPolicy({"监测户": 3, "脱贫户": 1, "一般户": 0})
 
 
 def sh(*args: int) -> datetime:
@@ -32,6 +33,7 @@ async def _visit(s, household: Household, visitor: int, at: datetime, status="ac
             visitor_id=visitor,
             visited_at=at,
             month=f"{at.astimezone(SHANGHAI):%Y-%m}",
+            day=at.astimezone(SHANGHAI).date(),
             checklist={},
             status=status,
             created_at=at,
@@ -122,7 +124,7 @@ async def test_county_day_counts_overdue_assignments_per_village(sessionmaker, c
         now=now,
     )
     async with sessionmaker() as s:
-        figures = await county_day(s, world.county.id, day, rules.visit_quotas)
+        figures = await county_day(s, world.county.id, day, rules.quota_policy)
     # Most overdue first; the submitted one and the one not yet due are not overdue.
     assert figures.overdue_by_village == [("石门村", 2), ("杏花村", 1), ("柳树村", 1)]
     assert figures.unassigned == 0
@@ -191,5 +193,5 @@ async def test_ledger_rows_are_scoped_to_the_region(sessionmaker, clock):
     async with sessionmaker() as s:
         visits = [v async for chunk in ledger.visit_entries(s, town0, MONTH) for v in chunk]
         problems = await ledger.problem_entries(s, town0, start, end)
-    assert [(v.head_name, v.visitor, v.photos) for v in visits] == [("王大", "书记0", 0)]
+    assert [(v.head_name, v.visitor, v.photos) for v in visits] == [("王大", "书记0", ())]
     assert [(p.head_name, p.status) for p in problems] == [("王大", "open")]

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from storage import db, outbox, people
 from storage import tasks as task_store
-from storage.models import Household, OutboxMessage, Problem, Question, Visit
+from storage.models import Assignment, Household, OutboxMessage, Problem, Question, Task, Visit
+from tasks.digest_texts import FOOT_OFF
 from tasks.scheduler import Scheduler
 from tests.conftest import SHANGHAI
 from tests.factories import add_household, make_world
@@ -38,6 +39,7 @@ async def _visit(s, household, visitor, at):
             visitor_id=visitor,
             visited_at=at,
             month=f"{at.astimezone(SHANGHAI):%Y-%m}",
+            day=at.astimezone(SHANGHAI).date(),
             checklist={},
             created_at=at,
             updated_at=at,
@@ -116,6 +118,57 @@ async def test_morning_digest_lists_what_the_secretary_must_do(sessionmaker, clo
     assert "被退回需重办 1 项" in text and "重拍照片" in text
     assert "未读通知 1 项" in text and "冬季防火" in text
     assert "本月还需走访 1 户" in text and "李二（0/3）" in text and "王大" not in text
+
+
+async def test_morning_digest_lists_task_due_in_two_days(sessionmaker, clock, rules):
+    world = await _scenario(sessionmaker, clock)
+    async with sessionmaker() as s, s.begin():
+        _, (soon,) = await task_store.create_task(
+            s,
+            kind="task",
+            title="危房改造进度",
+            created_by=world.people["county0"].id,
+            county_id=world.county.id,
+            village_ids=[world.villages[0].id],
+            now=clock.now(),
+            deadline=sh(2026, 11, 14, 18),  # two days after the digest's morning
+        )
+        _, (later,) = await task_store.create_task(
+            s,
+            kind="task",
+            title="年底总结",
+            created_by=world.people["county0"].id,
+            county_id=world.county.id,
+            village_ids=[world.villages[0].id],
+            now=clock.now(),
+            deadline=sh(2026, 11, 20, 18),  # beyond the three days: not yet
+        )
+    async with sessionmaker() as s:
+        notice = await s.scalar(
+            sa.select(Assignment.id)
+            .join(Task, Task.id == Assignment.task_id)
+            .where(Task.title == "冬季防火", Assignment.village_id == world.villages[2].id)
+        )
+    clock.set(sh(2026, 11, 12, 7, 31))
+    await Scheduler(sessionmaker, clock, rules).tick()
+    digests = await _digests(sessionmaker)
+    text = digests[world.people["sec0"].id].body["text"]
+    assert "即将到期（3 天内）1 项" in text
+    assert f"{soon.id}. 危房改造进度（截止 11月14日 18:00）｜提交 {soon.id}" in text
+    assert "年底总结" not in text
+    # Every task line carries its command; the notice the command that shows it.
+    for line in text.splitlines():
+        if "今天交表" in line or "早该交的" in line or "重拍照片" in line:
+            assert "｜提交 " in line, line
+        if "冬季防火" in line:
+            assert "｜任务 " in line, line
+    # The closing hint matches what is listed: households to visit, no "see all tasks".
+    foot = text.splitlines()[-1]
+    assert "发送「任务」查看全部" not in foot and "走访 户主姓名" in foot
+    # A village with only a notice and no household due: no task list, no visit hint.
+    other = digests[world.people["sec2"].id].body["text"].splitlines()
+    assert other[1:] == ["未读通知 1 项：", f"  · {notice}. 冬季防火｜任务 {notice}", FOOT_OFF]
+    assert later.id != soon.id
 
 
 async def test_personal_hour_and_off_are_respected(sessionmaker, clock, rules):

@@ -6,7 +6,8 @@ Routes
     GET  /chat/ws     the WebSocket
     POST /chat/upload a photo, multipart/form-data: field ``photo`` (the file), optional ``id``
     POST /chat/session {"token": t}: the cookie of the new browser id a socket was given
-    GET  /media/{path} stored photos and thumbnails, only for a browser bound to a person
+    GET  /media/{path} stored photos and thumbnails, for a browser bound to a person, or by a
+                      signed link of a ledger (bot.web.signed) for the person it names
 
 Identity
     Each browser gets a random id in the cookie ``cunbot_chat`` ("<id>.<hmac>", HMAC-SHA256 with
@@ -84,6 +85,7 @@ from bot.channels.webchat.protocol import (
     WebChatLimits,
     media_url,
 )
+from bot.web import signed
 from services import audit_refusals
 from storage import photos as photo_store
 
@@ -206,29 +208,55 @@ async def upload(request: web.Request) -> web.Response:
     )
 
 
-async def media(request: web.Request) -> web.StreamResponse:
+async def _viewer(request: web.Request, rel: str) -> tuple[int, str]:
+    """Who is asking for a photo, and how: the person a valid signed link names (``link``), or
+    the person the browser is bound to (``webchat``). A bad or expired link is 403."""
     hub = request.app[HUB]
+    key = request.app.get(signed.MEDIA_KEY)
+    state, person_id = (
+        signed.check(key, rel, request.query, request.app[CLOCK].now())
+        if key is not None
+        else (signed.LinkState.UNSIGNED, None)
+    )
+    if state == signed.LinkState.OK and person_id is not None:
+        return person_id, "link"
+    if state != signed.LinkState.UNSIGNED:
+        await _refuse(request, person_id, rel, f"link_{state}", "link")
+        raise web.HTTPForbidden(text=TEXTS["media_link_bad"])
     external_id = hub.browser_id(request)
     bound = await hub.bound(external_id) if external_id is not None else None
     if bound is None:
         raise web.HTTPForbidden(text=TEXTS["media_forbidden"])
+    return bound.person_id, "webchat"
+
+
+async def _refuse(
+    request: web.Request, person_id: int | None, rel: str, reason: str, via: str
+) -> None:
+    await audit_refusals.record_apart(
+        request.app[HUB].sessionmaker,
+        reason,
+        now=request.app[CLOCK].now(),
+        person_id=person_id,
+        action="media",
+        obj=rel[:120],
+        msg="-",
+        via=via,
+    )
+
+
+async def media(request: web.Request) -> web.StreamResponse:
+    hub = request.app[HUB]
     root = request.app[CONFIG].core.media_dir
     rel = request.match_info["path"]
+    person_id, via = await _viewer(request, rel)
     async with hub.sessionmaker() as session:
-        allowed = await photo_store.may_view_photo(session, bound.person_id, rel)
+        allowed = await photo_store.may_view_photo(session, person_id, rel)
     if not allowed:
         # Another region's photo answers as a path that does not exist (no existence oracle),
         # and both leave a refusal in the audit.
-        await audit_refusals.record_apart(
-            hub.sessionmaker,
-            "not_found" if allowed is None else "forbidden",
-            now=request.app[CLOCK].now(),
-            person_id=bound.person_id,
-            action="media",
-            obj=rel[:120],
-            msg="-",
-            via="webchat",
-        )
+        reason = "not_found" if allowed is None else "forbidden"
+        await _refuse(request, person_id, rel, reason, via)
         raise web.HTTPNotFound()
 
     def locate() -> Path | None:
@@ -239,7 +267,9 @@ async def media(request: web.Request) -> web.StreamResponse:
     target = await asyncio.to_thread(locate)
     if target is None:
         raise web.HTTPNotFound()
-    return web.FileResponse(target, headers={"Cache-Control": "private, max-age=86400"})
+    # A signed link must stop working when it expires, so its answer is not kept.
+    cache = "private, max-age=86400" if via == "webchat" else "private, no-store"
+    return web.FileResponse(target, headers={"Cache-Control": cache})
 
 
 def setup(app: web.Application) -> None:

@@ -46,6 +46,7 @@ TEXTS = {
     "upload_missing": "没有收到照片，请重新选择照片。",
     "upload_too_big": texts.PHOTO_TOO_BIG,
     "media_forbidden": "请先在村务助手里绑定身份，才能查看照片。",
+    "media_link_bad": "照片链接无效或已过期，请在聊天中重新发送「导出」获取新的台账。",
     "shutting_down": "服务正在重启，请稍后再发。",
 }
 

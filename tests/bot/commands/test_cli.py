@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from storage import db
-from storage.models import Household, Person, Region
+from storage.models import Audit, Household, Person, Region
 from tests.chat import ChatDriver
 from tests.factories import make_world
 
@@ -180,3 +180,32 @@ async def test_person_deactivate_shuts_a_person_out_once(cli, world, database_ur
     finally:
         await engine.dispose()
     assert active is False
+
+
+async def test_quota_set_show_and_clear_from_the_command_line(cli, world, database_url):
+    rc, out, err = await cli(
+        "quota", "set", "--region", "东岭镇", "--category", "监测户", "--per-month", "4"
+    )
+    assert rc == 0, err
+    assert "东岭镇 监测户：每月 默认 → 4" in out
+    rc, out, err = await cli("quota", "show", "--region", "石门村")
+    assert rc == 0, err
+    assert "示范县/东岭镇/石门村 每户每月走访次数（每天最多计 1 次）" in out
+    assert "监测户  4  东岭镇" in out and "一般户  0  默认" in out
+    rc, _, err = await cli(
+        "quota", "set", "--region", "石门村", "--category", "富裕户", "--per-month", "2"
+    )
+    assert rc == 2 and "户类型「富裕户」不对" in err
+    rc, out, err = await cli("quota", "clear", "--region", "东岭镇", "--category", "监测户")
+    assert rc == 0 and "每月 4 → 默认" in out, err
+    engine = db.make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            actions = (
+                await conn.scalars(
+                    sa.select(Audit.action).where(Audit.action.like("quota.%")).order_by(Audit.id)
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert actions == ["quota.set", "quota.clear"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 
 from bot.app import create_app
 from bot.config import load_config
 from storage import api_tokens, people, regions
-from storage.models import OutboxMessage
+from storage.models import Assignment, Audit, OutboxMessage, Task
 from tests.factories import make_world
 
 
@@ -26,6 +27,8 @@ async def api(sessionmaker, clock, database_url, tmp_path):
         )
         other_token = await api_tokens.create(s, stranger.id, clock.now())
         sec_token = await api_tokens.create(s, world.people["sec0"].id, clock.now())
+        town_token = await api_tokens.create(s, world.people["town0"].id, clock.now())
+        town1_token = await api_tokens.create(s, world.people["town1"].id, clock.now())
     config = load_config(database_url=database_url, var_dir=tmp_path, media_dir=tmp_path / "m")
     app = create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
     runner = web.AppRunner(app)
@@ -40,6 +43,8 @@ async def api(sessionmaker, clock, database_url, tmp_path):
             "token": token,
             "other": other_token,
             "sec": sec_token,
+            "town": town_token,
+            "town1": town1_token,
         }
     await runner.cleanup()
 
@@ -100,6 +105,52 @@ async def test_secretary_token_cannot_use_the_api(api):
         "/api/tasks", json={"title": "x", "deadline": "明天"}, headers=auth(api["sec"])
     )
     assert r.status == 403
+
+
+async def test_township_staff_create_tasks_for_their_own_villages_only(api, sessionmaker):
+    c, world = api["client"], api["world"]
+    mine = {"title": "核对低保名单", "deadline": "12月5日前", "scope": {"villages": ["石门村"]}}
+    r = await c.post("/api/tasks", json=mine, headers=auth(api["town"]))
+    assert r.status == 201, await r.text()
+    created = await r.json()
+    assert created["assignments"] == 1
+    # 全县 from a township means its own township's villages.
+    r = await c.post(
+        "/api/tasks",
+        json={"title": "全镇排查", "deadline": "明天", "scope": {"county": True}},
+        headers=auth(api["town"]),
+    )
+    assert r.status == 201 and (await r.json())["assignments"] == 2
+    # A village of another township (西川乡's 杏花村) is refused and nothing is sent.
+    async with sessionmaker() as s:
+        before = await s.scalar(sa.select(sa.func.count()).select_from(Assignment))
+    foreign = {"title": "越界任务", "deadline": "明天", "scope": {"villages": ["杏花村"]}}
+    r = await c.post("/api/tasks", json=foreign, headers=auth(api["town"]))
+    assert r.status == 403
+    body = await r.json()
+    assert body["message"] == "「杏花村」不在东岭镇，乡镇只能给本乡镇的村发任务。"
+    r = await c.post(
+        "/api/tasks",
+        json={**foreign, "scope": {"townships": ["西川乡"]}},
+        headers=auth(api["town"]),
+    )
+    assert r.status == 403
+    async with sessionmaker() as s:
+        assert await s.scalar(sa.select(sa.func.count()).select_from(Assignment)) == before
+        assert not await s.scalar(sa.select(Task.id).where(Task.title == "越界任务"))
+        refusals = (
+            await s.scalars(
+                sa.select(Audit).where(
+                    Audit.action == "refused", Audit.person_id == world.people["town0"].id
+                )
+            )
+        ).all()
+    assert len(refusals) == 2
+    # The sending township reads its task; another township gets the unknown-id answer.
+    r = await c.get(f"/api/tasks/{created['id']}", headers=auth(api["town"]))
+    assert r.status == 200 and [v["village"] for v in (await r.json())["villages"]] == ["石门村"]
+    r = await c.get(f"/api/tasks/{created['id']}", headers=auth(api["town1"]))
+    assert r.status == 404
 
 
 BAD_REQUESTS = [
