@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from storage import db, outbox, people
 from storage import tasks as task_store
-from storage.models import Assignment, Household, OutboxMessage, Problem, Question, Task, Visit
+from storage.models import Household, OutboxMessage, Problem, Question, Task, Visit
 from tasks.digest_texts import FOOT_OFF
 from tasks.scheduler import Scheduler
 from tests.conftest import SHANGHAI
@@ -144,17 +144,14 @@ async def test_morning_digest_lists_task_due_in_two_days(sessionmaker, clock, ru
             deadline=sh(2026, 11, 20, 18),  # beyond the three days: not yet
         )
     async with sessionmaker() as s:
-        notice = await s.scalar(
-            sa.select(Assignment.id)
-            .join(Task, Task.id == Assignment.task_id)
-            .where(Task.title == "冬季防火", Assignment.village_id == world.villages[2].id)
-        )
+        notice = await s.scalar(sa.select(Task.number).where(Task.title == "冬季防火"))
     clock.set(sh(2026, 11, 12, 7, 31))
     await Scheduler(sessionmaker, clock, rules).tick()
     digests = await _digests(sessionmaker)
     text = digests[world.people["sec0"].id].body["text"]
     assert "即将到期（3 天内）1 项" in text
-    assert f"{soon.id}. 危房改造进度（截止 11月14日 18:00）｜提交 {soon.id}" in text
+    n = soon.task_number
+    assert f"任务 {n}｜危房改造进度（截止 11月14日 18:00）｜提交 {n}" in text
     assert "年底总结" not in text
     # Every task line carries its command; the notice the command that shows it.
     for line in text.splitlines():
@@ -167,8 +164,8 @@ async def test_morning_digest_lists_task_due_in_two_days(sessionmaker, clock, ru
     assert "发送「任务」查看全部" not in foot and "走访 户主姓名" in foot
     # A village with only a notice and no household due: no task list, no visit hint.
     other = digests[world.people["sec2"].id].body["text"].splitlines()
-    assert other[1:] == ["未读通知 1 项：", f"  · {notice}. 冬季防火｜任务 {notice}", FOOT_OFF]
-    assert later.id != soon.id
+    assert other[1:] == ["未读通知 1 项：", f"  · 通知 {notice}｜冬季防火｜任务 {notice}", FOOT_OFF]
+    assert later.task_number != soon.task_number
 
 
 async def test_personal_hour_and_off_are_respected(sessionmaker, clock, rules):

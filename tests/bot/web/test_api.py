@@ -147,9 +147,9 @@ async def test_township_staff_create_tasks_for_their_own_villages_only(api, sess
         ).all()
     assert len(refusals) == 2
     # The sending township reads its task; another township gets the unknown-id answer.
-    r = await c.get(f"/api/tasks/{created['id']}", headers=auth(api["town"]))
+    r = await c.get(f"/api/tasks/{created['number']}", headers=auth(api["town"]))
     assert r.status == 200 and [v["village"] for v in (await r.json())["villages"]] == ["石门村"]
-    r = await c.get(f"/api/tasks/{created['id']}", headers=auth(api["town1"]))
+    r = await c.get(f"/api/tasks/{created['number']}", headers=auth(api["town1"]))
     assert r.status == 404
 
 
