@@ -1,0 +1,57 @@
+"""The words the reader knows: which check a clause is about, and what it says of it.
+
+Written from the household questionnaire (两不愁三保障 and the rest), the way secretaries
+write: the official term, the colloquial one, the object of the check (屋顶, 水管, 新农合).
+Strong words decide the check of a clause, and two strong words of different checks in one
+clause split it (``饮水正常医保已交``); weak words (孩子, 生活) only count when nothing
+stronger is there.
+"""
+
+from __future__ import annotations
+
+
+def _w(words: str) -> tuple[str, ...]:
+    return tuple(words.split())
+
+
+STRONG: dict[str, tuple[str, ...]] = {
+    "water": _w("饮水 吃水 喝水 自来水 水源 水质 水管 水窖 用水 停水 水井 水龙头 供水 井水 山泉水 安全饮水 饮用水 水压 水池 蓄水池 来水 没水 有水 断水 水费 人饮 水柜"),
+    "education": _w("教育 上学 读书 念书 学校 辍学 失学 助学 学费 义务教育 在校 入学 劝返 返校 控辍保学 上课 雨露计划 送教上门 营养餐 小学 初中 中学 高中 大学 幼儿园 学生 读初 读小 读高 读大 上初 上小 上高 上幼 教育资助 两免一补 寄宿"),
+    "medical": _w("医疗 医保 看病 住院 大病 慢性病 慢病 家庭医生 签约医生 合作医疗 新农合 药费 吃药 报销 医药费 门诊 体检 就医 卫生室 医疗保险 居民医保 先诊疗后付费 一站式 医院 治病 手术 参合 农合 买药 拿药 医疗救助 家医 医生"),
+    "housing": _w("住房 房子 房屋 危房 屋顶 漏雨 墙体 墙 房顶 瓦片 瓦 屋面 易地搬迁 搬迁 安置房 土坯房 砖房 地基 门窗 房梁 住的 住得 屋里 危改 改造房 新房 老房 旧房 房间 屋子 楼板 横梁 柱子 房 屋"),
+    "income": _w("收入 两不愁 吃穿 吃饭 穿衣 粮食 口粮 温饱 吃喝 吃的 穿的 衣服 被子 棉被 年收入 人均 家庭收入 生活费 吃不饱 穿不暖 穿暖 吃饱 大米 米面 油盐 存粮 余粮"),
+    "employment": _w("就业 务工 打工 外出 公益岗 工作 培训 找活 上班 干活 劳动力 护林员 保洁员 扶贫车间 帮扶车间 技能 工资 打零工 零工 岗位 务农 失业 做工 工地 厂里 进厂"),
+    "industry": _w("产业 养殖 种植 分红 合作社 养猪 养牛 养鸡 养羊 养鸭 养蜂 养鱼 果园 茶园 种地 庄稼 蔬菜 大棚 药材 烤烟 核桃 产业奖补 奖补 猪 牛 羊 鸡 鸭 果树 茶叶 玉米 土豆 魔芋 花椒 菌 收成 种了 养了 苗"),
+    "credit": _w("小额信贷 贷款 信贷 扶贫贷 还款 逾期 贷 借款 利息 贴息 还贷 借贷 小贷"),
+    "security": _w("低保 养老 社保 特困 残疾证 临时救助 救助 五保 保障金 残疾补贴 两项补贴 养老金 高龄补贴 补贴 兜底 供养 残补 护理补贴 社会保障 养老保险 城乡居民养老 临救"),
+}
+
+WEAK: dict[str, tuple[str, ...]] = {
+    "education": _w("孩子 小孩 娃 儿子 女儿 孙子 孙女 学"),
+    "income": _w("生活 吃 穿"),
+    "employment": _w("出去 在外 挣钱"),
+    "housing": _w("住"),
+    "water": _w("水"),
+}
+
+# Words that are not the check they seem to name (longest match wins, so these shadow).
+NOT_A_CHECK = _w("水泥 水果 水稻 水电费 泥水 口水 学习 工作队 工作组 驻村工作 房东 厨房 养老院 医生说")
+
+# Typos of phone keyboards (pinyin homophones) and voice typing -> the intended word.
+TYPOS: dict[str, str] = {
+    wrong: right
+    for wrong, _, right in (
+        pair.partition(">")
+        for pair in _w(
+        "引水>饮水 隐水>饮水 饮谁>饮水 医宝>医保 依保>医保 一保>医保 意保>医保 医疗保线>医疗保险"
+        " 住方>住房 住防>住房 漏语>漏雨 漏与>漏雨 低宝>低保 抵保>低保 正长>正常 正尝>正常"
+        " 整常>正常 缀学>辍学 啜学>辍学 搓学>辍学 戳学>辍学 上雪>上学 尚学>上学 收如>收入"
+        " 就叶>就业 产叶>产业 贷宽>贷款 危方>危房 自来谁>自来水 读数>读书 房字>房子 防子>房子"
+        " 屋定>屋顶 医廖>医疗 以交>已交 一交>已交 以缴>已缴 没问提>没问题 没问体>没问题"
+        " 无问提>无问题 保销>报销 报消>报销 新农和>新农合 养住>养猪 大鹏>大棚 逾其>逾期"
+        " 务攻>务工 打攻>打工 残急>残疾 安权>安全 按全>安全 稳订>稳定 以经>已经 己经>已经"
+        " 己交>已交 巳交>已交 正帝>正常"
+        )
+    )
+}
+

@@ -1,0 +1,189 @@
+"""Assembling a report: the household named first, then each check's clauses judged together.
+
+See the package docstring for the API and the rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from core.checklist import CHECKS
+from core.text import simplified
+from services.visit_reading import cues
+from services.visit_reading.clauses import Clause, check_of, hits, normalize, pieces, split
+
+CONFIDENT = cues.CONFIDENT
+_CODE = re.compile(r"^[A-Za-z]{0,4}\d{2,12}$")
+_LEAD = re.compile(r"^[\s,，。;；、：:]+")
+# Words that make a clause a question, not a report (报销比例是多少).
+_QUESTION = re.compile(r"多少|怎么|什么|如何|哪里|哪些|能不能|可不可以|是不是|为什么|吗[？?]?$|[？?]$")
+_LIST_SEPS = frozenset(("", "、", "和", "及", "与", " "))
+_CARRY_MAX = 6  # a clause of no check this short, right after one, still speaks of it (已修好)
+
+
+@dataclass(frozen=True)
+class Item:
+    """A check as recorded: ``ok`` or ``problem``, with the user's words for it."""
+
+    status: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"status": self.status, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the text says of one check. ``status`` is the best reading (``None``: it names
+    the check but says neither way); ``confident`` is ``confidence >= CONFIDENT``."""
+
+    key: str
+    status: str | None
+    confidence: float
+    text: str  # the user's words for this check (exact clauses)
+
+    @property
+    def confident(self) -> bool:
+        return self.status is not None and self.confidence >= CONFIDENT
+
+
+@dataclass(frozen=True)
+class Report:
+    text: str  # what was read
+    query: str  # household name or code given first, "" when none
+    note: str  # the text after the household, exactly as written
+    readings: dict[str, Reading] = field(default_factory=dict)
+    unread: tuple[str, ...] = ()  # clauses about no check, as written
+    mentions_checks: float = 0.0  # 0..1: how much the text reports on checks
+
+    @property
+    def checks(self) -> dict[str, Item]:
+        """The confident readings: what may be recorded (and open a rectification)."""
+        return {
+            k: Item(r.status, r.text)
+            for k, r in self.readings.items()
+            if r.confident and r.status is not None
+        }
+
+    @property
+    def unclear(self) -> tuple[str, ...]:
+        """Checks the text talks about without a confident reading: ask, never guess."""
+        return tuple(k for k, r in self.readings.items() if not r.confident)
+
+    def checklist(self) -> dict[str, dict[str, str]]:
+        return {k: item.to_dict() for k, item in self.checks.items()}
+
+
+def _query(text: str) -> tuple[str, int]:
+    """The household named at the start and where the rest begins."""
+    found = pieces(text)
+    if not found:
+        return "", len(text)
+    start, end, _ = found[0]
+    first = text[start:end]
+    if _CODE.match(first):
+        return first, end
+    norm = normalize(first)
+    strong = [h for h in hits(norm) if h[3]]
+    if not strong:
+        return _bare_name(first), end
+    pos = strong[0][0]
+    if pos >= 2 and len(norm) == len(first):
+        return _bare_name(first[:pos]), start + pos
+    if len(first) <= 4 and first != strong[0][1] and not cues.read_clause(norm).evidence:
+        return _bare_name(first), end  # a name with a check's character in it (牛二, 房玉兰)
+    return "", start
+
+
+def _bare_name(name: str) -> str:
+    """``唐勇家`` -> ``唐勇``; ``張大山`` -> ``张大山`` (households are stored simplified)."""
+    name = simplified(name)
+    return name[:-1] if name.endswith("家") and len(name) >= 3 else name
+
+
+def _join(text: str, clauses: list[Clause]) -> str:
+    """The user's words of these clauses: runs that touch keep their own separators."""
+    runs: list[str] = []
+    run_start = clauses[0].start
+    for prev, cur in zip(clauses, clauses[1:], strict=False):
+        if not _SEP_ONLY.fullmatch(text[prev.end : cur.start]):
+            runs.append(text[run_start : prev.end])
+            run_start = cur.start
+    runs.append(text[run_start : clauses[-1].end])
+    return "，".join(runs)
+
+
+_SEP_ONLY = re.compile(r"[\s,，。;；、！!|]*")
+
+
+def _is_question(clause: Clause) -> bool:
+    return bool(_QUESTION.search(clause.norm))
+
+
+def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]:
+    """Each clause with the check it speaks of (carry-over and lists resolved) and its say."""
+    out: list[tuple[Clause, str | None, cues.Said]] = []
+    for clause in clauses:
+        said = cues.read_clause(clause.norm)
+        key = clause.key if clause.strong or said.evidence else None
+        if key is None and said.evidence and out and out[-1][1] is not None:
+            if len(clause.norm) <= _CARRY_MAX or any(e.resolves for e in said.evidence):
+                key = out[-1][1]  # 房子漏雨，已修好
+        out.append((clause, key, said))
+    # 饮水、住房都正常: a bare list of checks takes the verdict of the clause that ends it.
+    for i in range(len(out) - 2, -1, -1):
+        clause, key, said = out[i]
+        nxt_clause, nxt_key, nxt_said = out[i + 1]
+        if key and not said.evidence and nxt_key and nxt_said.evidence:
+            if nxt_clause.sep in _LIST_SEPS or nxt_clause.sep.strip() in ("、", ""):
+                out[i] = (clause, key, nxt_said)
+    return out
+
+
+def _mentions(assigned: list[tuple[Clause, str | None, cues.Said]], body: int) -> float:
+    said_keys: set[str] = set()
+    named_keys: set[str] = set()
+    covered = 0
+    for clause, key, said in assigned:
+        if key is None or _is_question(clause):
+            continue
+        covered += len(clause.text)
+        (said_keys if said.evidence else named_keys).add(key)
+    if not body:
+        return 0.0
+    raw = 0.6 * len(said_keys) + 0.3 * len(named_keys - said_keys)
+    return round(min(1.0, raw) * (0.6 + 0.4 * min(1.0, covered / body)), 3)
+
+
+def read_report(text: str) -> Report:
+    """Read one visit report (the text after the command word, or a whole free message)."""
+    query, rest = _query(text)
+    note = _LEAD.sub("", text[rest:]).rstrip()
+    assigned = _assign(split(text, rest))
+    by_key: dict[str, list[tuple[Clause, cues.Said]]] = {}
+    unread: list[str] = []
+    for clause, key, said in assigned:
+        if key is None:
+            unread.append(clause.text)
+        else:
+            by_key.setdefault(key, []).append((clause, said))
+    readings: dict[str, Reading] = {}
+    for key in CHECKS:
+        parts = by_key.get(key)
+        if not parts:
+            continue
+        status, confidence = cues.judge([s for _, s in parts])
+        readings[key] = Reading(key, status, confidence, _join(text, [c for c, _ in parts]))
+    body = sum(len(c.text) for c, _, _ in assigned)
+    return Report(
+        text=text,
+        query=query,
+        note=note,
+        readings=readings,
+        unread=tuple(unread),
+        mentions_checks=_mentions(assigned, body),
+    )
+
+
+__all__ = ["CONFIDENT", "Item", "Reading", "Report", "check_of", "read_report"]
