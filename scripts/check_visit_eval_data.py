@@ -178,6 +178,16 @@ def duplicates(rep: Report, name: str, items: list) -> None:
             rep.err(name, f"occurs {n} times: {key}")
 
 
+def same_split(rep: Report, visits: list, intents: list) -> None:
+    """A text used in both files sits on the same side of the split in both."""
+    split_of = {v.get("text"): v.get("split") for v in visits if isinstance(v, dict)}
+    for n, item in enumerate(intents, 1):
+        if isinstance(item, dict) and split_of.get(item.get("text"), item.get("split")) != item.get(
+            "split"
+        ):
+            rep.err(f"intents.yaml#{n}", "text is in visit_reports.yaml on the other split")
+
+
 def table(title: str, rows: Counter, splits: Counter) -> None:
     print(f"\n{title}")
     for key in sorted({k for k, _ in rows}):
@@ -247,6 +257,8 @@ def main(argv: list[str]) -> int:
             else:
                 rep.err(f"{name}#{n}", "item must be a map")
         duplicates(rep, name, items)
+    if isinstance(visits, list) and isinstance(intents, list):
+        same_split(rep, visits, intents)
     if rep.errors:
         print("\n".join(rep.errors))
         print(f"{len(rep.errors)} problem(s)")
