@@ -15,6 +15,7 @@ from core.messages import Reply, paged
 from core.payloads import ReviewApprove, TaskAck, TaskDone, TaskSend
 from core.roles import COUNTY_ROLES, VILLAGE_ROLES
 from core.statuses import OPEN, AssignmentStatus, TaskKind
+from handlers import faq, intent_read
 from handlers import task_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
@@ -76,13 +77,23 @@ async def list_tasks(ctx: Context, rest: str) -> list[Reply]:
     return [Reply("\n".join([T.LIST_HEAD, *paged(lines), T.LIST_TAIL]))]
 
 
+async def acknowledge(ctx: Context, assignment_id: int) -> list[Reply]:
+    """收到 on an item: the 收到 button, or a typed 收到 after its push (handlers/intent.py).
+    A refusal of the use case (the item is closed) is the answer; an id not the person's
+    is raised (audited)."""
+    try:
+        item = await work.ack(ctx.session, ctx.me, assignment_id, now=ctx.now())
+    except (Invalid, Conflict) as err:  # a refusal goes up: audited
+        return [Reply(err.message)]
+    nxt = "" if item.task_kind == TaskKind.NOTICE else T.ACK_NEXT_TASK.format(id=item.id)
+    return [Reply(T.ACKED.format(title=item.task_title, next=nxt), meta={"kind": "task_acked"})]
+
+
 async def button(ctx: Context, _rest: str) -> list[Reply]:
     pressed = payloads.unpack(ctx.incoming.payload)
+    if isinstance(pressed, TaskAck):
+        return await acknowledge(ctx, pressed.assignment)
     try:
-        if isinstance(pressed, TaskAck):
-            item = await work.ack(ctx.session, ctx.me, pressed.assignment, now=ctx.now())
-            nxt = "" if item.task_kind == TaskKind.NOTICE else T.ACK_NEXT_TASK.format(id=item.id)
-            return [Reply(T.ACKED.format(title=item.task_title, next=nxt))]
         if isinstance(pressed, TaskDone):
             item = await work.begin_submission(
                 ctx.session, ctx.me, pressed.assignment, now=ctx.now(), receipt=True
@@ -161,6 +172,9 @@ async def flow_step(ctx: Context) -> list[Reply]:
             data["photos"] = [*data["photos"], photo_id]
         got = T.SUBMIT_GOT_PHOTO
     elif inc.kind == "text" and inc.text.strip():
+        aside = await _aside(ctx, inc.text.strip(), data["assignment"])
+        if aside is not None:
+            return aside
         data["texts"] = [*data["texts"], inc.text.strip()]
         got = T.SUBMIT_GOT_TEXT
     else:
@@ -168,6 +182,17 @@ async def flow_step(ctx: Context) -> list[Reply]:
     await ctx.set_state(FLOW, "collect", data)
     counts = got.format(t=len(data["texts"]), p=len(data["photos"]))
     return [Reply(counts, _send_button(data["assignment"]))]
+
+
+async def _aside(ctx: Context, text: str, assignment_id: int) -> list[Reply] | None:
+    """Inside a submission, a greeting or a thanks is answered and not stored, and a policy
+    question goes to the FAQ; ``None`` for the submission's own text (handlers/intent_read)."""
+    reading = intent_read.read(text, intent_read.Situation(submission_open=True))
+    if reading.intent == intent_read.QUESTION:
+        return [*(await faq.ask(ctx, text)), Reply(T.SUBMIT_STILL_OPEN)]
+    if reading.intent == intent_read.UNCLEAR:
+        return [Reply(T.SUBMIT_NOT_STORED, _send_button(assignment_id))]
+    return None
 
 
 async def review_button(ctx: Context, _rest: str) -> list[Reply]:
