@@ -81,7 +81,13 @@ async def _read(ctx: Context, text: str) -> tuple[Reading, AssignmentDTO | None]
     if intent_read.is_small_talk(folded):
         return intent_read.read(text, Situation()), None
     households = await free_text.own_households(ctx.session, ctx.me)
-    return intent_read.read(text, Situation(households=households)), None
+    reading = intent_read.read(text, Situation(households=households))
+    if not reading.reply_like:
+        return reading, None
+    push = await free_text.latest_push(ctx.session, ctx.me, now=ctx.now())
+    if push is None:
+        return reading, None
+    return intent_read.read(text, Situation(households=households, push=True)), push
 
 
 async def on_text(ctx: Context) -> list[Reply]:
@@ -104,6 +110,8 @@ async def on_text(ctx: Context) -> list[Reply]:
         return await _ask_visit(ctx, text, reading.households)
     if reading.intent == QUESTION and reading.sure:
         return await faq.ask(ctx, text)
+    if reading.intent == QUESTION and reading.confidence >= ASK:
+        return await _ask_question(ctx, text)
     return _help(ctx, reading)
 
 
@@ -161,6 +169,11 @@ async def _ask_ack(ctx: Context, text: str, item: AssignmentDTO) -> list[Reply]:
     return [Reply(body, _yes_no(ask), meta={"kind": "intent_ask", "intent": ACK})]
 
 
+async def _ask_question(ctx: Context, text: str) -> list[Reply]:
+    ask = await _asking(ctx, {"kind": QUESTION, "text": text})
+    return [Reply(T.ASK_QUESTION, _yes_no(ask), meta={"kind": "intent_ask", "intent": QUESTION})]
+
+
 # --- answers to a question, and the help buttons ---------------------------------------------
 
 
@@ -182,6 +195,8 @@ async def _answer(ctx: Context, pressed: IntentAnswer) -> list[Reply]:
         return [Reply(T.NOTED_NO)]
     if data.get("kind") == ACK:
         return await tasks.acknowledge(ctx, int(data["assignment"]))
+    if data.get("kind") == QUESTION:
+        return await faq.ask(ctx, text)
     ids = [int(i) for i in data.get("hh") or []]
     if len(ids) == 1:
         hh = await visit_service.household_for(ctx.session, ctx.me, ids[0])

@@ -31,6 +31,8 @@ from storage.household_search import HouseholdName
 ACT = 0.7  # act on a reading this sure
 ASK = 0.45  # ask about a visit report or a receipt this sure (below: not understood)
 MAX_TEXT = 500  # longer free text is read only this far (a visit report is shorter)
+TERSE = 10  # a policy topic this short (folded characters) is a query: 低保渐退
+SHORT_REPLY = 12  # a statement this short right after a push may answer it
 
 VISIT, ACK, SUBMISSION, QUESTION, UNCLEAR = (
     "visit_report",
@@ -60,6 +62,7 @@ class Reading:
     households: tuple[HouseholdName, ...] = ()  # named in the text (several: ambiguous)
     bare_name: bool = False  # the text is only a household's name (or code)
     small_talk: bool = False  # greeting, thanks, a receipt with nothing to answer
+    reply_like: bool = False  # short enough to answer a push, if one waits
     why: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -74,19 +77,32 @@ def fold(text: str) -> str:
 
 def is_receipt(folded: str) -> bool:
     """收到 / 好的 / 已阅 ... alone, or followed by a short thanks or promise."""
+    for filler in W.FILLERS:
+        if folded.startswith(filler) and folded != filler:
+            folded = folded[len(filler) :]
+            break
     if folded in W.ACK_WORDS or (folded and set(folded) <= {"👌", "👍"}):
         return True
-    head = next((h for h in W.ACK_HEADS if folded.startswith(h)), None)
+    strong = next((h for h in W.STRONG_HEADS if folded.startswith(h)), None)
+    head = strong or next((h for h in W.WEAK_HEADS if folded.startswith(h)), None)
     if head is None:
         return False
     tail = folded[len(head) :]
-    if tail in W.ACK_WORDS or tail in W.SMALL_TALK:
+    if tail in W.ACK_WORDS or tail in W.SMALL_TALK or not tail:
         return True
-    return len(tail) <= W.ACK_TAIL_MAX and bool(W.ACK_TAIL.search(tail))
+    if len(tail) > W.ACK_TAIL_MAX or W.QUESTION.search(tail):
+        return False
+    return strong is not None or bool(W.ACK_TAIL.search(tail))
 
 
 def is_small_talk(folded: str) -> bool:
-    return not folded or folded in W.SMALL_TALK or bool(W.FRAGMENT.fullmatch(folded))
+    if not folded or folded in W.SMALL_TALK or W.FRAGMENT.fullmatch(folded):
+        return True
+    return any(
+        folded.startswith(w) and len(folded) - len(w) <= W.SMALL_TALK_TAIL_MAX
+        for w in W.SMALL_TALK
+        if len(w) >= 2
+    )
 
 
 def is_question(text: str) -> bool:
@@ -142,12 +158,26 @@ def read(text: str, situation: Situation) -> Reading:
     found, rest = named(text, situation.households)
     if found:
         return _about_household(text, found, rest, question)
-    mentions = read_report(text).mentions_checks
-    if mentions >= 0.5 and not question:
-        return Reading(VISIT, 0.55, why=("talks about checks", "names no household"))
+    return _about_nobody(text, folded, question, policy, situation)
+
+
+def _about_nobody(
+    text: str, folded: str, question: bool, policy: bool, situation: Situation
+) -> Reading:
+    """No household named: a report of checks without a name, a terse policy topic, a reply
+    to a push, or nothing we know."""
+    report = read_report(text)
+    if report.checks and report.mentions_checks >= 0.5 and not question:
+        return Reading(VISIT, 0.55, why=("says how checks stand", "names no household"))
     if policy:
-        return Reading(QUESTION, 0.75, why=("policy words", "no question form"))
-    return Reading(UNCLEAR, 0.8, why=("no household, no policy words",))
+        # 低保渐退, 残疾人两项补贴标准: a topic typed as a query. A longer statement with
+        # policy words may be news, a complaint or a report: ask first.
+        terse = len(folded) <= TERSE
+        return Reading(QUESTION, 0.75 if terse else 0.6, why=("policy words", "no question form"))
+    short = len(folded) <= SHORT_REPLY and not question
+    if short and situation.push:
+        return Reading(ACK, 0.5, why=("a short reply", "a push waits for 收到"))
+    return Reading(UNCLEAR, 0.8, reply_like=short, why=("no household, no policy words",))
 
 
 def _about_household(text: str, found: list[HouseholdName], rest: str, question: bool) -> Reading:

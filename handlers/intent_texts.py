@@ -3,6 +3,7 @@
 ASK_VISIT = "这是{name}的走访记录吗？"
 ASK_VISIT_NO_NAME = "这是走访记录吗？"
 ASK_ACK = "是对{kind}「{title}」回复收到吗？"
+ASK_QUESTION = "这是要问的政策问题吗？（不是的话不会转给县里）"
 KIND_TASK = "任务"
 KIND_NOTICE = "通知"
 YES = "是"

@@ -49,20 +49,12 @@ ACK_WORDS = frozenset(
         "照办",
     }
 )
-# A message may start with one of these and go on with a short promise (收到，下午就去办).
-ACK_HEADS = (
-    "收到",
-    "已收到",
-    "好的",
-    "好嘞",
-    "明白",
-    "知道了",
-    "已阅",
-    "知悉",
-    "收悉",
-    "ok",
-    "👌",
-)
+# A message may start with one of these and go on with a short promise (收到，下午就去办):
+# after a strong head any short statement is still a receipt; after a weak one only thanks
+# and promises (ACK_TAIL) are.
+STRONG_HEADS = ("收到", "已收到", "收悉", "知悉", "已知悉", "已阅")
+WEAK_HEADS = ("好的", "好嘞", "明白", "知道了", "了解", "ok", "👌", "👍")
+FILLERS = ("嗯嗯", "嗯", "哦", "噢", "好的好的")  # stripped before a head: 嗯嗯好的
 # Small talk: greetings, thanks, feelings. Never a question for the county.
 SMALL_TALK = frozenset(
     {
@@ -103,9 +95,12 @@ SMALL_TALK = frozenset(
 # Words after an ACK_HEAD that keep the message an acknowledgement: thanks and promises.
 ACK_TAIL = re.compile(
     r"谢谢|感谢|辛苦|领导|马上|立即|立刻|尽快|按时|准时|今天|明天|下午|上午|晚上|就去|去办|"
-    r"落实|执行|照办|按要求|安排|组织|报|办|查|去|到|做|处理|完成|参加|一起"
+    r"落实|执行|照办|按要求|安排|组织|报|办|查|去|到|做|处理|完成|参加|一起|转发|传达|通知|"
+    r"告知|部署|已"
 )
 ACK_TAIL_MAX = 16  # characters after the head; longer is more than a receipt
+
+SMALL_TALK_TAIL_MAX = 4  # 谢谢领导, 大家早上好: small talk with a few words more
 
 # Words that make a message a question.
 QUESTION = re.compile(
