@@ -34,6 +34,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
         " 很好 不错 可以 还行 还可以 有着落 落实 已落实 享受 已享受 在享受 领到 已领 领了 已发"
         " 发了 到位 按时 已签约 签约了 签了 签约 已办 办了 办好 通了 通水 有人管 没欠 不欠 没拖欠"
         " 结实 牢固 坚固 干净 清澈 纳入 已纳入 有活干 有工作 在务工 在打工 上班了 已安排 安排了"
+        " 强 提高 增加 涨了 多了 改善 好转 宽裕 富裕 方便 稳 顺利 正常领 按月 每月都"
         " 不用担心 放心 满意 有收入 收入稳定 吃穿不愁 不漏 没漏 不渗 上了 上学 已经交 都交了"
     ),
     # Verbs that say something only when negated (没发, 未纳入, 没有参加).
@@ -57,7 +58,9 @@ _KINDS: dict[str, tuple[str, ...]] = {
     ),
     "weak_ok": _w("有 在 能 会 行 齐 全 都有 交着 在交 照常 交 缴 报销"),
     "weak_bad": _w("少 低 旧 老 紧 紧张 一般 不多 较差 偏低"),
-    "neg": _w("不 没 没有 未 无 非 否 并未 尚未 还没 还没有 从没 从未 不是 没能 未能 暂未 暂无 还未"),
+    "neg": _w(
+        "不 没 没有 未 无 非 否 并未 尚未 还没 还没有 从没 从未 不是 没能 未能 暂未 暂无 还未"
+    ),
     "hedge": _w(
         "有点 有些 一点 好像 可能 似乎 据说 听说 说是 应该 大概 估计 不清楚 不知道 不确定 没问"
         " 没看 没细看 待核实 待确认 再看看 要看 不太 还好 凑合 勉强 问题不大 不大 差不多 吗 ？ ?"
@@ -83,6 +86,11 @@ for _kind, _words in _KINDS.items():
 _MAX = max(len(w) for w in _CUES)
 _GAP = 2  # a negator reaches the cue that starts at most this many characters after it
 _STRONG_NEG = frozenset(_w("没 没有 未 尚未 还没 还没有 从没 从未 没能 未能 暂未 还未"))
+
+
+def is_cue(word: str) -> bool:
+    """Whether ``word`` (a check word) is itself a cue (停水, 辍学: bad news by themselves)."""
+    return word in _CUES
 
 
 @dataclass(frozen=True)
@@ -162,8 +170,11 @@ def _plain(cue: Cue, past: bool) -> Evidence | None:
     return None
 
 
-def read_clause(clause: str) -> Said:
-    """The evidence one clause gives (negators applied, the past marked, contrast cut)."""
+def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
+    """The evidence one clause gives (negators applied, the past marked, contrast cut).
+    ``masked`` spans (the check's own words, 低保, 养老金) are not read for cues."""
+    for a, b in masked:
+        clause = clause[:a] + "\u3000" * (b - a) + clause[b:]
     cues = scan(clause)
     out: list[Evidence] = []
     hedged = past = False
@@ -183,9 +194,7 @@ def read_clause(clause: str) -> Said:
                 i += 2
                 continue
             prev = cues[i - 1] if i else None
-            after_bad = (
-                prev is not None and prev.kind in _BAD and cue.start - prev.end <= _GAP
-            )
+            after_bad = prev is not None and prev.kind in _BAD and cue.start - prev.end <= _GAP
             if after_bad and out:
                 out.pop()  # 辍学：无 -- the bad word was only the question
             out.append(_dangling(cue, after_bad))
