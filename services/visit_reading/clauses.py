@@ -81,7 +81,9 @@ def check_of(norm: str) -> tuple[str | None, bool]:
 def _masks(norm: str) -> tuple[tuple[int, int], ...]:
     """Spans of check words that say nothing themselves (低保 has 低, 养老金 has 老)."""
     return tuple(
-        (pos, pos + len(word)) for pos, word, _key, _strong in hits(norm) if not is_cue(word)
+        (pos, pos + len(word))
+        for pos, word, _key, strong in hits(norm)
+        if strong and not is_cue(word)
     )
 
 

@@ -12,6 +12,7 @@ from core.checklist import CHECKS
 from core.text import simplified
 from services.visit_reading import cues
 from services.visit_reading.clauses import Clause, check_of, hits, normalize, pieces, split
+from services.visit_reading.lexicon import GROUPS
 
 CONFIDENT = cues.CONFIDENT
 _CODE = re.compile(r"^[A-Za-z]{0,4}\d{2,12}$")
@@ -99,9 +100,11 @@ def _query(text: str) -> tuple[str, int]:
     home = norm.find("家", skip + 1, limit) if len(norm) == len(first) else -1
     if home - skip >= 2 or (home == skip + 1 and _check_follows(norm, home + 1)):
         return _bare_name(first[skip:home]), start + home + 1  # 今天去了唐勇家，……
-    if not strong:
-        return _bare_name(first), end
+    if not strong:  # a long first piece is more than a name: read it too
+        return _bare_name(first), end if len(first) <= _NAME_MAX else start + skip
     pos = strong[0][0]
+    said = [c.start for c in cues.scan(norm[:pos]) if c.start >= 2]
+    pos = said[0] if said else pos  # 蔡德胜无辍学, 高明亮之前没活干: these belong to the check
     if pos >= 2 and len(norm) == len(first):
         name = first[skip:pos] if pos - skip >= 2 else first[:pos]
         # A long run before the first check word is more than a name: read it too.
@@ -142,8 +145,18 @@ def _is_question(clause: Clause) -> bool:
     return bool(_QUESTION.search(clause.norm))
 
 
+def _group(clause: Clause, key: str | None) -> tuple[str | None, ...]:
+    """The checks a clause speaks of: one, or a group (两不愁三保障 正常)."""
+    for word, keys in GROUPS.items():
+        if word in clause.norm:
+            return keys
+    return (key,)
+
+
 def _carries(clause: Clause, said: cues.Said) -> bool:
-    """A clause of no check that still speaks of the one before it (房子漏雨，已修好)."""
+    """A clause of no check that still speaks of the one before it (房子漏雨，已修好; 再看看)."""
+    if said.hedged and not said.evidence:
+        return True
     if not any(not e.fallback for e in said.evidence):
         return False
     return len(clause.norm) <= _CARRY_MAX or any(e.resolves for e in said.evidence)
@@ -154,10 +167,12 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
     out: list[tuple[Clause, str | None, cues.Said]] = []
     for clause in clauses:
         said = cues.read_clause(clause.norm, clause.masked)
-        key = clause.key if clause.strong or said.evidence else None
+        firm = any(not e.fallback for e in said.evidence)
+        key = clause.key if clause.strong or firm else None
         if key is None and out and out[-1][1] is not None and _carries(clause, said):
             key = out[-1][1]
         out.append((clause, key, said))
+    out = [(c, k, s) for c, key, s in out for k in _group(c, key)]
     # 饮水、住房都正常: a bare list of checks takes the verdict of the clause that ends it.
     for i in range(len(out) - 2, -1, -1):
         clause, key, said = out[i]
@@ -200,7 +215,7 @@ def read_report(text: str) -> Report:
         parts = by_key.get(key)
         if not parts:
             continue
-        status, confidence = cues.judge([s for _, s in parts])
+        status, confidence = cues.judge([s for _, s in parts], key)
         readings[key] = Reading(key, status, confidence, _join(text, [c for c, _ in parts]))
     body = sum(len(c.text) for c, _, _ in assigned)
     return Report(
