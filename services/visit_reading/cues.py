@@ -40,6 +40,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
         " 住着 暖和 好好的 卖出去 卖了 出栏 能挣 挣了 寄钱 长得 不断 结算 直接报 没发现问题"
         " 未发现问题 没发现 未发现 不成问题 有得吃 吃得饱 穿得暖 接进 接到 通到 在岗 上岗 有了"
         " 挺新 很新 新的 不是没交 不是没有 不是没 长得很好 养得好 改造的 改造过的 有保障的"
+        " 有水 就有水 合格 a级 b级"
         " 不用愁 无忧 没有困难 无困难 正常领取 按时领 按月领 都领 都有 齐全 在用 能用 好用"
     ),
     # Verbs that say something only when negated (没发, 未纳入, 没有参加).
@@ -48,7 +49,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
         " 建 盖 做 弄 买 交上 缴上 上 发现"
     ),
     "resolve": _w(
-        "修好 修好了 已修 修了 已维修 维修了 维修好 修缮了 已修缮 翻修了 已翻修 翻新了 完成 已完成"
+        "已修好 都修好了 修好 修好了 已修 修了 已维修 维修了 维修好 修缮了 已修缮 翻修了 已翻修 翻新了 完成 已完成"
         " 完工 已完工 劝返 已劝返 劝回 返校 已返校 回学校 复学 已复学 改造过 改造好 改造完 已改造"
         " 改造了 改好了 已解决 解决了 已整改 整改了 整改完 好了 已搬 搬进 住进 搬迁了 已搬迁"
         " 还清 已还 还了 结清 已结清 换了 已换 补好 盖好 新建了 建好 盖了新房 住上新房 已通"
@@ -70,13 +71,13 @@ _KINDS: dict[str, tuple[str, ...]] = {
         " 紧张 低了 少了 减少 下降 不多了 快干了 干了 鼓了 往外鼓 要鉴定 有股味 有味 异味 怪味"
         " 干不了 干不动 没活干 没活 闲着 闲在家 无业 待业 没找到活 找不到活 没工作 不去学校"
         " 不肯去 不读了 不想读 不上了 摔伤 去世 没劳动力 没有劳动力 没带 垫了 自己垫 没报下来"
-        " 报不下来 没下来 接济 死 死了 要翻修 要修缮 要维修 不去了 冻裂 冻坏 裂了 歪了 塌了 倒了 掉了 坏掉 没人 不管"
+        " 见底 取消 被取消 停发 清退 难 看病难 吃水难 上学难 c级 d级 报不下来 没下来 接济 死 死了 要翻修 要修缮 要维修 不去了 冻裂 冻坏 裂了 歪了 塌了 倒了 掉了 坏掉 没人 不管"
     ),
     "weak_ok": _w("有 在 能 会 行 齐 全 交着 在交 照常 交 缴 报销"),
     "weak_bad": _w("少 低 旧 老 紧 一般 不多 较差 偏低"),
     "neg": _w(
         "不 没 没有 未 无 非 否 并未 尚未 还没 还没有 从没 从未 不是 没能 未能 暂未 暂无 还未"
-        " 没看到 没看见 没发现 未发现 没见 没见到"
+        " 没看到 没看见 没发现 未发现 没见 没见到 不存在 没出现 未出现 杜绝"
     ),
     "hedge": _w(
         "好像 可能 似乎 据说 听说 应该 大概 估计 不清楚 不知道 不确定 没问 没看 没细看 待核实"
@@ -85,7 +86,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
     ),
     # Words that would read as cues but are not (低了不少: 不少 is "a lot").
     "neutral": _w(
-        "不少 不久 没多久 不到 不管 不用 不光 不仅 不但 多少钱 老人 老两口 老伴 老大 老二 老三"
+        "安全鉴定 鉴定为 不少 不久 没多久 不到 不管 不用 不光 不仅 不但 多少钱 老人 老两口 老伴 老大 老二 老三"
         " 老公 老婆 老板 老师 老家 老太 老汉 老头 老奶奶 老爷子 老母亲 老父亲 老乡 一般户"
     ),
     "contrast": _w("但 但是 不过 就是 只是 可是 然而 却"),
@@ -301,8 +302,9 @@ def _weigh(evidence: list[Evidence]) -> tuple[str | None, float]:
             return PROBLEM, 0.5
         return PROBLEM, max(e.strength for e in bads)
     last = evidence[-1]
-    if last.status == OK and (last.resolves or all(e.past for e in bads)):
-        return OK, min(0.9, last.strength)
+    after = evidence[max(i for i, e in enumerate(evidence) if e.status == PROBLEM) + 1 :]
+    if last.status == OK and (any(e.resolves for e in after) or all(e.past for e in bads)):
+        return OK, min(0.9, max(e.strength for e in after))
     if last.status == PROBLEM and not last.past:
         return PROBLEM, min(0.85, last.strength)
     return (last.status, 0.5)
