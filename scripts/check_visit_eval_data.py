@@ -48,11 +48,32 @@ MIN_VISITS, MIN_INTENTS = 360, 260
 # Traditional forms of registry surnames, so a report typed in traditional characters still
 # names its household.
 TRAD_SURNAME = {
-    "陈": "陳", "刘": "劉", "张": "張", "杨": "楊", "赵": "趙", "吴": "吳", "孙": "孫",
-    "马": "馬", "郑": "鄭", "谢": "謝", "韩": "韓", "冯": "馮", "邓": "鄧", "肖": "蕭",
-    "蒋": "蔣", "叶": "葉", "苏": "蘇", "吕": "呂", "卢": "盧", "韦": "韋", "龙": "龍",
-    "罗": "羅", "黄": "黃", "郭": "郭", "潘": "潘",
-}  # fmt: skip
+    "陈": "陳",
+    "刘": "劉",
+    "张": "張",
+    "杨": "楊",
+    "赵": "趙",
+    "吴": "吳",
+    "孙": "孫",
+    "马": "馬",
+    "郑": "鄭",
+    "谢": "謝",
+    "韩": "韓",
+    "冯": "馮",
+    "邓": "鄧",
+    "肖": "蕭",
+    "蒋": "蔣",
+    "叶": "葉",
+    "苏": "蘇",
+    "吕": "呂",
+    "卢": "盧",
+    "韦": "韋",
+    "龙": "龍",
+    "罗": "羅",
+    "黄": "黃",
+    "郭": "郭",
+    "潘": "潘",
+}
 
 
 class Report:
@@ -61,6 +82,10 @@ class Report:
 
     def err(self, where: str, msg: str) -> None:
         self.errors.append(f"{where}: {msg}")
+
+
+def out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
 
 
 def load(path: Path) -> object:
@@ -79,21 +104,8 @@ def check_split(rep: Report, where: str, split: object) -> None:
         rep.err(where, f"split {split!r} not in {SPLITS}")
 
 
-def check_visit(rep: Report, where: str, item: dict, registry: dict[str, str]) -> None:
-    extra = set(item) - VISIT_FIELDS
-    missing = {"text", "household", "checks", "numbers", "style", "split"} - set(item)
-    if extra or missing:
-        rep.err(where, f"fields: unknown {sorted(extra)}, missing {sorted(missing)}")
-        return
-    text = item["text"]
-    if not isinstance(text, str) or not text.strip():
-        rep.err(where, "text must be a non-empty string")
-        return
-    household = item["household"]
-    if household not in registry:
-        rep.err(where, f"household {household!r} is not in the registry")
-    elif not names_household(text, household, registry[household]):
-        rep.err(where, f"text does not name {household} ({registry[household]})")
+def check_labels(rep: Report, where: str, item: dict) -> None:
+    """checks: key -> ok|problem; unclear: keys; not both for one key; at least one label."""
     checks = item["checks"] or {}
     if not isinstance(checks, dict):
         rep.err(where, "checks must be a map")
@@ -111,13 +123,34 @@ def check_visit(rep: Report, where: str, item: dict, registry: dict[str, str]) -
         rep.err(where, f"{sorted(set(unclear) & set(checks))} both decided and unclear")
     if not checks and not unclear:
         rep.err(where, "a report says something about at least one check")
-    numbers = item["numbers"]
+
+
+def check_numbers(rep: Report, where: str, text: str, numbers: object) -> None:
     if not isinstance(numbers, list):
         rep.err(where, "numbers must be a list")
-    else:
-        for n in numbers:
-            if not isinstance(n, str) or n not in text:
-                rep.err(where, f"number {n!r} is not verbatim in the text")
+        return
+    for n in numbers:
+        if not isinstance(n, str) or n not in text:
+            rep.err(where, f"number {n!r} is not verbatim in the text")
+
+
+def check_visit(rep: Report, where: str, item: dict, registry: dict[str, str]) -> None:
+    extra = set(item) - VISIT_FIELDS
+    missing = {"text", "household", "checks", "numbers", "style", "split"} - set(item)
+    if extra or missing:
+        rep.err(where, f"fields: unknown {sorted(extra)}, missing {sorted(missing)}")
+        return
+    text = item["text"]
+    if not isinstance(text, str) or not text.strip():
+        rep.err(where, "text must be a non-empty string")
+        return
+    household = item["household"]
+    if household not in registry:
+        rep.err(where, f"household {household!r} is not in the registry")
+    elif not names_household(text, household, registry[household]):
+        rep.err(where, f"text does not name {household} ({registry[household]})")
+    check_labels(rep, where, item)
+    check_numbers(rep, where, text, item["numbers"])
     if item["style"] not in STYLES:
         rep.err(where, f"style {item['style']!r} not in {STYLES}")
     check_split(rep, where, item["split"])
@@ -178,15 +211,27 @@ def duplicates(rep: Report, name: str, items: list) -> None:
             rep.err(name, f"occurs {n} times: {key}")
 
 
+def same_split(rep: Report, visits: list, intents: list) -> None:
+    """A text used in both files sits on the same side of the split in both."""
+    split_of = {v.get("text"): v.get("split") for v in visits if isinstance(v, dict)}
+    for n, item in enumerate(intents, 1):
+        if isinstance(item, dict) and split_of.get(item.get("text"), item.get("split")) != item.get(
+            "split"
+        ):
+            rep.err(f"intents.yaml#{n}", "text is in visit_reports.yaml on the other split")
+
+
 def table(title: str, rows: Counter, splits: Counter) -> None:
-    print(f"\n{title}")
+    out(f"\n{title}")
     for key in sorted({k for k, _ in rows}):
         dev, test = rows[(key, "dev")], rows[(key, "test")]
-        print(f"  {key:<22} {dev + test:>4}  dev {dev:>4}  test {test:>4}")
+        out(f"  {key:<22} {dev + test:>4}  dev {dev:>4}  test {test:>4}")
     total = sum(splits.values())
     share = splits["test"] / total if total else 0.0
-    print(f"  {'total':<22} {total:>4}  dev {splits['dev']:>4}  test {splits['test']:>4}"
-          f"  ({share:.0%} test)")  # fmt: skip
+    out(
+        f"  {'total':<22} {total:>4}  dev {splits['dev']:>4}  test {splits['test']:>4}"
+        f"  ({share:.0%} test)"
+    )
 
 
 def summarize_visits(visits: list[dict]) -> None:
@@ -198,17 +243,21 @@ def summarize_visits(visits: list[dict]) -> None:
             status[(k, s)] += 1
         for k in v.get("unclear") or []:
             status[(k, "unclear")] += 1
-    print("\n  check        ok  problem  unclear")
+    out("\n  check        ok  problem  unclear")
     for k in CHECKS:
-        print(f"  {k:<11} {status[(k, 'ok')]:>4} {status[(k, 'problem')]:>8} "
-              f"{status[(k, 'unclear')]:>8}")  # fmt: skip
+        out(
+            f"  {k:<11} {status[(k, 'ok')]:>4} {status[(k, 'problem')]:>8} "
+            f"{status[(k, 'unclear')]:>8}"
+        )
     with_problem = sum(1 for v in visits if "problem" in v["checks"].values())
     with_unclear = sum(1 for v in visits if v.get("unclear"))
     with_numbers = sum(1 for v in visits if v["numbers"])
     n = len(visits)
-    print(f"  reports with a problem: {with_problem} ({with_problem / n:.0%}); with an unclear "
-          f"clause: {with_unclear}; with numbers: {with_numbers}; check labels: "
-          f"{sum(status.values())}")  # fmt: skip
+    out(
+        f"  reports with a problem: {with_problem} ({with_problem / n:.0%}); with an unclear "
+        f"clause: {with_unclear}; with numbers: {with_numbers}; check labels: "
+        f"{sum(status.values())}"
+    )
 
 
 def summarize_intents(intents: list[dict]) -> None:
@@ -217,10 +266,11 @@ def summarize_intents(intents: list[dict]) -> None:
     no_push_ack_words = sum(
         1
         for i in intents
-        if i["intent"] == "not_understood" and i["context"]["recent_push"] is None
+        if i["intent"] == "not_understood"
+        and i["context"]["recent_push"] is None
         and i["text"].strip() in {"收到", "好的", "已阅", "收到了", "👌", "明白", "好嘞", "知道了"}
-    )  # fmt: skip
-    print(f"  ack words with no recent push (not_understood): {no_push_ack_words}")
+    )
+    out(f"  ack words with no recent push (not_understood): {no_push_ack_words}")
 
 
 def main(argv: list[str]) -> int:
@@ -247,9 +297,11 @@ def main(argv: list[str]) -> int:
             else:
                 rep.err(f"{name}#{n}", "item must be a map")
         duplicates(rep, name, items)
+    if isinstance(visits, list) and isinstance(intents, list):
+        same_split(rep, visits, intents)
     if rep.errors:
-        print("\n".join(rep.errors))
-        print(f"{len(rep.errors)} problem(s)")
+        out("\n".join(rep.errors))
+        out(f"{len(rep.errors)} problem(s)")
         return 1
     summarize_visits(visits)  # type: ignore[arg-type]
     summarize_intents(intents)  # type: ignore[arg-type]
