@@ -71,22 +71,23 @@ _KINDS: dict[str, tuple[str, ...]] = {
         " 紧张 低了 少了 减少 下降 不多了 快干了 干了 鼓了 往外鼓 要鉴定 有股味 有味 异味 怪味"
         " 干不了 干不动 没活干 没活 闲着 闲在家 无业 待业 没找到活 找不到活 没工作 不去学校"
         " 不肯去 不读了 不想读 不上了 摔伤 去世 没劳动力 没有劳动力 没带 垫了 自己垫 没报下来"
-        " 见底 取消 被取消 停发 清退 难 看病难 吃水难 上学难 c级 d级 报不下来 没下来 接济 死 死了 要翻修 要修缮 要维修 不去了 冻裂 冻坏 裂了 歪了 塌了 倒了 掉了 坏掉 没人 不管"
+        " 偏低 拿不到 领不到 倒闭 关门 垮了 松了 松动 要加固 得加固 需加固 需要加固 泡了 缝 黄的"
+        " 不能喝 喝不了 不能吃 又不去了 又停了 又坏了 又漏了 过期 到期了 见底 取消 被取消 停发 清退 难 看病难 吃水难 上学难 c级 d级 报不下来 没下来 接济 死 死了 要翻修 要修缮 要维修 不去了 冻裂 冻坏 裂了 歪了 塌了 倒了 掉了 坏掉 没人 不管"
     ),
     "weak_ok": _w("有 在 能 会 行 齐 全 交着 在交 照常 交 缴 报销"),
-    "weak_bad": _w("少 低 旧 老 紧 一般 不多 较差 偏低"),
+    "weak_bad": _w("少 低 旧 老 紧 一般 不多 较差"),
     "neg": _w(
         "不 没 没有 未 无 非 否 并未 尚未 还没 还没有 从没 从未 不是 没能 未能 暂未 暂无 还未"
         " 没看到 没看见 没发现 未发现 没见 没见到 不存在 没出现 未出现 杜绝"
     ),
     "hedge": _w(
         "好像 可能 似乎 据说 听说 应该 大概 估计 不清楚 不知道 不确定 没问 没看 没细看 待核实"
-        " 待确认 再看看 要看 不太清楚 还好 凑合 勉强 问题不大 差不多 吗 吧 ？ ? 多少 怎么 什么"
+        " 待确认 再看看 要看 不太清楚 还好 凑合 勉强 问题不大 吗 吧 ？ ? 多少 怎么 什么"
         " 如何 看情况 没定 还没定 未定 还没确定 说是要 说不准 不好说 难说 还不知道 能不能 不太确定 没仔细"
     ),
     # Words that would read as cues but are not (低了不少: 不少 is "a lot").
     "neutral": _w(
-        "安全鉴定 鉴定为 不少 不久 没多久 不到 不管 不用 不光 不仅 不但 多少钱 老人 老两口 老伴 老大 老二 老三"
+        "有一天没一天 安全鉴定 鉴定为 不少 不久 没多久 不到 不管 不用 不光 不仅 不但 多少钱 老人 老两口 老伴 老大 老二 老三"
         " 老公 老婆 老板 老师 老家 老太 老汉 老头 老奶奶 老爷子 老母亲 老父亲 老乡 一般户"
     ),
     "contrast": _w("但 但是 不过 就是 只是 可是 然而 却"),
@@ -208,6 +209,10 @@ def _plain(cue: Cue, past: bool) -> Evidence | None:
     )
 
 
+def _inside(cue: Cue, spans: tuple[tuple[int, int], ...]) -> bool:
+    return any(a <= cue.start and cue.end <= b for a, b in spans)
+
+
 def _negated(cues: list[Cue], i: int) -> tuple[list[Evidence], int]:
     """The negator at ``i`` and what it flips: the next cue, and a run of bad words after a
     flipped bad one (无失学辍学); or a dangling negator. Returns evidence and the next index."""
@@ -227,8 +232,9 @@ def _negated(cues: list[Cue], i: int) -> tuple[list[Evidence], int]:
 
 def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
     """The evidence one clause gives (negators applied, the past marked, contrast cut).
-    ``masked`` spans (the check's own words, 低保, 养老金) are not read for cues."""
-    cues = [c for c in scan(clause) if not any(a <= c.start and c.end <= b for a, b in masked)]
+    One-character cues inside ``masked`` spans (the check's own words: 低 of 低保, 老 of
+    养老金) are not read."""
+    cues = [c for c in scan(clause) if len(c.word) > 1 or not _inside(c, masked)]
     out: list[Evidence] = []
     hedged = past = False
     i = 0

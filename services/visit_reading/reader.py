@@ -27,7 +27,8 @@ _VISIT_LEAD = re.compile(
     r"(?:去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户)?"
 )
 _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
-_CARRY_MAX = 6  # a clause of no check this short, right after one, still speaks of it (已修好)
+_CARRY_MAX = 6
+_GOES_ON = ("结果", "但", "可是", "不过", "又", "现在", "目前", "已经", "后来", "还是", "就是")  # a clause of no check this short, right after one, still speaks of it (已修好)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ def _carries(clause: Clause, said: cues.Said) -> bool:
         return True
     if not any(not e.fallback for e in said.evidence):
         return False
+    if clause.norm.startswith(_GOES_ON):
+        return True  # 劝返了，结果又不去了
     return len(clause.norm) <= _CARRY_MAX or any(e.resolves for e in said.evidence)
 
 
