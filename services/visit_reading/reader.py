@@ -28,7 +28,19 @@ _VISIT_LEAD = re.compile(
 )
 _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
 _CARRY_MAX = 6
-_GOES_ON = ("结果", "但", "可是", "不过", "又", "现在", "目前", "已经", "后来", "还是", "就是")  # a clause of no check this short, right after one, still speaks of it (已修好)
+_GOES_ON = (
+    "结果",
+    "但",
+    "可是",
+    "不过",
+    "又",
+    "现在",
+    "目前",
+    "已经",
+    "后来",
+    "还是",
+    "就是",
+)  # a clause of no check this short, right after one, still speaks of it (已修好)
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,11 @@ def _group(clause: Clause, key: str | None) -> tuple[str | None, ...]:
     return (key,)
 
 
+def _bare(clause: Clause) -> bool:
+    """A clause that is only a verdict (不缺, 都够): at most one character besides its cues."""
+    return len(clause.norm) - sum(len(c.word) for c in cues.scan(clause.norm)) <= 1
+
+
 def _carries(clause: Clause, said: cues.Said) -> bool:
     """A clause of no check that still speaks of the one before it (房子漏雨，已修好; 再看看)."""
     if said.hedged and not said.evidence:
@@ -172,8 +189,11 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
         said = cues.read_clause(clause.norm, clause.masked)
         firm = any(not e.fallback for e in said.evidence)
         key = clause.key if clause.strong or firm else None
-        if key is None and out and out[-1][1] is not None and _carries(clause, said):
-            key = out[-1][1]
+        if key is None and out and _carries(clause, said):
+            prev_clause, prev_key, prev_said = out[-1]
+            # 吃的用的都送回来，不缺: a weak word's clause said nothing; this says it.
+            weak = prev_clause.key if not prev_said.evidence and _bare(clause) else None
+            key = prev_key or weak
         out.append((clause, key, said))
     out = [(c, k, s) for c, key, s in out for k in _group(c, key)]
     # 饮水、住房都正常: a bare list of checks takes the verdict of the clause that ends it.
