@@ -58,7 +58,7 @@ GROUPS: dict[str, tuple[str | None, ...]] = {
 
 # Words that are not the check they seem to name (longest match wins, so these shadow).
 NOT_A_CHECK = _w(
-    "房前屋后 卫生 水泥 水果 水稻 水电费 泥水 口水 学习 工作队 工作组 驻村工作 房东 养老院 医生说 做工作"
+    "雨水 房前屋后 卫生 水泥 水果 水稻 水电费 泥水 口水 学习 工作队 工作组 驻村工作 房东 养老院 医生说 做工作"
     " 做了工作 思想工作 工作人员 做通 村里 老人家 人家 家里人 家人 在家 回家 老家"
 )
 

@@ -5,6 +5,7 @@ See the package docstring for the API and the rules.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ _VISIT_LEAD = re.compile(
 )
 _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
 _CARRY_MAX = 6
+_UNSURE = 0.7
 _GOES_ON = (
     "结果",
     "但",
@@ -166,6 +168,15 @@ def _group(clause: Clause, key: str | None) -> tuple[str | None, ...]:
     return (key,)
 
 
+def _unsure_problems(said: cues.Said) -> cues.Said:
+    """The same say, its problems below the recording threshold (asked, never recorded)."""
+    capped = tuple(
+        dataclasses.replace(e, strength=min(e.strength, _UNSURE)) if e.status == cues.PROBLEM else e
+        for e in said.evidence
+    )
+    return cues.Said(capped, said.hedged)
+
+
 def _bare(clause: Clause) -> bool:
     """A clause that is only a verdict (不缺, 都够): at most one character besides its cues."""
     return len(clause.norm) - sum(len(c.word) for c in cues.scan(clause.norm)) <= 1
@@ -194,6 +205,10 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
             # 吃的用的都送回来，不缺: a weak word's clause said nothing; this says it.
             weak = prev_clause.key if not prev_said.evidence and _bare(clause) else None
             key = prev_key or weak
+            if len(clause.norm) > _CARRY_MAX:
+                said = _unsure_problems(said)  # 医保交了，就是老人腿脚不好: not surely its check
+        elif key is not None and not clause.strong:
+            said = _unsure_problems(said)  # 儿子出差去了: a weak word is no ground for a problem
         out.append((clause, key, said))
     out = [(c, k, s) for c, key, s in out for k in _group(c, key)]
     # 饮水、住房都正常: a bare list of checks takes the verdict of the clause that ends it.
