@@ -7,7 +7,10 @@ name existing callers use and renders a checklist as summary lines.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core.checklist import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
+from handlers import visit_texts as T
 from services.visit_reading import Item, Reading, Report, read_report
 from services.visit_reading.clauses import normalize
 
@@ -16,15 +19,19 @@ parse_report = read_report
 __all__ = ["Item", "Reading", "Report", "describe", "normalize", "parse_report"]
 
 
-def describe(checks: dict[str, dict[str, str]]) -> list[str]:
-    """Summary lines, one per check, in display order (未查看 for the core checks not given)."""
+def describe(
+    checks: dict[str, dict[str, str]], unsure: Mapping[str, str] | None = None
+) -> list[str]:
+    """Summary lines, one per check, in display order: 待确认 for the ``unsure`` ones (the card
+    asks about them), 未查看 for the core checks not given."""
     lines = []
     for key in CHECKS:
         item = checks.get(key)
-        if item is None:
-            if key in CORE_CHECKS:
-                lines.append(f"{CHECK_ZH[key]}：未查看")
-            continue
-        status = STATUS_ZH.get(item["status"], item["status"])
-        lines.append(f"{CHECK_ZH[key]}：{status}（{item.get('text', '')}）")
+        if item is not None:
+            status = STATUS_ZH.get(item["status"], item["status"])
+            lines.append(f"{CHECK_ZH[key]}：{status}（{item.get('text', '')}）")
+        elif unsure and key in unsure:
+            lines.append(T.SUMMARY_UNSURE.format(name=CHECK_ZH[key], text=unsure[key]))
+        elif key in CORE_CHECKS:
+            lines.append(f"{CHECK_ZH[key]}：未查看")
     return lines

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from core.text import simplified
+from services.visit_reading.cues import is_cue
 from services.visit_reading.lexicon import NOT_A_CHECK, STRONG, TYPOS, WEAK
 
 _SEP = re.compile(r"[\s,，。;；、！!\n|]+")
@@ -36,6 +37,7 @@ class Clause:
     text: str  # the original characters
     norm: str  # simplified, typos fixed (what is read)
     key: str | None  # the check it talks about
+    masked: tuple[tuple[int, int], ...]  # spans of check words that are not cues (低保)
     strong: bool  # named by a strong word (not only 孩子, 生活)
     sep: str  # the original characters between the previous clause and this one
 
@@ -74,6 +76,15 @@ def check_of(norm: str) -> tuple[str | None, bool]:
     if strong:
         return strong[0][2], True
     return (found[0][2], False) if found else (None, False)
+
+
+def _masks(norm: str) -> tuple[tuple[int, int], ...]:
+    """Spans of check words that say nothing themselves (低保 has 低, 养老金 has 老)."""
+    return tuple(
+        (pos, pos + len(word))
+        for pos, word, _key, strong in hits(norm)
+        if strong and not is_cue(word)
+    )
 
 
 def _cuts(norm: str) -> list[int]:
@@ -117,8 +128,18 @@ def split(text: str, start: int = 0) -> list[Clause]:
         bounds = [0, *cuts, len(original)]
         for j in range(len(bounds) - 1):
             x, y = bounds[j], bounds[j + 1]
-            key, strong = check_of(norm[x:y])
+            part = norm[x:y]
+            key, strong = check_of(part)
             clauses.append(
-                Clause(a + x, a + y, original[x:y], norm[x:y], key, strong, sep if j == 0 else "")
+                Clause(
+                    a + x,
+                    a + y,
+                    original[x:y],
+                    part,
+                    key,
+                    _masks(part),
+                    strong,
+                    sep if j == 0 else "",
+                )
             )
     return clauses

@@ -34,37 +34,66 @@ _KINDS: dict[str, tuple[str, ...]] = {
         " 很好 不错 可以 还行 还可以 有着落 落实 已落实 享受 已享受 在享受 领到 已领 领了 已发"
         " 发了 到位 按时 已签约 签约了 签了 签约 已办 办了 办好 通了 通水 有人管 没欠 不欠 没拖欠"
         " 结实 牢固 坚固 干净 清澈 纳入 已纳入 有活干 有工作 在务工 在打工 上班了 已安排 安排了"
+        " 强 提高 增加 涨了 多了 改善 好转 宽裕 富裕 方便 稳 顺利 正常领 按月 每月都 按期"
         " 不用担心 放心 满意 有收入 收入稳定 吃穿不愁 不漏 没漏 不渗 上了 上学 已经交 都交了"
+        " ok √ ✔ ✓ 拿到 拿了 到了 到账 到卡 领着 在享 在领 领取 办下来 批下来 批了 入住 住进去"
+        " 住着 暖和 好好的 卖出去 卖了 出栏 能挣 挣了 寄钱 长得 不断 结算 直接报 没发现问题"
+        " 未发现问题 没发现 未发现 不成问题 有得吃 吃得饱 穿得暖 接进 接到 通到 在岗 上岗 有了"
+        " 没什么大问题 没啥大问题 没大问题 没多大问题 无大碍 没大碍 挺新 很新 新的 不是没交 不是没有 不是没 长得很好 养得好 改造的 改造过的 有保障的"
+        " 有水 就有水 合格 a级 b级"
+        " 不用愁 无忧 没有困难 无困难 正常领取 按时领 按月领 都领 都有 齐全 在用 能用 好用"
     ),
     # Verbs that say something only when negated (没发, 未纳入, 没有参加).
     "verb": _w(
-        "发 参加 签 报 读书 读 改造 修 办 领 还 通 保障 覆盖 解决 整改 到 去 管 给 享 用 落 搞"
-        " 建 盖 做 弄 买 交上 缴上 上"
+        "发 参加 签 报 读 改造 修 办 领 还 通 保障 覆盖 解决 整改 到 去 管 给 享 用 落 搞"
+        " 建 盖 做 弄 买 交上 缴上 上 发现"
     ),
     "resolve": _w(
-        "修好 修好了 已修 修了 已维修 维修了 维修好 修缮了 已修缮 翻修了 已翻修 翻新了 完成 已完成"
+        "已修好 都修好了 修好 修好了 已修 修了 已维修 维修了 维修好 修缮了 已修缮 翻修了 已翻修 翻新了 完成 已完成"
         " 完工 已完工 劝返 已劝返 劝回 返校 已返校 回学校 复学 已复学 改造过 改造好 改造完 已改造"
         " 改造了 改好了 已解决 解决了 已整改 整改了 整改完 好了 已搬 搬进 住进 搬迁了 已搬迁"
         " 还清 已还 还了 结清 已结清 换了 已换 补好 盖好 新建了 建好 盖了新房 住上新房 已通"
-        " 危房改造过 危房改造了 危房改造好 危房改造完 危改过 危改了 危改完"
+        " 危房改造过 危房改造了 危房改造好 危房改造完 危改过 危改了 危改完 处理了 已处理 还上"
+        " 加固过 加固了 已加固 修过 翻新过 回来了 回去上学 又通了 恢复 已恢复 装了 换过"
+    ),
+    # Words that by themselves say the check is fine when nothing else is said (外出务工).
+    "present": _w(
+        "打工 务工 外出务工 上班 干活 公益岗 保洁员 护林员 收银员 做工 养猪 养牛 养羊 养鸡 养鸭"
+        " 养蜂 养鱼 种植 种了 养了 种茶 分红 入股 入了股 有慢病卡 慢病卡 养殖 自来水 砖房 砖混"
+        " 新房 新盖 新建 还款 还着 特困供养 五保供养 木工 年级 读书 念书 读初中 读小学 读高中"
+        " 读大学 读初 读小 读高 读大 上初中 上小学 上高中 上大学 上幼儿园"
     ),
     "bad": _w(
         "漏 裂 裂缝 塌 垮 倒塌 危房 破 破旧 破损 损坏 坏 坏了 断 停 浑 浑浊 脏 黄水 辍学 失学"
         " 困难 欠 欠费 拖欠 逾期 缺 缺少 掉 脱落 倾斜 歪 霉 发霉 潮湿 渗水 有虫 差 不好"
         " 看不起 报不了 没钱 没人管 找不到 失业 亏 亏本 病死 滞销 卖不出去 问题 隐患 危险"
-        " 需要 急需 要修 待修 待整改 没法 不能用 吃不饱 穿不暖 不够 不足 没着落 用不上 喝不上"
-        " 吃不上 住不了 不安全 停了 停水 断水 没水 漏雨 漏水 透风 开裂 变形 下沉 不稳"
+        " 需要维修 需要修 需要改造 需要加固 需要帮助 需要救助 急需 要修 待修 待整改 没法 不能用 吃不饱 穿不暖 不够 不足 没着落 用不上 喝不上"
+        " 吃不上 住不了 不安全 停了 停水 断水 没水 漏雨 漏水 透风 开裂 变形 下沉 不稳 安全隐患"
+        " 紧张 低了 少了 减少 下降 不多了 快干了 干了 鼓了 往外鼓 要鉴定 有股味 有味 异味 怪味"
+        " 干不了 干不动 没活干 没活 闲着 闲在家 无业 待业 没找到活 找不到活 没工作 不去学校"
+        " 不肯去 不读了 不想读 不上了 摔伤 没劳动力 没有劳动力 没带 垫了 自己垫 没报下来"
+        " × ✗ ✘ 交不起 上不起 付不起 买不起 读不起 住不起 偏低 拿不到 领不到 倒闭 关门 垮了 松了 松动 要加固 得加固 需加固 需要加固 泡了 缝 黄的"
+        " 不能喝 喝不了 不能吃 又不去了 又停了 又坏了 又漏了 过期 到期了 见底 取消 被取消 停发 清退 难 看病难 吃水难 上学难 c级 d级 报不下来 没下来 接济 死 死了 要翻修 要修缮 要维修 不去了 冻裂 冻坏 裂了 歪了 塌了 倒了 掉了 坏掉 没人 不管"
     ),
-    "weak_ok": _w("有 在 能 会 行 齐 全 都有 交着 在交 照常 交 缴 报销"),
-    "weak_bad": _w("少 低 旧 老 紧 紧张 一般 不多 较差 偏低"),
-    "neg": _w("不 没 没有 未 无 非 否 并未 尚未 还没 还没有 从没 从未 不是 没能 未能 暂未 暂无 还未"),
+    "weak_ok": _w("有 齐 交着 在交 照常 交 缴 报销"),
+    "weaker_ok": _w("在 能 会 行 全"),  # 在补办: not enough to record
+    "weak_bad": _w("少 低 旧 老 紧 一般 不多 较差 需要"),
+    "neg": _w(
+        "不 没 没有 未 无 非 否 并未 尚未 还没 还没有 从没 从未 不是 没能 未能 暂未 暂无 还未"
+        " 没看到 没看见 没发现 未发现 没见 没见到 不存在 没出现 未出现 杜绝"
+    ),
     "hedge": _w(
-        "有点 有些 一点 好像 可能 似乎 据说 听说 说是 应该 大概 估计 不清楚 不知道 不确定 没问"
-        " 没看 没细看 待核实 待确认 再看看 要看 不太 还好 凑合 勉强 问题不大 不大 差不多 吗 ？ ?"
-        " 多少 怎么 什么 如何 正在 在办 办理中 申请中 在申请 准备 打算 计划 等 说要 想 看情况 不一定 偶尔 有时"
+        "好像 可能 似乎 据说 听说 应该 大概 估计 不清楚 不知道 不确定 没问 没看 没细看 待核实"
+        " 待确认 再看看 要看 不太清楚 还好 凑合 勉强 问题不大 吗 吧 ？ ? 多少 怎么 什么"
+        " 如何 看天 靠天 看着还可以 看着还行 看起来还行 看起来还可以 看情况 没定 还没定 未定 还没确定 说是要 说不准 不好说 难说 还不知道 能不能 不太确定 没仔细"
     ),
-    "contrast": _w("但 但是 不过 就是 只是 可是 然而 可 却"),
-    "past": _w("以前 原来 之前 去年 过去 曾经 原先 早先 上次 前年"),
+    # Words that would read as cues but are not (低了不少: 不少 is "a lot").
+    "neutral": _w(
+        "幸亏 多亏 亏得 出差 差不多 差点 相差 判断 难得 难免 困难户 贫困户 主要 重要 需要的话 有一天没一天 安全鉴定 鉴定为 不少 不久 没多久 不到 不管 不用 不光 不仅 不但 多少钱 老人 老两口 老伴 老大 老二 老三"
+        " 老公 老婆 老板 老师 老家 老太 老汉 老头 老奶奶 老爷子 老母亲 老父亲 老乡 一般户"
+    ),
+    "contrast": _w("但 但是 不过 就是 只是 可是 然而 却"),
+    "past": _w("以前 原来 之前 去年 过去 曾经 原先 早先 上次 前年 本来"),
     # Check names that carry a verdict only when nothing else is said (住房安全).
     "name_ok": _w(
         "饮水安全 住房安全 安全饮水 两不愁 三保障 基本医疗 义务教育 医疗保障 住房保障 社会保障"
@@ -85,6 +114,11 @@ _GAP = 2  # a negator reaches the cue that starts at most this many characters a
 _STRONG_NEG = frozenset(_w("没 没有 未 尚未 还没 还没有 从没 从未 没能 未能 暂未 还未"))
 
 
+def is_cue(word: str) -> bool:
+    """Whether ``word`` (a check word) is itself a cue (停水, 辍学: bad news by themselves)."""
+    return word in _CUES
+
+
 @dataclass(frozen=True)
 class Cue:
     kind: str
@@ -103,6 +137,7 @@ class Evidence:
     resolves: bool = False  # settles an earlier problem (已修好)
     past: bool = False  # a problem of the past (以前漏雨)
     fallback: bool = False  # counts only when nothing else is said (住房安全, 有)
+    absent: bool = False  # a negator with nothing after it (信贷：无, 医保没有)
 
 
 @dataclass(frozen=True)
@@ -129,10 +164,18 @@ def scan(clause: str) -> list[Cue]:
     return cues
 
 
+_POLAR = frozenset(
+    ("ok", "resolve", "bad", "weak_ok", "weaker_ok", "weak_bad", "name_ok", "verb", "present")
+)
+_BAD = frozenset(("bad", "weak_bad"))
+_FLIP = {"ok": 0.95, "resolve": 0.95, "verb": 0.85, "name_ok": 0.9, "present": 0.9}
+_FIRM_WEAK = frozenset(_w("交 缴 报销 交着 在交"))  # 没交 is as sure as 没交了
+
+
 def _flipped(cue: Cue) -> Evidence:
     if cue.kind in _BAD:
         return Evidence(OK, 0.95 if cue.kind == "bad" else 0.75, resolves=True)
-    strength = {"ok": 0.95, "resolve": 0.95, "verb": 0.85, "name_ok": 0.9}.get(cue.kind, 0.7)
+    strength = _FLIP.get(cue.kind, 0.9 if cue.word in _FIRM_WEAK else 0.7)
     return Evidence(PROBLEM, strength)
 
 
@@ -141,79 +184,121 @@ def _dangling(neg: Cue, after_bad: bool) -> Evidence:
     if after_bad:
         return Evidence(OK, 0.9)
     if neg.word in _STRONG_NEG:
-        return Evidence(PROBLEM, 0.85)
-    return Evidence(PROBLEM, 0.6)
+        return Evidence(PROBLEM, 0.85, absent=True)
+    return Evidence(PROBLEM, 0.6, absent=True)
+
+
+_PLAIN: dict[str, tuple[str, float, bool]] = {  # kind -> status, strength, fallback
+    "ok": (OK, 0.95, False),
+    "resolve": (OK, 0.95, False),
+    "bad": (PROBLEM, 0.95, False),
+    "weak_bad": (PROBLEM, 0.7, False),
+    "weak_ok": (OK, 0.85, True),
+    "weaker_ok": (OK, 0.7, True),
+    "name_ok": (OK, 0.9, True),
+    "present": (OK, 0.85, True),
+}
 
 
 def _plain(cue: Cue, past: bool) -> Evidence | None:
-    kind = cue.kind
-    if kind == "ok":
-        return Evidence(OK, 0.95)
-    if kind == "resolve":
-        return Evidence(OK, 0.95, resolves=True)
-    if kind == "bad":
-        return Evidence(PROBLEM, 0.95, past=past)
-    if kind == "weak_bad":
-        return Evidence(PROBLEM, 0.7, past=past)
-    if kind == "weak_ok":
-        return Evidence(OK, 0.85, fallback=True)
-    if kind == "name_ok":
-        return Evidence(OK, 0.9, fallback=True)
-    return None
+    found = _PLAIN.get(cue.kind)
+    if found is None:
+        return None
+    status, strength, fallback = found
+    return Evidence(
+        status,
+        strength,
+        resolves=cue.kind == "resolve",
+        past=past and status == PROBLEM,
+        fallback=fallback,
+    )
 
 
-def read_clause(clause: str) -> Said:
-    """The evidence one clause gives (negators applied, the past marked, contrast cut)."""
-    cues = scan(clause)
+def _inside(cue: Cue, spans: tuple[tuple[int, int], ...]) -> bool:
+    return any(a <= cue.start and cue.end <= b for a, b in spans)
+
+
+def _negated(cues: list[Cue], i: int) -> tuple[list[Evidence], int]:
+    """The negator at ``i`` and what it flips: the next cue, and a run of bad words after a
+    flipped bad one (无失学辍学); or a dangling negator. Returns evidence and the next index."""
+    neg, nxt = cues[i], cues[i + 1] if i + 1 < len(cues) else None
+    if nxt is not None and nxt.start - neg.end <= _GAP and nxt.kind in _POLAR:
+        out, j = [_flipped(nxt)], i + 2
+        while nxt.kind in _BAD and j < len(cues) and cues[j].kind in _BAD:
+            if cues[j].start - cues[j - 1].end > 1:
+                break
+            out.append(_flipped(cues[j]))
+            j += 1
+        return out, j
+    prev = cues[i - 1] if i else None
+    after_bad = prev is not None and prev.kind in _BAD and neg.start - prev.end <= _GAP
+    return [_dangling(neg, after_bad)], i + 1
+
+
+def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
+    """The evidence one clause gives (negators applied, the past marked, contrast cut).
+    One-character cues inside ``masked`` spans (the check's own words: 低 of 低保, 老 of
+    养老金) are not read."""
+    cues = [c for c in scan(clause) if len(c.word) > 1 or not _inside(c, masked)]
     out: list[Evidence] = []
     hedged = past = False
     i = 0
     while i < len(cues):
         cue = cues[i]
-        nxt = cues[i + 1] if i + 1 < len(cues) else None
+        if cue.kind == "neg":
+            found, i = _negated(cues, i)
+            if found[0].status == OK and not found[0].resolves and out:
+                out.pop()  # 辍学：无 -- the bad word was only the question
+            out.extend(found)
+            continue
         if cue.kind == "hedge":
             hedged = True
         elif cue.kind == "past":
             past = True
-        elif cue.kind == "contrast" and out:
-            out = [e for e in out if e.fallback] if _later_says(cues[i + 1 :]) else out
-        elif cue.kind == "neg":
-            if nxt is not None and nxt.start - cue.end <= _GAP and nxt.kind in _POLAR:
-                out.append(_flipped(nxt))
-                i += 2
-                continue
-            prev = cues[i - 1] if i else None
-            after_bad = (
-                prev is not None and prev.kind in _BAD and cue.start - prev.end <= _GAP
-            )
-            if after_bad and out:
-                out.pop()  # 辍学：无 -- the bad word was only the question
-            out.append(_dangling(cue, after_bad))
+        elif cue.kind == "contrast" and out and _later_says(cues[i + 1 :]):
+            out = [e for e in out if e.fallback]
         else:
-            found = _plain(cue, past)
-            if found is not None:
-                out.append(found)
+            plain = _plain(cue, past)
+            if plain is not None:
+                out.append(plain)
         i += 1
     return Said(tuple(out), hedged)
 
 
-_POLAR = frozenset(("ok", "resolve", "bad", "weak_ok", "weak_bad", "name_ok", "verb"))
-_BAD = frozenset(("bad", "weak_bad"))
+_NONE_IS_FINE = frozenset(("credit",))
 
 
 def _later_says(cues: list[Cue]) -> bool:
     return any(c.kind in _POLAR or c.kind == "neg" for c in cues)
 
 
-def judge(said: list[Said]) -> tuple[str | None, float]:
-    """(status, confidence) from the clauses of one check, in the order they were written."""
+def judge(said: list[Said], key: str = "") -> tuple[str | None, float]:
+    """(status, confidence) from the clauses of one check, in the order they were written.
+    For credit, having none is fine (信贷：无, 没有贷款). Clauses that disagree: a clause that
+    is surely a problem wins over another clause's good news (低保没有纳入，残疾证已办)
+    unless a later one settles it (已修好)."""
+    status, confidence = _together(said, key)
+    if status is None or confidence >= CONFIDENT or any(s.hedged for s in said):
+        return status, confidence
+    for i, one in enumerate(said):
+        alone = _together([one], key)
+        settled = any(e.resolves for later in said[i + 1 :] for e in later.evidence)
+        if alone[0] == PROBLEM and alone[1] >= CONFIDENT and not settled:
+            return PROBLEM, 0.85
+    return status, confidence
+
+
+def _together(said: list[Said], key: str) -> tuple[str | None, float]:
     evidence = [e for s in said for e in s.evidence]
-    hedged = any(s.hedged for s in said)
-    firm = [e for e in evidence if not e.fallback] or evidence
+    if key in _NONE_IS_FINE:
+        evidence = [Evidence(OK, 0.9) if e.absent else e for e in evidence]
+    firm = [e for e in evidence if not e.fallback]
+    if not firm or all(e.past and e.status == PROBLEM for e in firm):
+        firm = evidence  # 之前没活干，现在上班了: the past gives way to what is said now
     if not firm:
         return None, 0.0
     status, confidence = _weigh(firm)
-    if hedged:
+    if any(s.hedged for s in said):
         confidence = min(confidence, 0.6)
     return status, confidence
 
@@ -227,9 +312,13 @@ def _weigh(evidence: list[Evidence]) -> tuple[str | None, float]:
         if all(e.past for e in bads):
             return PROBLEM, 0.5
         return PROBLEM, max(e.strength for e in bads)
+    weak_bad = max(e.strength for e in bads) < CONFIDENT
+    if weak_bad and evidence[-1].status == OK and max(e.strength for e in oks) >= 0.9:
+        return OK, CONFIDENT  # 旧是旧了，但结实: a plain word of good news outweighs a weak one
     last = evidence[-1]
-    if last.status == OK and (last.resolves or all(e.past for e in bads)):
-        return OK, min(0.9, last.strength)
+    after = evidence[max(i for i, e in enumerate(evidence) if e.status == PROBLEM) + 1 :]
+    if last.status == OK and (any(e.resolves for e in after) or all(e.past for e in bads)):
+        return OK, min(0.9, max(e.strength for e in after))
     if last.status == PROBLEM and not last.past:
         return PROBLEM, min(0.85, last.strength)
     return (last.status, 0.5)

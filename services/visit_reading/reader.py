@@ -5,6 +5,7 @@ See the package docstring for the API and the rules.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -12,14 +13,36 @@ from core.checklist import CHECKS
 from core.text import simplified
 from services.visit_reading import cues
 from services.visit_reading.clauses import Clause, check_of, hits, normalize, pieces, split
+from services.visit_reading.lexicon import GROUPS
 
 CONFIDENT = cues.CONFIDENT
 _CODE = re.compile(r"^[A-Za-z]{0,4}\d{2,12}$")
 _LEAD = re.compile(r"^[\s,，。;；、：:]+")
 # Words that make a clause a question, not a report (报销比例是多少).
-_QUESTION = re.compile(r"多少|怎么|什么|如何|哪里|哪些|能不能|可不可以|是不是|为什么|吗[？?]?$|[？?]$")
+_QUESTION = re.compile(
+    r"多少|怎么|什么|如何|哪里|哪些|能不能|可不可以|是不是|为什么|吗[？?]?$|[？?]$"
+)
 _LIST_SEPS = frozenset(("", "、", "和", "及", "与", " "))
-_CARRY_MAX = 6  # a clause of no check this short, right after one, still speaks of it (已修好)
+_VISIT_LEAD = re.compile(
+    r"(?:今天|今日|上午|下午|早上|中午|晚上|昨天|刚才|刚刚)?(?:是第.次)?(?:又|再)?"
+    r"(?:去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户)?"
+)
+_NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
+_CARRY_MAX = 6
+_UNSURE = 0.7
+_GOES_ON = (
+    "结果",
+    "但",
+    "可是",
+    "不过",
+    "又",
+    "现在",
+    "目前",
+    "已经",
+    "后来",
+    "还是",
+    "就是",
+)  # a clause of no check this short, right after one, still speaks of it (已修好)
 
 
 @dataclass(frozen=True)
@@ -76,7 +99,7 @@ class Report:
 
 
 def _query(text: str) -> tuple[str, int]:
-    """The household named at the start and where the rest begins."""
+    """The household named at the start and where the reading begins."""
     found = pieces(text)
     if not found:
         return "", len(text)
@@ -86,14 +109,30 @@ def _query(text: str) -> tuple[str, int]:
         return first, end
     norm = normalize(first)
     strong = [h for h in hits(norm) if h[3]]
-    if not strong:
-        return _bare_name(first), end
+    limit = strong[0][0] if strong else len(norm)
+    lead = _VISIT_LEAD.match(norm)
+    skip = lead.end() if lead else 0
+    home = norm.find("家", skip + 1, limit) if len(norm) == len(first) else -1
+    if home - skip >= 2 or (home == skip + 1 and _check_follows(norm, home + 1)):
+        return _bare_name(first[skip:home]), start + home + 1  # 今天去了唐勇家，……
+    if not strong:  # a long first piece is more than a name: read it too
+        return _bare_name(first), end if len(first) <= _NAME_MAX else start + skip
     pos = strong[0][0]
+    said = [c.start for c in cues.scan(norm[:pos]) if c.start >= 2]
+    pos = said[0] if said else pos  # 蔡德胜无辍学, 高明亮之前没活干: these belong to the check
     if pos >= 2 and len(norm) == len(first):
-        return _bare_name(first[:pos]), start + pos
+        name = first[skip:pos] if pos - skip >= 2 else first[:pos]
+        # A long run before the first check word is more than a name: read it too.
+        return _bare_name(name), start + pos if len(name) <= _NAME_MAX else start + skip
     if len(first) <= 4 and first != strong[0][1] and not cues.read_clause(norm).evidence:
         return _bare_name(first), end  # a name with a check's character in it (牛二, 房玉兰)
     return "", start
+
+
+def _check_follows(norm: str, at: int) -> bool:
+    """唐家水挺好: a one-character surname + 家 counts only when a check word follows."""
+    found = hits(norm[at:])
+    return bool(found) and found[0][0] == 0
 
 
 def _bare_name(name: str) -> str:
@@ -121,23 +160,64 @@ def _is_question(clause: Clause) -> bool:
     return bool(_QUESTION.search(clause.norm))
 
 
+def _group(clause: Clause, key: str | None) -> tuple[str | None, ...]:
+    """The checks a clause speaks of: one, or a group (两不愁三保障 正常)."""
+    for word, keys in GROUPS.items():
+        if word in clause.norm:
+            return keys
+    return (key,)
+
+
+def _unsure_problems(said: cues.Said) -> cues.Said:
+    """The same say, its problems below the recording threshold (asked, never recorded)."""
+    capped = tuple(
+        dataclasses.replace(e, strength=min(e.strength, _UNSURE)) if e.status == cues.PROBLEM else e
+        for e in said.evidence
+    )
+    return cues.Said(capped, said.hedged)
+
+
+def _bare(clause: Clause) -> bool:
+    """A clause that is only a verdict (不缺, 都够): at most one character besides its cues."""
+    return len(clause.norm) - sum(len(c.word) for c in cues.scan(clause.norm)) <= 1
+
+
+def _carries(clause: Clause, said: cues.Said) -> bool:
+    """A clause of no check that still speaks of the one before it (房子漏雨，已修好; 再看看)."""
+    if said.hedged and not said.evidence:
+        return True
+    if not any(not e.fallback for e in said.evidence):
+        return False
+    if clause.norm.startswith(_GOES_ON):
+        return True  # 劝返了，结果又不去了
+    return len(clause.norm) <= _CARRY_MAX or any(e.resolves for e in said.evidence)
+
+
 def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]:
     """Each clause with the check it speaks of (carry-over and lists resolved) and its say."""
     out: list[tuple[Clause, str | None, cues.Said]] = []
     for clause in clauses:
-        said = cues.read_clause(clause.norm)
-        key = clause.key if clause.strong or said.evidence else None
-        if key is None and said.evidence and out and out[-1][1] is not None:
-            if len(clause.norm) <= _CARRY_MAX or any(e.resolves for e in said.evidence):
-                key = out[-1][1]  # 房子漏雨，已修好
+        said = cues.read_clause(clause.norm, clause.masked)
+        firm = any(not e.fallback for e in said.evidence)
+        key = clause.key if clause.strong or firm else None
+        if key is None and out and _carries(clause, said):
+            prev_clause, prev_key, prev_said = out[-1]
+            # 吃的用的都送回来，不缺: a weak word's clause said nothing; this says it.
+            weak = prev_clause.key if not prev_said.evidence and _bare(clause) else None
+            key = prev_key or weak
+            if len(clause.norm) > _CARRY_MAX:
+                said = _unsure_problems(said)  # 医保交了，就是老人腿脚不好: not surely its check
+        elif key is not None and not clause.strong:
+            said = _unsure_problems(said)  # 儿子出差去了: a weak word is no ground for a problem
         out.append((clause, key, said))
+    out = [(c, k, s) for c, key, s in out for k in _group(c, key)]
     # 饮水、住房都正常: a bare list of checks takes the verdict of the clause that ends it.
     for i in range(len(out) - 2, -1, -1):
         clause, key, said = out[i]
         nxt_clause, nxt_key, nxt_said = out[i + 1]
-        if key and not said.evidence and nxt_key and nxt_said.evidence:
-            if nxt_clause.sep in _LIST_SEPS or nxt_clause.sep.strip() in ("、", ""):
-                out[i] = (clause, key, nxt_said)
+        listed = nxt_clause.sep.strip() in _LIST_SEPS
+        if key and not said.evidence and nxt_key and nxt_said.evidence and listed:
+            out[i] = (clause, key, nxt_said)
     return out
 
 
@@ -173,7 +253,7 @@ def read_report(text: str) -> Report:
         parts = by_key.get(key)
         if not parts:
             continue
-        status, confidence = cues.judge([s for _, s in parts])
+        status, confidence = cues.judge([s for _, s in parts], key)
         readings[key] = Reading(key, status, confidence, _join(text, [c for c, _ in parts]))
     body = sum(len(c.text) for c, _, _ in assigned)
     return Report(

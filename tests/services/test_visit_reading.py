@@ -1,0 +1,146 @@
+"""The visit-report reader on examples written for these tests (not from data/eval)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.visit_reading import CONFIDENT, read_report
+
+OK, BAD, ASK = "ok", "problem", "ask"
+
+# (text after 走访, {check: ok | problem | ask}); checks not listed must not be read at all.
+CASES = [
+    ("王大山 住房是危房改造过的", {"housing": OK}),
+    ("王大山 医保交了 新农合交了", {"medical": OK}),
+    ("王大山 住房：安全", {"housing": OK}),
+    ("王大山 看病能报销", {"medical": OK}),
+    ("王大山 住院费用报销了百分之九十", {"medical": OK}),
+    ("王大山 屋顶瓦片掉了几块", {"housing": BAD}),
+    ("王大山 房子不漏了", {"housing": OK}),
+    ("王大山 危房改造已完成", {"housing": OK}),
+    ("王大山 辍学已劝返", {"education": OK}),
+    ("王大山 孩子辍学还没劝返", {"education": BAD}),
+    ("王大山 危房改造还没动工", {"housing": BAD}),
+    ("王大山 吃水困难 要走两里路挑水", {"water": BAD}),
+    ("王大山 水龙头一开就有水", {"water": OK}),
+    ("王大山 自来水冬天冻住了 没水吃", {"water": BAD}),
+    ("王大山 孙女在县城读高一", {"education": OK}),
+    ("王大山 老伴住院花了两万 报了一万五", {"medical": OK}),
+    ("王大山 没签家庭医生", {"medical": BAD}),
+    ("王大山 墙上有条大裂缝", {"housing": BAD}),
+    ("王大山 房子漏雨，上个月已修好", {"housing": OK}),
+    ("王大山 粮食够吃 衣服够穿", {"income": OK}),
+    ("王大山 公益岗护林员每月800元", {"employment": OK}),
+    ("王大山 两个劳动力都没出去务工", {"employment": BAD}),
+    ("王大山 养了三头牛 长势好", {"industry": OK}),
+    ("王大山 种的核桃今年没收成", {"industry": BAD}),
+    ("王大山 扶贫贷款已逾期三个月", {"credit": BAD}),
+    ("王大山 没有贷款", {"credit": OK}),
+    ("王大山 养老金没领到", {"security": BAD}),
+    ("王大山 低保被取消了", {"security": BAD}),
+    ("王大山 医保好像交了", {"medical": ASK}),
+    ("王大山 房子还行吧", {"housing": ASK}),
+    ("王大山 医保不知道交没交", {"medical": ASK}),
+    ("王大山 听说孩子不上学了", {"education": ASK}),
+    ("王大山 飲水正常 住房安全 醫保已繳", {"water": OK, "housing": OK, "medical": OK}),
+    ("王大山 房屋漏語 孩子綴學", {"housing": BAD, "education": BAD}),
+    ("王大山 一保已经交了 引水正常 住房安权", {"medical": OK, "water": OK, "housing": OK}),
+    ("王大山 饮水不安全", {"water": BAD}),
+    ("王大山 没有危房", {"housing": OK}),
+    ("王大山 不存在辍学", {"education": OK}),
+    ("王大山 住房没有安全隐患", {"housing": OK}),
+    ("王大山 医疗没有保障", {"medical": BAD}),
+    ("王大山 饮水 正常", {"water": OK}),
+    (
+        "王大山 饮水 教育 医疗 住房 都正常",
+        dict.fromkeys(("water", "education", "medical", "housing"), OK),
+    ),
+    (
+        "王大山 两不愁三保障都没问题",
+        dict.fromkeys(("water", "education", "medical", "housing", "income"), OK),
+    ),
+    ("王大山 房子去年漏过雨 今年修好了", {"housing": OK}),
+    ("王大山 医疗：已参保；住房：C级危房", {"medical": OK, "housing": BAD}),
+    ("王大山 房子没问题，就是屋顶有点漏", {"housing": BAD}),
+    ("王大山 低保没有纳入 残疾证已办", {"security": BAD}),
+    ("王大山 自来水还没通", {"water": BAD}),
+    ("王大山 水管爆了已经换新的", {"water": OK}),
+    ("王大山 房前屋后卫生干净", {}),
+    ("李四 饮水:√ 住房:√ 医疗:×", {"water": OK, "housing": OK, "medical": BAD}),
+    ("李四 吃水OK 住房Ok", {"water": OK, "housing": OK}),
+    ("李四 房子漏雨已经报给村里了 还没修", {"housing": BAD}),
+    ("李四 慢病卡过期了", {"medical": BAD}),
+    ("李四 家里两个娃 一个读初中 一个读小学", {"education": OK}),
+    ("李四 孩子在外地上学 学费交不起", {"education": BAD}),
+    ("李四 今年的医保费还差一个人没交", {"medical": BAD}),
+    ("李四 医保卡丢了在补办", {"medical": ASK}),
+    ("李四 残疾证办好了 两项补贴都在领", {"security": OK}),
+    ("李四 吃的用的儿女都送回来，不缺", {"income": OK}),
+    ("邓婆婆 一个人住 身体还行", {}),
+]
+
+
+def _statuses(text: str) -> dict[str, str]:
+    report = read_report(text)
+    return {k: (r.status if r.confident else ASK) or ASK for k, r in report.readings.items()}
+
+
+@pytest.mark.parametrize(("text", "want"), CASES, ids=[c[0][4:] for c in CASES])
+def test_a_report_is_read_as_a_careful_clerk_would(text, want):
+    assert _statuses(text) == want
+
+
+def test_the_note_is_the_text_after_the_household_exactly():
+    report = read_report("王大山  饮水：正常，血压160/100；腿脚不便 ")
+    assert report.query == "王大山"
+    assert report.note == "饮水：正常，血压160/100；腿脚不便"
+    assert report.unread == ("血压160/100", "腿脚不便")
+
+
+def test_only_confident_readings_are_recorded_and_the_rest_are_unclear():
+    report = read_report("王大山 医保已交 房子好像有点裂")
+    assert set(report.checks) == {"medical"}
+    assert report.unclear == ("housing",)
+    assert report.readings["housing"].confidence < CONFIDENT
+    assert report.readings["housing"].text == "房子好像有点裂"
+    assert report.checklist() == {"medical": {"status": "ok", "text": "医保已交"}}
+
+
+def test_a_glued_report_is_cut_into_one_clause_per_check():
+    report = read_report("王大山饮水正常医保已交屋顶漏雨")
+    assert report.query == "王大山"
+    assert {k: r.text for k, r in report.readings.items()} == {
+        "water": "饮水正常",
+        "medical": "医保已交",
+        "housing": "屋顶漏雨",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("今天去了唐大勇家，吃水没问题", "唐大勇"),
+        ("DL-01-003 饮水正常", "DL-01-003"),
+        ("HH0012 饮水正常", "HH0012"),
+        ("張大山 飲水正常", "张大山"),
+        ("牛二 饮水正常", "牛二"),
+        ("蔡老五无辍学", "蔡老五"),
+    ],
+)
+def test_the_household_is_found_at_the_start(text, query):
+    assert read_report(text).query == query
+
+
+def test_a_free_message_that_reports_checks_scores_high_and_a_question_scores_zero():
+    report = read_report("今天去了唐大勇家，吃水没问题，医保交了，房子有点裂缝")
+    assert report.mentions_checks >= 0.9
+    assert read_report("王大山 饮水正常").mentions_checks >= 0.5
+    assert read_report("医保报销比例是多少").mentions_checks == 0
+    assert read_report("过渡期什么时候结束").mentions_checks == 0
+    assert read_report("收到").mentions_checks == 0
+
+
+def test_empty_and_odd_input_read_to_nothing():
+    for text in ("", "   ", "？？？", "/", "👌", "a" * 5000):
+        report = read_report(text)
+        assert report.checks == {} and report.unclear == ()
