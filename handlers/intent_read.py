@@ -77,10 +77,13 @@ def fold(text: str) -> str:
 
 def is_receipt(folded: str) -> bool:
     """收到 / 好的 / 已阅 ... alone, or followed by a short thanks or promise."""
+    if folded in W.ACK_WORDS:
+        return True
     for filler in W.FILLERS:
         if folded.startswith(filler) and folded != filler:
             folded = folded[len(filler) :]
             break
+    folded = W.ACK_PARTICLES.sub("", folded) or folded
     if folded in W.ACK_WORDS or (folded and set(folded) <= {"👌", "👍"}):
         return True
     strong = next((h for h in W.STRONG_HEADS if folded.startswith(h)), None)
@@ -109,8 +112,9 @@ def is_question(text: str) -> bool:
     return bool(W.QUESTION.search(simplified(text[:MAX_TEXT])))
 
 
-def is_policy(text: str) -> bool:
-    return bool(W.POLICY.search(simplified(text[:MAX_TEXT])))
+def is_policy(text: str, question: bool = False) -> bool:
+    plain = simplified(text[:MAX_TEXT])
+    return bool(W.POLICY.search(plain) or (question and W.POLICY_IN_QUESTION.search(plain)))
 
 
 def named(text: str, households: Sequence[HouseholdName]) -> tuple[list[HouseholdName], str]:
@@ -141,6 +145,22 @@ def named(text: str, households: Sequence[HouseholdName]) -> tuple[list[Househol
     return [], plain
 
 
+def near_named(text: str, households: Sequence[HouseholdName]) -> list[HouseholdName]:
+    """Households whose three-character head name the text has with one character wrong
+    (王三汝 for 王三女, a voice-typing slip): never sure, so only ever asked about."""
+    plain = simplified(text[:MAX_TEXT])
+    windows = {plain[i : i + 3] for i in range(len(plain) - 2)}
+    found = []
+    for h in households:
+        name = h.head_name
+        if len(name) == 3 and any(
+            sum(a != b for a, b in zip(w, name, strict=True)) == 1 and w[0] == name[0]
+            for w in windows
+        ):
+            found.append(h)
+    return found
+
+
 def read(text: str, situation: Situation) -> Reading:
     """The most likely intent of ``text`` and how sure (see the module docstring)."""
     folded = fold(text)
@@ -152,12 +172,17 @@ def read(text: str, situation: Situation) -> Reading:
         return Reading(UNCLEAR, 0.9, small_talk=True, why=("receipt words", "nothing to ack"))
     if is_small_talk(folded):
         return Reading(UNCLEAR, 0.9, small_talk=True, why=("small talk or fragment",))
-    question, policy = is_question(text), is_policy(text)
+    question = is_question(text)
+    policy = is_policy(text, question)
     if question and policy:
         return Reading(QUESTION, 0.9, why=("question form", "policy words"))
     found, rest = named(text, situation.households)
     if found:
         return _about_household(text, found, rest, question)
+    near = near_named(text, situation.households) if not question else []
+    if near and read_report(text).mentions_checks > 0:
+        why = ("a household's name with one character wrong", "talks about checks")
+        return Reading(VISIT, 0.55, tuple(near), why=why)
     return _about_nobody(text, folded, question, policy, situation)
 
 
@@ -174,6 +199,8 @@ def _about_nobody(
         # policy words may be news, a complaint or a report: ask first.
         terse = len(folded) <= TERSE
         return Reading(QUESTION, 0.75 if terse else 0.6, why=("policy words", "no question form"))
+    if question and len(folded) >= W.QUESTION_MIN and not W.APP.search(simplified(text)):
+        return Reading(QUESTION, 0.5, why=("question form", "no policy words", "not about the app"))
     short = len(folded) <= SHORT_REPLY and not question
     if short and situation.push:
         return Reading(ACK, 0.5, why=("a short reply", "a push waits for 收到"))
@@ -210,6 +237,6 @@ def _in_submission(text: str, folded: str) -> Reading:
     """A submission is open: its text, unless it is small talk or a policy question."""
     if is_receipt(folded) or is_small_talk(folded):
         return Reading(UNCLEAR, 0.9, small_talk=True, why=("submission open", "small talk"))
-    if is_question(text) and is_policy(text):
+    if is_question(text) and is_policy(text, question=True):
         return Reading(QUESTION, 0.8, why=("submission open", "policy question"))
     return Reading(SUBMISSION, 0.95, why=("submission open",))

@@ -47,8 +47,30 @@ ACK_WORDS = frozenset(
         "没问题",
         "遵照执行",
         "照办",
+        # dialect and colloquial forms
+        "要得",
+        "要得要得",
+        "中",
+        "中中",
+        "中中中",
+        "晓得",
+        "晓得了",
+        "得嘞",
+        "行嘞",
+        "好咧",
+        "妥",
+        "妥了",
+        "没得问题",
+        "冇问题",
+        "嗯呐",
+        "好嘞好嘞",
+        "可以可以",
+        "okk",
+        "ok了",
     }
 )
+# Particles a receipt may end with (收到哈, 好的呀); never 吗 (a question).
+ACK_PARTICLES = re.compile(r"[哈嘛啦咯哦呀啊喽嘞咧呐滴哒]+$")
 # A message may start with one of these and go on with a short promise (收到，下午就去办):
 # after a strong head any short statement is still a receipt; after a weak one only thanks
 # and promises (ACK_TAIL) are.
@@ -118,8 +140,23 @@ POLICY = re.compile(
     r"危房|改造|住房|宅基地|搬迁|饮水|自来水|水质|帮扶|驻村|第一书记|走访|退出|发生率|"
     r"标准|条件|政策|规定|补助|补贴|申请|认定|识别|材料|程序|流程|村医|卫生室|宽带|动力电|"
     r"文化|硬化路|通客车|收入|人均|资金|公示|公开|扶贫|振兴|光伏|收益|分配|集体|项目|"
-    r"生态|护林员|保险|补偿|兜底|摘帽|考核|验收|台账|整改|帮扶|结对|农户|户口|分户"
+    r"生态|护林员|保险|补偿|兜底|摘帽|考核|验收|台账|整改|帮扶|结对|农户|户口|分户|"
+    r"建档立卡|生活费|缴费|参保|保费|鉴定|普查|督查|职业教育|户籍"
 )
+# Words that make a question a policy one, but alone (in a statement) say nothing.
+POLICY_IN_QUESTION = re.compile(
+    r"待遇|享受|困难|发放|领取|门诊|看病|签约|评估|抽查|大学|高中|中职|学生|上学|钱|"
+    r"[0-9一二三四五六七八九十百千万]元|岁|农村|村民|年龄|名额|人口|客车|公路|电网|宽带|广播|"
+    r"电视|卫生"
+)
+
+# A question about the app or the chat itself, not about policy.
+APP = re.compile(
+    r"这个|你们|系统|软件|程序|机器人|助手|怎么用|咋用|用法|照片|图片|发图|登录|绑定|解绑|"
+    r"密码|网|卡顿|闪退|按钮|菜单|微信|群|客服|值班|下班|上班|电话"
+)
+QUESTION_MIN = 6  # a question without policy words this long (folded) may still be one: ask
+
 # A command-like fragment: a word or two and a number (忽略 12), or only digits.
 FRAGMENT = re.compile(r"^(?:[\u4e00-\u9fff]{1,4}\d{1,9}|\d{1,12}|[a-z]{1,8}\d{0,9})$")
 # How people name a household without its head's full name: 唐家, 何婶, 罗大爷家, 老冯家.
