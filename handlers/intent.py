@@ -190,7 +190,8 @@ async def _answer(ctx: Context, pressed: IntentAnswer) -> list[Reply]:
     await ctx.clear_state()
     text = str(data.get("text") or "")
     if pressed.choice != "yes":
-        if intent_read.is_question(text) and intent_read.is_policy(text, question=True):
+        simple = intent_read.plain(text)
+        if intent_read.is_question(simple) and intent_read.is_policy(simple, question=True):
             return await faq.ask(ctx, text)
         return [Reply(T.NOTED_NO)]
     if data.get("kind") == ACK:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from core.text import simplified
 from handlers import intent_words as W
-from services.visit_reading import read_report
+from handlers.intent_names import named, near_named
+from services.visit_reading import Report, read_report
 from storage.household_search import HouseholdName
 
 ACT = 0.7  # act on a reading this sure
@@ -70,9 +71,19 @@ class Reading:
         return self.confidence >= ACT
 
 
+def plain(text: str) -> str:
+    """The text as every rule reads it: simplified characters, bounded. (OpenCC is the
+    costly part of reading, so a message is converted once.)"""
+    return simplified(text[:MAX_TEXT])
+
+
 def fold(text: str) -> str:
     """Simplified characters, lower case, no spaces, punctuation or emoji (but 👌 👍)."""
-    return _DROP.sub("", simplified(text[:MAX_TEXT]).lower())
+    return _fold(plain(text))
+
+
+def _fold(simple: str) -> str:
+    return _DROP.sub("", simple.lower())
 
 
 def is_receipt(folded: str) -> bool:
@@ -108,90 +119,49 @@ def is_small_talk(folded: str) -> bool:
     )
 
 
-def is_question(text: str) -> bool:
-    return bool(W.QUESTION.search(simplified(text[:MAX_TEXT])))
+def is_question(simple: str) -> bool:
+    """``simple``: the text as :func:`plain` returns it (also for the functions below)."""
+    return bool(W.QUESTION.search(simple))
 
 
-def is_policy(text: str, question: bool = False) -> bool:
-    plain = simplified(text[:MAX_TEXT])
-    return bool(W.POLICY.search(plain) or (question and W.POLICY_IN_QUESTION.search(plain)))
-
-
-def named(text: str, households: Sequence[HouseholdName]) -> tuple[list[HouseholdName], str]:
-    """The households the text names and the text without that name: full head names and
-    codes first; else a surname with a kinship word (唐家, 何婶, 罗大爷家), matching every
-    household of that surname."""
-    plain = simplified(text[:MAX_TEXT])
-    low = plain.lower()
-    exact = [h for h in households if h.code.lower() in low or h.head_name in plain]
-    if exact:
-        # 高明亮 also contains 高明: the longest name wins.
-        longest = (
-            max(len(h.head_name) for h in exact if h.head_name in plain)
-            if any(h.head_name in plain for h in exact)
-            else 0
-        )
-        found = [h for h in exact if h.code.lower() in low or len(h.head_name) == longest]
-        rest = plain
-        for h in found:
-            rest = rest.replace(h.head_name, "")
-            rest = re.sub(re.escape(h.code), "", rest, flags=re.I)
-        return found, rest
-    surnames = {h.head_name[0] for h in households if h.head_name}
-    for m in re.finditer(r"老?([\u4e00-\u9fff])(" + "|".join(W.KIN) + ")家?", plain):
-        if m.group(1) in surnames:
-            found = [h for h in households if h.head_name.startswith(m.group(1))]
-            return found, plain[: m.start()] + plain[m.end() :]
-    return [], plain
-
-
-def near_named(text: str, households: Sequence[HouseholdName]) -> list[HouseholdName]:
-    """Households whose three-character head name the text has with one character wrong
-    (王三汝 for 王三女, a voice-typing slip): never sure, so only ever asked about."""
-    plain = simplified(text[:MAX_TEXT])
-    windows = {plain[i : i + 3] for i in range(len(plain) - 2)}
-    found = []
-    for h in households:
-        name = h.head_name
-        if len(name) == 3 and any(
-            sum(a != b for a, b in zip(w, name, strict=True)) == 1 and w[0] == name[0]
-            for w in windows
-        ):
-            found.append(h)
-    return found
+def is_policy(simple: str, question: bool = False) -> bool:
+    return bool(W.POLICY.search(simple) or (question and W.POLICY_IN_QUESTION.search(simple)))
 
 
 def read(text: str, situation: Situation) -> Reading:
     """The most likely intent of ``text`` and how sure (see the module docstring)."""
-    folded = fold(text)
+    simple = plain(text)
+    folded = _fold(simple)
     if situation.submission_open:
-        return _in_submission(text, folded)
+        return _in_submission(simple, folded)
     if is_receipt(folded):
         if situation.push:
             return Reading(ACK, 0.95, why=("receipt words", "a push waits for 收到"))
         return Reading(UNCLEAR, 0.9, small_talk=True, why=("receipt words", "nothing to ack"))
     if is_small_talk(folded):
         return Reading(UNCLEAR, 0.9, small_talk=True, why=("small talk or fragment",))
-    question = is_question(text)
-    policy = is_policy(text, question)
+    question = is_question(simple)
+    policy = is_policy(simple, question)
     if question and policy:
         return Reading(QUESTION, 0.9, why=("question form", "policy words"))
-    found, rest = named(text, situation.households)
+    found, rest = named(simple, situation.households)
     if found:
         return _about_household(text, found, rest, question)
-    near = near_named(text, situation.households) if not question else []
-    if near and read_report(text).mentions_checks > 0:
+    report = read_report(text)
+    talks = report.mentions_checks > 0 and not question
+    near = near_named(simple, situation.households) if talks else []
+    if near:
         why = ("a household's name with one character wrong", "talks about checks")
         return Reading(VISIT, 0.55, tuple(near), why=why)
-    return _about_nobody(text, folded, question, policy, situation)
+    return _about_nobody(report, simple, question, policy, situation)
 
 
 def _about_nobody(
-    text: str, folded: str, question: bool, policy: bool, situation: Situation
+    report: Report, simple: str, question: bool, policy: bool, situation: Situation
 ) -> Reading:
     """No household named: a report of checks without a name, a terse policy topic, a reply
     to a push, or nothing we know."""
-    report = read_report(text)
+    folded = _fold(simple)
     if report.checks and report.mentions_checks >= 0.5 and not question:
         return Reading(VISIT, 0.55, why=("says how checks stand", "names no household"))
     if policy:
@@ -199,7 +169,7 @@ def _about_nobody(
         # policy words may be news, a complaint or a report: ask first.
         terse = len(folded) <= TERSE
         return Reading(QUESTION, 0.75 if terse else 0.6, why=("policy words", "no question form"))
-    if question and len(folded) >= W.QUESTION_MIN and not W.APP.search(simplified(text)):
+    if question and len(folded) >= W.QUESTION_MIN and not W.APP.search(simple):
         return Reading(QUESTION, 0.5, why=("question form", "no policy words", "not about the app"))
     short = len(folded) <= SHORT_REPLY and not question
     if short and situation.push:
@@ -210,7 +180,7 @@ def _about_nobody(
 def _about_household(text: str, found: list[HouseholdName], rest: str, question: bool) -> Reading:
     households = tuple(found)
     ambiguous = len(found) > 1
-    folded_rest = fold(rest)
+    folded_rest = _fold(rest)
     if not folded_rest or folded_rest in ("家", "的", "户", "家里"):
         return Reading(UNCLEAR, 0.9, households, bare_name=True, why=("only a household",))
     mentions = read_report(text).mentions_checks
@@ -233,10 +203,10 @@ def _about_household(text: str, found: list[HouseholdName], rest: str, question:
     return Reading(VISIT, confidence, households, why=tuple(why))
 
 
-def _in_submission(text: str, folded: str) -> Reading:
+def _in_submission(simple: str, folded: str) -> Reading:
     """A submission is open: its text, unless it is small talk or a policy question."""
     if is_receipt(folded) or is_small_talk(folded):
         return Reading(UNCLEAR, 0.9, small_talk=True, why=("submission open", "small talk"))
-    if is_question(text) and is_policy(text, question=True):
+    if is_question(simple) and is_policy(simple, question=True):
         return Reading(QUESTION, 0.8, why=("submission open", "policy question"))
     return Reading(SUBMISSION, 0.95, why=("submission open",))
