@@ -179,6 +179,10 @@ BUTTONS: dict[str, Path] = {
     "faq:none": lambda p, _: P.FaqNone(_id(p, "question")).pack(),
     "tcancel:yes": lambda p, _: P.TaskCancelConfirm(_id(p, "county_task")).pack(),
     "tcancel:no": lambda p, _: P.TaskCancelKeep(_id(p, "county_task")).pack(),
+    "intent:visit": lambda p, _: P.IntentVisit(_id(p, "household")).pack(),
+    "intent:pick": lambda p, _: P.IntentPick(7, _id(p, "household")).pack(),
+    # The number of a question asked about free text: none is pending, any number is stale.
+    "intent:ans": lambda p, _: P.IntentAnswer(_id(p, "question"), "yes").pack(),
 }
 MALFORMED = (":abc", ":0", ":99999999999", ":1:2:3", "")
 
