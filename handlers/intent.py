@@ -78,7 +78,7 @@ async def _read(ctx: Context, text: str) -> tuple[Reading, AssignmentDTO | None]
     if intent_read.is_receipt(folded):
         push = await free_text.latest_push(ctx.session, ctx.me, now=ctx.now())
         return intent_read.read(text, Situation(push=push is not None)), push
-    if intent_read.is_small_talk(folded):
+    if intent_read.is_small_talk(folded) or intent_read.is_fragment(folded):
         return intent_read.read(text, Situation()), None
     households = await free_text.own_households(ctx.session, ctx.me)
     reading = intent_read.read(text, Situation(households=households))

@@ -109,8 +109,13 @@ def is_receipt(folded: str) -> bool:
     return strong is not None or bool(W.ACK_TAIL.search(tail))
 
 
+def is_fragment(folded: str) -> bool:
+    """Nothing left, only digits, or a word and a number (忽略 34): no sentence at all."""
+    return not folded or bool(W.FRAGMENT.fullmatch(folded))
+
+
 def is_small_talk(folded: str) -> bool:
-    if not folded or folded in W.SMALL_TALK or W.FRAGMENT.fullmatch(folded):
+    if folded in W.SMALL_TALK:
         return True
     return any(
         folded.startswith(w) and len(folded) - len(w) <= W.SMALL_TALK_TAIL_MAX
@@ -139,7 +144,9 @@ def read(text: str, situation: Situation) -> Reading:
             return Reading(ACK, 0.95, why=("receipt words", "a push waits for 收到"))
         return Reading(UNCLEAR, 0.9, small_talk=True, why=("receipt words", "nothing to ack"))
     if is_small_talk(folded):
-        return Reading(UNCLEAR, 0.9, small_talk=True, why=("small talk or fragment",))
+        return Reading(UNCLEAR, 0.9, small_talk=True, why=("small talk",))
+    if is_fragment(folded):
+        return Reading(UNCLEAR, 0.9, why=("a fragment",))
     question = is_question(simple)
     policy = is_policy(simple, question)
     if question and policy:
@@ -205,7 +212,7 @@ def _about_household(text: str, found: list[HouseholdName], rest: str, question:
 
 def _in_submission(simple: str, folded: str) -> Reading:
     """A submission is open: its text, unless it is small talk or a policy question."""
-    if is_receipt(folded) or is_small_talk(folded):
+    if is_receipt(folded) or is_small_talk(folded) or is_fragment(folded):
         return Reading(UNCLEAR, 0.9, small_talk=True, why=("submission open", "small talk"))
     if is_question(simple) and is_policy(simple, question=True):
         return Reading(QUESTION, 0.8, why=("submission open", "policy question"))
