@@ -46,7 +46,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
     # Verbs that say something only when negated (没发, 未纳入, 没有参加).
     "verb": _w(
         "发 参加 签 报 读 改造 修 办 领 还 通 保障 覆盖 解决 整改 到 去 管 给 享 用 落 搞"
-        " 建 盖 做 弄 买 交上 缴上 上 发现"
+        " 建 盖 做 弄 买 交上 缴上 上 发现 动工 开工 收成 批 安装 接 装 回 拿 赔 评 评上 纳"
     ),
     "resolve": _w(
         "已修好 都修好了 修好 修好了 已修 修了 已维修 维修了 维修好 修缮了 已修缮 翻修了 已翻修 翻新了 完成 已完成"
@@ -110,7 +110,9 @@ for _kind, _words in _KINDS.items():
     for _word in _words:
         _CUES.setdefault(_word, _kind)
 _MAX = max(len(w) for w in _CUES)
+_PARTICLES = " 　了的啊呀呢吧嘛哦。，！!～~"
 _GAP = 2  # a negator reaches the cue that starts at most this many characters after it
+_NOT_YET = frozenset(_w("还没 还没有 尚未 暂未 还未 仍未 至今没"))  # pending: a problem
 _STRONG_NEG = frozenset(_w("没 没有 未 尚未 还没 还没有 从没 从未 没能 未能 暂未 还未"))
 
 
@@ -179,11 +181,12 @@ def _flipped(cue: Cue) -> Evidence:
     return Evidence(PROBLEM, strength)
 
 
-def _dangling(neg: Cue, after_bad: bool) -> Evidence:
-    """A negator with no cue after it: 辍学：无 is good, 医保没有 bad, 不 alone says little."""
+def _dangling(neg: Cue, after_bad: bool, at_end: bool) -> Evidence:
+    """A negator with no cue after it: 辍学：无 is good, 医保没有 bad; before words we do not
+    know (房子没文题) or 不 alone, it says little."""
     if after_bad:
         return Evidence(OK, 0.9)
-    if neg.word in _STRONG_NEG:
+    if neg.word in _NOT_YET or (neg.word in _STRONG_NEG and at_end):
         return Evidence(PROBLEM, 0.85, absent=True)
     return Evidence(PROBLEM, 0.6, absent=True)
 
@@ -218,7 +221,12 @@ def _inside(cue: Cue, spans: tuple[tuple[int, int], ...]) -> bool:
     return any(a <= cue.start and cue.end <= b for a, b in spans)
 
 
-def _negated(cues: list[Cue], i: int) -> tuple[list[Evidence], int]:
+def _ends(clause: str, cue: Cue) -> bool:
+    """Nothing but particles after ``cue`` (医保没有了): what it negates is the check itself."""
+    return not clause[cue.end :].strip(_PARTICLES)
+
+
+def _negated(clause: str, cues: list[Cue], i: int) -> tuple[list[Evidence], int]:
     """The negator at ``i`` and what it flips: the next cue, and a run of bad words after a
     flipped bad one (无失学辍学); or a dangling negator. Returns evidence and the next index."""
     neg, nxt = cues[i], cues[i + 1] if i + 1 < len(cues) else None
@@ -232,7 +240,7 @@ def _negated(cues: list[Cue], i: int) -> tuple[list[Evidence], int]:
         return out, j
     prev = cues[i - 1] if i else None
     after_bad = prev is not None and prev.kind in _BAD and neg.start - prev.end <= _GAP
-    return [_dangling(neg, after_bad)], i + 1
+    return [_dangling(neg, after_bad, _ends(clause, neg))], i + 1
 
 
 def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
@@ -246,7 +254,7 @@ def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
     while i < len(cues):
         cue = cues[i]
         if cue.kind == "neg":
-            found, i = _negated(cues, i)
+            found, i = _negated(clause, cues, i)
             if found[0].status == OK and not found[0].resolves and out:
                 out.pop()  # 辍学：无 -- the bad word was only the question
             out.extend(found)
