@@ -39,7 +39,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
         " ok √ ✔ ✓ 拿到 拿了 到了 到账 到卡 领着 在享 在领 领取 办下来 批下来 批了 入住 住进去"
         " 住着 暖和 好好的 卖出去 卖了 出栏 能挣 挣了 寄钱 长得 不断 结算 直接报 没发现问题"
         " 未发现问题 没发现 未发现 不成问题 有得吃 吃得饱 穿得暖 接进 接到 通到 在岗 上岗 有了"
-        " 没什么大问题 没啥大问题 没大问题 没多大问题 无大碍 没大碍 挺新 很新 新的 不是没交 不是没有 不是没 长得很好 养得好 改造的 改造过的 有保障的"
+        " 没有什么问题 没有啥问题 没有什么大问题 没有啥大问题 没什么事 没啥事 没事 没什么大问题 没啥大问题 没大问题 没多大问题 无大碍 没大碍 挺新 很新 新的 不是没交 不是没有 不是没 长得很好 养得好 改造的 改造过的 有保障的"
         " 有水 就有水 合格 a级 b级"
         " 不用愁 无忧 没有困难 无困难 正常领取 按时领 按月领 都领 都有 齐全 在用 能用 好用"
     ),
@@ -85,11 +85,12 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "hedge": _w(
         "好像 可能 似乎 据说 听说 应该 大概 估计 不清楚 不知道 不确定 没问 没看 没细看 待核实"
         " 待确认 再看看 要看 不太清楚 还好 凑合 勉强 问题不大 吗 吧 ？ ? 多少 怎么 什么"
-        " 如何 看天 靠天 看着还可以 看着还行 看起来还行 看起来还可以 看情况 没定 还没定 未定 还没确定 说是要 说不准 不好说 难说 还不知道 能不能 不太确定 没仔细"
+        " 照顾 照看 陪护 年后 过完年 开春 开年 打算出去 准备出去 在办 还在办 办理中 申请中 在申请"
+        " 审核中 等审批 等批 批没批 如何 看天 靠天 看着还可以 看着还行 看起来还行 看起来还可以 看情况 没定 还没定 未定 还没确定 说是要 说不准 不好说 难说 还不知道 能不能 不太确定 没仔细"
     ),
     # Words that would read as cues but are not (低了不少: 不少 is "a lot").
     "neutral": _w(
-        "幸亏 多亏 亏得 出差 差不多 差点 相差 判断 难得 难免 困难户 贫困户 主要 重要 需要的话 有一天没一天 安全鉴定 鉴定为 不少 不久 没多久 不到 不管 不用 不光 不仅 不但 多少钱 老人 老两口 老伴 老大 老二 老三"
+        "卖掉 扔掉 去掉 吃掉 停车 停下 难受 难过 有慢性病 有慢病 有高血压 有糖尿病 有病 有残疾 身体不好 幸亏 多亏 亏得 出差 差不多 差点 相差 判断 难得 难免 困难户 贫困户 主要 重要 需要的话 有一天没一天 安全鉴定 鉴定为 不少 不久 没多久 不到 不管 不用 不光 不仅 不但 多少钱 老人 老两口 老伴 老大 老二 老三"
         " 老公 老婆 老板 老师 老家 老太 老汉 老头 老奶奶 老爷子 老母亲 老父亲 老乡 一般户"
     ),
     "contrast": _w("但 但是 不过 就是 只是 可是 然而 却"),
@@ -111,6 +112,7 @@ for _kind, _words in _KINDS.items():
         _CUES.setdefault(_word, _kind)
 _MAX = max(len(w) for w in _CUES)
 _PARTICLES = " 　了的啊呀呢吧嘛哦。，！!～~"
+_REACH = 3  # ... and a bad word this far, past weak words between (不会有问题)
 _GAP = 2  # a negator reaches the cue that starts at most this many characters after it
 _NOT_YET = frozenset(_w("还没 还没有 尚未 暂未 还未 仍未 至今没"))  # pending: a problem
 _STRONG_NEG = frozenset(_w("没 没有 未 尚未 还没 还没有 从没 从未 没能 未能 暂未 还未"))
@@ -226,10 +228,26 @@ def _ends(clause: str, cue: Cue) -> bool:
     return not clause[cue.end :].strip(_PARTICLES)
 
 
+def _bad_within(cues: list[Cue], i: int) -> int | None:
+    """The index of a plain bad word at most :data:`_REACH` characters after the negator at
+    ``i``, with only weak words (有, 会) or none between them."""
+    for k in range(i + 1, min(i + 4, len(cues))):
+        if cues[k].start - cues[i].end > _REACH:
+            return None
+        if cues[k].kind == "bad":
+            return k
+        if cues[k].kind not in ("weak_ok", "weaker_ok", "verb"):
+            return None
+    return None
+
+
 def _negated(clause: str, cues: list[Cue], i: int) -> tuple[list[Evidence], int]:
     """The negator at ``i`` and what it flips: the next cue, and a run of bad words after a
     flipped bad one (无失学辍学); or a dangling negator. Returns evidence and the next index."""
     neg, nxt = cues[i], cues[i + 1] if i + 1 < len(cues) else None
+    k = _bad_within(cues, i)
+    if k is not None:  # 不会有问题, 没出过问题: the negator reaches the bad word past weak ones
+        nxt, i = cues[k], k - 1
     if nxt is not None and nxt.start - neg.end <= _GAP and nxt.kind in _POLAR:
         out, j = [_flipped(nxt)], i + 2
         while nxt.kind in _BAD and j < len(cues) and cues[j].kind in _BAD:
