@@ -16,16 +16,17 @@ from services.visit_reading.clauses import Clause, check_of, hits, normalize, pi
 from services.visit_reading.lexicon import GROUPS
 
 CONFIDENT = cues.CONFIDENT
-_CODE = re.compile(r"^[A-Za-z]{0,4}\d{2,12}$")
+_CODE = re.compile(r"^[A-Za-z]{0,4}[-_]?\d{1,6}(?:[-_]\d{1,6}){0,3}$")
 _LEAD = re.compile(r"^[\s,，。;；、：:]+")
 # Words that make a clause a question, not a report (报销比例是多少).
 _QUESTION = re.compile(
-    r"多少|怎么|什么|如何|哪里|哪些|能不能|可不可以|是不是|为什么|吗[？?]?$|[？?]$"
+    r"多少|多久|多长|怎么|什么|如何|哪里|哪些|哪几|哪个|能不能|可不可以|是不是|算不算|要不要"
+    r"|有没有|为什么|吗[？?]?$|[？?]$"
 )
 _LIST_SEPS = frozenset(("", "、", "和", "及", "与", " "))
 _VISIT_LEAD = re.compile(
     r"(?:今天|今日|上午|下午|早上|中午|晚上|昨天|刚才|刚刚)?(?:是第.次)?(?:又|再)?"
-    r"(?:去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户)?"
+    r"(?:去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户|刚从|从)?"
 )
 _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
 _CARRY_MAX = 6
@@ -136,8 +137,11 @@ def _check_follows(norm: str, at: int) -> bool:
 
 
 def _bare_name(name: str) -> str:
-    """``唐勇家`` -> ``唐勇``; ``張大山`` -> ``张大山`` (households are stored simplified)."""
+    """``唐勇家`` -> ``唐勇``; ``苏美兰的`` -> ``苏美兰``; ``張大山`` -> ``张大山`` (households
+    are stored simplified)."""
     name = simplified(name)
+    if "的" in name[2:]:
+        name = name[: name.index("的", 2)]
     return name[:-1] if name.endswith("家") and len(name) >= 3 else name
 
 
@@ -233,7 +237,7 @@ def _mentions(assigned: list[tuple[Clause, str | None, cues.Said]], body: int) -
     if not body:
         return 0.0
     raw = 0.6 * len(said_keys) + 0.3 * len(named_keys - said_keys)
-    return round(min(1.0, raw) * (0.6 + 0.4 * min(1.0, covered / body)), 3)
+    return round(min(1.0, raw) * (0.8 + 0.2 * min(1.0, covered / body)), 3)
 
 
 def read_report(text: str) -> Report:
