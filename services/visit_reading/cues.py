@@ -138,9 +138,10 @@ def _inside(cue: Cue, spans: tuple[tuple[int, int], ...]) -> bool:
     return any(a <= cue.start and cue.end <= b for a, b in spans)
 
 
-def _ends(clause: str, cue: Cue) -> bool:
-    """Nothing but particles after ``cue`` (医保没有了): what it negates is the check itself."""
-    return not clause[cue.end :].strip(_PARTICLES)
+def _ends(clause: str, cue: Cue, masked: tuple[tuple[int, int], ...]) -> bool:
+    """What ``cue`` negates is the check itself: nothing but particles after it (医保没有了),
+    or the check's own word right after it (没有收入, 没有产业)."""
+    return not clause[cue.end :].strip(_PARTICLES) or any(a == cue.end for a, _ in masked)
 
 
 def _bad_within(cues: list[Cue], i: int) -> int | None:
@@ -156,7 +157,9 @@ def _bad_within(cues: list[Cue], i: int) -> int | None:
     return None
 
 
-def _negated(clause: str, cues: list[Cue], i: int) -> tuple[list[Evidence], int]:
+def _negated(
+    clause: str, cues: list[Cue], i: int, masked: tuple[tuple[int, int], ...]
+) -> tuple[list[Evidence], int]:
     """The negator at ``i`` and what it flips: the next cue, and a run of bad words after a
     flipped bad one (无失学辍学); or a dangling negator. Returns evidence and the next index."""
     neg, nxt = cues[i], cues[i + 1] if i + 1 < len(cues) else None
@@ -173,7 +176,7 @@ def _negated(clause: str, cues: list[Cue], i: int) -> tuple[list[Evidence], int]
         return out, j
     prev = cues[i - 1] if i else None
     after_bad = prev is not None and prev.kind in _BAD and neg.start - prev.end <= _GAP
-    return [_dangling(neg, after_bad, _ends(clause, neg))], i + 1
+    return [_dangling(neg, after_bad, _ends(clause, neg, masked))], i + 1
 
 
 def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
@@ -187,7 +190,7 @@ def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
     while i < len(cues):
         cue = cues[i]
         if cue.kind == "neg":
-            found, i = _negated(clause, cues, i)
+            found, i = _negated(clause, cues, i, masked)
             if found[0].status == OK and not found[0].resolves and out:
                 out.pop()  # 辍学：无 -- the bad word was only the question
             out.extend(found)

@@ -181,6 +181,17 @@ def _unsure_problems(said: cues.Said) -> cues.Said:
     return cues.Said(capped, said.hedged)
 
 
+def _last_said(
+    out: list[tuple[Clause, str | None, cues.Said]],
+) -> tuple[Clause, str | None, cues.Said]:
+    """The clause a carried one continues: the last, or the one before a last that says
+    nothing of any check (小额信贷五万，已到期，还没还)."""
+    last = out[-1]
+    if len(out) >= 2 and last[1] is None and last[0].key is None and not last[2].evidence:
+        return out[-2]
+    return out[-1]
+
+
 def _bare(clause: Clause) -> bool:
     """A clause that is only a verdict (不缺, 都够): at most one character besides its cues."""
     return len(clause.norm) - sum(len(c.word) for c in cues.scan(clause.norm)) <= 1
@@ -204,8 +215,10 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
         said = cues.read_clause(clause.norm, clause.masked)
         firm = any(not e.fallback for e in said.evidence)
         key = clause.key if clause.strong or firm else None
+        if key is not None and not clause.strong and out and out[-1][1] and _bare(clause):
+            key = None  # 有水窖，够吃: a bare verdict speaks of the check before it
         if key is None and out and _carries(clause, said):
-            prev_clause, prev_key, prev_said = out[-1]
+            prev_clause, prev_key, prev_said = _last_said(out)
             # 吃的用的都送回来，不缺: a weak word's clause said nothing; this says it.
             weak = prev_clause.key if not prev_said.evidence and _bare(clause) else None
             key = prev_key or weak

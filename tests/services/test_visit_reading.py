@@ -91,6 +91,27 @@ CASES = [
     ("赵六 医保交了，就是老人腿脚不好", {"medical": ASK}),
     ("赵六 住房没什么大问题", {"housing": OK}),
     ("赵六 饮水没有问题 住房没有问题", {"water": OK, "housing": OK}),
+    ("周八 家里粮食不够吃了", {"income": BAD}),
+    ("周八 家里没有收入", {"income": BAD}),
+    ("周八 人均收入超过一万", {"income": OK}),
+    ("周八 两个劳动力都在家闲着", {"employment": BAD}),
+    ("周八 参加了技能培训 准备出去打工", {"employment": ASK}),
+    ("周八 公益岗被辞退了", {"employment": BAD}),
+    ("周八 女儿大学毕业还没找到工作", {"employment": BAD}),
+    ("周八 种的辣椒价格低 亏本了", {"industry": BAD}),
+    ("周八 没有产业", {"industry": BAD}),
+    ("周八 小额信贷五万 已到期 还没还", {"credit": BAD}),
+    ("周八 不想贷款", {"credit": OK}),
+    ("周八 养老保险断缴了两年", {"security": BAD}),
+    ("周八 低保还在办 不知道批没批", {"security": ASK}),
+    ("周八 入户管道已接通", {"water": OK}),
+    ("周八 家里有水窖 够吃", {"water": OK}),
+    ("周八 住院自付部分太高 负担重", {"medical": BAD}),
+    ("周八 房子年久失修", {"housing": BAD}),
+    (
+        "孙七 饮水正常 收入正常 就业正常 产业正常 信贷正常 保障正常",
+        dict.fromkeys(("water", "income", "employment", "industry", "credit", "security"), OK),
+    ),
 ]
 
 
