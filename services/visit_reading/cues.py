@@ -163,6 +163,8 @@ def _negated(
     """The negator at ``i`` and what it flips: the next cue, and a run of bad words after a
     flipped bad one (无失学辍学); or a dangling negator. Returns evidence and the next index."""
     neg, nxt = cues[i], cues[i + 1] if i + 1 < len(cues) else None
+    if nxt is not None and nxt.kind == "neg" and nxt.start - neg.end <= 1:
+        return [], i + 2  # 没有没参保的, 没有不交的: two negators cancel
     k = _bad_within(cues, i)
     if k is not None:  # 不会有问题, 没出过问题: the negator reaches the bad word past weak ones
         nxt, i = cues[k], k - 1
@@ -191,7 +193,7 @@ def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
         cue = cues[i]
         if cue.kind == "neg":
             found, i = _negated(clause, cues, i, masked)
-            if found[0].status == OK and not found[0].resolves and out:
+            if found and found[0].status == OK and not found[0].resolves and out:
                 out.pop()  # 辍学：无 -- the bad word was only the question
             out.extend(found)
             continue

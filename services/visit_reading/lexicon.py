@@ -46,7 +46,7 @@ STRONG: dict[str, tuple[str, ...]] = {
 
 WEAK: dict[str, tuple[str, ...]] = {
     "security": words("保障"),
-    "medical": words("高血压 血压 糖尿病 生病 病了 心脏病 瘫痪 中风 偏瘫 癌症 肿瘤"),
+    "medical": words("参保 参合 高血压 血压 糖尿病 生病 病了 心脏病 瘫痪 中风 偏瘫 癌症 肿瘤"),
     "education": words("孩子 小孩 娃 儿子 女儿 孙子 孙女 学"),
     "income": words("生活 吃 穿 吃的 穿的"),
     "employment": words("出去 在外 挣钱 工作"),

@@ -92,6 +92,8 @@ CASES = [
     ("赵六 住房没什么大问题", {"housing": OK}),
     ("赵六 饮水没有问题 住房没有问题", {"water": OK, "housing": OK}),
     ("周八 家里粮食不够吃了", {"income": BAD}),
+    ("周八 家里没有不交医保的", {"medical": OK}),
+    ("周八 感觉房子有点危险", {"housing": ASK}),
     ("周八 家里没有收入", {"income": BAD}),
     ("周八 人均收入超过一万", {"income": OK}),
     ("周八 两个劳动力都在家闲着", {"employment": BAD}),
