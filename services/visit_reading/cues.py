@@ -57,6 +57,7 @@ class Evidence:
     past: bool = False  # a problem of the past (以前漏雨)
     fallback: bool = False  # counts only when nothing else is said (住房安全, 有)
     absent: bool = False  # a negator with nothing after it (信贷：无, 医保没有)
+    answers: bool = False  # a "no" answering the good word before it (住房安全：否)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ _POLAR = frozenset(
     ("ok", "resolve", "bad", "weak_ok", "weaker_ok", "weak_bad", "name_ok", "verb", "present")
 )
 _BAD = frozenset(("bad", "weak_bad"))
+_GOOD = frozenset(("ok", "name_ok"))
+_ANSWER_NO = frozenset(("否", "不是", "无"))
 _FLIP = {"ok": 0.95, "resolve": 0.95, "verb": 0.85, "name_ok": 0.9, "present": 0.9}
 _FIRM_WEAK = frozenset(words("交 缴 报销 交着 在交"))  # 没交 is as sure as 没交了
 
@@ -177,6 +180,9 @@ def _negated(
             j += 1
         return out, j
     prev = cues[i - 1] if i else None
+    near = prev is not None and neg.start - prev.end <= _GAP and _ends(clause, neg, ())
+    if near and prev is not None and prev.kind in _GOOD and neg.word in _ANSWER_NO:
+        return [Evidence(PROBLEM, 0.9, answers=True)], i + 1  # 住房安全：否
     after_bad = prev is not None and prev.kind in _BAD and neg.start - prev.end <= _GAP
     return [_dangling(neg, after_bad, _ends(clause, neg, masked))], i + 1
 
@@ -193,8 +199,12 @@ def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
         cue = cues[i]
         if cue.kind == "neg":
             found, i = _negated(clause, cues, i, masked)
-            if found and found[0].status == OK and not found[0].resolves and out:
-                out.pop()  # 辍学：无 -- the bad word was only the question
+            if (
+                found
+                and out
+                and (found[0].answers or (found[0].status == OK and not found[0].resolves))
+            ):
+                out.pop()  # 辍学：无, 住房安全：否 -- the word before was only the question
             out.extend(found)
             continue
         if cue.kind == "hedge":
