@@ -26,7 +26,7 @@ _QUESTION = re.compile(
 _LIST_SEPS = frozenset(("", "、", "和", "及", "与", " "))
 _VISIT_LEAD = re.compile(
     r"(?:今天|今日|上午|下午|早上|中午|晚上|昨天|刚才|刚刚)?(?:是第.次)?(?:又|再)?"
-    r"(?:去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户|刚从|从)?"
+    r"(?:去看了|去看|看了|去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户|刚从|从)?"
 )
 _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
 _CARRY_MAX = 6
@@ -99,35 +99,40 @@ class Report:
         return {k: item.to_dict() for k, item in self.checks.items()}
 
 
-def _query(text: str) -> tuple[str, int]:
-    """The household named at the start and where the reading begins."""
+def _query(text: str) -> tuple[str, int, int]:
+    """The household named at the start, where the reading begins and where the note begins
+    (the whole text when the name came after other words: 今天去了唐勇家，……)."""
     found = pieces(text)
     if not found:
-        return "", len(text)
+        return "", len(text), len(text)
     start, end, _ = found[0]
     first = text[start:end]
     if _CODE.match(first):
-        return first, end
+        return first, end, end
     norm = normalize(first)
     strong = [h for h in hits(norm) if h[3]]
     limit = strong[0][0] if strong else len(norm)
     lead = _VISIT_LEAD.match(norm)
     skip = lead.end() if lead else 0
     home = norm.find("家", skip + 1, limit) if len(norm) == len(first) else -1
+    note = start if skip else None  # words before the name stay in the note
     if home - skip >= 2 or (home == skip + 1 and _check_follows(norm, home + 1)):
-        return _bare_name(first[skip:home]), start + home + 1  # 今天去了唐勇家，……
+        at = start + home + 1  # 今天去了唐勇家，……
+        return _bare_name(first[skip:home]), at, at if note is None else note
     if not strong:  # a long first piece is more than a name: read it too
-        return _bare_name(first), end if len(first) <= _NAME_MAX else start + skip
+        at = end if len(first) <= _NAME_MAX else start + skip
+        return _bare_name(first), at, min(at, note if note is not None else at)
     pos = strong[0][0]
     said = [c.start for c in cues.scan(norm[:pos]) if c.start >= 2]
     pos = said[0] if said else pos  # 蔡德胜无辍学, 高明亮之前没活干: these belong to the check
     if pos >= 2 and len(norm) == len(first):
         name = first[skip:pos] if pos - skip >= 2 else first[:pos]
         # A long run before the first check word is more than a name: read it too.
-        return _bare_name(name), start + pos if len(name) <= _NAME_MAX else start + skip
+        at = start + pos if len(name) <= _NAME_MAX else start + skip
+        return _bare_name(name), at, min(at, note if note is not None else at)
     if len(first) <= 4 and first != strong[0][1] and not cues.read_clause(norm).evidence:
-        return _bare_name(first), end  # a name with a check's character in it (牛二, 房玉兰)
-    return "", start
+        return _bare_name(first), end, end  # a name with a check's character (牛二, 房玉兰)
+    return "", start, start
 
 
 def _check_follows(norm: str, at: int) -> bool:
@@ -255,8 +260,8 @@ def _mentions(assigned: list[tuple[Clause, str | None, cues.Said]], body: int) -
 
 def read_report(text: str) -> Report:
     """Read one visit report (the text after the command word, or a whole free message)."""
-    query, rest = _query(text)
-    note = _LEAD.sub("", text[rest:]).rstrip()
+    query, rest, note_at = _query(text)
+    note = _LEAD.sub("", text[note_at:]).rstrip()
     assigned = _assign(split(text, rest))
     by_key: dict[str, list[tuple[Clause, cues.Said]]] = {}
     unread: list[str] = []

@@ -146,6 +146,12 @@ def test_the_note_is_the_text_after_the_household_exactly():
     assert report.unread == ("血压160/100", "腿脚不便")
 
 
+def test_words_before_the_name_keep_the_whole_message_as_the_note():
+    report = read_report("今天去了唐大勇家，吃水没问题")
+    assert (report.query, report.note) == ("唐大勇", "今天去了唐大勇家，吃水没问题")
+    assert read_report("唐大勇家，吃水没问题").note == "吃水没问题"
+
+
 def test_only_confident_readings_are_recorded_and_the_rest_are_unclear():
     report = read_report("王大山 医保已交 房子好像有点裂")
     assert set(report.checks) == {"medical"}
