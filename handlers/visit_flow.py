@@ -220,6 +220,8 @@ async def _check(ctx: Context, draft: VisitDraft, p: P.VisitCheck) -> list[Reply
     if p.check != CORE_CHECKS[draft.i]:
         return [check_prompt(draft.i)]
     checks = dict(draft.checks)
+    # An answer here settles the card's question on this check too.
+    draft = draft.but(unsure={k: v for k, v in draft.unsure.items() if k != p.check})
     if p.answer == PROBLEM:
         return await go(ctx, Step.PROBLEM_TEXT, draft.but(checks=checks, key=p.check))
     if p.answer == OK:

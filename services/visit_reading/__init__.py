@@ -11,7 +11,9 @@ API
     r = read_report("王三女 饮水：正常；医保交了，房子有点裂缝 血压160/100")
     r.query            -> "王三女"      household named first ("" if none; "唐勇家" -> "唐勇")
     r.note             -> "饮水：正常；医保交了，房子有点裂缝 血压160/100"
-                          the text after the household EXACTLY as written (never rewritten)
+                          the text after the household EXACTLY as written (never rewritten);
+                          the whole text when other words came before the name
+                          (今天去了唐勇家，吃水没问题 -> query 唐勇, note the whole message)
     r.readings         -> {key: Reading} for every check the text talks about, keys of
                           core.checklist.CHECKS in display order
     r.readings["housing"] -> Reading(key="housing", status="problem", confidence=0.6,

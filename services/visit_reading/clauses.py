@@ -91,9 +91,9 @@ def _cuts(norm: str) -> list[int]:
     """Where a glued clause starts talking about another check (positions in ``norm``)."""
     cuts: list[int] = []
     current: str | None = None
-    for pos, _word, key, strong in hits(norm):
-        if not strong:
-            continue
+    for pos, word, key, strong in hits(norm):
+        if not strong or (len(word) == 1 and current is not None):
+            continue  # 屋顶漏水: one character (水, 房, 牛) does not cut a clause
         if current is not None and key != current and pos > 0:
             cuts.append(pos)
         current = key

@@ -16,16 +16,17 @@ from services.visit_reading.clauses import Clause, check_of, hits, normalize, pi
 from services.visit_reading.lexicon import GROUPS
 
 CONFIDENT = cues.CONFIDENT
-_CODE = re.compile(r"^[A-Za-z]{0,4}\d{2,12}$")
+_CODE = re.compile(r"^[A-Za-z]{0,4}[-_]?\d{1,6}(?:[-_]\d{1,6}){0,3}$")
 _LEAD = re.compile(r"^[\s,，。;；、：:]+")
 # Words that make a clause a question, not a report (报销比例是多少).
 _QUESTION = re.compile(
-    r"多少|怎么|什么|如何|哪里|哪些|能不能|可不可以|是不是|为什么|吗[？?]?$|[？?]$"
+    r"多少|多久|多长|怎么|什么|如何|哪里|哪些|哪几|哪个|能不能|可不可以|是不是|算不算|要不要"
+    r"|有没有|为什么|吗[？?]?$|[？?]$"
 )
 _LIST_SEPS = frozenset(("", "、", "和", "及", "与", " "))
 _VISIT_LEAD = re.compile(
     r"(?:今天|今日|上午|下午|早上|中午|晚上|昨天|刚才|刚刚)?(?:是第.次)?(?:又|再)?"
-    r"(?:去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户)?"
+    r"(?:去看了|去看|看了|去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户|刚从|从)?"
 )
 _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
 _CARRY_MAX = 6
@@ -98,35 +99,40 @@ class Report:
         return {k: item.to_dict() for k, item in self.checks.items()}
 
 
-def _query(text: str) -> tuple[str, int]:
-    """The household named at the start and where the reading begins."""
+def _query(text: str) -> tuple[str, int, int]:
+    """The household named at the start, where the reading begins and where the note begins
+    (the whole text when the name came after other words: 今天去了唐勇家，……)."""
     found = pieces(text)
     if not found:
-        return "", len(text)
+        return "", len(text), len(text)
     start, end, _ = found[0]
     first = text[start:end]
     if _CODE.match(first):
-        return first, end
+        return first, end, end
     norm = normalize(first)
     strong = [h for h in hits(norm) if h[3]]
     limit = strong[0][0] if strong else len(norm)
     lead = _VISIT_LEAD.match(norm)
     skip = lead.end() if lead else 0
     home = norm.find("家", skip + 1, limit) if len(norm) == len(first) else -1
+    note = start if skip else None  # words before the name stay in the note
     if home - skip >= 2 or (home == skip + 1 and _check_follows(norm, home + 1)):
-        return _bare_name(first[skip:home]), start + home + 1  # 今天去了唐勇家，……
+        at = start + home + 1  # 今天去了唐勇家，……
+        return _bare_name(first[skip:home]), at, at if note is None else note
     if not strong:  # a long first piece is more than a name: read it too
-        return _bare_name(first), end if len(first) <= _NAME_MAX else start + skip
+        at = end if len(first) <= _NAME_MAX else start + skip
+        return _bare_name(first), at, min(at, note if note is not None else at)
     pos = strong[0][0]
     said = [c.start for c in cues.scan(norm[:pos]) if c.start >= 2]
     pos = said[0] if said else pos  # 蔡德胜无辍学, 高明亮之前没活干: these belong to the check
     if pos >= 2 and len(norm) == len(first):
         name = first[skip:pos] if pos - skip >= 2 else first[:pos]
         # A long run before the first check word is more than a name: read it too.
-        return _bare_name(name), start + pos if len(name) <= _NAME_MAX else start + skip
+        at = start + pos if len(name) <= _NAME_MAX else start + skip
+        return _bare_name(name), at, min(at, note if note is not None else at)
     if len(first) <= 4 and first != strong[0][1] and not cues.read_clause(norm).evidence:
-        return _bare_name(first), end  # a name with a check's character in it (牛二, 房玉兰)
-    return "", start
+        return _bare_name(first), end, end  # a name with a check's character (牛二, 房玉兰)
+    return "", start, start
 
 
 def _check_follows(norm: str, at: int) -> bool:
@@ -136,8 +142,11 @@ def _check_follows(norm: str, at: int) -> bool:
 
 
 def _bare_name(name: str) -> str:
-    """``唐勇家`` -> ``唐勇``; ``張大山`` -> ``张大山`` (households are stored simplified)."""
+    """``唐勇家`` -> ``唐勇``; ``苏美兰的`` -> ``苏美兰``; ``張大山`` -> ``张大山`` (households
+    are stored simplified)."""
     name = simplified(name)
+    if "的" in name[2:]:
+        name = name[: name.index("的", 2)]
     return name[:-1] if name.endswith("家") and len(name) >= 3 else name
 
 
@@ -177,6 +186,17 @@ def _unsure_problems(said: cues.Said) -> cues.Said:
     return cues.Said(capped, said.hedged)
 
 
+def _last_said(
+    out: list[tuple[Clause, str | None, cues.Said]],
+) -> tuple[Clause, str | None, cues.Said]:
+    """The clause a carried one continues: the last, or the one before a last that says
+    nothing of any check (小额信贷五万，已到期，还没还)."""
+    last = out[-1]
+    if len(out) >= 2 and last[1] is None and last[0].key is None and not last[2].evidence:
+        return out[-2]
+    return out[-1]
+
+
 def _bare(clause: Clause) -> bool:
     """A clause that is only a verdict (不缺, 都够): at most one character besides its cues."""
     return len(clause.norm) - sum(len(c.word) for c in cues.scan(clause.norm)) <= 1
@@ -200,8 +220,10 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
         said = cues.read_clause(clause.norm, clause.masked)
         firm = any(not e.fallback for e in said.evidence)
         key = clause.key if clause.strong or firm else None
+        if key is not None and not clause.strong and out and out[-1][1] and _bare(clause):
+            key = None  # 有水窖，够吃: a bare verdict speaks of the check before it
         if key is None and out and _carries(clause, said):
-            prev_clause, prev_key, prev_said = out[-1]
+            prev_clause, prev_key, prev_said = _last_said(out)
             # 吃的用的都送回来，不缺: a weak word's clause said nothing; this says it.
             weak = prev_clause.key if not prev_said.evidence and _bare(clause) else None
             key = prev_key or weak
@@ -233,13 +255,13 @@ def _mentions(assigned: list[tuple[Clause, str | None, cues.Said]], body: int) -
     if not body:
         return 0.0
     raw = 0.6 * len(said_keys) + 0.3 * len(named_keys - said_keys)
-    return round(min(1.0, raw) * (0.6 + 0.4 * min(1.0, covered / body)), 3)
+    return round(min(1.0, raw) * (0.8 + 0.2 * min(1.0, covered / body)), 3)
 
 
 def read_report(text: str) -> Report:
     """Read one visit report (the text after the command word, or a whole free message)."""
-    query, rest = _query(text)
-    note = _LEAD.sub("", text[rest:]).rstrip()
+    query, rest, note_at = _query(text)
+    note = _LEAD.sub("", text[note_at:]).rstrip()
     assigned = _assign(split(text, rest))
     by_key: dict[str, list[tuple[Clause, cues.Said]]] = {}
     unread: list[str] = []

@@ -77,6 +77,55 @@ CASES = [
     ("李四 残疾证办好了 两项补贴都在领", {"security": OK}),
     ("李四 吃的用的儿女都送回来，不缺", {"income": OK}),
     ("邓婆婆 一个人住 身体还行", {}),
+    ("孙七家医保已经叫了 房子没文题", {"medical": OK, "housing": OK}),
+    ("孙七 房子没咋地", {"housing": ASK}),
+    ("孙七 滴保没批下来", {"security": BAD}),
+    ("孙七 带款于期了", {"credit": BAD}),
+    ("孙七 没火干 在家待着", {"employment": BAD}),
+    ("孙七 房子修好了又漏了", {"housing": BAD}),
+    ("孙七 水通了又停了", {"water": BAD}),
+    ("孙七 医保交了两个人 还有一个没交", {"medical": BAD}),
+    ("孙七 屋顶漏水需要维修", {"housing": BAD}),
+    ("赵六 多亏政府帮忙房子修好了", {"housing": OK}),
+    ("赵六 儿子出差去了 房子安全", {"housing": OK}),
+    ("赵六 医保交了，就是老人腿脚不好", {"medical": ASK}),
+    ("赵六 住房没什么大问题", {"housing": OK}),
+    ("赵六 饮水没有问题 住房没有问题", {"water": OK, "housing": OK}),
+    ("周八 家里粮食不够吃了", {"income": BAD}),
+    (
+        "王五 1、饮水：正常 2、教育：正常 3、住房：危房",
+        {"water": OK, "education": OK, "housing": BAD},
+    ),
+    ("王五 饮水:正常,住房:正常,医疗:未参保", {"water": OK, "housing": OK, "medical": BAD}),
+    ("王五【饮水】正常【住房】漏雨", {"water": OK, "housing": BAD}),
+    ("王五 饮水安全：是 住房安全：否", {"water": OK, "housing": BAD}),
+    ("王五 是否辍学：否 是否参保：是", {"education": OK, "medical": OK}),
+    ("王五 饮水 ✓ 住房 ✗", {"water": OK, "housing": BAD}),
+    ("王五 饮水正常/住房正常/医保已交", {"water": OK, "housing": OK, "medical": OK}),
+    ("陈德贵家房子后墙有一条大裂缝，下雨往里渗水", {"housing": BAD}),
+    ("老吴在村里当护林员，一个月六百", {"employment": OK}),
+    ("周八 家里没有不交医保的", {"medical": OK}),
+    ("周八 感觉房子有点危险", {"housing": ASK}),
+    ("周八 家里没有收入", {"income": BAD}),
+    ("周八 人均收入超过一万", {"income": OK}),
+    ("周八 两个劳动力都在家闲着", {"employment": BAD}),
+    ("周八 参加了技能培训 准备出去打工", {"employment": ASK}),
+    ("周八 公益岗被辞退了", {"employment": BAD}),
+    ("周八 女儿大学毕业还没找到工作", {"employment": BAD}),
+    ("周八 种的辣椒价格低 亏本了", {"industry": BAD}),
+    ("周八 没有产业", {"industry": BAD}),
+    ("周八 小额信贷五万 已到期 还没还", {"credit": BAD}),
+    ("周八 不想贷款", {"credit": OK}),
+    ("周八 养老保险断缴了两年", {"security": BAD}),
+    ("周八 低保还在办 不知道批没批", {"security": ASK}),
+    ("周八 入户管道已接通", {"water": OK}),
+    ("周八 家里有水窖 够吃", {"water": OK}),
+    ("周八 住院自付部分太高 负担重", {"medical": BAD}),
+    ("周八 房子年久失修", {"housing": BAD}),
+    (
+        "孙七 饮水正常 收入正常 就业正常 产业正常 信贷正常 保障正常",
+        dict.fromkeys(("water", "income", "employment", "industry", "credit", "security"), OK),
+    ),
 ]
 
 
@@ -95,6 +144,12 @@ def test_the_note_is_the_text_after_the_household_exactly():
     assert report.query == "王大山"
     assert report.note == "饮水：正常，血压160/100；腿脚不便"
     assert report.unread == ("血压160/100", "腿脚不便")
+
+
+def test_words_before_the_name_keep_the_whole_message_as_the_note():
+    report = read_report("今天去了唐大勇家，吃水没问题")
+    assert (report.query, report.note) == ("唐大勇", "今天去了唐大勇家，吃水没问题")
+    assert read_report("唐大勇家，吃水没问题").note == "吃水没问题"
 
 
 def test_only_confident_readings_are_recorded_and_the_rest_are_unclear():
