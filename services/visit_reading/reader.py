@@ -30,6 +30,7 @@ _VISIT_LEAD = re.compile(
 )
 _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
 _CARRY_MAX = 6
+_CARRY_REST = 3  # ... with at most this many characters besides its cues (老人身体还行: 4)
 _UNSURE = 0.7
 _GOES_ON = (
     "结果",
@@ -197,9 +198,16 @@ def _last_said(
     return out[-1]
 
 
+def _rest(clause: Clause) -> int:
+    """How many characters of the clause are not cues (neutral words such as 老人 count)."""
+    said = sum(len(c.word) for c in cues.scan(clause.norm) if c.kind != "neutral")
+    particles = sum(clause.norm.count(p) for p in "了的啊呀呢吧嘛")
+    return len(clause.norm) - said - particles
+
+
 def _bare(clause: Clause) -> bool:
     """A clause that is only a verdict (不缺, 都够): at most one character besides its cues."""
-    return len(clause.norm) - sum(len(c.word) for c in cues.scan(clause.norm)) <= 1
+    return _rest(clause) <= 1
 
 
 def _carries(clause: Clause, said: cues.Said) -> bool:
@@ -210,7 +218,8 @@ def _carries(clause: Clause, said: cues.Said) -> bool:
         return False
     if clause.norm.startswith(_GOES_ON):
         return True  # 劝返了，结果又不去了
-    return len(clause.norm) <= _CARRY_MAX or any(e.resolves for e in said.evidence)
+    short = len(clause.norm) <= _CARRY_MAX and _rest(clause) <= _CARRY_REST
+    return short or any(e.resolves for e in said.evidence)
 
 
 def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]:
