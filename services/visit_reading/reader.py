@@ -29,22 +29,13 @@ _VISIT_LEAD = re.compile(
     r"(?:去看了|去看|看了|去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户|刚从|从)?"
 )
 _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
+# A clause of no check right after one still speaks of it when it is short (已修好: at most
+# _CARRY_MAX characters, _CARRY_REST of them not cues; 老人身体还行 has a subject of its own),
+# settles it, or goes on from it (结果又不去了). Problems heard that way are only asked.
 _CARRY_MAX = 6
-_CARRY_REST = 3  # ... with at most this many characters besides its cues (老人身体还行: 4)
-_UNSURE = 0.7
-_GOES_ON = (
-    "结果",
-    "但",
-    "可是",
-    "不过",
-    "又",
-    "现在",
-    "目前",
-    "已经",
-    "后来",
-    "还是",
-    "就是",
-)  # a clause of no check this short, right after one, still speaks of it (已修好)
+_CARRY_REST = 3
+_GOES_ON = ("结果", "但", "可是", "不过", "又", "现在", "目前", "已经", "后来", "还是", "就是")
+_UNSURE = 0.7  # below CONFIDENT: asked, never recorded
 
 
 @dataclass(frozen=True)
@@ -77,7 +68,7 @@ class Reading:
 class Report:
     text: str  # what was read
     query: str  # household name or code given first, "" when none
-    note: str  # the text after the household, exactly as written
+    note: str  # the text after the household exactly as written (all of it if words came first)
     readings: dict[str, Reading] = field(default_factory=dict)
     unread: tuple[str, ...] = ()  # clauses about no check, as written
     mentions_checks: float = 0.0  # 0..1: how much the text reports on checks
