@@ -234,7 +234,7 @@ def judge(said: list[Said], key: str = "") -> tuple[str | None, float]:
     is surely a problem wins over another clause's good news (低保没有纳入，残疾证已办)
     unless a later one settles it (已修好)."""
     status, confidence = _together(said, key)
-    if status is None or confidence >= CONFIDENT or any(s.hedged for s in said):
+    if status is None or confidence >= CONFIDENT or _hedged(said):
         return status, confidence
     for i, one in enumerate(said):
         alone = _together([one], key)
@@ -254,9 +254,20 @@ def _together(said: list[Said], key: str) -> tuple[str | None, float]:
     if not firm:
         return None, 0.0
     status, confidence = _weigh(firm)
-    if any(s.hedged for s in said):
+    if _hedged(said):
         confidence = min(confidence, 0.6)
     return status, confidence
+
+
+def _hedged(said: list[Said]) -> bool:
+    """A hedge counts unless a later clause says it plainly (交了没？交了。)."""
+    plain = [
+        i for i, s in enumerate(said) if not s.hedged and any(not e.fallback for e in s.evidence)
+    ]
+    last_plain = plain[-1] if plain else -1
+    return any(s.hedged for s in said[last_plain + 1 :]) or (
+        last_plain < 0 and any(s.hedged for s in said)
+    )
 
 
 def _weigh(evidence: list[Evidence]) -> tuple[str | None, float]:
