@@ -16,6 +16,7 @@ from services.visit_reading.cues import is_cue
 from services.visit_reading.lexicon import NOT_A_CHECK, STRONG, TYPOS, WEAK
 
 _SEP = re.compile(r"[\s,，。;；、！!\n|]+")
+_QUESTION_MARK = re.compile(r"[？?]+")
 _MAX_TYPO = max(len(w) for w in TYPOS)
 # word -> (check or None, strong); NOT_A_CHECK words shadow the checks they contain.
 _WORDS: dict[str, tuple[str | None, bool]] = {}
@@ -110,11 +111,23 @@ def pieces(text: str) -> list[tuple[int, int, str]]:
         last = m.end()
     if last < len(text):
         out.append((last, len(text), ""))
+    out = [part for a, b, _ in out for part in _after_questions(text, a, b)]
     fixed = []
     for i, (start, end, _) in enumerate(out):
         sep = text[out[i - 1][1] : start] if i else ""
         fixed.append((start, end, sep))
     return fixed
+
+
+def _after_questions(text: str, a: int, b: int) -> list[tuple[int, int, str]]:
+    """``交了没？交了`` -> ``交了没？`` + ``交了``: a question ends its clause and keeps its mark."""
+    out: list[tuple[int, int, str]] = []
+    for m in _QUESTION_MARK.finditer(text, a, b):
+        if m.end() < b:
+            out.append((a, m.end(), ""))
+            a = m.end()
+    out.append((a, b, ""))
+    return out
 
 
 def split(text: str, start: int = 0) -> list[Clause]:

@@ -1,15 +1,20 @@
 """What a clause says of its check: ok, problem or nothing sure, with a confidence.
 
 The clause (simplified, typos fixed) is scanned left to right for the longest cue at each
-place. Cues are good news (正常, 交了, 能报销, 修好), bad news (漏雨, 辍学, 逾期), negators
-(不, 没, 未, 无: they flip the cue right after them, so 不漏 is good and 没交 is bad, and a
-negator with nothing after it is weak bad news: 医保没有), hedges (有点, 好像, 听说: nothing
-hedged is sure), contrasts (但是: what follows decides), the past (以前漏雨) and resolutions
-(已修好, 已劝返, 改造过: they settle an earlier problem). A check's name that carries a
-verdict (住房安全, 饮水安全) counts only when nothing else is said.
+place (the word lists are lexicon.CUES). Cues are good news (正常, 交了, 能报销), bad news
+(漏雨, 辍学, 逾期), negators (不, 没, 未, 无: they flip the cue right after them, or a bad word
+a little further past weak words, so 不漏 and 不会有问题 are good and 没交 is bad; two negators
+cancel; a negator with nothing after it, or before the check's own word, is bad news: 医保没有,
+没有收入, except that having no loan is fine; a 否 answering a good name is bad: 住房安全：否),
+hedges (好像, 听说, 吗, 预计: nothing hedged is sure unless a later clause says it plainly),
+contrasts (但是: what follows decides), the past (以前漏雨 gives way to what is said now),
+resolutions (已修好, 已劝返, 危房改造过: they settle an earlier problem), words that say the check
+is fine only when nothing else is said (住房安全, 外出务工, 有), and neutral words that only
+shadow others (老人, 出差, 幸亏).
 
 :func:`judge` turns the evidence of one or more clauses of a check into (status, confidence);
-below :data:`CONFIDENT` the reader asks instead of recording.
+below :data:`CONFIDENT` the reader asks instead of recording. Clauses that disagree: a clause
+that is surely a problem wins over another clause's good news unless a later one settles it.
 """
 
 from __future__ import annotations
@@ -234,7 +239,7 @@ def judge(said: list[Said], key: str = "") -> tuple[str | None, float]:
     is surely a problem wins over another clause's good news (低保没有纳入，残疾证已办)
     unless a later one settles it (已修好)."""
     status, confidence = _together(said, key)
-    if status is None or confidence >= CONFIDENT or any(s.hedged for s in said):
+    if status is None or confidence >= CONFIDENT or _hedged(said):
         return status, confidence
     for i, one in enumerate(said):
         alone = _together([one], key)
@@ -254,9 +259,20 @@ def _together(said: list[Said], key: str) -> tuple[str | None, float]:
     if not firm:
         return None, 0.0
     status, confidence = _weigh(firm)
-    if any(s.hedged for s in said):
+    if _hedged(said):
         confidence = min(confidence, 0.6)
     return status, confidence
+
+
+def _hedged(said: list[Said]) -> bool:
+    """A hedge counts unless a later clause says it plainly (交了没？交了。)."""
+    plain = [
+        i for i, s in enumerate(said) if not s.hedged and any(not e.fallback for e in s.evidence)
+    ]
+    last_plain = plain[-1] if plain else -1
+    return any(s.hedged for s in said[last_plain + 1 :]) or (
+        last_plain < 0 and any(s.hedged for s in said)
+    )
 
 
 def _weigh(evidence: list[Evidence]) -> tuple[str | None, float]:

@@ -29,21 +29,13 @@ _VISIT_LEAD = re.compile(
     r"(?:去看了|去看|看了|去了|到了|去|到|走访了|走访|看望了|看望|来到|入户到|入户|刚从|从)?"
 )
 _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart)
+# A clause of no check right after one still speaks of it when it is short (已修好: at most
+# _CARRY_MAX characters, _CARRY_REST of them not cues; 老人身体还行 has a subject of its own),
+# settles it, or goes on from it (结果又不去了). Problems heard that way are only asked.
 _CARRY_MAX = 6
-_UNSURE = 0.7
-_GOES_ON = (
-    "结果",
-    "但",
-    "可是",
-    "不过",
-    "又",
-    "现在",
-    "目前",
-    "已经",
-    "后来",
-    "还是",
-    "就是",
-)  # a clause of no check this short, right after one, still speaks of it (已修好)
+_CARRY_REST = 3
+_GOES_ON = ("结果", "但", "可是", "不过", "又", "现在", "目前", "已经", "后来", "还是", "就是")
+_UNSURE = 0.7  # below CONFIDENT: asked, never recorded
 
 
 @dataclass(frozen=True)
@@ -76,7 +68,7 @@ class Reading:
 class Report:
     text: str  # what was read
     query: str  # household name or code given first, "" when none
-    note: str  # the text after the household, exactly as written
+    note: str  # the text after the household exactly as written (all of it if words came first)
     readings: dict[str, Reading] = field(default_factory=dict)
     unread: tuple[str, ...] = ()  # clauses about no check, as written
     mentions_checks: float = 0.0  # 0..1: how much the text reports on checks
@@ -197,9 +189,16 @@ def _last_said(
     return out[-1]
 
 
+def _rest(clause: Clause) -> int:
+    """How many characters of the clause are not cues (neutral words such as 老人 count)."""
+    said = sum(len(c.word) for c in cues.scan(clause.norm) if c.kind != "neutral")
+    particles = sum(clause.norm.count(p) for p in "了的啊呀呢吧嘛")
+    return len(clause.norm) - said - particles
+
+
 def _bare(clause: Clause) -> bool:
     """A clause that is only a verdict (不缺, 都够): at most one character besides its cues."""
-    return len(clause.norm) - sum(len(c.word) for c in cues.scan(clause.norm)) <= 1
+    return _rest(clause) <= 1
 
 
 def _carries(clause: Clause, said: cues.Said) -> bool:
@@ -210,7 +209,8 @@ def _carries(clause: Clause, said: cues.Said) -> bool:
         return False
     if clause.norm.startswith(_GOES_ON):
         return True  # 劝返了，结果又不去了
-    return len(clause.norm) <= _CARRY_MAX or any(e.resolves for e in said.evidence)
+    short = len(clause.norm) <= _CARRY_MAX and _rest(clause) <= _CARRY_REST
+    return short or any(e.resolves for e in said.evidence)
 
 
 def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]:
