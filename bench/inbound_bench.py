@@ -43,7 +43,9 @@ from tests.fakes.wecom_api import FakeWeComApi  # noqa: E402
 from tests.fakes.wecom_client import WeComClient, text_xml  # noqa: E402
 
 DEFAULT_DB = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-MESSAGE = "我的信息"  # a real handler: identity lookup, region path query, one reply
+# The default message: a real handler (identity lookup, region path query, one reply).
+# --message sends free text instead (e.g. 收到, routed by handlers/intent.py).
+MESSAGE = "我的信息"
 
 
 # -- the service (child process) ----------------------------------------------------------
@@ -155,12 +157,18 @@ async def _seed(database_url: str, users: int, browsers: int, codes: list[str]) 
 
 class Load:
     def __init__(
-        self, urls: list[str], api: FakeWeComApi, http: aiohttp.ClientSession, users: int
+        self,
+        urls: list[str],
+        api: FakeWeComApi,
+        http: aiohttp.ClientSession,
+        users: int,
+        message: str,
     ) -> None:
         self.urls = urls  # one per service process; a person always reaches the same one
         self.users = users
         self.http = http
         self.client = WeComClient(TOKEN, AES_KEY, CORP_ID)
+        self.message = message
         self.pending: defaultdict[str, deque[tuple[float, asyncio.Future[float]]]] = defaultdict(
             deque
         )
@@ -181,7 +189,7 @@ class Load:
         user = f"u{person}"
         msg_id = f"b{next(self.ids)}"
         cb = self.client.callback(
-            text_xml(user, MESSAGE, msg_id, int(time.time())), int(time.time())
+            text_xml(user, self.message, msg_id, int(time.time())), int(time.time())
         )
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.pending[user].append((time.perf_counter(), fut))
@@ -200,8 +208,9 @@ class Load:
 class WebLoad:
     """Browsers on the web chat: one cookie jar and WebSocket each, bound by invite code."""
 
-    def __init__(self, bases: list[str], codes: list[str]) -> None:
+    def __init__(self, bases: list[str], codes: list[str], message: str) -> None:
         self.bases = bases
+        self.message = message
         self.codes = codes
         self.sockets: list[aiohttp.ClientWebSocketResponse] = []
         self.sessions: list[aiohttp.ClientSession] = []
@@ -254,7 +263,7 @@ class WebLoad:
             self.waiters.pop(frame_id, None)
 
     async def one(self, index: int) -> float | None:
-        return await self._request(index % len(self.sockets), MESSAGE)
+        return await self._request(index % len(self.sockets), self.message)
 
     async def close(self) -> None:
         for ws in self.sockets:
@@ -431,7 +440,7 @@ async def main(args: argparse.Namespace) -> None:
             f"cpus={os.cpu_count()} service processes={args.processes} senders={args.senders} "
             f"wecom people={args.users} "
             f"db=postgresql synchronous_commit={'off' if args.async_commit else 'on'} "
-            f"message={MESSAGE!r} (bound people; reply via the channel)"
+            f"message={args.message!r} (bound people; reply via the channel)"
         )
         # The load generator's own full garbage collections (60-90 ms here) would show up as
         # latency it measures; what exists now never needs collecting, so keep it out.
@@ -440,10 +449,12 @@ async def main(args: argparse.Namespace) -> None:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
             if args.channel in ("wecom", "both"):
-                wecom_load = Load([b + "/wecom/callback" for b in bases], api, http, args.users)
+                wecom_load = Load(
+                    [b + "/wecom/callback" for b in bases], api, http, args.users, args.message
+                )
                 await run(args, "wecom (encrypted callback)", wecom_load, pids)
             if args.channel in ("webchat", "both"):
-                web_load = WebLoad(bases, codes)
+                web_load = WebLoad(bases, codes, args.message)
                 await web_load.start()
                 try:
                     await run(args, "web chat (WebSocket)", web_load, pids)
@@ -495,6 +506,7 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="synchronous_commit=off on the bench database (how much is WAL fsync)",
     )
+    p.add_argument("--message", default=MESSAGE, help="the text every message carries")
     p.add_argument("--small", action="store_true", help="CI size: 10 senders, 200 msgs, 2 s")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--wecom-base", help=argparse.SUPPRESS)

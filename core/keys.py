@@ -88,6 +88,21 @@ def acknowledged_by(assignment_id: int) -> AckKeys:
     )
 
 
+# Keys of the rows a 收到 can be the answer to start with one of these (see acknowledges).
+ACKABLE_PREFIXES = ("task:", "remind:")
+
+
+def acknowledges(key: str) -> int | None:
+    """The assignment a typed 收到 after this push would acknowledge: a task or notice push,
+    a reminder or a return notice (the rows :func:`acknowledged_by` marks); ``None`` for any
+    other push (an approval, a cancellation, a digest)."""
+    aid = assignment_of(key)
+    if aid is None:
+        return None
+    ack = acknowledged_by(aid)
+    return aid if key == ack.exact or key.startswith(ack.prefixes) else None
+
+
 def assignment_of(key: str) -> int | None:
     """The assignment a ``task:`` or ``remind:`` key is about, ``None`` for any other key."""
     head, _, rest = key.partition(":")

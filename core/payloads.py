@@ -322,3 +322,26 @@ class RectifyApprove(Payload, prefix="rfix:ok"):
 @dataclass(frozen=True)
 class RectifyReturn(Payload, prefix="rfix:back"):
     number: int  # the problem's public number; asks for the reason
+
+
+# --- free text the bot was unsure about, or could not place (handlers/intent.py) -------------
+@dataclass(frozen=True)
+class IntentAnswer(Payload, prefix="intent:ans"):
+    ask: int  # the number of the question, kept in the conversation state until answered
+    choice: str  # yes | no
+
+
+@dataclass(frozen=True)
+class IntentPick(Payload, prefix="intent:pick"):
+    ask: int
+    household: int  # one of the households the question offered
+
+
+@dataclass(frozen=True)
+class IntentVisit(Payload, prefix="intent:visit"):
+    household: int  # start the guided visit of this household (after a bare name)
+
+
+@dataclass(frozen=True)
+class IntentCommand(Payload, prefix="intent:cmd"):
+    what: str  # a key of handlers.intent's command buttons (tasks, problems, ...)

@@ -2,8 +2,8 @@
 question to the asker's county staff, who answer it (待答问题 / 答复) and can save the answer
 as a new FAQ entry in one step (存为问答).
 
-Any text that is not a command and not part of a flow comes here (the registry fallback);
-``问 <问题>`` forces it. The decisions are services.faq's; this module parses the chat text
+Free text that handlers/intent.py reads as a policy question comes here; ``问 <问题>`` forces
+it. The decisions are services.faq's; this module parses the chat text
 and the buttons (core.payloads) and renders the outcome. A use case checks before it writes,
 so its refusal is shown as a plain reply and the rest of the message's work is kept.
 """
@@ -95,10 +95,6 @@ async def ask(ctx: Context, text: str) -> list[Reply]:
 
 async def ask_command(ctx: Context, rest: str) -> list[Reply]:
     return await ask(ctx, rest)
-
-
-async def on_text(ctx: Context) -> list[Reply]:
-    return await ask(ctx, ctx.incoming.text)
 
 
 # --- buttons: FaqUseful / FaqNotUseful / FaqNone / FaqPick -----------------------------------
@@ -197,4 +193,3 @@ def register(registry: Registry) -> None:
         Command(("存为问答", "/savefaq"), save_as_faq, COUNTY_ROLES, T.HELP_SAVE, order=530)
     )
     registry.button("faq", on_button)
-    registry.fallback_handler(on_text)

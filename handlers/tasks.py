@@ -16,6 +16,7 @@ from core.numbers import CODE_OF, SERIES_OF_CODE, Series, leading_number, series
 from core.payloads import ItemAck, ItemDone, ItemSend
 from core.roles import VILLAGE_ROLES
 from core.statuses import OPEN, AssignmentStatus, TaskKind
+from handlers import faq, intent_read
 from handlers import task_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
@@ -86,6 +87,17 @@ def _acked(item: AssignmentDTO) -> Reply:
     return Reply(T.ACKED.format(title=item.task_title, next=nxt))
 
 
+async def acknowledge(ctx: Context, number: int, series: Series = Series.TASK) -> list[Reply]:
+    """收到 on an item named by its number: the 收到 button, or a typed 收到 after its push
+    (handlers/intent.py). A refusal of the use case (the item is closed) is the answer; a
+    number not the person's is raised (audited)."""
+    try:
+        item = await work.ack(ctx.session, ctx.me, number, now=ctx.now(), series=series)
+    except (Invalid, Conflict) as err:  # a refusal goes up: audited
+        return [Reply(err.message)]
+    return [_acked(item)]
+
+
 async def button(ctx: Context, _rest: str) -> list[Reply]:
     """收到 / 已完成 / 好了，提交 on an item named by its series and number; an old button (an
     assignment id) never gets here: its prefix is gone, so the router calls it stale."""
@@ -98,7 +110,7 @@ async def button(ctx: Context, _rest: str) -> list[Reply]:
     session, me, number = ctx.session, ctx.me, pressed.number
     try:
         if isinstance(pressed, ItemAck):
-            return [_acked(await work.ack(session, me, number, now=ctx.now(), series=series))]
+            return await acknowledge(ctx, number, series)
         if isinstance(pressed, ItemDone):
             item = await work.begin_submission(
                 session, me, number, now=ctx.now(), series=series, receipt=True
@@ -188,6 +200,9 @@ async def flow_step(ctx: Context) -> list[Reply]:
             data["photos"] = [*data["photos"], photo_id]
         got = T.SUBMIT_GOT_PHOTO
     elif inc.kind == "text" and inc.text.strip():
+        aside = await _aside(ctx, inc.text.strip(), data)
+        if aside is not None:
+            return aside
         data["texts"] = [*data["texts"], inc.text.strip()]
         got = T.SUBMIT_GOT_TEXT
     else:
@@ -202,6 +217,17 @@ def _flow_send_button(data: dict[str, Any]) -> tuple[Button, ...]:
     no number: it is finished by typing 好了)."""
     number, kind = data.get("number"), data.get("kind", TaskKind.TASK.value)
     return _send_button(kind, number) if isinstance(number, int) else ()
+
+
+async def _aside(ctx: Context, text: str, data: dict[str, Any]) -> list[Reply] | None:
+    """Inside a submission, a greeting or a thanks is answered and not stored, and a policy
+    question goes to the FAQ; ``None`` for the submission's own text (handlers/intent_read)."""
+    reading = intent_read.read(text, intent_read.Situation(submission_open=True))
+    if reading.intent == intent_read.QUESTION:
+        return [*(await faq.ask(ctx, text)), Reply(T.SUBMIT_STILL_OPEN)]
+    if reading.intent == intent_read.UNCLEAR:
+        return [Reply(T.SUBMIT_NOT_STORED, _flow_send_button(data))]
+    return None
 
 
 def register(registry: Registry) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from core.checklist import CHECKS, OK, PROBLEM
 from services.visits import Location, Report
 
 FLOW = "visit"
@@ -53,6 +54,7 @@ class VisitDraft:
     dup_ok: bool = False  # "not the same visit": save a second one
     visit_id: int | None = None  # the visit being amended
     pending: str | None = None  # a new 走访's arguments, waiting while REPLACE is asked
+    unsure: dict[str, str] = field(default_factory=dict)  # check -> words the card asks about
 
     def but(self, **changes: Any) -> VisitDraft:
         return dataclasses.replace(self, **changes)
@@ -74,6 +76,7 @@ class VisitDraft:
             "dup_ok": self.dup_ok,
             "visit_id": self.visit_id,
             "pending": self.pending,
+            "unsure": self.unsure,
         }
         out.update({k: v for k, v in optional.items() if v})
         if self.lat is not None and self.lon is not None:
@@ -102,6 +105,7 @@ class VisitDraft:
             dup_ok=bool(data.get("dup_ok")),
             visit_id=data.get("visit_id"),
             pending=data.get("pending"),
+            unsure=_unsure(data.get("unsure")),
         )
 
     def report(self) -> Report:
@@ -117,7 +121,24 @@ class VisitDraft:
             flag_known=self.flag_known,
         )
 
+    def answered(self, key: str, answer: str) -> VisitDraft:
+        """The card's question on ``key`` answered: problem / ok recorded with the user's
+        words, anything else (不记) left not checked."""
+        unsure = dict(self.unsure)
+        text = unsure.pop(key, "")
+        checks = dict(self.checks)
+        if answer in (OK, PROBLEM):
+            checks[key] = {"status": answer, "text": text}
+        return self.but(checks=checks, unsure=unsure)
+
     def location(self) -> Location | None:
         if self.lat is None or self.lon is None:
             return None
         return Location(self.lat, self.lon, self.flag)
+
+
+def _unsure(raw: Any) -> dict[str, str]:
+    """The stored questions, only of known checks (the row is ours, but stay strict)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {k: str(v) for k, v in raw.items() if k in CHECKS}

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import payloads as P
-from core.checklist import CHECK_ZH, CORE_CHECKS, OK, PROBLEM
+from core.checklist import CHECK_ZH, CHECKS, CORE_CHECKS, OK, PROBLEM
 from core.messages import Button, Reply
 from handlers import visit_save
 from handlers import visit_texts as T
@@ -37,7 +37,7 @@ async def _summary(ctx: Context, draft: VisitDraft) -> Reply:
     assert draft.hh is not None
     hh = await visit_service.household_for(ctx.session, ctx.me, draft.hh)
     lines = [T.SUMMARY_HEAD.format(name=hh.head_name, code=hh.code, category=hh.category)]
-    lines += describe(draft.checks)
+    lines += describe(draft.checks, draft.unsure)
     if draft.note:
         lines.append(T.SUMMARY_NOTE.format(note=draft.note))
     if draft.photos:
@@ -45,10 +45,26 @@ async def _summary(ctx: Context, draft: VisitDraft) -> Reply:
     if draft.lat is not None:
         flag = T.FLAG_ZH.get(draft.flag or "", "")
         lines.append(T.SUMMARY_LOCATION.format(lat=draft.lat, lon=draft.lon, flag=flag))
+    if draft.unsure:
+        return _unsure_ask(lines, draft)
     lines.append(T.SUMMARY_TAIL)
     return Reply(
         "\n".join(lines),
         (P.VisitConfirm().button(T.BTN_CONFIRM), P.VisitEdit().button(T.BTN_EDIT)),
+    )
+
+
+def _unsure_ask(lines: list[str], draft: VisitDraft) -> Reply:
+    """The card asks about the first check it could not read surely, before 确认 is offered."""
+    key = next(k for k in CHECKS if k in draft.unsure)
+    lines.append(T.UNSURE_ASK.format(text=draft.unsure[key], short=T.CHECK_SHORT[key]))
+    return Reply(
+        "\n".join(lines),
+        (
+            P.VisitCheck(key, PROBLEM).button(T.BTN_UNSURE_PROBLEM),
+            P.VisitCheck(key, OK).button(T.BTN_UNSURE_OK),
+            P.VisitCheck(key, "skip").button(T.BTN_UNSURE_SKIP),
+        ),
     )
 
 
@@ -204,6 +220,8 @@ async def _check(ctx: Context, draft: VisitDraft, p: P.VisitCheck) -> list[Reply
     if p.check != CORE_CHECKS[draft.i]:
         return [check_prompt(draft.i)]
     checks = dict(draft.checks)
+    # An answer here settles the card's question on this check too.
+    draft = draft.but(unsure={k: v for k, v in draft.unsure.items() if k != p.check})
     if p.answer == PROBLEM:
         return await go(ctx, Step.PROBLEM_TEXT, draft.but(checks=checks, key=p.check))
     if p.answer == OK:
@@ -229,7 +247,16 @@ async def _edit(ctx: Context, draft: VisitDraft, _p: Any) -> list[Reply]:
     return await go(ctx, Step.CHECK, draft.but(i=0))
 
 
+async def _answer(ctx: Context, draft: VisitDraft, p: P.VisitCheck) -> list[Reply]:
+    """An answer to the card's question on an unsure check (any other check: ask again)."""
+    if p.check not in draft.unsure or p.answer not in (OK, PROBLEM, "skip"):
+        return [await _summary(ctx, draft)]
+    return await go(ctx, Step.CONFIRM, draft.answered(p.check, p.answer))
+
+
 async def _confirm(ctx: Context, draft: VisitDraft, _p: Any) -> list[Reply]:
+    if draft.unsure:  # an older card's 确认: the questions come first, never a guess
+        return [await _summary(ctx, draft)]
     return await visit_save.save(ctx, draft)
 
 
@@ -247,6 +274,7 @@ STEP_BUTTONS: dict[tuple[type[P.Payload], Step], StepButton] = {
     (P.VisitSkip, Step.LOCATION): _to_confirm,
     (P.VisitEdit, Step.CONFIRM): _edit,
     (P.VisitConfirm, Step.CONFIRM): _confirm,
+    (P.VisitCheck, Step.CONFIRM): _answer,
     (P.VisitDuplicate, Step.DUP): _duplicate,
 }
 

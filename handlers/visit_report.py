@@ -34,7 +34,8 @@ async def cmd_visit(ctx: Context, args: str) -> list[Reply]:
         return [Reply(T.ASK_HOUSEHOLD, tuple(buttons))]
     report = parse_report(args)
     visit_service.check_note(report.note)
-    draft = draft.but(checks=report.checklist(), note=report.note, quick=True)
+    unsure = {k: report.readings[k].text for k in report.unclear}
+    draft = draft.but(checks=report.checklist(), note=report.note, unsure=unsure, quick=True)
     if not report.query:
         await ctx.set_state(FLOW, Step.PICK, draft.to_dict())
         return [Reply(T.ASK_HOUSEHOLD_EMPTY)]

@@ -62,8 +62,9 @@ async def cmd_amend(ctx: Context, args: str) -> list[Reply]:
     if not args:
         return await go(ctx, Step.CHECK, draft)
     report = parse_report("_ " + args)
-    draft = draft.but(checks={**draft.checks, **report.checklist()})
-    if report.note:
+    unsure = {k: report.readings[k].text for k in report.unclear}
+    draft = draft.but(checks={**draft.checks, **report.checklist()}, unsure=unsure)
+    if report.unread:  # words beyond the checks: the note becomes this message's text
         visit_service.check_note(report.note)
         draft = draft.but(note=report.note)
     return await go(ctx, Step.CONFIRM, draft)

@@ -38,6 +38,23 @@ SUMMARY_HEAD = "请核对走访记录：\n户主：{name}（{code}，{category}�
 SUMMARY_NOTE = "备注：{note}"
 SUMMARY_PHOTOS = "照片：{n} 张"
 SUMMARY_LOCATION = "位置：{lat:.5f}, {lon:.5f}{flag}"
+SUMMARY_UNSURE = "{name}：待确认（{text}）"
+# The card asks about a clause it could not read with confidence, one check at a time.
+UNSURE_ASK = "「{text}」——{short}：有问题吗？"
+CHECK_SHORT = {
+    "water": "饮水",
+    "education": "教育",
+    "medical": "医疗",
+    "housing": "住房",
+    "income": "收入",
+    "employment": "就业",
+    "industry": "产业",
+    "credit": "信贷",
+    "security": "保障",
+}
+BTN_UNSURE_PROBLEM = "有问题"
+BTN_UNSURE_OK = "正常"
+BTN_UNSURE_SKIP = "不记"
 SUMMARY_TAIL = "信息无误请点「确认」保存；要改请点「修改」；发送「取消」不保存。"
 FLAG_ZH = {"outside_county": "（不在本县范围，待核实）", "outside_china": "（位置异常，待核实）"}
 

@@ -80,3 +80,25 @@ async def households_elsewhere(
         .limit(5)
     )
     return [household_dto(h) for h in rows]
+
+
+@dataclass(frozen=True)
+class HouseholdName:
+    """What finding a household named in free text needs: id, code and head name."""
+
+    id: int
+    code: str
+    head_name: str
+
+
+async def village_names(
+    session: AsyncSession, village_id: int, limit: int = 5000
+) -> list[HouseholdName]:
+    """Every active household of one village, lean (three columns), in code order."""
+    rows = await session.execute(
+        sa.select(Household.id, Household.code, Household.head_name)
+        .where(Household.village_id == village_id, Household.active.is_(True))
+        .order_by(Household.code)
+        .limit(limit)
+    )
+    return [HouseholdName(i, c, n) for i, c, n in rows]

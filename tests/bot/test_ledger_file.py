@@ -57,13 +57,15 @@ async def test_note_starting_with_equals_is_text_in_xlsx(
     sessionmaker, world, clock, rules, tmp_path, note
 ):
     chat = ChatDriver(sessionmaker, clock, rules)
-    await chat.send("sec0", f"走访 李桂芳 医保已交 {note}")
+    await chat.send("sec0", f"走访 李桂芳 {note} 医保已交")
     await chat.press("sec0", "visit:confirm")
     _, wb = await export(sessionmaker, world.villages[0].id, rules, tmp_path)
     ws = wb["走访台账"]
     col = [c.value for c in ws[H]].index("备注")
     cell = ws[H + 1][col]
-    assert cell.data_type == "s" and cell.value == note  # text, the user's own, not a formula
+    # The note is the user's text exactly (it starts with the formula-like part): text, not a
+    # formula.
+    assert cell.data_type == "s" and cell.value == f"{note} 医保已交"
 
 
 async def test_ledger_has_title_block_and_totals(sessionmaker, world, clock, rules, tmp_path):

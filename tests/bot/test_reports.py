@@ -96,7 +96,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
     assert first[10] == "正常"
     assert first[11] == "未查看"
     assert first[13] == "有问题：房子屋顶漏雨"
-    assert first[19] == "老人身体还行"
+    assert first[19] == "饮水正常 房子屋顶漏雨 老人身体还行"  # the note: the text as typed
     assert first[20] == 1  # the photo sent just before the report
     assert first[21:] == [None] * 6  # no links without a signer; no location
     second = [c.value for c in ws[H + 2]]

@@ -141,7 +141,7 @@ async def test_amend_by_record_number_edits_that_record_and_keeps_the_note(
     amended, untouched = await rows(sessionmaker, Visit)
     assert amended.id == first.id
     assert amended.checklist["income"]["status"] == "ok"
-    assert amended.note == "家里人都在"  # the user's text, without 记录号 N
+    assert amended.note == "收入正常 家里人都在"  # the user's text exactly, without 记录号 N
     assert (untouched.checklist, untouched.note) == (second.checklist, second.note)
     [entry] = await rows(sessionmaker, Audit, Audit.action == "visit.amend")
     assert entry.object == f"visit:{first.id}"

@@ -76,7 +76,8 @@ def test_at_least_thirty_realistic_reports_are_covered():
 
 def test_clause_that_names_no_check_is_kept_in_the_note():
     report = parse_report("邓婆婆 一个人住 身体还行")
-    assert report.note == "一个人住；身体还行"
+    assert report.note == "一个人住 身体还行"
+    assert report.unread == ("一个人住", "身体还行")
 
 
 def test_problem_text_keeps_the_words_the_reporter_used():
@@ -84,9 +85,9 @@ def test_problem_text_keeps_the_words_the_reporter_used():
     assert report.checks["housing"].text == "房子屋顶漏雨"
 
 
-def test_two_clauses_on_one_check_keep_both_texts_and_problem_wins():
+def test_two_clauses_on_one_check_keep_both_texts_as_written_and_problem_wins():
     report = parse_report("石头 住房安全 住房屋顶漏雨")
-    assert report.checks["housing"].text == "住房安全，住房屋顶漏雨"
+    assert report.checks["housing"].text == "住房安全 住房屋顶漏雨"
 
 
 def test_traditional_characters_are_read_as_simplified():

@@ -207,6 +207,10 @@ BUTTONS: dict[str, Path] = {
     "photo:keep": lambda p, _: P.PhotoKeep(_id(p, "photo")).pack(),
     "rfix:ok": lambda p, _: P.RectifyApprove(_id(p, "problem")).pack(),
     "rfix:back": lambda p, _: P.RectifyReturn(_id(p, "problem")).pack(),
+    "intent:visit": lambda p, _: P.IntentVisit(_id(p, "household")).pack(),
+    "intent:pick": lambda p, _: P.IntentPick(7, _id(p, "household")).pack(),
+    # The number of a question asked about free text: none is pending, any number is stale.
+    "intent:ans": lambda p, _: P.IntentAnswer(_id(p, "question"), "yes").pack(),
 }
 MALFORMED = (":abc", ":0", ":99999999999", ":1:2:3", "")
 

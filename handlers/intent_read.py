@@ -1,0 +1,219 @@
+"""What a free-text message most likely means, and how sure we are: pure text work, no I/O.
+
+    read("今天去了唐勇家，吃水没问题", Situation(households=..., push=None))
+    -> Reading(intent="visit_report", confidence=0.9, households=(唐勇,), why=(...))
+
+Five intents: ``visit_report`` (names a household of the sender's village and talks about
+checks), ``ack`` (收到 and its everyday forms, when a push waits for one), ``submission_text``
+(a submission is open), ``policy_question`` and ``not_understood`` (greetings, thanks, a bare
+name, command fragments, questions about anything but policy, a 收到 with nothing to answer).
+
+Rules over a handful of features, in order, each adding a line to ``why`` (logged with the
+message id), not a model: the data is a few hundred hand-labelled messages and a rule a
+reviewer can read beats a few points of accuracy. The confidences are fixed per rule and
+were set on the dev split of data/eval/intents.yaml (bench/intent_eval.py): the caller acts at
+``ACT`` or above, asks one question with buttons between ``ASK`` and ``ACT`` (visit reports
+and acknowledgements only), and otherwise treats the message as not understood, so nothing
+unsure is ever forwarded to the county.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from core.text import simplified
+from handlers import intent_words as W
+from handlers.intent_names import named, near_named
+from services.visit_reading import Report, read_report
+from storage.household_search import HouseholdName
+
+ACT = 0.7  # act on a reading this sure
+ASK = 0.45  # ask about a visit report or a receipt this sure (below: not understood)
+MAX_TEXT = 500  # longer free text is read only this far (a visit report is shorter)
+TERSE = 10  # a policy topic this short (folded characters) is a query: 低保渐退
+SHORT_REPLY = 12  # a statement this short right after a push may answer it
+
+VISIT, ACK, SUBMISSION, QUESTION, UNCLEAR = (
+    "visit_report",
+    "ack",
+    "submission_text",
+    "policy_question",
+    "not_understood",
+)
+
+# Kept by fold(): letters, digits, CJK, and the two emoji that mean "OK".
+_DROP = re.compile(r"[^0-9a-z\u3400-\u9fff👌👍-]+")
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the router knows of the sender when the message comes."""
+
+    households: Sequence[HouseholdName] = ()  # of the sender's village
+    push: bool = False  # a recent push waits for a 收到
+    submission_open: bool = False
+
+
+@dataclass(frozen=True)
+class Reading:
+    intent: str
+    confidence: float
+    households: tuple[HouseholdName, ...] = ()  # named in the text (several: ambiguous)
+    bare_name: bool = False  # the text is only a household's name (or code)
+    small_talk: bool = False  # greeting, thanks, a receipt with nothing to answer
+    reply_like: bool = False  # short enough to answer a push, if one waits
+    why: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def sure(self) -> bool:
+        return self.confidence >= ACT
+
+
+def plain(text: str) -> str:
+    """The text as every rule reads it: simplified characters, bounded. (OpenCC is the
+    costly part of reading, so a message is converted once.)"""
+    return simplified(text[:MAX_TEXT])
+
+
+def fold(text: str) -> str:
+    """Simplified characters, lower case, no spaces, punctuation or emoji (but 👌 👍)."""
+    return _fold(plain(text))
+
+
+def _fold(simple: str) -> str:
+    return _DROP.sub("", simple.lower())
+
+
+def is_receipt(folded: str) -> bool:
+    """收到 / 好的 / 已阅 ... alone, or followed by a short thanks or promise."""
+    if folded in W.ACK_WORDS:
+        return True
+    for filler in W.FILLERS:
+        if folded.startswith(filler) and folded != filler:
+            folded = folded[len(filler) :]
+            break
+    folded = W.ACK_PARTICLES.sub("", folded) or folded
+    if folded in W.ACK_WORDS or (folded and set(folded) <= {"👌", "👍"}):
+        return True
+    strong = next((h for h in W.STRONG_HEADS if folded.startswith(h)), None)
+    head = strong or next((h for h in W.WEAK_HEADS if folded.startswith(h)), None)
+    if head is None:
+        return False
+    tail = folded[len(head) :]
+    if tail in W.ACK_WORDS or tail in W.SMALL_TALK or not tail:
+        return True
+    if len(tail) > W.ACK_TAIL_MAX or W.QUESTION.search(tail):
+        return False
+    return strong is not None or bool(W.ACK_TAIL.search(tail))
+
+
+def is_fragment(folded: str) -> bool:
+    """Nothing left, only digits, or a word and a number (忽略 34): no sentence at all."""
+    return not folded or bool(W.FRAGMENT.fullmatch(folded))
+
+
+def is_small_talk(folded: str) -> bool:
+    if folded in W.SMALL_TALK:
+        return True
+    return any(
+        folded.startswith(w) and len(folded) - len(w) <= W.SMALL_TALK_TAIL_MAX
+        for w in W.SMALL_TALK
+        if len(w) >= 2
+    )
+
+
+def is_question(simple: str) -> bool:
+    """``simple``: the text as :func:`plain` returns it (also for the functions below)."""
+    return bool(W.QUESTION.search(simple))
+
+
+def is_policy(simple: str, question: bool = False) -> bool:
+    return bool(W.POLICY.search(simple) or (question and W.POLICY_IN_QUESTION.search(simple)))
+
+
+def read(text: str, situation: Situation) -> Reading:
+    """The most likely intent of ``text`` and how sure (see the module docstring)."""
+    simple = plain(text)
+    folded = _fold(simple)
+    if situation.submission_open:
+        return _in_submission(simple, folded)
+    if is_receipt(folded):
+        if situation.push:
+            return Reading(ACK, 0.95, why=("receipt words", "a push waits for 收到"))
+        return Reading(UNCLEAR, 0.9, small_talk=True, why=("receipt words", "nothing to ack"))
+    if is_small_talk(folded):
+        return Reading(UNCLEAR, 0.9, small_talk=True, why=("small talk",))
+    if is_fragment(folded):
+        return Reading(UNCLEAR, 0.9, why=("a fragment",))
+    question = is_question(simple)
+    policy = is_policy(simple, question)
+    if question and policy:
+        return Reading(QUESTION, 0.9, why=("question form", "policy words"))
+    found, rest = named(simple, situation.households)
+    if found:
+        return _about_household(text, found, rest, question)
+    report = read_report(text)
+    talks = report.mentions_checks > 0 and not question
+    near = near_named(simple, situation.households) if talks else []
+    if near:
+        why = ("a household's name with one character wrong", "talks about checks")
+        return Reading(VISIT, 0.55, tuple(near), why=why)
+    return _about_nobody(report, simple, question, policy, situation)
+
+
+def _about_nobody(
+    report: Report, simple: str, question: bool, policy: bool, situation: Situation
+) -> Reading:
+    """No household named: a report of checks without a name, a terse policy topic, a reply
+    to a push, or nothing we know."""
+    folded = _fold(simple)
+    if report.checks and report.mentions_checks >= 0.5 and not question:
+        return Reading(VISIT, 0.55, why=("says how checks stand", "names no household"))
+    if policy:
+        # 低保渐退, 残疾人两项补贴标准: a topic typed as a query. A longer statement with
+        # policy words may be news, a complaint or a report: ask first.
+        terse = len(folded) <= TERSE
+        return Reading(QUESTION, 0.75 if terse else 0.6, why=("policy words", "no question form"))
+    if question and len(folded) >= W.QUESTION_MIN and not W.APP.search(simple):
+        return Reading(QUESTION, 0.5, why=("question form", "no policy words", "not about the app"))
+    short = len(folded) <= SHORT_REPLY and not question
+    if short and situation.push:
+        return Reading(ACK, 0.5, why=("a short reply", "a push waits for 收到"))
+    return Reading(UNCLEAR, 0.8, reply_like=short, why=("no household, no policy words",))
+
+
+def _about_household(text: str, found: list[HouseholdName], rest: str, question: bool) -> Reading:
+    households = tuple(found)
+    ambiguous = len(found) > 1
+    folded_rest = _fold(rest)
+    if not folded_rest or folded_rest in ("家", "的", "户", "家里"):
+        return Reading(UNCLEAR, 0.9, households, bare_name=True, why=("only a household",))
+    mentions = read_report(text).mentions_checks
+    why = ["names a household", f"checks {mentions:.1f}"]
+    if question:
+        return Reading(UNCLEAR, 0.7, households, why=(*why, "a question, no policy words"))
+    if mentions >= 0.5:
+        confidence = 0.9
+    elif mentions > 0:
+        # A check word next to a household of one's own village: a report, and what acting
+        # shows is the summary card, which is itself a question (确认 / 修改).
+        confidence = 0.75
+    elif W.VISIT_WORDS.search(rest):
+        confidence = 0.6
+    else:
+        confidence = 0.5
+    if ambiguous:
+        why.append(f"{len(found)} households match")
+        confidence = min(confidence, 0.6)
+    return Reading(VISIT, confidence, households, why=tuple(why))
+
+
+def _in_submission(simple: str, folded: str) -> Reading:
+    """A submission is open: its text, unless it is small talk or a policy question."""
+    if is_receipt(folded) or is_small_talk(folded) or is_fragment(folded):
+        return Reading(UNCLEAR, 0.9, small_talk=True, why=("submission open", "small talk"))
+    if is_question(simple) and is_policy(simple, question=True):
+        return Reading(QUESTION, 0.8, why=("submission open", "policy question"))
+    return Reading(SUBMISSION, 0.95, why=("submission open",))

@@ -1,0 +1,31 @@
+"""User-facing text of free-text routing (handlers/intent.py), in one place for review."""
+
+ASK_VISIT = "这是{name}的走访记录吗？"
+ASK_VISIT_NO_NAME = "这是走访记录吗？"
+ASK_ACK = "是对{kind}「{title}」回复收到吗？"
+ASK_QUESTION = "这是要问的政策问题吗？（不是的话不会转给县里）"
+KIND_TASK = "任务"
+KIND_NOTICE = "通知"
+YES = "是"
+NO = "不是"
+PICK = "是哪一户的走访？"
+NOTED_NO = "好的，这条消息没有记录。需要时发送「帮助」查看能做什么。"
+ACK_NOTHING = "好的。目前没有需要确认收到的任务或通知。"
+SMALL_TALK = "您好！我是村务助手。可以直接发走访情况、政策问题，或点下面的按钮。"
+BARE_NAME = "您是要记录{name}的走访，还是查看问题清单？"
+NOT_UNDERSTOOD = (
+    "没有看懂这条消息。可以点下面的按钮，或发送「帮助」查看全部功能；"
+    "要问政策，请发送「问 您的问题」。"
+)
+STALE = "这个按钮已失效，请重新发送消息。"
+
+# Command buttons offered with a help reply: key -> (label, the command text it runs).
+BTN_VISIT = "走访"
+BTN_VISIT_NAME = "走访 {name}"
+BTN_PROBLEMS = "问题"
+BTN_TASKS = "任务"
+BTN_DUE = "未走访"
+BTN_REVIEW = "待审核"
+BTN_PROGRESS = "进度"
+BTN_QUEUE = "待答问题"
+BTN_HELP = "帮助"

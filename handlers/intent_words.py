@@ -1,0 +1,186 @@
+"""The word lists the free-text reader (handlers/intent_read.py) matches, in one place.
+
+They are matched on the text folded to simplified characters, lower case, with spaces,
+punctuation and emoji other than 👌/👍 removed (``intent_read.fold``).
+"""
+
+from __future__ import annotations
+
+import re
+
+# A whole message that only acknowledges (收到 and its everyday forms).
+ACK_WORDS = frozenset(
+    {
+        "收到",
+        "收到了",
+        "收到啦",
+        "收到收到",
+        "已收到",
+        "收悉",
+        "知悉",
+        "已知悉",
+        "好的",
+        "好的收到",
+        "收到好的",
+        "好的明白",
+        "好",
+        "好嘞",
+        "好滴",
+        "好哒",
+        "已阅",
+        "阅",
+        "已阅收到",
+        "明白",
+        "明白了",
+        "知道了",
+        "知道",
+        "了解",
+        "了解了",
+        "ok",
+        "okay",
+        "👌",
+        "👍",
+        "嗯",
+        "嗯嗯",
+        "行",
+        "可以",
+        "没问题",
+        "遵照执行",
+        "照办",
+        # dialect and colloquial forms
+        "要得",
+        "要得要得",
+        "中",
+        "中中",
+        "中中中",
+        "晓得",
+        "晓得了",
+        "得嘞",
+        "行嘞",
+        "好咧",
+        "妥",
+        "妥了",
+        "没得问题",
+        "冇问题",
+        "嗯呐",
+        "好嘞好嘞",
+        "可以可以",
+        "okk",
+        "ok了",
+    }
+)
+# Particles a receipt may end with (收到哈, 好的呀); never 吗 (a question).
+ACK_PARTICLES = re.compile(r"[哈嘛啦咯哦呀啊喽嘞咧呐滴哒]+$")
+# A message may start with one of these and go on with a short promise (收到，下午就去办):
+# after a strong head any short statement is still a receipt; after a weak one only thanks
+# and promises (ACK_TAIL) are.
+STRONG_HEADS = ("收到", "已收到", "收悉", "知悉", "已知悉", "已阅")
+WEAK_HEADS = ("好的", "好嘞", "明白", "知道了", "了解", "ok", "👌", "👍")
+FILLERS = ("嗯嗯", "嗯", "哦", "噢", "好的好的")  # stripped before a head: 嗯嗯好的
+# Small talk: greetings, thanks, feelings. Never a question for the county.
+SMALL_TALK = frozenset(
+    {
+        "你好",
+        "您好",
+        "你好啊",
+        "大家好",
+        "在吗",
+        "在不在",
+        "在么",
+        "早",
+        "早上好",
+        "上午好",
+        "中午好",
+        "下午好",
+        "晚上好",
+        "晚安",
+        "谢谢",
+        "谢谢你",
+        "谢谢您",
+        "多谢",
+        "感谢",
+        "辛苦了",
+        "辛苦",
+        "哈哈",
+        "哈哈哈",
+        "呵呵",
+        "嗨",
+        "hi",
+        "hello",
+        "喂",
+        "哎",
+        "唉",
+        "吃了吗",
+        "吃了没",
+    }
+)
+# Words after an ACK_HEAD that keep the message an acknowledgement: thanks and promises.
+ACK_TAIL = re.compile(
+    r"谢谢|感谢|辛苦|领导|马上|立即|立刻|尽快|按时|准时|今天|明天|下午|上午|晚上|就去|去办|"
+    r"落实|执行|照办|按要求|安排|组织|报|办|查|去|到|做|处理|完成|参加|一起|转发|传达|通知|"
+    r"告知|部署|已"
+)
+ACK_TAIL_MAX = 16  # characters after the head; longer is more than a receipt
+
+SMALL_TALK_TAIL_MAX = 4  # 谢谢领导, 大家早上好: small talk with a few words more
+
+# Words that make a message a question.
+QUESTION = re.compile(
+    r"[?？]|吗|么$|什么|多少|怎么|怎样|如何|哪|多久|多长|多大|多少钱|为什么|为啥|啥|咋|是否|"
+    r"能不能|能否|可不可以|可以吗|有没有|要不要|算不算|是不是|谁|请问|何时|"
+    r"几[次个年岁天月号点种类项户口]|区别"
+)
+# The vocabulary of policy questions (DOMAIN.md): a question without any of it is about
+# something else (the app, the weather) and is not forwarded to the county.
+POLICY = re.compile(
+    r"低保|渐退|医保|医疗|报销|住院|大病|慢性病|慢病|家庭医生|先诊疗|一站式|新农合|合作医疗|"
+    r"贫困|脱贫|返贫|致贫|监测|三类户|边缘|过渡期|四个不摘|两不愁|三保障|五个一批|六个精准|"
+    r"两个确保|特困|供养|五保|临时救助|救助|残疾|养老|社保|小额信贷|信贷|贷款|贷|利息|贴息|"
+    r"分红|合作社|产业|就业|公益岗|务工|培训|雨露计划|助学|资助|学费|辍学|义务教育|控辍|"
+    r"危房|改造|住房|宅基地|搬迁|饮水|自来水|水质|帮扶|驻村|第一书记|走访|退出|发生率|"
+    r"标准|条件|政策|规定|补助|补贴|申请|认定|识别|材料|程序|流程|村医|卫生室|宽带|动力电|"
+    r"文化|硬化路|通客车|收入|人均|资金|公示|公开|扶贫|振兴|光伏|收益|分配|集体|项目|"
+    r"生态|护林员|保险|补偿|兜底|摘帽|考核|验收|台账|整改|帮扶|结对|农户|户口|分户|"
+    r"建档立卡|生活费|缴费|参保|保费|鉴定|普查|督查|职业教育|户籍"
+)
+# Words that make a question a policy one, but alone (in a statement) say nothing.
+POLICY_IN_QUESTION = re.compile(
+    r"待遇|享受|困难|发放|领取|门诊|看病|签约|评估|抽查|大学|高中|中职|学生|上学|钱|"
+    r"[0-9一二三四五六七八九十百千万]元|岁|农村|村民|年龄|名额|人口|客车|公路|电网|宽带|广播|"
+    r"电视|卫生"
+)
+
+# A question about the app or the chat itself, not about policy.
+APP = re.compile(
+    r"这个|你们|系统|软件|程序|机器人|助手|怎么用|咋用|用法|照片|图片|发图|登录|绑定|解绑|"
+    r"密码|网|卡顿|闪退|按钮|菜单|微信|群|客服|值班|下班|上班|电话"
+)
+QUESTION_MIN = 6  # a question without policy words this long (folded) may still be one: ask
+
+# A command-like fragment: a word or two and a number (忽略 12), or only digits.
+FRAGMENT = re.compile(r"^(?:[\u4e00-\u9fff]{1,4}\d{1,9}|\d{1,12}|[a-z]{1,8}\d{0,9})$")
+# How people name a household without its head's full name: 唐家, 何婶, 罗大爷家, 老冯家.
+KIN = (
+    "大爷",
+    "大娘",
+    "大妈",
+    "大伯",
+    "大叔",
+    "大婶",
+    "大哥",
+    "大姐",
+    "奶奶",
+    "爷爷",
+    "婆婆",
+    "老汉",
+    "阿姨",
+    "阿婆",
+    "婶子",
+    "婶",
+    "叔",
+    "伯",
+    "嫂",
+    "家",
+)
+# Words a visit report uses besides the checks themselves.
+VISIT_WORDS = re.compile(r"走访|入户|上门|去了|去过|去看|看了|看过|看望|家里|一切正常|都挺好|都好")
