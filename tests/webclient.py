@@ -201,6 +201,20 @@ class WebChatClient:
         """Send text and return the reply texts joined (for simple assertions)."""
         return "\n".join(f.get("text", "") for f in await self.send(text))
 
+    async def dispatch(self, text: str) -> str:
+        """发任务 / 发通知 in one message, then 确认发送 on its preview (when one is shown): the
+        reply texts joined."""
+        frames = await self.send(text)
+        send = [
+            b["payload"]
+            for f in frames
+            for b in f.get("buttons", [])
+            if b["payload"].startswith("bcast:send")
+        ]
+        if send:
+            frames = [*frames, *(await self.press(send[0], "确认发送"))]
+        return "\n".join(f.get("text", "") for f in frames)
+
     async def bind(self, code: str) -> list[dict[str, Any]]:
         return await self.send(f"绑定 {code}")
 

@@ -85,7 +85,9 @@ async def test_typed_shou_dao_acknowledges_the_latest_task_push(
         async with server.client() as staff, server.client() as sec:
             await staff.bind(codes["county0"])
             await sec.bind(codes["sec0"])
-            assert "给 1 个村" in await staff.say("发任务 核查饮水安全 / 截止 3天内 / 范围 石门村")
+            assert "给 1 个村" in await staff.dispatch(
+                "发任务 核查饮水安全 / 截止 3天内 / 范围 石门村"
+            )
             server.wake_delivery()
             push = await sec.next_push(timeout=15)
             aid = int(push["buttons"][0]["payload"].rsplit(":", 1)[1])
