@@ -5,7 +5,7 @@
     python bench/ledger_bench.py --small         # 5,000 (CI)
     python bench/ledger_bench.py --database-url postgresql+asyncpg://postgres@127.0.0.1/cunbot_bench
 
-A county of 200 villages (50,000 households) gets its visits all in the measured month; a third
+A county of 100 villages (50,000 households) gets its visits all in the measured month; a third
 of them carry one or two photos (each a signed link in the sheet), one in twenty found a
 problem, and 30 tasks went to every village in every state. The PostgreSQL database named
 must exist; its tables are dropped and rebuilt. Prints figures; it asserts nothing (target:
