@@ -13,7 +13,9 @@ from bot.commands import open_db
 from bot.config import Config
 from core.clock import SystemClock
 from services import faq_file
-from services.faq_search import Analyzer, FaqIndex
+from services.faq_embed import Embedder
+from services.faq_rank import FaqIndex
+from services.faq_search import Analyzer
 from storage import faq as faq_store
 
 
@@ -105,12 +107,13 @@ async def cmd_ask(config: Config, args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     analyzer = await asyncio.to_thread(Analyzer.shared)
-    index = await asyncio.to_thread(FaqIndex.build, entries, analyzer)
+    embedder = await asyncio.to_thread(Embedder.shared)
+    index = await asyncio.to_thread(FaqIndex.build, entries, analyzer, embedder)
     questions = [args.question] if args.question is not None else sys.stdin
     for line in questions:
         question = line.strip()
         if not question:
             continue
-        out = answer_json(index, question)
+        out = await asyncio.to_thread(answer_json, index, question)
         print(json.dumps(out, ensure_ascii=False) if args.json else _plain(out), flush=True)
     return 0
