@@ -13,8 +13,8 @@ by :data:`FEATURES`, the same for every entry and every FAQ size:
 
 A logistic regression turns them into P(this candidate is the entry that answers the
 question). Candidates are ranked by P; the first is answered outright when P >= ``answer``
-and it leads the runner-up by ``margin`` (two entries that both look right are asked about),
-else the candidates with P >= ``suggest`` (at most three) are offered as buttons, and when
+and it leads the runner-up by ``margin`` while the runner-up stays under ``suggest`` (two
+entries that both look right are asked about, not picked between), else the candidates with P >= ``suggest`` (at most three) are offered as buttons, and when
 there are none the bot says it does not know (the question goes to county staff).
 
 The weights and the thresholds come from ``bench/faq_eval.py --calibrate``: fitted on the dev
@@ -90,10 +90,11 @@ def candidates(
 
 # Fitted by `python bench/faq_eval.py --calibrate` on the dev split (see the module docstring).
 CALIBRATED = Model(
-    weights=(1.2324, 1.2415, 0.8535, 1.0522, 0.3298, 0.5449, 0.7453),
-    bias=-6.7501,
-    mean=(0.8973, -0.0365, 0.0659, -0.0991, 0.0764, 2.5122, 0.2198),
-    scale=(0.0312, 0.0396, 0.0845, 0.1410, 0.2656, 0.5708, 0.2461),
-    answer=0.79,
-    suggest=0.325,
+    weights=(1.3595, 0.7673, 0.6067, 0.3223, 0.4006, 0.4394, 0.4309),
+    bias=-5.6497,
+    mean=(0.8934, -0.0328, 0.0567, -0.0837, 0.0684, 2.5066, 0.2974),
+    scale=(0.0304, 0.0360, 0.0772, 0.1266, 0.2524, 0.5860, 0.2942),
+    answer=0.87,
+    suggest=0.65,
+    margin=0.0,
 )

@@ -162,7 +162,9 @@ class FaqIndex:
         hits = [self._hit(fid, p) for fid, p in zip(ranked.ids, ranked.probability, strict=True)]
         top = hits[0].score if hits else 0.0
         second = hits[1].score if len(hits) > 1 else 0.0
-        if top >= self.model.answer and top - second >= self.model.margin:
+        # Two entries that both pass the menu's floor are both plausible: ask, don't pick.
+        clear = top - second >= self.model.margin and second < self.model.suggest
+        if top >= self.model.answer and clear:
             return Result("answer", tuple(hits[:MENU]), top)
         menu = tuple(h for h in hits[:MENU] if h.score >= self.model.suggest)
         return Result("suggest" if menu else "unknown", menu, top)
