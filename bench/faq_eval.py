@@ -69,7 +69,11 @@ def summary(label: str, found: list[Outcome]) -> None:
         f"  menu hit {pct(sum(o.decision == 'suggest' and o.right for o in answerable), len(answerable))}"
         f"  refused {pct(sum(o.decision == 'unknown' for o in refusable), len(refusable))}"
         f"  conf. wrong {pct(wrong, len(judged))}"
-        + (f"  held-out refused {pct(sum(o.decision == 'unknown' for o in held), len(held))}" if held else "")
+        + (
+            f"  held-out refused {pct(sum(o.decision == 'unknown' for o in held), len(held))}"
+            if held
+            else ""
+        )
     )
 
 

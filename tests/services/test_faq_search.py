@@ -4,9 +4,9 @@ entries."""
 
 from __future__ import annotations
 
-import pytest
-
 from dataclasses import replace
+
+import pytest
 
 from services.faq_decide import CALIBRATED
 from services.faq_file import SHIPPED, read_file
@@ -77,10 +77,14 @@ def test_low_confidence_question_is_not_answered():
 def test_thresholds_decide_between_answer_suggest_and_unknown():
     entries = read_file(SHIPPED)
     strict = replace(CALIBRATED, answer=1.01, suggest=0.05)
-    result = FaqIndex.build(entries, analyzer(), embedder(), model=strict).search("低保渐退多长时间")
+    result = FaqIndex.build(entries, analyzer(), embedder(), model=strict).search(
+        "低保渐退多长时间"
+    )
     assert result.decision == "suggest" and result.best.faq_id == "F028"
     nothing = replace(CALIBRATED, answer=1.01, suggest=1.01)
-    result = FaqIndex.build(entries, analyzer(), embedder(), model=nothing).search("低保渐退多长时间")
+    result = FaqIndex.build(entries, analyzer(), embedder(), model=nothing).search(
+        "低保渐退多长时间"
+    )
     assert result.decision == "unknown" and result.hits == () and result.score > 0.9
 
 
@@ -109,7 +113,9 @@ def test_traditional_transition_period_question_is_not_answered_with_the_allowan
 def test_county_entry_is_a_candidate_only_for_its_own_county():
     entries = [
         *read_file(SHIPPED),
-        FaqDTO("Q9", "本县光伏收益怎么分配", "按本县方案分配。", ("光伏电站收益分配",), county_id=7),
+        FaqDTO(
+            "Q9", "本县光伏收益怎么分配", "按本县方案分配。", ("光伏电站收益分配",), county_id=7
+        ),
     ]
     index = FaqIndex.build(entries, analyzer(), embedder())
     own = index.search("本县光伏收益怎么分配", county_id=7)
