@@ -90,8 +90,8 @@ def rankers(index: FaqIndex, probes) -> None:
     def right(p, pos: int) -> bool:
         return order[pos] in (p.item.entry, *p.item.also)
 
-    lex = sum(right(p, int(np.argmax(p.lex))) for p in answerable)
-    cos = sum(right(p, int(np.argmax(p.cos))) for p in answerable)
+    lex = sum(right(p, int(np.argmax(p.scores.lex))) for p in answerable)
+    cos = sum(right(p, int(np.argmax(p.scores.cos))) for p in answerable)
     both = sum(right(p, order.index(index.ranked(p.item.text).ids[0])) for p in answerable)
     n = len(answerable)
     print(

@@ -10,6 +10,9 @@ by :data:`FEATURES`, the same for every entry and every FAQ size:
     both_top  1 when both rankers put it first (they agree)
     qlen      log(1 + characters of the normalized question): short questions are vaguer
     unseen    share of the question's words the FAQ has never seen (an out-of-domain hint)
+    cover     idf-weighted share of the question's words found anywhere in the entry
+    lacks     idf of the most telling question word the entry lacks (/ the highest idf): what
+              was asked and is not there ("补助多少钱" against an entry without amounts)
 
 A logistic regression turns them into P(this candidate is the entry that answers the
 question). Candidates are ranked by P; the first is answered outright when P >= ``answer``
@@ -25,11 +28,12 @@ sides) and negatives that include in-domain questions whose entry is held out of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-FEATURES = ("cos", "cos_gap", "lex", "lex_gap", "both_top", "qlen", "unseen")
+FEATURES = ("cos", "cos_gap", "lex", "lex_gap", "both_top", "qlen", "unseen", "cover", "lacks")
 POOL = 5  # candidates taken from the top of each ranker
 
 
@@ -61,10 +65,16 @@ def _top_two(values: np.ndarray, floor: float) -> tuple[int, float, float]:
 
 
 def candidates(
-    cos: np.ndarray, lex: np.ndarray, *, qlen: int, unseen: float
+    cos: np.ndarray,
+    lex: np.ndarray,
+    *,
+    qlen: int,
+    unseen: float,
+    coverage: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """(positions of the candidate entries, their feature rows) from the per-entry scores of
-    the entries the asker may see. Empty arrays when there are none."""
+    the entries the asker may see; ``coverage`` gives (cover, lacks) of positions. Empty
+    arrays when there are none."""
     n = len(cos)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)))
@@ -83,6 +93,7 @@ def candidates(
             ((pool == c_arg) & (pool == l_arg)).astype(np.float64),
             np.full(len(pool), np.log1p(qlen)),
             np.full(len(pool), unseen),
+            coverage(pool),
         ]
     )
     return pool, rows
@@ -90,11 +101,11 @@ def candidates(
 
 # Fitted by `python bench/faq_eval.py --calibrate` on the dev split (see the module docstring).
 CALIBRATED = Model(
-    weights=(1.3595, 0.7673, 0.6067, 0.3223, 0.4006, 0.4394, 0.4309),
-    bias=-5.6497,
-    mean=(0.8934, -0.0328, 0.0567, -0.0837, 0.0684, 2.5066, 0.2974),
-    scale=(0.0304, 0.0360, 0.0772, 0.1266, 0.2524, 0.5860, 0.2942),
-    answer=0.87,
-    suggest=0.65,
-    margin=0.0,
+    weights=(1.2783, 0.8106, -0.0308, 0.1176, 0.3492, 0.4540, 1.0416, 1.6448, 0.4088),
+    bias=-6.2378,
+    mean=(0.8935, -0.0328, 0.0568, -0.0838, 0.0683, 2.5064, 0.2974, 0.1700, 0.8858),
+    scale=(0.0304, 0.0360, 0.0772, 0.1266, 0.2522, 0.5858, 0.2943, 0.2179, 0.2037),
+    answer=0.84,
+    suggest=0.675,
+    margin=0.3,
 )

@@ -53,6 +53,18 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Scores:
+    """A question against every entry: cosine, lexical confidence; and of the question: the
+    share of unseen words, its normalized length, its words."""
+
+    cos: np.ndarray
+    lex: np.ndarray
+    unseen: float
+    qlen: int
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Ranked:
     """Every candidate of a question, best first, with its features (for the benchmark)."""
 
@@ -132,29 +144,38 @@ class FaqIndex:
         """Mask of the entries an asker of ``county_id`` may be answered from."""
         return (self._scopes == 0) | (self._scopes == (county_id or -1))
 
-    def scores(self, query: str) -> tuple[np.ndarray, np.ndarray, float, int]:
-        """(cosine per entry, lexical confidence per entry, share of unseen words, length of
-        the normalized question); empty arrays for an empty index or question."""
+    def scores(self, query: str) -> Scores:
+        """Both rankers' scores of every entry (empty for an empty index or question)."""
         text = normalize(query)
         if not self._order or not text:
-            return np.zeros(0), np.zeros(0), 1.0, 0
-        lex, unseen = self.lexical.scores(query)
+            return Scores(np.zeros(0), np.zeros(0), 1.0, 0, ())
+        lex, unseen, words = self.lexical.scores(query)
         cos = np.maximum.reduceat(self._vectors @ self.embedder.query(text), self._starts)
-        return cos, lex, unseen, len(text)
+        return Scores(cos, lex, unseen, len(text), words)
+
+    def candidates(self, scores: Scores, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(entry positions, feature rows) of the candidates among the entries ``seen``."""
+        pool, rows = candidates(
+            scores.cos[seen],
+            scores.lex[seen],
+            qlen=scores.qlen,
+            unseen=scores.unseen,
+            coverage=lambda pool: self.lexical.coverage(scores.words, seen[pool]),
+        )
+        return seen[pool], rows
 
     def ranked(self, query: str, county_id: int | None = None) -> Ranked:
         """The candidates of ``query`` among the entries visible to ``county_id``."""
         mask = self.visible(county_id)
         if not mask.any():
             return Ranked((), np.zeros(0), np.zeros((0, 0)))
-        cos, lex, unseen, qlen = self.scores(query)
-        if not qlen:
+        scores = self.scores(query)
+        if not scores.qlen:
             return Ranked((), np.zeros(0), np.zeros((0, 0)))
-        seen = np.flatnonzero(mask)
-        pool, rows = candidates(cos[seen], lex[seen], qlen=qlen, unseen=unseen)
+        pool, rows = self.candidates(scores, np.flatnonzero(mask))
         p = self.model.probability(rows)
         order = np.argsort(-p, kind="stable")
-        ids = tuple(self._order[seen[pool[i]]] for i in order)
+        ids = tuple(self._order[pool[i]] for i in order)
         return Ranked(ids, p[order], rows[order])
 
     def search(self, query: str, county_id: int | None = None) -> Result:

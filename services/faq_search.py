@@ -227,6 +227,7 @@ class Lexical:
     grams: _Field
     starts: np.ndarray
     is_answer: np.ndarray
+    vocab: tuple[frozenset[str], ...]  # every word of each entry's documents
 
     @classmethod
     def build(cls, entries: Sequence[Entry], analyzer: Analyzer) -> Lexical:
@@ -235,6 +236,7 @@ class Lexical:
         gram_docs: list[list[str]] = []
         starts: list[int] = []
         is_answer: list[bool] = []
+        vocab: list[frozenset[str]] = []
         for entry in entries:
             starts.append(len(word_docs))
             # The answer (with tags) is a document of its own: keyword questions ("水量 标准",
@@ -246,30 +248,50 @@ class Lexical:
                 word_docs.append(list(w))
                 gram_docs.append(list(g))
                 is_answer.append(n == len(texts) - 1)
+            vocab.append(frozenset(w for doc in word_docs[starts[-1] :] for w in doc))
         return cls(
             analyzer,
             _Field(word_docs) if word_docs else _Field([[]]),
             _Field(gram_docs) if gram_docs else _Field([[]]),
             np.asarray(starts, dtype=np.int64),
             np.asarray(is_answer, dtype=bool),
+            tuple(vocab),
         )
 
-    def scores(self, query: str) -> tuple[np.ndarray, float]:
-        """(confidence per entry, share of the question's words the FAQ has never seen). The
-        second is a hint of an out-of-domain question ("明天天气怎么样" is mostly unseen)."""
+    def scores(self, query: str) -> tuple[np.ndarray, float, tuple[str, ...]]:
+        """(confidence per entry, share of the question's words the FAQ has never seen, the
+        question's words). The second is a hint of an out-of-domain question ("明天天气怎么样"
+        is mostly unseen)."""
         n = len(self.starts)
         words, grams = self.analyzer.analyze(query)
         distinct = set(words)
         unseen = sum(w not in self.words.idf for w in distinct) / len(distinct) if distinct else 1.0
         if not n:
-            return np.zeros(0), unseen
+            return np.zeros(0), unseen, words
         w = self.words.confidence(words)
         g = self.grams.confidence(grams)
         if w is None and g is None:
-            return np.zeros(n), unseen
+            return np.zeros(n), unseen, words
         per_doc = (WORD_WEIGHT * w if w is not None else 0) + (
             (1 - WORD_WEIGHT) * g if g is not None else 0
         )
         per_doc = np.asarray(per_doc, dtype=np.float64)
         per_doc = np.where(self.is_answer, per_doc * ANSWER_DOC, per_doc)
-        return np.maximum.reduceat(per_doc, self.starts), unseen
+        return np.maximum.reduceat(per_doc, self.starts), unseen, words
+
+    def coverage(self, words: Sequence[str], positions: np.ndarray) -> np.ndarray:
+        """Per entry at ``positions``: (idf-weighted share of the question's words found
+        anywhere in the entry, the idf of the most telling word it lacks / the highest idf).
+        "危房改造补助多少钱" against the renovation-methods entry: 补助 is missing, and says so."""
+        distinct = list(dict.fromkeys(words))
+        out = np.zeros((len(positions), 2))
+        if not distinct:
+            return out
+        top = self.words.unseen_idf
+        weights = np.array([self.words.idf.get(w, top) for w in distinct])
+        total = weights.sum()
+        for row, pos in enumerate(positions):
+            have = np.array([w in self.vocab[pos] for w in distinct])
+            out[row, 0] = weights[have].sum() / total
+            out[row, 1] = weights[~have].max() / top if (~have).any() else 0.0
+        return out

@@ -148,17 +148,20 @@ def test_empty_or_filler_only_question_gets_dont_know():
     assert shipped_index().search("").hits == ()
 
 
-def test_every_shipped_phrasing_is_answered_with_its_own_entry():
+def test_every_shipped_phrasing_ranks_its_own_entry_first_and_is_almost_always_answered():
     index = shipped_index()
     entries = read_file(SHIPPED)
     assert len(entries) >= 60
-    wrong = []
-    for entry in entries:
-        for phrasing in (entry.question, *entry.variants):
-            result = index.search(phrasing)
-            if result.decision != "answer" or result.best.faq_id != entry.id:
-                wrong.append((entry.id, phrasing, result.decision))
+    phrasings = [(e.id, p) for e in entries for p in (e.question, *e.variants)]
+    wrong, asked_back = [], []
+    for faq_id, phrasing in phrasings:
+        result = index.search(phrasing)
+        if result.best is None or result.best.faq_id != faq_id:
+            wrong.append((faq_id, phrasing, result.decision))
+        elif result.decision != "answer":
+            asked_back.append(phrasing)  # a sibling entry is plausible too: a menu, not a guess
     assert wrong == []
+    assert len(asked_back) <= 0.03 * len(phrasings), asked_back
 
 
 def test_shipped_entries_have_answers_sources_and_review_dates():
@@ -172,7 +175,7 @@ def test_example_figures_from_one_place_say_so_in_the_answer():
     # DOMAIN.md: one province's paths, one county-level city's student aid, one city's industry
     # standard, one county's visit count are examples, not national policy.
     answers = {e.id: e.answer for e in read_file(SHIPPED)}
-    for faq_id in ("F006", "F035", "F036", "F045", "F049"):
+    for faq_id in ("F006", "F035", "F036", "F045", "F049", "F067"):
         assert "（以某" in answers[faq_id] and "为例" in answers[faq_id], faq_id
 
 
