@@ -89,14 +89,18 @@ class FaqService:
 
     async def _recall(self, session: AsyncSession, entries: list[FaqDTO]) -> dict[str, str]:
         """Bring stored vectors of the entries' phrasings into memory -> {key: text} of the
-        phrasings that have none anywhere (the build embeds them)."""
+        phrasings without a stored vector (the build embeds those not in memory either, and
+        :meth:`_store` stores them all: a vector remembered from a rolled-back transaction
+        is stored by the next rebuild)."""
         wanted = {faq_embed.key(t): t for e in entries for t in phrasings(e)}
         known = self.embedder.known(list(wanted))
-        missing = [k for k in wanted if k not in known]
-        stored = await faq_vectors.get_many(session, missing)
-        vectors = {k: v for k, v in ((k, faq_embed.unpack(b)) for k, b in stored.items())}
+        in_memory = [k for k in wanted if k in known]
+        on_disk = await faq_vectors.stored(session, in_memory)
+        loaded = await faq_vectors.get_many(session, [k for k in wanted if k not in known])
+        vectors = {k: faq_embed.unpack(b) for k, b in loaded.items()}
         self.embedder.remember({k: v for k, v in vectors.items() if v is not None})
-        return {k: wanted[k] for k in missing if vectors.get(k) is None}
+        have = on_disk | {k for k, v in vectors.items() if v is not None}
+        return {k: t for k, t in wanted.items() if k not in have}
 
     async def _store(self, session: AsyncSession, fresh: dict[str, str]) -> None:
         if not fresh:

@@ -28,6 +28,17 @@ async def get_many(session: AsyncSession, keys: Sequence[str]) -> dict[str, byte
     return found
 
 
+async def stored(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """The keys among ``keys`` that have a stored vector (without reading the vectors)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = list(keys[start : start + CHUNK])
+        found.update(
+            await session.scalars(sa.select(FaqVector.key).where(FaqVector.key.in_(chunk)))
+        )
+    return found
+
+
 async def add_many(session: AsyncSession, vectors: Mapping[str, bytes]) -> None:
     """Store vectors whose key is not stored yet (two processes may race: no error)."""
     if not vectors:
