@@ -55,10 +55,12 @@ class Model:
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30))))
 
 
-def _top_two(values: np.ndarray, floor: float) -> tuple[int, float, float]:
-    """Index of the largest value, the largest and the second largest (``floor`` if none)."""
+def _top_two(values: np.ndarray) -> tuple[int, float, float]:
+    """Index of the largest value, the largest and the second largest. With one entry there is
+    no runner-up: the gap is taken as 0 (no evidence of a clear lead), never as a huge lead
+    that would answer anything from a one-entry FAQ."""
     if len(values) == 1:
-        return 0, float(values[0]), floor
+        return 0, float(values[0]), float(values[0])
     two = np.argpartition(-values, 1)[:2]
     first, second = (two[0], two[1]) if values[two[0]] >= values[two[1]] else (two[1], two[0])
     return int(first), float(values[first]), float(values[second])
@@ -80,8 +82,8 @@ def candidates(
         return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)))
     k = min(POOL, n)
     pool = np.union1d(np.argpartition(-cos, k - 1)[:k], np.argpartition(-lex, k - 1)[:k])
-    c_arg, c1, c2 = _top_two(cos, -1.0)
-    l_arg, l1, l2 = _top_two(lex, 0.0)
+    c_arg, c1, c2 = _top_two(cos)
+    l_arg, l1, l2 = _top_two(lex)
     cos_other = np.where(pool == c_arg, c2, c1)
     lex_other = np.where(pool == l_arg, l2, l1)
     rows = np.column_stack(
