@@ -102,8 +102,10 @@ def create_app(
 
 
 async def faq_index(app: web.Application) -> AsyncIterator[None]:
-    """The policy FAQ index, loaded in the background so the port opens at once (jieba and
-    the build run in threads, a few seconds); messages wait for it (``Inbound.ready``). If
+    """The policy FAQ index, loaded in the background so the port opens at once (jieba, the
+    sentence model and the build run in threads, a few seconds; phrasings never embedded
+    before cost ~15 ms each, once, then their vectors are stored); messages wait for it
+    (``Inbound.ready``). If
     it cannot be built (the database is away at start-up), messages go on without it (the FAQ
     answers "not ready") and the build is tried again, backing off up to a minute."""
     ready = app[INBOUND].ready

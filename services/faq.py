@@ -27,7 +27,8 @@ from core.roles import COUNTY_ROLES
 from core.rules import Rules
 from services import pushes, scope
 from services.faq_index import FaqService
-from services.faq_search import Entry, Hit, normalize
+from services.faq_rank import Hit
+from services.faq_search import Entry, normalize
 from storage import audit, questions
 from storage import faq as faq_store
 from storage import people as people_store
@@ -104,12 +105,13 @@ async def ask(
     faq_index = await index.current(session)
     if not faq_index.analyzer.words(normalize(text)):
         return None
-    result = faq_index.search(text)
+    county_id = await _county_id(session, person)
+    # Only entries of everyone and of the asker's own county are candidates (services.faq_rank).
+    result = await index.search(faq_index, text, county_id)
     best = result.best
     status = {"answer": questions.ANSWERED, "suggest": questions.SUGGESTED}.get(
         result.decision, questions.PENDING
     )
-    county_id = await _county_id(session, person)
     q = await questions.record(
         session,
         asked_by=person.id,
@@ -118,7 +120,7 @@ async def ask(
         status=status,
         now=now,
         faq_id=best.faq_id if best and status != questions.PENDING else None,
-        score=best.score if best else None,
+        score=result.score,
     )
     if status == questions.ANSWERED and best is not None:
         # The index holds the rows it was built from in this very session: no second lookup.
@@ -126,6 +128,11 @@ async def ask(
     if status == questions.SUGGESTED:
         return Asked("suggested", q, suggestions=result.hits)
     return Asked("queued" if county_id is not None else "no_county", q)
+
+
+async def visible(session: AsyncSession, person: PersonDTO, entry: FaqDTO) -> bool:
+    """An entry answers everyone, or (a county's own answer) only people of that county."""
+    return entry.county_id is None or entry.county_id == await _county_id(session, person)
 
 
 async def _own_question(session: AsyncSession, person: PersonDTO, question_id: int) -> QuestionDTO:
@@ -161,10 +168,11 @@ async def hand_off(session: AsyncSession, person: PersonDTO, question_id: int) -
 async def pick(
     session: AsyncSession, person: PersonDTO, question_id: int, faq_id: str
 ) -> tuple[QuestionDTO, FaqDTO]:
-    """One of the suggestions was the question: it counts as answered by that entry."""
+    """One of the suggestions was the question: it counts as answered by that entry. The
+    entry id comes from a button: another county's own entry is refused like an unknown one."""
     q = await _own_question(session, person, question_id)
     entry = await faq_store.get(session, faq_id)
-    if entry is None:
+    if entry is None or not await visible(session, person, entry):
         raise Refused(STALE)
     changed = await questions.update(session, q.id, faq_id=entry.id, status=questions.ANSWERED)
     assert changed is not None
@@ -237,8 +245,9 @@ async def save_as_faq(
     rules: Rules,
 ) -> FaqDTO:
     """Save the staff answer of question ``number`` as FAQ entry ``Q<row id>`` (FAQ entries
-    are shared by every county, so their ids are not a county's numbers) and rebuild the
-    index, so the next question like it is answered from the new entry."""
+    are not a county's numbers) and rebuild the index, so the next question like it is
+    answered from the new entry. The entry is the county's own: it answers askers of that
+    county only (another county's policy may differ)."""
     q = await _county_question(session, person, number)
     ref = question_ref(number)
     if q.status != questions.STAFF_ANSWERED or not q.answer:
@@ -256,6 +265,7 @@ async def save_as_faq(
             source=SAVED_SOURCE.format(date=today.isoformat()),
             tags=(SAVED_TAG,),
             reviewed_on=today,
+            county_id=q.county_id,
         ),
         now,
     )

@@ -27,7 +27,7 @@ MAX_SOURCE = 300
 MAX_TAGS = 10
 MAX_TAG = 20
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_FIELDS = {"id", "question", "variants", "answer", "source", "tags", "reviewed"}
+_FIELDS = {"id", "question", "variants", "answer", "source", "tags", "reviewed", "county_id"}
 
 
 class FaqFileError(ValueError):
@@ -46,6 +46,8 @@ def entry_dict(entry: FaqDTO) -> dict[str, Any]:
     }
     if entry.reviewed_on:
         out["reviewed"] = entry.reviewed_on.isoformat()
+    if entry.county_id is not None:
+        out["county_id"] = entry.county_id
     return out
 
 
@@ -88,6 +90,16 @@ def _reviewed(raw: dict[str, Any], where: str) -> date | None:
         raise FaqFileError(f"{where}: reviewed 应为日期，如 2026-11-01") from None
 
 
+def _county(raw: dict[str, Any], where: str) -> int | None:
+    """A county's own entry (answers that county only); absent: answers everyone."""
+    value = raw.get("county_id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise FaqFileError(f"{where}: county_id 应为县的编号（正整数）")
+    return value
+
+
 def parse_entries(data: Any) -> list[FaqDTO]:
     """Validate a parsed FAQ file (a list of mappings); raise :class:`FaqFileError` naming the
     first broken entry. Nothing is returned unless every entry is good."""
@@ -119,6 +131,7 @@ def parse_entries(data: Any) -> list[FaqDTO]:
                 source=_text(raw, "source", MAX_SOURCE, where, False),
                 tags=_list(raw, "tags", MAX_TAGS, MAX_TAG, where),
                 reviewed_on=_reviewed(raw, where),
+                county_id=_county(raw, where),
             )
         )
     return out

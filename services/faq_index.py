@@ -1,10 +1,15 @@
 """The FAQ index as a service: built once at start-up, rebuilt when the FAQ table changes.
 
 The FAQ use cases (services.faq) call :meth:`FaqService.current` with their session before
-each search; the running app holds one (``Services.faq``, handlers.context). That costs one aggregate query (count and latest ``updated_at``);
-only when the fingerprint differs from the one the index was built from is the index rebuilt,
-in a thread. A change made by another process (``cunbot faq import``) is therefore picked up
-by the next question, and a change rolled back is undone the same way.
+each search; the running app holds one (``Services.faq``, handlers.context). That costs one
+aggregate query (count and latest ``updated_at``); only when the fingerprint differs from the
+one the index was built from is the index rebuilt, in a thread. A change made by another
+process (``cunbot faq import``) is therefore picked up by the next question, and a change
+rolled back is undone the same way.
+
+A rebuild embeds only phrasings whose vector is neither in the process's memory nor in the
+``faq_vectors`` table, and stores the new ones there (services.faq_embed explains why): a
+restart, or a second process, embeds nothing it has seen before.
 """
 
 from __future__ import annotations
@@ -14,18 +19,22 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from services import faq_file
-from services.faq_search import Analyzer, FaqIndex, Thresholds
+from services import faq_embed, faq_file
+from services.faq_embed import Embedder
+from services.faq_rank import FaqIndex, Result, phrasings
+from services.faq_search import Analyzer
 from storage import faq as faq_store
+from storage import faq_vectors
+from storage.faq import FaqDTO
 from storage.session import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
 
 class FaqService:
-    def __init__(self, analyzer: Analyzer, thresholds: Thresholds | None = None) -> None:
+    def __init__(self, analyzer: Analyzer, embedder: Embedder) -> None:
         self.analyzer = analyzer
-        self.thresholds = thresholds or Thresholds()
+        self.embedder = embedder
         self.index: FaqIndex | None = None
         self._lock = asyncio.Lock()
 
@@ -36,13 +45,16 @@ class FaqService:
         now: datetime,
         *,
         analyzer: Analyzer | None = None,
+        embedder: Embedder | None = None,
         seed: Path | None = faq_file.SHIPPED,
     ) -> FaqService:
-        """Load jieba off the event loop; if the FAQ table is empty, fill it from ``seed``
-        (the shipped FAQ); build the index."""
+        """Load jieba and the sentence model off the event loop; if the FAQ table is empty,
+        fill it from ``seed`` (the shipped FAQ); build the index."""
         if analyzer is None:
             analyzer = await asyncio.to_thread(Analyzer.shared)
-        service = cls(analyzer)
+        if embedder is None:
+            embedder = await asyncio.to_thread(Embedder.shared)
+        service = cls(analyzer, embedder)
         async with sessionmaker() as session, session.begin():
             if seed is not None and await faq_store.count(session) == 0:
                 entries = await asyncio.to_thread(faq_file.read_file, seed)
@@ -62,9 +74,37 @@ class FaqService:
             index = self.index
             if index is None or index.version != fingerprint:
                 entries = await faq_store.all_entries(session)
+                fresh = await self._recall(session, entries)
                 index = await asyncio.to_thread(
-                    FaqIndex.build, entries, self.analyzer, self.thresholds, fingerprint
+                    FaqIndex.build, entries, self.analyzer, self.embedder, version=fingerprint
                 )
+                await self._store(session, fresh)
                 self.index = index
                 log.info("faq index rebuilt: %d entries", len(entries))
             return index
+
+    async def search(self, index: FaqIndex, text: str, county_id: int | None) -> Result:
+        """Search in a thread: embedding the question is ~15 ms of CPU."""
+        return await asyncio.to_thread(index.search, text, county_id)
+
+    async def _recall(self, session: AsyncSession, entries: list[FaqDTO]) -> dict[str, str]:
+        """Bring stored vectors of the entries' phrasings into memory -> {key: text} of the
+        phrasings without a stored vector (the build embeds those not in memory either, and
+        :meth:`_store` stores them all: a vector remembered from a rolled-back transaction
+        is stored by the next rebuild)."""
+        wanted = {faq_embed.key(t): t for e in entries for t in phrasings(e)}
+        known = self.embedder.known(list(wanted))
+        in_memory = [k for k in wanted if k in known]
+        on_disk = await faq_vectors.stored(session, in_memory)
+        loaded = await faq_vectors.get_many(session, [k for k in wanted if k not in known])
+        vectors = {k: faq_embed.unpack(b) for k, b in loaded.items()}
+        self.embedder.remember({k: v for k, v in vectors.items() if v is not None})
+        have = on_disk | {k for k, v in vectors.items() if v is not None}
+        return {k: t for k, t in wanted.items() if k not in have}
+
+    async def _store(self, session: AsyncSession, fresh: dict[str, str]) -> None:
+        if not fresh:
+            return
+        found = self.embedder.lookup(list(fresh))
+        await faq_vectors.add_many(session, {k: faq_embed.pack(v) for k, v in found.items()})
+        log.info("faq vectors stored: %d new phrasings", len(found))

@@ -1,8 +1,9 @@
-"""Chinese FAQ retrieval that knows when it does not know. No database, no transport.
+"""The lexical side of FAQ retrieval (the semantic side and the decision: services.faq_rank).
+No database, no transport.
 
     analyzer = Analyzer.shared()                    # jieba + user dictionary: blocking, ~1 s
-    index = FaqIndex.build(entries, analyzer)       # blocking, run it in a thread
-    result = index.search("请问低保渐退多长时间呢")   # -> Result(decision="answer", hits=[...])
+    lexical = Lexical.build(entries, analyzer)      # blocking, run it in a thread
+    confidence, unseen = lexical.scores("请问低保渐退多长时间呢")   # per entry, in [0, 1]
 
 Pipeline: normalize (NFKC full-width -> half-width, traditional -> simplified, punctuation and
 fillers out) -> jieba words with a domain dictionary -> synonyms mapped to one canonical word
@@ -27,10 +28,10 @@ import math
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import bm25s
 import jieba
@@ -108,6 +109,8 @@ class Entry(Protocol):
     def answer(self) -> str: ...
     @property
     def source(self) -> str: ...
+    @property
+    def county_id(self) -> int | None: ...
 
 
 class Analyzer:
@@ -182,37 +185,8 @@ def read_synonyms(path: Path) -> dict[str, str]:
     return mapping
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Calibrated on bench/faq_dev.yaml with bench/faq_eval.py --calibrate."""
-
-    # Fitted on the whole dev set (202 in-domain, 42 out-of-domain questions): keep at least
-    # 95% of out-of-domain questions refused, few wrong answers, then answer as many as possible.
-    answer: float = 0.12  # confidence needed to answer outright ...
-    margin: float = 0.04  # ... and by this much over the runner-up entry
-    suggest: float = 0.12  # below this: "I don't know", hand the question to staff
-    word_weight: float = 0.5  # share of the word index in the confidence (bigrams: the rest)
-    answer_doc: float = 0.8  # an entry's answer text counts, but less than its phrasings
-
-
-@dataclass(frozen=True)
-class Hit:
-    faq_id: str
-    question: str
-    score: float
-
-
-Decision = Literal["answer", "suggest", "unknown"]
-
-
-@dataclass(frozen=True)
-class Result:
-    decision: Decision
-    hits: tuple[Hit, ...]  # best first, at most 3; for "answer" the first one is the answer
-
-    @property
-    def best(self) -> Hit | None:
-        return self.hits[0] if self.hits else None
+WORD_WEIGHT = 0.5  # share of the word index in the confidence (bigrams: the rest)
+ANSWER_DOC = 0.8  # an entry's answer text counts, but less than its phrasings
 
 
 class _Field:
@@ -241,45 +215,29 @@ class _Field:
         return self.bm25.get_scores(known) / mass
 
 
-class FaqIndex:
-    def __init__(
-        self,
-        entries: dict[str, Entry],
-        analyzer: Analyzer,
-        thresholds: Thresholds,
-        words: _Field,
-        grams: _Field,
-        starts: np.ndarray,
-        is_answer: np.ndarray,
-        order: list[str],
-        version: object,
-    ) -> None:
-        self.entries = entries
-        self.analyzer = analyzer
-        self.thresholds = thresholds
-        self._words = words
-        self._grams = grams
-        self._starts = starts
-        self._is_answer = is_answer
-        self._order = order
-        self.version = version
+@dataclass(frozen=True)
+class Lexical:
+    """The lexical side of the FAQ index: per-entry confidence in [0, 1] from words and bigrams.
+
+    Entries are numbered in the order given to :meth:`build`; an entry scores as its best
+    document (each phrasing, and the answer with its tags, weighted down)."""
+
+    analyzer: Analyzer
+    words: _Field
+    grams: _Field
+    starts: np.ndarray
+    is_answer: np.ndarray
+    vocab: tuple[frozenset[str], ...]  # every word of each entry's documents
 
     @classmethod
-    def build(
-        cls,
-        entries: Iterable[Entry],
-        analyzer: Analyzer,
-        thresholds: Thresholds | None = None,
-        version: object = None,
-    ) -> FaqIndex:
+    def build(cls, entries: Sequence[Entry], analyzer: Analyzer) -> Lexical:
         """Blocking (segmentation of every phrasing): call it in a thread."""
-        by_id: dict[str, Entry] = {}
         word_docs: list[list[str]] = []
         gram_docs: list[list[str]] = []
         starts: list[int] = []
         is_answer: list[bool] = []
+        vocab: list[frozenset[str]] = []
         for entry in entries:
-            by_id[entry.id] = entry
             starts.append(len(word_docs))
             # The answer (with tags) is a document of its own: keyword questions ("水量 标准",
             # "简易戏台") often name what the answer says rather than how the question is put.
@@ -290,50 +248,50 @@ class FaqIndex:
                 word_docs.append(list(w))
                 gram_docs.append(list(g))
                 is_answer.append(n == len(texts) - 1)
-        thresholds = thresholds or Thresholds()
+            vocab.append(frozenset(w for doc in word_docs[starts[-1] :] for w in doc))
         return cls(
-            by_id,
             analyzer,
-            thresholds,
             _Field(word_docs) if word_docs else _Field([[]]),
             _Field(gram_docs) if gram_docs else _Field([[]]),
             np.asarray(starts, dtype=np.int64),
             np.asarray(is_answer, dtype=bool),
-            list(by_id),
-            version,
+            tuple(vocab),
         )
 
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def scores(self, query: str) -> list[tuple[str, float]]:
-        """Every entry with a non-zero confidence, best first."""
-        if not self._order:
-            return []
+    def scores(self, query: str) -> tuple[np.ndarray, float, tuple[str, ...]]:
+        """(confidence per entry, share of the question's words the FAQ has never seen, the
+        question's words). The second is a hint of an out-of-domain question ("明天天气怎么样"
+        is mostly unseen)."""
+        n = len(self.starts)
         words, grams = self.analyzer.analyze(query)
-        w = self._words.confidence(words)
-        g = self._grams.confidence(grams)
+        distinct = set(words)
+        unseen = sum(w not in self.words.idf for w in distinct) / len(distinct) if distinct else 1.0
+        if not n:
+            return np.zeros(0), unseen, words
+        w = self.words.confidence(words)
+        g = self.grams.confidence(grams)
         if w is None and g is None:
-            return []
-        weight = self.thresholds.word_weight
-        per_doc = (weight * w if w is not None else 0) + ((1 - weight) * g if g is not None else 0)
+            return np.zeros(n), unseen, words
+        per_doc = (WORD_WEIGHT * w if w is not None else 0) + (
+            (1 - WORD_WEIGHT) * g if g is not None else 0
+        )
         per_doc = np.asarray(per_doc, dtype=np.float64)
-        per_doc = np.where(self._is_answer, per_doc * self.thresholds.answer_doc, per_doc)
-        per_entry = np.maximum.reduceat(per_doc, self._starts)
-        top = np.argsort(-per_entry)[:10]
-        return [(self._order[i], float(per_entry[i])) for i in top if per_entry[i] > 0]
+        per_doc = np.where(self.is_answer, per_doc * ANSWER_DOC, per_doc)
+        return np.maximum.reduceat(per_doc, self.starts), unseen, words
 
-    def search(self, query: str, limit: int = 3) -> Result:
-        ranked = self.scores(query)
-        t = self.thresholds
-        if not ranked or ranked[0][1] < t.suggest:
-            return Result("unknown", tuple(self._hit(fid, s) for fid, s in ranked[:limit]))
-        best = ranked[0][1]
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if best >= t.answer and best - runner_up >= t.margin:
-            return Result("answer", tuple(self._hit(fid, s) for fid, s in ranked[:limit]))
-        likely = [(fid, s) for fid, s in ranked[:limit] if s >= t.suggest]
-        return Result("suggest", tuple(self._hit(fid, s) for fid, s in likely))
-
-    def _hit(self, faq_id: str, score: float) -> Hit:
-        return Hit(faq_id, self.entries[faq_id].question, round(score, 4))
+    def coverage(self, words: Sequence[str], positions: np.ndarray) -> np.ndarray:
+        """Per entry at ``positions``: (idf-weighted share of the question's words found
+        anywhere in the entry, the idf of the most telling word it lacks / the highest idf).
+        "危房改造补助多少钱" against the renovation-methods entry: 补助 is missing, and says so."""
+        distinct = list(dict.fromkeys(words))
+        out = np.zeros((len(positions), 2))
+        if not distinct:
+            return out
+        top = self.words.unseen_idf
+        weights = np.array([self.words.idf.get(w, top) for w in distinct])
+        total = weights.sum()
+        for row, pos in enumerate(positions):
+            have = np.array([w in self.vocab[pos] for w in distinct])
+            out[row, 0] = weights[have].sum() / total
+            out[row, 1] = weights[~have].max() / top if (~have).any() else 0.0
+        return out

@@ -32,6 +32,7 @@ class FaqDTO:
     tags: tuple[str, ...] = ()
     reviewed_on: date | None = None
     updated_at: datetime | None = None
+    county_id: int | None = None  # None: answers everyone; else only askers of that county
 
 
 def _dto(row: Faq) -> FaqDTO:
@@ -44,6 +45,7 @@ def _dto(row: Faq) -> FaqDTO:
         tags=tuple(row.tags or ()),
         reviewed_on=row.reviewed_on,
         updated_at=row.updated_at,
+        county_id=row.county_id,
     )
 
 
@@ -93,6 +95,7 @@ async def upsert_many(
         row.source = e.source
         row.tags = list(e.tags)
         row.reviewed_on = e.reviewed_on
+        row.county_id = e.county_id
         row.updated_at = now
     await session.flush()
     return added, updated
@@ -110,6 +113,7 @@ async def seed(session: AsyncSession, entries: Sequence[FaqDTO], now: datetime) 
             "source": e.source,
             "tags": list(e.tags),
             "reviewed_on": e.reviewed_on,
+            "county_id": e.county_id,
             "updated_at": now,
         }
         for e in entries

@@ -296,6 +296,19 @@ class Faq(Base):
     tags: Mapped[list[Any]] = mapped_column(default=list)
     reviewed_on: Mapped[date | None]
     updated_at: Mapped[datetime]
+    # None: national or provincial, answers everyone; a county's id: that county's own answer
+    # (存为问答), given to askers of that county only.
+    county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+
+
+class FaqVector(Base):
+    """The sentence vector of one FAQ phrasing, by a hash of the model and the text
+    (services.faq_embed.key), so a restart or another process embeds only new phrasings."""
+
+    __tablename__ = "faq_vectors"
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class Question(Base):

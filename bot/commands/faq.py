@@ -13,7 +13,10 @@ from bot.commands import open_db
 from bot.config import Config
 from core.clock import SystemClock
 from services import faq_file
-from services.faq_search import Analyzer, FaqIndex
+from services.faq_embed import Embedder
+from services.faq_index import FaqService
+from services.faq_rank import FaqIndex
+from services.faq_search import Analyzer
 from storage import faq as faq_store
 
 
@@ -59,13 +62,17 @@ async def cmd_export(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _entries(config: Config, file: Path | None) -> list[faq_store.FaqDTO]:
-    """The FAQ to ask against: a file, else the database, else (empty table) the shipped one."""
-    if file is not None:
-        return await asyncio.to_thread(faq_file.read_file, file)
-    async with open_db(config) as sessions, sessions() as session:
-        entries = await faq_store.all_entries(session)
-    return entries or await asyncio.to_thread(faq_file.read_file, faq_file.SHIPPED)
+async def _index(config: Config, file: Path | None) -> FaqIndex:
+    """The FAQ to ask against: a file, else the database (with its stored phrasing vectors),
+    else (empty table) the shipped one."""
+    analyzer = await asyncio.to_thread(Analyzer.shared)
+    embedder = await asyncio.to_thread(Embedder.shared)
+    if file is None:
+        async with open_db(config) as sessions, sessions() as session, session.begin():
+            if await faq_store.count(session):
+                return await FaqService(analyzer, embedder).current(session)
+    entries = await asyncio.to_thread(faq_file.read_file, file or faq_file.SHIPPED)
+    return await asyncio.to_thread(FaqIndex.build, entries, analyzer, embedder)
 
 
 def answer_json(index: FaqIndex, question: str) -> dict[str, Any]:
@@ -100,17 +107,15 @@ def _plain(out: dict[str, Any]) -> str:
 
 async def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     try:
-        entries = await _entries(config, args.file)
+        index = await _index(config, args.file)
     except faq_file.FaqFileError as exc:
         print(exc, file=sys.stderr)
         return 1
-    analyzer = await asyncio.to_thread(Analyzer.shared)
-    index = await asyncio.to_thread(FaqIndex.build, entries, analyzer)
     questions = [args.question] if args.question is not None else sys.stdin
     for line in questions:
         question = line.strip()
         if not question:
             continue
-        out = answer_json(index, question)
+        out = await asyncio.to_thread(answer_json, index, question)
         print(json.dumps(out, ensure_ascii=False) if args.json else _plain(out), flush=True)
     return 0

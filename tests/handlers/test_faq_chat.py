@@ -19,6 +19,7 @@ from tests.factories import bind, make_world
 from tests.faqkit import analyzer
 
 UNKNOWN = "村里的光伏电站收益怎么分配给村民"
+AMBIGUOUS = "评估抽样每个乡镇抽几个村？"
 
 
 @pytest.fixture
@@ -68,18 +69,19 @@ async def test_useless_feedback_queues_the_question_for_county_staff(sessionmake
 async def test_unclear_question_offers_up_to_three_suggestions_and_a_pick_answers(
     sessionmaker, chat
 ):
-    [reply] = await chat.send("sec", "贫困县全部摘帽是哪个提法")
+    # Two entries on evaluation sampling (villages per township, households per village).
+    [reply] = await chat.send("sec", AMBIGUOUS)
     picks = [b for b in reply.buttons if b.payload.startswith("faq:pick:")]
-    assert 1 <= len(picks) <= 3 and reply.buttons[-1].label == "都不是"
-    chosen = next(b for b in picks if b.payload.endswith(":F002"))
+    assert 2 <= len(picks) <= 3 and reply.buttons[-1].label == "都不是"
+    chosen = next(b for b in picks if b.payload.endswith(":F067"))
     [answer] = await chat.press("sec", chosen.payload)
-    assert "贫困县全部摘帽" in answer.text and "来源" in answer.text
+    assert "重点乡镇随机抽3个村" in answer.text and "来源" in answer.text
     [q] = await _questions(sessionmaker)
-    assert (q.status, q.faq_id) == ("answered", "F002")
+    assert (q.status, q.faq_id) == ("answered", "F067")
 
 
 async def test_none_of_the_suggestions_hands_the_question_to_staff(sessionmaker, chat):
-    [reply] = await chat.send("sec", "贫困县全部摘帽是哪个提法")
+    [reply] = await chat.send("sec", AMBIGUOUS)
     [after] = await chat.press("sec", reply.buttons[-1].payload)
     assert "已转给县里" in after.text
     [q] = await _questions(sessionmaker)

@@ -4,7 +4,7 @@ the secretary, and once saved as an FAQ entry the same question is answered at o
 
 from __future__ import annotations
 
-from storage import people
+from storage import people, regions
 from tests.factories import make_world
 from tests.webclient import webchat_server
 
@@ -52,3 +52,40 @@ async def test_unknown_question_goes_to_staff_and_the_answer_is_pushed_live(
             again = await sec.send(UNKNOWN)
             assert STAFF_ANSWER in again[0]["text"]
             assert "县级工作人员答复" in again[0]["text"]
+
+
+async def test_county_answer_is_not_given_in_another_county(
+    engine, sessionmaker, database_url, tmp_path, clock
+):
+    world = await make_world(sessionmaker, clock.now())
+    async with sessionmaker() as s, s.begin():
+        other = await regions.add(s, "county", "邻县")
+        town = await regions.add(s, "township", "邻乡", other.id)
+        village = await regions.add(s, "village", "邻村", town.id)
+        outsider = await people.add(
+            s, name="邻县书记", role="secretary", region_id=village.id, now=clock.now()
+        )
+    sec_code = await _code(sessionmaker, clock, world.people["sec0"])
+    staff_code = await _code(sessionmaker, clock, world.people["county0"])
+    outsider_code = await _code(sessionmaker, clock, outsider)
+    async with webchat_server(database_url, tmp_path, clock) as server:
+        async with server.client() as sec, server.client() as staff, server.client() as far:
+            for client, code in ((sec, sec_code), (staff, staff_code), (far, outsider_code)):
+                assert "绑定成功" in (await client.bind(code))[0]["text"]
+            handed = await sec.say(UNKNOWN)
+            qid = handed.split("编号 ")[1].split("）")[0]
+            assert "已答复" in await staff.say(f"答复 {qid} {STAFF_ANSWER}")
+            assert f"Q{qid}" in await staff.say(f"存为问答 {qid}")
+
+            # The same county: answered from its own entry.
+            assert STAFF_ANSWER in (await sec.send(UNKNOWN))[0]["text"]
+            # Another county: neither answered from it nor offered it as a suggestion.
+            [reply] = await far.send(UNKNOWN)
+            assert STAFF_ANSWER not in reply["text"]
+            assert all(f":Q{qid}" not in b["payload"] for b in reply.get("buttons", []))
+            # A forged pick of that entry is refused like a stale button.
+            asked = await far.send("明天天气怎么样")
+            assert "已转给县里" in asked[0]["text"]
+            far_qid = asked[0]["text"].split("编号 ")[1].split("）")[0]
+            [forged] = await far.press(f"faq:pick:{far_qid}:Q{qid}")
+            assert "失效" in forged["text"] and STAFF_ANSWER not in forged["text"]

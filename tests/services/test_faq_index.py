@@ -3,16 +3,19 @@ rebuilt when the table changes, kept when it does not."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from aiohttp import web
 
 from bot.app import SERVICES, create_app
 from bot.appkeys import INBOUND
 from bot.config import load_config
 from services import faq_file
+from services.faq_embed import Embedder
 from services.faq_index import FaqService
 from storage import faq as faq_store
 from storage.faq import FaqDTO
-from tests.faqkit import analyzer
+from storage.models import FaqVector
+from tests.faqkit import analyzer, embedder
 
 
 async def test_app_start_up_builds_the_index_from_the_shipped_faq(
@@ -63,3 +66,40 @@ async def test_seed_skips_ids_already_present_so_a_second_process_starts_cleanly
         assert await faq_store.seed(second, entries, clock.now()) == 0
     async with sessionmaker() as s:
         assert await faq_store.count(s) == len(entries)
+
+
+class _Counting:
+    """The real model, counting the phrasings it is asked to embed in batches."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.embedded = 0
+
+    def query(self, texts):
+        if not isinstance(texts, str):
+            self.embedded += len(texts)
+        return self.model.query(texts)
+
+
+async def test_a_restart_embeds_no_phrasing_whose_vector_is_stored(sessionmaker, clock):
+    first = await FaqService.start(sessionmaker, clock.now(), analyzer=analyzer())
+    async with sessionmaker() as s:
+        stored = await s.scalar(sa.select(sa.func.count()).select_from(FaqVector))
+    assert stored == len(first.index.texts())
+
+    counting = _Counting(embedder()._model)
+    restarted = await FaqService.start(
+        sessionmaker, clock.now(), analyzer=analyzer(), embedder=Embedder(counting)
+    )
+    assert counting.embedded == 0
+    assert restarted.index.search("低保渐退多长时间").best.faq_id == "F028"
+
+    async with sessionmaker() as s, s.begin():
+        await faq_store.upsert_many(
+            s,
+            [FaqDTO("X1", "村级光伏电站收益怎么分配", "公示后发放。", ("光伏收益",))],
+            clock.now(),
+        )
+    async with sessionmaker() as s, s.begin():
+        await restarted.current(s)
+    assert counting.embedded == 2  # only the new entry's two phrasings

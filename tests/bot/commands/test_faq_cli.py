@@ -124,6 +124,14 @@ def test_parse_entries_rejects_unknown_fields_and_bad_dates():
         faq_file.parse_entries({"id": "A"})
 
 
+def test_parse_entries_reads_a_countys_own_entry_and_refuses_a_bad_county_id():
+    [entry] = faq_file.parse_entries([{"id": "Q1", "question": "q", "answer": "a", "county_id": 7}])
+    assert entry.county_id == 7 and faq_file.entry_dict(entry)["county_id"] == 7
+    for bad in ("7", 0, -3, True, 2**40):
+        with pytest.raises(faq_file.FaqFileError, match="county_id"):
+            faq_file.parse_entries([{"id": "Q1", "question": "q", "answer": "a", "county_id": bad}])
+
+
 def test_export_then_import_round_trips_the_shipped_faq(cli, cli_db, tmp_path):
     assert cli("import", str(faq_file.SHIPPED)).returncode == 0
     out = tmp_path / "export.yaml"
