@@ -73,19 +73,20 @@ async def test_county_answer_is_not_given_in_another_county(
             for client, code in ((sec, sec_code), (staff, staff_code), (far, outsider_code)):
                 assert "绑定成功" in (await client.bind(code))[0]["text"]
             handed = await sec.say(UNKNOWN)
-            qid = handed.split("编号 ")[1].split("）")[0]
+            qid = handed.split("提问 ")[1].split("）")[0]
             assert "已答复" in await staff.say(f"答复 {qid} {STAFF_ANSWER}")
-            assert f"Q{qid}" in await staff.say(f"存为问答 {qid}")
+            saved = await staff.say(f"存为问答 {qid}")
+            entry = saved.split("已存为问答 ")[1].split("，")[0].split("。")[0].split("（")[0]
 
             # The same county: answered from its own entry.
             assert STAFF_ANSWER in (await sec.send(UNKNOWN))[0]["text"]
             # Another county: neither answered from it nor offered it as a suggestion.
             [reply] = await far.send(UNKNOWN)
             assert STAFF_ANSWER not in reply["text"]
-            assert all(f":Q{qid}" not in b["payload"] for b in reply.get("buttons", []))
+            assert all(f":{entry}" not in b["payload"] for b in reply.get("buttons", []))
             # A forged pick of that entry is refused like a stale button.
-            asked = await far.send("明天天气怎么样")
+            asked = await far.send("问 明天天气怎么样")
             assert "已转给县里" in asked[0]["text"]
-            far_qid = asked[0]["text"].split("编号 ")[1].split("）")[0]
-            [forged] = await far.press(f"faq:pick:{far_qid}:Q{qid}")
+            far_qid = asked[0]["text"].split("提问 ")[1].split("）")[0]
+            [forged] = await far.press(f"faq:pick:{far_qid}:{entry}")
             assert "失效" in forged["text"] and STAFF_ANSWER not in forged["text"]
