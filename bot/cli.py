@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "bot.commands.reports",
     "bot.commands.tokens",
     "bot.commands.faq",
+    "bot.commands.console",
 )
 
 

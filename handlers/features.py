@@ -15,6 +15,7 @@ FEATURES = (
     "handlers.broadcast",
     "handlers.settings",
     "handlers.faq",
+    "handlers.console",
 )
 
 

@@ -1,0 +1,151 @@
+"""The console's task pages (任务): the tasks that reached the person's villages, paged and
+filtered, and one task's villages by status; plus the paged list of households not visited
+for a month (the overview's figure behind its link).
+
+A person sees a task when it reached at least one village of their scope, and only those
+villages' rows: a township officer follows a county task in their own villages, a secretary
+in their village. Any other task id (another county's, another township's only, unknown or
+malformed) is answered alike with NotFound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.errors import Invalid, NotFound
+from core.statuses import OPEN, TaskKind, TaskStatus
+from services import task_texts
+from services.console import STALE_DAYS, Scope, scoped_region
+from storage import tasks as task_store
+from storage.people import PersonDTO
+from storage.readmodels import console as figures
+from storage.readmodels import task_board
+from storage.readmodels.places import VillagePlace, village_places
+from storage.session import AsyncSession
+from storage.tasks import AssignmentDTO, TaskDTO
+
+PAGE_SIZE = 20
+MAX_PAGE = 10_000
+TASK_STATUSES = tuple(s.value for s in TaskStatus)
+BAD_STATUS = "状态只能是：进行中、已撤销、已结束。"
+BAD_PAGE = "页码不对。"
+
+
+@dataclass(frozen=True)
+class Paged:
+    page: int
+    total: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+@dataclass(frozen=True)
+class TaskList:
+    scope: Scope
+    status: str | None
+    items: list[task_board.TaskTally]
+    paged: Paged
+
+
+@dataclass(frozen=True)
+class VillageRow:
+    item: AssignmentDTO
+    town: str
+    state: str  # a stored status, or task_board.OVERDUE
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: TaskDTO
+    tally: task_board.TaskTally
+    rows: list[VillageRow]
+    paged: Paged
+
+
+@dataclass(frozen=True)
+class StaleList:
+    scope: Scope
+    items: list[figures.StaleHousehold]
+    places: dict[int, VillagePlace]
+    paged: Paged
+    days: int = STALE_DAYS
+
+
+def check_page(page: int) -> int:
+    if not 1 <= page <= MAX_PAGE:
+        raise Invalid(BAD_PAGE, field="page")
+    return page
+
+
+async def task_list(
+    session: AsyncSession,
+    me: PersonDTO,
+    *,
+    region_id: int | None,
+    status: str | None,
+    page: int,
+    now: datetime,
+) -> TaskList:
+    if status is not None and status not in TASK_STATUSES:
+        raise Invalid(BAD_STATUS, field="status")
+    where = await scoped_region(session, me, region_id)
+    total = await task_board.count_tasks(session, where.village_ids, status=status)
+    paged = Paged(check_page(page), total)
+    items = await task_board.task_page(
+        session, where.village_ids, now, limit=paged.size, offset=paged.offset, status=status
+    )
+    return TaskList(where, status, items, paged)
+
+
+def state_of(item: AssignmentDTO, now: datetime) -> str:
+    if item.status in OPEN and item.deadline is not None and item.deadline < now:
+        return task_board.OVERDUE
+    return item.status
+
+
+async def task_view(
+    session: AsyncSession, me: PersonDTO, task_id: int, *, page: int, now: datetime
+) -> TaskView:
+    """One task's villages within the person's scope, by status (NotFound if none)."""
+    where = await scoped_region(session, me, None)
+    task = await task_store.get_task(session, task_id) if task_id else None
+    if task is None or task.kind == TaskKind.RECTIFY:
+        raise NotFound(task_texts.NO_SUCH_TASK.format(id=task_id))
+    counts = (await task_board.tallies(session, [task.id], where.village_ids, now))[task.id]
+    total = sum(counts.values()) - counts[task_board.OVERDUE]
+    if not total:
+        raise NotFound(task_texts.NO_SUCH_TASK.format(id=task_id))
+    paged = Paged(check_page(page), total)
+    items = await task_board.assignments_in(
+        session, task.id, where.village_ids, limit=paged.size, offset=paged.offset
+    )
+    places = await village_places(session, [i.village_id for i in items])
+    rows = [
+        VillageRow(
+            i, places[i.village_id].town_name if i.village_id in places else "", state_of(i, now)
+        )
+        for i in items
+    ]
+    return TaskView(task, task_board.TaskTally(task, counts, total), rows, paged)
+
+
+async def stale_households(
+    session: AsyncSession, me: PersonDTO, *, region_id: int | None, page: int, now: datetime
+) -> StaleList:
+    """Households of the region not visited for STALE_DAYS days, a page at a time."""
+    where = await scoped_region(session, me, region_id)
+    since = now - timedelta(days=STALE_DAYS)
+    paged = Paged(check_page(page), await figures.stale_count(session, where.village_ids, since))
+    items = await figures.stale_page(
+        session, where.village_ids, since, limit=paged.size, offset=paged.offset
+    )
+    places = await village_places(session, sorted({h.village_id for h in items}))
+    return StaleList(where, items, places, paged)
