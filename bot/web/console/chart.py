@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from storage.readmodels.coverage import Coverage
 
-ROW = 26  # px per bar
-LABEL = 120  # px for the name column
-BAR = 360  # px for the bar at 100 %
-WIDTH = LABEL + BAR + 110
+# Sized for a phone (360 px wide at scale 1); the stylesheet caps it on a wide screen.
+ROW = 24  # px per bar
+LABEL = 78  # px for the name column
+BAR = 196  # px for the bar at 100 %
+WIDTH = LABEL + BAR + 86
 MAX_BARS = 40  # the worst ones; the table below lists the rest
 
 
@@ -41,12 +42,12 @@ def coverage_chart(rows: list[Coverage], goal: float, href: dict[int, str] | Non
     shown = rows[:MAX_BARS]
     bars = [
         Bar(
-            label=c.name if len(c.name) <= 8 else c.name[:7] + "…",
+            label=c.name if len(c.name) <= 5 else c.name[:4] + "…",
             share=c.share,
             below=c.share < goal,
             y=8 + i * ROW,
             width=round(BAR * c.share, 1),
-            text=f"{c.share:.0%}（{c.households_met}/{c.households_due}户）",
+            text=f"{c.share:.0%} {c.households_met}/{c.households_due}户",
             href=(href or {}).get(c.region_id),
         )
         for i, c in enumerate(shown)

@@ -88,7 +88,9 @@ async def test_overview_draws_the_worst_village_first_and_below_goal_in_red(
         await browser.sign_in(sessionmaker, facts.world.people["county0"], clock.now())
         _, page = await browser.get("/console")
     village_svg = page.split("各村走访覆盖（最差在前）", 1)[1].split("</svg>", 1)[0]
-    labels = re.findall(r'text-anchor="end">([^<]+)<', village_svg)
+    labels = re.findall(r'text-anchor="end"(?: class="bad")?>([^<]+)<', village_svg)
+    red_labels = re.findall(r'text-anchor="end" class="bad">([^<]+)<', village_svg)
+    assert red_labels == ["柳树村"]
     assert labels[0] == "柳树村"  # 0 of 2 met
     assert labels[-1] == "杏花村"  # 1 of 1 met
     bars = re.findall(r'class="(bar-bad|bar-ok)"', village_svg)
