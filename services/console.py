@@ -34,8 +34,32 @@ from storage.session import AsyncSession
 STALE_DAYS = 30
 TASKS_SHOWN = 10
 NEVER_BOUND_SHOWN = 10
+PAGE_SIZE = 20
+MAX_PAGE = 10_000
 BAD_MONTH = "月份格式不对，请写成 2026-11 这样的年-月。"
+BAD_PAGE = "页码不对。"
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+@dataclass(frozen=True)
+class Paged:
+    page: int
+    total: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def check_page(page: int) -> int:
+    if not 1 <= page <= MAX_PAGE:
+        raise Invalid(BAD_PAGE, field="page")
+    return page
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from core.errors import Invalid, NotFound
 from core.statuses import OPEN, TaskKind, TaskStatus
 from services import task_texts
-from services.console import STALE_DAYS, Scope, scoped_region
+from services.console import STALE_DAYS, Paged, Scope, check_page, scoped_region
 from storage import tasks as task_store
 from storage.people import PersonDTO
 from storage.readmodels import console as figures
@@ -25,26 +25,8 @@ from storage.readmodels.places import VillagePlace, village_places
 from storage.session import AsyncSession
 from storage.tasks import AssignmentDTO, TaskDTO
 
-PAGE_SIZE = 20
-MAX_PAGE = 10_000
 TASK_STATUSES = tuple(s.value for s in TaskStatus)
 BAD_STATUS = "状态只能是：进行中、已撤销、已结束。"
-BAD_PAGE = "页码不对。"
-
-
-@dataclass(frozen=True)
-class Paged:
-    page: int
-    total: int
-    size: int = PAGE_SIZE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.size
 
 
 @dataclass(frozen=True)
@@ -77,12 +59,6 @@ class StaleList:
     places: dict[int, VillagePlace]
     paged: Paged
     days: int = STALE_DAYS
-
-
-def check_page(page: int) -> int:
-    if not 1 <= page <= MAX_PAGE:
-        raise Invalid(BAD_PAGE, field="page")
-    return page
 
 
 async def task_list(

@@ -23,8 +23,11 @@ from aiohttp import web
 
 from bot.appkeys import CLOCK, RULES, SESSIONMAKER
 from bot.web.console import texts as T
+from core.checklist import CHECK_ZH, CHECKS
+from core.checklist import STATUS_ZH as CHECK_STATUS_ZH
 from core.errors import DomainError
 from core.inputs import int_id
+from core.privacy import mask_pii
 from core.roles import ROLE_ZH
 from services import audit_refusals, console_auth
 from services.console_auth import Current
@@ -54,6 +57,9 @@ def make_env(app: web.Application) -> jinja2.Environment:
     env.filters["local"] = local
     env.filters["pct"] = lambda x: f"{x:.0%}"
     env.filters["role"] = lambda role: ROLE_ZH.get(role, role)
+    env.filters["mask"] = lambda text: mask_pii(str(text or ""))
+    env.globals["checks"] = [(k, CHECK_ZH[k]) for k in CHECKS]
+    env.globals["check_zh"] = CHECK_STATUS_ZH
     env.globals["T"] = T
     return env
 

@@ -6,7 +6,7 @@ from core.statuses import AssignmentStatus, TaskKind, TaskStatus
 from storage.readmodels.task_board import OVERDUE
 
 TITLE = "县乡工作台"
-NAV = (("overview", "概览"), ("tasks", "任务"))
+NAV = (("overview", "概览"), ("tasks", "任务"), ("households", "户"))
 LOGOUT = "退出"
 
 SIGN_IN_NEEDED = "请先登录：在聊天中发送「后台」，打开收到的链接即可进入工作台。"
@@ -23,6 +23,9 @@ TASK_STATUS_ZH = {
     TaskStatus.CANCELLED: "已撤销",
     TaskStatus.CLOSED: "已结束",
 }
+PROBLEM_ZH = {"open": "整改中", "closed": "已整改", "void": "已作废"}
+VISIT_REVOKED = "已撤销"
+FLAG_ZH = {"outside_county": "位置不在本县", "outside_china": "位置异常"}
 KIND_ZH = {TaskKind.TASK: "任务", TaskKind.NOTICE: "通知", TaskKind.RECTIFY: "整改"}
 # A village's state on one task, in the order the village x status view shows them.
 STATE_ZH = {

@@ -29,7 +29,7 @@ class Facts:
     households: dict[str, int] = field(default_factory=dict)
 
 
-async def _visit(s, h: Household, visitor: int, at) -> None:
+async def _visit(s, h: Household, visitor: int, at, checklist=None, note=None) -> None:
     s.add(
         Visit(
             household_id=h.id,
@@ -37,7 +37,8 @@ async def _visit(s, h: Household, visitor: int, at) -> None:
             visitor_id=visitor,
             visited_at=at,
             month=f"{at.astimezone(Rules().timezone):%Y-%m}",
-            checklist={},
+            checklist=checklist or {},
+            note=note,
             status="active",
             created_at=at,
             updated_at=at,
@@ -59,14 +60,26 @@ async def populate(sm: async_sessionmaker, clock: FixedClock, rules: Rules) -> F
         h["v0a"] = await add_household(s, v[0].id, "A001", "王大", "监测户", now)
         h["v0b"] = await add_household(s, v[0].id, "A002", "李二", "脱贫户", now)
         h["v0c"] = await add_household(s, v[0].id, "A003", "张三", "脱贫户", now)
-        h["v1a"] = await add_household(s, v[1].id, "B001", "赵四", "监测户", now)
+        h["v1a"] = await add_household(
+            s, v[1].id, "B001", "赵四", "监测户", now, members=4, phone="13812345678"
+        )
         h["v1b"] = await add_household(s, v[1].id, "B002", "钱五", "脱贫户", now)
         h["v2a"] = await add_household(s, v[2].id, "C001", "孙六", "脱贫户", now)
         h["v3a"] = await add_household(s, v[3].id, "D001", "周七", "一般户", now)
         h["away"] = await add_household(s, away.villages[0].id, "Z001", "外户", "脱贫户", now)
         for key in ("v0a", "v0a", "v0b", "v2a", "away"):
             await _visit(s, h[key], people["sec0"].id, now - timedelta(days=2))
-        await _visit(s, h["v1a"], people["sec1"].id, now - timedelta(days=3))
+        await _visit(
+            s,
+            h["v1a"],
+            people["sec1"].id,
+            now - timedelta(days=3),
+            checklist={
+                "water": {"status": "ok"},
+                "housing": {"status": "problem", "text": "屋顶漏雨，房东电话13900001111"},
+            },
+            note="户主儿子电话13700002222",
+        )
         await _visit(s, h["v0c"], people["sec0"].id, now - timedelta(days=40))  # October
         facts.households = {k: x.id for k, x in h.items()}
 

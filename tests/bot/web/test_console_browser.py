@@ -50,7 +50,7 @@ async def test_console_sign_in_overview_and_task_view_in_chromium(
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
             try:
-                for size, who in (("phone", "town1"), ("desktop", "county0")):
+                for size, who, head in (("phone", "town1", "孙六"), ("desktop", "county0", "赵四")):
                     person = facts.world.people[who]
                     context = await browser.new_context(**SIZES[size])
                     page = await context.new_page()
@@ -81,6 +81,17 @@ async def test_console_sign_in_overview_and_task_view_in_chromium(
                     )
                     await page.screenshot(
                         path=str(artifacts_dir / f"console-task-{size}.png"), full_page=True
+                    )
+
+                    await page.locator("header nav a", has_text="户").click()
+                    await page.fill("input[name=q]", head[0])
+                    await page.locator("form.filters button").click()
+                    await page.locator("#households a", has_text=head).click()
+                    await expect(page.locator("h1")).to_contain_text(head)
+                    if head == "赵四":
+                        await expect(page.locator("#household")).to_contain_text("138****5678")
+                    await page.screenshot(
+                        path=str(artifacts_dir / f"console-household-{size}.png"), full_page=True
                     )
 
                     # 退出 ends the session: the console asks to sign in again.

@@ -18,7 +18,12 @@ from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_kit import Browser
 from tests.webclient import webchat_server
 
-REGION_ROUTES = ("/console", "/console/tasks", "/console/households/stale")
+REGION_ROUTES = (
+    "/console",
+    "/console/tasks",
+    "/console/households",
+    "/console/households/stale",
+)
 
 
 @pytest.fixture
