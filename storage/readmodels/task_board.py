@@ -24,6 +24,13 @@ from storage.task_rows import (
 )
 
 OVERDUE = "overdue"  # not a stored status: an open assignment past its deadline
+# A village that answered a task or notice (收到, or went further).
+ACKNOWLEDGED = (
+    AssignmentStatus.ACKED,
+    AssignmentStatus.SUBMITTED,
+    AssignmentStatus.APPROVED,
+    AssignmentStatus.RETURNED,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,18 @@ class TaskTally:
     def share(self, *statuses: str) -> float:
         done = sum(self.counts.get(s, 0) for s in statuses)
         return done / self.total if self.total else 0.0
+
+    @property
+    def acknowledged(self) -> float:
+        """The share of villages that acknowledged it."""
+        return self.share(*ACKNOWLEDGED)
+
+    @property
+    def completed(self) -> float:
+        """The share done: approved for a task, acknowledged for a notice."""
+        if self.task.kind == TaskKind.NOTICE:
+            return self.acknowledged
+        return self.share(AssignmentStatus.APPROVED)
 
 
 def _reaching(village_ids: list[int]) -> sa.ColumnElement[bool]:
@@ -136,11 +155,3 @@ async def assignments_in(
         .offset(offset)
     )
     return [assignment_dto(r) for r in rows]
-
-
-ACKNOWLEDGED = (
-    AssignmentStatus.ACKED,
-    AssignmentStatus.SUBMITTED,
-    AssignmentStatus.APPROVED,
-    AssignmentStatus.RETURNED,
-)

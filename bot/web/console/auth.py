@@ -20,14 +20,14 @@ from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from bot.web.console import texts as T
-from bot.web.console.render import COOKIE, notice, page, render, same, signed_in
+from bot.web.console.render import COOKIE, MAX_FIELD, notice, page, render, same, signed_in
+from bot.web.console.render import form as read_form
 from services import audit_refusals, console_auth
 from services.console_auth import Current, LinkRefused
 
 log = logging.getLogger(__name__)
 
 LOGIN_COOKIE = "cunbot_console_login"
-MAX_FIELD = 200
 
 
 def _secure(request: web.Request) -> bool:
@@ -46,11 +46,6 @@ def _cookie(
         samesite="Lax",
         secure=_secure(request),
     )
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    data = await request.post()
-    return {k: v[:MAX_FIELD] for k, v in data.items() if isinstance(v, str)}
 
 
 async def _refused(request: web.Request, err: LinkRefused) -> web.Response:
@@ -100,7 +95,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    form = await _form(request)
+    form = await read_form(request)
     if not same(form.get("pre", ""), request.cookies.get(LOGIN_COOKIE, "")):
         log.warning("console login form without its cookie value refused")
         return notice(request, T.FORM_EXPIRED, status=403)

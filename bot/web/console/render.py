@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "console"
 ENV = web.AppKey("console_env", jinja2.Environment)
 COOKIE = "cunbot_console"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+MAX_FIELD = 200
 
 Route = Callable[[web.Request, Current], Awaitable[web.StreamResponse]]
 
@@ -123,7 +125,7 @@ def page(action: str) -> Callable[[Route], Callable[[web.Request], Awaitable[web
             signed = await signed_in(request)
             if signed is None:
                 return notice(request, T.SIGN_IN_NEEDED, status=401)
-            if request.method != "GET" and not await csrf_ok(request, signed):
+            if request.method not in SAFE_METHODS and not await csrf_ok(request, signed):
                 await _audit(request, signed, "csrf", action)
                 return render(
                     request,
@@ -158,9 +160,18 @@ def same(a: str, b: str) -> bool:
 
 async def csrf_ok(request: web.Request, signed: Current) -> bool:
     """The form's ``csrf`` field is the session's token (checked on every console POST)."""
-    data = await request.post()
-    token = data.get("csrf")
-    return isinstance(token, str) and same(token[:200], signed.session.csrf_token)
+    data = await form(request)
+    return same(data.get("csrf", ""), signed.session.csrf_token)
+
+
+async def form(request: web.Request) -> dict[str, str]:
+    """A posted form's text fields (each cut to MAX_FIELD); a body that is not a form reads
+    as an empty one, so it fails the checks instead of raising."""
+    try:
+        data = await request.post()
+    except (ValueError, UnicodeDecodeError, web.HTTPException):
+        return {}
+    return {k: v[:MAX_FIELD] for k, v in data.items() if isinstance(v, str)}
 
 
 async def _audit(request: web.Request, signed: Current, reason: str | None, action: str) -> None:

@@ -69,6 +69,9 @@ async def test_overview_figures_equal_the_digest(site, sessionmaker, clock, quot
             rate,
         )
     assert (o.total.households_due, o.total.households_met) == ledger_total[2:4] == (6, 3)
+    # This month's task: 4 villages; 收到, 已通过 and 退回 acknowledged, 已通过 done.
+    [task] = o.tasks
+    assert (task.total, task.acknowledged, task.completed) == (4, 0.75, 0.25)
     # And the page prints those figures.
     async with Browser(server.base_url) as browser:
         await browser.sign_in(sessionmaker, county0, now)
@@ -78,6 +81,8 @@ async def test_overview_figures_equal_the_digest(site, sessionmaker, clock, quot
     assert re.search(r'id="stat-questions"><span class="n">1<', page)
     assert re.search(r'id="stat-overdue"><a href="[^"]+"><span class="n">1<', page)
     assert re.search(r'id="stat-dead"><span class="n">1<', page)
+    row = page.split('id="tasks"', 1)[1].split("</tr>", 2)[1]
+    assert re.findall(r'<td class="num">(\d+%?)</td>', row) == ["4", "75%", "25%"]
 
 
 async def test_overview_draws_the_worst_village_first_and_below_goal_in_red(

@@ -194,3 +194,34 @@ async def test_console_pages_without_a_session_ask_to_sign_in(site):
             assert status == 401 and "后台" in page and "核查饮水安全" not in page
         browser.http.cookie_jar.update_cookies({"cunbot_console": "forged"})
         assert (await browser.get("/console"))[0] == 401
+
+
+async def test_console_routes_answer_odd_input_without_a_server_error(site, sessionmaker, clock):
+    facts, server = site
+    odd = ("", "-1", "abc", "%00", "%ff%fe", "1e9", "１２", "9" * 40, "<script>", "' OR 1=1 --")
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, facts.world.people["county0"], clock.now())
+        for value in odd:
+            for path in (
+                f"/console?region={value}&month={value}",
+                f"/console/tasks?region={value}&status={value}&page={value}",
+                f"/console/households?q={value}&region={value}&page={value}",
+                f"/console/households/stale?page={value}",
+                f"/console/tasks/{value or 'x'}?page={value}",
+                f"/console/households/{value or 'x'}",
+                f"/console/login?t={value}",
+            ):
+                async with browser.http.get(server.base_url + path) as resp:
+                    raw = await resp.text()
+                assert resp.status < 500, (path, resp.status)
+                assert "<script>" not in raw, path  # echoed input is escaped
+        # A POST whose body is not a form is refused like one without a token.
+        for body, kind in (
+            (b"\xff\xfe--", "multipart/form-data; boundary=x"),
+            (b"{", "text/plain"),
+        ):
+            resp = await browser.post("/console/logout", body, headers={"Content-Type": kind})
+            assert resp.status == 403
+            resp = await browser.post("/console/login", body, headers={"Content-Type": kind})
+            assert resp.status == 403
+        assert (await browser.get("/console"))[0] == 200
