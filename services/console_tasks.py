@@ -11,12 +11,13 @@ malformed) is answered alike with NotFound.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from core.errors import Invalid, NotFound
 from core.statuses import OPEN, TaskKind, TaskStatus
 from services import task_texts
-from services.console import STALE_DAYS, Paged, Scope, check_page, scoped_region
+from services.console import STALE_DAYS, Paged, Scope, check_page, scoped_region, stale_window
 from storage import tasks as task_store
 from storage.people import PersonDTO
 from storage.readmodels import console as figures
@@ -114,14 +115,21 @@ async def task_view(
 
 
 async def stale_households(
-    session: AsyncSession, me: PersonDTO, *, region_id: int | None, page: int, now: datetime
+    session: AsyncSession,
+    me: PersonDTO,
+    *,
+    region_id: int | None,
+    page: int,
+    now: datetime,
+    tz: ZoneInfo,
 ) -> StaleList:
     """Households of the region not visited for STALE_DAYS days, a page at a time."""
     where = await scoped_region(session, me, region_id)
-    since = now - timedelta(days=STALE_DAYS)
-    paged = Paged(check_page(page), await figures.stale_count(session, where.village_ids, since))
+    months, since = stale_window(now, tz)
+    total = await figures.stale_count(session, where.village_ids, months, since)
+    paged = Paged(check_page(page), total)
     items = await figures.stale_page(
-        session, where.village_ids, since, limit=paged.size, offset=paged.offset
+        session, where.village_ids, months, since, limit=paged.size, offset=paged.offset
     )
     places = await village_places(session, sorted({h.village_id for h in items}))
     return StaleList(where, items, places, paged)

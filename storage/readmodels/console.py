@@ -55,55 +55,79 @@ def people_within(region_id: int) -> sa.Select[tuple[int]]:
     )
 
 
-def _stale_query(village_ids: list[int], since: datetime) -> sa.Select[tuple[int, datetime]]:
-    last = (
-        sa.select(Visit.household_id, sa.func.max(Visit.visited_at).label("last"))
-        .where(Visit.village_id.in_(village_ids), Visit.status == VisitStatus.ACTIVE)
-        .group_by(Visit.household_id)
-        .subquery()
-    )
-    return (
-        sa.select(Household.id, last.c.last)
-        .outerjoin(last, last.c.household_id == Household.id)
-        .where(
-            Household.village_id.in_(village_ids),
-            Household.active.is_(True),
-            sa.or_(last.c.last.is_(None), last.c.last < since),
-        )
+def _seen_since(
+    village_ids: list[int], months: list[str], since: datetime
+) -> sa.Select[tuple[int]]:
+    """Households with an active visit since ``since``; ``months``, the local months that
+    period spans, lets the (village, month, status) index find the rows."""
+    return sa.select(Visit.household_id).where(
+        Visit.village_id.in_(village_ids),
+        Visit.month.in_(months),
+        Visit.status == VisitStatus.ACTIVE,
+        Visit.visited_at >= since,
     )
 
 
-async def stale_count(session: AsyncSession, village_ids: list[int], since: datetime) -> int:
+def _stale(
+    village_ids: list[int], months: list[str], since: datetime
+) -> list[sa.ColumnElement[bool]]:
+    return [
+        Household.village_id.in_(village_ids),
+        Household.active.is_(True),
+        Household.id.not_in(_seen_since(village_ids, months, since)),
+    ]
+
+
+async def stale_count(
+    session: AsyncSession, village_ids: list[int], months: list[str], since: datetime
+) -> int:
     """Active households with no active visit since ``since`` (never visited included)."""
     if not village_ids:
         return 0
-    stale = _stale_query(village_ids, since).subquery()
-    return int(await session.scalar(sa.select(sa.func.count()).select_from(stale)) or 0)
+    n = await session.scalar(
+        sa.select(sa.func.count()).select_from(Household).where(*_stale(village_ids, months, since))
+    )
+    return int(n or 0)
 
 
 async def stale_page(
-    session: AsyncSession, village_ids: list[int], since: datetime, *, limit: int, offset: int
+    session: AsyncSession,
+    village_ids: list[int],
+    months: list[str],
+    since: datetime,
+    *,
+    limit: int,
+    offset: int,
 ) -> list[StaleHousehold]:
-    """One page of :func:`stale_count`'s households: never visited first, then the longest
-    unvisited, then by code."""
+    """One page of :func:`stale_count`'s households by village and code, each with its last
+    active visit (looked up for the page's households only)."""
     if not village_ids:
         return []
-    stale = _stale_query(village_ids, since).subquery()
-    rows = await session.execute(
-        sa.select(
-            Household.id,
-            Household.code,
-            Household.head_name,
-            Household.category,
-            Household.village_id,
-            stale.c.last,
+    page = (
+        await session.execute(
+            sa.select(
+                Household.id,
+                Household.code,
+                Household.head_name,
+                Household.category,
+                Household.village_id,
+            )
+            .where(*_stale(village_ids, months, since))
+            .order_by(Household.village_id, Household.code)
+            .limit(limit)
+            .offset(offset)
         )
-        .join(stale, stale.c.id == Household.id)
-        .order_by(stale.c.last.is_not(None), stale.c.last, Household.code)
-        .limit(limit)
-        .offset(offset)
+    ).all()
+    rows = await session.execute(
+        sa.select(Visit.household_id, sa.func.max(Visit.visited_at))
+        .where(Visit.household_id.in_([r[0] for r in page]), Visit.status == VisitStatus.ACTIVE)
+        .group_by(Visit.household_id)
     )
-    return [StaleHousehold(*r) for r in rows]
+    last: dict[int, datetime] = {hid: at for hid, at in rows}
+    return [
+        StaleHousehold(hid, code, head, cat, vid, last.get(hid))
+        for hid, code, head, cat, vid in page
+    ]
 
 
 async def open_problems_by_age(

@@ -147,6 +147,7 @@ async def test_stale_households_are_listed_never_visited_first(site, sessionmake
         status, stale = await browser.get("/console/households/stale")
     assert status == 200
     codes = re.findall(r"<tr><td>([A-Z]\d{3})</td>", stale)
-    # Never visited first (钱五, 周七), then 张三, last visited 40 days ago.
-    assert codes == ["B002", "D001", "A003"]
+    # By village and code: 张三 (last visited 40 days ago), then 钱五 and 周七 (never).
+    assert codes == ["A003", "B002", "D001"]
+    assert "2026-10-01" in stale and stale.count("从未走访") == 2
     assert "Z001" not in stale and "共 " in stale
