@@ -137,13 +137,6 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def stale_window(now: datetime, tz: ZoneInfo) -> tuple[list[str], datetime]:
-    """The local months the last STALE_DAYS days span, and their start."""
-    since = now - timedelta(days=STALE_DAYS)
-    months = sorted({f"{since.astimezone(tz):%Y-%m}", f"{now.astimezone(tz):%Y-%m}"})
-    return months, since
-
-
 def _worst_first(rows: list[Coverage]) -> list[Coverage]:
     return sorted((c for c in rows if c.households_due), key=lambda c: (c.share, c.name))
 
@@ -179,7 +172,7 @@ async def overview(
         towns=_worst_first(towns),
         villages=_worst_first(villages),
         town_of={vid: p.town_name for vid, p in places.items()},
-        stale=await figures.stale_count(session, vids, *stale_window(now, rules.timezone)),
+        stale=await figures.stale_count(session, vids, now - timedelta(days=STALE_DAYS)),
         tasks=await task_board.task_page(
             session, vids, now, limit=TASKS_SHOWN, offset=0, created=created
         ),

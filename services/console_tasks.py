@@ -11,13 +11,12 @@ malformed) is answered alike with NotFound.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from core.errors import Invalid, NotFound
 from core.statuses import OPEN, TaskKind, TaskStatus
 from services import task_texts
-from services.console import STALE_DAYS, Paged, Scope, check_page, scoped_region, stale_window
+from services.console import STALE_DAYS, Paged, Scope, check_page, scoped_region
 from storage import tasks as task_store
 from storage.people import PersonDTO
 from storage.readmodels import console as figures
@@ -121,15 +120,14 @@ async def stale_households(
     region_id: int | None,
     page: int,
     now: datetime,
-    tz: ZoneInfo,
 ) -> StaleList:
     """Households of the region not visited for STALE_DAYS days, a page at a time."""
     where = await scoped_region(session, me, region_id)
-    months, since = stale_window(now, tz)
-    total = await figures.stale_count(session, where.village_ids, months, since)
+    since = now - timedelta(days=STALE_DAYS)
+    total = await figures.stale_count(session, where.village_ids, since)
     paged = Paged(check_page(page), total)
     items = await figures.stale_page(
-        session, where.village_ids, months, since, limit=paged.size, offset=paged.offset
+        session, where.village_ids, since, limit=paged.size, offset=paged.offset
     )
     places = await village_places(session, sorted({h.village_id for h in items}))
     return StaleList(where, items, places, paged)

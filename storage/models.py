@@ -138,6 +138,9 @@ class Visit(Base):
         # coverage one month of every village; neither needs to touch the table rows.
         sa.Index("ix_visits_village_month", "village_id", "month", "status", "household_id"),
         sa.Index("ix_visits_month_status", "month", "status", "household_id", "village_id"),
+        # Households not visited for 30 days (the console): recent visits of the villages,
+        # read from the index alone.
+        sa.Index("ix_visits_village_visited", "village_id", "visited_at", "household_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

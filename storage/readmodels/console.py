@@ -55,37 +55,30 @@ def people_within(region_id: int) -> sa.Select[tuple[int]]:
     )
 
 
-def _seen_since(
-    village_ids: list[int], months: list[str], since: datetime
-) -> sa.Select[tuple[int]]:
-    """Households with an active visit since ``since``; ``months``, the local months that
-    period spans, lets the (village, month, status) index find the rows."""
+def _seen_since(village_ids: list[int], since: datetime) -> sa.Select[tuple[int]]:
+    """Households with an active visit since ``since``, read from the index on (village,
+    visited_at, household, status) alone."""
     return sa.select(Visit.household_id).where(
         Visit.village_id.in_(village_ids),
-        Visit.month.in_(months),
-        Visit.status == VisitStatus.ACTIVE,
         Visit.visited_at >= since,
+        Visit.status == VisitStatus.ACTIVE,
     )
 
 
-def _stale(
-    village_ids: list[int], months: list[str], since: datetime
-) -> list[sa.ColumnElement[bool]]:
+def _stale(village_ids: list[int], since: datetime) -> list[sa.ColumnElement[bool]]:
     return [
         Household.village_id.in_(village_ids),
         Household.active.is_(True),
-        Household.id.not_in(_seen_since(village_ids, months, since)),
+        Household.id.not_in(_seen_since(village_ids, since)),
     ]
 
 
-async def stale_count(
-    session: AsyncSession, village_ids: list[int], months: list[str], since: datetime
-) -> int:
+async def stale_count(session: AsyncSession, village_ids: list[int], since: datetime) -> int:
     """Active households with no active visit since ``since`` (never visited included)."""
     if not village_ids:
         return 0
     n = await session.scalar(
-        sa.select(sa.func.count()).select_from(Household).where(*_stale(village_ids, months, since))
+        sa.select(sa.func.count()).select_from(Household).where(*_stale(village_ids, since))
     )
     return int(n or 0)
 
@@ -93,7 +86,6 @@ async def stale_count(
 async def stale_page(
     session: AsyncSession,
     village_ids: list[int],
-    months: list[str],
     since: datetime,
     *,
     limit: int,
@@ -112,7 +104,7 @@ async def stale_page(
                 Household.category,
                 Household.village_id,
             )
-            .where(*_stale(village_ids, months, since))
+            .where(*_stale(village_ids, since))
             .order_by(Household.village_id, Household.code)
             .limit(limit)
             .offset(offset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.appkeys import CLOCK, RULES, SESSIONMAKER
+from bot.appkeys import CLOCK, SESSIONMAKER
 from bot.web.console.render import page, query_id, query_page, render
 from core.inputs import int_id
 from services import console_households, console_tasks
@@ -21,7 +21,6 @@ async def stale(request: web.Request, signed: Current) -> web.StreamResponse:
             region_id=query_id(request, "region"),
             page=query_page(request),
             now=request.app[CLOCK].now(),
-            tz=request.app[RULES].timezone,
         )
     return render(
         request, "stale.html", signed=signed, title="久未走访的户", nav="overview", d=data

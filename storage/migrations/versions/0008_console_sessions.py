@@ -1,4 +1,5 @@
-"""console_links, console_sessions: one-time sign-in links and sessions of the web console
+"""console_links, console_sessions: one-time sign-in links and sessions of the web console;
+ix_visits_village_visited for its households not visited for 30 days
 
 Revision ID: 0008
 Revises: 0003
@@ -42,9 +43,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_sha256', name=op.f('uq_console_sessions_token_sha256'))
     )
     op.create_index(op.f('ix_console_sessions_person_id'), 'console_sessions', ['person_id'], unique=False)
+    op.create_index('ix_visits_village_visited', 'visits', ['village_id', 'visited_at', 'household_id', 'status'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_visits_village_visited', table_name='visits')
     op.drop_index(op.f('ix_console_sessions_person_id'), table_name='console_sessions')
     op.drop_table('console_sessions')
     op.drop_index(op.f('ix_console_links_person_id'), table_name='console_links')
