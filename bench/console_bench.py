@@ -94,6 +94,17 @@ async def add_tasks(engine, county: int, village_ids: list[int]) -> tuple[int, i
     return staff, officer, task_id
 
 
+async def existing(engine) -> tuple[int, list[int], int, int, int]:
+    """What an earlier run built: the county, its villages, the two people, the last task."""
+    async with engine.connect() as conn:
+        county = await conn.scalar(sa.select(Region.id).where(Region.level == "county"))
+        villages = list(await conn.scalars(sa.select(Region.id).where(Region.level == "village")))
+        staff = await conn.scalar(sa.select(Person.id).where(Person.role == "county_staff"))
+        officer = await conn.scalar(sa.select(Person.id).where(Person.role == "township_staff"))
+        task_id = await conn.scalar(sa.select(sa.func.max(Task.id)))
+    return county, villages, staff, officer, task_id
+
+
 async def sign_in(sm, client: aiohttp.ClientSession, base: str, person_id: int) -> None:
     async with sm() as s, s.begin():
         person = await people.get(s, person_id)
@@ -128,6 +139,9 @@ async def main() -> None:
     parser.add_argument("--full", action="store_true", help="100,000 households, 1,000,000 visits")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the data already in --database-url (no rebuild)"
+    )
     args = parser.parse_args()
     if args.full:
         args.households, args.visits = 100_000, 1_000_000
@@ -135,11 +149,15 @@ async def main() -> None:
     url = args.database_url or f"sqlite+aiosqlite:///{tmp.name}/bench.sqlite3"
     engine = db.make_engine(url)
     start = time.perf_counter()
-    county, village_ids = await build(engine, args.households, args.visits)
-    staff, officer, task_id = await add_tasks(engine, county, village_ids)
+    if args.reuse:
+        county, village_ids, staff, officer, task_id = await existing(engine)
+    else:
+        county, village_ids = await build(engine, args.households, args.visits)
+        staff, officer, task_id = await add_tasks(engine, county, village_ids)
+    built = "reused" if args.reuse else f"built in {time.perf_counter() - start:.0f} s"
     print(
-        f"backend: {engine.dialect.name}; {args.households:,} households, {args.visits:,} visits, "
-        f"{len(village_ids)} villages, {TASKS} tasks; built in {time.perf_counter() - start:.0f} s"
+        f"backend: {engine.dialect.name}; {len(village_ids)} villages, {TASKS} tasks "
+        f"({args.households:,} households, {args.visits:,} visits asked for); {built}"
     )
     sm = db.make_sessionmaker(engine)
     config = load_config(database_url=url, var_dir=Path(tmp.name), secret_key="bench")
