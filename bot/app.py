@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 # Modules with ``setup(app)``: each adds its routes and its own cleanup context. Channels come
 # from bot.channels.registry, and only the enabled ones are imported.
-WEB_MODULES: tuple[str, ...] = ("bot.web.reports", "bot.web.api")
+WEB_MODULES: tuple[str, ...] = ("bot.web.reports", "bot.web.api", "bot.web.console")
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead
 SHUTDOWN_WAIT = 15.0  # seconds in-flight messages get to finish on shutdown

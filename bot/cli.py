@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "bot.commands.quotas",
     "bot.commands.tokens",
     "bot.commands.faq",
+    "bot.commands.console",
 )
 
 

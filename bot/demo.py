@@ -1,5 +1,6 @@
-"""The demo county (示范县): 3 townships, 12 villages, 600 households, a secretary per village
-and two county staff. Deterministic (seeded), and idempotent: running it again finds the same
+"""The demo county (示范县): 3 townships, 12 villages, 600 households, a secretary per village,
+a township officer per township (so the console can be tried at both levels) and two county
+staff. Deterministic (seeded), and idempotent: running it again finds the same
 regions, people and households instead of adding new ones; only the invite codes are new.
 """
 
@@ -22,6 +23,8 @@ TOWNSHIPS = {
 }
 HOUSEHOLDS_PER_VILLAGE = 50
 COUNTY_STAFF = ("周建国", "林晓燕")
+# One per township, in TOWNSHIPS order; given names outside GIVEN, so no secretary shares one.
+TOWNSHIP_STAFF = ("郑国华", "吴秀梅", "何立新")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = [
     "建国",
@@ -182,6 +185,12 @@ async def seed(session: AsyncSession, now: datetime) -> list[DemoPerson]:
     for name in COUNTY_STAFF:
         pid = await _person(session, name, "county_staff", county.id, now)
         out.append(DemoPerson(pid, name, "county_staff", county.id, COUNTY, COUNTY))
+    for name, town_name in zip(TOWNSHIP_STAFF, TOWNSHIPS, strict=True):
+        town = await regions.get_or_add(session, "township", town_name, county.id)
+        pid = await _person(session, name, "township_staff", town.id, now)
+        out.append(
+            DemoPerson(pid, name, "township_staff", town.id, town_name, f"{COUNTY}/{town_name}")
+        )
     report = await households.import_rows(session, household_rows(), now)
     if not report.ok:  # the generator and the importer disagree: a bug, not user input
         raise RuntimeError("demo roster rejected: " + "; ".join(map(str, report.errors[:5])))

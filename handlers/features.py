@@ -17,6 +17,7 @@ FEATURES = (
     "handlers.broadcast",
     "handlers.settings",
     "handlers.faq",
+    "handlers.console",
     "handlers.intent",
 )
 

@@ -139,6 +139,9 @@ class Visit(Base):
         # is there for the once-a-day quota count).
         sa.Index("ix_visits_village_month", "village_id", "month", "status", "household_id", "day"),
         sa.Index("ix_visits_month_status", "month", "status", "household_id", "village_id", "day"),
+        # Households not visited for 30 days (the console): recent visits of the villages,
+        # read from the index alone.
+        sa.Index("ix_visits_village_visited", "village_id", "visited_at", "household_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -441,3 +444,30 @@ class RateWindow(Base):
     key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     times: Mapped[list[Any]] = mapped_column(default=list)
     updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ConsoleLink(Base):
+    """A one-time sign-in link to the county console (后台); only a hash of its token."""
+
+    __tablename__ = "console_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A signed-in console browser: a hash of its cookie, its CSRF token, until when."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

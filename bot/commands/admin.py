@@ -84,6 +84,10 @@ async def cmd_demo(config: Config, args: argparse.Namespace) -> int:
     for row in out:
         print(f"  {row['invite_code']}  {row['name']}  {row['role_zh']}  {row['region_path']}")
     print(f"打开 {config.public_url}/chat ，发送「绑定 邀请码」即可开始。")
+    print(
+        f"县乡工作台：绑定后在聊天中发送「后台」，或运行 "
+        f"cunbot login-link --person {demo.COUNTY_STAFF[0]}（乡镇：{demo.TOWNSHIP_STAFF[0]}）。"
+    )
     return 0
 
 

@@ -76,7 +76,7 @@ async def county_day(
     return CountyDay(
         visits_by_town=await _visits_by_town(session, places, day),
         problems_by_town=await _problems_by_town(session, places, day),
-        overdue_by_village=await _overdue_by_village(session, county_id, places, day.now),
+        overdue_by_village=await overdue_by_village(session, county_id, places, day.now),
         unassigned=await _unassigned(session, county_id),
         acks=await _acks(session, county_id, day),
         lowest=sorted((c for c in coverage if c.households_due), key=lambda c: (c.share, c.name))[
@@ -135,13 +135,19 @@ def _open_of_county(county_id: int) -> sa.ColumnElement[bool]:
     )
 
 
-async def _overdue_by_village(
+async def overdue_by_village(
     session: AsyncSession, county_id: int, places: dict[int, VillagePlace], now: datetime
 ) -> list[tuple[str, int]]:
+    """Open assignments past their deadline per village of ``places`` (most first): the
+    digest's figure, and the console's for a county, a township or a village."""
     rows = await session.execute(
         sa.select(Assignment.village_id, sa.func.count())
         .join(Task, Task.id == Assignment.task_id)
-        .where(_open_of_county(county_id), Assignment.deadline < now)
+        .where(
+            _open_of_county(county_id),
+            Assignment.deadline < now,
+            Assignment.village_id.in_(list(places)),
+        )
         .group_by(Assignment.village_id)
     )
     named = [(places[vid].village_name if vid in places else str(vid), int(n)) for vid, n in rows]

@@ -81,17 +81,20 @@ async def test_demo_is_idempotent_and_prints_usable_codes(cli, database_url, clo
     rc, out, err = await cli("demo", "--json")
     assert rc == 0, err
     first = json.loads(out)
-    assert len(first) == 14
+    assert len(first) == 17
     assert all({"name", "role", "region", "invite_code"} <= set(p) for p in first)
     assert [p["role"] for p in first].count("secretary") == 12
     assert [p["role"] for p in first].count("county_staff") == 2
-    assert await counts(database_url) == {"regions": 16, "people": 14, "households": 600}
+    # A township officer per township, so the console can be tried at both levels.
+    towns = [p["region"] for p in first if p["role"] == "township_staff"]
+    assert towns == ["东岭镇", "西川乡", "南坪镇"]
+    assert await counts(database_url) == {"regions": 16, "people": 17, "households": 600}
     rc, out, err = await cli("demo", "--json")
     assert rc == 0, err
     second = json.loads(out)
     assert [p["name"] for p in second] == [p["name"] for p in first]
     assert {p["invite_code"] for p in second}.isdisjoint({p["invite_code"] for p in first})
-    assert await counts(database_url) == {"regions": 16, "people": 14, "households": 600}
+    assert await counts(database_url) == {"regions": 16, "people": 17, "households": 600}
     # A printed code binds a chat to that very person.
     engine = db.make_engine(database_url)
     try:
@@ -107,6 +110,7 @@ async def test_demo_text_output_lists_people_and_codes(cli):
     assert rc == 0, err
     assert "示范县" in out and "第一书记" in out and "县级工作人员" in out
     assert out.count("示范县/") >= 12
+    assert "乡镇干部" in out and "cunbot login-link --person" in out
 
 
 async def test_invite_json_prints_code_with_expiry(cli, world):

@@ -1,0 +1,106 @@
+"""The console in headless Chromium (Debian's /usr/bin/chromium) at a phone size and at
+1366x768: sign in with a link from `cunbot login-link`, read the overview, open a task's
+village view. Screenshots go to test-artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+
+import pytest
+
+from bot.cli import main
+from tests.bot.web.console_data import QUOTAS, populate
+from tests.bot.web.test_browser import CHROMIUM, FLAGS
+from tests.webclient import webchat_server
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"),
+]
+
+SIZES = {
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+    },
+    "desktop": {"viewport": {"width": 1366, "height": 768}},
+}
+
+
+async def test_console_sign_in_overview_and_task_view_in_chromium(
+    sessionmaker, clock, rules, database_url, tmp_path, monkeypatch, capsys, artifacts_dir
+):
+    from playwright.async_api import async_playwright, expect
+
+    facts = await populate(sessionmaker, clock, replace(rules, visit_quotas=dict(QUOTAS)))
+    async with webchat_server(
+        database_url, tmp_path, clock, run_workers=False, visit_quotas=QUOTAS
+    ) as server:
+        monkeypatch.setenv("CUNBOT_DATABASE_URL", database_url)
+        monkeypatch.setenv("CUNBOT_PUBLIC_URL", server.base_url)
+
+        async def login_link(person_id: int) -> str:
+            rc = await asyncio.to_thread(main, ["login-link", "--person", str(person_id), "--json"])
+            assert rc == 0
+            return json.loads(capsys.readouterr().out)["url"]
+
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+            try:
+                for size, who, head in (("phone", "town1", "孙六"), ("desktop", "county0", "赵四")):
+                    person = facts.world.people[who]
+                    context = await browser.new_context(**SIZES[size])
+                    page = await context.new_page()
+                    errors: list[str] = []
+                    page.on("console", lambda msg, errors=errors: errors.append(msg.text))
+                    await page.goto(await login_link(person.id))
+                    await expect(page.locator("h1")).to_contain_text("登录县乡工作台")
+                    await page.click("#enter")
+                    await expect(page.locator("h1")).to_contain_text("概览")
+                    await expect(page.locator("header .who")).to_contain_text(person.name)
+                    await expect(page.locator("#stat-overdue .n")).to_have_text("1")
+                    await expect(page.locator("svg.bars").first).to_be_visible()
+                    await page.screenshot(
+                        path=str(artifacts_dir / f"console-overview-{size}.png"), full_page=True
+                    )
+                    width = await page.evaluate(
+                        "() => [document.documentElement.scrollWidth, window.innerWidth]"
+                    )
+                    assert width[0] <= width[1], width  # nothing sticks out sideways
+
+                    await page.locator("#tasks a", has_text="核查饮水安全").click()
+                    await expect(page.locator("h1")).to_contain_text("核查饮水安全")
+                    await expect(page.locator("#villages tbody tr")).to_have_count(
+                        2 if who == "town1" else 4
+                    )
+                    await expect(page.locator("#villages")).to_contain_text(
+                        "退回" if who == "town1" else "已通过"
+                    )
+                    await page.screenshot(
+                        path=str(artifacts_dir / f"console-task-{size}.png"), full_page=True
+                    )
+
+                    await page.locator("header nav a", has_text="户").click()
+                    await page.fill("input[name=q]", head[0])
+                    await page.locator("form.filters button").click()
+                    await page.locator("#households a", has_text=head).click()
+                    await expect(page.locator("h1")).to_contain_text(head)
+                    if head == "赵四":
+                        await expect(page.locator("#household")).to_contain_text("138****5678")
+                    await page.screenshot(
+                        path=str(artifacts_dir / f"console-household-{size}.png"), full_page=True
+                    )
+
+                    # 退出 ends the session: the console asks to sign in again.
+                    await page.click("header button")
+                    await expect(page.locator("h1")).to_contain_text("县乡工作台")
+                    await expect(page.locator("main")).to_contain_text("已退出")
+                    await page.goto(server.url("/console"))
+                    await expect(page.locator("main")).to_contain_text("请先登录")
+                    assert not [m for m in errors if "Content Security Policy" in m], errors
+                    await context.close()
+            finally:
+                await browser.close()

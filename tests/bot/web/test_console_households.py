@@ -1,0 +1,73 @@
+"""户 (一户一档) in the console: search within the person's region, one household's file with
+its phone masked, visits with checks, problems; another region's household is 404 like an
+unknown one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.bot.web.console_data import QUOTAS, populate
+from tests.bot.web.console_kit import Browser
+from tests.webclient import webchat_server
+
+
+@pytest.fixture
+async def site(sessionmaker, clock, rules, database_url, tmp_path):
+    facts = await populate(sessionmaker, clock, replace(rules, visit_quotas=dict(QUOTAS)))
+    async with webchat_server(
+        database_url, tmp_path, clock, run_workers=False, visit_quotas=QUOTAS
+    ) as server:
+        yield facts, server
+
+
+async def test_household_search_finds_by_name_or_code_within_the_persons_region(
+    site, sessionmaker, clock
+):
+    facts, server = site
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, facts.world.people["town0"], clock.now())
+        _, by_code = await browser.get("/console/households?q=a00")
+        _, by_name = await browser.get("/console/households?q=赵")
+        _, foreign = await browser.get("/console/households?q=外户")
+        _, other_town = await browser.get("/console/households?q=孙六")
+        _, wildcard = await browser.get("/console/households?q=%25")
+        _, village = await browser.get(f"/console/households?region={facts.world.villages[1].id}")
+    assert all(code in by_code for code in ("A001", "A002", "A003")) and "B001" not in by_code
+    assert "赵四" in by_name and "王大" not in by_name
+    assert "Z001" not in foreign and "没有找到" in foreign
+    assert "C001" not in other_town  # 孙六 lives in another township
+    assert "没有找到" in wildcard  # % is a character, not a pattern
+    assert "B001" in village and "B002" in village and "A001" not in village
+
+
+async def test_household_file_shows_members_masked_phone_visits_and_problems(
+    site, sessionmaker, clock
+):
+    facts, server = site
+    hid = facts.households["v1a"]
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, facts.world.people["town0"], clock.now())
+        status, page = await browser.get(f"/console/households/{hid}")
+    assert status == 200
+    assert "赵四" in page and "监测户" in page and "4 人" in page
+    assert "138****5678" in page and "13812345678" not in page
+    assert "住房安全：有问题" in page and "饮水安全：正常" in page
+    assert "屋顶漏雨" in page and "13900001111" not in page and "13700002222" not in page
+    assert "整改中" in page and "书记1" in page
+
+
+async def test_a_household_outside_the_persons_scope_is_404_like_an_unknown_one(
+    site, sessionmaker, clock
+):
+    facts, server = site
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, facts.world.people["sec0"], clock.now())
+        assert (await browser.get(f"/console/households/{facts.households['v0a']}"))[0] == 200
+        for key in ("v1a", "v2a", "away"):
+            status, page = await browser.get(f"/console/households/{facts.households[key]}")
+            assert status == 404 and "没有编号为" in page, key
+            assert "赵四" not in page and "孙六" not in page and "外户" not in page
+        for raw in ("999999", "abc", "0"):
+            assert (await browser.get(f"/console/households/{raw}"))[0] == 404
