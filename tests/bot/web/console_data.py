@@ -38,6 +38,7 @@ async def _visit(s, h: Household, visitor: int, at, checklist=None, note=None) -
             visitor_id=visitor,
             visited_at=at,
             month=f"{at.astimezone(Rules().timezone):%Y-%m}",
+            day=at.astimezone(Rules().timezone).date(),
             checklist=checklist or {},
             note=note,
             status="active",
@@ -68,8 +69,9 @@ async def populate(sm: async_sessionmaker, clock: FixedClock, rules: Rules) -> F
         h["v2a"] = await add_household(s, v[2].id, "C001", "孙六", "脱贫户", now)
         h["v3a"] = await add_household(s, v[3].id, "D001", "周七", "一般户", now)
         h["away"] = await add_household(s, away.villages[0].id, "Z001", "外户", "脱贫户", now)
-        for key in ("v0a", "v0a", "v0b", "v2a", "away"):
-            await _visit(s, h[key], people["sec0"].id, now - timedelta(days=2))
+        # v0a twice, on two days: visits count toward the quota once a day
+        for key, days in (("v0a", 2), ("v0a", 1), ("v0b", 2), ("v2a", 2), ("away", 2)):
+            await _visit(s, h[key], people["sec0"].id, now - timedelta(days=days))
         await _visit(
             s,
             h["v1a"],
@@ -115,6 +117,8 @@ async def populate(sm: async_sessionmaker, clock: FixedClock, rules: Rules) -> F
 
         s.add(
             Problem(
+                county_id=world.county.id,
+                number=await counters.next_number(s, world.county.id, Series.PROBLEM),
                 household_id=h["v1a"].id,
                 village_id=v[1].id,
                 kind="住房安全",

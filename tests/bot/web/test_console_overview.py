@@ -41,9 +41,11 @@ async def test_overview_figures_equal_the_digest(site, sessionmaker, clock, quot
         o = await console.overview(
             s, county0, region_id=None, month=day.month, now=now, rules=quota_rules
         )
-        digest = await county_day(s, facts.world.county.id, day, QUOTAS)
+        digest = await county_day(s, facts.world.county.id, day, quota_rules.quota_policy)
         village_ids = [v.id for v in facts.world.villages]
-        ledger, ledger_total = await coverage_rows(s, village_ids, day.month, QUOTAS)
+        ledger, ledger_total = await coverage_rows(
+            s, village_ids, day.month, quota_rules.quota_policy
+        )
         dead = await dead_letter_counts(
             s, facts.world.county.id, console.month_bounds(day.month, quota_rules.timezone)[0]
         )

@@ -137,7 +137,7 @@ async def test_a_task_outside_the_persons_villages_is_404_like_an_unknown_one(
                     assert "核查饮水安全" not in page and "外县通知" not in page
             for raw in ("999999", "abc", "0", "-1", "99999999999999"):
                 got, page = await browser.get(f"/console/tasks/{raw}")
-                assert got == 404 and "没有编号为" in page, (who, raw)
+                assert got == 404 and "没有任务" in page, (who, raw)
 
 
 async def test_township_officer_sees_a_county_task_in_their_own_villages_only(
