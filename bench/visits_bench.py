@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 
 from bot.reports import export_visits  # noqa: E402
-from core.rules import Rules  # noqa: E402
+from core.rules import Rules, VisitCount  # noqa: E402
 from storage import db  # noqa: E402
 from storage.models import Base, Household, Person, Region, Visit  # noqa: E402
 from storage.readmodels import coverage as store  # noqa: E402
@@ -245,6 +246,17 @@ async def main() -> None:
     wall, cpu = await timed(county_coverage, 5)
     print(
         f"county monthly coverage ({len(village_ids)} villages): {wall * 1000:.0f} ms "
+        f"(CPU {cpu * 1000:.0f} ms; median of 5)"
+    )
+    per_visit = replace(rules.quota_policy, count=VisitCount.VISIT)
+
+    async def county_coverage_per_visit() -> None:  # CUNBOT_VISIT_COUNT=visit: no DISTINCT day
+        async with sm() as s:
+            await store.coverage_by_village(s, village_ids, MONTH, per_visit)
+
+    wall, cpu = await timed(county_coverage_per_visit, 5)
+    print(
+        f"  the same, each visit counted (CUNBOT_VISIT_COUNT=visit): {wall * 1000:.0f} ms "
         f"(CPU {cpu * 1000:.0f} ms; median of 5)"
     )
     load = os.getloadavg()[0]
