@@ -18,6 +18,10 @@ STYLES = {"colloquial", "terse", "dialect", "traditional", "typo", "voice", "for
 SPLITS = {"dev", "test"}
 FIELDS = {"text", "entry", "kind", "style", "split"}
 MIN_PER_ENTRY, MIN_UNANSWERABLE, MIN_OOD = 9, 120, 200
+# Entries added to policy.yaml after this data was written (from DOMAIN.md's list of facts the
+# FAQ lacked). Their questions are the `unanswerable` items of the matching `topic`, which
+# bench/faq_calibrate.py (TOPIC_ENTRY) counts as theirs; they have no `in` items of their own.
+ADDED_LATER = frozenset({"F071", "F072", "F073", "F074", "F075"})
 
 
 def _norm(text: str) -> str:
@@ -58,7 +62,9 @@ def check(entries: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[st
         errors += [f"item {n} ({it.get('text')!r}): {p}" for p in problems]
     per_entry = Counter(it.get("entry") for it in items if it.get("kind") == "in")
     errors += [
-        f"{i}: only {per_entry[i]} 'in' items" for i in sorted(ids) if per_entry[i] < MIN_PER_ENTRY
+        f"{i}: only {per_entry[i]} 'in' items"
+        for i in sorted(ids - ADDED_LATER)
+        if per_entry[i] < MIN_PER_ENTRY
     ]
     kinds = Counter(it.get("kind") for it in items)
     if kinds["unanswerable"] < MIN_UNANSWERABLE or kinds["ood"] < MIN_OOD:
