@@ -6,6 +6,8 @@ parses the words and buttons and renders the replies.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.errors import Refused
 from core.messages import Button, Reply, paged
 from core.payloads import DuePage, DueVillagePage
@@ -74,8 +76,13 @@ def _due_line(p: HouseholdProgress) -> str:
 async def cmd_due(ctx: Context, args: str) -> list[Reply]:
     me = ctx.me
     name = args.strip()
-    if me.region_level == Level.VILLAGE:  # their own village, whatever name they typed
-        return await _due_page(ctx, 1, None)
+    if me.region_level == Level.VILLAGE:  # their own village only; another name is said so
+        replies = await _due_page(ctx, 1, None)
+        own = me.region_name or ""
+        if name and not (own and name.endswith(own)):  # unknown and foreign alike: no oracle
+            note = T.DUE_OWN_ONLY.format(q=name[:20], own=own)
+            replies[0] = replace(replies[0], text=f"{note}\n{replies[0].text}")
+        return replies
     if not name:
         return await cmd_progress(ctx, "")
     village_id = await service.find_village(ctx.session, me, name)

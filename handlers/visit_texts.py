@@ -91,6 +91,7 @@ STAFF_HEAD = (
 STAFF_LINE = "{name}：{met}/{due} 户（{pct:.0f}%）"
 STAFF_DUE_HINT = "发送「未走访 村名」查看某村还需走访的户。"
 VILLAGE_UNKNOWN = "您的辖区内没有找到「{q}」村。"
+DUE_OWN_ONLY = "「{q}」不是本村：村里只能查看本村（{own}）的走访情况，下面是本村的。"
 NEXT_PAGE = "下一页"
 
 PROBLEMS_HEAD = "未销号的问题 {n} 个："

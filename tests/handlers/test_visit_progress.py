@@ -58,5 +58,12 @@ async def test_foreign_unknown_and_malformed_village_buttons_get_one_refusal(cha
 async def test_a_secretary_asking_for_another_village_sees_their_own(chat, world):
     got = text(await chat.send("sec0", "未走访 柳树村"))
     assert "户主0" in got and "赵德明" not in got
+    # said, not silent: the name typed is not theirs, and the list is their own village's
+    own = world.villages[0].name
+    assert "「柳树村」不是本村" in got and f"本村（{own}）" in got
+    # an unknown name gets the very same words (no oracle), their own name none of them
+    unknown = text(await chat.send("sec0", "未走访 无此村"))
+    assert unknown.replace("无此村", "柳树村") == got
+    assert "不是本村" not in text(await chat.send("sec0", f"未走访 {own}"))
     refused = text(await chat.press("sec0", DueVillagePage(world.villages[1].id, 1).pack()))
     assert "已失效" in refused and "赵德明" not in refused

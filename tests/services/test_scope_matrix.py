@@ -240,8 +240,9 @@ async def _refusals(sm) -> list[int | None]:
         )
 
 
-# 未走访 <村> from a village role ignores the name and lists their own village: nothing foreign
-# is read, so there is nothing to refuse (the reply is still compared with the unknown one).
+# 未走访 <村> from a village role says the name is not theirs and lists their own village:
+# nothing foreign is read, so there is nothing to refuse (the reply is still compared with the
+# unknown one).
 OWN_VILLAGE_ONLY = {("未走访", r) for r in ("secretary", "team_member", "village_cadre")}
 
 
