@@ -1,10 +1,12 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY bot bot
+COPY core core
+COPY storage storage
+COPY services services
 COPY handlers handlers
 COPY tasks tasks
-COPY storage storage
+COPY bot bot
 COPY data data
 RUN pip install --no-cache-dir .
 ENV CUNBOT_VAR_DIR=/app/var CUNBOT_MEDIA_DIR=/app/var/media
