@@ -60,6 +60,13 @@ class FaqService:
                 entries = await asyncio.to_thread(faq_file.read_file, seed)
                 added = await faq_store.seed(session, entries, now)
                 log.info("faq table was empty: loaded %d shipped entries", added)
+            fresh = await service._recall(session, await faq_store.all_entries(session))
+        # Phrasings with no stored vector (every one on a first start: seconds of CPU) are
+        # embedded here, outside any transaction, so the model's work never holds SQLite's
+        # write lock (messages and health checks wait on it); the build finds them in memory.
+        if fresh:
+            await asyncio.to_thread(embedder.phrasings, list(fresh.values()))
+        async with sessionmaker() as session, session.begin():
             index = await service.current(session)
         log.info("faq index ready: %d entries", len(index))
         return service
