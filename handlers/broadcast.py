@@ -99,7 +99,9 @@ def register(registry: Registry) -> None:
         )
     )
     registry.command(
-        Command(("撤销任务",), cancel, county, "撤销任务 任务编号 — 撤回任务并停止提醒", order=314)
+        Command(
+            ("撤销任务",), cancel, dispatch, "撤销任务 任务编号 — 撤回任务并停止提醒", order=314
+        )
     )
     registry.command(
         Command(("死信", "发送失败"), dead_letters, county, "死信 — 查看发送失败的消息", order=390)

@@ -25,7 +25,12 @@ from services import task_texts as T
 from services.task_pushes import tell_approved, tell_returned
 from services.task_scope import near_names
 from services.task_work import status_zh
-from services.tasks import require_county_staff, reviewable_task
+from services.tasks import (
+    county_id_of,
+    is_township_staff,
+    require_dispatcher,
+    reviewable_task,
+)
 from storage import audit, outbox_cancel, task_queries, task_rows
 from storage import tasks as store
 from storage.people import PersonDTO
@@ -178,13 +183,17 @@ async def return_(
 
 
 async def cancellable(session: AsyncSession, me: PersonDTO, number: int) -> TaskDTO:
-    """Task ``number`` if ``me`` may withdraw it: their own, or (county admin) any of their
-    county's."""
-    require_county_staff(me)
-    task = await task_rows.task_by_number(session, me.region_id, number)
+    """Task ``number`` if ``me`` may withdraw it: its creator (county or township staff), or
+    a county admin (any of their county's). A township officer asking for a task someone else
+    sent gets the unknown-number answer: they may not even see most of those."""
+    require_dispatcher(me)
+    county_id = await county_id_of(session, me)
+    task = await task_rows.task_by_number(session, county_id, number)
     if task is None:  # another county's number is simply not found: no oracle
         raise NotFound(T.NO_SUCH_COUNTY_TASK.format(n=number))
     if task.created_by != me.id and me.role != Role.ADMIN:
+        if is_township_staff(me):
+            raise NotFound(T.NO_SUCH_COUNTY_TASK.format(n=number))
         raise Refused(T.NOT_YOURS_TO_CANCEL.format(title=task.title))
     if task.status == TaskStatus.CANCELLED:
         raise Conflict(T.ALREADY_CANCELLED.format(title=task.title))
@@ -199,7 +208,7 @@ async def cancel_task(
     someone else withdrew it."""
     task = await cancellable(session, me, number)
     task_id = task.id
-    ids = await store.cancel_task(session, task_id, me.region_id, now)
+    ids = await store.cancel_task(session, task_id, task.county_id, now)
     if ids is None:
         raise NotFound(T.NO_SUCH_COUNTY_TASK.format(n=number))
     await outbox_cancel.cancel_reminders(session, ids)

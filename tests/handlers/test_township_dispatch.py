@@ -102,3 +102,29 @@ async def test_county_staff_see_township_tasks_in_progress(sessionmaker, clock, 
     # The county reviews a township's task as well.
     assert "等待" in await chat.say("sec0", "提交 1 已办")  # 东岭的任务: the county's task 1
     assert "已通过" in await chat.say("county0", "通过 1 石门村")
+
+
+async def test_township_officer_withdraws_their_own_task_and_no_other(sessionmaker, clock, rules):
+    from core.payloads import WithdrawConfirm
+
+    _, chat = await _setup(sessionmaker, clock, rules)
+    assert "（任务 1）" in await chat.dispatch(
+        "county0", "发任务 县里的任务 / 截止 12月5日前 / 范围 石门村"
+    )
+    assert "（任务 2）" in await chat.dispatch(
+        "town0", "发任务 镇里的任务 / 截止 12月5日前 / 范围 石门村"
+    )
+    # Their own: asked first, then withdrawn, like the county's 撤销任务.
+    assert "确定撤销任务「镇里的任务」" in await chat.say("town0", "撤销任务 2")
+    done = "\n".join(r.text for r in await chat.press("town0", WithdrawConfirm(2).pack()))
+    assert "已撤销任务「镇里的任务」" in done
+    # The county's task, and the other township's officer on this one: like an unknown number
+    # (neither the title nor that it exists), and a forged confirm changes nothing.
+    for who, n in (("town0", 1), ("town1", 2), ("town1", 1)):
+        answer = await chat.say(who, f"撤销任务 {n}")
+        assert f"没有本县的任务 {n}" in answer
+        assert "县里的任务" not in answer and "镇里的任务" not in answer
+        await chat.press(who, WithdrawConfirm(n).pack())
+    async with sessionmaker() as s:
+        status = dict((await s.execute(sa.select(Task.number, Task.status))).all())
+    assert status == {1: "active", 2: "cancelled"}
