@@ -29,8 +29,8 @@ from core.deadlines import DeadlineError
 from core.deadlines import parse_deadline as parse_words
 from core.errors import Invalid, NotFound
 from core.inputs import int_id
-from services import task_review
 from services import console_task_forms as forms
+from services import task_review
 from services.console_auth import Current
 
 DEFAULT_RETURN_DEADLINE = "3天内"  # as the chat's 退回 without a deadline

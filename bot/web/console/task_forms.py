@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 
@@ -30,7 +29,7 @@ from core.statuses import TaskKind
 from services import console_task_forms as forms
 from services import task_review, tasks
 from services.console_auth import Current
-from storage.tasks import MAX_BODY, MAX_TITLE
+from storage.tasks import MAX_BODY, MAX_TITLE, TaskDTO
 
 MAX_CHOICES = 2000  # checkboxes a form may carry (a county has a few hundred villages)
 
@@ -189,8 +188,9 @@ async def cancel_ask(request: web.Request, signed: Current) -> web.StreamRespons
     return _cancel_page(request, signed, task)
 
 
-def _cancel_page(request: web.Request, signed: Current, task: Any) -> web.Response:
-    kind = T.KIND_ZH.get(task.kind, task.kind)
+def _cancel_page(request: web.Request, signed: Current, task: TaskDTO) -> web.Response:
+    names: dict[str, str] = dict(T.KIND_ZH.items())
+    kind = names.get(task.kind, task.kind)
     return render(
         request,
         "task_cancel.html",
