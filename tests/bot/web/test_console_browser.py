@@ -1,6 +1,7 @@
 """The console in headless Chromium (Debian's /usr/bin/chromium) at a phone size and at
 1366x768: sign in with a link from `cunbot login-link`, read the overview, open a task's
-village view. Screenshots go to test-artifacts/ for a person to look at."""
+village view, and (at 1366x768) send a task through the form: scope picker, preview,
+确认发送. Screenshots go to test-artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
@@ -83,6 +84,9 @@ async def test_console_sign_in_overview_and_task_view_in_chromium(
                         path=str(artifacts_dir / f"console-task-{size}.png"), full_page=True
                     )
 
+                    if size == "desktop":
+                        await _send_a_task_through_the_form(page, artifacts_dir)
+
                     await page.locator("header nav a", has_text="户").click()
                     await page.fill("input[name=q]", head[0])
                     await page.locator("form.filters button").click()
@@ -104,3 +108,31 @@ async def test_console_sign_in_overview_and_task_view_in_chromium(
                     await context.close()
             finally:
                 await browser.close()
+
+
+async def _send_a_task_through_the_form(page, artifacts_dir) -> None:
+    """任务 -> 发任务: fill the form, tick a township and a village, preview, 确认发送."""
+    from playwright.async_api import expect
+
+    await page.locator("header nav a", has_text="任务").click()
+    await page.click("#new-task")
+    await expect(page.locator("h1")).to_contain_text("发任务")
+    await page.fill("input[name=title]", "冬季取暖安全排查")
+    await page.fill("textarea[name=body]", "请逐户检查煤炉和烟道，拍照上传。")
+    await page.fill("input[name=deadline]", "2026-11-13T18:00")
+    await page.check("input[name=evidence]")
+    await page.locator("#scope label", has_text="西川乡").locator("input").check()
+    await page.locator("#scope label", has_text="石门村").locator("input").check()
+    await page.screenshot(path=str(artifacts_dir / "console-task-form-desktop.png"), full_page=True)
+    await page.click("#preview")
+    await expect(page.locator("h1")).to_contain_text("请确认后发送")
+    await expect(page.locator("#chosen")).to_contain_text("杏花村、河湾村")
+    await expect(page.locator("#preview-card")).to_contain_text("共 3 个村")
+    await page.screenshot(
+        path=str(artifacts_dir / "console-task-preview-desktop.png"), full_page=True
+    )
+    await page.click("#confirm")
+    await expect(page.locator("h1")).to_contain_text("冬季取暖安全排查")
+    await expect(page.locator("#done")).to_contain_text("已发送")
+    await expect(page.locator("#villages tbody tr")).to_have_count(3)
+    await page.screenshot(path=str(artifacts_dir / "console-task-sent-desktop.png"), full_page=True)
