@@ -1,7 +1,8 @@
 """The console in headless Chromium (Debian's /usr/bin/chromium) at a phone size and at
 1366x768: sign in with a link from `cunbot login-link`, read the overview, open a task's
 village view, and (at 1366x768) send a task through the form: scope picker, preview,
-确认发送, then review the village's photo submission and approve it. Screenshots go to test-artifacts/ for a person to look at."""
+确认发送, then review the village's photo submission and approve it. Screenshots go to
+test-artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
