@@ -303,3 +303,26 @@ async def test_every_new_console_post_refuses_a_missing_or_wrong_csrf_token(
     async with sessionmaker() as s:
         [task] = list(await s.scalars(sa.select(Task).where(Task.number == number)))
     assert task.status == "active"
+
+
+async def test_new_task_routes_without_a_session_ask_to_sign_in_and_change_nothing(
+    site, sessionmaker
+):
+    facts, server, _ = site
+    number, vid = facts.task_id, facts.world.villages[0].id
+    base = f"/console/tasks/{number}"
+    async with Browser(server.base_url) as browser:
+        for path in ("/console/tasks/new", f"{base}/cancel", f"{base}/villages/{vid}"):
+            status, page = await browser.get(path)
+            assert status == 401 and "后台" in page and "核查饮水安全" not in page
+        for path in (
+            "/console/tasks/new",
+            f"{base}/cancel",
+            f"{base}/villages/{vid}/approve",
+            f"{base}/villages/{vid}/return",
+        ):
+            resp = await browser.post(path, {"step": "confirm", "title": "x", "reason": "y"})
+            assert resp.status == 401, path
+        assert (await browser.get("/console/media/00/any.jpg"))[0] == 401
+    [task] = await tasks_titled(sessionmaker, "核查饮水安全")
+    assert task.status == "active"
