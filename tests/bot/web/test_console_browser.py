@@ -170,7 +170,11 @@ async def _review_a_photo_submission(page, artifacts_dir, sm, facts, clock, rule
     await expect(page.locator("#evidence-text")).to_contain_text("煤炉烟道已逐户检查")
     thumb = page.locator("#evidence-photos img")
     await expect(thumb).to_have_count(1)
-    assert await thumb.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The thumbnail comes through /console/media: wait until the browser has decoded it.
+    await page.wait_for_function(
+        "() => { const i = document.querySelector('#evidence-photos img');"
+        " return i !== null && i.complete && i.naturalWidth > 0; }"
+    )
     await page.screenshot(path=str(artifacts_dir / "console-review-desktop.png"), full_page=True)
     await page.click("#approve")
     await expect(page.locator("#done")).to_contain_text("已通过")
