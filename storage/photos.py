@@ -128,6 +128,29 @@ async def loose_photos(
     return list(rows)
 
 
+@dataclass(frozen=True)
+class ShownPhoto:
+    """A photo as a page shows it: the file and its thumbnail (relative to the media folder)."""
+
+    id: int
+    path: str
+    thumb_path: str
+    taken_at: datetime | None
+
+
+async def of_assignment(
+    session: AsyncSession, assignment_id: int, limit: int = 30
+) -> list[ShownPhoto]:
+    """The photos handed in with an assignment, in the order they came."""
+    rows = await session.scalars(
+        sa.select(Photo)
+        .where(Photo.assignment_id == assignment_id, Photo.discarded_at.is_(None))
+        .order_by(Photo.id)
+        .limit(limit)
+    )
+    return [ShownPhoto(p.id, p.path, p.thumb_path or p.path, p.taken_at) for p in rows]
+
+
 async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -> bool | None:
     """Photos show households and their homes: a person sees the ones they uploaded, and those
     attached to a visit or an assignment in a village within their own region; a deactivated

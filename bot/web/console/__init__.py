@@ -18,6 +18,8 @@ from bot.web.console.render import ENV, make_env
 PAGES = (
     "bot.web.console.auth",
     "bot.web.console.overview",
+    "bot.web.console.task_forms",  # before tasks: /console/tasks/new is not a number
+    "bot.web.console.review",
     "bot.web.console.tasks",
     "bot.web.console.households",
 )

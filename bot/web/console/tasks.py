@@ -6,9 +6,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.appkeys import CLOCK, SESSIONMAKER
+from bot.web.console import texts as T
 from bot.web.console.render import page, query_id, query_page, render
 from core.inputs import int_id
-from services import console, console_tasks
+from services import console, console_task_forms, console_tasks
 from services.console_auth import Current
 
 
@@ -26,6 +27,7 @@ async def task_list(request: web.Request, signed: Current) -> web.StreamResponse
         )
         # The township filter offers the townships of the person's own region.
         towns = await console.township_choices(session, signed.person)
+        sender = console_task_forms.may_send(signed.person)
     return render(
         request,
         "tasks.html",
@@ -34,6 +36,7 @@ async def task_list(request: web.Request, signed: Current) -> web.StreamResponse
         nav="tasks",
         d=data,
         towns=towns,
+        sender=sender,
     )
 
 
@@ -44,7 +47,19 @@ async def task_view(request: web.Request, signed: Current) -> web.StreamResponse
         data = await console_tasks.task_view(
             session, signed.person, number, page=query_page(request), now=request.app[CLOCK].now()
         )
-    return render(request, "task.html", signed=signed, title=data.task.title, nav="tasks", d=data)
+        reviewer = await console_task_forms.may_review(session, signed.person, data.task)
+        cancel = await console_task_forms.may_cancel(session, signed.person, data.task)
+    return render(
+        request,
+        "task.html",
+        signed=signed,
+        title=data.task.title,
+        nav="tasks",
+        d=data,
+        reviewer=reviewer,
+        cancel=cancel,
+        done=T.DONE.get(request.query.get("done", ""), ""),
+    )
 
 
 def setup(app: web.Application) -> None:

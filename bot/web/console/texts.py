@@ -37,3 +37,29 @@ STATE_ZH = {
     OVERDUE: "逾期",
     AssignmentStatus.CANCELLED: "已撤销",
 }
+
+# 任务: the forms (send, review, withdraw).
+NEW_TASK = "发任务 / 通知"
+KIND_CHOICES = (
+    (TaskKind.TASK, "任务（需要村里办理、提交）"),
+    (TaskKind.NOTICE, "通知（只需阅知）"),
+)
+NO_PLACE_CHOSEN = "请至少勾选一个乡镇或村。"
+BAD_DEADLINE = "截止时间的格式不对，请用日期时间选择器重新选择。"
+PAST_DEADLINE = "截止时间已经过了，请选择将来的时间。"
+BAD_KIND = "请选择是任务还是通知。"
+PUSH_NOW = "确认后立即推送给各村书记。"
+PUSH_LATER = "现在是休息时间，确认后将于 {at} 起推送给各村书记。"
+NO_SECRETARY = "（还没有绑定的书记，暂时收不到）"
+REASON_NEEDED = "退回时请填写退回原因，村里才知道要改什么。"
+REASON_TOO_LONG = "退回原因太长了（最多 {n} 个字）。"
+CANCEL_ASK = "确认撤销{kind}「{title}」（{kind} {number}）？撤销后各村不用再办理，未发出的推送和提醒都会停止，这一步不能恢复。"
+NO_PHOTOS = "没有照片。"
+NO_TEXT = "没有文字说明。"
+# What the page says after a form went through (?done=...).
+DONE = {
+    "sent": "已发送：各村书记会收到推送（休息时间内发的，休息时间结束后推送）。",
+    "cancelled": "已撤销：各村无需再办理，未发出的推送和提醒已停止，已收到的村会收到撤销通知。",
+    "approved": "已通过，已告知该村。",
+    "returned": "已退回，已把原因和新的截止时间告知该村。",
+}

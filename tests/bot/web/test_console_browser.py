@@ -1,6 +1,8 @@
 """The console in headless Chromium (Debian's /usr/bin/chromium) at a phone size and at
 1366x768: sign in with a link from `cunbot login-link`, read the overview, open a task's
-village view. Screenshots go to test-artifacts/ for a person to look at."""
+village view, and (at 1366x768) send a task through the form: scope picker, preview,
+确认发送, then review the village's photo submission and approve it. Screenshots go to
+test-artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
@@ -83,6 +85,12 @@ async def test_console_sign_in_overview_and_task_view_in_chromium(
                         path=str(artifacts_dir / f"console-task-{size}.png"), full_page=True
                     )
 
+                    if size == "desktop":
+                        await _send_a_task_through_the_form(page, artifacts_dir)
+                        await _review_a_photo_submission(
+                            page, artifacts_dir, sessionmaker, facts, clock, rules, tmp_path
+                        )
+
                     await page.locator("header nav a", has_text="户").click()
                     await page.fill("input[name=q]", head[0])
                     await page.locator("form.filters button").click()
@@ -104,3 +112,69 @@ async def test_console_sign_in_overview_and_task_view_in_chromium(
                     await context.close()
             finally:
                 await browser.close()
+
+
+async def _send_a_task_through_the_form(page, artifacts_dir) -> None:
+    """任务 -> 发任务: fill the form, tick a township and a village, preview, 确认发送."""
+    from playwright.async_api import expect
+
+    await page.locator("header nav a", has_text="任务").click()
+    await page.click("#new-task")
+    await expect(page.locator("h1")).to_contain_text("发任务")
+    await page.fill("input[name=title]", "冬季取暖安全排查")
+    await page.fill("textarea[name=body]", "请逐户检查煤炉和烟道，拍照上传。")
+    await page.fill("input[name=deadline]", "2026-11-13T18:00")
+    await page.check("input[name=evidence]")
+    await page.locator("#scope label", has_text="西川乡").locator("input").check()
+    await page.locator("#scope label", has_text="石门村").locator("input").check()
+    await page.screenshot(path=str(artifacts_dir / "console-task-form-desktop.png"), full_page=True)
+    await page.click("#preview")
+    await expect(page.locator("h1")).to_contain_text("请确认后发送")
+    await expect(page.locator("#chosen")).to_contain_text("杏花村、河湾村")
+    await expect(page.locator("#preview-card")).to_contain_text("共 3 个村")
+    await page.screenshot(
+        path=str(artifacts_dir / "console-task-preview-desktop.png"), full_page=True
+    )
+    await page.click("#confirm")
+    await expect(page.locator("h1")).to_contain_text("冬季取暖安全排查")
+    await expect(page.locator("#done")).to_contain_text("已发送")
+    await expect(page.locator("#villages tbody tr")).to_have_count(3)
+    await page.screenshot(path=str(artifacts_dir / "console-task-sent-desktop.png"), full_page=True)
+
+
+async def _review_a_photo_submission(page, artifacts_dir, sm, facts, clock, rules, tmp_path):
+    """石门村's secretary hands the task in with a photo; the reviewer opens the 已提交 row,
+    sees the text and the thumbnail side by side, and presses 通过."""
+    from playwright.async_api import expect
+
+    from services import media, task_work
+    from tests.factories import photo_bytes
+
+    number = int(page.url.split("/console/tasks/")[1].split("?")[0])
+    sec0, now = facts.world.people["sec0"], clock.now()
+    stored = media.save_image_sync(tmp_path / "var" / "media", photo_bytes((40, 120, 200)))
+    async with sm() as s, s.begin():
+        item = await task_work.my_item(s, sec0, number)
+        photo_id = await task_work.record_photo(s, sec0, stored.to_dict(), now=now, rules=rules)
+        await task_work.submit(
+            s,
+            sec0,
+            item.id,
+            texts=["煤炉烟道已逐户检查"],
+            photo_ids=[photo_id],
+            now=now,
+            rules=rules,
+        )
+    await page.reload()
+    await page.locator("#villages tr", has_text="石门村").locator("a", has_text="已提交").click()
+    await expect(page.locator("#evidence-text")).to_contain_text("煤炉烟道已逐户检查")
+    thumb = page.locator("#evidence-photos img")
+    await expect(thumb).to_have_count(1)
+    # The thumbnail comes through /console/media: wait until the browser has decoded it.
+    await page.wait_for_function(
+        "() => { const i = document.querySelector('#evidence-photos img');"
+        " return i !== null && i.complete && i.naturalWidth > 0; }"
+    )
+    await page.screenshot(path=str(artifacts_dir / "console-review-desktop.png"), full_page=True)
+    await page.click("#approve")
+    await expect(page.locator("#done")).to_contain_text("已通过")
