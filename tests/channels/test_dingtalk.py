@@ -26,6 +26,7 @@ from handlers import texts
 from storage import outbox
 from storage.models import Identity, InboxMessage, OutboxMessage
 from tasks.delivery import Delivery
+from tests.channels.test_webhook_outage import database_away
 from tests.channels.test_wecom import invite_code
 from tests.factories import bind, make_world
 from tests.fakes.dingtalk_api import FakeDingTalkApi
@@ -283,3 +284,19 @@ async def test_channel_is_off_without_app_key(engine, database_url, tmp_path, cl
         assert CHANNEL_KEY not in server.app
     finally:
         await server.close()
+
+
+async def test_callback_is_503_while_the_database_is_away_and_the_resend_is_handled_once(
+    rig: DingTalkRig, database_url, tmp_path: Path
+) -> None:
+    body = rig.client.text("lisi", "帮助", rig.now_ms, msg_id="msgAWAY==")
+    with database_away(rig.app, database_url, tmp_path):
+        status, _ = await rig.post(body)
+    assert status == 503
+    await drain(rig.app)
+    assert rig.api.send_calls == 0
+    for _ in range(2):  # DingTalk's resend, and one more
+        assert (await rig.post(body))[0] == 200
+    await drain(rig.app)
+    assert len(await rig.inbox()) == 1
+    assert rig.api.texts_to("lisi") == [texts.UNBOUND_HELP]
