@@ -21,6 +21,8 @@ from bot import appkeys as appmod
 from bot.channels import texts as channel_texts
 from bot.channels.dingtalk import texts as dt_texts
 from bot.channels.dingtalk.channel import CHANNEL_KEY
+from bot.channels.dingtalk.settings import DingTalkSettings
+from bot.config import ConfigError, load_config
 from core.messages import Button, Reply
 from handlers import texts
 from storage import outbox
@@ -300,3 +302,20 @@ async def test_callback_is_503_while_the_database_is_away_and_the_resend_is_hand
     await drain(rig.app)
     assert len(await rig.inbox()) == 1
     assert rig.api.texts_to("lisi") == [texts.UNBOUND_HELP]
+
+
+def test_settings_come_from_the_environment_and_need_the_secret(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env file here
+    monkeypatch.setenv("CUNBOT_DINGTALK_APP_KEY", "dingkey")
+    with pytest.raises(ConfigError, match="CUNBOT_DINGTALK_APP_SECRET"):
+        load_config()
+    monkeypatch.setenv("CUNBOT_DINGTALK_APP_SECRET", "s3cret")
+    config = load_config()
+    settings = config.section(DingTalkSettings)
+    assert config.enabled("dingtalk") and settings.robot == "dingkey"
+    assert settings.api_base == "https://api.dingtalk.com"
+    assert "s3cret" not in repr(settings)
+    monkeypatch.setenv("CUNBOT_DINGTALK_ROBOT_CODE", "dingrobot")
+    assert load_config().section(DingTalkSettings).robot == "dingrobot"
+    monkeypatch.delenv("CUNBOT_DINGTALK_APP_KEY")
+    assert not load_config().enabled("dingtalk")
