@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
+from hypothesis import strategies as st
 
 from bot import appkeys as appmod
 from bot.channels import texts as channel_texts
@@ -28,6 +29,7 @@ from handlers import texts
 from storage import outbox
 from storage.models import Identity, InboxMessage, OutboxMessage
 from tasks.delivery import Delivery
+from tests.channels.test_fuzz import healthy, stored_text_is_clean
 from tests.channels.test_webhook_outage import database_away
 from tests.channels.test_wecom import invite_code
 from tests.factories import bind, make_world
@@ -41,6 +43,17 @@ from tests.fakes.harness import (
     jpeg_bytes,
     make_config,
     start_app,
+)
+from tests.fuzzkit import (
+    CORPUS_TEXT,
+    DEEP_LIST,
+    DEEP_OBJECT,
+    HOSTILE_TEXT,
+    JSON_ANY,
+    NUMBERS,
+    draw,
+    dumps,
+    tracebacks,
 )
 
 
@@ -319,3 +332,41 @@ def test_settings_come_from_the_environment_and_need_the_secret(monkeypatch, tmp
     assert load_config().section(DingTalkSettings).robot == "dingrobot"
     monkeypatch.delenv("CUNBOT_DINGTALK_APP_KEY")
     assert not load_config().enabled("dingtalk")
+
+
+def hostile_messages(client: DingTalkClient, now_ms: int) -> st.SearchStrategy[str]:
+    def msg(kind: Any, user: Any, msg_id: Any, created: Any, text: Any, content: Any) -> str:
+        body = client.text("fz", "x", now_ms)
+        body.update(msgtype=kind, msgId=msg_id, createAt=created, text={"content": text})
+        body.update(senderStaffId=user, content=content)
+        return dumps(body)
+
+    return st.one_of(
+        st.builds(
+            msg,
+            st.sampled_from(["text", "picture", "richText", "audio"]) | JSON_ANY,
+            st.just("fz") | JSON_ANY,
+            st.integers(1, 2**62).map(lambda n: f"m{n}") | JSON_ANY,
+            st.just(now_ms) | NUMBERS | HOSTILE_TEXT,
+            HOSTILE_TEXT,
+            JSON_ANY | st.fixed_dictionaries({"richText": JSON_ANY}),
+        ),
+        JSON_ANY.map(dumps),
+    )
+
+
+async def test_callbacks_with_hostile_fields_never_get_5xx(rig: DingTalkRig, caplog) -> None:
+    bodies = draw(hostile_messages(rig.client, rig.now_ms))
+    bodies += [dumps(rig.client.text("fz", t, rig.now_ms)) for t in CORPUS_TEXT]
+    bodies += [DEEP_OBJECT, DEEP_LIST, '{"createAt": 1e400}', "\x00"]
+    for n, body in enumerate(bodies):
+        before = len(await rig.inbox())
+        status, _ = await rig.post(body.encode("utf-8", "surrogatepass"))
+        assert status < 500, (status, body[:200])
+        if status != 200:
+            assert len(await rig.inbox()) == before, body[:200]
+        if n % 20 == 0:
+            await healthy(rig.http, rig.server.make_url(""))
+    await drain(rig.app)
+    stored_text_is_clean(await rig.inbox())
+    assert tracebacks(caplog) == []

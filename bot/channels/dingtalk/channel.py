@@ -212,7 +212,7 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
         raise CallbackRejected("body too large", 413) from None
     try:
         msg = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
         raise CallbackRejected("body is not JSON") from None
     if not isinstance(msg, dict):
         raise CallbackRejected("body is not a JSON object")
