@@ -95,13 +95,10 @@ class DingTalkChannel:
             user = _sender(msg)
             incoming = await self._incoming(msg, user)
         except CallbackRejected as exc:
-            log.warning(
-                "dingtalk callback rejected status=%s reason=%s peer=%s",
-                exc.status,
-                exc.reason,
-                request.remote,
-            )
-            return web.Response(status=exc.status, text="rejected")
+            return _reject(request, exc)
+        except Exception:  # e.g. the menu lookup with the database away: nothing was stored
+            log.warning("dingtalk message not taken, answering 503", exc_info=True)
+            return web.Response(status=503, text="retry")
         if isinstance(incoming, Reply):  # answered without the router (e.g. a bad photo)
             spawn(self.app, self.sender.send(user, incoming.to_dict()), "dingtalk-notice")
             return web.json_response(OK)
@@ -201,6 +198,16 @@ class DingTalkChannel:
             await send_replies(self.app, self.reply_sender, incoming, replies, queue.ids)
         except Exception:  # nobody awaits this task: log here or lose the error
             log.exception("dingtalk processing failed msg=%s", incoming.message_id)
+
+
+def _reject(request: web.Request, exc: CallbackRejected) -> web.Response:
+    log.warning(
+        "dingtalk callback rejected status=%s reason=%s peer=%s",
+        exc.status,
+        exc.reason,
+        request.remote,
+    )
+    return web.Response(status=exc.status, text="rejected")
 
 
 async def _read_json(request: web.Request) -> dict[str, Any]:
