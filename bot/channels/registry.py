@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.channels import telegram, webchat, wecom
+from bot.channels import dingtalk, telegram, webchat, wecom
+from bot.channels.dingtalk.settings import DingTalkSettings
 from bot.channels.settings import ChannelSettings
 from bot.channels.telegram.settings import TelegramSettings
 from bot.channels.wecom.settings import WeComSettings
@@ -33,5 +34,6 @@ CHANNELS: tuple[ChannelEntry, ...] = (
     ChannelEntry(webchat.CHANNEL, "bot.channels.webchat.channel"),
     ChannelEntry(wecom.CHANNEL, "bot.channels.wecom.channel", WeComSettings),
     ChannelEntry(telegram.CHANNEL, "bot.channels.telegram.channel", TelegramSettings),
+    ChannelEntry(dingtalk.CHANNEL, "bot.channels.dingtalk.channel", DingTalkSettings),
 )
 NAMES: tuple[str, ...] = tuple(entry.name for entry in CHANNELS)

@@ -131,11 +131,12 @@ async def test_photo_ingest_stores_a_real_photo_and_refuses_other_bytes(tmp_path
 
 
 def test_the_registry_names_each_channel_once_with_its_environment_prefix():
-    assert NAMES == ("webchat", "wecom", "telegram")
+    assert NAMES == ("webchat", "wecom", "telegram", "dingtalk")
     assert {e.name: e.env_prefix for e in CHANNELS} == {
         "webchat": "CUNBOT_",
         "wecom": "CUNBOT_WECOM_",
         "telegram": "CUNBOT_TELEGRAM_",
+        "dingtalk": "CUNBOT_DINGTALK_",
     }
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from bot.app import create_app
 from bot.appkeys import BACKGROUND
+from bot.channels.dingtalk.settings import DingTalkSettings
 from bot.channels.telegram.settings import TelegramSettings
 from bot.channels.wecom.settings import WeComSettings
 from bot.config import Config, CoreSettings
@@ -23,6 +24,9 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 TOKEN = "cbtoken"
 SECRET = "corpsecret"
 TG_TOKEN = "123456:TEST-token"
+DT_APP_KEY = "dingappkey123"
+DT_APP_SECRET = "dt-app-secret-XYZ"
+DT_ROBOT = "dingrobot123"
 
 
 def make_config(
@@ -33,6 +37,7 @@ def make_config(
     telegram_base: str | None = None,
     telegram_mode: str = "polling",
     webhook_secret: str = "",
+    dingtalk_base: str | None = None,
     **core_settings: Any,
 ) -> Config:
     """``core_settings``: further CoreSettings fields (the inbound bench uses this too)."""
@@ -64,7 +69,17 @@ def make_config(
         if telegram_base
         else TelegramSettings(token="")
     )
-    return Config(core=core, channels={"wecom": wecom, "telegram": telegram})
+    dingtalk = (
+        DingTalkSettings(
+            app_key=DT_APP_KEY,
+            app_secret=DT_APP_SECRET,
+            robot_code=DT_ROBOT,
+            api_base=dingtalk_base,
+        )
+        if dingtalk_base
+        else DingTalkSettings(app_key="")
+    )
+    return Config(core=core, channels={"wecom": wecom, "telegram": telegram, "dingtalk": dingtalk})
 
 
 async def start_app(config: Config, clock: Clock) -> TestServer:
