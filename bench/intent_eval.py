@@ -107,9 +107,11 @@ class World:
         self.tasks += 1
         title = f"{title}（{self.tasks}）"  # titles are unique per run
         if kind == "notice":
-            said = await self.chat.say("staff", f"发通知 {title} / 内容 请各村落实 / 范围 青石村")
+            said = await self.chat.dispatch(
+                "staff", f"发通知 {title} / 内容 请各村落实 / 范围 青石村"
+            )
         else:
-            said = await self.chat.say("staff", f"发任务 {title} / 截止 3天内 / 范围 青石村")
+            said = await self.chat.dispatch("staff", f"发任务 {title} / 截止 3天内 / 范围 青石村")
         assert "已发出" in said, said
         await self.delivery.run_once()
         async with self.sm() as s:
