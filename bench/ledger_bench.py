@@ -70,7 +70,7 @@ async def add_month(engine, county: int, visits: int, seed: int = 11) -> None:
             )
         ).scalar_one()
     notes = ["老人身体还行", "=SUM(A1:A9) 屋顶漏雨", None, None, "电话13800001234"]
-    visit_id = photo_id = 0
+    visit_id = photo_id = problem_number = 0
     for start in range(0, visits, BATCH):
         rows, photos, problems = [], [], []
         for _ in range(min(BATCH, visits - start)):
@@ -96,8 +96,10 @@ async def add_month(engine, county: int, visits: int, seed: int = 11) -> None:
                     }
                 )  # fmt: skip
             if rng.random() < 0.05:
+                problem_number += 1  # the county's public numbers, 1.. without gaps
                 problems.append(
                     {
+                        "county_id": county, "number": problem_number,
                         "household_id": hid, "village_id": vid, "visit_id": visit_id,
                         "kind": "住房安全", "description": "屋顶漏雨", "status": "open",
                         "found_at": at,
@@ -116,7 +118,7 @@ async def add_month(engine, county: int, visits: int, seed: int = 11) -> None:
                 await conn.execute(
                     sa.insert(Task)
                     .values(
-                        kind="task", title=f"任务{t}", body="", created_by=staff,
+                        kind="task", number=t + 1, title=f"任务{t}", body="", created_by=staff,
                         county_id=county, deadline=deadline, reminder_offsets=[],
                         evidence_required=False, scope={}, status="active", created_at=now,
                     )
