@@ -51,17 +51,25 @@ async def test_an_ordinary_engine_keeps_its_statements_prepared_on_the_server(
     assert all(name.startswith("__asyncpg_") for name in names)
 
 
-async def test_a_streamed_query_through_a_pooler_engine_returns_every_row_in_order(
+async def test_a_streamed_query_with_queries_between_its_chunks_returns_every_row_in_order(
     engine, database_url, backend
 ):
+    """The ledger export's pattern: a server-side cursor read in chunks, another query on the
+    same connection after each chunk (each one replaces the unnamed statement)."""
     if backend != "postgresql":
         pytest.skip("server-side cursors are PostgreSQL's")
     behind = db.make_engine(database_url, pool_size=2, pooler=True)
+    rows: list[int] = []
+    doubled: list[int] = []
     try:
         async with behind.connect() as conn:
             query = sa.text("SELECT n FROM generate_series(1, 250) AS n ORDER BY n")
             result = await conn.stream(query.execution_options(yield_per=7))
-            rows = [row[0] async for row in result]
+            async for part in result.partitions(7):
+                rows += [row[0] for row in part]
+                between = sa.text("SELECT CAST(:n AS integer) * 2")
+                doubled.append((await conn.execute(between, {"n": part[-1][0]})).scalar_one())
     finally:
         await behind.dispose()
     assert rows == list(range(1, 251))
+    assert doubled == [2 * n for n in range(7, 250, 7)] + [500]
