@@ -69,7 +69,11 @@ def create_app(
     upgrade = db.is_sqlite(config.core.database_url) if auto_upgrade is None else auto_upgrade
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        engine = db.make_engine(config.core.database_url, pool_size=config.core.db_pool_size)
+        engine = db.make_engine(
+            config.core.database_url,
+            pool_size=config.core.db_pool_size,
+            pooler=config.core.behind_pooler,
+        )
         if upgrade:
             await db.upgrade(engine)
         app[ENGINE] = engine

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.channels.registry import CHANNELS, NAMES
@@ -39,6 +39,9 @@ class CoreSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./var/cunbot.sqlite3"
     # PostgreSQL connections each process keeps open (work beyond them waits for one).
     db_pool_size: int = Field(20, ge=1, le=500)
+    # "pgbouncer": PostgreSQL is reached through PgBouncer (or another pooler) in transaction
+    # mode, so no prepared statement may outlive its transaction (storage.db.make_engine).
+    db_pooler: Literal["none", "pgbouncer"] = "none"
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     public_url: str = ""
@@ -101,6 +104,17 @@ class CoreSettings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @field_validator("db_pooler")
+    @classmethod
+    def _pooler(cls, value: str, info: ValidationInfo) -> str:
+        if value != "none" and str(info.data.get("database_url", "")).startswith("sqlite"):
+            raise ValueError("a pooler only stands in front of PostgreSQL (CUNBOT_DATABASE_URL)")
+        return value
+
+    @property
+    def behind_pooler(self) -> bool:
+        return self.db_pooler != "none"
 
     @field_validator("visit_quotas")
     @classmethod

@@ -38,9 +38,29 @@ def is_postgresql(session: AsyncSession) -> bool:
 
 DEFAULT_POOL_SIZE = 20
 
+# Behind a pooler in transaction mode (PgBouncer ``pool_mode = transaction``) each transaction
+# of one client connection may run on a different server connection, so nothing may outlive a
+# transaction on the server. asyncpg's and SQLAlchemy's statement caches keep named prepared
+# statements across transactions ("prepared statement ... does not exist / already exists"):
+# both are off. SQLAlchemy still prepares every statement to read its result columns; it is
+# given the unnamed statement (name ""), which PostgreSQL replaces at the next Parse, and which
+# asyncpg Parses again right before its Bind when its cache is off. Unique names (uuid4, as in
+# SQLAlchemy's asyncpg notes) also avoid the clashes but leave statements behind: asyncpg closes
+# a dropped statement on its next prepare, by then possibly on another server connection.
+POOLER_CONNECT_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: "",
+}
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE) -> AsyncEngine:
-    """Create the engine. SQLite gets WAL, a busy timeout, foreign keys and write-ahead BEGINs."""
+
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE, pooler: bool = False
+) -> AsyncEngine:
+    """Create the engine. SQLite gets WAL, a busy timeout, foreign keys and write-ahead BEGINs.
+
+    ``pooler``: PostgreSQL is reached through a transaction-mode pooler (PgBouncer); no
+    prepared statement outlives its transaction (``POOLER_CONNECT_ARGS``)."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -55,7 +75,13 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_S
     # No pre-ping: it costs a round trip on every checkout. Connections are recycled instead,
     # and a connection that died is discarded on its first error.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=0, pool_recycle=1800, pool_timeout=60
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_recycle=1800,
+        pool_timeout=60,
+        connect_args=dict(POOLER_CONNECT_ARGS) if pooler else {},
     )
 
 

@@ -3,7 +3,8 @@ is set), an injected clock, and small builders for regions and people.
 
 PostgreSQL: each pytest process creates its own database on the server named by
 CUNBOT_TEST_DATABASE_URL (so parallel runs never collide), builds the schema once, and empties
-every table after each test.
+every table after each test. With CUNBOT_TEST_PGBOUNCER=1 as well, the application reaches
+that database through a PgBouncer in transaction mode (tests/pgbouncer.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from core.clock import FixedClock
 from core.rules import Rules
 from storage import db
 from storage.models import Base
+from tests import pgbouncer
 
 # Fuzz tests (hypothesis): small and derandomized in CI; HYPOTHESIS_PROFILE=deep for a long run.
 _FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
@@ -66,9 +68,26 @@ def pg_url() -> Iterator[str | None]:
         return
     name = f"cunbot_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     _pg_admin(base, f'CREATE DATABASE "{name}"')
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    yield url
-    _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = make_url(base).set(database=name)
+    try:
+        if pgbouncer.wanted():
+            # The database is made on the server; the application talks to it through a
+            # PgBouncer in transaction mode, and every Config of the session says so.
+            server = (url.host or "127.0.0.1", url.port or 5432, url.username or "postgres")
+            with pgbouncer.running(*server) as port, pytest.MonkeyPatch.context() as mp:
+                mp.setenv("CUNBOT_DB_POOLER", "pgbouncer")
+                yield url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+        else:
+            yield url.render_as_string(hide_password=False)
+    finally:
+        _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pooler(pg_url: str | None) -> bool:
+    """Whether ``database_url`` leads through a transaction-mode PgBouncer (engines made by a
+    test pass it to ``db.make_engine``)."""
+    return pg_url is not None and pgbouncer.wanted()
 
 
 _schema_ready: set[str] = set()
@@ -85,8 +104,8 @@ def database_url(pg_url: str | None, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = db.make_engine(database_url, pool_size=5)
+async def engine(database_url: str, pooler: bool) -> AsyncIterator[AsyncEngine]:
+    eng = db.make_engine(database_url, pool_size=5, pooler=pooler)
     if database_url not in _schema_ready:
         async with eng.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)

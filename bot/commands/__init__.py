@@ -17,7 +17,7 @@ async def open_db(
     """Sessions for one command. Commands that create data upgrade the SQLite default first
     (like ``cunbot run``); commands that need an existing ledger pass ``upgrade=False``;
     ``cunbot db upgrade`` passes the ``revision`` to bring any database to."""
-    engine = db.make_engine(config.core.database_url)
+    engine = db.make_engine(config.core.database_url, pooler=config.core.behind_pooler)
     try:
         if revision is not None:
             await db.upgrade(engine, revision)

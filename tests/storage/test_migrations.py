@@ -17,8 +17,8 @@ from storage.models import Base
 
 
 @pytest.fixture
-async def empty_engine(database_url: str, backend: str):
-    eng = db.make_engine(database_url)
+async def empty_engine(database_url: str, backend: str, pooler: bool):
+    eng = db.make_engine(database_url, pooler=pooler)
     if backend == "postgresql":  # the shared fixture database may hold create_all tables
         async with eng.begin() as conn:
             await conn.execute(sa.text("DROP SCHEMA public CASCADE"))

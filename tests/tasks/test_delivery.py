@@ -200,14 +200,14 @@ def test_large_bulk_batch_is_spread_over_a_window_small_one_is_not(clock):
 
 
 async def test_two_workers_on_separate_engines_send_each_row_once(
-    sessionmaker, clock, rules, database_url
+    sessionmaker, clock, rules, database_url, pooler
 ):
     from storage import db
 
     world = await _world(sessionmaker, clock)
     await _enqueue(sessionmaker, clock, world.people["sec0"].id, 120, prefix="a")
     await _enqueue(sessionmaker, clock, world.people["sec1"].id, 120, prefix="b")
-    engines = [db.make_engine(database_url) for _ in range(2)]
+    engines = [db.make_engine(database_url, pooler=pooler) for _ in range(2)]
     senders = [FakeSender(clock), FakeSender(clock)]
     try:
         workers = [

@@ -32,13 +32,13 @@ class StallingSender(FakeSender):
 
 
 async def test_worker_killed_mid_batch_rows_go_out_within_a_minute_at_most_twice(
-    sessionmaker, clock, rules, database_url
+    sessionmaker, clock, rules, database_url, pooler
 ):
     world = await _world(sessionmaker, clock)
     await _enqueue(sessionmaker, clock, world.people["sec0"].id, 30, prefix="a")
     await _enqueue(sessionmaker, clock, world.people["sec1"].id, 30, prefix="b")
     start = clock.now()
-    engines = [db.make_engine(database_url) for _ in range(2)]
+    engines = [db.make_engine(database_url, pooler=pooler) for _ in range(2)]
     try:
         victim_sender = StallingSender(clock, after=5)
         victim = Delivery(

@@ -22,11 +22,11 @@ def _max_in_any_minute(times) -> int:
 
 
 async def test_two_workers_share_one_members_limit(
-    sessionmaker, clock, rules, database_url, backend
+    sessionmaker, clock, rules, database_url, backend, pooler
 ):
     world = await _world(sessionmaker, clock, n=1)
     await _enqueue(sessionmaker, clock, world.people["sec0"].id, 45, prefix="r", priority=0)
-    engines = [db.make_engine(database_url) for _ in range(2)]
+    engines = [db.make_engine(database_url, pooler=pooler) for _ in range(2)]
     senders = [FakeSender(clock, limits=WECOM_LIKE) for _ in range(2)]
     # Two processes on PostgreSQL (each its own gates: the windows are the shared rows);
     # SQLite runs one process, whose workers share its memory gate.

@@ -197,10 +197,10 @@ async def test_missed_morning_is_caught_up_once_after_downtime(sessionmaker, clo
 
 
 async def test_two_schedulers_on_separate_engines_queue_each_digest_once(
-    sessionmaker, clock, rules, database_url
+    sessionmaker, clock, rules, database_url, pooler
 ):
     world = await _scenario(sessionmaker, clock)
-    engines = [db.make_engine(database_url) for _ in range(2)]
+    engines = [db.make_engine(database_url, pooler=pooler) for _ in range(2)]
     try:
         schedulers = [Scheduler(db.make_sessionmaker(e), clock, rules) for e in engines]
         clock.set(sh(2026, 11, 12, 8, 0))
