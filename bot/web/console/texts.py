@@ -6,7 +6,7 @@ from core.statuses import AssignmentStatus, TaskKind, TaskStatus
 from storage.readmodels.task_board import OVERDUE
 
 TITLE = "县乡工作台"
-NAV = (("overview", "概览"), ("tasks", "任务"), ("households", "户"))
+NAV = (("overview", "概览"), ("tasks", "任务"), ("households", "户"), ("problems", "问题"))
 LOGOUT = "退出"
 
 SIGN_IN_NEEDED = "请先登录：在聊天中发送「后台」，打开收到的链接即可进入工作台。"
@@ -62,4 +62,11 @@ DONE = {
     "cancelled": "已撤销：各村无需再办理，未发出的推送和提醒已停止，已收到的村会收到撤销通知。",
     "approved": "已通过，已告知该村。",
     "returned": "已退回，已把原因和新的截止时间告知该村。",
+}
+
+# 问题清单: the 复核 forms.
+FIX_REASON_NEEDED = "复核退回时请填写退回原因，村里才知道还要改什么。"
+PROBLEM_DONE = {
+    "approved": "复核通过：问题已整改清零，已告知该村。",
+    "returned": "已退回：已把原因和新的整改期限告知该村。",
 }
