@@ -23,6 +23,7 @@ REGION_ROUTES = (
     "/console/tasks",
     "/console/households",
     "/console/households/stale",
+    "/console/problems",
 )
 
 
