@@ -22,6 +22,7 @@ PAGES = (
     "bot.web.console.review",
     "bot.web.console.tasks",
     "bot.web.console.households",
+    "bot.web.console.faq",
 )
 STATIC = Path(__file__).resolve().parent / "static"
 
