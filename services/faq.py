@@ -54,6 +54,13 @@ ANSWERING = "回答政策问题"
 Outcome = Literal["answered", "suggested", "queued", "no_county"]
 
 
+class NoSuchQuestion(Refused):
+    """No question of that number in the person's county (unknown and foreign alike); a web
+    page answers it as not found."""
+
+    status = 404
+
+
 @dataclass(frozen=True)
 class Asked:
     """What became of a question: answered from ``entry``, offered ``suggestions``, queued for
@@ -180,13 +187,16 @@ async def pick(
 
 
 # --- county staff ------------------------------------------------------------------------------
-async def unanswered(session: AsyncSession, person: PersonDTO, *, limit: int = 10) -> Queue:
-    """The questions queued for the person's county, oldest first (empty without a county)."""
+async def unanswered(
+    session: AsyncSession, person: PersonDTO, *, limit: int = 10, offset: int = 0
+) -> Queue:
+    """The questions queued for the person's county, oldest first, ``limit`` of them from
+    ``offset`` (empty without a county)."""
     scope.require_role(person, COUNTY_ROLES, ANSWERING)
     county_id = await _county_id(session, person)
     if county_id is None:
         return Queue((), 0)
-    rows, total = await questions.pending(session, county_id, limit=limit)
+    rows, total = await questions.pending(session, county_id, limit=limit, offset=offset)
     items = [Queued(q, await people_store.get(session, q.asked_by)) for q in rows]
     return Queue(tuple(items), total)
 
@@ -198,7 +208,7 @@ async def _county_question(session: AsyncSession, person: PersonDTO, number: int
     county_id = await _county_id(session, person)
     q = await questions.by_number(session, county_id, number) if county_id is not None else None
     if q is None:
-        raise Refused(NO_SUCH_QUESTION.format(ref=question_ref(number)))
+        raise NoSuchQuestion(NO_SUCH_QUESTION.format(ref=question_ref(number)))
     return q
 
 

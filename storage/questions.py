@@ -124,13 +124,18 @@ async def update(session: AsyncSession, question_id: int, **values: Any) -> Ques
 
 
 async def pending(
-    session: AsyncSession, county_id: int, limit: int = 20
+    session: AsyncSession, county_id: int, limit: int = 20, offset: int = 0
 ) -> tuple[list[QuestionDTO], int]:
-    """Questions waiting for this county's staff, oldest first, and how many in all."""
+    """Questions waiting for this county's staff, oldest first (a page of ``limit`` from
+    ``offset``), and how many in all."""
     where = (Question.county_id == county_id, Question.status == PENDING)
     total = await session.scalar(sa.select(sa.func.count()).select_from(Question).where(*where))
     rows = await session.scalars(
-        sa.select(Question).where(*where).order_by(Question.created_at, Question.id).limit(limit)
+        sa.select(Question)
+        .where(*where)
+        .order_by(Question.created_at, Question.id)
+        .limit(limit)
+        .offset(offset)
     )
     return [_qdto(r) for r in rows], int(total or 0)
 

@@ -23,6 +23,7 @@ PAGES = (
     "bot.web.console.tasks",
     "bot.web.console.households",
     "bot.web.console.problems",
+    "bot.web.console.faq",
 )
 STATIC = Path(__file__).resolve().parent / "static"
 

@@ -6,7 +6,13 @@ from core.statuses import AssignmentStatus, TaskKind, TaskStatus
 from storage.readmodels.task_board import OVERDUE
 
 TITLE = "县乡工作台"
-NAV = (("overview", "概览"), ("tasks", "任务"), ("households", "户"), ("problems", "问题"))
+NAV = (
+    ("overview", "概览"),
+    ("tasks", "任务"),
+    ("households", "户"),
+    ("problems", "问题"),
+    ("faq", "问答"),
+)
 LOGOUT = "退出"
 
 SIGN_IN_NEEDED = "请先登录：在聊天中发送「后台」，打开收到的链接即可进入工作台。"
@@ -25,6 +31,11 @@ TASK_STATUS_ZH = {
 }
 PROBLEM_ZH = {"open": "整改中", "closed": "已整改", "void": "已作废"}
 VISIT_REVOKED = "已撤销"
+# 问答: the unanswered-question queue.
+FAQ_EMPTY = "没有待答复的问题。"
+FAQ_ANSWER_NEEDED = "请先填写答复内容。"
+FAQ_ANSWERED = "已答复{ref}，并已发送给提问人。可以把这条答复存为问答，以后同类问题自动回答："
+FAQ_SAVED = "已把{ref}存为问答 {faq_id}，以后同类问题会自动用它回答。"
 FLAG_ZH = {"outside_county": "位置不在本县", "outside_china": "位置异常"}
 KIND_ZH = {TaskKind.TASK: "任务", TaskKind.NOTICE: "通知", TaskKind.RECTIFY: "整改"}
 # A village's state on one task, in the order the village x status view shows them.

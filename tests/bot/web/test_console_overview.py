@@ -80,7 +80,7 @@ async def test_overview_figures_equal_the_digest(site, sessionmaker, clock, quot
         status, page = await browser.get("/console")
     assert status == 200
     assert "50%" in page and "走访达标户 3/6" in page
-    assert re.search(r'id="stat-questions"><span class="n">1<', page)
+    assert re.search(r'id="stat-questions"><a href="/console/faq"><span class="n">1<', page)
     assert re.search(r'id="stat-overdue"><a href="[^"]+"><span class="n">1<', page)
     assert re.search(r'id="stat-dead"><span class="n">1<', page)
     row = page.split('id="tasks"', 1)[1].split("</tr>", 2)[1]
