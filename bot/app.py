@@ -48,6 +48,7 @@ WEB_MODULES: tuple[str, ...] = ("bot.web.reports", "bot.web.api", "bot.web.conso
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead
 SHUTDOWN_WAIT = 15.0  # seconds in-flight messages get to finish on shutdown
+FAQ_STOP_WAIT = 5.0  # seconds a FAQ index build under way gets to finish on shutdown
 
 
 def create_app(
@@ -129,6 +130,10 @@ async def faq_index(app: web.Application) -> AsyncIterator[None]:
 
     task = asyncio.create_task(load(), name="faq-index")
     yield
+    if not task.done():
+        # A build under way gets a moment to finish its database work before it is cancelled.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), FAQ_STOP_WAIT)
     if not task.done():
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

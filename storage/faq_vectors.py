@@ -39,10 +39,20 @@ async def stored(session: AsyncSession, keys: Sequence[str]) -> set[str]:
     return found
 
 
+# Rows per INSERT statement (two parameters each; PostgreSQL allows 32,767 per statement).
+INSERT_CHUNK = 500
+
+
 async def add_many(session: AsyncSession, vectors: Mapping[str, bytes]) -> None:
     """Store vectors whose key is not stored yet (two processes may race: no error)."""
     if not vectors:
         return
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = module.insert(FaqVector).on_conflict_do_nothing(index_elements=["key"])
-    await session.execute(stmt, [{"key": k, "vector": v} for k, v in vectors.items()])
+    rows = [{"key": k, "vector": v} for k, v in vectors.items()]
+    # One multi-row INSERT per chunk, not an executemany: a task cancelled in the middle of
+    # asyncpg's executemany (a shutdown during the FAQ build) left its connection half-way
+    # through the statement, and the engine's dispose then waited forever.
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start : start + INSERT_CHUNK]
+        stmt = module.insert(FaqVector).values(chunk)
+        await session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
