@@ -14,6 +14,8 @@ comes back with what was typed and the reason in Chinese (400).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from bot.appkeys import CLOCK, SESSIONMAKER
@@ -27,6 +29,7 @@ from services import console_households, households
 from services.console_auth import Current
 from storage.households import HouseholdDTO
 
+ReasonChange = Callable[..., Awaitable[HouseholdDTO]]
 NEW_FIELDS = ("village", "code", "head_name", "category", "members", "helper", "phone")
 
 
@@ -136,40 +139,39 @@ async def retire_ask(request: web.Request, signed: Current) -> web.StreamRespons
     return _retire_page(request, signed, found)
 
 
+async def _with_reason(request: web.Request, signed: Current, change: ReasonChange) -> int:
+    """Run 注销 or 恢复 with the form's reason in one transaction; the household's id."""
+    reason = (await form(request)).get("reason", "")
+    async with request.app[SESSIONMAKER]() as session, session.begin():
+        done = await change(
+            session,
+            signed.person,
+            household_id(request),
+            reason=reason,
+            now=request.app[CLOCK].now(),
+        )
+    return done.id
+
+
 @page("household.retire")
 async def retire(request: web.Request, signed: Current) -> web.StreamResponse:
-    reason = (await form(request)).get("reason", "")
     try:
-        async with request.app[SESSIONMAKER]() as session, session.begin():
-            done = await households.retire(
-                session,
-                signed.person,
-                household_id(request),
-                reason=reason,
-                now=request.app[CLOCK].now(),
-            )
+        done = await _with_reason(request, signed, households.retire)
     except Invalid as err:
         async with request.app[SESSIONMAKER]() as session:
             found = await households.retirable(session, signed.person, household_id(request))
+        reason = (await form(request)).get("reason", "")
         return _retire_page(request, signed, found, reason=reason, error=err.message, status=400)
-    return _see(f"/console/households/{done.id}?done=retired")
+    return _see(f"/console/households/{done}?done=retired")
 
 
 @page("household.restore")
 async def restore(request: web.Request, signed: Current) -> web.StreamResponse:
-    reason = (await form(request)).get("reason", "")
     try:
-        async with request.app[SESSIONMAKER]() as session, session.begin():
-            done = await households.restore(
-                session,
-                signed.person,
-                household_id(request),
-                reason=reason,
-                now=request.app[CLOCK].now(),
-            )
+        done = await _with_reason(request, signed, households.restore)
     except Invalid as err:
         return await household_page(request, signed, error=err.message, status=400)
-    return _see(f"/console/households/{done.id}?done=restored")
+    return _see(f"/console/households/{done}?done=restored")
 
 
 def setup(app: web.Application) -> None:

@@ -265,6 +265,10 @@ async def test_retiring_asks_first_needs_a_reason_and_takes_the_household_out_of
             problems = await s.scalar(
                 sa.select(sa.func.count()).select_from(Problem).where(Problem.household_id == hid)
             )
+        too_long = await browser.post(
+            f"/console/households/{hid}/restore", {"csrf": csrf, "reason": "长" * 101}
+        )
+        assert too_long.status == 400 and not (await _household(sessionmaker, hid)).active
         restored = await browser.post(
             f"/console/households/{hid}/restore", {"csrf": csrf, "reason": "已回村居住"}
         )
