@@ -143,6 +143,11 @@ def normalize_category(text: str) -> str | None:
     return value if value in HOUSEHOLD_CATEGORIES else None
 
 
+def phone_ok(text: str) -> bool:
+    """A phone cell's shape (the roster's rule, also the console form's)."""
+    return bool(_PHONE.match(text))
+
+
 def missing_columns(header: Iterable[str]) -> list[str]:
     have = {h.strip() for h in header}
     return [c for c in REQUIRED if c not in have]
@@ -212,7 +217,7 @@ def _check(
     members, members_error = _members(row.line, c["家庭人口"])
     errors.extend(members_error)
     phone = c["联系电话"]
-    if phone and not _PHONE.match(phone):
+    if phone and not phone_ok(phone):
         errors.append(RowError(row.line, "联系电话格式不对"))
     if errors:
         return None, errors

@@ -425,6 +425,8 @@ class ApiToken(Base):
 
 class Audit(Base):
     __tablename__ = "audit"
+    # One object's history (a household's changes on its console page), newest first.
+    __table_args__ = (sa.Index("ix_audit_object_id", "object", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)

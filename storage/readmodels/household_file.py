@@ -69,11 +69,10 @@ def _rows() -> sa.Select[Any]:
     ).outerjoin(_Helper, _Helper.id == Household.helper_id)
 
 
-def _matching(village_ids: list[int], query: str) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = [
-        Household.village_id.in_(village_ids),
-        Household.active.is_(True),
-    ]
+def _matching(village_ids: list[int], query: str, retired: bool) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [Household.village_id.in_(village_ids)]
+    if not retired:
+        where.append(Household.active.is_(True))
     q = query.strip()[:MAX_QUERY]
     if q:
         where.append(
@@ -85,24 +84,35 @@ def _matching(village_ids: list[int], query: str) -> list[sa.ColumnElement[bool]
     return where
 
 
-async def count_matching(session: AsyncSession, village_ids: list[int], query: str) -> int:
+async def count_matching(
+    session: AsyncSession, village_ids: list[int], query: str, *, retired: bool = False
+) -> int:
     if not village_ids:
         return 0
     n = await session.scalar(
-        sa.select(sa.func.count()).select_from(Household).where(*_matching(village_ids, query))
+        sa.select(sa.func.count())
+        .select_from(Household)
+        .where(*_matching(village_ids, query, retired))
     )
     return int(n or 0)
 
 
 async def find(
-    session: AsyncSession, village_ids: list[int], query: str, *, limit: int, offset: int
+    session: AsyncSession,
+    village_ids: list[int],
+    query: str,
+    *,
+    limit: int,
+    offset: int,
+    retired: bool = False,
 ) -> list[HouseholdRow]:
-    """Active households whose code starts with, or head name contains, ``query``; by code."""
+    """Households whose code starts with, or head name contains, ``query``, by code: active
+    ones, and retired ones too when ``retired``."""
     if not village_ids:
         return []
     rows = await session.execute(
         _rows()
-        .where(*_matching(village_ids, query))
+        .where(*_matching(village_ids, query, retired))
         .order_by(Household.code)
         .limit(limit)
         .offset(offset)

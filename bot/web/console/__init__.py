@@ -21,6 +21,7 @@ PAGES = (
     "bot.web.console.task_forms",  # before tasks: /console/tasks/new is not a number
     "bot.web.console.review",
     "bot.web.console.tasks",
+    "bot.web.console.household_forms",  # before households: /console/households/new
     "bot.web.console.households",
     "bot.web.console.problems",
     "bot.web.console.faq",

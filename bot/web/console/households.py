@@ -1,11 +1,14 @@
-"""户 (一户一档), read-only: search by name or code (paged, village filter), one household's
-file, and the households not visited for a month (the overview's figure, as a paged list)."""
+"""户 (一户一档): search by name or code (paged, village filter, retired households on
+request), one household's file with its change history and, for staff, the edit forms
+(bot.web.console.household_forms), and the households not visited for a month (the overview's
+figure, as a paged list)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from bot.appkeys import CLOCK, SESSIONMAKER
+from bot.web.console import texts as T
 from bot.web.console.render import page, query_id, query_page, render
 from core.inputs import int_id
 from services import console_households, console_tasks
@@ -36,6 +39,7 @@ async def search(request: web.Request, signed: Current) -> web.StreamResponse:
             region_id=query_id(request, "region"),
             query=request.query.get("q", ""),
             page=query_page(request),
+            retired=request.query.get("retired") == "1",
         )
         villages = await console_households.village_choices(session, signed.person)
     return render(
@@ -46,24 +50,44 @@ async def search(request: web.Request, signed: Current) -> web.StreamResponse:
         nav="households",
         d=data,
         villages=villages,
+        may_add=console_households.may_edit(signed.person),
+    )
+
+
+def household_id(request: web.Request) -> int:
+    return int_id(request.match_info["household_id"]) or 0
+
+
+async def household_page(
+    request: web.Request,
+    signed: Current,
+    *,
+    error: str = "",
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    """The household's file; a failed edit comes back here with its reason and what was typed."""
+    async with request.app[SESSIONMAKER]() as session:
+        data = await console_households.household_file(
+            session, signed.person, household_id(request), page=query_page(request)
+        )
+    return render(
+        request,
+        "household.html",
+        status=status,
+        signed=signed,
+        title=data.household.head_name,
+        nav="households",
+        d=data,
+        error=error,
+        typed=typed or {},
+        done=T.HOUSEHOLD_DONE.get(request.query.get("done", ""), ""),
     )
 
 
 @page("household")
 async def household(request: web.Request, signed: Current) -> web.StreamResponse:
-    household_id = int_id(request.match_info["household_id"]) or 0
-    async with request.app[SESSIONMAKER]() as session:
-        data = await console_households.household_file(
-            session, signed.person, household_id, page=query_page(request)
-        )
-    return render(
-        request,
-        "household.html",
-        signed=signed,
-        title=data.household.head_name,
-        nav="households",
-        d=data,
-    )
+    return await household_page(request, signed)
 
 
 def setup(app: web.Application) -> None:

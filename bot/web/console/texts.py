@@ -81,3 +81,14 @@ PROBLEM_DONE = {
     "approved": "复核通过：问题已整改清零，已告知该村。",
     "returned": "已退回：已把原因和新的整改期限告知该村。",
 }
+
+# 户: add, edit, retire and restore a household.
+NEW_HOUSEHOLD = "添加户"
+RETIRE_ASK = "确认注销「{name}」（户编号 {code}）？注销后这户不再计入走访任务和覆盖率，搜索时默认不显示；走访记录和问题都会保留，以后可以恢复。"
+HOUSEHOLD_DONE = {
+    "created": "已添加。",
+    "edited": "已保存修改，见下方的变更记录。",
+    "unchanged": "没有改动。",
+    "retired": "已注销：这户不再计入走访任务和覆盖率，可以随时恢复。",
+    "restored": "已恢复：这户重新计入走访任务和覆盖率。",
+}

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from storage.models import Audit
+from storage.models import Audit, Household
 from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_kit import Browser
 from tests.webclient import webchat_server
@@ -187,10 +187,75 @@ async def test_task_list_filters_by_status_and_pages(site, sessionmaker, clock):
     assert bad[0] == 400 and far[0] == 400
 
 
+# Which households each person sees (console_data: v0a in 石门村, v1a in 柳树村 of the same
+# township, v2a in 西川乡, away in the other county); whether their role edits them.
+SEES_HOUSEHOLDS = {
+    "sec0": {"v0a"},
+    "town0": {"v0a", "v1a"},
+    "county0": {"v0a", "v1a", "v2a"},
+    "away_county": {"away"},
+}
+EDITS = {"sec0": False, "town0": True, "county0": True, "away_county": True}
+HOUSEHOLD_NAMES = {"v0a": "王大", "v1a": "赵四", "v2a": "孙六", "away": "外户"}
+
+
+def _household_requests(hid: str) -> list[tuple[str, str, dict[str, str], int]]:
+    """(method, path, form, status when seen and editable) of every household route."""
+    return [
+        ("GET", f"/console/households/{hid}", {}, 200),
+        ("GET", f"/console/households/{hid}/retire", {}, 200),
+        ("POST", f"/console/households/{hid}/edit", {"category": "一般户", "helper": ""}, 303),
+        ("POST", f"/console/households/{hid}/retire", {"reason": "迁出"}, 303),
+        ("POST", f"/console/households/{hid}/restore", {}, 303),
+    ]
+
+
+async def _household_state(sm) -> list[tuple[str, bool]]:
+    async with sm() as s:
+        rows = await s.execute(
+            sa.select(Household.category, Household.active).order_by(Household.id)
+        )
+        return [(c, a) for c, a in rows]
+
+
+@pytest.mark.parametrize("who", sorted(SEES_HOUSEHOLDS))
+async def test_every_household_route_answers_a_foreign_household_like_an_unknown_one(
+    site, sessionmaker, clock, who
+):
+    facts, server = site
+    ids = {k: str(facts.households[k]) for k in HOUSEHOLD_NAMES}
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, _person(facts, who), clock.now())
+        csrf = await browser.csrf()
+        for key, hid in (*ids.items(), ("unknown", "999999"), ("malformed", "12abc")):
+            for method, path, data, ok in _household_requests(hid):
+                state = await _household_state(sessionmaker)
+                if method == "GET":
+                    status, page = await browser.get(path)
+                else:
+                    async with browser.http.post(
+                        server.base_url + path, data={"csrf": csrf, **data}, allow_redirects=False
+                    ) as resp:
+                        status, page = resp.status, await resp.text()
+                if key in SEES_HOUSEHOLDS[who]:
+                    expected = 200 if path == f"/console/households/{hid}" else ok
+                    if not EDITS[who] and path != f"/console/households/{hid}":
+                        expected = 403
+                    assert status == expected, (who, method, path, status)
+                    continue
+                assert status == 404, (who, key, method, path, status)
+                assert "没有编号为" in page
+                body = page.split("<main>", 1)[1]
+                assert not any(name in body for name in HOUSEHOLD_NAMES.values()), (who, path)
+                assert await _household_state(sessionmaker) == state, (who, method, path)
+
+
 async def test_console_pages_without_a_session_ask_to_sign_in(site):
     facts, server = site
     async with Browser(server.base_url) as browser:
-        for path in (*REGION_ROUTES, f"/console/tasks/{facts.task_id}"):
+        hid = facts.households["v0a"]
+        household_pages = ("/console/households/new", f"/console/households/{hid}/retire")
+        for path in (*REGION_ROUTES, f"/console/tasks/{facts.task_id}", *household_pages):
             status, page = await browser.get(path)
             assert status == 401 and "后台" in page and "核查饮水安全" not in page
         browser.http.cookie_jar.update_cookies({"cunbot_console": "forged"})
@@ -210,6 +275,7 @@ async def test_console_routes_answer_odd_input_without_a_server_error(site, sess
                 f"/console/households/stale?page={value}",
                 f"/console/tasks/{value or 'x'}?page={value}",
                 f"/console/households/{value or 'x'}",
+                f"/console/households/{value or 'x'}/retire",
                 f"/console/login?t={value}",
             ):
                 async with browser.http.get(server.base_url + path) as resp:
