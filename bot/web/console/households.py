@@ -8,7 +8,7 @@ from aiohttp import web
 from bot.appkeys import CLOCK, SESSIONMAKER
 from bot.web.console.render import page, query_id, query_page, render
 from core.inputs import int_id
-from services import console_households, console_tasks
+from services import console_households, console_imports, console_tasks
 from services.console_auth import Current
 
 
@@ -46,6 +46,7 @@ async def search(request: web.Request, signed: Current) -> web.StreamResponse:
         nav="households",
         d=data,
         villages=villages,
+        importer=console_imports.may_import(signed.person),
     )
 
 
