@@ -17,6 +17,7 @@ import secrets
 import shutil
 from pathlib import Path
 from typing import IO
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -116,7 +117,8 @@ async def import_request(request: web.Request, signed: Current) -> web.StreamRes
             job = await console_imports.request_import(
                 session,
                 me,
-                file_name=Path(upload.filename or "").name,
+                # Some clients percent-encode the name (aiohttp does); browsers send UTF-8.
+                file_name=Path(unquote(upload.filename or "")).name,
                 size=size,
                 stored=stored,
                 now=app[CLOCK].now(),

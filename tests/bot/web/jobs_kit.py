@@ -4,9 +4,13 @@ job's page, poll its progress until it ends, then fetch the file."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+from html import unescape
 from typing import Any
 
-from tests.bot.web.console_kit import Browser
+from services import console_auth
+from storage.people import PersonDTO
+from tests.bot.web.console_kit import CSRF, PRE, Browser
 
 POLL = 0.05  # seconds between polls (a wait, not a timing assertion)
 POLLS = 2400
@@ -45,3 +49,37 @@ async def export(browser: Browser, month: str, region: int | None = None) -> tup
         assert resp.status == 200, resp.status
         assert "attachment" in resp.headers["Content-Disposition"]
         return job, await resp.read()
+
+
+async def client_export(
+    client: Any, sm: Any, person: PersonDTO, now: datetime, month: str, region: int | None = None
+) -> tuple[int, bytes]:
+    """The same with an aiohttp TestClient (its own cookie jar): sign ``person`` in to the
+    console, ask for the export and download it. (status of the request, file or page)."""
+    async with sm() as s, s.begin():
+        link = await console_auth.issue_link(s, person, now=now, public_url="", via="cli")
+    token = link.url.split("t=", 1)[1]
+    page = await (await client.get(link.url)).text()
+    pre = PRE.search(page)
+    assert pre, page
+    resp = await client.post(
+        "/console/login", data={"t": token, "pre": pre[1]}, allow_redirects=False
+    )
+    assert resp.status == 303
+    csrf = CSRF.search(unescape(await (await client.get("/console")).text()))
+    assert csrf
+    form = {"csrf": csrf[1], "month": month}
+    if region is not None:
+        form["region"] = str(region)
+    resp = await client.post("/console/exports", data=form, allow_redirects=False)
+    if resp.status != 303:
+        return resp.status, await resp.read()
+    job = resp.headers["Location"]
+    for _ in range(POLLS):
+        data = await (await client.get(f"{job}/progress")).json()
+        if data["status"] in ("done", "failed"):
+            break
+        await asyncio.sleep(POLL)
+    assert data["status"] == "done", data
+    resp = await client.get(f"{job}/file")
+    return resp.status, await resp.read()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,13 +14,14 @@ from openpyxl import load_workbook
 
 from bot.ledger_tasks import SUMMARY, SUMMARY_STATES
 from services import console_tasks
+from services import job_texts as JT
 from storage import jobs
 from storage.models import Audit, Job
 from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_kit import Browser
 from tests.bot.web.jobs_kit import export, submit, wait_job
 from tests.chat import ChatDriver
-from tests.factories import bind
+from tests.factories import bind, make_world
 from tests.webclient import webchat_server
 
 MONTH = "2026-11"
@@ -191,3 +193,21 @@ async def test_chat_export_answers_with_a_sign_in_link_to_the_export_page(
         assert (await wait_job(browser, job))["status"] == "done"
     [bad] = await chat.send("sec0", "导出 2026-13")
     assert "月份格式不对" in bad.text
+
+
+async def test_a_job_left_running_by_a_dead_process_is_failed_when_the_app_starts(
+    sessionmaker, clock, database_url, tmp_path
+):
+    world = await make_world(sessionmaker, clock.now())
+    me = world.people["county0"]
+    then = clock.now() - timedelta(minutes=10)
+    async with sessionmaker() as s, s.begin():
+        job = await jobs.create(
+            s, kind="export", person_id=me.id, region_id=me.region_id, params={}, now=then
+        )
+        await jobs.start(s, job.id, then)
+    async with webchat_server(database_url, tmp_path, clock, run_workers=False) as server:
+        async with Browser(server.base_url) as browser:
+            await browser.sign_in(sessionmaker, me, clock.now())
+            status, page = await browser.get(f"/console/jobs/{job.id}")
+    assert status == 200 and "失败" in page and JT.INTERRUPTED in page
