@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -27,6 +28,8 @@ from services import console_exports, jobs
 from services.console_auth import Current
 from services.jobs import JobRunner
 from storage.jobs import JobDTO
+
+log = logging.getLogger(__name__)
 
 RUNNER = web.AppKey("job_runner", JobRunner)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,7 +49,10 @@ async def runner_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     runner = JobRunner(app[SESSIONMAKER], app[CLOCK], folder)
     app[RUNNER] = runner
-    await runner.sweep()
+    try:
+        await runner.sweep()
+    except Exception:  # the database away at start-up: the minute's sweep tries again
+        log.exception("jobs: start-up sweep failed")
     loop = asyncio.create_task(runner.run_forever(), name="jobs")
     yield
     loop.cancel()
