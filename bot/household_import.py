@@ -11,6 +11,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -96,45 +97,61 @@ def read_roster(
     return rows, []
 
 
+@dataclass(frozen=True)
+class Importer:
+    """Who imports and what they may touch: the CLI runs as the operator (no person, every
+    village); the console as a signed-in person limited to the villages of their scope."""
+
+    person_id: int | None = None
+    allowed: frozenset[int] | None = None
+    name: str | None = None  # the file's name as uploaded, for the audit row
+
+
+CLI = Importer()
+
+
 async def import_file(
     sessionmaker: async_sessionmaker,
     path: Path,
     now: datetime,
     progress: Progress | None = None,
     every: int = PROGRESS_EVERY,
+    by: Importer = CLI,
 ) -> ImportReport:
     """Import the roster all-or-nothing; either way one audit row says what came of it."""
     rows, errors = await asyncio.to_thread(read_roster, path, progress, every)
     if errors:
         report = ImportReport(rows=len(rows), errors=errors)
-        await _audit_apart(sessionmaker, path, now, report)
+        await _audit_apart(sessionmaker, path, now, report, by)
         return report
     async with sessionmaker() as session:
         tx = await session.begin()
         try:
             report = await households.import_rows(
-                session, rows, now, progress=progress, every=every
+                session, rows, now, progress=progress, every=every, allowed=by.allowed
             )
         except BaseException:
             await tx.rollback()
             raise
         if report.ok:
-            await _audit(session, path, now, report)
+            await _audit(session, path, now, report, by)
             await tx.commit()
         else:
             await tx.rollback()
     if not report.ok:
-        await _audit_apart(sessionmaker, path, now, report)
+        await _audit_apart(sessionmaker, path, now, report, by)
     return report
 
 
-async def _audit(session: AsyncSession, path: Path, now: datetime, report: ImportReport) -> None:
+async def _audit(
+    session: AsyncSession, path: Path, now: datetime, report: ImportReport, by: Importer
+) -> None:
     await audit.log(
         session,
         at=now,
-        person_id=None,  # the CLI runs as the operator, not as a person of the system
+        person_id=by.person_id,  # None: the CLI runs as the operator, not as a person
         action="households.import" if report.ok else "households.import_failed",
-        obj=f"file:{path.name}"[:64],
+        obj=f"file:{by.name or path.name}"[:64],
         detail={
             "rows": report.rows,
             "created": report.created,
@@ -146,7 +163,11 @@ async def _audit(session: AsyncSession, path: Path, now: datetime, report: Impor
 
 
 async def _audit_apart(
-    sessionmaker: async_sessionmaker, path: Path, now: datetime, report: ImportReport
+    sessionmaker: async_sessionmaker,
+    path: Path,
+    now: datetime,
+    report: ImportReport,
+    by: Importer,
 ) -> None:
     async with sessionmaker() as session, session.begin():
-        await _audit(session, path, now, report)
+        await _audit(session, path, now, report, by)

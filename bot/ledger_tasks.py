@@ -1,5 +1,7 @@
 """The 任务完成情况表: per task (and notice) of the month, each village's status, when it
-acknowledged and submitted, who reviewed it, and a 合计 row with the count of each status.
+acknowledged and submitted, who reviewed it, and a 合计 row with the count of each status;
+and the 任务完成情况汇总: one row per task with its villages by status and its rates, the
+figures of the console's task page (storage.readmodels.task_board) over the ledger's villages.
 
 Status words (one per row): 未读 (not yet acknowledged), 收到, 已提交 (waiting for review),
 已通过, 退回, and 逾期 for an open share whose deadline has passed when the ledger is made.
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.ledger_writers import Sheet
 from core.privacy import mask_pii
 from core.statuses import OPEN, AssignmentStatus, TaskKind
+from storage.readmodels import task_board
 from storage.readmodels.places import VillagePlace
 from storage.readmodels.task_completion import TaskEntry, names_of, task_entries
 from storage.session import AsyncSession
@@ -36,6 +39,23 @@ STATUS_WORDS = {
 }
 ORDER = (*STATUS_WORDS.values(), OVERDUE)
 KIND_WORDS = {TaskKind.TASK: "任务", TaskKind.NOTICE: "通知"}
+SUMMARY = Sheet(
+    "任务完成情况汇总",
+    ("任务编号", "类型", "任务", "下发时间", "截止时间", "下发村数", "未读", "收到", "已提交",
+     "已通过", "退回", "逾期", "收到率", "完成率", "逾期率"),
+    (9, 6, 30, 17, 17, 9, 7, 7, 7, 7, 7, 7, 9, 9, 9),
+    datetime_cols=frozenset({3, 4}),
+    percent_cols=frozenset({12, 13, 14}),
+)  # fmt: skip
+# The count columns of SUMMARY after 下发村数, by the task page's state keys.
+SUMMARY_STATES = (
+    AssignmentStatus.PENDING,
+    AssignmentStatus.ACKED,
+    AssignmentStatus.SUBMITTED,
+    AssignmentStatus.APPROVED,
+    AssignmentStatus.RETURNED,
+    task_board.OVERDUE,
+)
 
 
 def status_word(entry: TaskEntry, now: datetime) -> str:
@@ -81,3 +101,42 @@ async def task_rows(
     for word in ORDER:
         totals += [word, tally[word]]
     return rows, tuple(totals)
+
+
+def _share(n: int, total: int) -> float:
+    return n / total if total else 0.0
+
+
+async def summary_rows(
+    session: AsyncSession,
+    task_ids: list[int],
+    village_ids: list[int],
+    now: datetime,
+    tz: ZoneInfo,
+) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
+    """One row per task (收到率: villages that acknowledged; 完成率: approved for a task,
+    acknowledged for a notice, as on the task page; 逾期率: open past the deadline) and the
+    合计 row, whose rates are over all the task-village pairs."""
+    rows = []
+    sums: Counter[str] = Counter()
+    acknowledged = completed = villages = 0
+    for t in await task_board.task_tallies(session, task_ids, village_ids, now):
+        counts = [t.counts.get(key, 0) for key in SUMMARY_STATES]
+        overdue = t.counts.get(task_board.OVERDUE, 0)
+        rows.append(
+            (
+                t.task.number, KIND_WORDS.get(TaskKind(t.task.kind), t.task.kind),
+                mask_pii(t.task.title), _local(t.task.created_at, tz), _local(t.task.deadline, tz),
+                t.total, *counts, t.acknowledged, t.completed, _share(overdue, t.total),
+            )
+        )  # fmt: skip
+        sums.update(dict(zip(SUMMARY_STATES, counts, strict=True)))
+        villages += t.total
+        acknowledged += round(t.acknowledged * t.total)
+        completed += round(t.completed * t.total)
+    totals = (
+        "合计", None, f"{len(rows)} 项", None, None, villages,
+        *(sums[key] for key in SUMMARY_STATES), _share(acknowledged, villages),
+        _share(completed, villages), _share(sums[task_board.OVERDUE], villages),
+    )  # fmt: skip
+    return rows, totals

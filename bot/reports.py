@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.ledger_tasks import TASKS, task_rows
+from bot.ledger_tasks import SUMMARY, TASKS, summary_rows, task_rows
 from bot.ledger_writers import LedgerWriter, Link, Sheet, Title, writer_for
 from core.checklist import CHECK_ZH, CHECKS, CORE_CHECKS, STATUS_ZH
 from core.privacy import mask_phone, mask_pii
@@ -61,7 +61,9 @@ COVERAGE = Sheet(
     (12, 12, 10, 10, 10, 10, 10, 11),
     percent_cols=frozenset({4, 7}),
 )
-SHEETS = (VISITS, PROBLEMS, COVERAGE, TASKS)
+SHEETS = (VISITS, PROBLEMS, COVERAGE, SUMMARY, TASKS)
+# (done, total) visit rows written; called on the event loop between chunks.
+ExportProgress = Callable[[int, int], None]
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -189,6 +191,19 @@ class ExportResult:
         return ("整改中", self.problems_open, "已整改", self.problems_closed)
 
 
+class _Steps:
+    """Progress in visit rows; the total grows if visits arrive while the file is written."""
+
+    def __init__(self, progress: ExportProgress | None, total: int) -> None:
+        self.progress, self.total = progress, total
+        self(0)
+
+    def __call__(self, done: int) -> None:
+        if self.progress is not None:
+            self.total = max(self.total, done)
+            self.progress(done, self.total)
+
+
 class _Pipe:
     """Rows go to the writer thread through a small bounded queue, so the database fetch of
     the next chunk overlaps the writing of the last one and memory stays at a few chunks."""
@@ -234,10 +249,11 @@ async def export_visits(
     now: datetime | None = None,
     prepared_by: str | None = None,
     photo_link: PhotoLink | None = None,
+    progress: ExportProgress | None = None,
 ) -> ExportResult:
-    """Write the four ledgers of a region (county, township or village) for one month; photo
+    """Write the ledgers of a region (county, township or village) for one month; photo
     cells link through ``photo_link`` (signed links for the person downloading), else stay
-    blank."""
+    blank. ``progress`` hears of the visit rows written (the bulk of the work)."""
     tz = rules.timezone
     village_ids = await regions.village_ids_under(session, region_id)
     path = await regions.path_name(session, region_id)
@@ -254,6 +270,10 @@ async def export_visits(
     tasks, tasks_total = await task_rows(
         session, village_ids, places, month_bounds(month, tz), now, tz
     )
+    summary, summary_total = await summary_rows(
+        session, sorted({row[0] for row in tasks}), village_ids, now, tz
+    )
+    step = _Steps(progress, await ledger.visit_count(session, village_ids, month))
     result = ExportResult(paths=[], problems=len(problems), villages=len(coverage))
     result.tasks = len(tasks)
     status_col = PROBLEMS.headers.index("状态")
@@ -272,6 +292,7 @@ async def export_visits(
             result.visits += len(chunk)
             households.update(row[3] for row in chunk)
             await pipe.put(("rows", chunk))
+            step(result.visits)
         result.households = len(households)
         totals = ("合计", "走访户数", result.households, "走访次数", result.visits, "问题数",
                   result.problems, *result.problem_totals())  # fmt: skip
@@ -282,6 +303,9 @@ async def export_visits(
         await pipe.put(("start", (COVERAGE, title(COVERAGE))))
         await pipe.put(("rows", coverage))
         await pipe.put(("totals", coverage_total))
+        await pipe.put(("start", (SUMMARY, title(SUMMARY))))
+        await pipe.put(("rows", summary))
+        await pipe.put(("totals", summary_total))
         await pipe.put(("start", (TASKS, title(TASKS))))
         await pipe.put(("rows", tasks))
         await pipe.put(("totals", tasks_total))

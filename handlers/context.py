@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from core.clock import Clock
 from core.errors import Refused
@@ -18,23 +18,16 @@ from storage.people import PersonDTO
 from storage.session import AsyncSession
 
 
-class ExportLink(Protocol):
-    """Makes a signed download link for a visit ledger -> (url, hours it stays valid)."""
-
-    def __call__(self, *, person_id: int, region_id: int, month: str) -> tuple[str, int]: ...
-
-
 @dataclass
 class Services:
     """What handlers use beyond the database, each ``None`` until the app provides it.
 
-    Filled while the app starts (the export link when the web routes are set up, the FAQ
-    index once the database is up), after the inbound pipeline holding it was made: hence a
-    mutable object shared by reference, not a frozen one.
+    Filled while the app starts (the FAQ index once the database is up), after the inbound
+    pipeline holding it was made: hence a mutable object shared by reference, not a frozen
+    one.
     """
 
     faq: FaqService | None = None
-    export_link: ExportLink | None = None
 
 
 @dataclass

@@ -16,9 +16,11 @@ from handlers import visit_texts as T
 from handlers.context import Context
 from handlers.registry import Command, Registry
 from handlers.visit_common import month_arg
+from services import console_auth, reports, scope
 from services import progress as service
-from services import reports, scope
 from storage.readmodels.coverage import Coverage, HouseholdProgress
+
+EXPORTS_PAGE = "/console/exports"
 
 DUE_PAGE = 15
 PROGRESS_SHOWN = 10
@@ -116,16 +118,24 @@ async def _due_page(ctx: Context, page: int, village_id: int | None) -> list[Rep
 
 
 async def cmd_export(ctx: Context, args: str) -> list[Reply]:
+    """A one-time sign-in link that lands on the console's 导出 page for the month: the file
+    is made there in the background and downloaded by the person only."""
     me = ctx.me
     month = month_arg(ctx, args)
-    make_link = ctx.services.export_link
-    if make_link is None:
-        return [Reply(T.EXPORT_OFF)]
-    link = await reports.ledger_link(ctx.session, me, me.region_id, month, ctx.now(), make_link)
+    region = await reports.ledger_region(ctx.session, me, me.region_id)
+    link = await console_auth.issue_link(
+        ctx.session,
+        me,
+        now=ctx.now(),
+        public_url=ctx.rules.public_url,
+        via="chat",
+        to=f"{EXPORTS_PAGE}?month={month}",
+    )
     return [
         Reply(
-            T.EXPORT_READY.format(region=link.region.name, month=month, hours=link.hours),
+            T.EXPORT_READY.format(region=region.name, month=month),
             link=link.url,
+            meta={"kind": "console_link"},
         )
     ]
 

@@ -14,7 +14,9 @@ HELP_PROBLEMS = "问题 — 查看待整改的问题"
 HELP_RECTIFY = "整改完成 编号 — 整改完成后发一张照片，交乡镇或县里复核"
 HELP_REVOKE = "撤销 — 撤销24小时内的最近一次走访"
 HELP_AMEND = "修改 — 修改最近一次走访，如：修改 住房正常"
-HELP_EXPORT = "导出 [2026-11] — 下载本月走访台账、问题清单、覆盖率和任务完成情况表（Excel）"
+HELP_EXPORT = (
+    "导出 [2026-11] — 在工作台生成并下载本月走访台账、问题清单、覆盖率和任务完成情况表（Excel）"
+)
 
 ASK_HOUSEHOLD = "请发送要走访的户主姓名或户编号。本月还没走访的户："
 ASK_HOUSEHOLD_EMPTY = "请发送要走访的户主姓名或户编号。"
@@ -103,8 +105,10 @@ RECTIFY_PHOTO_ASK = "请发送一张整改后的照片作为证明（{ref}：{na
 RECTIFY_DONE = "{ref}（{name} {kind}）已整改销号，照片已存档。"
 RECTIFY_WAITING = "请发送整改照片；发送「取消」退出。"
 
-EXPORT_READY = "{region} {month} 走访台账已生成下载链接（{hours} 小时内有效）："
-EXPORT_OFF = "导出服务暂未开启，请联系管理员，或在服务器上运行 cunbot report visits。"
+EXPORT_READY = (
+    "{region} {month} 台账请在工作台导出：打开下面的链接登录（10 分钟内有效，只能用一次），"
+    "点「生成 Excel」，生成后只有您本人可以下载："
+)
 MONTH_BAD = "月份格式不对，请写成 2026-11。"
 
 BTN_OK = "正常"

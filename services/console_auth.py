@@ -13,8 +13,10 @@ web entry point records with ``services.audit_refusals`` after its rollback.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from core.errors import Refused
 from storage import audit, console_auth, people
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 LINK_TTL = timedelta(minutes=10)
 SESSION_TTL = timedelta(hours=12)
 ROUTE = "/console/login"
+HOME = "/console"
+MAX_LANDING = 200
+_LANDING = re.compile(r"/console(/[A-Za-z0-9_/-]*)?(\?[A-Za-z0-9_=&-]*)?")
 
 LINK_UNKNOWN = "这个登录链接无效。请在聊天中发送「后台」获取新的链接。"
 LINK_USED = "这个登录链接已经用过了（每个链接只能用一次）。请在聊天中发送「后台」获取新的链接。"
@@ -66,10 +71,25 @@ class Current:
     person: PersonDTO
 
 
+def landing(to: str | None) -> str:
+    """Where a sign-in lands: ``to`` if it is a console path of plain characters (so a link
+    cannot send the browser to another site), else the overview."""
+    if to and len(to) <= MAX_LANDING and _LANDING.fullmatch(to):
+        return to
+    return HOME
+
+
 async def issue_link(
-    session: AsyncSession, person: PersonDTO, *, now: datetime, public_url: str, via: str
+    session: AsyncSession,
+    person: PersonDTO,
+    *,
+    now: datetime,
+    public_url: str,
+    via: str,
+    to: str | None = None,
 ) -> LoginLink:
-    """A one-time sign-in link for ``person`` (``via``: ``chat`` or ``cli``), audited."""
+    """A one-time sign-in link for ``person`` (``via``: ``chat`` or ``cli``), audited; after
+    signing in the browser lands on ``to`` (a console path, see :func:`landing`)."""
     if not person.active:
         raise Refused(INACTIVE)
     expires = now + LINK_TTL
@@ -83,7 +103,10 @@ async def issue_link(
         detail={"via": via, "expires_at": expires.isoformat()},
     )
     log.info("console link issued person=%s via=%s", person.id, via)
-    return LoginLink(f"{public_url.rstrip('/')}{ROUTE}?t={token}", expires)
+    target = landing(to)
+    # ``to`` before ``t``: the token stays the query's tail.
+    query = f"to={quote(target, safe='')}&t={token}" if target != HOME else f"t={token}"
+    return LoginLink(f"{public_url.rstrip('/')}{ROUTE}?{query}", expires)
 
 
 async def check_link(

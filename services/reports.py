@@ -1,40 +1,25 @@
-"""Who may have a region's monthly ledger (走访台账): the one check the chat link, the web
-download and the console share.
+"""Who may have a region's monthly ledger (走访台账): the one check the chat's 导出, the
+console's export request and its download share.
 
 Township and county staff may have the ledger of their own region or of any region within it;
 a village's people (第一书记, 工作队员, 村干部) the ledger of their own village only.
-The chat command asks for a link (:func:`ledger_link`); the download route checks the link's
-person and region again (:func:`ledger_region`), since a signed link outlives a change of role.
-Writing the file is the caller's (bot.reports, off the event loop).
+The console checks again at download (:func:`ledger_region`), since a role may change
+between the request and the download. Writing the file is the caller's (bot.reports, off the
+event loop, in a background job: services.jobs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-
 from core.errors import Refused
 from core.roles import STAFF_ROLES, VILLAGE_ROLES
 from services import scope
-from storage import audit, regions
+from storage import regions
 from storage.people import PersonDTO
 from storage.regions import RegionDTO
 from storage.session import AsyncSession
 
 LEDGER_REFUSED = "您无权下载这个台账。"
 LEDGER_ROLES = STAFF_ROLES | VILLAGE_ROLES
-
-# (person_id, region_id, month) -> (url, hours the link is valid)
-LinkMaker = Callable[..., tuple[str, int]]
-
-
-@dataclass(frozen=True)
-class LedgerLink:
-    region: RegionDTO
-    month: str
-    url: str
-    hours: int
 
 
 async def ledger_region(
@@ -50,25 +35,3 @@ async def ledger_region(
     if region is None:
         raise Refused(LEDGER_REFUSED)
     return region
-
-
-async def ledger_link(
-    session: AsyncSession,
-    person: PersonDTO,
-    region_id: int,
-    month: str,
-    now: datetime,
-    make_link: LinkMaker,
-) -> LedgerLink:
-    """A signed download link for the month's ledger of a region, audited."""
-    region = await ledger_region(session, person, region_id)
-    url, hours = make_link(person_id=person.id, region_id=region.id, month=month)
-    await audit.log(
-        session,
-        at=now,
-        person_id=person.id,
-        action="report.link",
-        obj=f"region:{region.id}",
-        detail={"month": month},
-    )
-    return LedgerLink(region, month, url, hours)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,7 @@ COLUMNS = (
 REQUIRED = ("户编号", "户主姓名", "所属乡镇", "所属村", "户类型", "家庭人口")
 MAX_ROWS = 200_000
 MAX_MEMBERS = 30
+OUTSIDE_SCOPE = "「{t}/{v}」不在您的辖区内，整个文件未导入"
 # Names used in practice for the same categories.
 CATEGORY_ALIASES = {"风险监测户": "监测户", "非建档立卡户": "一般户", "非贫困户": "一般户"}
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
@@ -71,6 +72,7 @@ class RawRow:
 class RowError:
     line: int  # 0 for a problem with the whole file
     reason: str
+    column: str = ""  # the header of the cell at fault, when it is one cell
 
     def __str__(self) -> str:
         return f"第 {self.line} 行：{self.reason}" if self.line else self.reason
@@ -170,9 +172,9 @@ async def _village_index(session: AsyncSession) -> dict[tuple[str, str], list[in
 def _check_code(line: int, code: str, seen: dict[str, int]) -> list[RowError]:
     """户编号: at most 32 characters and unique in the file (``seen`` remembers where)."""
     if len(code) > 32:
-        return [RowError(line, "户编号太长（最多 32 个字符）")]
+        return [RowError(line, "户编号太长（最多 32 个字符）", "户编号")]
     if code in seen:
-        return [RowError(line, f"户编号 {code} 与第 {seen[code]} 行重复")]
+        return [RowError(line, f"户编号 {code} 与第 {seen[code]} 行重复", "户编号")]
     seen[code] = line
     return []
 
@@ -182,9 +184,11 @@ def _members(line: int, text: str) -> tuple[int, list[RowError]]:
     try:
         members = int(text)
     except ValueError:
-        return 0, [RowError(line, f"家庭人口「{text}」不是整数")]
+        return 0, [RowError(line, f"家庭人口「{text}」不是整数", "家庭人口")]
     if not 1 <= members <= MAX_MEMBERS:
-        return members, [RowError(line, f"家庭人口 {members} 不在 1–{MAX_MEMBERS} 之间")]
+        return members, [
+            RowError(line, f"家庭人口 {members} 不在 1–{MAX_MEMBERS} 之间", "家庭人口")
+        ]
     return members, []
 
 
@@ -194,31 +198,35 @@ def _check(
     seen: dict[str, int],
 ) -> tuple[dict[str, object] | None, list[RowError]]:
     c = {k: (row.cells.get(k) or "").strip() for k in COLUMNS}
-    errors = [RowError(row.line, f"缺少「{name}」") for name in REQUIRED if not c[name]]
+    errors = [RowError(row.line, f"缺少「{name}」", name) for name in REQUIRED if not c[name]]
     if errors:
         return None, errors
     code = c["户编号"]
     errors.extend(_check_code(row.line, code, seen))
     for name in ("户主姓名", "帮扶责任人"):
         if len(c[name]) > 64:
-            errors.append(RowError(row.line, f"「{name}」太长（最多 64 个字）"))
+            errors.append(RowError(row.line, f"「{name}」太长（最多 64 个字）", name))
     ids = villages.get((c["所属乡镇"], c["所属村"]), [])
     if not ids:
-        errors.append(RowError(row.line, f"找不到村「{c['所属乡镇']}/{c['所属村']}」"))
+        errors.append(RowError(row.line, f"找不到村「{c['所属乡镇']}/{c['所属村']}」", "所属村"))
     elif len(ids) > 1:
-        errors.append(RowError(row.line, f"「{c['所属乡镇']}/{c['所属村']}」有多个同名村"))
+        errors.append(
+            RowError(row.line, f"「{c['所属乡镇']}/{c['所属村']}」有多个同名村", "所属村")
+        )
     category = normalize_category(c["户类型"])
     if category is None:
         errors.append(
             RowError(
-                row.line, f"户类型「{c['户类型']}」不对，应为：{'、'.join(HOUSEHOLD_CATEGORIES)}"
+                row.line,
+                f"户类型「{c['户类型']}」不对，应为：{'、'.join(HOUSEHOLD_CATEGORIES)}",
+                "户类型",
             )
         )
     members, members_error = _members(row.line, c["家庭人口"])
     errors.extend(members_error)
     phone = c["联系电话"]
     if phone and not phone_ok(phone):
-        errors.append(RowError(row.line, "联系电话格式不对"))
+        errors.append(RowError(row.line, "联系电话格式不对", "联系电话"))
     if errors:
         return None, errors
     return {
@@ -247,17 +255,26 @@ async def _helpers(session: AsyncSession, village_ids: set[int]) -> dict[tuple[i
     return {key: pids[0] for key, pids in found.items() if len(pids) == 1}
 
 
+def _outside(values: dict[str, object], allowed: Collection[int] | None) -> bool:
+    return allowed is not None and values["village_id"] not in allowed
+
+
 def _check_all(
     rows: Sequence[RawRow],
     villages: dict[tuple[str, str], list[int]],
     progress: Progress | None,
     every: int,
+    allowed: Collection[int] | None = None,
 ) -> tuple[list[dict[str, object]], list[RowError]]:
     seen: dict[str, int] = {}
     good: list[dict[str, object]] = []
     errors: list[RowError] = []
     for i, row in enumerate(rows, 1):
         values, row_errors = _check(row, villages, seen)
+        if values is not None and _outside(values, allowed):
+            town, village = row.cells.get("所属乡镇", ""), row.cells.get("所属村", "")
+            row_errors = [RowError(row.line, OUTSIDE_SCOPE.format(t=town, v=village), "所属村")]
+            values = None
         if values is not None:
             good.append(values)
         errors.extend(row_errors)
@@ -283,16 +300,19 @@ async def import_rows(
     *,
     progress: Progress | None = None,
     every: int = 10_000,
+    allowed: Collection[int] | None = None,
 ) -> ImportReport:
     """Check every row, then write all of them or none. The caller owns the transaction and
-    must not commit when the report has errors (nothing is written here in that case)."""
+    must not commit when the report has errors (nothing is written here in that case).
+    ``allowed``: the only village ids the file may name (the importing person's scope); a row
+    of any other village is an error, so the whole file is refused."""
     report = ImportReport(rows=len(rows))
     if len(rows) > MAX_ROWS:
         report.errors.append(RowError(0, f"文件超过 {MAX_ROWS} 行，请拆分后再导入"))
         return report
     villages = await _village_index(session)
     # Checking 200,000 rows is real CPU work: do it off the event loop.
-    good, errors = await asyncio.to_thread(_check_all, rows, villages, progress, every)
+    good, errors = await asyncio.to_thread(_check_all, rows, villages, progress, every, allowed)
     report.errors.extend(errors)
     if report.errors:
         return report

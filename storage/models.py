@@ -473,3 +473,29 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """A background job (an export, a registry import) started from the console: who started
+    it and for which region, how far it got (written by the process running it, readable by
+    any), and where its result file is. ``heartbeat_at`` is renewed while it runs, so a job
+    whose process died is found and marked failed."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (sa.Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    result_path: Mapped[str | None] = mapped_column(sa.String(255))
+    result_name: Mapped[str | None] = mapped_column(sa.String(255))
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    heartbeat_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -65,6 +65,22 @@ class ProblemEntry:
     closed_at: datetime | None
 
 
+async def visit_count(session: AsyncSession, village_ids: list[int], month: str) -> int:
+    """How many rows :func:`visit_entries` yields (an export's progress counts them)."""
+    if not village_ids:
+        return 0
+    n = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Visit)
+        .where(
+            Visit.month == month,
+            Visit.status == VisitStatus.ACTIVE,
+            Visit.village_id.in_(village_ids),
+        )
+    )
+    return int(n or 0)
+
+
 async def visit_entries(
     session: AsyncSession, village_ids: list[int], month: str, chunk: int = CHUNK
 ) -> AsyncIterator[list[VisitEntry]]:

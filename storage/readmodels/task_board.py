@@ -115,6 +115,27 @@ async def task_page(
             .offset(offset)
         )
     ]
+    return await _tallied(session, tasks, village_ids, now)
+
+
+async def task_tallies(
+    session: AsyncSession, task_ids: list[int], village_ids: list[int], now: datetime
+) -> list[TaskTally]:
+    """These tasks by id, each with its counts over the villages (as the task page shows)."""
+    if not task_ids or not village_ids:
+        return []
+    tasks = [
+        task_dto(t)
+        for t in await session.scalars(
+            sa.select(Task).where(Task.id.in_(task_ids)).order_by(Task.id)
+        )
+    ]
+    return await _tallied(session, tasks, village_ids, now)
+
+
+async def _tallied(
+    session: AsyncSession, tasks: list[TaskDTO], village_ids: list[int], now: datetime
+) -> list[TaskTally]:
     counts = await tallies(session, [t.id for t in tasks], village_ids, now)
     return [
         TaskTally(t, counts[t.id], sum(counts[t.id].values()) - counts[t.id][OVERDUE])

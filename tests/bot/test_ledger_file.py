@@ -5,20 +5,19 @@ secretary's own village ledger from chat."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 
-from bot.app import SERVICES, create_app
+from bot.app import create_app
 from bot.config import load_config
 from bot.reports import export_visits
-from bot.web.reports import sign
 from storage.models import Household
 from tasks.digest import village_standing
+from tests.bot.web.jobs_kit import client_export
 from tests.chat import ChatDriver
 from tests.factories import add_household, bind, make_world
 
@@ -173,18 +172,19 @@ async def test_secretary_exports_own_village_ledger(
 ):
     _, app = await _app(sessionmaker, clock, rules, tmp_path, database_url)
     async with TestClient(TestServer(app, port=0)) as client:
-        chat = ChatDriver(sessionmaker, clock, rules, services=app[SERVICES])
+        chat = ChatDriver(sessionmaker, clock, rules)
         await chat.send("sec0", "走访 王三女 饮水正常")
         await chat.press("sec0", "visit:confirm")
         await chat.send("sec2", "走访 钱多多 住房安全")
         await chat.press("sec2", "visit:confirm")
         [reply] = await chat.send("sec0", "导出 2026-11")
         assert "不能使用" not in reply.text and "石门村" in reply.text
-        assert reply.link
-        url = urlsplit(reply.link)
-        resp = await client.get(f"{url.path}?{url.query}")
-        assert resp.status == 200
-        wb = load_workbook(io.BytesIO(await resp.read()))
+        assert reply.link and "/console/login?" in reply.link
+        status, body = await client_export(
+            client, sessionmaker, world.people["sec0"], clock.now(), "2026-11"
+        )
+        assert status == 200
+        wb = load_workbook(io.BytesIO(body))
         visits = rows(wb["走访台账"])
         assert visits[0][0] == "示范县/东岭镇/石门村 2026-11 走访台账"
         assert visits[1][0].endswith("制表人：书记0")
@@ -194,18 +194,19 @@ async def test_secretary_exports_own_village_ledger(
 async def test_secretary_cannot_export_another_village(
     sessionmaker, world, clock, rules, tmp_path, database_url
 ):
-    config, app = await _app(sessionmaker, clock, rules, tmp_path, database_url)
+    _, app = await _app(sessionmaker, clock, rules, tmp_path, database_url)
+    sec0 = world.people["sec0"]
     async with TestClient(TestServer(app, port=0)) as client:
-        key = config.secret_key()
-        exp = int((clock.now() + timedelta(hours=1)).timestamp())
-        sec0 = world.people["sec0"].id
         for region in (world.villages[2].id, world.townships[0].id, world.county.id):
-            token = sign(key, {"p": sec0, "r": region, "m": "2026-11", "exp": exp})
-            resp = await client.get(f"/reports/visits.xlsx?t={token}")
-            assert resp.status == 403
-            assert "无权" in await resp.text()
-        own = sign(key, {"p": sec0, "r": world.villages[0].id, "m": "2026-11", "exp": exp})
-        assert (await client.get(f"/reports/visits.xlsx?t={own}")).status == 200
+            status, page = await client_export(
+                client, sessionmaker, sec0, clock.now(), "2026-11", region
+            )
+            assert status == 403
+            assert "无权" in page.decode()
+        status, _ = await client_export(
+            client, sessionmaker, sec0, clock.now(), "2026-11", world.villages[0].id
+        )
+        assert status == 200
 
 
 def test_title_time_is_local_wall_clock():

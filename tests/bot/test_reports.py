@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -13,18 +14,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot.app import SERVICES, create_app
+from bot.app import create_app
 from bot.cli import build_parser
 from bot.commands.reports import cmd_report_visits
 from bot.config import load_config
 from bot.ledger_tasks import TASKS
 from bot.reports import export_visits
-from bot.web.reports import sign
 from bot.web.signed import media_key, photo_url
-from handlers.context import Services
 from services.media import save_image_sync
 from storage import tasks as task_store
 from storage.models import Audit
+from tests.bot.web.jobs_kit import client_export
 from tests.chat import ChatDriver
 from tests.conftest import SHANGHAI
 from tests.factories import add_household, bind, make_world
@@ -72,7 +72,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
     assert (result.visits, result.problems, result.villages) == (2, 1, 2)  # 东岭镇 only
 
     wb = load_workbook(out)
-    assert wb.sheetnames == ["走访台账", "问题清单", "覆盖率", "任务完成情况表"]
+    assert wb.sheetnames == ["走访台账", "问题清单", "覆盖率", "任务完成情况汇总", "任务完成情况表"]
     ws = wb["走访台账"]
     assert ws["A1"].value == "示范县/东岭镇 2026-11 走访台账"
     assert ws.freeze_panes == "A5"  # title (2 rows), a blank row, the header
@@ -135,7 +135,8 @@ async def test_csv_ledgers_are_written_next_to_each_other(
     async with sessionmaker() as s:
         result = await export_visits(s, world.county.id, "2026-11", rules, out)
     assert [p.name for p in result.paths] == [
-        "nov.csv", "nov_问题清单.csv", "nov_覆盖率.csv", "nov_任务完成情况表.csv",
+        "nov.csv", "nov_问题清单.csv", "nov_覆盖率.csv", "nov_任务完成情况汇总.csv",
+        "nov_任务完成情况表.csv",
     ]  # fmt: skip
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese CSV correctly
@@ -181,7 +182,7 @@ async def test_cli_report_visits_writes_the_file(
     assert await cmd_report_visits(config, bad) == 2
 
 
-async def test_staff_download_link_from_chat_is_signed_and_expires(
+async def test_staff_export_from_chat_lands_on_the_console_and_only_they_download_it(
     sessionmaker, world, clock, rules, tmp_path, database_url
 ):
     config = load_config(
@@ -189,37 +190,29 @@ async def test_staff_download_link_from_chat_is_signed_and_expires(
     )
     app = create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
     async with TestClient(TestServer(app, port=0)) as client:
-        chat = ChatDriver(sessionmaker, clock, rules, services=app[SERVICES])
+        chat = ChatDriver(sessionmaker, clock, replace(rules, public_url="http://cunbot.test"))
         await record_month(chat, clock, rules)
         [reply] = await chat.send("town0", "导出 2026-11")
-        assert reply.link and reply.link.startswith("http://cunbot.test/reports/visits.xlsx?t=")
-        url = urlsplit(reply.link)
-        resp = await client.get(f"{url.path}?{url.query}")
-        assert resp.status == 200
-        assert "attachment" in resp.headers["Content-Disposition"]
-        wb = load_workbook(io.BytesIO(await resp.read()))
-        assert wb["走访台账"].max_row == H + 3  # 东岭镇's two visits and 合计, not 西川乡's
-
-        tampered = url.query[:-2] + ("00" if not url.query.endswith("00") else "11")
-        assert (await client.get(f"{url.path}?{tampered}")).status == 403
-        # A correctly signed link for a region outside the person's scope is refused too.
-        key = config.secret_key()
-        exp = int((clock.now() + timedelta(hours=1)).timestamp())
-        other = sign(
-            key, {"p": world.people["town0"].id, "r": world.county.id, "m": "2026-11", "exp": exp}
+        assert reply.link and reply.link.startswith("http://cunbot.test/console/login?to=")
+        assert dict(parse_qsl(urlsplit(reply.link).query))["to"] == "/console/exports?month=2026-11"
+        status, body = await client_export(
+            client, sessionmaker, world.people["town0"], clock.now(), "2026-11"
         )
-        assert (await client.get(f"{url.path}?t={other}")).status == 403
-        clock.advance(hours=25)
-        assert (await client.get(f"{url.path}?{url.query}")).status == 403
+        assert status == 200
+        wb = load_workbook(io.BytesIO(body))
+        assert wb["走访台账"].max_row == H + 3  # 东岭镇's two visits and 合计, not 西川乡's
+        # The county is outside a township officer's scope: refused, no file made.
+        status, _ = await client_export(
+            client, sessionmaker, world.people["town0"], clock.now(), "2026-11", world.county.id
+        )
+        assert status == 403
 
 
 async def test_export_month_argument_is_checked(sessionmaker, world, clock, rules):
-    chat = ChatDriver(
-        sessionmaker, clock, rules, services=Services(export_link=lambda **kw: ("u", 24))
-    )
+    chat = ChatDriver(sessionmaker, clock, rules)
     assert "月份格式不对" in "".join(r.text for r in await chat.send("county0", "导出 2026-13"))
     [ok] = await chat.send("county0", "导出")
-    assert ok.link == "u" and "2026-11" in ok.text
+    assert ok.link and "month%3D2026-11" in ok.link and "2026-11" in ok.text
 
 
 def test_month_is_the_local_month_not_the_utc_one():
@@ -314,7 +307,7 @@ async def test_signed_photo_link_expires(sessionmaker, world, clock, rules, tmp_
     )  # fmt: skip
     app = create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
     async with TestClient(TestServer(app, port=0)) as client:
-        link = await _ledger_photo_link(sessionmaker, clock, rules, app, client)
+        link = await _ledger_photo_link(sessionmaker, clock, rules, app, client, world)
         photo = await client.get(f"{link.path}?{link.query}")  # no chat cookie: the link alone
         assert photo.status == 200 and (await photo.read()).startswith(b"\x89PNG")
         clock.advance(hours=71)
@@ -339,7 +332,7 @@ async def test_tampered_photo_link_is_refused(
     )  # fmt: skip
     app = create_app(config, clock=clock, auto_upgrade=False, run_workers=False)
     async with TestClient(TestServer(app, port=0)) as client:
-        link = await _ledger_photo_link(sessionmaker, clock, rules, app, client)
+        link = await _ledger_photo_link(sessionmaker, clock, rules, app, client, world)
         query = dict(parse_qsl(link.query))
         town0, sec2 = world.people["town0"].id, world.people["sec2"].id
         forged = [
@@ -369,14 +362,15 @@ async def test_tampered_photo_link_is_refused(
     assert town0 not in {a.person_id for a in refused}
 
 
-async def _ledger_photo_link(sessionmaker, clock, rules, app, client):
-    """town0 downloads 东岭镇's ledger from chat; the 照片1 link of 王三女's visit."""
-    chat = ChatDriver(sessionmaker, clock, rules, services=app[SERVICES])
+async def _ledger_photo_link(sessionmaker, clock, rules, app, client, world):
+    """town0 exports 东岭镇's ledger from the console; the 照片1 link of 王三女's visit."""
+    chat = ChatDriver(sessionmaker, clock, rules)
     await record_month(chat, clock, rules)
-    [reply] = await chat.send("town0", "导出 2026-11")
-    url = urlsplit(reply.link)
-    resp = await client.get(f"{url.path}?{url.query}")
-    ws = load_workbook(io.BytesIO(await resp.read()))["走访台账"]
+    status, body = await client_export(
+        client, sessionmaker, world.people["town0"], clock.now(), "2026-11"
+    )
+    assert status == 200
+    ws = load_workbook(io.BytesIO(body))["走访台账"]
     header = [c.value for c in ws[H]]
     cell = ws.cell(row=H + 1, column=header.index("照片1") + 1)
     assert cell.value == "查看" and cell.hyperlink is not None

@@ -22,9 +22,12 @@ PAGES = (
     "bot.web.console.review",
     "bot.web.console.tasks",
     "bot.web.console.household_forms",  # before households: /console/households/new
+    "bot.web.console.imports",  # before households: /console/households/import is no id
     "bot.web.console.households",
     "bot.web.console.problems",
     "bot.web.console.faq",
+    "bot.web.console.jobs",
+    "bot.web.console.exports",
 )
 STATIC = Path(__file__).resolve().parent / "static"
 

@@ -3,6 +3,7 @@
     GET  /console/login?t=TOKEN   who the link is for and a button; the link is not spent yet,
                                   so a chat app's link preview cannot use it up
     POST /console/login           spends the link, opens the session (cookie), 303 to /console
+                                  or to the console page the link names (``to``)
     POST /console/logout          revokes the session on the server, clears the cookie
 
 The login form carries a random value that must equal a short-lived cookie set with the form
@@ -89,6 +90,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
         ),
         token=token,
         pre=pre,
+        to=console_auth.landing(request.query.get("to", "")[:MAX_FIELD]),
     )
     _cookie(response, request, LOGIN_COOKIE, pre, 15 * 60)
     return response
@@ -110,7 +112,8 @@ async def login(request: web.Request) -> web.StreamResponse:
             )
     except LinkRefused as err:
         return await _refused(request, err)
-    response = web.Response(status=303, headers={"Location": "/console"})
+    where = console_auth.landing(form.get("to", ""))
+    response = web.Response(status=303, headers={"Location": where})
     _cookie(response, request, COOKIE, done.cookie, int(console_auth.SESSION_TTL.total_seconds()))
     response.del_cookie(LOGIN_COOKIE, path="/console")
     return response

@@ -11,7 +11,7 @@ from bot.appkeys import CLOCK, SESSIONMAKER
 from bot.web.console import texts as T
 from bot.web.console.render import page, query_id, query_page, render
 from core.inputs import int_id
-from services import console_households, console_tasks
+from services import console_households, console_imports, console_tasks
 from services.console_auth import Current
 
 
@@ -51,6 +51,7 @@ async def search(request: web.Request, signed: Current) -> web.StreamResponse:
         d=data,
         villages=villages,
         may_add=console_households.may_edit(signed.person),
+        importer=console_imports.may_import(signed.person),
     )
 
 

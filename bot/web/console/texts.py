@@ -12,6 +12,7 @@ NAV = (
     ("households", "户"),
     ("problems", "问题"),
     ("faq", "问答"),
+    ("exports", "导出"),
 )
 LOGOUT = "退出"
 
@@ -92,3 +93,15 @@ HOUSEHOLD_DONE = {
     "retired": "已注销：这户不再计入走访任务和覆盖率，可以随时恢复。",
     "restored": "已恢复：这户重新计入走访任务和覆盖率。",
 }
+
+# 导出 and 导入户籍表: background jobs with a progress bar.
+JOB_STATUS_ZH = {"queued": "排队中", "running": "处理中", "done": "已完成", "failed": "失败"}
+JOB_KIND_ZH = {"export": "导出台账", "households_import": "导入户籍表"}
+EXPORT_SHEETS = "走访台账、问题清单、覆盖率、任务完成情况汇总和任务完成情况表（Excel，一个文件）"
+EXPORT_WAIT = "文件正在后台生成，这个页面会自动刷新；也可以先离开，稍后在「导出」页下载。"
+IMPORT_WAIT = "正在后台导入，这个页面会自动刷新。导入是全部成功或全部不写入，不会只导入一半。"
+IMPORT_DONE = "导入完成：共 {rows} 户，新增 {created}，更新 {updated}，未变 {unchanged}。"
+IMPORT_HINT = (
+    "表头：户编号、户主姓名、所属乡镇、所属村、户类型、家庭人口（必填），帮扶责任人、联系电话"
+    "（可填）。只能导入本辖区的村；任何一行有错，整个文件都不导入。"
+)

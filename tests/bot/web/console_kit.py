@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -15,6 +16,7 @@ from storage.people import PersonDTO
 
 PRE = re.compile(r'name="pre" value="([^"]+)"')
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+TO = re.compile(r'name="to" value="([^"]+)"')
 
 
 async def issue(sm: async_sessionmaker, person: PersonDTO, now: datetime, base_url: str) -> str:
@@ -57,10 +59,13 @@ class Browser:
         status, page = await self.get(url)
         if status != 200:
             return status, page
-        token = url.split("t=", 1)[1]
+        token = parse_qs(urlsplit(url).query)["t"][0]
         pre = PRE.search(page)
         assert pre, page
-        resp = await self.post("/console/login", {"t": token, "pre": pre[1]})
+        form = {"t": token, "pre": pre[1]}
+        if to := TO.search(page):  # the page the link lands on, carried by the form
+            form["to"] = to[1]
+        resp = await self.post("/console/login", form)
         if resp.status == 303:
             return 303, resp.headers["Location"]
         return resp.status, ""

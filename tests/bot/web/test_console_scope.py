@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from storage.models import Audit, Household
+from storage.models import Audit, Household, Job
 from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_kit import Browser
 from tests.webclient import webchat_server
@@ -24,6 +24,7 @@ REGION_ROUTES = (
     "/console/households",
     "/console/households/stale",
     "/console/problems",
+    "/console/exports",
 )
 
 
@@ -255,7 +256,15 @@ async def test_console_pages_without_a_session_ask_to_sign_in(site):
     async with Browser(server.base_url) as browser:
         hid = facts.households["v0a"]
         household_pages = ("/console/households/new", f"/console/households/{hid}/retire")
-        for path in (*REGION_ROUTES, f"/console/tasks/{facts.task_id}", *household_pages):
+        for path in (
+            *REGION_ROUTES,
+            f"/console/tasks/{facts.task_id}",
+            *household_pages,
+            "/console/households/import",
+            "/console/jobs/1",
+            "/console/jobs/1/progress",
+            "/console/jobs/1/file",
+        ):
             status, page = await browser.get(path)
             assert status == 401 and "后台" in page and "核查饮水安全" not in page
         browser.http.cookie_jar.update_cookies({"cunbot_console": "forged"})
@@ -276,7 +285,11 @@ async def test_console_routes_answer_odd_input_without_a_server_error(site, sess
                 f"/console/tasks/{value or 'x'}?page={value}",
                 f"/console/households/{value or 'x'}",
                 f"/console/households/{value or 'x'}/retire",
-                f"/console/login?t={value}",
+                f"/console/login?t={value}&to={value}",
+                f"/console/exports?month={value}&region={value}",
+                f"/console/jobs/{value or 'x'}",
+                f"/console/jobs/{value or 'x'}/progress",
+                f"/console/jobs/{value or 'x'}/file",
             ):
                 async with browser.http.get(server.base_url + path) as resp:
                     raw = await resp.text()
@@ -292,3 +305,29 @@ async def test_console_routes_answer_odd_input_without_a_server_error(site, sess
             resp = await browser.post("/console/login", body, headers={"Content-Type": kind})
             assert resp.status == 403
         assert (await browser.get("/console"))[0] == 200
+
+
+@pytest.mark.parametrize("who", sorted(ALLOWED))
+async def test_export_requests_refuse_regions_outside_the_persons_scope(
+    site, sessionmaker, clock, who
+):
+    facts, server = site
+    targets = _targets(facts)
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, _person(facts, who), clock.now())
+        csrf = await browser.csrf()
+        for name, (raw, _words) in targets.items():
+            before = await _refusals(sessionmaker)
+            async with sessionmaker() as s:  # each person may have two unfinished exports
+                await s.execute(sa.delete(Job))
+                await s.commit()
+            resp = await browser.post(
+                "/console/exports", {"csrf": csrf, "month": "2026-11", "region": raw}
+            )
+            if name in ALLOWED[who]:
+                assert resp.status == 303, (who, name, resp.status)
+                continue
+            assert resp.status == 403, (who, name, resp.status)
+            assert await _refusals(sessionmaker) == before + 1
+            async with sessionmaker() as s:
+                assert await s.scalar(sa.select(sa.func.count()).select_from(Job)) == 0

@@ -1,5 +1,5 @@
 """The web half of the scope matrix (tests/services/test_scope_matrix.py): the JSON API and
-the ledger download, on the real app served on 127.0.0.1, with a real HTTP client.
+the console's ledger export, on the real app served on 127.0.0.1, with a real HTTP client.
 
 Every role x (own / other village / other township / other county) target: a foreign
 attempt gets the answer an unknown (or malformed) id gets, writes one ``refused`` audit row
@@ -14,11 +14,11 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.web.reports import ROUTE, SIGNING_KEY, sign
 from core.numbers import Series
 from services import tasks as task_service
 from storage import api_tokens, counters, people
-from storage.models import Audit, Task
+from storage.models import Audit, Job, Task
+from tests.bot.web.console_kit import Browser
 from tests.factories import add_county, make_world
 from tests.webclient import webchat_server
 
@@ -115,29 +115,33 @@ def visible(role: str, scope: str) -> bool:
     return scope == "own"  # a village's people: their own village's ledger only
 
 
-async def test_ledger_links_for_a_foreign_region_are_refused_and_audited(web, sessionmaker, clock):
-    c, key = web["client"], web["server"].app[SIGNING_KEY]
-    exp = int(clock.now().timestamp()) + 3600
-    refused_texts, n = set(), 0
+async def test_ledger_exports_of_a_foreign_region_are_refused_and_audited(web, sessionmaker, clock):
+    """The console's 导出 (which replaced the chat's signed download link): every role x
+    region; a foreign or unknown region gets one answer, a refusal row, and no job."""
+    n = 0
     for role in ROLES:
         person = web["actors"][role]
-        for scope, region_id in web["regions"].items():
-            token = sign(key, {"p": person.id, "r": region_id, "m": "2026-11", "exp": exp})
-            before = await refusals(sessionmaker)
-            r = await c.get(ROUTE, params={"t": token})
-            if visible(role, scope):
-                assert r.status == 200, (role, scope, await r.text())
-                continue
-            assert r.status == 403, (role, scope)
-            refused_texts.add(await r.text())
-            assert (await refusals(sessionmaker))[len(before) :] == [person.id]
-            n += 1
-        unknown = sign(key, {"p": person.id, "r": 999_999, "m": "2026-11", "exp": exp})
-        r = await c.get(ROUTE, params={"t": unknown})
-        assert r.status == 403
-        refused_texts.add(await r.text())
-    assert n == 3 * 3 + 2 + 1
-    assert len(refused_texts) == 1  # one answer for foreign and unknown regions alike
-    r = await c.get(ROUTE, params={"t": "forged.0000"})
-    assert r.status == 403
-    assert (await refusals(sessionmaker))[-1] is None  # a forged link names nobody
+        refused_pages = set()
+        async with Browser(web["server"].base_url) as browser:
+            await browser.sign_in(sessionmaker, person, clock.now())
+            csrf = await browser.csrf()
+            targets = {**web["regions"], "unknown": 999_999}
+            for scope, region_id in targets.items():
+                async with sessionmaker() as s, s.begin():
+                    await s.execute(sa.delete(Job))  # two unfinished exports per person
+                before = await refusals(sessionmaker)
+                resp = await browser.post(
+                    "/console/exports", {"csrf": csrf, "month": "2026-11", "region": region_id}
+                )
+                if scope != "unknown" and visible(role, scope):
+                    assert resp.status == 303, (role, scope)
+                    continue
+                assert resp.status == 403, (role, scope)
+                _, page = await browser.get(f"/console/exports?region={region_id}")
+                refused_pages.add(page.split("<main>", 1)[1])
+                assert (await refusals(sessionmaker))[len(before) :] == [person.id] * 2
+                async with sessionmaker() as s:
+                    assert await s.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+                n += 1
+        assert len(refused_pages) == 1, role  # one answer for foreign and unknown regions
+    assert n == 3 * 3 + 2 + 1 + len(ROLES)
