@@ -24,6 +24,8 @@ PAGES = (
     "bot.web.console.households",
     "bot.web.console.problems",
     "bot.web.console.faq",
+    "bot.web.console.faq_merge",
+    "bot.web.console.faq_entries",
 )
 STATIC = Path(__file__).resolve().parent / "static"
 
