@@ -190,7 +190,8 @@ async def test_task_list_filters_by_status_and_pages(site, sessionmaker, clock):
 async def test_console_pages_without_a_session_ask_to_sign_in(site):
     facts, server = site
     async with Browser(server.base_url) as browser:
-        for path in (*REGION_ROUTES, f"/console/tasks/{facts.task_id}"):
+        faq = ("/console/faq/entries", "/console/faq/entries/F001", "/console/faq/1/merge")
+        for path in (*REGION_ROUTES, f"/console/tasks/{facts.task_id}", *faq):
             status, page = await browser.get(path)
             assert status == 401 and "后台" in page and "核查饮水安全" not in page
         browser.http.cookie_jar.update_cookies({"cunbot_console": "forged"})
@@ -211,6 +212,12 @@ async def test_console_routes_answer_odd_input_without_a_server_error(site, sess
                 f"/console/tasks/{value or 'x'}?page={value}",
                 f"/console/households/{value or 'x'}",
                 f"/console/login?t={value}",
+                # FAQ entries are not regions: their matrix is in test_console_faq_entries.
+                f"/console/faq/entries?q={value}&scope={value}&state={value}&page={value}",
+                f"/console/faq/entries/{value or 'x'}",
+                f"/console/faq/entries/{value or 'x'}/edit",
+                f"/console/faq/entries/{value or 'x'}/retire",
+                f"/console/faq/{value or 'x'}/merge?q={value}&page={value}",
             ):
                 async with browser.http.get(server.base_url + path) as resp:
                     raw = await resp.text()
