@@ -27,6 +27,7 @@ class Series(StrEnum):
     TASK = "task"
     PROBLEM = "problem"
     QUESTION = "question"
+    FAQ = "faq"  # FAQ entries a county adds in the console (ids ``C<county>-<n>``)
 
 
 # The task kinds numbered in each series (a rectification item carries its problem's number).

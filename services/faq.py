@@ -39,6 +39,7 @@ from storage.questions import QuestionDTO
 from storage.session import AsyncSession
 
 MAX_STAFF_ANSWER = 1000
+MAX_IGNORE_REASON = 200
 SAVED_TAG = "县级答复"
 
 # --- what the person sees when a use case refuses, and what it pushes -----------------------
@@ -47,6 +48,9 @@ NO_SUCH_QUESTION = "没有本县的{ref}，请发送「待答问题」查看编�
 TOO_LONG = "答复太长了（最多 {limit} 字），请精简后再发。"
 SAVE_NEEDS_ANSWER = "{ref} 还没有答复，请先发送「答复 {n} 内容」。"
 SAVED_ALREADY = "{ref} 已经存为问答 {faq_id}。"
+MERGED_ALREADY = "{ref} 已经合并到问答 {faq_id}，不用再存。"
+IGNORE_REASON_NEEDED = "请写明忽略的原因（最多 {limit} 字）。"
+HANDLED_ALREADY = "{ref} 已经处理过了，不在待答复的问题里。"
 SAVED_SOURCE = "县级工作人员答复（{date}）"
 PUSHED_ANSWER = "县里答复了您的问题（{ref}）：\n问：{question}\n答：{answer}"
 ANSWERING = "回答政策问题"
@@ -179,7 +183,7 @@ async def pick(
     entry id comes from a button: another county's own entry is refused like an unknown one."""
     q = await _own_question(session, person, question_id)
     entry = await faq_store.get(session, faq_id)
-    if entry is None or not await visible(session, person, entry):
+    if entry is None or entry.retired_at is not None or not await visible(session, person, entry):
         raise Refused(STALE)
     changed = await questions.update(session, q.id, faq_id=entry.id, status=questions.ANSWERED)
     assert changed is not None
@@ -210,6 +214,11 @@ async def _county_question(session: AsyncSession, person: PersonDTO, number: int
     if q is None:
         raise NoSuchQuestion(NO_SUCH_QUESTION.format(ref=question_ref(number)))
     return q
+
+
+async def queued(session: AsyncSession, person: PersonDTO, number: int) -> QuestionDTO:
+    """Question ``number`` of the person's county (a page that acts on it shows it first)."""
+    return await _county_question(session, person, number)
 
 
 async def answer(
@@ -245,6 +254,32 @@ async def answer(
     return Answered(changed, await people_store.get(session, q.asked_by))
 
 
+async def ignore(
+    session: AsyncSession, person: PersonDTO, number: int, reason: str, *, now: datetime
+) -> QuestionDTO:
+    """忽略: take queued question ``number`` off the queue unanswered (a test message, a
+    duplicate, not a policy question); the reason goes to the audit row. Nothing is pushed."""
+    q = await _county_question(session, person, number)
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_IGNORE_REASON:
+        raise Invalid(IGNORE_REASON_NEEDED.format(limit=MAX_IGNORE_REASON), field="reason")
+    if q.status != questions.PENDING:
+        raise Conflict(HANDLED_ALREADY.format(ref=question_ref(number)))
+    changed = await questions.update(
+        session, q.id, status=questions.IGNORED, answered_by=person.id, answered_at=now
+    )
+    assert changed is not None
+    await audit.log(
+        session,
+        at=now,
+        person_id=person.id,
+        action="faq.ignore",
+        obj=f"question:{q.id}",
+        detail={"number": number, "reason": reason},
+    )
+    return changed
+
+
 async def save_as_faq(
     session: AsyncSession,
     person: PersonDTO,
@@ -263,6 +298,8 @@ async def save_as_faq(
     if q.status != questions.STAFF_ANSWERED or not q.answer:
         raise Conflict(SAVE_NEEDS_ANSWER.format(ref=ref, n=number))
     faq_id = f"Q{q.id}"
+    if q.faq_id is not None and q.faq_id != faq_id:
+        raise Conflict(MERGED_ALREADY.format(ref=ref, faq_id=q.faq_id))
     if await faq_store.get(session, faq_id) is not None:
         raise Conflict(SAVED_ALREADY.format(ref=ref, faq_id=faq_id))
     today = rules.local(now).date()

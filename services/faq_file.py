@@ -30,6 +30,11 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _FIELDS = {"id", "question", "variants", "answer", "source", "tags", "reviewed", "county_id"}
 
 
+def valid_id(ident: str) -> bool:
+    """Whether ``ident`` is a well-formed entry id (ids from URLs and forms are untrusted)."""
+    return bool(_ID.fullmatch(ident))
+
+
 class FaqFileError(ValueError):
     """A broken FAQ file; the message names the entry (position and id) and what is wrong."""
 

@@ -2,10 +2,11 @@
 
 The FAQ use cases (services.faq) call :meth:`FaqService.current` with their session before
 each search; the running app holds one (``Services.faq``, handlers.context). That costs one
-aggregate query (count and latest ``updated_at``); only when the fingerprint differs from the
-one the index was built from is the index rebuilt, in a thread. A change made by another
-process (``cunbot faq import``) is therefore picked up by the next question, and a change
-rolled back is undone the same way.
+aggregate query (count, latest ``updated_at`` and the FAQ's write counter, storage.faq.version);
+only when the fingerprint differs from the one the index was built from is the index rebuilt
+(retired entries left out), in a thread. A change made by another process (the console,
+``cunbot faq import``) is therefore picked up by the next question, and a change rolled back
+is undone the same way.
 
 A rebuild embeds only phrasings whose vector is neither in the process's memory nor in the
 ``faq_vectors`` table, and stores the new ones there (services.faq_embed explains why): a

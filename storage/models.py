@@ -302,6 +302,18 @@ class Faq(Base):
     # None: national or provincial, answers everyone; a county's id: that county's own answer
     # (存为问答), given to askers of that county only.
     county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    # Set when the entry is retired (停用): kept for the record, never answered from.
+    retired_at: Mapped[datetime | None]
+
+
+class FaqState(Base):
+    """One row: a counter every FAQ write moves on, so each process's index notices a change
+    made elsewhere with one cheap read, whatever the clocks say (services.faq_index)."""
+
+    __tablename__ = "faq_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 class FaqVector(Base):
@@ -328,7 +340,7 @@ class Question(Base):
     text: Mapped[str] = mapped_column(sa.Text)
     faq_id: Mapped[str | None] = mapped_column(sa.String(32))
     score: Mapped[float | None]
-    # answered | suggested | pending (queued for staff) | staff_answered
+    # answered | suggested | pending (queued for staff) | staff_answered | ignored
     status: Mapped[str] = mapped_column(sa.String(16))
     feedback: Mapped[str | None] = mapped_column(sa.String(16))  # useful | useless
     answer: Mapped[str | None] = mapped_column(sa.Text)

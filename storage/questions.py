@@ -27,6 +27,7 @@ ANSWERED = "answered"  # the bot answered from the FAQ
 SUGGESTED = "suggested"  # the bot offered "did you mean" buttons
 PENDING = "pending"  # queued for county staff
 STAFF_ANSWERED = "staff_answered"
+IGNORED = "ignored"  # county staff took it off the queue unanswered (忽略, reason audited)
 
 
 @dataclass(frozen=True)

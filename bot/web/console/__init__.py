@@ -28,6 +28,8 @@ PAGES = (
     "bot.web.console.faq",
     "bot.web.console.jobs",
     "bot.web.console.exports",
+    "bot.web.console.faq_merge",
+    "bot.web.console.faq_entries",
 )
 STATIC = Path(__file__).resolve().parent / "static"
 

@@ -3,9 +3,12 @@
     GET  /console/faq                    the queue, oldest first
     POST /console/faq/{number}/answer    答复 (pushed to the asker)
     POST /console/faq/{number}/save      存为问答 (after an answer exists)
+    POST /console/faq/{number}/ignore    忽略 (with a reason; off the queue, nothing pushed)
 
-Both posts are the chat's use cases (services.faq.answer / save_as_faq, by the question's
-public number): the same county staff check, the same push, the same audit. Another county's
+合并到已有问答 is faq_merge; the entries themselves are faq_entries.
+
+The posts are the chat's use cases (services.faq.answer / save_as_faq / ignore, by the
+question's public number): the same county staff check, the same push, the same audit. Another county's
 number is answered like an unknown one (404). A refused answer re-shows the page with the
 reason and what was typed.
 """
@@ -20,7 +23,7 @@ from bot.web.console.render import page, query_page, render
 from core.errors import Conflict, Invalid
 from core.inputs import int_id
 from core.numbers import question_ref
-from services import console_faq, faq
+from services import console_faq, faq, faq_file
 from services.console_auth import Current
 
 
@@ -39,6 +42,14 @@ def _done(request: web.Request) -> tuple[str, int]:
     if done == "saved":
         entry = int_id(request.query.get("entry", "")) or 0
         return T.FAQ_SAVED.format(ref=question_ref(number), faq_id=f"Q{entry}"), 0
+    if done == "ignored":
+        return T.FAQ_IGNORED.format(ref=question_ref(number)), 0
+    faq_id = request.query.get("entry", "")
+    if done == "merged" and faq_file.valid_id(faq_id):
+        alias = T.FAQ_MERGED_ALIAS if request.query.get("alias") == "1" else ""
+        shared = T.FAQ_MERGED_SHARED if request.query.get("alias") == "shared" else ""
+        said = T.FAQ_MERGED.format(ref=question_ref(number), faq_id=faq_id)
+        return said + alias + shared, 0
     return "", 0
 
 
@@ -69,6 +80,7 @@ async def _page(
         done=done,
         answered=answered,
         max_answer=faq.MAX_STAFF_ANSWER,
+        max_reason=faq.MAX_IGNORE_REASON,
     )
 
 
@@ -77,10 +89,14 @@ async def queue(request: web.Request, signed: Current) -> web.StreamResponse:
     return await _page(request, signed, page_no=query_page(request))
 
 
-async def _posted(request: web.Request) -> tuple[str, int]:
+async def _posted(
+    request: web.Request, field: str = "answer", limit: int = faq.MAX_STAFF_ANSWER
+) -> tuple[str, int]:
+    """The posted text (up to twice its limit, so a longer one is refused, not cut) and the
+    queue page to go back to."""
     data = await request.post()
-    raw, raw_page = data.get("answer", ""), data.get("page", "1")
-    text = raw.strip()[: faq.MAX_STAFF_ANSWER * 2] if isinstance(raw, str) else ""
+    raw, raw_page = data.get(field, ""), data.get("page", "1")
+    text = raw.strip()[: limit * 2] if isinstance(raw, str) else ""
     page_no = (int_id(raw_page.strip()) if isinstance(raw_page, str) else None) or 1
     return text, page_no
 
@@ -145,7 +161,22 @@ async def save(request: web.Request, signed: Current) -> web.StreamResponse:
     return _back(number, page_no, f"done=saved&entry={entry.id.removeprefix('Q')}")
 
 
+@page("faq.ignore")
+async def ignore(request: web.Request, signed: Current) -> web.StreamResponse:
+    number = _number(request)
+    reason, page_no = await _posted(request, "reason", faq.MAX_IGNORE_REASON)
+    try:
+        async with request.app[SESSIONMAKER]() as session, session.begin():
+            await faq.ignore(session, signed.person, number, reason, now=request.app[CLOCK].now())
+    except (Invalid, Conflict) as err:
+        return await _page(
+            request, signed, page_no=page_no, error=err.message, number=number, status=err.status
+        )
+    return _back(number, page_no, "done=ignored")
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/console/faq", queue)
     app.router.add_post("/console/faq/{number}/answer", answer)
     app.router.add_post("/console/faq/{number}/save", save)
+    app.router.add_post("/console/faq/{number}/ignore", ignore)

@@ -37,6 +37,25 @@ FAQ_EMPTY = "没有待答复的问题。"
 FAQ_ANSWER_NEEDED = "请先填写答复内容。"
 FAQ_ANSWERED = "已答复{ref}，并已发送给提问人。可以把这条答复存为问答，以后同类问题自动回答："
 FAQ_SAVED = "已把{ref}存为问答 {faq_id}，以后同类问题会自动用它回答。"
+FAQ_IGNORED = "已忽略{ref}，它不再出现在待答复的问题里。"
+FAQ_MERGED = "已用问答 {faq_id} 答复{ref}，并已发送给提问人。"
+FAQ_MERGED_ALIAS = "这个问题已加入该问答的例句，以后同类问题会自动回答。"
+FAQ_MERGED_SHARED = "这是上级共享的问答，工作台里不能给它加例句。"
+FAQ_MERGE_PICK = "选一条已有问答，用它的答案答复这个问题："
+FAQ_MERGE_NONE = "没有找到问答，换个词再搜。"
+# 问答条目: browsing and editing entries.
+FAQ_ENTRY_DONE = {
+    "added": "已添加问答 {faq_id}，聊天里马上就会用它回答本县的提问。",
+    "edited": "已保存问答 {faq_id} 的修改，聊天里马上生效。",
+    "retired": "已停用问答 {faq_id}，聊天里不再用它回答。可以随时恢复。",
+    "restored": "已恢复问答 {faq_id}，聊天里又会用它回答。",
+}
+FAQ_ENTRIES_EMPTY = "没有符合条件的问答。"
+FAQ_SCOPE_ZH = {"all": "本县和共享", "own": "本县的", "shared": "上级共享的"}
+FAQ_STATE_ZH = {"active": "在用", "retired": "已停用"}
+FAQ_SHARED = "上级共享（只读）"
+FAQ_OWN = "本县"
+FAQ_RETIRE_CONFIRM = "停用后，聊天里不再用问答 {faq_id} 回答（条目保留，可以恢复）。确定停用吗？"
 FLAG_ZH = {"outside_county": "位置不在本县", "outside_china": "位置异常"}
 KIND_ZH = {TaskKind.TASK: "任务", TaskKind.NOTICE: "通知", TaskKind.RECTIFY: "整改"}
 # A village's state on one task, in the order the village x status view shows them.

@@ -256,6 +256,7 @@ async def test_console_pages_without_a_session_ask_to_sign_in(site):
     async with Browser(server.base_url) as browser:
         hid = facts.households["v0a"]
         household_pages = ("/console/households/new", f"/console/households/{hid}/retire")
+        faq = ("/console/faq/entries", "/console/faq/entries/F001", "/console/faq/1/merge")
         for path in (
             *REGION_ROUTES,
             f"/console/tasks/{facts.task_id}",
@@ -264,6 +265,7 @@ async def test_console_pages_without_a_session_ask_to_sign_in(site):
             "/console/jobs/1",
             "/console/jobs/1/progress",
             "/console/jobs/1/file",
+            *faq,
         ):
             status, page = await browser.get(path)
             assert status == 401 and "后台" in page and "核查饮水安全" not in page
@@ -286,6 +288,12 @@ async def test_console_routes_answer_odd_input_without_a_server_error(site, sess
                 f"/console/households/{value or 'x'}",
                 f"/console/households/{value or 'x'}/retire",
                 f"/console/login?t={value}&to={value}",
+                # FAQ entries are not regions: their matrix is in test_console_faq_entries.
+                f"/console/faq/entries?q={value}&scope={value}&state={value}&page={value}",
+                f"/console/faq/entries/{value or 'x'}",
+                f"/console/faq/entries/{value or 'x'}/edit",
+                f"/console/faq/entries/{value or 'x'}/retire",
+                f"/console/faq/{value or 'x'}/merge?q={value}&page={value}",
                 f"/console/exports?month={value}&region={value}",
                 f"/console/jobs/{value or 'x'}",
                 f"/console/jobs/{value or 'x'}/progress",
