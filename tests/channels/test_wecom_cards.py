@@ -5,13 +5,13 @@ and its card is updated once with the tap's response code."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from bot import appkeys as appmod
-from bot.channels.wecom.cards import TASK_ID
+from bot.channels.wecom.cards import TASK_ID, build, press_of
 from bot.channels.wecom.channel import CHANNEL_KEY
 from core.messages import Button, Reply
 from handlers import visit_texts
@@ -263,3 +263,24 @@ async def test_cards_switched_off_send_the_numbered_menu(
     finally:
         await server.close()
         await api.close()
+
+
+def test_card_holds_a_36_character_title_and_a_160_character_rest_else_text_leads() -> None:
+    ack = (Button("收到", "item:ack:t:1"),)
+    fits = build(Reply("题" * 36 + "\n" + "文" * 160, ack), "t1")
+    assert fits is not None and fits.lead == "" and fits.body["sub_title_text"] == "文" * 160
+    longer = build(Reply("题" * 37 + "\n短", ack), "t2")
+    assert longer is not None and longer.lead == "题" * 37 + "\n短"
+    assert longer.body["main_title"]["title"] == "题" * 35 + "…"
+    only_buttons = build(Reply("", ack), "t3")
+    assert only_buttons is not None and only_buttons.body["main_title"]["title"] == "请选择"
+    assert build(Reply("重复", (Button("是", "x"), Button("对", "x"))), "t4") is None
+
+
+def test_card_event_with_a_forged_task_id_is_a_press_without_a_card() -> None:
+    at = datetime(2026, 11, 10, tzinfo=UTC)
+    event = {"MsgType": "event", "Event": "template_card_event", "EventKey": "item:ack:t:1"}
+    assert press_of(event | {"TaskId": "a b/../c", "ResponseCode": "RC1"}, at) is None
+    assert press_of(event | {"TaskId": "cunbot_1", "ResponseCode": ""}, at) is None
+    press = press_of(event | {"TaskId": "cunbot_1", "ResponseCode": "RC1"}, at)
+    assert press is not None and (press.task_id, press.key) == ("cunbot_1", "item:ack:t:1")
