@@ -511,3 +511,24 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     heartbeat_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class ChannelCard(Base):
+    """A message sent with clickable buttons (a WeCom template card, 模板卡片): to whom, which
+    buttons (label, payload), and the one response code spent updating it after a press."""
+
+    __tablename__ = "channel_cards"
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "card_id", name="channel_card"),
+        sa.Index("ix_channel_cards_recipient", "channel", "external_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    card_id: Mapped[str] = mapped_column(sa.String(128))
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    buttons: Mapped[list[Any]]
+    sent_at: Mapped[datetime]
+    response_code: Mapped[str | None] = mapped_column(sa.String(512), unique=True)
+    answered_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(sa.String(200))

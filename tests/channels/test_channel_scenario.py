@@ -7,8 +7,9 @@
 
 Each channel is driven over its real transport (tests/fakes/drivers.py,
 tests/fakes/webchat_driver.py); buttons are pressed the way each channel shows them (WeCom: a
-numbered menu answered with the number, as on DingTalk, whose robot sends no location so
-that one step is left out there; Telegram: an inline keyboard; web chat: a button frame).
+template card's button, its card then updated with the tap's response code; DingTalk: a
+numbered menu answered with the number, and its robot sends no location so that one step is
+left out there; Telegram: an inline keyboard; web chat: a button frame).
 """
 
 from __future__ import annotations

@@ -347,6 +347,7 @@ async def test_reply_with_number_presses_the_button_of_the_last_menu(rig: WeComR
     sm = rig.app[appmod.SESSIONMAKER]
     world = await make_world(sm, clock.now())
     await bind(sm, world.people["sec0"], "wecom", "wang", clock.now())
+    rig.api.refuse_cards = 40008  # no template cards here: buttons are the numbered menu
     sender = rig.app[appmod.SENDERS]["wecom"]
     menu = Reply(
         "新任务：核查危房", (Button("确认收到", "task:ack:7"), Button("稍后", "task:later:7"))

@@ -2,8 +2,9 @@
 
 Each driver sends what a phone would send (a callback, an update, a WebSocket frame) and
 returns the texts the bot answered with. ``press(label)`` presses the button with that label
-on the last message that had buttons, the way that channel shows buttons (WeCom: a numbered
-menu, so the driver replies with the number; Telegram: an inline keyboard callback).
+on the last message that had buttons, the way that channel shows buttons (WeCom: a template
+card's button, or the numbered menu of a card WeCom refused, answered with the number;
+DingTalk: a numbered menu; Telegram: an inline keyboard callback).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wecom_api import FakeWeComApi
 from tests.fakes.wecom_client import (
     WeComClient,
+    card_event_xml,
     image_xml,
     location_xml,
     text_xml,
@@ -70,7 +72,7 @@ class WeComDriver(Driver):
         self.external_id = user
 
     async def _post(self, xml: str) -> list[str]:
-        before = len(self.api.texts_to(self.external_id))
+        before = len(self.api.shown_to(self.external_id))
         cb = self.client.callback(xml, int(self.clock.now().timestamp()))
         async with aiohttp.ClientSession() as http:
             async with http.post(
@@ -78,7 +80,7 @@ class WeComDriver(Driver):
             ) as resp:
                 assert resp.status == 200, await resp.text()
         await drain(self.app)
-        return self.api.texts_to(self.external_id)[before:]
+        return self.api.shown_to(self.external_id)[before:]
 
     def _now(self) -> int:
         return int(self.clock.now().timestamp())
@@ -97,20 +99,35 @@ class WeComDriver(Driver):
         xml = location_xml(self.external_id, lat, lon, label, f"w{next(_ids)}", self._now())
         return await self._post(xml)
 
-    def last_buttons(self) -> list[str]:
-        for text in reversed(self.api.texts_to(self.external_id)):
-            options = re.findall(r"^(\d+)\. (.+)$", text, re.M)
+    def _last_buttons(self) -> tuple[dict[str, Any] | None, list[str]]:
+        """The last message with buttons: (its card, or None for a numbered menu; labels)."""
+        for m in reversed(self.api.sent):
+            if m["touser"] != self.external_id:
+                continue
+            if "template_card" in m:
+                card = m["template_card"]
+                return card, [b["text"] for b in card["button_list"]]
+            options = re.findall(r"^(\d+)\. (.+)$", m.get("text", {}).get("content", ""), re.M)
             if options:
-                return [label for _, label in options]
-        return []
+                return None, [label for _, label in options]
+        return None, []
 
     async def last_push(self) -> tuple[str, list[str]]:
-        texts = self.api.texts_to(self.external_id)
-        return (texts[-1] if texts else ""), self.last_buttons()
+        shown = self.api.shown_to(self.external_id)
+        return (shown[-1] if shown else ""), self._last_buttons()[1]
 
     async def press(self, label: str) -> list[str]:
-        number = self.last_buttons().index(label) + 1
-        return await self.text(str(number))
+        card, labels = self._last_buttons()
+        if card is None:
+            return await self.text(str(labels.index(label) + 1))
+        [key] = [b["key"] for b in card["button_list"] if b["text"] == label]
+        code = self.api.tap_code(card["task_id"])
+        answers = await self._post(
+            card_event_xml(self.external_id, key, card["task_id"], code, self._now())
+        )
+        # What the phone shows next: the tapped card's buttons greyed out, with that code.
+        assert [u["response_code"] for u in self.api.card_updates][-1:] == [code]
+        return answers
 
 
 class TelegramDriver(Driver):

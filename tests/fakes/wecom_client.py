@@ -122,3 +122,15 @@ def event_xml(user: str, event: str, key: str, create_time: int) -> str:
         f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
         f"<EventKey><![CDATA[{key}]]></EventKey><AgentID>1000002</AgentID></xml>"
     )
+
+
+def card_event_xml(user: str, key: str, task_id: str, code: str, create_time: int) -> str:
+    """A tap on a template card's button (Event template_card_event)."""
+    return (
+        f"<xml><ToUserName><![CDATA[corp]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{create_time}</CreateTime>"
+        f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
+        f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"
+        f"<CardType><![CDATA[button_interaction]]></CardType>"
+        f"<ResponseCode><![CDATA[{code}]]></ResponseCode><AgentID>1000002</AgentID></xml>"
+    )

@@ -9,7 +9,8 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from bot.channels.wecom.api import WeComApi, WeComSender
+from bot.channels.wecom.api import WeComApi
+from bot.channels.wecom.sender import WeComSender
 from bot.channels.wecom.settings import WeComSettings
 from core.channel import SendResult
 from tasks.delivery import MAX_AGE, Delivery

@@ -1,5 +1,6 @@
-"""WeCom server API client (access token, message/send, media/get, media/upload) and the
-outbox sender built on it.
+"""WeCom server API client (access token, message/send, message/update_template_card,
+media/get, media/upload); the outbox sender built on it is in
+:mod:`bot.channels.wecom.sender`.
 
 The access token is cached until shortly before ``expires_in`` and refreshed single-flight:
 callers that find it stale wait on one lock, and the first one in fetches; a caller whose
@@ -17,25 +18,13 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels import menus
 from bot.channels.bodies import TooLarge, read_limited
-from bot.channels.split import split_bytes
-from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.settings import WeComSettings
-from core.channel import ChannelLimits, RateLimit, SendResult
-from core.messages import Reply
 
 log = logging.getLogger(__name__)
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
-API_LIMIT = 45009
-ALL_USERS_INVALID = 81013
 MAX_MEDIA = 10 * 1024 * 1024
-TEXT_BYTES = 2048  # message/send text content limit (bytes, UTF-8)
-DOWN = (aiohttp.ClientConnectionError, TimeoutError, ConnectionError)  # unreachable (breaker)
-RATE_LIMIT_WAIT = 60.0  # seconds; WeCom does not say how long to back off after 45009
-# WeCom's per-member limit; the excess is dropped without an error, so replies count too.
-LIMITS = ChannelLimits(per_recipient=(RateLimit(30, 60), RateLimit(1000, 3600)), replies_too=True)
 
 
 class WeComError(Exception):
@@ -113,6 +102,10 @@ class WeComApi:
     async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
         return await self.call("POST", "message/send", json=payload)
 
+    async def update_template_card(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Spend a response code on a template card (bot.channels.wecom.cards)."""
+        return await self.call("POST", "message/update_template_card", json=payload)
+
     async def get_media(self, media_id: str) -> bytes:
         """Download a media file (an image sent to the app); raises WeComError on an API error."""
         token = await self.token()
@@ -147,70 +140,3 @@ class WeComApi:
         if int(result.get("errcode", 0)) != 0 or not result.get("media_id"):
             raise WeComError(int(result.get("errcode", -1)), str(result.get("errmsg", "")))
         return str(result["media_id"])
-
-
-class WeComSender:
-    """``app[SENDERS]["wecom"]``: turns an outbox body (a Reply) into message/send calls."""
-
-    name = CHANNEL
-    limits = LIMITS
-
-    def __init__(
-        self,
-        api: WeComApi,
-        agent_id: int,
-        media_dir: Path,
-        memory: menus.MenuMemory | None,
-    ) -> None:
-        """``memory``: where a sent message's buttons are remembered; ``None`` for replies
-        whose menu the inbound transaction already stored (MenuMemory.remember_replies)."""
-        self.api = api
-        self.agent_id = agent_id
-        self.media_dir = media_dir
-        self.memory = memory
-
-    async def send(
-        self, external_id: str, body: dict[str, Any], outbox_id: int | None = None
-    ) -> SendResult:
-        reply = Reply.from_dict(body)
-        try:
-            if reply.image:
-                media_id = await self.api.upload_image(self.media_dir / reply.image)
-                result = self._result(
-                    await self.api.send(self._payload(external_id, "image", {"media_id": media_id}))
-                )
-                if not result.ok:
-                    return result
-            text = menus.render(reply)
-            result = SendResult(ok=True)
-            if text:
-                for piece in split_bytes(text, TEXT_BYTES):
-                    result = self._result(
-                        await self.api.send(self._payload(external_id, "text", {"content": piece}))
-                    )
-                    if not result.ok:
-                        return result
-        except (aiohttp.ClientError, TimeoutError, WeComError, OSError, ValueError) as exc:
-            # ValueError: a body that is not JSON (e.g. an HTML error page from a proxy)
-            log.warning("wecom send failed outbox=%s error=%r", outbox_id, exc)
-            down = isinstance(exc, DOWN) or getattr(exc, "status", 0) >= 500
-            return SendResult(ok=False, unavailable=down, error=repr(exc)[:500])
-        if self.memory is not None:
-            await self.memory.remember(external_id, reply)
-        return result
-
-    def _payload(self, user: str, msgtype: str, content: dict[str, Any]) -> dict[str, Any]:
-        return {"touser": user, "msgtype": msgtype, "agentid": self.agent_id, msgtype: content}
-
-    @staticmethod
-    def _result(data: dict[str, Any]) -> SendResult:
-        code = int(data.get("errcode", 0))
-        if code == API_LIMIT:
-            return SendResult(ok=False, retry_after=RATE_LIMIT_WAIT, error="wecom 45009 api limit")
-        if code == ALL_USERS_INVALID or data.get("invaliduser"):
-            return SendResult(ok=False, permanent=True, error=f"wecom invaliduser errcode={code}")
-        if code != 0:
-            return SendResult(
-                ok=False, error=f"wecom errcode={code} {data.get('errmsg', '')}"[:500]
-            )
-        return SendResult(ok=True)

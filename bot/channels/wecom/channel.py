@@ -2,6 +2,7 @@
 
     WeCom --callback--> verify + decrypt + parse -> Incoming -> inbox (commit) -> 200 "success"
                                                       `-> background: handle -> message/send
+                                                          (a card tap: then its card updated)
 
 WeCom waits five seconds for the answer and then retries (up to three times), so the answer
 goes out as soon as the message is in the inbox; the inbox's unique (channel, message id)
@@ -35,8 +36,10 @@ from bot.channels.bodies import TooLarge, read_limited
 from bot.channels.ingest import PhotoRefused, ingest_photo
 from bot.channels.replies import QueueReplies, send_replies
 from bot.channels.wecom import CHANNEL
-from bot.channels.wecom.api import WeComApi, WeComError, WeComSender
+from bot.channels.wecom.api import WeComApi, WeComError
+from bot.channels.wecom.cards import CardBook, CardPress, press_of
 from bot.channels.wecom.crypto import CallbackRejected, WeComCrypto
+from bot.channels.wecom.sender import WeComSender
 from bot.channels.wecom.settings import WeComSettings
 from bot.channels.wecom.xml import MAX_BODY, event_message_id, parse_xml
 from core.inputs import finite
@@ -71,10 +74,13 @@ class WeComChannel:
         self.api = WeComApi(settings, http)
         self.memory = menus.MenuMemory(app[SESSIONMAKER], app[CLOCK], CHANNEL)
         media_dir = app[RULES].media_dir
+        # Cards already out are updated after a tap even when sending cards is switched off.
+        self.cards = CardBook(app[SESSIONMAKER], app[CLOCK], self.api, settings.agent_id)
+        sent_cards = self.cards if settings.cards else None
         # Pushes (delivery worker) remember their menu after sending; replies to a message
         # have theirs stored in the message's transaction (see process).
-        self.sender = WeComSender(self.api, settings.agent_id, media_dir, self.memory)
-        self.reply_sender = WeComSender(self.api, settings.agent_id, media_dir, None)
+        self.sender = WeComSender(self.api, settings.agent_id, media_dir, self.memory, sent_cards)
+        self.reply_sender = WeComSender(self.api, settings.agent_id, media_dir, None, sent_cards)
         self._handling = asyncio.Semaphore(HANDLE_CONCURRENCY)
 
     async def start(self) -> None:
@@ -141,8 +147,10 @@ class WeComChannel:
         except Exception:  # not stored (the database is away): WeCom retries on a non-200
             log.warning("wecom message not stored, asking WeCom to retry", exc_info=True)
             return web.Response(status=503, text="retry")
-        if inbox_id is not None:
-            spawn(self.app, self.process(inbox_id, incoming), f"wecom:{incoming.message_id}")
+        if inbox_id is not None:  # None: a retry of a callback already stored
+            press = press_of(msg, incoming.ts)
+            work = self.process(inbox_id, incoming, press)
+            spawn(self.app, work, f"wecom:{incoming.message_id}")
         return web.Response(text="success")
 
     def _reject(self, request: web.Request, exc: CallbackRejected) -> web.Response:
@@ -212,21 +220,26 @@ class WeComChannel:
         async with asyncio.timeout(MEDIA_TIMEOUT):
             return await self.api.get_media(media_id)
 
-    async def process(self, inbox_id: int, incoming: Incoming) -> None:
+    async def process(
+        self, inbox_id: int, incoming: Incoming, press: CardPress | None = None
+    ) -> None:
         # WeCom has had its 200: the replies go to the outbox with the handling, and are sent
-        # from there at once (bot.channels.replies), so a crash in between loses none.
+        # from there at once (bot.channels.replies), so a crash in between loses none. A card
+        # tap's card is updated afterwards, once (a crash before that leaves it as it was).
         queue = QueueReplies(self.app, then=self.memory.remember_replies)
         try:
             async with self._handling:
                 replies = await self.app[INBOUND].handle(inbox_id, incoming, after=queue) or []
             await send_replies(self.app, self.reply_sender, incoming, replies, queue.ids)
+            if press is not None:
+                await self.cards.answer(incoming.sender_id, press)
         except Exception:  # nobody awaits this task: log here or lose the error
             log.exception("wecom processing failed msg=%s", incoming.message_id)
 
 
 def _event(msg: dict[str, str], base: dict[str, Any]) -> Incoming | None:
     event = msg.get("Event", "")
-    if event == "click":
+    if event in ("click", "template_card_event"):  # a menu item, or a card's button
         payload = clean_text(msg.get("EventKey", ""), 128)
         return Incoming(message_id=event_message_id(msg), kind="button", payload=payload, **base)
     if event == "enter_agent":

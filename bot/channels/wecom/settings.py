@@ -19,6 +19,9 @@ class WeComSettings(ChannelSettings):
     token: SecretStr = SecretStr("")
     aes_key: SecretStr = SecretStr("")
     api_base: str = "https://qyapi.weixin.qq.com"
+    # Replies and pushes with buttons as template cards (按钮交互型); off: the numbered text
+    # menu only (for a corp whose members still use clients without template cards).
+    cards: bool = True
 
     @property
     def enabled(self) -> bool:

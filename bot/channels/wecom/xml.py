@@ -54,9 +54,12 @@ def parse_xml(data: bytes) -> dict[str, str]:
 
 
 def event_message_id(msg: dict[str, str]) -> str:
-    """Events have no MsgId: sender + CreateTime + Event + EventKey identifies a retry."""
+    """Events have no MsgId: sender + CreateTime + Event + EventKey (+ a card's TaskId)
+    identifies a retry."""
+    task = [msg["TaskId"]] if msg.get("TaskId") else []
     key = ":".join(
         [msg.get("FromUserName", ""), msg.get("CreateTime", ""), msg.get("Event", "")]
         + [msg.get("EventKey", "")]
+        + task
     )
     return key if len(key) <= 120 else "ev:" + hashlib.sha1(key.encode()).hexdigest()
