@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import storage.models
 
 revision = '0012'
-down_revision = '0008'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
