@@ -3,11 +3,14 @@ the overview (概览), one task's village view and the household search, for a c
 member (the whole county) and a township officer.
 
     python bench/console_bench.py                 # small (CI): 5,000 households, 50,000 visits
-    python bench/console_bench.py --full --database-url postgresql+asyncpg://postgres@127.0.0.1/cunbot_bench
+    CUNBOT_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \
+        python bench/console_bench.py --full      # full size; builds the county (minutes)
+    ... python bench/console_bench.py --full --reuse   # measures again on the county built
 
 The county is visits_bench's (500 households a village, ten months of visits) plus 20 county
 tasks sent to every village, with their assignments in every state. The PostgreSQL database
-named must exist; its tables are dropped and rebuilt. Prints p50/p95; asserts nothing
+named must exist; its tables are dropped and rebuilt (not with --reuse, which keeps what an
+earlier run of the same size built). Prints p50/p95; asserts nothing
 (target: each page < 300 ms p95 on PostgreSQL at full size).
 """
 
@@ -140,7 +143,11 @@ async def main() -> None:
     parser.add_argument("--visits", type=int, default=50_000)
     parser.add_argument("--full", action="store_true", help="100,000 households, 1,000,000 visits")
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("CUNBOT_BENCH_DATABASE_URL", ""),
+        help="default: $CUNBOT_BENCH_DATABASE_URL, else a temporary SQLite file",
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="keep the data already in --database-url (no rebuild)"
     )

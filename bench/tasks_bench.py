@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from core.channel import ChannelLimits, RateLimit, SendResult  # noqa: E402
 from core.clock import FixedClock  # noqa: E402
 from core.rules import Rules  # noqa: E402
-from storage import db  # noqa: E402
+from storage import db, visit_summary  # noqa: E402
 from storage import tasks as task_store  # noqa: E402
 from storage.models import (  # noqa: E402
     Assignment,
@@ -166,6 +166,7 @@ async def seed(sm, villages: int, tasks: int, team: int, households: int) -> int
         ]
         for start in range(0, len(visits), 5000):
             await s.execute(sa.insert(Visit), visits[start : start + 5000])
+        await visit_summary.rebuild(s)  # the bulk insert bypassed the ORM's visit summaries
     for t in range(tasks):
         async with sm() as s, s.begin():
             deadline = START + timedelta(days=3 + t % 30, hours=11)

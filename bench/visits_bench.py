@@ -32,7 +32,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from bot.reports import export_visits  # noqa: E402
 from core.rules import Rules, VisitCount  # noqa: E402
-from storage import db  # noqa: E402
+from storage import db, visit_summary  # noqa: E402
 from storage.models import Base, Household, Person, Region, Visit  # noqa: E402
 from storage.readmodels import coverage as store  # noqa: E402
 
@@ -173,6 +173,9 @@ async def build(engine, households: int, visits: int, seed: int = 7) -> tuple[in
     if batch:
         async with engine.begin() as conn:
             await conn.execute(sa.insert(Visit), batch)
+    # The bulk insert bypassed the ORM: summarize the visits as migration 0014 does.
+    async with engine.begin() as conn:
+        await visit_summary.rebuild(conn)
     # Fresh statistics and (PostgreSQL) a visibility map, as autovacuum keeps on a live database;
     # without it index-only scans fall back to reading the table.
     async with engine.connect() as conn:

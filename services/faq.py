@@ -191,12 +191,17 @@ async def pick(
 
 
 # --- county staff ------------------------------------------------------------------------------
+def require_answerer(person: PersonDTO) -> None:
+    """Only county staff answer the county's questions (Refused otherwise)."""
+    scope.require_role(person, COUNTY_ROLES, ANSWERING)
+
+
 async def unanswered(
     session: AsyncSession, person: PersonDTO, *, limit: int = 10, offset: int = 0
 ) -> Queue:
     """The questions queued for the person's county, oldest first, ``limit`` of them from
     ``offset`` (empty without a county)."""
-    scope.require_role(person, COUNTY_ROLES, ANSWERING)
+    require_answerer(person)
     county_id = await _county_id(session, person)
     if county_id is None:
         return Queue((), 0)
@@ -208,7 +213,7 @@ async def unanswered(
 async def _county_question(session: AsyncSession, person: PersonDTO, number: int) -> QuestionDTO:
     """Question ``number`` of the person's own county (``提问 7``); any other number gets
     the same refusal."""
-    scope.require_role(person, COUNTY_ROLES, ANSWERING)
+    require_answerer(person)
     county_id = await _county_id(session, person)
     q = await questions.by_number(session, county_id, number) if county_id is not None else None
     if q is None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import visit_summary  # noqa: F401  (registers the visit summary listeners)
 from storage.regions import REGION_CACHE
 
 log = logging.getLogger(__name__)

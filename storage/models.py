@@ -124,8 +124,33 @@ class Household(Base):
     helper_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     active: Mapped[bool] = mapped_column(default=True)
+    # Kept by storage.visit_summary in the transaction that writes a visit (None: no active
+    # visit): the latest active visit (the console's "not visited for 30 days"), and the
+    # latest month with one, with its household_months figures (this month's coverage reads
+    # them from here instead of joining household_months).
+    last_visited_at: Mapped[datetime | None]
+    last_month: Mapped[str | None] = mapped_column(sa.String(7), index=True)
+    last_month_visits: Mapped[int | None]
+    last_month_days: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class HouseholdMonth(Base):
+    """A household's active visits in one local month (``visits``) and the days with one
+    (``days``), kept by storage.visit_summary in the transaction that writes a visit; visit
+    coverage (storage.readmodels.coverage) counts from here. No row: no active visit."""
+
+    __tablename__ = "household_months"
+    __table_args__ = (
+        # A month of every household (county coverage) read from the index alone.
+        sa.Index("ix_household_months_month", "month", "household_id", "days", "visits"),
+    )
+
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    visits: Mapped[int]
+    days: Mapped[int]
 
 
 class Visit(Base):

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.statuses import ProblemStatus, VisitStatus
-from storage.models import Household, Identity, Person, Problem, Question, Region, Visit
+from core.statuses import ProblemStatus
+from storage.models import Household, Identity, Person, Problem, Question, Region
 
 # Problem ages shown on the overview: (label days, upper bound in days; None: no bound).
 AGE_BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 7), (7, 15), (15, 30), (30, None))
@@ -55,21 +55,14 @@ def people_within(region_id: int) -> sa.Select[tuple[int]]:
     )
 
 
-def _seen_since(village_ids: list[int], since: datetime) -> sa.Select[tuple[int]]:
-    """Households with an active visit since ``since``, read from the index on (village,
-    visited_at, household, status) alone."""
-    return sa.select(Visit.household_id).where(
-        Visit.village_id.in_(village_ids),
-        Visit.visited_at >= since,
-        Visit.status == VisitStatus.ACTIVE,
-    )
-
-
 def _stale(village_ids: list[int], since: datetime) -> list[sa.ColumnElement[bool]]:
+    """Active households whose latest active visit (kept on the household row by
+    storage.visit_summary) is before ``since``, or that were never visited."""
+    last = Household.last_visited_at
     return [
         Household.village_id.in_(village_ids),
         Household.active.is_(True),
-        Household.id.not_in(_seen_since(village_ids, since)),
+        sa.or_(last.is_(None), last < since),
     ]
 
 
@@ -92,34 +85,24 @@ async def stale_page(
     offset: int,
 ) -> list[StaleHousehold]:
     """One page of :func:`stale_count`'s households by village and code, each with its last
-    active visit (looked up for the page's households only)."""
+    active visit."""
     if not village_ids:
         return []
-    page = (
-        await session.execute(
-            sa.select(
-                Household.id,
-                Household.code,
-                Household.head_name,
-                Household.category,
-                Household.village_id,
-            )
-            .where(*_stale(village_ids, since))
-            .order_by(Household.village_id, Household.code)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
     rows = await session.execute(
-        sa.select(Visit.household_id, sa.func.max(Visit.visited_at))
-        .where(Visit.household_id.in_([r[0] for r in page]), Visit.status == VisitStatus.ACTIVE)
-        .group_by(Visit.household_id)
+        sa.select(
+            Household.id,
+            Household.code,
+            Household.head_name,
+            Household.category,
+            Household.village_id,
+            Household.last_visited_at,
+        )
+        .where(*_stale(village_ids, since))
+        .order_by(Household.village_id, Household.code)
+        .limit(limit)
+        .offset(offset)
     )
-    last: dict[int, datetime] = {hid: at for hid, at in rows}
-    return [
-        StaleHousehold(hid, code, head, cat, vid, last.get(hid))
-        for hid, code, head, cat, vid in page
-    ]
+    return [StaleHousehold(*r) for r in rows]
 
 
 async def open_problems_by_age(

@@ -4,8 +4,11 @@ A household's quota comes from its category: the configured default, or its coun
 township's or village's own number (storage.visit_quotas). It met the quota when what counts
 of its active visits this month (each day with a visit, or each visit: ``QuotaPolicy.count``)
 reaches a quota above zero. Every reader (本月走访, 未走访, the digests and the month-end
-nudge, the 覆盖率 ledger) goes through :func:`_per_household`, so the rule is written once, in
-SQL, and the figures are computed in the database.
+nudge, the 覆盖率 ledger, the console) goes through :func:`_per_household`, so the rule is
+written once, in SQL, and the figures are computed in the database. What counts is read from
+the visit summary storage.visit_summary keeps with every visit written (a household's active
+visits of the month wherever they were recorded): one figure per household instead of every
+visit, and for this month on the household row itself (see :func:`_households`).
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.util import ClauseAdapter
 
 from core.rules import QuotaPolicy, VisitCount
-from core.statuses import VisitStatus
-from storage.models import Household, Region, Visit
+from storage.models import Household, HouseholdMonth, Region
 from storage.visit_quotas import quota_expr
 
 
@@ -57,44 +60,54 @@ class Coverage:
         return self.households_due - self.households_met
 
 
-def _month_counts(month: str, village_ids: list[int], count: VisitCount) -> sa.Subquery:
-    counted = sa.func.count(sa.distinct(Visit.day)) if count == VisitCount.DAY else sa.func.count()
-    return (
-        sa.select(Visit.household_id, counted.label("n"))
-        .where(
-            Visit.month == month,
-            Visit.status == VisitStatus.ACTIVE,
-            Visit.village_id.in_(village_ids),
-        )
-        .group_by(Visit.household_id)
-        .subquery()
-    )
-
-
 async def _per_household(
     session: AsyncSession, month: str, village_ids: list[int], policy: QuotaPolicy
 ) -> sa.Subquery:
     """Each active household of the villages: its quota (``required``), what counts of its
     active visits this month (``visited``) and whether it met the quota (``met``, 1 or 0)."""
-    counts = _month_counts(month, village_ids, policy.count)
     quota = await quota_expr(session, village_ids, policy.defaults)
-    visited = sa.func.coalesce(counts.c.n, 0)
-    return (
-        sa.select(
-            Household.id.label("household_id"),
-            Household.village_id.label("village_id"),
-            Household.code.label("code"),
-            Household.head_name.label("head_name"),
-            Household.category.label("category"),
-            quota.label("required"),
-            visited.label("visited"),
-            sa.case(((quota > 0) & (visited >= quota), 1), else_=0).label("met"),
-        )
+    households, visited = await _households(session, month, village_ids, policy.count)
+    return households.add_columns(
+        Household.id.label("household_id"),
+        Household.village_id.label("village_id"),
+        Household.code.label("code"),
+        Household.head_name.label("head_name"),
+        Household.category.label("category"),
+        quota.label("required"),
+        visited.label("visited"),
+        sa.case((_met(quota, visited), 1), else_=0).label("met"),
+    ).subquery()
+
+
+def _met(quota: sa.ColumnElement[int], visited: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+    """The rule: a quota above zero, reached."""
+    return (quota > 0) & (visited >= quota)
+
+
+async def _households(
+    session: AsyncSession, month: str, village_ids: list[int], count: VisitCount
+) -> tuple[sa.Select[Any], sa.ColumnElement[int]]:
+    """The villages' active households (a SELECT to add columns to) and what counts toward
+    the quota in ``month``: days with an active visit, or active visits (0: none).
+
+    Both come from storage.visit_summary. When no household has a month later than
+    ``month`` (this month, as a rule), each household row's copy of its latest month holds
+    the figure and no join is needed; for an earlier month household_months is joined."""
+    base = (
+        sa.select()
         .select_from(Household)
-        .outerjoin(counts, counts.c.household_id == Household.id)
         .where(Household.village_id.in_(village_ids), Household.active.is_(True))
-        .subquery()
     )
+    latest = await session.scalar(sa.select(sa.func.max(Household.last_month)))
+    day = count == VisitCount.DAY
+    if latest is None or latest <= month:
+        own = Household.last_month_days if day else Household.last_month_visits
+        return base, sa.case((Household.last_month == month, own), else_=0)
+    joined = base.outerjoin(
+        HouseholdMonth,
+        (HouseholdMonth.household_id == Household.id) & (HouseholdMonth.month == month),
+    )
+    return joined, sa.func.coalesce(HouseholdMonth.days if day else HouseholdMonth.visits, 0)
 
 
 def _progress_columns(per: sa.Subquery) -> list[sa.ColumnElement[Any]]:
@@ -151,23 +164,38 @@ async def households_short(
 async def coverage_by_village(
     session: AsyncSession, village_ids: list[int], month: str, policy: QuotaPolicy
 ) -> list[Coverage]:
-    """One row per village, computed in one GROUP BY over households and this month's visits."""
+    """One row per village. The households are first counted per (village, category, what
+    counts this month), so the quota (the same CASE as :func:`_per_household`'s, adapted to
+    those groups) is worked out once per group instead of once per household."""
     if not village_ids:
         return []
-    per = await _per_household(session, month, village_ids, policy)
-    h = per.c
-    capped = sa.case((h.visited > h.required, h.required), else_=h.visited)
+    households, visited = await _households(session, month, village_ids, policy.count)
+    counted = visited.label("visited")
+    groups = (
+        households.add_columns(
+            Household.village_id, Household.category, counted, sa.func.count().label("households")
+        )
+        .group_by(Household.village_id, Household.category, counted)
+        .subquery()
+    )
+    g = groups.c
+    quota = ClauseAdapter(groups).traverse(await quota_expr(session, village_ids, policy.defaults))
+    capped = sa.case((g.visited > quota, quota), else_=g.visited)
+
+    def total(of: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(of * g.households), 0)
+
     query = (
         sa.select(
             Region.id,
             Region.name,
-            sa.func.coalesce(sa.func.sum(sa.case((h.required > 0, 1), else_=0)), 0),
-            sa.func.coalesce(sa.func.sum(h.met), 0),
-            sa.func.coalesce(sa.func.sum(h.required), 0),
-            sa.func.coalesce(sa.func.sum(capped), 0),
+            total(sa.case((quota > 0, 1), else_=0)),
+            total(sa.case((_met(quota, g.visited), 1), else_=0)),
+            total(quota),
+            total(capped),
         )
         .select_from(Region)
-        .outerjoin(per, h.village_id == Region.id)
+        .outerjoin(groups, g.village_id == Region.id)
         .where(Region.id.in_(village_ids))
         .group_by(Region.id, Region.name)
         .order_by(Region.id)

@@ -243,3 +243,61 @@ async def test_existing_rows_get_public_numbers_per_county_in_id_order(empty_eng
     assert "number" not in {c["name"] for c in columns}
     await db.upgrade(empty_engine)
     assert await _diff(empty_engine) == []
+
+
+VISITS = _table(
+    "visits", "id", "household_id", "village_id", "visitor_id", "visited_at", "month", "day",
+    "checklist", "status", "created_at", "updated_at",
+)  # fmt: skip
+
+
+async def test_visit_summaries_are_backfilled_from_the_visits(empty_engine):
+    """0014 sums the active visits per household and month (visits, distinct days) and keeps
+    each household's latest active visit; revoked visits count nowhere; it goes down and up."""
+    from datetime import timedelta
+
+    await db.upgrade(empty_engine, "0008")
+    async with empty_engine.begin() as conn:
+        a = await _old_world(conn)
+        hh = {}
+        for code in ("H1", "H2", "H3"):
+            hh[code] = await _insert(
+                conn, HOUSEHOLDS, code=code, village_id=a["village"], head_name=code,
+                category="监测户", members=1, active=True, created_at=NOW, updated_at=NOW,
+            )  # fmt: skip
+        for code, at, status in (
+            ("H1", NOW, "active"),
+            ("H1", NOW + timedelta(hours=2), "active"),  # the same day
+            ("H1", NOW + timedelta(days=1), "active"),
+            ("H1", NOW + timedelta(days=30), "revoked"),  # December, revoked
+            ("H1", NOW - timedelta(days=20), "active"),  # October
+            ("H2", NOW + timedelta(days=3), "revoked"),  # revoked only
+        ):
+            await _insert(
+                conn, VISITS, household_id=hh[code], village_id=a["village"],
+                visitor_id=a["person"], visited_at=at, month=f"{at:%Y-%m}", day=at.date(),
+                checklist={}, status=status, created_at=at, updated_at=at,
+            )  # fmt: skip
+    await db.upgrade(empty_engine, "0014")
+    async with empty_engine.connect() as conn:
+        months = await conn.execute(
+            sa.text("SELECT household_id, month, visits, days FROM household_months")
+        )
+        assert sorted(months) == [(hh["H1"], "2026-10", 1, 1), (hh["H1"], "2026-11", 3, 2)]
+        last = await conn.execute(
+            sa.text(
+                "SELECT id, last_visited_at, last_month, last_month_visits, last_month_days "
+                "FROM households"
+            )
+        )
+        got = {r[0]: (str(r[1])[:16] if r[1] is not None else None, *r[2:]) for r in last}
+    never = (None, None, None, None)
+    assert got == {
+        hh["H1"]: ("2026-11-11 02:00", "2026-11", 3, 2),
+        hh["H2"]: never,
+        hh["H3"]: never,
+    }
+    await db.downgrade(empty_engine, "0008")
+    assert "household_months" not in await _tables(empty_engine)
+    await db.upgrade(empty_engine)
+    assert await _diff(empty_engine) == []

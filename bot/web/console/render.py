@@ -29,7 +29,7 @@ from core.errors import DomainError
 from core.inputs import int_id
 from core.privacy import mask_pii
 from core.roles import ROLE_ZH
-from services import audit_refusals, console_auth
+from services import audit_refusals, console_auth, console_nav
 from services.console_auth import Current
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ ENV = web.AppKey("console_env", jinja2.Environment)
 COOKIE = "cunbot_console"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 MAX_FIELD = 200
+NAV_KEYS = tuple(key for key, _label in T.NAV)
 
 Route = Callable[[web.Request, Current], Awaitable[web.StreamResponse]]
 
@@ -79,6 +80,7 @@ def render(
         .get_template(template)
         .render(
             me=signed.person if signed else None,
+            shown=console_nav.visible(signed.person, NAV_KEYS) if signed else frozenset(),
             csrf=signed.session.csrf_token if signed else "",
             request_path=request.path,
             failed=status >= 400,

@@ -10,6 +10,7 @@ import pytest
 
 from bot.reports import coverage_rows
 from services import console
+from storage import visits
 from storage.readmodels.county_day import county_day
 from storage.readmodels.dead_letters import dead_letter_counts
 from tasks.digest import local_day
@@ -153,3 +154,35 @@ async def test_stale_households_are_listed_never_visited_first(site, sessionmake
     assert codes == ["A003", "B002", "D001"]
     assert "2026-10-01" in stale and stale.count("从未走访") == 2
     assert "Z001" not in stale and "共 " in stale
+
+
+async def test_overview_digest_and_ledger_agree_after_a_visit_is_revoked_and_amended(
+    site, sessionmaker, clock, quota_rules
+):
+    """The figures come from the visit summary the visit writes keep: revoking 李二's visit
+    (石门村 falls to 1 of 3) and amending one of 王大's changes all three readers alike."""
+    facts, _server = site
+    county0 = facts.world.people["county0"]
+    now = clock.now()
+    _, day = local_day(now, quota_rules)
+    async with sessionmaker() as s, s.begin():
+        li = await visits.last_visit_of(s, facts.households["v0b"])
+        wang = await visits.last_visit_of(s, facts.households["v0a"])
+        assert li is not None and wang is not None
+        await visits.revoke(s, li.id, now)
+        await visits.amend(s, wang.id, now, note="补记")
+    async with sessionmaker() as s:
+        o = await console.overview(
+            s, county0, region_id=None, month=day.month, now=now, rules=quota_rules
+        )
+        digest = await county_day(s, facts.world.county.id, day, quota_rules.quota_policy)
+        ledger, ledger_total = await coverage_rows(
+            s, [v.id for v in facts.world.villages], day.month, quota_rules.quota_policy
+        )
+    shimen = next(c for c in o.villages if c.name == "石门村")
+    assert (shimen.households_due, shimen.households_met) == (3, 1)
+    assert {row[1]: row[2:4] for row in ledger}["石门村"] == (3, 1)
+    assert (o.total.households_due, o.total.households_met) == ledger_total[2:4] == (6, 2)
+    lowest = {c.region_id: c for c in digest.lowest}
+    assert all(lowest[c.region_id] == c for c in o.villages if c.region_id in lowest)
+    assert o.stale == 4  # 李二 joins 张三 (October), 钱五 and 周七 (never visited)
