@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import storage.models
 
 revision = '0014'
-down_revision = '0008'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
