@@ -2,7 +2,7 @@
 or a download (the console and the download route show these as they are)."""
 
 PUSH_FILES = "\n附件（点击链接下载）："
-PUSH_FILE = "\n· {name}（{size}）：{url}"
+PUSH_FILE = "\n· {name}（{size}）\n{url}"
 
 TOO_BIG = "附件「{name}」太大了（{size}），每个文件最多 {limit}。请压缩或拆分后再上传。"
 WRONG_TYPE = (
