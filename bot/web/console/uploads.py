@@ -135,8 +135,10 @@ async def _file(
             size += len(chunk)
             if keep:
                 await asyncio.to_thread(_write, handle, digest, keep)
-    finally:
-        await asyncio.to_thread(handle.close)
+    except BaseException:  # a broken or oversized body (or a cancel): keep no half file
+        await asyncio.to_thread(_close_and_remove, handle, path)
+        raise
+    await asyncio.to_thread(handle.close)
     if size == 0 and not name:  # the empty part a browser sends when no file was chosen
         await asyncio.to_thread(_remove, path)
         return
@@ -146,6 +148,11 @@ async def _file(
 def _write(handle: BinaryIO, digest: hashlib._Hash, data: bytes) -> None:
     handle.write(data)
     digest.update(data)
+
+
+def _close_and_remove(handle: BinaryIO, path: Path) -> None:
+    handle.close()
+    _remove(path)
 
 
 def _remove(path: Path) -> None:

@@ -291,3 +291,22 @@ def test_sniff_reads_the_bytes_not_the_name(tmp_path):
         path = tmp_path / name
         path.write_bytes(data)
         assert attachments.sniff(Path(path)) == kind, name
+
+
+async def test_a_body_past_the_cap_is_refused_and_nothing_is_kept(site, sessionmaker, clock):
+    from bot.web.console.uploads import body_cap
+
+    facts, server, var = site
+    w = facts.world
+    huge = b"%PDF-1.4\n" + b"0" * (body_cap(LIMIT) + 1024)
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, w.people["county0"], clock.now())
+        form = multipart(_fields(await browser.csrf(), w.townships[1].id), [("巨大.pdf", huge)])
+        try:
+            status, page, _ = await _post(browser, form)
+        except aiohttp.ClientError:  # the server may stop reading before the upload ends
+            status, page = 400, "上传的内容太多了"
+    assert status == 400 and "上传的内容太多了" in page
+    assert _staged(var) == []
+    async with sessionmaker() as s:
+        assert await s.scalar(sa.select(sa.func.count()).select_from(TaskFile)) == 0
