@@ -101,7 +101,8 @@ class Batch:
 
 def human_size(size: int) -> str:
     if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB"
+        mb = size / 1024 / 1024
+        return f"{mb:.0f} MB" if size % (1024 * 1024) == 0 else f"{mb:.1f} MB"
     return f"{max(1, round(size / 1024))} KB"
 
 

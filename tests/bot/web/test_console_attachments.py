@@ -310,3 +310,10 @@ async def test_a_body_past_the_cap_is_refused_and_nothing_is_kept(site, sessionm
     assert _staged(var) == []
     async with sessionmaker() as s:
         assert await s.scalar(sa.select(sa.func.count()).select_from(TaskFile)) == 0
+
+
+def test_sizes_read_as_people_write_them():
+    assert attachments.human_size(attachments.MAX_FILE_BYTES) == "20 MB"
+    assert attachments.human_size(1536 * 1024) == "1.5 MB"
+    assert attachments.human_size(6000) == "6 KB"
+    assert attachments.human_size(10) == "1 KB"
