@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 from aiohttp import web
@@ -35,6 +36,7 @@ from bot.web import headers
 from core.clock import Clock, SystemClock
 from handlers.context import Services
 from handlers.features import build_registry
+from services import attachment_links
 from services.faq_index import FaqService
 from storage import db
 from tasks.delivery import ChannelGates, Delivery
@@ -44,7 +46,12 @@ log = logging.getLogger(__name__)
 
 # Modules with ``setup(app)``: each adds its routes and its own cleanup context. Channels come
 # from bot.channels.registry, and only the enabled ones are imported.
-WEB_MODULES: tuple[str, ...] = ("bot.web.reports", "bot.web.api", "bot.web.console")
+WEB_MODULES: tuple[str, ...] = (
+    "bot.web.reports",
+    "bot.web.api",
+    "bot.web.console",
+    "bot.web.attachments",
+)
 
 MAX_BODY = 12 * 1024 * 1024  # a 10 MB photo plus multipart overhead
 SHUTDOWN_WAIT = 15.0  # seconds in-flight messages get to finish on shutdown
@@ -62,7 +69,7 @@ def create_app(
     headers.install(app)
     app[CONFIG] = config
     app[CLOCK] = clock or SystemClock()
-    app[RULES] = config.rules
+    app[RULES] = replace(config.rules, file_link_key=attachment_links.link_key(config.secret_key()))
     app[SENDERS] = {}
     app[SERVICES] = Services()
     app[BACKGROUND] = set()

@@ -51,6 +51,9 @@ class CoreSettings(BaseSettings):
     secret_key: SecretStr | None = None
     # How long the signed photo links in an exported ledger stay valid.
     photo_link_hours: int = Field(72, ge=1, le=24 * 30)
+    # The largest task attachment (附件) the console accepts, in bytes; the default and the
+    # ceiling are services.attachments.MAX_FILE_BYTES (20 MB).
+    attachment_max_bytes: int = Field(20 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     quiet_hours: str = "21:30-07:30"

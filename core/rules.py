@@ -86,6 +86,9 @@ class Rules:
     media_dir: Path = Path("./var/media")
     public_url: str = "http://127.0.0.1:8080"
     push_channel: str = "last"  # last | webchat | wecom | telegram
+    # Key of the signed download links of task attachments (services.attachment_links);
+    # empty: links carry no signature and need a signed-in chat browser or console session.
+    file_link_key: bytes = field(default=b"", repr=False)
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.timezone)

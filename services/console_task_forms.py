@@ -17,10 +17,11 @@ from core.errors import DomainError, NotFound
 from core.statuses import TaskStatus
 from services import task_review, tasks
 from services import task_texts as T
-from storage import photos, task_queries, task_rows
+from storage import photos, task_files, task_queries, task_rows
 from storage.people import PersonDTO
 from storage.photos import ShownPhoto
 from storage.session import AsyncSession
+from storage.task_files import TaskFileDTO
 from storage.tasks import AssignmentDTO, TaskDTO
 
 
@@ -101,3 +102,11 @@ async def may_view_photo(session: AsyncSession, me: PersonDTO, rel_path: str) ->
     """The media route's check (the same as the chat's /media): the photo's village within the
     person's region, or their own upload. None: no photo has that path."""
     return await photos.may_view_photo(session, me.id, rel_path)
+
+
+async def attachments_of(session: AsyncSession, me: PersonDTO, task: TaskDTO) -> list[TaskFileDTO]:
+    """The task's attachments (附件) to list on its page: the same check as their download
+    (bot.web.attachments), so a listed file is one the person can open."""
+    if not await task_files.may_download(session, me.id, task.id):
+        return []
+    return await task_files.of_task(session, task.id)

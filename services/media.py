@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import io
 import os
+import shutil
 import weakref
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -124,20 +125,49 @@ def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYT
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(UNREADABLE) from exc
     digest = hashlib.sha256(data).hexdigest()
-    rel = Path(digest[:2]) / (digest + _EXT[mime])
-    thumb_rel = Path(digest[:2]) / (digest + ".thumb.jpg")
-    target = media_dir / rel
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)  # atomic: a reader never sees half a file
-    thumb_target = media_dir / thumb_rel
-    if not thumb_target.exists():
-        tmp = thumb_target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, thumb_target)
+    rel = content_path(digest, _EXT[mime])
+    thumb_rel = content_path(digest, ".thumb.jpg")
+    put_bytes(media_dir, rel, data)
+    put_bytes(media_dir, thumb_rel, buf.getvalue())
     return StoredImage(digest, str(rel), str(thumb_rel), mime, len(data), width, height, taken)
+
+
+# --- the media store: every stored file (photos, task attachments) goes through these -----
+
+
+def content_path(digest: str, suffix: str) -> Path:
+    """Where the file with this SHA-256 lives, relative to the media directory."""
+    return Path(digest[:2]) / (digest + suffix)
+
+
+def put_bytes(media_dir: Path, rel: Path, data: bytes) -> None:
+    """Store ``data`` at ``rel`` once (content-addressed paths never change their bytes)."""
+    target = media_dir / rel
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)  # atomic: a reader never sees half a file
+
+
+def put_file(media_dir: Path, rel: Path, source: Path) -> None:
+    """Move the file at ``source`` (on the same disk, e.g. an upload staged under var/) to
+    ``rel``, once; when ``rel`` is already stored the source is left where it is."""
+    target = media_dir / rel
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def locate(media_dir: Path, rel: str) -> Path | None:
+    """The stored file at ``rel``, or None (missing, or a path that leaves the media dir)."""
+    base = media_dir.resolve()
+    target = (base / rel).resolve()
+    return target if target.is_relative_to(base) and target.is_file() else None
 
 
 async def save_image(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> StoredImage:

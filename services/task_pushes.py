@@ -16,10 +16,13 @@ from core.numbers import CODE_OF, Series, series_of
 from core.payloads import ItemAck, ItemDone, ReviewPass
 from core.rules import Rules
 from core.statuses import TaskKind
-from services import pushes
+from services import attachment_links, pushes
+from services import attachment_texts as AT
 from services import task_texts as T
+from services.attachments import human_size
 from storage import outbox
 from storage.session import AsyncSession
+from storage.task_files import TaskFileDTO
 from storage.tasks import AssignmentDTO, TaskDTO
 
 
@@ -43,7 +46,32 @@ def item_meta(kind: str, item: AssignmentDTO) -> dict[str, Any]:
     return {"kind": kind, "number": item.task_number, "village": item.village_name}
 
 
-def push_body(task: TaskDTO, item: AssignmentDTO, rules: Rules) -> dict[str, Any]:
+def file_lines(
+    task: TaskDTO,
+    files: Sequence[TaskFileDTO],
+    person_id: int,
+    now: datetime,
+    rules: Rules,
+) -> str:
+    """The attachments of a push: each name with its size and a download link signed for the
+    person it goes to (the web chat shows the links as links, other channels as text)."""
+    if not files:
+        return ""
+    until = attachment_links.expiry(now, task.deadline)
+    lines = [AT.PUSH_FILES]
+    for f in files:
+        link = attachment_links.url(rules.public_url, rules.file_link_key, f.id, person_id, until)
+        lines.append(AT.PUSH_FILE.format(name=f.name, size=human_size(f.size), url=link))
+    return "".join(lines)
+
+
+def push_body(
+    task: TaskDTO,
+    item: AssignmentDTO,
+    rules: Rules,
+    files: Sequence[TaskFileDTO] = (),
+    now: datetime | None = None,
+) -> dict[str, Any]:
     body = f"{task.body}\n" if task.body else ""
     if task.kind == TaskKind.NOTICE:
         text = T.PUSH_NOTICE.format(title=task.title, body=body, ref=task.ref)
@@ -58,6 +86,8 @@ def push_body(task: TaskDTO, item: AssignmentDTO, rules: Rules) -> dict[str, Any
             n=task.number,
         )
         buttons = item_buttons(task.kind, task.number)
+    if files and item.assignee_id is not None:
+        text += file_lines(task, files, item.assignee_id, now or task.created_at, rules)
     return Reply(text, buttons, meta=item_meta(task.kind, item)).to_dict()
 
 
@@ -67,15 +97,17 @@ async def publish(
     items: Sequence[AssignmentDTO],
     now: datetime,
     rules: Rules,
+    files: Sequence[TaskFileDTO] = (),
 ) -> int:
     """Queue the push of a new task to every assignee (``keys.task_push``), spread over the
-    first minutes after quiet hours so a county-wide task does not hit the channel at once."""
+    first minutes after quiet hours so a county-wide task does not hit the channel at once.
+    ``files``: the task's attachments, listed with a download link for each assignee."""
     reachable = [i for i in items if i.assignee_id is not None]
     start = rules.after_quiet_hours(now)
     rows = [
         {
             "recipient_id": i.assignee_id,
-            "body": push_body(task, i, rules),
+            "body": push_body(task, i, rules, files, now),
             "idempotency_key": keys.task_push(i.id),
             "not_before": spread(keys.task_push(i.id), len(reachable), start),
         }

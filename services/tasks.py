@@ -24,6 +24,7 @@ from core.rules import Rules
 from core.statuses import TaskKind
 from services import scope
 from services import task_texts as T
+from services.attachments import Batch, attach
 from services.task_pushes import publish
 from services.task_scope import resolve_scope
 from storage import audit, regions, task_queries, task_rows
@@ -48,6 +49,8 @@ class TaskDraft:
     scope: Mapping[str, Any] = field(default_factory=lambda: {"county": True})
     evidence_required: bool = False
     reminder_offsets: tuple[str, ...] = DEFAULT_OFFSETS
+    # Files uploaded on the console form (附件), checked and staged (services.attachments).
+    attachments: Batch | None = None
 
 
 @dataclass(frozen=True)
@@ -200,8 +203,15 @@ async def create_task(
         scope=dict(draft.scope),
         remind_at=first_remind_at(draft.deadline, draft.reminder_offsets, rules, now),
     )
-    await publish(session, task, items, now, rules)
+    files = []
+    if draft.attachments is not None:
+        files = await attach(
+            session, task.id, draft.attachments, media_dir=rules.media_dir, person_id=me.id, now=now
+        )
+    await publish(session, task, items, now, rules, files)
     detail: dict[str, Any] = {"villages": len(items), "kind": task.kind}
+    if files:
+        detail["files"] = len(files)
     if via:
         detail["via"] = via
     detail["number"] = task.number

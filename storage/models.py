@@ -272,6 +272,24 @@ class Task(Base):
     created_at: Mapped[datetime]
 
 
+class TaskFile(Base):
+    """A file sent down with a task (附件: a PDF, DOCX or XLSX template the villages download).
+    The bytes are stored once per SHA-256 under the media directory (services.media); each
+    task that carries them has its own row, with the name the sender gave it."""
+
+    __tablename__ = "task_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    size: Mapped[int]
+    mime: Mapped[str] = mapped_column(sa.String(100))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    path: Mapped[str] = mapped_column(sa.String(255))  # relative to the media directory
+    uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("people.id"))
+    created_at: Mapped[datetime]
+
+
 UNSCHEDULED = (
     "remind_at IS NULL AND deadline IS NOT NULL AND status IN ('pending', 'acked', 'returned')"
 )

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from bot.appkeys import CLOCK, RULES, SESSIONMAKER
 from bot.web.console import texts as T
+from bot.web.console import uploads
 from core.checklist import CHECK_ZH, CHECKS
 from core.checklist import STATUS_ZH as CHECK_STATUS_ZH
 from core.errors import DomainError
@@ -161,7 +162,10 @@ def same(a: str, b: str) -> bool:
 
 
 async def csrf_ok(request: web.Request, signed: Current) -> bool:
-    """The form's ``csrf`` field is the session's token (checked on every console POST)."""
+    """The form's ``csrf`` field is the session's token (checked on every console POST).
+    A form with files is read here, once, by the streaming reader (bot.web.console.uploads)."""
+    if uploads.is_multipart(request):
+        await uploads.read(request, signed.session.csrf_token)
     data = await form(request)
     return same(data.get("csrf", ""), signed.session.csrf_token)
 
@@ -169,6 +173,9 @@ async def csrf_ok(request: web.Request, signed: Current) -> bool:
 async def form(request: web.Request) -> dict[str, str]:
     """A posted form's text fields (each cut to MAX_FIELD); a body that is not a form reads
     as an empty one, so it fails the checks instead of raising."""
+    if uploads.is_multipart(request):
+        fields = uploads.posted(request).fields
+        return {k: v[:MAX_FIELD] for k, v in fields.items()}
     try:
         data = await request.post()
     except (ValueError, UnicodeDecodeError, web.HTTPException):

@@ -18,16 +18,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from bot.appkeys import CLOCK, RULES, SESSIONMAKER
 from bot.web.console import texts as T
+from bot.web.console import uploads
 from bot.web.console.render import page, render
 from core.errors import Invalid
 from core.inputs import int_id
 from core.rules import Rules
 from core.statuses import TaskKind
+from services import attachment_texts as AT
+from services import attachments, task_review, tasks
 from services import console_task_forms as forms
-from services import task_review, tasks
+from services.attachments import human_size
 from services.console_auth import Current
 from storage.tasks import MAX_BODY, MAX_TITLE, TaskDTO
 
@@ -45,11 +49,18 @@ class Typed:
     evidence: bool = False
     towns: set[str] = field(default_factory=set)
     villages: set[str] = field(default_factory=set)
+    upload: str = ""  # the staging batch of the files uploaded so far (services.attachments)
+    files: tuple[attachments.Staged, ...] = ()
 
 
-async def read_typed(request: web.Request) -> Typed:
-    data = await request.post()
+async def read_fields(request: web.Request) -> MultiMapping[object]:
+    """The posted fields: a form with files was read by the CSRF check (uploads.read)."""
+    if uploads.is_multipart(request):
+        return uploads.posted(request).fields
+    return await request.post()
 
+
+def read_typed(data: MultiMapping[object]) -> Typed:
     def text(name: str, limit: int) -> str:
         value = data.get(name, "")
         return value[:limit] if isinstance(value, str) else ""
@@ -66,6 +77,7 @@ async def read_typed(request: web.Request) -> Typed:
         evidence=data.get("evidence") == "1",
         towns=ids("town"),
         villages=ids("village"),
+        upload=text("upload", 64),
     )
 
 
@@ -85,7 +97,9 @@ def parse_deadline(raw: str, now: datetime, rules: Rules) -> datetime | None:
     return at
 
 
-def draft_of(typed: Typed, now: datetime, rules: Rules) -> tasks.TaskDraft:
+def draft_of(
+    typed: Typed, now: datetime, rules: Rules, batch: attachments.Batch | None = None
+) -> tasks.TaskDraft:
     if typed.kind not in tasks.SENDABLE:
         raise Invalid(T.BAD_KIND, field="kind")
     if not (typed.towns or typed.villages):
@@ -97,6 +111,7 @@ def draft_of(typed: Typed, now: datetime, rules: Rules) -> tasks.TaskDraft:
         deadline=parse_deadline(typed.deadline, now, rules),
         scope={"townships": sorted(typed.towns), "villages": sorted(typed.villages)},
         evidence_required=typed.evidence and typed.kind == TaskKind.TASK,
+        attachments=batch,
     )
     tasks.check_draft(draft)
     return draft
@@ -117,6 +132,9 @@ async def _form(
         typed=typed,
         towns=towns,
         error=error,
+        limit=human_size(uploads.file_limit(request.app)),
+        max_files=attachments.MAX_FILES,
+        human_size=human_size,
     )
 
 
@@ -127,13 +145,20 @@ async def new_form(request: web.Request, signed: Current) -> web.StreamResponse:
 
 @page("task.create")
 async def new_post(request: web.Request, signed: Current) -> web.StreamResponse:
-    typed = await read_typed(request)
-    step = (await request.post()).get("step")
-    if step not in ("preview", "confirm"):
-        return await _form(request, signed, typed)
+    fields = await read_fields(request)
+    typed = read_typed(fields)
+    step = fields.get("step")
     now, rules = request.app[CLOCK].now(), request.app[RULES]
     try:
-        draft = draft_of(typed, now, rules)
+        batch = await _files(request, signed, typed, now)
+    except Invalid as err:
+        typed.upload, typed.files = await _carried(request, signed, typed, now)
+        return await _form(request, signed, typed, error=err.message, status=400)
+    typed.upload, typed.files = (batch.id, batch.files) if batch else ("", ())
+    if step not in ("preview", "confirm"):
+        return await _form(request, signed, typed)
+    try:
+        draft = draft_of(typed, now, rules, batch)
         if step == "preview":
             async with request.app[SESSIONMAKER]() as session:
                 chosen = await tasks.preview_villages(session, signed.person, draft.scope)
@@ -145,6 +170,8 @@ async def new_post(request: web.Request, signed: Current) -> web.StreamResponse:
     except Invalid as err:
         return await _form(request, signed, typed, error=err.message, status=400)
     if step == "confirm":
+        if batch is not None:
+            await attachments.discard(batch)
         return _see(f"/console/tasks/{made.task.number}?done=sent")
     start = rules.after_quiet_hours(now)
     when = T.PUSH_NOW if start <= now else T.PUSH_LATER.format(at=_local(start, rules))
@@ -159,6 +186,44 @@ async def new_post(request: web.Request, signed: Current) -> web.StreamResponse:
         groups=_grouped(chosen),
         count=len(chosen),
         when=when,
+        human_size=human_size,
+    )
+
+
+async def _carried(
+    request: web.Request, signed: Current, typed: Typed, now: datetime
+) -> tuple[str, tuple[attachments.Staged, ...]]:
+    """The files uploaded before a post that was refused, to show them again (none when the
+    batch has expired or is not this person's)."""
+    if not typed.upload:
+        return "", ()
+    staging = uploads.staging_dir(request.app)
+    try:
+        batch = await attachments.load(staging, typed.upload, signed.person.id, now)
+    except Invalid:
+        return "", ()
+    return batch.id, batch.files
+
+
+async def _files(
+    request: web.Request, signed: Current, typed: Typed, now: datetime
+) -> attachments.Batch | None:
+    """The files of this form so far: those carried from an earlier step (``upload``) plus
+    any uploaded with this post, checked and staged (Invalid with the reason in Chinese)."""
+    staging = uploads.staging_dir(request.app)
+    if not uploads.is_multipart(request):
+        if not typed.upload:
+            return None
+        return await attachments.load(staging, typed.upload, signed.person.id, now)
+    got = uploads.posted(request)
+    limit = uploads.file_limit(request.app)
+    if got.broken or got.too_many:
+        message = AT.FORM_TOO_BIG if got.broken else AT.TOO_MANY
+        await attachments.drop(got.files)  # nothing of a refused post is kept
+        raise Invalid(message.format(n=attachments.MAX_FILES, limit=human_size(limit)))
+    await attachments.sweep(staging, now)
+    return await attachments.stage(
+        staging, signed.person.id, typed.upload, got.files, now=now, limit=limit
     )
 
 

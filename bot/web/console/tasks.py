@@ -10,6 +10,7 @@ from bot.web.console import texts as T
 from bot.web.console.render import page, query_id, query_page, render
 from core.inputs import int_id
 from services import console, console_task_forms, console_tasks
+from services.attachments import human_size
 from services.console_auth import Current
 
 
@@ -49,6 +50,7 @@ async def task_view(request: web.Request, signed: Current) -> web.StreamResponse
         )
         reviewer = await console_task_forms.may_review(session, signed.person, data.task)
         cancel = await console_task_forms.may_cancel(session, signed.person, data.task)
+        files = await console_task_forms.attachments_of(session, signed.person, data.task)
     return render(
         request,
         "task.html",
@@ -58,6 +60,8 @@ async def task_view(request: web.Request, signed: Current) -> web.StreamResponse
         d=data,
         reviewer=reviewer,
         cancel=cancel,
+        files=files,
+        human_size=human_size,
         done=T.DONE.get(request.query.get("done", ""), ""),
     )
 

@@ -52,6 +52,21 @@
     log.appendChild(div);
   }
 
+  // A task push lists its attachments with their download links (a URL on a line of the
+  // text, so other chat apps show it too): here they become links. Only our own download
+  // path is linked, and only in what the bot says; the text itself stays text.
+  var FILE_LINK = /(https?:\/\/[^\s]+\/attachments\/\d+(?:\?[^\s]*)?)/;
+  function withLinks(el, text, who) {
+    if (who !== "bot") { el.textContent = text; return; }
+    text.split(FILE_LINK).forEach(function (piece, i) {
+      if (i % 2 === 0) { if (piece) el.appendChild(document.createTextNode(piece)); return; }
+      var a = document.createElement("a");
+      a.className = "file"; a.href = piece; a.target = "_blank"; a.rel = "noopener";
+      a.textContent = "⬇ 下载";
+      el.appendChild(a);
+    });
+  }
+
   function bubble(who, msg) {
     stamp(msg.at);
     var row = document.createElement("div");
@@ -76,8 +91,8 @@
     if (msg.text) {
       var t = document.createElement("div");
       t.className = "caption";
-      t.textContent = msg.text;
-      if (msg.image) { b.appendChild(t); } else { b.textContent = msg.text; }
+      withLinks(t, msg.text, who);
+      if (msg.image) { b.appendChild(t); } else { withLinks(b, msg.text, who); }
     }
     if (msg.link) {
       var link = document.createElement("a");

@@ -339,3 +339,44 @@ async def test_export_requests_refuse_regions_outside_the_persons_scope(
             assert await _refusals(sessionmaker) == before + 1
             async with sessionmaker() as s:
                 assert await s.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+
+
+# Who may download the attachment of a task sent to 西川乡 (杏花村 sec2, 河湾村 sec3), through
+# the console's session: its sender, the county, 西川乡 and its villages; nobody else.
+ATTACHMENT_STATUS = {
+    "county0": 200,
+    "county1": 200,
+    "town1": 200,
+    "sec2": 200,
+    "town0": 404,
+    "sec0": 404,
+    "away_county": 404,
+}
+
+
+@pytest.mark.parametrize("who", sorted(ATTACHMENT_STATUS))
+async def test_task_attachments_download_only_within_the_tasks_villages(
+    site, sessionmaker, clock, rules, tmp_path, who
+):
+    from tests.bot.web.attachments_kit import task_with_file
+
+    facts, server = site
+    w = facts.world
+    number, file_id = await task_with_file(
+        sessionmaker, facts, clock, rules, tmp_path / "var", {"townships": [w.townships[1].id]}
+    )
+    expected = ATTACHMENT_STATUS[who]
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, _person(facts, who), clock.now())
+        before = await _refusals(sessionmaker)
+        for raw in (str(file_id), "999999", "abc", "0"):
+            async with browser.http.get(server.url(f"/console/attachments/{raw}")) as resp:
+                body = await resp.read()
+            want = expected if raw == str(file_id) else 404
+            assert resp.status == want, (who, raw, resp.status)
+            assert body.startswith(b"%PDF-") == (want == 200)
+        status, page = await browser.get(f"/console/tasks/{number}")
+    assert ("填报说明.pdf" in page) == (expected == 200), who
+    if expected == 404:
+        assert status == 404
+    assert await _refusals(sessionmaker) == before + (3 if expected == 200 else 5)
