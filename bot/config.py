@@ -69,6 +69,9 @@ class CoreSettings(BaseSettings):
     # Flood guard of one web chat page: frames per second, and how many may come at once.
     webchat_rate: float = Field(5.0, gt=0, le=10_000)
     webchat_burst: int = Field(20, ge=1, le=10_000)
+    # A map tile server for the console's visit map, e.g. https://tiles.example/{z}/{x}/{y}.png
+    # (web-mercator tiles); empty: the map draws on a plain background with village labels.
+    map_tile_url: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -96,6 +99,17 @@ class CoreSettings(BaseSettings):
     def _push_channel(cls, value: str) -> str:
         if value != "last" and value not in NAMES:
             raise ValueError("must be one of " + ", ".join(("last", *NAMES)))
+        return value
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not (
+            value.startswith(("http://", "https://"))
+            and all(part in value for part in ("{z}", "{x}", "{y}"))
+        ):
+            raise ValueError("must be an http(s) URL with {z}, {x} and {y} in it")
         return value
 
     @field_validator("database_url")

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import io
 import os
+import re
 import weakref
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ _MAGIC = {
     b"\xff\xd8\xff": "image/jpeg",
     b"\x89PNG\r\n\x1a\n": "image/png",
 }
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 
@@ -115,29 +117,68 @@ def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYT
     mime = sniff_mime(data)
     if mime is None:
         raise ImageRejected("只能接收 JPG、PNG 或 WebP 格式的照片，这个文件不是图片。")
+    buf, width, height, taken = _checked_decode(data)
+    digest = hashlib.sha256(data).hexdigest()
+    rel = Path(digest[:2]) / (digest + _EXT[mime])
+    thumb_rel = thumb_path(digest)
+    target = media_dir / rel
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, data)
+    thumb_target = media_dir / thumb_rel
+    if not thumb_target.exists():
+        _write_atomic(thumb_target, buf.getvalue())
+    return StoredImage(digest, str(rel), str(thumb_rel), mime, len(data), width, height, taken)
+
+
+def _checked_decode(data: bytes) -> tuple[io.BytesIO, int, int, str | None]:
     try:
-        buf, width, height, taken = _decode(data)
+        return _decode(data)
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(TOO_MANY_PIXELS) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(UNREADABLE) from exc
-    digest = hashlib.sha256(data).hexdigest()
-    rel = Path(digest[:2]) / (digest + _EXT[mime])
-    thumb_rel = Path(digest[:2]) / (digest + ".thumb.jpg")
-    target = media_dir / rel
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)  # atomic: a reader never sees half a file
-    thumb_target = media_dir / thumb_rel
-    if not thumb_target.exists():
-        tmp = thumb_target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, thumb_target)
-    return StoredImage(digest, str(rel), str(thumb_rel), mime, len(data), width, height, taken)
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    tmp = target.with_suffix(target.suffix + f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)  # atomic: a reader never sees half a file
+
+
+def thumb_path(sha256: str) -> Path:
+    """Where a photo's JPEG thumbnail lives, relative to the media directory (by SHA-256)."""
+    return Path(sha256[:2]) / (sha256 + ".thumb.jpg")
+
+
+def thumbnail_sync(media_dir: Path, sha256: str, rel: str) -> Path | None:
+    """The photo's thumbnail file, made from the stored photo the first time it is asked for
+    (photos stored before thumbnails, or whose thumbnail was removed) and kept by SHA-256;
+    None when the photo's file is missing or unreadable."""
+    if not _SHA256.fullmatch(sha256):
+        return None
+    base = media_dir.resolve()
+    target = base / thumb_path(sha256)
+    if target.is_file():
+        return target
+    source = (base / rel).resolve()
+    if not source.is_relative_to(base) or not source.is_file():
+        return None
+    try:
+        buf = _checked_decode(source.read_bytes())[0]
+    except ImageRejected:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(target, buf.getvalue())
+    return target
+
+
+async def thumbnail(media_dir: Path, sha256: str, rel: str) -> Path | None:
+    """:func:`thumbnail_sync` in a worker thread, under the decode gate."""
+    async with _gate():
+        return await asyncio.to_thread(thumbnail_sync, media_dir, sha256, rel)
 
 
 async def save_image(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> StoredImage:

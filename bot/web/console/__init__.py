@@ -22,6 +22,7 @@ PAGES = (
     "bot.web.console.review",
     "bot.web.console.tasks",
     "bot.web.console.households",
+    "bot.web.console.visits",
     "bot.web.console.problems",
     "bot.web.console.faq",
 )
