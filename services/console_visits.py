@@ -180,8 +180,7 @@ async def visit_map_data(
     its visits among them, and the points far from it."""
     where = await scoped_region(session, me, region_id)
     the_month = parse_month(month, now, tz)
-    total = await log.count_located(session, where.village_ids, the_month)
-    found = await log.latest_points(session, where.village_ids, the_month, limit=limit)
+    total, found = await log.latest_points(session, where.village_ids, the_month, limit=limit)
     spots = [visit_map.Spot(p.visit_id, p.village_id, p.lat, p.lon) for p in found]
     centres = visit_map.village_centres(spots)
     placed = visit_map.place(spots, centres)

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from core.statuses import ProblemStatus, VisitStatus
 from storage.models import Household, Person, Photo, Problem, Visit
@@ -118,33 +119,44 @@ async def count_visits(session: AsyncSession, f: VisitFilter) -> int:
 async def visit_page(
     session: AsyncSession, f: VisitFilter, *, limit: int, offset: int
 ) -> list[VisitLogRow]:
-    """The month's visits matching the filter, newest first, with photo and problem counts."""
+    """The month's visits matching the filter, newest first, with photo and problem counts
+    (counted for the page's visits only, after the page is cut)."""
     if not f.village_ids:
         return []
-    photos = sa.select(sa.func.count(Photo.id)).where(_photos_of_visit()).scalar_subquery()
-    problems = sa.select(sa.func.count(Problem.id)).where(_problems_of_visit()).scalar_subquery()
-    rows = await session.execute(
-        sa.select(
-            Visit.id,
-            Visit.visited_at,
-            Household.id,
-            Household.code,
-            Household.head_name,
-            Visit.village_id,
-            Person.name,
-            Visit.checklist,
-            Visit.note,
-            photos,
-            problems,
-            Visit.location_flag,
-        )
+    newest = (Visit.visited_at.desc(), Visit.id.desc())
+    # Cut the page on narrow rows first: sorting the month's whole rows (checklist and note
+    # included) costs several times more.
+    cut = (
+        sa.select(Visit.id)
         .join(Household, Household.id == Visit.household_id)
-        .join(Person, Person.id == Visit.visitor_id)
         .where(*_where(f))
-        .order_by(Visit.visited_at.desc(), Visit.id.desc())
+        .order_by(*newest)
         .limit(limit)
         .offset(offset)
     )
+    rows = (
+        await session.execute(
+            sa.select(
+                Visit.id,
+                Visit.visited_at,
+                Household.id,
+                Household.code,
+                Household.head_name,
+                Visit.village_id,
+                Person.name,
+                Visit.checklist,
+                Visit.note,
+                Visit.location_flag,
+            )
+            .join(Household, Household.id == Visit.household_id)
+            .join(Person, Person.id == Visit.visitor_id)
+            .where(Visit.id.in_(cut.scalar_subquery()))
+            .order_by(*newest)
+        )
+    ).all()
+    ids = [r[0] for r in rows]
+    photos = await _counts(session, Photo.visit_id, ids, Photo.discarded_at.is_(None))
+    problems = await _counts(session, Problem.visit_id, ids, Problem.status != ProblemStatus.VOID)
     return [
         VisitLogRow(
             vid,
@@ -156,12 +168,26 @@ async def visit_page(
             visitor,
             dict(checks or {}),
             note,
-            int(n_photos or 0),
-            int(n_problems or 0),
+            photos.get(vid, 0),
+            problems.get(vid, 0),
             flag,
         )  # fmt: skip
-        for vid, at, hid, code, head, village, visitor, checks, note, n_photos, n_problems, flag in rows
+        for vid, at, hid, code, head, village, visitor, checks, note, flag in rows
     ]
+
+
+async def _counts(
+    session: AsyncSession,
+    visit_id: InstrumentedAttribute[int | None],
+    ids: list[int],
+    also: sa.ColumnElement[bool],
+) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        sa.select(visit_id, sa.func.count()).where(visit_id.in_(ids), also).group_by(visit_id)
+    )
+    return {int(vid): int(n) for vid, n in rows}
 
 
 def _gallery_where(village_ids: list[int], month: str) -> list[sa.ColumnElement[bool]]:
@@ -211,39 +237,35 @@ def _located(village_ids: list[int], month: str) -> list[sa.ColumnElement[bool]]
     return [*_month_of(village_ids, month), Visit.lat.is_not(None), Visit.lon.is_not(None)]
 
 
-async def count_located(session: AsyncSession, village_ids: list[int], month: str) -> int:
-    if not village_ids:
-        return 0
-    n = await session.scalar(
-        sa.select(sa.func.count()).select_from(Visit).where(*_located(village_ids, month))
-    )
-    return int(n or 0)
-
-
 async def latest_points(
     session: AsyncSession, village_ids: list[int], month: str, *, limit: int
-) -> list[VisitPoint]:
-    """The month's latest ``limit`` visits that carry a location, newest first."""
+) -> tuple[int, list[VisitPoint]]:
+    """How many of the month's visits carry a location, and the latest ``limit`` of them
+    (newest first), in one pass: the total rides along each row as a window count."""
     if not village_ids:
-        return []
-    rows = await session.execute(
-        sa.select(
-            Visit.id,
-            Visit.lat,
-            Visit.lon,
-            Visit.village_id,
-            Household.id,
-            Household.head_name,
-            Visit.visited_at,
+        return 0, []
+    rows = (
+        await session.execute(
+            sa.select(
+                Visit.id,
+                Visit.lat,
+                Visit.lon,
+                Visit.village_id,
+                Household.id,
+                Household.head_name,
+                Visit.visited_at,
+                sa.func.count().over(),
+            )
+            .join(Household, Household.id == Visit.household_id)
+            .where(*_located(village_ids, month))
+            .order_by(Visit.visited_at.desc(), Visit.id.desc())
+            .limit(limit)
         )
-        .join(Household, Household.id == Visit.household_id)
-        .where(*_located(village_ids, month))
-        .order_by(Visit.visited_at.desc(), Visit.id.desc())
-        .limit(limit)
-    )
-    return [
+    ).all()
+    total = int(rows[0][-1]) if rows else 0
+    return total, [
         VisitPoint(vid, float(lat), float(lon), village, hid, head, at)
-        for vid, lat, lon, village, hid, head, at in rows
+        for vid, lat, lon, village, hid, head, at, _total in rows
     ]
 
 

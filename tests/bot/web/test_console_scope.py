@@ -24,6 +24,10 @@ REGION_ROUTES = (
     "/console/households",
     "/console/households/stale",
     "/console/problems",
+    "/console/visits",
+    "/console/visits/photos",
+    "/console/visits/map",
+    "/console/visits/map.json",
 )
 
 
@@ -210,6 +214,10 @@ async def test_console_routes_answer_odd_input_without_a_server_error(site, sess
                 f"/console/households/stale?page={value}",
                 f"/console/tasks/{value or 'x'}?page={value}",
                 f"/console/households/{value or 'x'}",
+                f"/console/visits?region={value}&month={value}&q={value}&page={value}",
+                f"/console/visits/photos?region={value}&month={value}&page={value}",
+                f"/console/visits/photos/{value or 'x'}/thumb",
+                f"/console/visits/map.json?region={value}&month={value}",
                 f"/console/login?t={value}",
             ):
                 async with browser.http.get(server.base_url + path) as resp:
