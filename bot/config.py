@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -105,11 +106,18 @@ class CoreSettings(BaseSettings):
     @classmethod
     def _tile_url(cls, value: str) -> str:
         value = value.strip()
-        if value and not (
-            value.startswith(("http://", "https://"))
-            and all(part in value for part in ("{z}", "{x}", "{y}"))
+        if not value:
+            return value
+        bare = value.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0")
+        parts = urlsplit(bare)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(p not in value for p in ("{z}", "{x}", "{y}"))
+            or "{" in bare
+            or "}" in bare
         ):
-            raise ValueError("must be an http(s) URL with {z}, {x} and {y} in it")
+            raise ValueError("must be an http(s) URL with {z}, {x} and {y} (and no other {…})")
         return value
 
     @field_validator("database_url")

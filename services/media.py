@@ -1,7 +1,8 @@
 """Photos on disk, addressed by SHA-256: the same photo sent twice is stored once.
 
 Image work (Pillow), not database storage: the channels store what people send
-(``bot.channels.ingest``) and the visit flow reads the EXIF time back (:func:`exif_local_to_utc`).
+(``bot.channels.ingest``), the visit flow reads the EXIF time back (:func:`exif_local_to_utc`)
+and the console's gallery asks for thumbnails (:func:`thumbnail`, made once, kept by SHA-256).
 
 Validation looks at the bytes (magic number, then a full decode by Pillow), never the file
 name. All image work runs in a worker thread, off the event loop.

@@ -105,7 +105,7 @@ def _tile_csp(tile_url: str) -> str | None:
     """The page's CSP with the tile server's origin added to img-src (None: no tile server)."""
     if not tile_url:
         return None
-    origin = URL(tile_url.replace("{", "").replace("}", "")).origin()
+    origin = URL(tile_url.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0")).origin()
     return CSP.replace("img-src 'self'", f"img-src 'self' {origin}", 1)
 
 

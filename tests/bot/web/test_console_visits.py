@@ -382,7 +382,13 @@ async def test_tile_server_setting_reaches_the_map_and_its_csp(
                 plain = resp.headers["Content-Security-Policy"]
     assert "img-src 'self' https://tiles.example.org:8443 blob: data:" in csp
     assert "script-src 'self';" in csp and "tiles.example" not in plain
-    for bad in ("ftp://x/{z}/{x}/{y}", "https://x/{z}/{x}.png", "javascript:{z}{x}{y}"):
+    for bad in (
+        "ftp://x/{z}/{x}/{y}",
+        "https://x/{z}/{x}.png",
+        "javascript:{z}{x}{y}",
+        "https:///{z}/{x}/{y}",
+        "https://{s}.tile.example/{z}/{x}/{y}.png",
+    ):
         with pytest.raises(ConfigError, match="CUNBOT_MAP_TILE_URL"):
             load_config(map_tile_url=bad)
     assert load_config(map_tile_url="").core.map_tile_url == ""
