@@ -1,6 +1,6 @@
 """The county console's server time, measured with a real HTTP client against the real app:
-the overview (概览), one task's village view and the household search, for a county staff
-member (the whole county) and a township officer.
+the overview (概览), one task's village view, the household search and the visit pages (走访),
+for a county staff member (the whole county) and a township officer.
 
     python bench/console_bench.py                 # small (CI): 5,000 households, 50,000 visits
     CUNBOT_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \
@@ -179,6 +179,10 @@ async def main() -> None:
         "task village view": f"/console/tasks/{task_id}",
         "household search": "/console/households?q=王",
         "task list": "/console/tasks",
+        "visit list": "/console/visits",
+        "visits, problems": "/console/visits?problems=1",
+        "visit photos": "/console/visits/photos",
+        "visit map data": "/console/visits/map.json",
     }
     try:
         for who, person_id in (("county staff", staff), ("township officer", officer)):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -72,6 +73,9 @@ class CoreSettings(BaseSettings):
     # Flood guard of one web chat page: frames per second, and how many may come at once.
     webchat_rate: float = Field(5.0, gt=0, le=10_000)
     webchat_burst: int = Field(20, ge=1, le=10_000)
+    # A map tile server for the console's visit map, e.g. https://tiles.example/{z}/{x}/{y}.png
+    # (web-mercator tiles); empty: the map draws on a plain background with village labels.
+    map_tile_url: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -99,6 +103,24 @@ class CoreSettings(BaseSettings):
     def _push_channel(cls, value: str) -> str:
         if value != "last" and value not in NAMES:
             raise ValueError("must be one of " + ", ".join(("last", *NAMES)))
+        return value
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        bare = value.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0")
+        parts = urlsplit(bare)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(p not in value for p in ("{z}", "{x}", "{y}"))
+            or "{" in bare
+            or "}" in bare
+        ):
+            raise ValueError("must be an http(s) URL with {z}, {x} and {y} (and no other {…})")
         return value
 
     @field_validator("database_url")

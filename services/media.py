@@ -1,7 +1,8 @@
 """Photos on disk, addressed by SHA-256: the same photo sent twice is stored once.
 
 Image work (Pillow), not database storage: the channels store what people send
-(``bot.channels.ingest``) and the visit flow reads the EXIF time back (:func:`exif_local_to_utc`).
+(``bot.channels.ingest``), the visit flow reads the EXIF time back (:func:`exif_local_to_utc`)
+and the console's gallery asks for thumbnails (:func:`thumbnail`, made once, kept by SHA-256).
 
 Validation looks at the bytes (magic number, then a full decode by Pillow), never the file
 name. All image work runs in a worker thread, off the event loop.
@@ -13,6 +14,7 @@ import asyncio
 import hashlib
 import io
 import os
+import re
 import shutil
 import weakref
 from dataclasses import asdict, dataclass
@@ -36,6 +38,7 @@ _MAGIC = {
     b"\xff\xd8\xff": "image/jpeg",
     b"\x89PNG\r\n\x1a\n": "image/png",
 }
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 
@@ -116,20 +119,56 @@ def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYT
     mime = sniff_mime(data)
     if mime is None:
         raise ImageRejected("只能接收 JPG、PNG 或 WebP 格式的照片，这个文件不是图片。")
+    buf, width, height, taken = _checked_decode(data)
+    digest = hashlib.sha256(data).hexdigest()
+    rel = content_path(digest, _EXT[mime])
+    thumb_rel = thumb_path(digest)
+    put_bytes(media_dir, rel, data)
+    put_bytes(media_dir, thumb_rel, buf.getvalue())
+    return StoredImage(digest, str(rel), str(thumb_rel), mime, len(data), width, height, taken)
+
+
+def _checked_decode(data: bytes) -> tuple[io.BytesIO, int, int, str | None]:
     try:
-        buf, width, height, taken = _decode(data)
+        return _decode(data)
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(TOO_MANY_PIXELS) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(UNREADABLE) from exc
-    digest = hashlib.sha256(data).hexdigest()
-    rel = content_path(digest, _EXT[mime])
-    thumb_rel = content_path(digest, ".thumb.jpg")
-    put_bytes(media_dir, rel, data)
-    put_bytes(media_dir, thumb_rel, buf.getvalue())
-    return StoredImage(digest, str(rel), str(thumb_rel), mime, len(data), width, height, taken)
+
+
+def thumb_path(sha256: str) -> Path:
+    """Where a photo's JPEG thumbnail lives, relative to the media directory (by SHA-256)."""
+    return content_path(sha256, ".thumb.jpg")
+
+
+def thumbnail_sync(media_dir: Path, sha256: str, rel: str) -> Path | None:
+    """The photo's thumbnail file, made from the stored photo the first time it is asked for
+    (photos stored before thumbnails, or whose thumbnail was removed) and kept by SHA-256;
+    None when the photo's file is missing or unreadable."""
+    if not _SHA256.fullmatch(sha256):
+        return None
+    base = media_dir.resolve()
+    target = base / thumb_path(sha256)
+    if target.is_file():
+        return target
+    source = locate(base, rel)
+    if source is None:
+        return None
+    try:
+        buf = _checked_decode(source.read_bytes())[0]
+    except ImageRejected:
+        return None
+    put_bytes(base, thumb_path(sha256), buf.getvalue())
+    return target
+
+
+async def thumbnail(media_dir: Path, sha256: str, rel: str) -> Path | None:
+    """:func:`thumbnail_sync` in a worker thread, under the decode gate."""
+    async with _gate():
+        return await asyncio.to_thread(thumbnail_sync, media_dir, sha256, rel)
 
 
 # --- the media store: every stored file (photos, task attachments) goes through these -----

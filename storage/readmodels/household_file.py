@@ -73,15 +73,21 @@ def _matching(village_ids: list[int], query: str, retired: bool) -> list[sa.Colu
     where: list[sa.ColumnElement[bool]] = [Household.village_id.in_(village_ids)]
     if not retired:
         where.append(Household.active.is_(True))
-    q = query.strip()[:MAX_QUERY]
-    if q:
-        where.append(
-            sa.or_(
-                sa.func.lower(Household.code).startswith(q.lower(), autoescape=True),
-                Household.head_name.contains(q, autoescape=True),
-            )
-        )
+    found = name_or_code(query)
+    if found is not None:
+        where.append(found)
     return where
+
+
+def name_or_code(query: str) -> sa.ColumnElement[bool] | None:
+    """Households whose code starts with, or head name contains, ``query`` (None: no query)."""
+    q = query.strip()[:MAX_QUERY]
+    if not q:
+        return None
+    return sa.or_(
+        sa.func.lower(Household.code).startswith(q.lower(), autoescape=True),
+        Household.head_name.contains(q, autoescape=True),
+    )
 
 
 async def count_matching(

@@ -24,6 +24,7 @@ PAGES = (
     "bot.web.console.household_forms",  # before households: /console/households/new
     "bot.web.console.imports",  # before households: /console/households/import is no id
     "bot.web.console.households",
+    "bot.web.console.visits",
     "bot.web.console.problems",
     "bot.web.console.faq",
     "bot.web.console.jobs",

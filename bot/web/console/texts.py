@@ -10,6 +10,7 @@ NAV = (
     ("overview", "概览"),
     ("tasks", "任务"),
     ("households", "户"),
+    ("visits", "走访"),
     ("problems", "问题"),
     ("faq", "问答"),
     ("exports", "导出"),
@@ -124,3 +125,13 @@ IMPORT_HINT = (
     "表头：户编号、户主姓名、所属乡镇、所属村、户类型、家庭人口（必填），帮扶责任人、联系电话"
     "（可填）。只能导入本辖区的村；任何一行有错，整个文件都不导入。"
 )
+
+# 走访: the visit list, the photos of the visits and the map.
+VISIT_TABS = (("", "走访记录"), ("/photos", "照片"), ("/map", "地图"))
+VISITS_EMPTY = "这个月没有符合条件的走访记录。"
+PHOTOS_EMPTY = "这个月的走访没有照片。"
+MAP_NOTE = "地图显示本月最近 {shown} 次带位置的走访（共 {total} 次，最多显示 {limit} 次）。每个村标在其走访位置的中位点；离村中心超过 {far} 公里的走访标红。"
+MAP_EMPTY = "这个月没有带位置的走访。"
+MAP_NO_SCRIPT = "地图需要浏览器运行脚本；下表列出离村中心较远的走访。"
+MAP_FAR_NONE = "没有离村中心较远的走访。"
+EVIDENCE_NOTE = "走访记录是工作的凭据，不是考勤：照片和位置都是自愿附上的，这里不按次数排名。"

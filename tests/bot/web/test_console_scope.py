@@ -25,6 +25,10 @@ REGION_ROUTES = (
     "/console/households/stale",
     "/console/problems",
     "/console/exports",
+    "/console/visits",
+    "/console/visits/photos",
+    "/console/visits/map",
+    "/console/visits/map.json",
 )
 
 
@@ -298,6 +302,10 @@ async def test_console_routes_answer_odd_input_without_a_server_error(site, sess
                 f"/console/jobs/{value or 'x'}",
                 f"/console/jobs/{value or 'x'}/progress",
                 f"/console/jobs/{value or 'x'}/file",
+                f"/console/visits?region={value}&month={value}&q={value}&page={value}",
+                f"/console/visits/photos?region={value}&month={value}&page={value}",
+                f"/console/visits/photos/{value or 'x'}/thumb",
+                f"/console/visits/map.json?region={value}&month={value}",
             ):
                 async with browser.http.get(server.base_url + path) as resp:
                     raw = await resp.text()
