@@ -16,18 +16,18 @@ import asyncio
 import secrets
 import shutil
 from pathlib import Path
-from typing import IO
-from urllib.parse import unquote
 
 from aiohttp import web
 
 from bot.appkeys import CLOCK, SESSIONMAKER
 from bot.household_import import Importer, import_file
+from bot.web.console import uploads
 from bot.web.console.jobs import RUNNER, results_dir
 from bot.web.console.render import page, render
 from core.errors import Invalid
 from services import console_imports, jobs, scope
 from services import job_texts as JT
+from services.attachments import Received
 from services.console_auth import Current
 from services.jobs import JobFailed, Outcome, Progress
 from storage.jobs import JobDTO
@@ -53,21 +53,22 @@ async def import_form(request: web.Request, signed: Current) -> web.StreamRespon
     )
 
 
-def _store(source: IO[bytes], folder: Path) -> tuple[str, int]:
-    """Check the upload (size, type by its first bytes) and copy it into ``folder``: (stored
-    file name, size). Runs in a worker thread."""
-    size = source.seek(0, 2)
-    if size > console_imports.MAX_BYTES:
-        raise Invalid(JT.TOO_BIG.format(mb=console_imports.MAX_BYTES // (1024 * 1024)))
-    source.seek(0)
-    suffix = console_imports.sniff(source.read(SNIFF_BYTES))
-    if suffix is None:
-        raise Invalid(JT.BAD_TYPE, field="file")
-    source.seek(0)
-    name = f"upload-{secrets.token_hex(12)}{suffix}"
-    with (folder / name).open("wb") as out:
-        shutil.copyfileobj(source, out)
-    return name, size
+def _store(upload: Received, folder: Path) -> tuple[str, int]:
+    """Check the upload (size, type by its first bytes) and move it into ``folder``: (stored
+    file name, size). The form reader wrote it to an incoming folder, which goes either way.
+    Runs in a worker thread."""
+    try:
+        if upload.truncated or upload.size > console_imports.MAX_BYTES:
+            raise Invalid(JT.TOO_BIG.format(mb=console_imports.MAX_BYTES // (1024 * 1024)))
+        with upload.path.open("rb") as source:
+            suffix = console_imports.sniff(source.read(SNIFF_BYTES))
+        if suffix is None:
+            raise Invalid(JT.BAD_TYPE, field="file")
+        name = f"upload-{secrets.token_hex(12)}{suffix}"
+        shutil.move(upload.path, folder / name)
+        return name, upload.size
+    finally:
+        shutil.rmtree(upload.path.parent, ignore_errors=True)
 
 
 def _work(app: web.Application, me: PersonDTO, upload: Path, allowed: frozenset[int]):
@@ -105,12 +106,16 @@ async def import_request(request: web.Request, signed: Current) -> web.StreamRes
     app = request.app
     me = signed.person
     scope.require_role(me, console_imports.IMPORT_ROLES, JT.IMPORT_WHAT)
-    data = await request.post()  # already read whole by the CSRF check (client_max_size)
-    upload = data.get("file")
-    if not isinstance(upload, web.FileField):
+    form = uploads.posted(request)  # read once, streamed to disk, by the CSRF check
+    if form.broken or not form.files:
+        for extra in form.files:
+            await asyncio.to_thread(shutil.rmtree, extra.path.parent, True)
         raise Invalid(JT.NO_FILE, field="file")
+    upload, *extras = form.files
+    for extra in extras:  # the form has one file field: anything more is dropped
+        await asyncio.to_thread(shutil.rmtree, extra.path.parent, True)
     folder = results_dir(app)
-    stored, size = await asyncio.to_thread(_store, upload.file, folder)
+    stored, size = await asyncio.to_thread(_store, upload, folder)
     try:
         async with app[SESSIONMAKER]() as session, session.begin():
             allowed = await console_imports.allowed_villages(session, me)
@@ -118,7 +123,7 @@ async def import_request(request: web.Request, signed: Current) -> web.StreamRes
                 session,
                 me,
                 # Some clients percent-encode the name (aiohttp does); browsers send UTF-8.
-                file_name=Path(unquote(upload.filename or "")).name,
+                file_name=Path(upload.name).name,
                 size=size,
                 stored=stored,
                 now=app[CLOCK].now(),
