@@ -24,6 +24,7 @@ PAGES = (
     "bot.web.console.households",
     "bot.web.console.problems",
     "bot.web.console.faq",
+    "bot.web.console.people",
 )
 STATIC = Path(__file__).resolve().parent / "static"
 

@@ -12,6 +12,7 @@ NAV = (
     ("households", "户"),
     ("problems", "问题"),
     ("faq", "问答"),
+    ("people", "人员"),
 )
 LOGOUT = "退出"
 
@@ -80,4 +81,31 @@ FIX_REASON_NEEDED = "复核退回时请填写退回原因，村里才知道还�
 PROBLEM_DONE = {
     "approved": "复核通过：问题已整改清零，已告知该村。",
     "returned": "已退回：已把原因和新的整改期限告知该村。",
+}
+
+# 人员: the people page, invites, 换手机, 调村, 停用.
+PEOPLE_TITLE = "人员"
+INVITE_TITLE = "发邀请码"
+NEVER_BOUND = "从未绑定"
+LOGGED_OUT = "已解绑，待重新绑定"
+ACTIVE_ZH = {True: "在用", False: "已停用"}
+INVITE_STATE_ZH = {"pending": "待使用", "used": "已使用", "expired": "已过期或已撤销"}
+INVITE_HOW = (
+    "请对方用手机扫描二维码（微信、企业微信或相机扫一扫均可），在打开的聊天页点「发送」即完成绑定；"
+    "也可以在企业微信、钉钉或网页聊天中发送「绑定 {code}」。每个邀请码只能用一次。"
+)
+REBIND_ASK = (
+    "确认给{name}换手机？{name}现在绑定的所有聊天账号和已登录的工作台都会退出，"
+    "未使用的邀请码作废，并生成一个新的邀请码，用新手机绑定后即可继续使用。"
+)
+DEACTIVATE_ASK = (
+    "确认停用{name}（{role}，{place}）？停用后 TA 在聊天和工作台中都不能再使用本系统，"
+    "也不再收到任务和提醒。这一步在工作台中不能恢复。"
+)
+PEOPLE_DONE = {
+    "invited": "邀请码已生成。",
+    "rebind": "已解绑原来的账号，请用新的邀请码在新手机上绑定。",
+    "revoked": "邀请码已撤销，不能再用来绑定。",
+    "moved": "已调整所在村。",
+    "deactivated": "已停用。",
 }

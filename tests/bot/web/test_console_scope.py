@@ -24,6 +24,7 @@ REGION_ROUTES = (
     "/console/households",
     "/console/households/stale",
     "/console/problems",
+    "/console/people",
 )
 
 
@@ -210,6 +211,9 @@ async def test_console_routes_answer_odd_input_without_a_server_error(site, sess
                 f"/console/households/stale?page={value}",
                 f"/console/tasks/{value or 'x'}?page={value}",
                 f"/console/households/{value or 'x'}",
+                f"/console/people?region={value}&role={value}&unbound={value}&page={value}",
+                f"/console/people/{value or 'x'}",
+                f"/console/people/invites/{value or 'x'}",
                 f"/console/login?t={value}",
             ):
                 async with browser.http.get(server.base_url + path) as resp:
