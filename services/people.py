@@ -16,6 +16,7 @@ from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES, STAFF_ROLES, Role, manages
 from services import scope
 from storage import audit
 from storage import people as people_store
+from storage import people_admin as admin_store
 from storage import regions as region_store
 from storage import webchat as identity_store
 from storage.people import InviteDTO, PersonDTO
@@ -216,7 +217,8 @@ async def deactivate(
     session: AsyncSession, actor: PersonDTO | None, person_id: int, *, now: datetime
 ) -> PersonDTO:
     """Mark a person inactive: their channel identities no longer reach the bot as them, their
-    API tokens no longer open the API, and digests and rosters leave them out."""
+    API tokens no longer open the API, their unused invite codes no longer bind, and digests
+    and rosters leave them out."""
     if actor is not None:
         scope.require_role(actor, STAFF_ROLES, DEACTIVATING)
     person = await people_store.get(session, person_id)
@@ -229,11 +231,14 @@ async def deactivate(
         raise Conflict(ALREADY_INACTIVE.format(name=person.name, id=person.id))
     changed = await people_store.set_active(session, person.id, False)
     assert changed is not None
+    # Their unused codes would still bind a chat to someone who may no longer use it.
+    revoked = await admin_store.revoke_invites(session, now, person_id=person.id)
     await audit.log(
         session,
         at=now,
         person_id=actor.id if actor else None,
         action="person.deactivate",
         obj=f"person:{person.id}",
+        detail={"invites_revoked": len(revoked)} if revoked else None,
     )
     return changed

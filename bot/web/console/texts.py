@@ -89,6 +89,12 @@ INVITE_TITLE = "发邀请码"
 NEVER_BOUND = "从未绑定"
 LOGGED_OUT = "已解绑，待重新绑定"
 ACTIVE_ZH = {True: "在用", False: "已停用"}
+CHANNEL_ZH = {
+    "webchat": "网页聊天",
+    "wecom": "企业微信",
+    "dingtalk": "钉钉",
+    "telegram": "Telegram",
+}
 INVITE_STATE_ZH = {"pending": "待使用", "used": "已使用", "expired": "已过期或已撤销"}
 INVITE_HOW = (
     "请对方用手机扫描二维码（微信、企业微信或相机扫一扫均可），在打开的聊天页点「发送」即完成绑定；"

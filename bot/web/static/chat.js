@@ -202,6 +202,7 @@
     if (!m) return;
     history.replaceState(null, "", location.pathname + location.search);
     input.value = "绑定 " + m[1].toUpperCase();
+    sendBtn.disabled = false;
     input.focus();
   }
 

@@ -162,6 +162,12 @@ async def test_invite_shows_a_qr_of_the_bind_address_and_the_code_binds_in_the_w
             {"csrf": csrf, "name": "外人", "role": "county_staff", "region": str(w.county.id)},
         )
         assert bad.status == 403
+        for region in ("999999", "abc", str(facts.away.villages[0].id)):
+            bad = await browser.post(
+                "/console/people/new",
+                {"csrf": csrf, "name": "外人", "role": "secretary", "region": region},
+            )
+            assert bad.status == 403, region
         resp = await browser.post(
             "/console/people/new",
             {"csrf": csrf, "name": "外人", "role": "secretary", "region": str(w.townships[0].id)},
@@ -180,7 +186,7 @@ async def test_invite_shows_a_qr_of_the_bind_address_and_the_code_binds_in_the_w
     async with Browser(server.base_url) as browser:
         await browser.sign_in(sessionmaker, w.people["town0"], now)
         _, listed = await browser.get("/console/people")
-        assert ">webchat</span>" in row_for(listed, "新书记")
+        assert ">网页聊天</span>" in row_for(listed, "新书记")
         _, used = await browser.get(f"/console/people/invites/{code}")
         assert "已使用" in used and "<svg" not in used
 
@@ -308,6 +314,24 @@ async def test_deactivate_asks_first_and_the_chat_then_refuses_the_person(
     [entry] = await audits(sessionmaker, "person.deactivate")
     assert entry.person_id == w.people["county0"].id and entry.object == f"person:{person_id}"
     assert len(await audits(sessionmaker, "refused")) >= 1  # the forged form was audited
+
+
+async def test_deactivating_someone_never_bound_revokes_their_code(site, sessionmaker, clock):
+    facts, server = site
+    w, now = facts.world, clock.now()
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, w.people["county0"], now)
+        csrf = await browser.csrf()
+        code = await invite(browser, csrf, "未上岗", "team_member", w.villages[0].id)
+        [person] = await _named(sessionmaker, "未上岗")
+        resp = await browser.post(f"/console/people/{person.id}/deactivate", {"csrf": csrf})
+        assert resp.status == 303
+        _, page = await browser.get(f"/console/people/invites/{code}")
+        assert "已过期或已撤销" in page and "<svg" not in page
+    async with server.client() as web:
+        assert "过期" in await web.say(f"绑定 {code}")
+    [entry] = await audits(sessionmaker, "person.deactivate")
+    assert entry.detail == {"invites_revoked": 1}
 
 
 async def _named(sm, name: str) -> list[Person]:
