@@ -11,6 +11,7 @@ services.people, in the caller's transaction.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime
 
@@ -28,6 +29,7 @@ from storage.readmodels.people_list import PendingInvite
 from storage.session import AsyncSession
 
 MAX_NAME = 32
+_CODE = re.compile(r"[A-Z0-9]{4,32}")  # what an invite code may look like (storage.people)
 NAME_NEEDED = "请填写姓名。"
 NAME_BAD = f"姓名最多 {MAX_NAME} 个字，不能含有换行等特殊字符。"
 ROLE_NEEDED = "请选择身份。"
@@ -113,7 +115,8 @@ async def invite_new(
 async def invite_in_scope(session: AsyncSession, me: PersonDTO, code: str) -> PendingInvite:
     """A code whose place lies within ``me``'s region, seen by someone who manages its role
     (others: NotFound, as for an unknown code)."""
-    found = await people_list.invite(session, people_store.normalize_code(code)[:32])
+    code = people_store.normalize_code(code)
+    found = await people_list.invite(session, code) if _CODE.fullmatch(code) else None
     if (
         found is None
         or not await scope.can_see(session, me, found.region_id)
