@@ -37,6 +37,7 @@ class PeopleList:
     villages: list[Place]  # the village filter's choices (the person's whole scope)
     roles: list[tuple[str, str]]  # the role filter's choices
     manager: bool  # the viewer may invite and manage (and see codes)
+    managed: frozenset[str]  # the roles whose codes and people the viewer manages
     loose: list[PendingInvite]  # unused codes made for nobody yet
     loose_total: int
 
@@ -88,12 +89,10 @@ async def people_page(
     rows = await listing.page(session, f, now=now, limit=paged.size, offset=paged.offset)
     mine = shown if region_id is None else await listing.places_within(session, me.region_id)
     manager = me.role in STAFF_ROLES
-    loose: list[PendingInvite] = []
-    loose_total = 0
-    if manager:
-        loose, loose_total = await listing.loose_invites(
-            session, [p.id for p in shown], now, LOOSE_SHOWN
-        )
+    managed = frozenset(MANAGES.get(me.role, frozenset()))
+    loose, loose_total = await listing.loose_invites(
+        session, [p.id for p in shown], sorted(managed), now, LOOSE_SHOWN
+    )
     return PeopleList(
         where,
         role,
@@ -103,6 +102,7 @@ async def people_page(
         _villages(mine),
         [(r.value, ROLE_ZH[r]) for r in Role],
         manager,
+        managed,
         loose,
         loose_total,
     )

@@ -190,13 +190,18 @@ async def _invites_of(
 
 
 async def loose_invites(
-    session: AsyncSession, region_ids: list[int], now: datetime, limit: int
+    session: AsyncSession, region_ids: list[int], roles: list[str], now: datetime, limit: int
 ) -> tuple[list[PendingInvite], int]:
-    """Unused, unexpired codes made for nobody yet (``cunbot invite --name``), newest first,
-    at most ``limit``, and how many there are."""
-    if not region_ids:
+    """Unused, unexpired codes for one of ``roles`` made for nobody yet (``cunbot invite
+    --name``), newest first, at most ``limit``, and how many there are."""
+    if not region_ids or not roles:
         return [], 0
-    cond = sa.and_(Invite.region_id.in_(region_ids), Invite.person_id.is_(None), _pending(now))
+    cond = sa.and_(
+        Invite.region_id.in_(region_ids),
+        Invite.role.in_(roles),
+        Invite.person_id.is_(None),
+        _pending(now),
+    )
     total = await session.scalar(sa.select(sa.func.count()).select_from(Invite).where(cond))
     rows = await session.scalars(
         sa.select(Invite).where(cond).order_by(Invite.created_at.desc()).limit(limit)

@@ -117,11 +117,20 @@ async def test_people_list_shows_each_persons_channels_and_filters_and_pages(
 async def test_township_officer_and_secretary_see_only_their_scope(site, sessionmaker, clock):
     facts, server = site
     w, now = facts.world, clock.now()
+    async with sessionmaker() as s, s.begin():  # a code made at the command line for nobody yet
+        loose = await people.create_invite(
+            s, role="secretary", region_id=w.villages[2].id, now=now, name="散码"
+        )
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, w.people["county0"], now)
+        _, page = await browser.get("/console/people")
+        assert "散码" in page.split('id="loose-invites"', 1)[1] and loose.code in page
     async with Browser(server.base_url) as browser:
         await browser.sign_in(sessionmaker, w.people["town0"], now)
         _, page = await browser.get("/console/people")
         assert all(f">{n}</a>" in page for n in ("书记0", "书记1", "乡干部0"))
         assert "书记2" not in page and "县干部" not in page and "共 3 条" in page
+        assert "散码" not in page and loose.code not in page
     async with Browser(server.base_url) as browser:
         await browser.sign_in(sessionmaker, w.people["sec0"], now)
         status, page = await browser.get("/console/people")
