@@ -5,6 +5,7 @@ and another region's person or code answered like an unknown one."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -12,7 +13,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.appkeys import CONFIG
+from bot.appkeys import CONFIG, INBOUND
 from bot.web.console import qr
 from storage import people
 from storage.models import Audit, Identity, Person
@@ -53,6 +54,12 @@ async def invite(browser: Browser, csrf: str, name: str, role: str, region: int)
     found = CODE_PAGE.match(resp.headers["Location"])
     assert found, resp.headers["Location"]
     return found[1]
+
+
+async def chat_ready(server) -> None:
+    """Wait until the app takes chat messages: every message waits for the FAQ index, which a
+    fresh app builds in the background (slow on a busy machine)."""
+    await asyncio.wait_for(server.app[INBOUND].ready.wait(), 240)
 
 
 def rows_of(page: str) -> list[str]:
@@ -186,6 +193,7 @@ async def test_invite_shows_a_qr_of_the_bind_address_and_the_code_binds_in_the_w
                 "role": "secretary", "region": str(w.villages[1].id)})).status == 400  # fmt: skip
     async with sessionmaker() as s:
         assert await s.scalar(sa.select(sa.func.count()).where(Person.name == "外人")) == 0
+    await chat_ready(server)
     async with server.client() as web:
         frames = await web.bind(code)
         assert "绑定成功" in frames[-1]["text"] and "新书记" in frames[-1]["text"]
@@ -213,6 +221,7 @@ async def test_revoked_code_is_refused_by_the_chat(site, sessionmaker, clock):
         assert resp.status == 303 and resp.headers["Location"] == "/console/people?done=revoked"
         again = await browser.post(f"/console/people/invites/{code}/revoke", {"csrf": csrf})
         assert again.status == 409
+    await chat_ready(server)
     async with server.client() as web:
         assert "过期" in await web.say(f"绑定 {code}")
     [entry] = await audits(sessionmaker, "invite.revoke")
@@ -244,6 +253,7 @@ async def test_rebind_logs_the_old_phone_out_and_a_fresh_code_binds_the_new_one(
         assert (await old_console.get("/console"))[0] == 401
     async with sessionmaker() as s:
         assert await people.by_identity(s, "test", "ext-sec0") is None
+    await chat_ready(server)
     async with server.client() as web:
         frames = await web.bind(found[1])
         assert "绑定成功" in frames[-1]["text"] and "书记0" in frames[-1]["text"]
@@ -296,6 +306,7 @@ async def test_deactivate_asks_first_and_the_chat_then_refuses_the_person(
         await browser.sign_in(sessionmaker, w.people["county0"], now)
         csrf = await browser.csrf()
         code = await invite(browser, csrf, "将停用", "secretary", w.villages[3].id)
+        await chat_ready(server)
         async with server.client() as web:
             assert "绑定成功" in (await web.bind(code))[-1]["text"]
             assert "请先绑定" not in await web.say("我的信息")
@@ -337,6 +348,7 @@ async def test_deactivating_someone_never_bound_revokes_their_code(site, session
         assert resp.status == 303
         _, page = await browser.get(f"/console/people/invites/{code}")
         assert "已过期或已撤销" in page and "<svg" not in page
+    await chat_ready(server)
     async with server.client() as web:
         assert "过期" in await web.say(f"绑定 {code}")
     [entry] = await audits(sessionmaker, "person.deactivate")

@@ -16,6 +16,7 @@ from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_kit import issue
 from tests.bot.web.test_browser import CHROMIUM, FLAGS
 from tests.bot.web.test_console_browser import SIZES
+from tests.bot.web.test_console_people import chat_ready
 from tests.webclient import webchat_server
 
 pytestmark = [
@@ -71,14 +72,25 @@ async def test_invite_and_its_qr_render_at_phone_size_and_the_qr_address_binds(
                 path=str(artifacts_dir / "console-invite-qr-phone.png"), full_page=True
             )
 
+            await page.locator("#invite a", has_text="查看此人").click()
+            await expect(page.locator("h1")).to_contain_text("新书记")
+            await expect(page.locator("#channels")).to_contain_text("从未绑定")
+            await page.screenshot(
+                path=str(artifacts_dir / "console-person-phone.png"), full_page=True
+            )
+            await page.click("#deactivate")
+            await expect(page.locator("h1")).to_contain_text("确认停用")
+            await page.locator("a", has_text="不，返回").click()
+            await expect(page.locator("#person-state")).to_have_text("在用")
+
+            await chat_ready(server)
             phone = await (await browser.new_context(**SIZES["phone"])).new_page()
             url = qr.bind_url(server.app[CONFIG].public_url, code)
             await phone.goto(url.replace(server.app[CONFIG].public_url, server.base_url))
             await expect(phone.locator("#text")).to_have_value(f"绑定 {code}")
             assert "#bind" not in phone.url  # the code is taken out of the address
             await phone.click("#send")
-            # The first message of a fresh process may wait for the chat's first loads.
-            await expect(phone.locator("#log")).to_contain_text("绑定成功", timeout=30_000)
+            await expect(phone.locator("#log")).to_contain_text("绑定成功", timeout=15_000)
             await expect(phone.locator("#log")).to_contain_text("新书记")
         finally:
             await browser.close()
