@@ -95,8 +95,6 @@ async def invite_new(
     people_service.require_manages(me, role, INVITING)
     name = clean_name(name)
     await scope.require_scope(session, me, region_id, "这个地区")
-    region = await regions.get(session, region_id)
-    assert region is not None  # require_scope found it
     person = await people_store.add(session, name=name, role=role, region_id=region_id, now=now)
     made = await people_service.invite(
         session, me, role=role, region_id=region_id, now=now, name=name, person_id=person.id
