@@ -41,3 +41,14 @@ ROLE_LEVEL = {
     Role.COUNTY_STAFF: Level.COUNTY,
     Role.ADMIN: Level.COUNTY,
 }
+# The roles each role may invite and manage within its own region (县乡工作台 人员): staff manage
+# the people below them and their peers; only an administrator manages administrators.
+MANAGES: dict[str, frozenset[Role]] = {
+    Role.ADMIN: frozenset(Role),
+    Role.COUNTY_STAFF: frozenset(Role) - {Role.ADMIN},
+    Role.TOWNSHIP_STAFF: VILLAGE_ROLES | {Role.TOWNSHIP_STAFF},
+}
+
+
+def manages(actor_role: str, role: str) -> bool:
+    return role in MANAGES.get(actor_role, frozenset())

@@ -2,8 +2,8 @@
 identity with a code, deactivate a person. Each is written to the audit log.
 
 An ``actor`` of ``None`` is the operator at the command line (``cunbot invite``, ``cunbot person
-deactivate``), who may act anywhere; a person acting through the bot or the API is held to the
-county roles and their own region (services.scope).
+deactivate``), who may act anywhere; a person acting through the console is held to the roles
+their own role manages (core.roles.MANAGES) and to their own region (services.scope).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import math
 from datetime import datetime, timedelta
 
 from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
-from core.roles import COUNTY_ROLES, ROLE_LEVEL, ROLE_ZH, ROLES, Role
+from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES, STAFF_ROLES, Role, manages
 from services import scope
 from storage import audit
 from storage import people as people_store
+from storage import people_admin as admin_store
 from storage import regions as region_store
 from storage import webchat as identity_store
 from storage.people import InviteDTO, PersonDTO
@@ -33,8 +34,20 @@ UNKNOWN_REGION = "找不到编号为 {id} 的地区。"
 WRONG_LEVEL = "{role}的辖区应为{level}，「{region}」是{actual}。"
 UNKNOWN_PERSON = "找不到编号为 {id} 的人员。"
 ALREADY_INACTIVE = "{name}（编号 {id}）已经停用。"
+ROLE_NOT_MANAGED = "{role}不能管理{target}。"
 INVITING = "发放邀请码"
 DEACTIVATING = "停用人员"
+
+
+def require_manages(actor: PersonDTO, role: str, what: str) -> None:
+    """Staff act on the roles below theirs and their peers (core.roles.MANAGES), nobody else."""
+    scope.require_role(actor, STAFF_ROLES, what)
+    if not manages(actor.role, role):
+        raise Refused(
+            ROLE_NOT_MANAGED.format(
+                role=actor.role_zh, target=ROLE_ZH[Role(role)] if role in ROLES else role
+            )
+        )
 
 
 def roles_text() -> str:
@@ -57,7 +70,7 @@ async def invite(
         raise Invalid(UNKNOWN_ROLE.format(role=role, roles=roles_text()), field="role")
     as_role = Role(role)
     if actor is not None:
-        scope.require_role(actor, COUNTY_ROLES, INVITING)
+        require_manages(actor, as_role, INVITING)
     region = await region_store.get(session, region_id)
     if region is None:
         raise NotFound(UNKNOWN_REGION.format(id=region_id), field="region")
@@ -204,23 +217,28 @@ async def deactivate(
     session: AsyncSession, actor: PersonDTO | None, person_id: int, *, now: datetime
 ) -> PersonDTO:
     """Mark a person inactive: their channel identities no longer reach the bot as them, their
-    API tokens no longer open the API, and digests and rosters leave them out."""
+    API tokens no longer open the API, their unused invite codes no longer bind, and digests
+    and rosters leave them out."""
     if actor is not None:
-        scope.require_role(actor, COUNTY_ROLES, DEACTIVATING)
+        scope.require_role(actor, STAFF_ROLES, DEACTIVATING)
     person = await people_store.get(session, person_id)
     if person is None:
         raise NotFound(UNKNOWN_PERSON.format(id=person_id), field="person")
     if actor is not None:
         await scope.require_scope(session, actor, person.region_id, DEACTIVATING)
+        require_manages(actor, person.role, DEACTIVATING)
     if not person.active:
         raise Conflict(ALREADY_INACTIVE.format(name=person.name, id=person.id))
     changed = await people_store.set_active(session, person.id, False)
     assert changed is not None
+    # Their unused codes would still bind a chat to someone who may no longer use it.
+    revoked = await admin_store.revoke_invites(session, now, person_id=person.id)
     await audit.log(
         session,
         at=now,
         person_id=actor.id if actor else None,
         action="person.deactivate",
         obj=f"person:{person.id}",
+        detail={"invites_revoked": len(revoked)} if revoked else None,
     )
     return changed

@@ -31,6 +31,7 @@ PAGES = (
     "bot.web.console.exports",
     "bot.web.console.faq_merge",
     "bot.web.console.faq_entries",
+    "bot.web.console.people",
 )
 STATIC = Path(__file__).resolve().parent / "static"
 

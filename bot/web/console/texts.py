@@ -14,6 +14,7 @@ NAV = (
     ("problems", "问题"),
     ("faq", "问答"),
     ("exports", "导出"),
+    ("people", "人员"),
 )
 LOGOUT = "退出"
 
@@ -135,3 +136,36 @@ MAP_EMPTY = "这个月没有带位置的走访。"
 MAP_NO_SCRIPT = "地图需要浏览器运行脚本；下表列出离村中心较远的走访。"
 MAP_FAR_NONE = "没有离村中心较远的走访。"
 EVIDENCE_NOTE = "走访记录是工作的凭据，不是考勤：照片和位置都是自愿附上的，这里不按次数排名。"
+
+# 人员: the people page, invites, 换手机, 调村, 停用.
+PEOPLE_TITLE = "人员"
+INVITE_TITLE = "发邀请码"
+NEVER_BOUND = "从未绑定"
+LOGGED_OUT = "已解绑，待重新绑定"
+ACTIVE_ZH = {True: "在用", False: "已停用"}
+CHANNEL_ZH = {
+    "webchat": "网页聊天",
+    "wecom": "企业微信",
+    "dingtalk": "钉钉",
+    "telegram": "Telegram",
+}
+INVITE_STATE_ZH = {"pending": "待使用", "used": "已使用", "expired": "已过期或已撤销"}
+INVITE_HOW = (
+    "请对方用手机扫描二维码（微信、企业微信或相机扫一扫均可），在打开的聊天页点「发送」即完成绑定；"
+    "也可以在企业微信、钉钉或网页聊天中发送「绑定 {code}」。每个邀请码只能用一次。"
+)
+REBIND_ASK = (
+    "确认给{name}换手机？{name}现在绑定的所有聊天账号和已登录的工作台都会退出，"
+    "未使用的邀请码作废，并生成一个新的邀请码，用新手机绑定后即可继续使用。"
+)
+DEACTIVATE_ASK = (
+    "确认停用{name}（{role}，{place}）？停用后 TA 在聊天和工作台中都不能再使用本系统，"
+    "也不再收到任务和提醒。这一步在工作台中不能恢复。"
+)
+PEOPLE_DONE = {
+    "invited": "邀请码已生成。",
+    "rebind": "已解绑原来的账号，请用新的邀请码在新手机上绑定。",
+    "revoked": "邀请码已撤销，不能再用来绑定。",
+    "moved": "已调整所在村。",
+    "deactivated": "已停用。",
+}

@@ -210,6 +210,17 @@
     transmit({ type: "button", payload: btn.payload, label: btn.label, id: id });
   }
 
+  // An invite's QR code opens /chat#bind=CODE: the code is put in the box, ready to send
+  // (never sent by itself), and taken out of the address. The fragment never reaches a server.
+  function prefillBind() {
+    var m = /^#bind=([A-Za-z0-9]{4,16})$/.exec(location.hash);
+    if (!m) return;
+    history.replaceState(null, "", location.pathname + location.search);
+    input.value = "绑定 " + m[1].toUpperCase();
+    sendBtn.disabled = false;
+    input.focus();
+  }
+
   function onFrame(f) {
     switch (f.type) {
       case "history":
@@ -228,6 +239,7 @@
         hint = null;
         if (!f.bound) {
           hint = notice("首次使用请发送「绑定 邀请码」，例如：绑定 K7M2Q9XA");
+          prefillBind();
         }
         break;
       case "reply":

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import storage.models
 
 revision = '0010'
-down_revision = "0012"
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """jobs: background jobs of the console (exports, registry imports) with their progress
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-07 19:20:00
 """
 

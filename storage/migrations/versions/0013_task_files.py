@@ -1,7 +1,7 @@
 """task_files: the files (附件) sent down with a task
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-07 19:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import storage.models
 
 revision = '0013'
-down_revision = '0014'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

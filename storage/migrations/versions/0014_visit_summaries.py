@@ -3,7 +3,7 @@ last_month_days: visit summaries kept with every visit written (storage.visit_su
 backfilled here from the visits
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0013
 Create Date: 2026-12-07 19:10:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import storage.models
 
 revision = '0014'
-down_revision = '0015'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

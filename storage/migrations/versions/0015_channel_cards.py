@@ -2,7 +2,7 @@
 code spent on updating each one after its press
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0014
 Create Date: 2026-12-07 19:30:00
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import storage.models
 
 revision = '0015'
-down_revision = "0010"
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

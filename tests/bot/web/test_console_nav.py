@@ -19,8 +19,11 @@ EVERY_PAGE = {
     "/console",
     "/console/tasks",
     "/console/households",
+    "/console/visits",
     "/console/problems",
     "/console/faq",
+    "/console/exports",
+    "/console/people",
 }
 # Which nav pages each role sees: 问答 is county staff's (services.faq.require_answerer).
 EXPECTED = {

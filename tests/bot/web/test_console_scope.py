@@ -29,6 +29,7 @@ REGION_ROUTES = (
     "/console/visits/photos",
     "/console/visits/map",
     "/console/visits/map.json",
+    "/console/people",
 )
 
 
@@ -306,6 +307,9 @@ async def test_console_routes_answer_odd_input_without_a_server_error(site, sess
                 f"/console/visits/photos?region={value}&month={value}&page={value}",
                 f"/console/visits/photos/{value or 'x'}/thumb",
                 f"/console/visits/map.json?region={value}&month={value}",
+                f"/console/people?region={value}&role={value}&unbound={value}&page={value}",
+                f"/console/people/{value or 'x'}",
+                f"/console/people/invites/{value or 'x'}",
             ):
                 async with browser.http.get(server.base_url + path) as resp:
                     raw = await resp.text()
