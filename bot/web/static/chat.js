@@ -28,7 +28,6 @@
     myPlace: "📍 我的位置（{lat}, {lon}）",
     photoAlt: "照片",
     download: "⬇ 点击下载",
-    uploadFailed: "照片没有发出去，请点击重试。",
     me: "我",
     bot: "村"
   };
@@ -315,6 +314,7 @@
   function settle(item, outcome) {
     if (outcome.ok) {
       landed(item.id);
+      if (queue.indexOf(item) < 0) return;  // logged out meanwhile: keep nothing of it
       dropItem(item.id);
       remember(item.kind === "photo"
         ? { from: "me", image: outcome.image, text: "", at: new Date().toISOString(), client_id: item.id }
