@@ -17,8 +17,8 @@ from PIL import Image
 from bot.channels import texts as channel_texts
 from bot.channels.webchat.channel import TEXTS
 from core.messages import MAX_TEXT
-from storage import people
 from storage.models import InboxMessage, Photo, WebChatMessage
+from tests.channels.test_webchat import invite_for
 from tests.factories import make_world
 from tests.webclient import webchat_server
 
@@ -51,13 +51,9 @@ async def server(engine, database_url, tmp_path, clock):
 
 @pytest.fixture
 async def bound(server, sessionmaker, clock, world):
-    sec = world.people["sec0"]
-    async with sessionmaker() as s, s.begin():
-        inv = await people.create_invite(
-            s, role=sec.role, region_id=sec.region_id, now=clock.now(), person_id=sec.id
-        )
+    code = await invite_for(sessionmaker, clock, world.people["sec0"])
     async with server.client() as web:
-        frames = await web.bind(inv.code)
+        frames = await web.bind(code)
         assert "绑定成功" in frames[0]["text"]
         yield web
 
