@@ -5,7 +5,7 @@
             await web.bind(code)                       # -> reply frames
             frames = await web.send("帮助")             # waits for this message's replies
             frames = await web.press("visit:ok")
-            status, body = await web.upload(png_bytes, "a.png")
+            status, body = await web.upload(png_bytes, "a.png", id=uuid, taken_at=exif)
             frames = await web.location(30.1, 120.2, "村委会")
             push = await web.next_push(timeout=10)     # an outbox message, pushed live
 
@@ -30,7 +30,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
-from bot.appkeys import DELIVERY
+from bot.appkeys import DELIVERY, INBOUND
 from bot.config import Config, load_config
 from core.clock import FixedClock
 
@@ -61,6 +61,11 @@ class WebServer:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    async def ready(self, timeout: float = 120) -> None:  # noqa: ASYNC109 (the documented test API)
+        """Wait until messages are handled: they wait for the FAQ index, built in the
+        background, which on a busy machine takes longer than a browser expectation's 5 s."""
+        await asyncio.wait_for(self.app[INBOUND].ready.wait(), timeout)
 
     def wake_delivery(self) -> None:
         """Have the delivery worker look at the outbox now (after a test enqueued a push)."""
@@ -232,11 +237,21 @@ class WebChatClient:
             await self.ws.send_str(data)
 
     async def upload(
-        self, data: bytes, filename: str, content_type: str = "application/octet-stream"
+        self,
+        data: bytes,
+        filename: str,
+        content_type: str = "application/octet-stream",
+        *,
+        id: str | None = None,
+        taken_at: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
+        """POST /chat/upload as the page does: the client id (given, or a new one) and the
+        original's EXIF time when given."""
         assert self.http is not None
         form = aiohttp.FormData()
-        form.add_field("id", f"u{next(_ids)}")
+        form.add_field("id", id if id is not None else f"u{next(_ids)}")
+        if taken_at is not None:
+            form.add_field("taken_at", taken_at)
         form.add_field("photo", data, filename=filename, content_type=content_type)
         async with self.http.post(self.base_url + "/chat/upload", data=form) as resp:
             return resp.status, await resp.json()

@@ -5,6 +5,11 @@ Routes
     GET  /chat        the page (sets the browser cookie when missing)
     GET  /chat/ws     the WebSocket
     POST /chat/upload a photo, multipart/form-data: field ``photo`` (the file), optional ``id``
+                      (the page's client id: a resend with the same id is stored once) and
+                      ``taken_at`` (the original's EXIF DateTimeOriginal, "YYYY:MM:DD HH:MM:SS",
+                      used when the uploaded copy has no EXIF time of its own)
+    GET  /chat/manifest.webmanifest, /chat/sw.js  the PWA manifest and service worker
+                      (bot.channels.webchat.pwa)
     POST /chat/session {"token": t}: the cookie of the new browser id a socket was given
     GET  /media/{path} stored photos and thumbnails, for a browser bound to a person, or by a
                       signed link of a ledger (bot.web.signed) for the person it names
@@ -48,10 +53,11 @@ Server -> client
     {"type": "error", "text": "发得太快了…", "reply_to": first id, "dropped": [ids]}  frames
         the flood guard dropped (not handled, not stored), at most one such frame a second
 
-Upload answer (JSON): 200 {"ok": true, "image": url, "thumb": url, "frames": [reply frames]}
+Upload answer (JSON): 200 {"ok": true, "reply_to": client id, "duplicate": bool, "image": url,
+"thumb": url, "frames": [reply frames]}
 (the same frames are also pushed to every open socket of that browser), or
 {"ok": false, "type": "error", "text": "中文说明"} with 401 (no valid cookie), 403 (browser not
-bound), 400 (not multipart / no photo), 413 (over 10 MB), 415 (not a real JPEG/PNG/WebP).
+bound), 400 (not multipart / no photo / a malformed ``id``), 413 (over 10 MB), 415 (not a real JPEG/PNG/WebP).
 
 Limits: text over 2,000 characters, frames over 32,000 characters, binary frames, bad JSON,
 unknown types, missing or invalid fields each get an error frame; frames beyond
@@ -66,9 +72,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -77,12 +85,13 @@ from aiohttp import BodyPartReader, web
 from bot.appkeys import CLOCK, CONFIG
 from bot.channels.base import install
 from bot.channels.ingest import PhotoRefused, ingest_photo
-from bot.channels.webchat import CHANNEL, connection
+from bot.channels.webchat import CHANNEL, connection, pwa
 from bot.channels.webchat.hub import COOKIE, WebChatHub, new_browser_id
 from bot.channels.webchat.protocol import (
     CLIENT_ID,
     TEXTS,
     WebChatLimits,
+    exif_time,
     media_url,
 )
 from bot.web import signed
@@ -140,28 +149,53 @@ def _error(status: int, key: str) -> web.Response:
     return web.json_response({"ok": False, "type": "error", "text": TEXTS[key]}, status=status)
 
 
-async def _read_upload(request: web.Request, limit: int) -> tuple[bytearray | None, str | None]:
-    """The ``photo`` part (at most ``limit`` + 1 bytes: one more is "too big") and the ``id``
-    part of an upload."""
-    data: bytearray | None = None
-    cid: str | None = None
+class BadUpload(ValueError):
+    """An upload that is not what the page sends: answered 400 with ``TEXTS[key]``."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass
+class UploadForm:
+    photo: bytearray | None = None
+    cid: str | None = None  # the page's client id (crypto.randomUUID), or none given
+    taken_at: str | None = None  # ISO local time from the original's EXIF, read by the page
+
+
+async def _field(part: BodyPartReader) -> str:
+    """A short text field (at most 64 bytes; longer reads as empty)."""
+    raw = await part.read(decode=True)
+    return raw.decode("utf-8", "replace") if len(raw) <= 64 else ""
+
+
+async def _read_upload(request: web.Request, limit: int) -> UploadForm:
+    """The ``photo`` part (at most ``limit`` + 1 bytes: one more is "too big"), the ``id``
+    part and the ``taken_at`` part of an upload; other parts are skipped."""
+    form = UploadForm()
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):  # a nested multipart: not ours
             await part.release()
-        elif part.name == "photo" and data is None:
-            data = bytearray()
+        elif part.name == "photo" and form.photo is None:
+            form.photo = data = bytearray()
             # Read everything (so the client sees our answer, not a reset) but keep at most
             # limit + 1 bytes.
             while chunk := await part.read_chunk(256 * 1024):
                 if len(data) <= limit:
                     data.extend(chunk[: limit + 1 - len(data)])
         elif part.name == "id":
-            value = (await part.read(decode=True))[:64].decode("utf-8", "replace")
-            cid = value if CLIENT_ID.match(value) else None
+            form.cid = await _field(part)
+            if not CLIENT_ID.match(form.cid):
+                raise BadUpload("bad_id")  # a resend must keep its id: never replace it
+        elif part.name == "taken_at":
+            # Broken camera clocks write things like "0000:00:00 00:00:00": the photo is
+            # still taken, without a time.
+            form.taken_at = exif_time(await _field(part))
         else:
             await part.release()
-    return data, cid
+    return form
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -175,12 +209,14 @@ async def upload(request: web.Request) -> web.Response:
         return _error(400, "upload_not_multipart")
     limit = hub.limits.max_upload
     try:
-        data, cid = await _read_upload(request, limit)
+        form = await _read_upload(request, limit)
+    except BadUpload as bad:
+        return _error(400, bad.key)
     except (ValueError, AssertionError, KeyError):
         return _error(400, "upload_not_multipart")
-    if not data:
+    if not form.photo:
         return _error(400, "upload_missing")
-    photo = bytes(data)
+    photo = bytes(form.photo)
 
     async def read() -> bytes:
         return photo
@@ -192,15 +228,20 @@ async def upload(request: web.Request) -> web.Response:
     except PhotoRefused as refused:
         log.info("upload rejected browser=%s…: %s", external_id[:6], refused.text)
         return web.json_response(
-            {"ok": False, "type": "error", "text": refused.text}, status=refused.status
+            {"ok": False, "type": "error", "text": refused.text, "reply_to": form.cid},
+            status=refused.status,
         )
-    cid = cid or uuid.uuid4().hex
+    if stored.taken_at is None and form.taken_at is not None:
+        stored = dataclasses.replace(stored, taken_at=form.taken_at)
+    cid = form.cid or uuid.uuid4().hex
     incoming = hub.incoming(external_id, cid, "photo", photo=stored.to_dict())
     frames = await hub.process(incoming, cid)
     await hub.push(external_id, frames)
     return web.json_response(
         {
             "ok": True,
+            "reply_to": cid,
+            "duplicate": any(f.get("duplicate") for f in frames),
             "image": media_url(stored.path),
             "thumb": media_url(stored.thumb_path),
             "frames": frames,
@@ -297,6 +338,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/chat/upload", upload)
     app.router.add_post("/chat/session", chat_session)
     app.router.add_get("/media/{path:.+}", media)
+    pwa.setup(app, WEB_DIR / "static")
     app.router.add_static("/chat/static/", WEB_DIR / "static", name="webchat_static")
 
 

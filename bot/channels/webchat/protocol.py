@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.channels import split, texts
@@ -23,6 +24,9 @@ from services.media import MAX_IMAGE_BYTES
 from storage import webchat as store
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# EXIF DateTimeOriginal as the page reads it from the original photo (the shrunk copy it
+# uploads has no EXIF): "YYYY:MM:DD HH:MM:SS", local wall-clock time.
+EXIF_TIME = re.compile(r"^\d{4}:\d{2}:\d{2} \d{2}:\d{2}:\d{2}$")
 
 
 # User-facing text of the web chat, in one place (the sentences every channel says come
@@ -106,6 +110,17 @@ def read_cookie(key: bytes, value: str | None) -> str | None:
     if not external_id or not hmac.compare_digest(sig, sign(key, external_id)):
         return None
     return external_id
+
+
+def exif_time(value: str) -> str | None:
+    """The ISO local time of an EXIF time string the page sent, or ``None`` when it is not
+    one (or not a real date)."""
+    if not EXIF_TIME.match(value):
+        return None
+    try:
+        return datetime.strptime(value, "%Y:%m:%d %H:%M:%S").isoformat()  # noqa: DTZ007
+    except ValueError:
+        return None
 
 
 def media_url(path: str | None) -> str | None:

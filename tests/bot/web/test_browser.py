@@ -44,6 +44,7 @@ async def test_phone_page_binds_sends_and_shows_replies(
     photo = tmp_path / "field.png"
     Image.new("RGB", (320, 240), (90, 160, 90)).save(photo)
     async with webchat_server(database_url, tmp_path, clock) as server, async_playwright() as pw:
+        await server.ready()
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
             page = await browser.new_page(
