@@ -14,6 +14,9 @@ from bot.logs import setup_logging
 from bot.loop import new_event_loop
 from storage import db
 
+# Seconds requests under way get to finish on SIGTERM/SIGINT before the app's own cleanup.
+SHUTDOWN_TIMEOUT = 10.0
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="start the service")
@@ -29,12 +32,11 @@ def cmd_run(config: Config, _args: argparse.Namespace) -> int:
     setup_logging(config.core.log_level, config.core.log_format)
     app = create_app(config)
     print(f"cunbot 正在运行: {config.public_url}/chat", file=sys.stderr)
-    # shutdown_timeout: in-flight requests get this long to finish on SIGTERM/SIGINT.
     web.run_app(
         app,
         host=config.core.host,
         port=config.core.port,
-        shutdown_timeout=10,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
         print=None,
         loop=new_event_loop(),
     )
