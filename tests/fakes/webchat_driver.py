@@ -54,5 +54,6 @@ class WebChatDriver(Driver):
 @asynccontextmanager
 async def webchat_driver(database_url: str, tmp_path: Path, clock: Any) -> AsyncIterator[Driver]:
     async with webchat_server(database_url, tmp_path, clock) as server:
+        await server.ready()  # the first message would wait for the FAQ index, past its timeout
         async with server.client() as web:
             yield WebChatDriver(server, web)
