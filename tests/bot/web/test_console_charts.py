@@ -17,11 +17,12 @@ import sqlalchemy as sa
 from bot.web.console import chart
 from services import console_tasks
 from services import tasks as task_service
-from storage.models import Assignment, Visit
+from storage.models import Assignment, Task, Visit
 from storage.readmodels import visit_log
 from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_forms_kit import SHANGHAI
-from tests.bot.web.console_kit import Browser
+from tests.bot.web.console_kit import Browser, issue
+from tests.bot.web.test_browser import CHROMIUM, FLAGS
 from tests.bot.web.test_console_visits import add_visit
 from tests.webclient import webchat_server
 
@@ -223,3 +224,63 @@ def test_charts_are_pure_and_safe_with_nothing():
     )
     assert busy.columns[-1].height == chart.DAY_PLOT and busy.columns[1].today
     assert busy.columns[1].height == chart.DAY_PLOT / 4 and busy.columns[-1].label == "31"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+async def test_charts_drawn_in_chromium_at_phone_size(site, sessionmaker, clock, artifacts_dir):
+    from playwright.async_api import async_playwright, expect
+
+    facts, server = site
+    now = clock.now()
+    for back in (0, 0, 1, 5):
+        await add_visit(sessionmaker, facts, "v0a", now - timedelta(days=back, hours=1))
+    v = facts.world.villages
+    async with sessionmaker() as s, s.begin():  # sent two days ago, answered since
+        await s.execute(
+            sa.update(Task)
+            .where(Task.number == facts.task_id, Task.county_id == facts.world.county.id)
+            .values(created_at=now - timedelta(days=2))
+        )
+        for vid, values in {
+            v[0].id: {"acked_at": now - timedelta(days=2, hours=-2), "closed_at": now},
+            v[1].id: {"acked_at": now - timedelta(days=1)},
+            v[3].id: {"acked_at": now - timedelta(hours=30)},
+        }.items():
+            values["updated_at"] = now - timedelta(hours=3)
+            await s.execute(
+                sa.update(Assignment).where(Assignment.village_id == vid).values(**values)
+            )
+    link = await issue(sessionmaker, facts.world.people["county0"], now, server.base_url)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            context = await browser.new_context(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            )
+            page = await context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda msg: errors.append(msg.text))
+            await page.goto(link)
+            await page.click("#enter")
+            await page.goto(server.url("/console/visits"))
+            await expect(page.locator("#per-day")).to_be_visible()
+            await expect(page.locator("#per-day g.day")).to_have_count(30)
+            await expect(page.locator("#per-day g.today rect.bar")).to_have_count(1)
+            await page.locator("#per-day-card").screenshot(
+                path=str(artifacts_dir / "console-visits-per-day-phone.png")
+            )
+            await page.goto(server.url(f"/console/tasks/{facts.task_id}"))
+            await expect(page.locator("#progress")).to_be_visible()
+            await expect(page.locator("#progress polyline")).to_have_count(3)
+            await expect(page.locator("#progress-keys")).to_contain_text("已通过 1")
+            await page.locator("#progress-card").screenshot(
+                path=str(artifacts_dir / "console-task-progress-phone.png")
+            )
+            width = await page.evaluate(
+                "() => [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert width[0] <= width[1], width  # nothing sticks out sideways
+            assert not [m for m in errors if "Content Security Policy" in m], errors
+        finally:
+            await browser.close()
