@@ -1,5 +1,6 @@
 """走访 for the console: a month's visits of a set of villages (filtered, paged), their photos
-(the gallery, paged) and their locations (the map, the latest few hundred).
+(the gallery, paged), their locations (the map, the latest few hundred) and how many there
+were each day (the chart: the villages' total per day, never per person or village).
 
 Only active visits: a revoked one was withdrawn by its reporter. Discarded photos are never
 listed. Everything is newest first; nothing here counts visits per person or village (the page
