@@ -20,7 +20,7 @@ from services.console import STALE_DAYS, Paged, Scope, check_page, scoped_region
 from storage import regions, task_rows
 from storage.people import PersonDTO
 from storage.readmodels import console as figures
-from storage.readmodels import task_board
+from storage.readmodels import task_board, task_progress
 from storage.readmodels.places import VillagePlace, village_places
 from storage.session import AsyncSession
 from storage.tasks import AssignmentDTO, TaskDTO
@@ -50,6 +50,8 @@ class TaskView:
     tally: task_board.TaskTally
     rows: list[VillageRow]
     paged: Paged
+    # stage -> [(time, villages that reached it then)] over the same villages as the tally
+    progress: dict[str, list[tuple[datetime, int]]]
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ async def task_view(
         )
         for i in items
     ]
-    return TaskView(task, task_board.TaskTally(task, counts, total), rows, paged)
+    progress = await task_progress.stage_times(session, task.id, where.village_ids)
+    return TaskView(task, task_board.TaskTally(task, counts, total), rows, paged, progress)
 
 
 async def stale_households(

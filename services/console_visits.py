@@ -13,7 +13,7 @@ newest first and the map shows places, not scores.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,8 @@ class VisitList:
     rows: list[log.VisitLogRow]
     places: dict[int, VillagePlace]
     paged: Paged
+    per_day: dict[date, int]  # the month's active visits of the region per local day
+    today: date  # the local date, to mark it on the chart
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,21 @@ async def visit_list(
     rows = await log.visit_page(session, f, limit=paged.size, offset=paged.offset)
     rows = [replace(r, note=mask_pii(r.note) if r.note else None) for r in rows]
     places = await village_places(session, sorted({r.village_id for r in rows}))
-    return VisitList(where, f.month, f.query, with_problems, with_photos, rows, places, paged)
+    # The chart counts every active visit of the month in the region (not only the filtered
+    # ones): how much visiting happened each day, never who or which village did it.
+    per_day = await log.visits_per_day(session, where.village_ids, f.month)
+    return VisitList(
+        where,
+        f.month,
+        f.query,
+        with_problems,
+        with_photos,
+        rows,
+        places,
+        paged,
+        per_day,
+        now.astimezone(tz).date(),
+    )
 
 
 async def gallery(

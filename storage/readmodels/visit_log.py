@@ -1,5 +1,6 @@
 """走访 for the console: a month's visits of a set of villages (filtered, paged), their photos
-(the gallery, paged) and their locations (the map, the latest few hundred).
+(the gallery, paged), their locations (the map, the latest few hundred) and how many there
+were each day (the chart: the villages' total per day, never per person or village).
 
 Only active visits: a revoked one was withdrawn by its reporter. Discarded photos are never
 listed. Everything is newest first; nothing here counts visits per person or village (the page
@@ -9,7 +10,7 @@ is evidence of work, not a roll call).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -276,3 +277,22 @@ async def photo_file(session: AsyncSession, photo_id: int) -> PhotoFile | None:
         )
     ).first()
     return PhotoFile(row[0], row[1], row[2] is not None) if row else None
+
+
+async def visits_per_day(
+    session: AsyncSession, village_ids: list[int], month: str
+) -> dict[date, int]:
+    """The month's active visits of the villages, counted per local day (days without a visit
+    are absent), in one grouped query read from ``ix_visits_village_month`` alone."""
+    if not village_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(Visit.day, sa.func.count())
+        .where(*_month_of(village_ids, month))
+        .group_by(Visit.day)
+    )
+    return {_as_date(d): int(n) for d, n in rows}
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)

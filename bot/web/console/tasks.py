@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.appkeys import CLOCK, SESSIONMAKER
+from bot.appkeys import CLOCK, RULES, SESSIONMAKER
 from bot.web.console import texts as T
+from bot.web.console.chart import progress_chart
 from bot.web.console.render import page, query_id, query_page, render
 from core.inputs import int_id
 from services import console, console_task_forms, console_tasks
@@ -44,9 +45,10 @@ async def task_list(request: web.Request, signed: Current) -> web.StreamResponse
 @page("task")
 async def task_view(request: web.Request, signed: Current) -> web.StreamResponse:
     number = int_id(request.match_info["number"]) or 0
+    now = request.app[CLOCK].now()
     async with request.app[SESSIONMAKER]() as session:
         data = await console_tasks.task_view(
-            session, signed.person, number, page=query_page(request), now=request.app[CLOCK].now()
+            session, signed.person, number, page=query_page(request), now=now
         )
         reviewer = await console_task_forms.may_review(session, signed.person, data.task)
         cancel = await console_task_forms.may_cancel(session, signed.person, data.task)
@@ -63,6 +65,14 @@ async def task_view(request: web.Request, signed: Current) -> web.StreamResponse
         files=files,
         human_size=human_size,
         done=T.DONE.get(request.query.get("done", ""), ""),
+        chart=progress_chart(
+            data.progress,
+            data.tally.total,
+            data.task.created_at,
+            data.task.deadline,
+            now,
+            request.app[RULES].timezone,
+        ),
     )
 
 

@@ -169,3 +169,18 @@ PEOPLE_DONE = {
     "moved": "已调整所在村。",
     "deactivated": "已停用。",
 }
+
+# 图表: visits per day (走访) and a task's progress over time (任务).
+PER_DAY_HEAD = "每日走访次数"
+PER_DAY_LABEL = "{month} 每日走访次数，共 {total} 次，最多的一天 {peak} 次"
+PER_DAY_TITLE = "{m}月{d}日：{n} 次走访"
+PER_DAY_TODAY = "今天"
+PER_DAY_NOTE = (
+    "按本辖区（所选地区）全部有效走访计数，不含已撤回的；只看每天走访了多少次，不按人或村排名。"
+)
+PROGRESS_HEAD = "完成进度"
+PROGRESS_ZH = {"acked": "收到", "submitted": "已提交", "approved": "已通过"}
+PROGRESS_LABEL = "完成进度：共 {total} 个村，收到 {acked}，已提交 {submitted}，已通过 {approved}"
+PROGRESS_DEADLINE = "截止"
+PROGRESS_NOW = "现在"
+PROGRESS_NOTE = "按各村现在的状态累计：收到含已提交、已通过和退回的村，已提交含已通过的村；结尾的数字与上面各状态的村数一致。"

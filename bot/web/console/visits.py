@@ -24,6 +24,7 @@ from yarl import URL
 
 from bot.appkeys import CLOCK, CONFIG, RULES, SESSIONMAKER
 from bot.web.console import texts as T
+from bot.web.console.chart import day_chart
 from bot.web.console.render import page, query_id, query_page, render
 from bot.web.headers import CSP
 from core.errors import NotFound
@@ -74,7 +75,8 @@ async def visit_list(request: web.Request, signed: Current) -> web.StreamRespons
             **_reads(request),
         )
         choices = await _choices(session, signed.person)
-    return _show(request, signed, "visits.html", d=data, choices=choices, tab="")
+    chart = day_chart(data.month, data.per_day, data.today)
+    return _show(request, signed, "visits.html", d=data, choices=choices, tab="", chart=chart)
 
 
 @page("visits.photos")
