@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.roles import VILLAGE_ROLES
+from storage import village_tallies
 from storage.households import HouseholdDTO, household_dto
 from storage.models import Household, Person
 
@@ -71,13 +72,19 @@ async def add(session: AsyncSession, new: NewHousehold, now: datetime) -> int | 
 
 
 async def change(session: AsyncSession, household_id: int, now: datetime, **values: object) -> None:
-    """Set columns of one household (category, helper_name, helper_id, active)."""
+    """Set columns of one household (category, helper_name, helper_id, active); its
+    village's tallies follow."""
     await session.execute(
         sa.update(Household)
         .where(Household.id == household_id)
         .values(**values, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    if set(values) & set(village_tallies.WATCHED):
+        village = await session.scalar(
+            sa.select(Household.village_id).where(Household.id == household_id)
+        )
+        await village_tallies.recount(session, [village] if village is not None else [])
 
 
 async def helper_id(session: AsyncSession, village_id: int, name: str) -> int | None:

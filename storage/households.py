@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.rules import HOUSEHOLD_CATEGORIES
+from storage import village_tallies
 from storage.models import Household, Person, Region
 
 # The roster's header row, in order (a file may order the columns differently).
@@ -347,6 +348,10 @@ async def import_rows(
             if progress and (done % every < len(chunk) or done == len(inserts) + len(updates)):
                 progress("写入", done, len(inserts) + len(updates))
     report.created, report.updated = len(inserts), len(updates)
+    # The coverage tallies of every village a written household left or joined.
+    touched = {int(v["village_id"]) for v in (*inserts, *updates)}  # type: ignore[call-overload]
+    touched |= {existing[str(u["code"])].village_id for u in updates}
+    await village_tallies.recount(session, touched)
     if len(inserts) > 1000 and session.get_bind().dialect.name == "postgresql":
         # Fresh statistics after a bulk load: otherwise the planner still believes the table
         # is small and the next import's code lookups become sequential scans.

@@ -153,6 +153,33 @@ class HouseholdMonth(Base):
     days: Mapped[int]
 
 
+class VillageHouseholds(Base):
+    """A village's active households of one category, kept by storage.village_tallies with
+    every household written; coverage counts the households without a visit from here."""
+
+    __tablename__ = "village_households"
+
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    households: Mapped[int]
+
+
+class VillageMonthTally(Base):
+    """How many active households of a village and category had ``visits`` active visits on
+    ``days`` days in ``month`` (households without a visit have no row): the village's
+    household_months pre-counted, kept by storage.village_tallies in the transaction that
+    writes a visit or a household. County coverage reads these instead of every household."""
+
+    __tablename__ = "village_month_tallies"
+
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    category: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    visits: Mapped[int] = mapped_column(primary_key=True)
+    days: Mapped[int] = mapped_column(primary_key=True)
+    households: Mapped[int]
+
+
 class Visit(Base):
     """One household visit (入户走访). ``month`` and ``day`` are local, e.g. ``2026-11``."""
 

@@ -9,6 +9,7 @@ connection (mapper events, so storage.visits, the chat and test data alike keep 
 household's row is locked first (PostgreSQL), so two visits of one household saved at once
 are summed by whichever commits last. Rows written with Core ``insert(Visit)`` (the
 benchmarks' bulk loads) are summarized afterwards by :func:`rebuild`, as migration 0014 does.
+The village tallies (storage.village_tallies) follow every change made here.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from core.statuses import VisitStatus
+from storage import village_tallies
 from storage.models import Household, HouseholdMonth, Visit
 
 # A change of any of these recomputes the visit's household summary.
@@ -73,11 +75,10 @@ def refresh(conn: Connection, household_id: int, month: str) -> None:
     """Recompute one household's summary for ``month``, its latest active visit and its
     latest month."""
     conn.execute(sa.select(Household.id).where(Household.id == household_id).with_for_update())
-    conn.execute(
-        sa.delete(HouseholdMonth).where(
-            HouseholdMonth.household_id == household_id, HouseholdMonth.month == month
-        )
-    )
+    this = (HouseholdMonth.household_id == household_id) & (HouseholdMonth.month == month)
+    figures = sa.select(HouseholdMonth.visits, HouseholdMonth.days).where(this)
+    old = conn.execute(figures).one_or_none()
+    conn.execute(sa.delete(HouseholdMonth).where(this))
     counts = _month_counts().where(Visit.household_id == household_id, Visit.month == month)
     conn.execute(
         sa.insert(HouseholdMonth).from_select(
@@ -85,6 +86,7 @@ def refresh(conn: Connection, household_id: int, month: str) -> None:
             counts.group_by(Visit.household_id, Visit.month),
         )
     )
+    village_tallies.move(conn, household_id, month, old, conn.execute(figures).one_or_none())
     conn.execute(
         sa.update(Household)
         .where(Household.id == household_id)
@@ -116,3 +118,4 @@ async def rebuild(conn: Any) -> None:
     await conn.execute(
         sa.update(Household).values(last_visited_at=_last_visit(), **_latest_month())
     )
+    await village_tallies.recount(conn)

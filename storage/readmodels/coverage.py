@@ -18,10 +18,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql import visitors
 
 from core.rules import QuotaPolicy, VisitCount
-from storage.models import Household, HouseholdMonth, Region
+from storage.models import (
+    Household,
+    HouseholdMonth,
+    Region,
+    VillageHouseholds,
+    VillageMonthTally,
+)
 from storage.visit_quotas import quota_expr
 
 
@@ -164,22 +170,15 @@ async def households_short(
 async def coverage_by_village(
     session: AsyncSession, village_ids: list[int], month: str, policy: QuotaPolicy
 ) -> list[Coverage]:
-    """One row per village. The households are first counted per (village, category, what
-    counts this month), so the quota (the same CASE as :func:`_per_household`'s, adapted to
-    those groups) is worked out once per group instead of once per household."""
+    """One row per village, from the village tallies (storage.village_tallies): households
+    per (village, category, what counts this month), so the quota (the same CASE as
+    :func:`_per_household`'s, over those groups) is worked out once per group and no
+    household row is read."""
     if not village_ids:
         return []
-    households, visited = await _households(session, month, village_ids, policy.count)
-    counted = visited.label("visited")
-    groups = (
-        households.add_columns(
-            Household.village_id, Household.category, counted, sa.func.count().label("households")
-        )
-        .group_by(Household.village_id, Household.category, counted)
-        .subquery()
-    )
+    groups = _tally_groups(village_ids, month, policy.count)
     g = groups.c
-    quota = ClauseAdapter(groups).traverse(await quota_expr(session, village_ids, policy.defaults))
+    quota = _over(await quota_expr(session, village_ids, policy.defaults), g)
     capped = sa.case((g.visited > quota, quota), else_=g.visited)
 
     def total(of: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
@@ -201,6 +200,40 @@ async def coverage_by_village(
         .order_by(Region.id)
     )
     return [Coverage(r[0], r[1], *(int(x) for x in r[2:])) for r in await session.execute(query)]
+
+
+def _over(expr: sa.ColumnElement[int], g: Any) -> sa.ColumnElement[int]:
+    """``expr`` (over Household rows) over the groups' village_id and category instead."""
+
+    def swap(element: Any, **_kw: Any) -> Any:
+        if isinstance(element, sa.Column) and element.table is Household.__table__:
+            return {"village_id": g.village_id, "category": g.category}.get(element.name)
+        return None
+
+    return visitors.replacement_traverse(expr, {}, swap)
+
+
+def _tally_groups(village_ids: list[int], month: str, count: VisitCount) -> sa.Subquery:
+    """(village_id, category, visited, households) rows whose households, summed per (village,
+    category, visited), are the active households by what counts toward the quota this month:
+    the month's tallies, plus each village's active households per category at visited 0,
+    minus the tallied ones again at visited 0 (the coverage sums are linear in households)."""
+    t, vh = VillageMonthTally, VillageHouseholds
+    visited = t.days if count == VisitCount.DAY else t.visits
+    month_rows = (t.village_id.in_(village_ids), t.month == month)
+    tallied = sa.select(
+        t.village_id.label("village_id"),
+        t.category.label("category"),
+        visited.label("visited"),
+        t.households.label("households"),
+    ).where(*month_rows)
+    every = sa.select(vh.village_id, vh.category, sa.literal(0), vh.households).where(
+        vh.village_id.in_(village_ids)
+    )
+    not_unvisited = sa.select(t.village_id, t.category, sa.literal(0), -t.households).where(
+        *month_rows
+    )
+    return sa.union_all(tallied, every, not_unvisited).subquery()
 
 
 def summarize(progress: list[HouseholdProgress], region_id: int, name: str) -> Coverage:
