@@ -3,7 +3,7 @@ households, and per month how many had so many visits on so many days (storage.v
 kept with every visit and household written), counted here from households and household_months
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07 20:10:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
