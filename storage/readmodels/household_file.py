@@ -136,7 +136,11 @@ async def visits(
     session: AsyncSession, household_id: int, *, limit: int, offset: int
 ) -> list[VisitRow]:
     """The household's visits, revoked ones included (marked), newest first."""
-    photos = sa.select(sa.func.count(Photo.id)).where(Photo.visit_id == Visit.id).scalar_subquery()
+    photos = (
+        sa.select(sa.func.count(Photo.id))
+        .where(Photo.visit_id == Visit.id, Photo.kind == "photo")
+        .scalar_subquery()
+    )
     rows = await session.execute(
         sa.select(
             Visit.id,

@@ -117,7 +117,7 @@ async def visit_entries(
 async def _photo_paths(session: AsyncSession, visit_ids: list[int]) -> dict[int, tuple[str, ...]]:
     rows = await session.execute(
         sa.select(Photo.visit_id, Photo.path)
-        .where(Photo.visit_id.in_(visit_ids))
+        .where(Photo.visit_id.in_(visit_ids), Photo.kind == "photo")
         .order_by(Photo.visit_id, Photo.id)
     )
     out: dict[int, list[str]] = {}
