@@ -86,7 +86,9 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
         "饮水安全", "义务教育", "基本医疗", "住房安全", "收入吃穿", "就业", "产业", "小额信贷",
         "社会保障",
     ]  # fmt: skip
-    assert header[19:] == ["备注", "照片数", "照片1", "照片2", "照片3", "纬度", "经度", "位置核实"]
+    assert header[19:] == [
+        "备注", "照片数", "照片1", "照片2", "照片3", "纬度", "经度", "位置核实", "语音",
+    ]  # fmt: skip
     assert ws[H][0].font.bold
     first = [c.value for c in ws[H + 1]]
     assert first[0] == datetime(2026, 11, 10, 10, 0)  # local time, not UTC
