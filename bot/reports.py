@@ -37,14 +37,15 @@ PHOTO_LINKS = 3
 PHOTO_LINK_TEXT = "查看"
 # A stored photo's path -> its signed link for the person the ledger is made for.
 PhotoLink = Callable[[str], str]
+VOICE_LINK_TEXT = "播放"
 
 VISITS = Sheet(
     "走访台账",
     ("走访时间", "乡镇", "村", *_HOUSEHOLD, "户类别", *_FAMILY, "走访人",
      *(CHECK_ZH[k] for k in CHECKS), "备注", "照片数",
-     *(f"照片{n + 1}" for n in range(PHOTO_LINKS)), "纬度", "经度", "位置核实"),
+     *(f"照片{n + 1}" for n in range(PHOTO_LINKS)), "纬度", "经度", "位置核实", "语音"),
     (17, 10, 10, 12, 10, 12, 9, 11, 14, 10, *(16 for _ in CHECKS), 30, 8,
-     *(7 for _ in range(PHOTO_LINKS)), 11, 11, 14),
+     *(7 for _ in range(PHOTO_LINKS)), 11, 11, 14, 12),
     datetime_cols=frozenset({0}),
 )  # fmt: skip
 PROBLEMS = Sheet(
@@ -98,6 +99,15 @@ def _photo_cells(paths: tuple[str, ...], photo_link: PhotoLink | None) -> list[L
     return links + [None] * (PHOTO_LINKS - len(links))
 
 
+def _voice_cell(paths: tuple[str, ...], link: PhotoLink | None) -> Link | str | None:
+    """The visit's first voice note as a link (its signed link, like a photo's); with more,
+    the count too (all of them play on the household's page in the console)."""
+    if not paths:
+        return None
+    text = VOICE_LINK_TEXT if len(paths) == 1 else f"{VOICE_LINK_TEXT}（共 {len(paths)} 条）"
+    return Link(text, link(paths[0])) if link else text
+
+
 async def visit_rows(
     session: AsyncSession,
     village_ids: list[int],
@@ -117,6 +127,7 @@ async def visit_rows(
                     *(_check_cell(v.checklist.get(k), k in CORE_CHECKS) for k in CHECKS),
                     _free(v.note), len(v.photos), *_photo_cells(v.photos, photo_link),
                     v.lat, v.lon, FLAG_ZH.get(v.location_flag or ""),
+                    _voice_cell(v.voices, photo_link),
                 )
             )  # fmt: skip
         yield chunk

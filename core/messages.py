@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from core.privacy import mask_pii
 
-Kind = Literal["text", "photo", "location", "button", "event"]
-KINDS = ("text", "photo", "location", "button", "event")
+Kind = Literal["text", "photo", "voice", "location", "button", "event"]
+KINDS = ("text", "photo", "voice", "location", "button", "event")
 MAX_TEXT = 2000
 
 
@@ -26,7 +26,9 @@ class Incoming:
     ts: datetime
     text: str = ""
     payload: str = ""  # button payload, e.g. "visit:confirm"
-    photo: dict[str, Any] | None = None  # services.media.StoredImage.to_dict()
+    # services.media.StoredImage.to_dict(): the photo, or for kind voice the voice note (then
+    # ``text`` is the channel's speech recognition, if it sent one)
+    photo: dict[str, Any] | None = None
     lat: float | None = None
     lon: float | None = None
     label: str = ""  # place name sent with a location

@@ -39,6 +39,8 @@ async def dispatch(ctx: Context, registry: Registry) -> list[Reply]:
     loaded them (``storage.people.sender``). A handler refuses an action by raising
     ``Refused``; the caller (bot.inbound) rolls the whole unit of work back and shows it."""
     inc = ctx.incoming
+    if inc.kind == "voice" and inc.text.strip() and ctx.person is not None:
+        return await _voice_and_words(ctx, registry)
     text = inc.text.strip() if inc.kind == "text" else ""
     word = _first_word(text)
     if ctx.person is None:
@@ -64,11 +66,28 @@ async def _routed(ctx: Context, registry: Registry, text: str) -> list[Reply]:
         if left is not None:
             return left
         return await registry.flows[ctx.state.flow](ctx)
-    if inc.kind in ("photo", "location"):
+    if inc.kind in ("photo", "voice", "location"):
         return await _outside_flow(ctx, registry)
     if inc.kind != "text" or not text:
         return [Reply(texts.NOT_UNDERSTOOD)]
     return await _command_or_fallback(ctx, registry, text)
+
+
+async def _voice_and_words(ctx: Context, registry: Registry) -> list[Reply]:
+    """A voice note with the channel's speech recognition: the voice is stored and placed as a
+    voice, and the recognised words are read as if typed. Inside a flow the voice goes to what
+    is open first; outside one the words go first (a spoken visit report opens the visit the
+    voice then joins, instead of asking which household)."""
+    inc = ctx.incoming
+    voice = dataclasses.replace(inc, text="")
+    words = dataclasses.replace(inc, kind="text", photo=None, text=inc.text.strip())
+    order = (voice, words) if ctx.state is not None else (words, voice)
+    replies: list[Reply] = []
+    for part in order:
+        ctx.incoming = part
+        replies += await dispatch(ctx, registry)
+    ctx.incoming = inc
+    return replies
 
 
 BUTTONS_KEY = "_buttons"  # in a flow's state data: label -> payload of the last buttons shown
@@ -184,7 +203,7 @@ async def _button(ctx: Context, registry: Registry) -> list[Reply]:
 
 async def _outside_flow(ctx: Context, registry: Registry) -> list[Reply]:
     """A photo or a location sent outside any flow: the feature that claimed it, if any."""
-    if ctx.incoming.kind == "photo":
+    if ctx.incoming.kind in ("photo", "voice"):
         if registry.on_photo:
             return await registry.on_photo(ctx)
         return [Reply(texts.PHOTO_UNEXPECTED)]

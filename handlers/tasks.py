@@ -192,13 +192,13 @@ async def flow_step(ctx: Context) -> list[Reply]:
         return await _finish(ctx)
     if len(data["texts"]) + len(data["photos"]) >= MAX_EVIDENCE_TEXTS:
         return [Reply(T.SUBMIT_FULL.format(n=MAX_EVIDENCE_TEXTS))]
-    if inc.kind == "photo" and inc.photo:
+    if inc.kind in ("photo", "voice") and inc.photo:
         photo_id = await work.record_photo(
             ctx.session, ctx.me, inc.photo, now=ctx.now(), rules=ctx.rules
         )
         if photo_id not in data["photos"]:
             data["photos"] = [*data["photos"], photo_id]
-        got = T.SUBMIT_GOT_PHOTO
+        got = T.SUBMIT_GOT_VOICE if inc.kind == "voice" else T.SUBMIT_GOT_PHOTO
     elif inc.kind == "text" and inc.text.strip():
         aside = await _aside(ctx, inc.text.strip(), data)
         if aside is not None:

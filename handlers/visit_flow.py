@@ -183,7 +183,9 @@ async def on_photo(
     if photo_id not in draft.photos:
         draft = draft.but(photos=(*draft.photos, photo_id))
     await ctx.set_state(FLOW, step, draft.to_dict())
-    head = Reply(T.PHOTO_GOT.format(n=len(draft.photos)) if new else T.PHOTO_SEEN)
+    voice = ctx.incoming.kind == "voice"
+    got, seen = (T.VOICE_GOT, T.VOICE_SEEN) if voice else (T.PHOTO_GOT, T.PHOTO_SEEN)
+    head = Reply(got.format(n=len(draft.photos)) if new else seen)
     return [head] if step == Step.PHOTOS else [head, await reprompt(ctx, step, draft)]
 
 

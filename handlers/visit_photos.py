@@ -35,18 +35,27 @@ def _which(text: str, photo_id: int, households: tuple[HouseholdDTO, ...]) -> Re
     return Reply(text, tuple(buttons))
 
 
+# A lone photo's replies, and a lone voice note's (the same path: a voice note is a media row
+# of kind voice): unreadable, seen before, no households to offer, which household.
+_LONE = {
+    "photo": (T.PHOTO_UNREADABLE, T.PHOTO_SEEN, T.PHOTO_WHICH_NONE, T.PHOTO_WHICH),
+    "voice": (T.VOICE_UNREADABLE, T.VOICE_SEEN, T.VOICE_WHICH_NONE, T.VOICE_WHICH),
+}
+
+
 async def on_photo(ctx: Context) -> list[Reply]:
+    unreadable, seen, which_none, which = _LONE.get(ctx.incoming.kind, _LONE["photo"])
     got = await store_photo(ctx)
     if got is None:
-        return [Reply(T.PHOTO_UNREADABLE)]
+        return [Reply(unreadable)]
     placed = await photo_service.place_photo(
         ctx.session, ctx.me, *got, now=ctx.now(), rules=ctx.rules
     )
     if isinstance(placed, Seen):
-        return [Reply(T.PHOTO_SEEN)]
+        return [Reply(seen)]
     if not placed.households:
-        return [Reply(T.PHOTO_WHICH_NONE)]
-    return [_which(T.PHOTO_WHICH, placed.photo_id, placed.households)]
+        return [Reply(which_none)]
+    return [_which(which, placed.photo_id, placed.households)]
 
 
 async def _pending_household(ctx: Context, draft: VisitDraft) -> HouseholdDTO | None:

@@ -53,10 +53,10 @@ async def flow_visit(ctx: Context) -> list[Reply]:
     """Messages (not buttons) while the visit flow is active."""
     assert ctx.state is not None
     inc = ctx.incoming
-    if inc.kind == "photo":
+    if inc.kind in ("photo", "voice"):
         got = await visit_photos.store_photo(ctx)
         if got is None:
-            return [Reply(T.PHOTO_UNREADABLE)]
+            return [Reply(T.VOICE_UNREADABLE if inc.kind == "voice" else T.PHOTO_UNREADABLE)]
         if ctx.state.step == Step.REPLACE:  # two visits open: ask, do not guess
             return await visit_photos.ask_between(ctx, visit_flow.draft_of(ctx)[1], got)
         return await visit_flow.on_message(ctx, photo=got)

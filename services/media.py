@@ -60,6 +60,7 @@ class StoredImage:
     width: int
     height: int
     taken_at: str | None  # ISO local time from EXIF, when present
+    kind: str = "photo"  # or "voice" (save_voice: thumb_path empty, width and height 0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -238,3 +239,51 @@ def exif_local_to_utc(taken_at: str | None, zone: ZoneInfo) -> datetime | None:
         return datetime.fromisoformat(taken_at).replace(tzinfo=zone)
     except ValueError:
         return None
+
+
+# --- voice notes -----------------------------------------------------------------------------
+# Stored like photos (once per SHA-256, type decided by the bytes), not decoded: a voice note
+# is only kept and played back. WeCom sends AMR, Telegram OGG/Opus, DingTalk's robot a file
+# (OGG/AMR/MP3/M4A as the client recorded it) and browsers WebM or OGG from MediaRecorder.
+MAX_VOICE_BYTES = 5 * 1024 * 1024  # ~5 minutes of Opus at 128 kbit/s; chat voice is far less
+VOICE_EXT = {
+    "audio/amr": ".amr",
+    "audio/ogg": ".ogg",
+    "audio/webm": ".webm",
+    "audio/mpeg": ".mp3",
+    "audio/mp4": ".m4a",
+}
+VOICE_TOO_BIG = "语音太长了（最多 {mb} MB），请分几段发送。"
+NOT_VOICE = "这个文件不是能识别的语音（支持 AMR、OGG、WebM、MP3、M4A），请重新录制。"
+
+
+def sniff_audio(data: bytes) -> str | None:
+    """The audio type by its first bytes (never the file name or the announced type)."""
+    if data.startswith(b"#!AMR"):
+        return "audio/amr"
+    if data.startswith(b"OggS"):
+        return "audio/ogg"
+    if data.startswith(b"\x1a\x45\xdf\xa3"):
+        return "audio/webm"
+    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        return "audio/mp4"
+    return None
+
+
+def save_voice_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_VOICE_BYTES) -> StoredImage:
+    """Check and store a voice note; a :class:`StoredImage` of kind voice (no thumbnail)."""
+    if len(data) > max_bytes:
+        raise ImageRejected(VOICE_TOO_BIG.format(mb=max_bytes // 1024 // 1024))
+    mime = sniff_audio(data)
+    if mime is None or len(data) < 16:
+        raise ImageRejected(NOT_VOICE)
+    digest = hashlib.sha256(data).hexdigest()
+    rel = content_path(digest, VOICE_EXT[mime])
+    put_bytes(media_dir, rel, data)
+    return StoredImage(digest, str(rel), "", mime, len(data), 0, 0, None, kind="voice")
+
+
+async def save_voice(media_dir: Path, data: bytes, max_bytes: int = MAX_VOICE_BYTES) -> StoredImage:
+    return await asyncio.to_thread(save_voice_sync, media_dir, data, max_bytes)

@@ -140,8 +140,9 @@ async def record_photo(
     row = {
         "sha256": stored["sha256"],
         "path": stored["path"],
-        "thumb_path": stored.get("thumb_path"),
+        "thumb_path": stored.get("thumb_path") or None,
         "mime": stored.get("mime") or "image/jpeg",
+        "kind": stored.get("kind") or "photo",
         "size": int(stored.get("size") or 0),
         "width": int(stored.get("width") or 0),
         "height": int(stored.get("height") or 0),
@@ -171,7 +172,9 @@ async def submit(
         raise Conflict(T.NOTHING_TO_SUBMIT_NOW.format(status=status_zh(locked.status)))
     if task.kind == TaskKind.RECTIFY:  # a fix goes to review as its problem (整改完成)
         raise Invalid(VT.RECTIFY_USE_FIX.format(id=task.number))
-    if locked.evidence_required and not photo_ids:  # 需要照片: a text alone is not enough
+    if locked.evidence_required and not await photos.only_photos(
+        session, list(photo_ids)
+    ):  # 需要照片: a text alone is not enough
         raise Invalid(T.NEEDS_PHOTO, field="photos")
     if not (texts or photo_ids):
         raise Invalid(T.NEEDS_EVIDENCE)

@@ -238,6 +238,8 @@ class Photo(Base):
     path: Mapped[str] = mapped_column(sa.String(255))
     thumb_path: Mapped[str | None] = mapped_column(sa.String(255))
     mime: Mapped[str] = mapped_column(sa.String(32))
+    # photo | voice (a voice note: no thumbnail, width and height 0)
+    kind: Mapped[str] = mapped_column(sa.String(8), default="photo", server_default="photo")
     size: Mapped[int]
     width: Mapped[int]
     height: Mapped[int]

@@ -16,6 +16,9 @@ from storage import regions as region_store
 from storage.models import Assignment, Photo, Visit
 from storage.upsert import insert_ignore
 
+PHOTO = "photo"
+VOICE = "voice"  # a voice note: the same row, no thumbnail, width and height 0
+
 
 async def add_photo(
     session: AsyncSession,
@@ -32,8 +35,9 @@ async def add_photo(
         {
             "sha256": stored["sha256"],
             "path": stored["path"],
-            "thumb_path": stored.get("thumb_path"),
+            "thumb_path": stored.get("thumb_path") or None,
             "mime": stored["mime"],
+            "kind": stored.get("kind") or PHOTO,
             "size": stored["size"],
             "width": stored["width"],
             "height": stored["height"],
@@ -117,6 +121,7 @@ async def loose_photos(
         sa.select(Photo.id)
         .where(
             Photo.uploaded_by == uploaded_by,
+            Photo.kind == PHOTO,
             Photo.visit_id.is_(None),
             Photo.assignment_id.is_(None),
             Photo.discarded_at.is_(None),
@@ -144,11 +149,46 @@ async def of_assignment(
     """The photos handed in with an assignment, in the order they came."""
     rows = await session.scalars(
         sa.select(Photo)
-        .where(Photo.assignment_id == assignment_id, Photo.discarded_at.is_(None))
+        .where(
+            Photo.assignment_id == assignment_id,
+            Photo.kind == PHOTO,
+            Photo.discarded_at.is_(None),
+        )
         .order_by(Photo.id)
         .limit(limit)
     )
     return [ShownPhoto(p.id, p.path, p.thumb_path or p.path, p.taken_at) for p in rows]
+
+
+async def only_photos(session: AsyncSession, ids: list[int]) -> list[int]:
+    """Those of ``ids`` that are photos (not voice notes)."""
+    if not ids:
+        return []
+    rows = await session.scalars(sa.select(Photo.id).where(Photo.id.in_(ids), Photo.kind == PHOTO))
+    return list(rows)
+
+
+async def voices_of(
+    session: AsyncSession,
+    *,
+    visit_ids: list[int] | None = None,
+    assignment_id: int | None = None,
+    limit: int = 200,
+) -> dict[int, tuple[str, ...]]:
+    """The voice notes' paths of these visits (by visit id) or of one assignment (under its
+    id), oldest first."""
+    owner = Photo.visit_id if visit_ids is not None else Photo.assignment_id
+    where = owner.in_(visit_ids) if visit_ids is not None else owner == assignment_id
+    rows = await session.execute(
+        sa.select(owner, Photo.path)
+        .where(where, Photo.kind == VOICE, Photo.discarded_at.is_(None))
+        .order_by(owner, Photo.id)
+        .limit(limit)
+    )
+    out: dict[int, list[str]] = {}
+    for key, path in rows:
+        out.setdefault(int(key), []).append(path)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -> bool | None:

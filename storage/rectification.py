@@ -106,7 +106,9 @@ async def return_fix(
 
 
 async def _paths(session: AsyncSession, where: sa.ColumnElement[bool]) -> tuple[str, ...]:
-    rows = await session.scalars(sa.select(Photo.path).where(where).order_by(Photo.id).limit(9))
+    rows = await session.scalars(
+        sa.select(Photo.path).where(where, Photo.kind == "photo").order_by(Photo.id).limit(9)
+    )
     return tuple(rows)
 
 

@@ -34,16 +34,24 @@ async def ingest_photo(
     limit: int = media.MAX_IMAGE_BYTES,
     notice_on: tuple[type[BaseException], ...] = (),
     message_id: str = "",
+    voice: bool = False,
 ) -> media.StoredImage:
+    """``voice``: a voice note (services.media.save_voice, its own limit and refusals)."""
+    if voice:
+        limit = min(limit, media.MAX_VOICE_BYTES)
     if size is not None and size > limit:
-        raise PhotoRefused(texts.PHOTO_TOO_BIG, 413)
+        too_big = media.VOICE_TOO_BIG.format(mb=limit // 1024 // 1024)
+        raise PhotoRefused(too_big if voice else texts.PHOTO_TOO_BIG, 413)
     try:
         data = await download()
     except notice_on as exc:
         log.warning("photo download failed msg=%s: %r", message_id, exc)
-        raise PhotoRefused(texts.PHOTO_DOWNLOAD_FAILED, 502) from exc
+        failed = texts.VOICE_DOWNLOAD_FAILED if voice else texts.PHOTO_DOWNLOAD_FAILED
+        raise PhotoRefused(failed, 502) from exc
     try:
+        if voice:
+            return await media.save_voice(media_dir, data, limit)
         return await media.save_image(media_dir, data, limit)
     except media.ImageRejected as exc:
-        log.info("photo rejected msg=%s: %s", message_id, exc.reason)
+        log.info("media rejected msg=%s: %s", message_id, exc.reason)
         raise PhotoRefused(exc.reason, 415) from exc

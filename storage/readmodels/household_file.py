@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import photos as photo_store
 from storage.models import Household, Person, Photo, Problem, Visit
 
 MAX_QUERY = 50
@@ -40,6 +41,7 @@ class VisitRow:
     status: str
     photos: int
     location_flag: str | None
+    voices: tuple[str, ...] = ()  # voice notes' paths under the media folder, oldest first
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,11 @@ async def visits(
     session: AsyncSession, household_id: int, *, limit: int, offset: int
 ) -> list[VisitRow]:
     """The household's visits, revoked ones included (marked), newest first."""
-    photos = sa.select(sa.func.count(Photo.id)).where(Photo.visit_id == Visit.id).scalar_subquery()
+    photos = (
+        sa.select(sa.func.count(Photo.id))
+        .where(Photo.visit_id == Visit.id, Photo.kind == "photo")
+        .scalar_subquery()
+    )
     rows = await session.execute(
         sa.select(
             Visit.id,
@@ -160,10 +166,13 @@ async def visits(
         .limit(limit)
         .offset(offset)
     )
+    found = list(rows)
+    voices = await photo_store.voices_of(session, visit_ids=[r[0] for r in found])
     return [
-        VisitRow(vid, at, name, dict(checks or {}), note, status, int(n or 0), flag)
-        for vid, at, name, checks, note, status, n, flag in rows
-    ]
+        VisitRow(vid, at, name, dict(checks or {}), note, status, int(n or 0), flag,
+                 voices.get(vid, ()))
+        for vid, at, name, checks, note, status, n, flag in found
+    ]  # fmt: skip
 
 
 async def problems(session: AsyncSession, household_id: int) -> list[ProblemRow]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.statuses import UNCLEARED, VisitStatus
+from storage import photos as photo_store
 from storage.models import Assignment, Household, Person, Photo, Problem, Visit
 
 CHUNK = 2000
@@ -46,6 +47,7 @@ class VisitEntry:
     lat: float | None
     lon: float | None
     location_flag: str | None
+    voices: tuple[str, ...] = ()  # the voice notes' paths, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +108,11 @@ async def visit_entries(
     async for part in result.partitions(chunk):
         # One query per chunk for its photos, run between the fetches of the stream.
         photos = await _photo_paths(session, [row[0] for row in part])
+        voices = await photo_store.voices_of(session, visit_ids=[row[0] for row in part])
         yield [
             VisitEntry(id_, at, vid, code, head, cat, int(members or 0), helper, phone, visitor,
-                       checks or {}, note, photos.get(id_, ()), lat, lon, flag)
+                       checks or {}, note, photos.get(id_, ()), lat, lon, flag,
+                       voices.get(id_, ()))
             for (id_, at, vid, code, head, cat, members, helper, phone, visitor, checks, note,
                  lat, lon, flag) in part
         ]  # fmt: skip
@@ -117,7 +121,7 @@ async def visit_entries(
 async def _photo_paths(session: AsyncSession, visit_ids: list[int]) -> dict[int, tuple[str, ...]]:
     rows = await session.execute(
         sa.select(Photo.visit_id, Photo.path)
-        .where(Photo.visit_id.in_(visit_ids))
+        .where(Photo.visit_id.in_(visit_ids), Photo.kind == "photo")
         .order_by(Photo.visit_id, Photo.id)
     )
     out: dict[int, list[str]] = {}

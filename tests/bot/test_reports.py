@@ -21,7 +21,7 @@ from bot.config import load_config
 from bot.ledger_tasks import TASKS
 from bot.reports import export_visits
 from bot.web.signed import media_key, photo_url
-from services.media import save_image_sync
+from services.media import save_image_sync, save_voice_sync
 from storage import tasks as task_store
 from storage.models import Audit
 from tests.bot.web.jobs_kit import client_export
@@ -86,7 +86,9 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
         "饮水安全", "义务教育", "基本医疗", "住房安全", "收入吃穿", "就业", "产业", "小额信贷",
         "社会保障",
     ]  # fmt: skip
-    assert header[19:] == ["备注", "照片数", "照片1", "照片2", "照片3", "纬度", "经度", "位置核实"]
+    assert header[19:] == [
+        "备注", "照片数", "照片1", "照片2", "照片3", "纬度", "经度", "位置核实", "语音",
+    ]  # fmt: skip
     assert ws[H][0].font.bold
     first = [c.value for c in ws[H + 1]]
     assert first[0] == datetime(2026, 11, 10, 10, 0)  # local time, not UTC
@@ -98,7 +100,7 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
     assert first[13] == "有问题：房子屋顶漏雨"
     assert first[19] == "饮水正常 房子屋顶漏雨 老人身体还行"  # the note: the text as typed
     assert first[20] == 1  # the photo sent just before the report
-    assert first[21:] == [None] * 6  # no links without a signer; no location
+    assert first[21:] == [None] * 7  # no links without a signer; no location; no voice
     second = [c.value for c in ws[H + 2]]
     assert second[0] == datetime(2026, 11, 10, 12, 0)
     assert second[4] == "李桂芳" and second[12] == "正常" and second[20] == 0
@@ -378,3 +380,27 @@ async def _ledger_photo_link(sessionmaker, clock, rules, app, client, world):
     link = urlsplit(cell.hyperlink.target)
     assert link.netloc == "cunbot.test" and link.path.startswith("/media/")
     return link
+
+
+async def test_voice_note_of_a_visit_is_linked_in_the_ledger(
+    sessionmaker, world, clock, rules, tmp_path
+):
+    """A voice note sent on the visit card is saved with the visit, linked in the 语音 column
+    (not counted in 照片数)."""
+    chat = ChatDriver(sessionmaker, clock, rules)
+    await chat.send("sec0", "走访 王三女 饮水正常 老人身体还行")
+    voice = save_voice_sync(rules.media_dir, b"#!AMR\n" + bytes(300)).to_dict()
+    got = await chat.inbound.receive(chat.incoming("sec0", kind="voice", photo=voice))
+    assert got and "已收到语音" in got[0].text
+    await chat.press("sec0", "visit:confirm")
+    out = tmp_path / "ledger.xlsx"
+    async with sessionmaker() as s:
+        await export_visits(
+            s, world.villages[0].id, "2026-11", rules, out, photo_link=lambda p: f"http://x/{p}"
+        )
+    ws = load_workbook(out)["走访台账"]
+    header = [c.value for c in ws[H]]
+    row = [c for c in ws[H + 1]]
+    cell = row[header.index("语音")]
+    assert cell.value == "播放" and cell.hyperlink.target == f"http://x/{voice['path']}"
+    assert row[header.index("照片数")].value == 0

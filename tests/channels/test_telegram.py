@@ -18,10 +18,12 @@ from bot.channels.telegram.channel import CHANNEL_KEY
 from bot.config import ConfigError
 from core.messages import Button, Reply
 from handlers import texts
+from services import media
 from storage import people
-from storage.models import InboxMessage
+from storage.models import Assignment, InboxMessage, Photo
+from tests.chat import ChatDriver
 from tests.factories import bind, make_world
-from tests.fakes.harness import TG_TOKEN, drain, jpeg_bytes, make_config, start_app
+from tests.fakes.harness import TG_TOKEN, drain, jpeg_bytes, make_config, ogg_bytes, start_app
 from tests.fakes.telegram_api import FakeTelegramApi
 
 SECRET = "hook-secret-1"
@@ -118,6 +120,62 @@ async def test_image_sent_as_file_is_a_photo_and_a_sticker_gets_a_hint(
     [row] = await inbox(polling.app)
     assert row.payload["kind"] == "photo" and row.payload["photo"]["size"] == len(image)
     assert fake.texts_to(782)[1] == channel_texts.UNSUPPORTED
+
+
+async def _patient(fake: FakeTelegramApi, condition, rounds: int = 6) -> None:
+    """wait_for, several rounds: the first message waits for the FAQ index the app builds at
+    start, which takes a while on a busy machine."""
+    for _ in range(rounds - 1):
+        try:
+            return await fake.wait_for(condition)
+        except TimeoutError:
+            continue
+    await fake.wait_for(condition)
+
+
+async def test_voice_attaches_to_the_open_submission_but_is_not_its_photo(
+    polling: TestServer, fake: FakeTelegramApi, clock
+):
+    sm = polling.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    await bind(sm, world.people["county0"], "test", "county0", clock.now())
+    await bind(sm, world.people["sec0"], "telegram", "901", clock.now())
+
+    async def say(chat: int, **content) -> str:
+        before = len(fake.texts_to(chat))
+        await fake.push(fake.message_update(chat, **content))
+        await _patient(fake, lambda: len(fake.texts_to(chat)) > before)
+        return "\n".join(fake.texts_to(chat)[before:])
+
+    task = "发任务 张贴政策明白纸 / 截止 3天内 / 范围 石门村 / 需要照片"
+    staff = ChatDriver(sm, clock, polling.app[appmod.RULES])
+    assert "给 1 个村" in await staff.dispatch("county0", task)
+    assert "完成情况" in await say(901, text="提交 1")
+    voice = ogg_bytes()
+    got = await say(901, **fake.voice_content(voice))
+    assert "已收到语音" in got and "附到这次提交" in got
+    assert "请先发一张照片" in await say(901, text="好了")  # a voice note is not the photo asked
+    await say(901, **fake.photo_content(jpeg_bytes("green")))
+    assert "等待审核" in await say(901, text="好了")
+    async with sm() as s:
+        aid = await s.scalar(sa.select(Assignment.id))
+        [row] = list(await s.scalars(sa.select(Photo).where(Photo.kind == "voice")))
+    assert row.assignment_id == aid and row.mime == "audio/ogg"
+    assert (Path(polling.app[appmod.RULES].media_dir) / row.path).read_bytes() == voice
+
+
+async def test_voice_over_the_size_limit_is_refused_before_download(
+    polling: TestServer, fake: FakeTelegramApi, clock
+):
+    sm = polling.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    await bind(sm, world.people["sec0"], "telegram", "902", clock.now())
+    content = fake.voice_content(ogg_bytes(), size=media.MAX_VOICE_BYTES + 1)
+    await fake.push(fake.message_update(902, **content))
+    await _patient(fake, lambda: bool(fake.texts_to(902)))
+    assert fake.texts_to(902) == [media.VOICE_TOO_BIG.format(mb=5)]
+    assert await inbox(polling.app) == []
+    assert not fake.calls_of("getFile")
 
 
 async def test_callback_query_is_a_button_press_and_is_answered(

@@ -17,19 +17,20 @@ from aiohttp.test_utils import TestServer
 from PIL import Image
 
 from bot import appkeys as appmod
-from bot.channels import texts as channel_texts
 from bot.channels.wecom.channel import CHANNEL_KEY
 from core.messages import Button, Reply
 from handlers import texts
+from services import media
 from storage import people
-from storage.models import Identity, InboxMessage, OutboxMessage
+from storage.models import Identity, InboxMessage, OutboxMessage, Photo, Visit
 from tasks.delivery import Delivery
-from tests.factories import bind, make_world
+from tests.factories import add_household, bind, make_world
 from tests.fakes.harness import (
     AES_KEY,
     CORP_ID,
     SECRET,
     TOKEN,
+    amr_bytes,
     drain,
     jpeg_bytes,
     make_config,
@@ -42,6 +43,7 @@ from tests.fakes.wecom_client import (
     image_xml,
     location_xml,
     text_xml,
+    voice_xml,
 )
 
 
@@ -169,14 +171,67 @@ async def test_image_whose_media_id_is_invalid_is_not_recorded_and_not_retried(
     assert await rig.inbox() == []
 
 
-async def test_voice_message_gets_a_hint_and_is_not_stored(rig: WeComRig) -> None:
-    voice = text_xml("wang", "", "v-1", rig.now).replace(
-        "<MsgType><![CDATA[text]]></MsgType>", "<MsgType><![CDATA[voice]]></MsgType>"
-    )
-    assert (await rig.post(voice)).status == 200
+async def test_voice_with_recognition_joins_the_visit_its_words_report(
+    rig: WeComRig, clock
+) -> None:
+    """A spoken visit report: the voice note is stored, its Recognition is read as the typed
+    report (the visit card opens), the voice is on that card and is saved with the visit."""
+    sm = rig.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    async with sm() as s, s.begin():
+        hh = await add_household(s, world.villages[0].id, "HH0001", "杜浩", "监测户", clock.now())
+    await bind(sm, world.people["sec0"], "wecom", "wang", clock.now())
+    rig.api.media["V-1"] = amr_bytes()
+    words = "走访 杜浩 饮水正常 孩子都在上学"
+    assert (await rig.post(voice_xml("wang", "V-1", "v-1", rig.now, words))).status == 200
+    await drain(rig.app)
+    [row] = await rig.inbox()
+    assert row.payload["kind"] == "voice" and row.payload["text"] == words
+    said = "\n".join(rig.api.shown_to("wang"))
+    assert "杜浩" in said and "已收到语音" in said
+    async with sm() as s:
+        [voice] = list(await s.scalars(sa.select(Photo)))
+    assert voice.kind == "voice" and voice.mime == "audio/amr" and voice.visit_id is None
+    stored = Path(rig.app[appmod.RULES].media_dir) / voice.path
+    assert stored.read_bytes() == amr_bytes() and voice.path.endswith(".amr")
+
+    assert (await rig.post(text_xml("wang", "确认", "v-2", rig.now))).status == 200
+    await drain(rig.app)
+    async with sm() as s:
+        [visit] = list(await s.scalars(sa.select(Visit).where(Visit.household_id == hh.id)))
+        voice = await s.get(Photo, voice.id)
+    assert visit.note and "饮水正常" in visit.note
+    assert voice is not None and voice.visit_id == visit.id
+
+
+async def test_voice_outside_any_visit_asks_which_household(rig: WeComRig, clock) -> None:
+    sm = rig.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    async with sm() as s, s.begin():
+        await add_household(s, world.villages[0].id, "HH0001", "杜浩", "监测户", clock.now())
+    await bind(sm, world.people["sec0"], "wecom", "wang", clock.now())
+    rig.api.media["V-2"] = amr_bytes(b"b")
+    assert (await rig.post(voice_xml("wang", "V-2", "v-3", rig.now))).status == 200
+    await drain(rig.app)
+    [said] = rig.api.shown_to("wang")
+    assert "收到语音" in said and "哪一户" in said
+
+
+async def test_voice_that_is_not_audio_is_refused_in_chinese(rig: WeComRig, clock) -> None:
+    sm = rig.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    await bind(sm, world.people["sec0"], "wecom", "wang", clock.now())
+    rig.api.media["V-3"] = jpeg_bytes()  # an image sent as a voice: the bytes decide
+    assert (await rig.post(voice_xml("wang", "V-3", "v-4", rig.now))).status == 200
     await drain(rig.app)
     assert await rig.inbox() == []
-    assert rig.api.texts_to("wang") == [channel_texts.UNSUPPORTED]
+    assert rig.api.texts_to("wang") == [media.NOT_VOICE]
+
+
+async def test_voice_without_media_id_is_rejected(rig: WeComRig) -> None:
+    voice = voice_xml("wang", "", "v-5", rig.now)
+    assert (await rig.post(voice)).status == 400
+    assert await rig.inbox() == []
 
 
 async def test_location_becomes_incoming_location(rig: WeComRig, clock) -> None:

@@ -63,6 +63,14 @@ class DingTalkClient:
     def text(self, user: str, text: str, created_ms: int, **kw: Any) -> dict[str, Any]:
         return self.message(user, "text", created_ms, text={"content": text}, **kw)
 
+    def audio(
+        self, user: str, code: str, created_ms: int, recognition: str = "", **kw: Any
+    ) -> dict[str, Any]:
+        """A voice message as the robot receives it: duration (ms), downloadCode, and
+        DingTalk's speech recognition."""
+        content = {"duration": 3000, "downloadCode": code, "recognition": recognition}
+        return self.message(user, "audio", created_ms, content=content, **kw)
+
     def picture(self, user: str, code: str, created_ms: int, **kw: Any) -> dict[str, Any]:
         content = {"downloadCode": code, "pictureDownloadCode": "p" + code}
         return self.message(user, "picture", created_ms, content=content, **kw)

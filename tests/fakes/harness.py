@@ -99,3 +99,13 @@ def jpeg_bytes(color: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "JPEG")
     return buf.getvalue()
+
+
+def amr_bytes(tag: bytes = b"a") -> bytes:
+    """A small AMR voice note: the magic, then frames (never decoded, only stored)."""
+    return b"#!AMR\n" + tag * 64 + bytes(200)
+
+
+def ogg_bytes(tag: bytes = b"o") -> bytes:
+    """A small OGG/Opus voice note (Telegram's voice format, browsers' MediaRecorder)."""
+    return b"OggS\x00\x02" + bytes(20) + b"OpusHead" + tag * 64

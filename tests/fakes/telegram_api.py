@@ -98,6 +98,13 @@ class FakeTelegramApi:
             ]
         }
 
+    def voice_content(self, data: bytes, size: int | None = None) -> dict[str, Any]:
+        """A voice message (OGG/Opus); ``size``: the file size announced, if not the real one."""
+        fid = f"f{next(self._ids)}"
+        self.files[fid] = data
+        voice = {"file_id": fid, "file_unique_id": fid, "duration": 3, "mime_type": "audio/ogg"}
+        return {"voice": voice | {"file_size": len(data) if size is None else size}}
+
     async def push(self, update: dict[str, Any]) -> None:
         async with self._changed:
             self.updates.append(update)

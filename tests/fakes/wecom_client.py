@@ -134,3 +134,17 @@ def card_event_xml(user: str, key: str, task_id: str, code: str, create_time: in
         f"<CardType><![CDATA[button_interaction]]></CardType>"
         f"<ResponseCode><![CDATA[{code}]]></ResponseCode><AgentID>1000002</AgentID></xml>"
     )
+
+
+def voice_xml(
+    user: str, media_id: str, msg_id: str, create_time: int, recognition: str | None = None
+) -> str:
+    """A voice message (AMR); ``recognition`` as WeCom adds it when speech recognition is on."""
+    words = "" if recognition is None else f"<Recognition><![CDATA[{recognition}]]></Recognition>"
+    return (
+        f"<xml><ToUserName><![CDATA[corp]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{create_time}</CreateTime>"
+        f"<MsgType><![CDATA[voice]]></MsgType><Format><![CDATA[amr]]></Format>"
+        f"<MediaId><![CDATA[{media_id}]]></MediaId>{words}<MsgId>{msg_id}</MsgId>"
+        f"<AgentID>1000002</AgentID></xml>"
+    )

@@ -41,7 +41,7 @@ from bot.channels.dingtalk.settings import DingTalkSettings
 from bot.channels.dingtalk.signature import CallbackRejected, verify
 from bot.channels.ingest import PhotoRefused, ingest_photo
 from bot.channels.replies import QueueReplies, send_replies
-from core.messages import Incoming, Reply
+from core.messages import MAX_TEXT, Incoming, Kind, Reply
 from core.text import clean_text
 from services import media
 
@@ -133,6 +133,9 @@ class DingTalkChannel:
             )
         if kind == "picture":
             return await self._picture(_str(content.get("downloadCode")), base)
+        if kind == "audio":  # a voice message; "recognition": DingTalk's transcript
+            words = clean_text(_str(content.get("recognition")))[:MAX_TEXT].strip()
+            return await self._picture(_str(content.get("downloadCode")), base, words, voice=True)
         if kind == "richText":
             return await self._rich(content.get("richText"), base)
         log.info("dingtalk message type not supported type=%s msg=%s", str(kind)[:16], msg_id)
@@ -166,27 +169,33 @@ class DingTalkChannel:
         return await self._picture(codes[0], base, clean_text(text).strip())
 
     async def _picture(
-        self, code: str, base: dict[str, Any], caption: str = ""
+        self, code: str, base: dict[str, Any], caption: str = "", *, voice: bool = False
     ) -> Incoming | Reply:
+        """A picture (``caption``: its text), or with ``voice`` an audio message (``caption``:
+        its recognised words)."""
         if not code or len(code) > 2048:
-            raise CallbackRejected("picture without downloadCode")
+            raise CallbackRejected("media without downloadCode")
         try:
             stored = await ingest_photo(
                 self.app[RULES].media_dir,
-                lambda: self._download(code),
+                lambda: self._download(code, voice),
                 notice_on=DOWNLOAD_ERRORS,
                 message_id=base["message_id"],
+                voice=voice,
             )
         except PhotoRefused as refused:
             return Reply(refused.text)
-        return Incoming(kind="photo", photo=stored.to_dict(), text=caption, **base)
+        kind: Kind = "voice" if voice else "photo"
+        return Incoming(kind=kind, photo=stored.to_dict(), text=caption, **base)
 
-    async def _download(self, code: str) -> bytes:
+    async def _download(self, code: str, voice: bool = False) -> bytes:
+        limit = media.MAX_VOICE_BYTES if voice else media.MAX_IMAGE_BYTES
         try:
             async with asyncio.timeout(DOWNLOAD_TIMEOUT):
-                return await self.api.download(code, media.MAX_IMAGE_BYTES)
+                return await self.api.download(code, limit)
         except TooLarge:
-            raise PhotoRefused(texts.PHOTO_TOO_BIG, 413) from None
+            too_big = media.VOICE_TOO_BIG.format(mb=limit // 1024 // 1024)
+            raise PhotoRefused(too_big if voice else texts.PHOTO_TOO_BIG, 413) from None
 
     async def process(self, inbox_id: int, incoming: Incoming) -> None:
         # DingTalk has had its 200: the replies go to the outbox with the handling, and are

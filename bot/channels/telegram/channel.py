@@ -23,7 +23,7 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import AiogramError, TelegramAPIError
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import Audio, CallbackQuery, Message, Update, Voice
 from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, INBOUND, RULES
@@ -38,7 +38,7 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.settings import TelegramSettings
 from bot.config import ConfigError
 from core.inputs import finite
-from core.messages import MAX_TEXT, Incoming, Reply
+from core.messages import MAX_TEXT, Incoming, Kind, Reply
 from core.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,9 @@ class TelegramChannel:
             "ts": message.date,
         }
         image = _image_of(message)
-        if image is not None:
-            file_id, size = image
+        voice = message.voice or message.audio
+        if image is not None or voice is not None:
+            file_id, size = image or _voice_of(voice)
             try:
                 stored = await ingest_photo(
                     self.app[RULES].media_dir,
@@ -123,12 +124,14 @@ class TelegramChannel:
                     size=size,
                     notice_on=DOWNLOAD_ERRORS,
                     message_id=base["message_id"],
+                    voice=image is None,
                 )
             except PhotoRefused as refused:
                 await self._notice(chat, Reply(refused.text))
                 return
             caption = clean_text(message.caption or "", MAX_TEXT)
-            incoming = Incoming(kind="photo", photo=stored.to_dict(), text=caption, **base)
+            kind: Kind = "photo" if image is not None else "voice"
+            incoming = Incoming(kind=kind, photo=stored.to_dict(), text=caption, **base)
         elif message.location and (place := _place(message)) is not None:
             lat, lon, label = place
             incoming = Incoming(kind="location", lat=lat, lon=lon, label=label, **base)
@@ -270,6 +273,12 @@ def _place(message: Message) -> tuple[float, float, str] | None:
     if lat is None or lon is None:
         return None
     return lat, lon, clean_text(message.venue.title if message.venue else "", 200)
+
+
+def _voice_of(voice: Voice | Audio | None) -> tuple[str, int]:
+    """(file id, size) of a voice message (OGG/Opus) or an audio file."""
+    assert voice is not None
+    return voice.file_id, voice.file_size or 0
 
 
 def _image_of(message: Message) -> tuple[str, int] | None:

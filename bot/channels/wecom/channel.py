@@ -181,6 +181,9 @@ class WeComChannel:
             return _location(msg, base)
         if kind == "image":
             return await self._image(msg.get("MediaId", ""), base)
+        if kind == "voice":  # AMR; Recognition when the app has speech recognition on
+            words = clean_text(msg.get("Recognition", ""))[: split.MAX_TEXT]
+            return await self._image(msg.get("MediaId", ""), base, voice=words)
         log.info("wecom message type not supported type=%s msg=%s", kind[:16], msg_id)
         return Reply(texts.UNSUPPORTED)
 
@@ -196,15 +199,19 @@ class WeComChannel:
             return Incoming(kind="button", payload=choice, **base)
         return Incoming(kind="text", text=text, **base)
 
-    async def _image(self, media_id: str, base: dict[str, Any]) -> Incoming | Reply:
+    async def _image(
+        self, media_id: str, base: dict[str, Any], voice: str | None = None
+    ) -> Incoming | Reply:
+        """An image, or with ``voice`` (its recognised words, maybe empty) a voice note."""
         if not media_id:
-            raise CallbackRejected("image without MediaId")
+            raise CallbackRejected("media without MediaId")
         try:
             # Transient download errors propagate: the callback answers 503 and WeCom retries.
             stored = await ingest_photo(
                 self.app[RULES].media_dir,
                 lambda: self._media(media_id),
                 message_id=base["message_id"],
+                voice=voice is not None,
             )
         except PhotoRefused as refused:
             return Reply(refused.text)
@@ -213,7 +220,9 @@ class WeComChannel:
                 raise
             # Retrying cannot help: answer 200 so WeCom stops, and tell the person.
             log.warning("wecom media gone msg=%s errcode=%s", base["message_id"], exc.errcode)
-            return Reply(texts.PHOTO_GONE)
+            return Reply(texts.PHOTO_GONE if voice is None else texts.VOICE_GONE)
+        if voice is not None:
+            return Incoming(kind="voice", photo=stored.to_dict(), text=voice, **base)
         return Incoming(kind="photo", photo=stored.to_dict(), **base)
 
     async def _media(self, media_id: str) -> bytes:

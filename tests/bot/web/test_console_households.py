@@ -7,9 +7,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 
+from services import media
+from storage import photos as photo_store
+from storage.models import Visit
 from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_kit import Browser
+from tests.fakes.harness import amr_bytes
 from tests.webclient import webchat_server
 
 
@@ -71,3 +76,35 @@ async def test_a_household_outside_the_persons_scope_is_404_like_an_unknown_one(
             assert "赵四" not in page and "孙六" not in page and "外户" not in page
         for raw in ("999999", "abc", "0"):
             assert (await browser.get(f"/console/households/{raw}"))[0] == 404
+
+
+async def test_voice_note_plays_on_the_household_page_and_only_in_scope(
+    site, sessionmaker, clock, tmp_path
+):
+    """A voice note on a visit: an <audio> on the household's file, served through the
+    console's media route to the region's staff; another township gets 404 like no file."""
+    facts, server = site
+    hid = facts.households["v1a"]
+    voice = amr_bytes(b"z")
+    stored = media.save_voice_sync(tmp_path / "var" / "media", voice)
+    async with sessionmaker() as s, s.begin():
+        visit_id = await s.scalar(sa.select(Visit.id).where(Visit.household_id == hid).limit(1))
+        sec = facts.world.people["sec1"].id
+        pid, _ = await photo_store.add_photo(
+            s, stored.to_dict(), uploaded_by=sec, now=clock.now(), taken_at=None
+        )
+        await photo_store.attach_photos(s, [pid], visit_id)
+    url = f"/console/media/{stored.path}"
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, facts.world.people["town0"], clock.now())
+        _, page = await browser.get(f"/console/households/{hid}")
+        async with browser.http.get(server.url(url)) as resp:
+            assert resp.status == 200 and await resp.read() == voice
+    assert f'<audio controls preload="none" src="{url}">' in page and "语音 1" in page
+    assert "照片 1 张" not in page  # a voice note is not counted as a photo
+    async with Browser(server.base_url) as other:
+        await other.sign_in(sessionmaker, facts.world.people["town1"], clock.now())
+        async with other.http.get(server.url(url)) as resp:
+            assert resp.status == 404
+        status, _ = await other.get(f"/console/households/{hid}")
+        assert status == 404
