@@ -241,14 +241,17 @@ async def test_token_is_refreshed_once_under_concurrent_sends(rig: DingTalkRig) 
     assert rig.api.texts_to("u1") == ["二"] * 10
 
 
-async def test_buttons_go_out_as_a_numbered_menu_and_a_number_presses_one(
+async def test_refused_card_goes_out_once_as_a_numbered_menu_and_a_number_presses_one(
     rig: DingTalkRig, clock
 ) -> None:
     sm = rig.app[appmod.SESSIONMAKER]
     world = await make_world(sm, clock.now())
     await bind(sm, world.people["sec0"], "dingtalk", "wang", clock.now())
+    rig.api.refuse_cards = "invalidParameter.msgKey"  # a DingTalk that takes no ActionCards
     reply = Reply("请确认", (Button("确认", "help:x"), Button("稍后", "help:y")))
     assert (await rig.app[appmod.SENDERS]["dingtalk"].send("wang", reply.to_dict())).ok
+    assert rig.api.refused == ["card refused (invalidParameter.msgKey)"]
+    assert rig.api.send_calls == 2 and rig.api.cards_to("wang") == []
     [menu] = rig.api.texts_to("wang")
     assert "1. 确认" in menu and "2. 稍后" in menu and channel_texts.MENU_HINT in menu
     assert (await rig.post(rig.client.text("wang", "2", rig.now_ms)))[0] == 200
