@@ -331,10 +331,12 @@ def test_settings_come_from_the_environment_and_need_the_secret(monkeypatch, tmp
     config = load_config()
     settings = config.section(DingTalkSettings)
     assert config.enabled("dingtalk") and settings.robot == "dingkey"
-    assert settings.api_base == "https://api.dingtalk.com"
+    assert settings.api_base == "https://api.dingtalk.com" and settings.cards
     assert "s3cret" not in repr(settings)
     monkeypatch.setenv("CUNBOT_DINGTALK_ROBOT_CODE", "dingrobot")
-    assert load_config().section(DingTalkSettings).robot == "dingrobot"
+    monkeypatch.setenv("CUNBOT_DINGTALK_CARDS", "false")
+    settings = load_config().section(DingTalkSettings)
+    assert settings.robot == "dingrobot" and not settings.cards
     monkeypatch.delenv("CUNBOT_DINGTALK_APP_KEY")
     assert not load_config().enabled("dingtalk")
 
