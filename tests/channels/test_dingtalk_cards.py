@@ -117,6 +117,21 @@ async def test_more_than_five_buttons_or_a_long_label_keep_the_numbered_menu(
     assert card["msgKey"] == "sampleActionCard5" and card["actionURL5"].endswith("content=5")
 
 
+async def test_card_answered_with_an_errcode_goes_out_once_as_the_numbered_menu(
+    rig: DingTalkRig, clock
+) -> None:
+    await _secretary(rig, clock)
+    rig.api.refuse_cards = 300001  # HTTP 200, but an errcode: the card was not taken
+    reply = Reply("请确认", (Button("确认", "help:x"), Button("稍后", "help:y")))
+    assert (await rig.app[appmod.SENDERS]["dingtalk"].send(USER, reply.to_dict())).ok
+    assert rig.api.send_calls == 2 and rig.api.cards_to(USER) == []
+    assert rig.api.texts_to(USER) == ["请确认\n1. 确认\n2. 稍后\n（回复数字即可选择）"]
+    await _send_text(rig, "2")  # the menu the person got is the one remembered
+    async with rig.app[appmod.SESSIONMAKER]() as s:
+        [row] = (await s.scalars(sa.select(InboxMessage))).all()
+    assert row.payload["kind"] == "button" and row.payload["payload"] == "help:y"
+
+
 async def test_rate_limited_card_waits_and_is_not_sent_as_text(rig: DingTalkRig) -> None:
     rig.api.throttled_users.add("busy")
     reply = Reply("请确认", (Button("确认", "help:x"),))

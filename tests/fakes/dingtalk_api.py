@@ -9,7 +9,8 @@ Message keys: ``sampleText`` and the ActionCards ``sampleActionCard`` (``singleT
 ``singleURL``) and ``sampleActionCard2`` … ``5`` (``actionTitleN`` / ``actionURLN``); msgParam
 must be a JSON string holding exactly the key's fields, and every card link a dtmd
 sendMessage link. Anything else is refused with 400 ``invalidParameter``, and so are all cards
-while ``refuse_cards`` is set (a DingTalk that does not take them).
+while ``refuse_cards`` is set (a DingTalk that does not take them): a code as text is HTTP 400
+with that ``code``, a number is HTTP 200 with that ``errcode`` (the older API's way).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class FakeDingTalkApi:
         self.downloads = 0
         self.invalid_users: set[str] = set()
         self.throttled_users: set[str] = set()
-        self.refuse_cards: str | None = None  # a code: every card is refused with it
+        self.refuse_cards: str | int | None = None  # a code: every card is refused with it
         self.refused: list[str] = []  # why each refused message was refused
         self._ids = itertools.count(1)
         self._urls: dict[str, bytes] = {}
@@ -184,6 +185,8 @@ class FakeDingTalkApi:
             code = (
                 self.refuse_cards if key in CARD_KEYS and self.refuse_cards else "invalidParameter"
             )
+            if isinstance(code, int):
+                return web.json_response({"errcode": code, "errmsg": problem})
             return web.json_response({"code": code, "message": problem}, status=400)
         users = body.get("userIds") or []
         invalid = [u for u in users if u in self.invalid_users]
