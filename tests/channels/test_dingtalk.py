@@ -283,14 +283,17 @@ async def test_token_is_refreshed_once_under_concurrent_sends(rig: DingTalkRig) 
     assert rig.api.texts_to("u1") == ["二"] * 10
 
 
-async def test_buttons_go_out_as_a_numbered_menu_and_a_number_presses_one(
+async def test_refused_card_goes_out_once_as_a_numbered_menu_and_a_number_presses_one(
     rig: DingTalkRig, clock
 ) -> None:
     sm = rig.app[appmod.SESSIONMAKER]
     world = await make_world(sm, clock.now())
     await bind(sm, world.people["sec0"], "dingtalk", "wang", clock.now())
+    rig.api.refuse_cards = "invalidParameter.msgKey"  # a DingTalk that takes no ActionCards
     reply = Reply("请确认", (Button("确认", "help:x"), Button("稍后", "help:y")))
     assert (await rig.app[appmod.SENDERS]["dingtalk"].send("wang", reply.to_dict())).ok
+    assert rig.api.refused == ["card refused (invalidParameter.msgKey)"]
+    assert rig.api.send_calls == 2 and rig.api.cards_to("wang") == []
     [menu] = rig.api.texts_to("wang")
     assert "1. 确认" in menu and "2. 稍后" in menu and channel_texts.MENU_HINT in menu
     assert (await rig.post(rig.client.text("wang", "2", rig.now_ms)))[0] == 200
@@ -370,10 +373,12 @@ def test_settings_come_from_the_environment_and_need_the_secret(monkeypatch, tmp
     config = load_config()
     settings = config.section(DingTalkSettings)
     assert config.enabled("dingtalk") and settings.robot == "dingkey"
-    assert settings.api_base == "https://api.dingtalk.com"
+    assert settings.api_base == "https://api.dingtalk.com" and settings.cards
     assert "s3cret" not in repr(settings)
     monkeypatch.setenv("CUNBOT_DINGTALK_ROBOT_CODE", "dingrobot")
-    assert load_config().section(DingTalkSettings).robot == "dingrobot"
+    monkeypatch.setenv("CUNBOT_DINGTALK_CARDS", "false")
+    settings = load_config().section(DingTalkSettings)
+    assert settings.robot == "dingrobot" and not settings.cards
     monkeypatch.delenv("CUNBOT_DINGTALK_APP_KEY")
     assert not load_config().enabled("dingtalk")
 

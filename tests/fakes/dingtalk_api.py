@@ -4,6 +4,13 @@
 It behaves like the far side, nothing more: tokens can be expired at once (401
 InvalidAuthentication), users can be unknown (``invalidStaffIdList``) or throttled
 (``flowControlledStaffIdList``). Tests read what it received (``sent``, ``token_requests``).
+
+Message keys: ``sampleText`` and the ActionCards ``sampleActionCard`` (``singleTitle`` /
+``singleURL``) and ``sampleActionCard2`` … ``5`` (``actionTitleN`` / ``actionURLN``); msgParam
+must be a JSON string holding exactly the key's fields, and every card link a dtmd
+sendMessage link. Anything else is refused with 400 ``invalidParameter``, and so are all cards
+while ``refuse_cards`` is set (a DingTalk that does not take them): a code as text is HTTP 400
+with that ``code``, a number is HTTP 200 with that ``errcode`` (the older API's way).
 """
 
 from __future__ import annotations
@@ -11,10 +18,70 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+CARD_KEYS = {"sampleActionCard": 1} | {f"sampleActionCard{n}": n for n in range(2, 6)}
+
+
+def card_fields(key: str) -> set[str]:
+    n = CARD_KEYS[key]
+    if n == 1:
+        return {"title", "text", "singleTitle", "singleURL"}
+    return {"title", "text"} | {f"action{f}{i}" for f in ("Title", "URL") for i in range(1, n + 1)}
+
+
+def card_buttons(param: dict[str, str]) -> list[tuple[str, str]]:
+    """A card's buttons in order: (label, the text its dtmd link sends)."""
+    if "singleTitle" in param:
+        pairs = [(param["singleTitle"], param["singleURL"])]
+    else:
+        pairs = [
+            (param[f"actionTitle{i}"], param[f"actionURL{i}"])
+            for i in range(1, 6)
+            if f"actionTitle{i}" in param
+        ]
+    return [(label, sent_text(url) or "") for label, url in pairs]
+
+
+def shown(markdown: str) -> str:
+    """Card markdown as the client shows it (escapes and line breaks only: all we send)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown.replace("  \n", "\n"))
+
+
+def sent_text(url: str) -> str | None:
+    """What a ``dtmd://dingtalkclient/sendMessage?content=…`` link sends, or None."""
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc, parts.path) != ("dtmd", "dingtalkclient", "/sendMessage"):
+        return None
+    content = parse_qs(parts.query).get("content")
+    return content[0] if content and len(content) == 1 else None
+
+
+def param_problem(key: str, raw: Any) -> str | None:
+    """Why DingTalk would refuse this msgKey/msgParam, or None."""
+    if not isinstance(raw, str):
+        return "msgParam is not a JSON string"
+    try:
+        param = json.loads(raw)
+    except ValueError:
+        return "msgParam is not JSON"
+    if not isinstance(param, dict) or not all(isinstance(v, str) for v in param.values()):
+        return "msgParam is not an object of strings"
+    if key == "sampleText":
+        return None if set(param) == {"content"} else "sampleText needs content"
+    if key not in CARD_KEYS:
+        return f"unknown msgKey {key}"
+    if set(param) != card_fields(key) or not all(param.values()):
+        return f"{key} needs {sorted(card_fields(key))}"
+    urls = [v for k, v in param.items() if re.fullmatch(r"singleURL|actionURL\d", k)]
+    if any(sent_text(url) is None for url in urls):
+        return "a card link is not a dtmd sendMessage link"
+    return None
 
 
 class FakeDingTalkApi:
@@ -32,6 +99,8 @@ class FakeDingTalkApi:
         self.downloads = 0
         self.invalid_users: set[str] = set()
         self.throttled_users: set[str] = set()
+        self.refuse_cards: str | int | None = None  # a code: every card is refused with it
+        self.refused: list[str] = []  # why each refused message was refused
         self._ids = itertools.count(1)
         self._urls: dict[str, bytes] = {}
         app = web.Application(client_max_size=20 * 1024 * 1024)
@@ -56,6 +125,25 @@ class FakeDingTalkApi:
             m["msgParam"]["content"]
             for m in self.sent
             if m["userIds"] == [user] and m["msgKey"] == "sampleText"
+        ]
+
+    def cards_to(self, user: str) -> list[dict[str, Any]]:
+        """The ActionCards sent to ``user`` (msgParam decoded, ``msgKey`` added)."""
+        return [
+            m["msgParam"] | {"msgKey": m["msgKey"]}
+            for m in self.sent
+            if m["userIds"] == [user] and m["msgKey"] in CARD_KEYS
+        ]
+
+    def shown_to(self, user: str) -> list[str]:
+        """What the person read, in order: each text, and each card's text as shown (the
+        markdown's escapes and hard line breaks rendered)."""
+        return [
+            m["msgParam"]["content"]
+            if m["msgKey"] == "sampleText"
+            else shown(m["msgParam"]["text"])
+            for m in self.sent
+            if m["userIds"] == [user]
         ]
 
     def _token_error(self, request: web.Request) -> web.Response | None:
@@ -88,6 +176,18 @@ class FakeDingTalkApi:
             return web.json_response(
                 {"code": "resource.not.found", "message": "robot 不存在"}, status=400
             )
+        key = body.get("msgKey")
+        problem = param_problem(str(key), body.get("msgParam"))
+        if problem is None and key in CARD_KEYS and self.refuse_cards:
+            problem = f"card refused ({self.refuse_cards})"
+        if problem is not None:
+            self.refused.append(problem)
+            code = (
+                self.refuse_cards if key in CARD_KEYS and self.refuse_cards else "invalidParameter"
+            )
+            if isinstance(code, int):
+                return web.json_response({"errcode": code, "errmsg": problem})
+            return web.json_response({"code": code, "message": problem}, status=400)
         users = body.get("userIds") or []
         invalid = [u for u in users if u in self.invalid_users]
         throttled = [u for u in users if u in self.throttled_users]

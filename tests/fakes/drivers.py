@@ -4,7 +4,8 @@ Each driver sends what a phone would send (a callback, an update, a WebSocket fr
 returns the texts the bot answered with. ``press(label)`` presses the button with that label
 on the last message that had buttons, the way that channel shows buttons (WeCom: a template
 card's button, or the numbered menu of a card WeCom refused, answered with the number;
-DingTalk: a numbered menu; Telegram: an inline keyboard callback).
+DingTalk: an ActionCard button, i.e. the number its link sends, or a numbered menu; Telegram:
+an inline keyboard callback).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from tests.fakes.dingtalk_api import FakeDingTalkApi
+from tests.fakes.dingtalk_api import FakeDingTalkApi, card_buttons
 from tests.fakes.dingtalk_client import DingTalkClient
 from tests.fakes.harness import drain
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -185,7 +186,8 @@ class TelegramDriver(Driver):
 
 
 class DingTalkDriver(Driver):
-    """Signed robot callbacks (one-to-one chat); buttons are a numbered menu, as on WeCom."""
+    """Signed robot callbacks (one-to-one chat); buttons are an ActionCard whose links send the
+    menu number back (pressed by sending that text), or a numbered menu answered by number."""
 
     name = "dingtalk"
     sends_location = False
@@ -205,7 +207,7 @@ class DingTalkDriver(Driver):
         return int(self.clock.now().timestamp() * 1000)
 
     async def _post(self, body: dict[str, Any]) -> list[str]:
-        before = len(self.api.texts_to(self.external_id))
+        before = len(self.api.shown_to(self.external_id))
         async with aiohttp.ClientSession() as http:
             async with http.post(
                 self.server.make_url("/dingtalk/callback"),
@@ -214,7 +216,7 @@ class DingTalkDriver(Driver):
             ) as resp:
                 assert resp.status == 200, await resp.text()
         await drain(self.app)
-        return self.api.texts_to(self.external_id)[before:]
+        return self.api.shown_to(self.external_id)[before:]
 
     async def text(self, text: str) -> list[str]:
         return await self._post(self.client.text(self.external_id, text, self._now()))
@@ -227,16 +229,25 @@ class DingTalkDriver(Driver):
     async def location(self, lat: float, lon: float, label: str) -> list[str]:
         raise NotImplementedError("DingTalk robots receive no location messages")
 
-    def last_buttons(self) -> list[str]:
-        for text in reversed(self.api.texts_to(self.external_id)):
-            options = re.findall(r"^(\d+)\. (.+)$", text, re.M)
+    def _last_buttons(self) -> list[tuple[str, str]]:
+        """The last message with buttons: (label, the text that presses it)."""
+        for m in reversed(self.api.sent):
+            if m["userIds"] != [self.external_id]:
+                continue
+            if m["msgKey"] != "sampleText":
+                return card_buttons(m["msgParam"])
+            options = re.findall(r"^(\d+)\. (.+)$", m["msgParam"]["content"], re.M)
             if options:
-                return [label for _, label in options]
+                return [(label, number) for number, label in options]
         return []
 
+    def last_buttons(self) -> list[str]:
+        return [label for label, _ in self._last_buttons()]
+
     async def last_push(self) -> tuple[str, list[str]]:
-        texts = self.api.texts_to(self.external_id)
-        return (texts[-1] if texts else ""), self.last_buttons()
+        shown = self.api.shown_to(self.external_id)
+        return (shown[-1] if shown else ""), self.last_buttons()
 
     async def press(self, label: str) -> list[str]:
-        return await self.text(str(self.last_buttons().index(label) + 1))
+        [sends] = [text for name, text in self._last_buttons() if name == label]
+        return await self.text(sends)  # a card's link makes the client send this text

@@ -69,8 +69,8 @@ class DingTalkChannel:
         self.memory = menus.MenuMemory(app[SESSIONMAKER], app[CLOCK], CHANNEL)
         # Pushes (delivery worker) remember their menu after sending; replies to a message
         # have theirs stored in the message's transaction (see process).
-        self.sender = DingTalkSender(self.api, self.memory)
-        self.reply_sender = DingTalkSender(self.api, None)
+        self.sender = DingTalkSender(self.api, self.memory, settings.cards)
+        self.reply_sender = DingTalkSender(self.api, None, settings.cards)
         self._handling = asyncio.Semaphore(HANDLE_CONCURRENCY)
 
     async def start(self) -> None:

@@ -1,9 +1,11 @@
 """``app[SENDERS]["dingtalk"]``: a Reply (outbox body) as one-to-one robot messages
 (``/v1.0/robot/oToMessages/batchSend`` with ``msgKey`` ``sampleText``).
 
-Buttons: a robot's ActionCard buttons can only open a URL, they cannot post a payload back to
-us, so a reply's buttons go out as the numbered menu the other text-only channels use
-(:mod:`bot.channels.menus`): the person answers "1" and that becomes the button press.
+Buttons: an ActionCard (:mod:`bot.channels.dingtalk.cards`) whose buttons make the client
+send their menu number back, so a tap and a typed "1" are the same numbered-menu answer
+(:mod:`bot.channels.menus`). Buttons that do not fit a card, cards switched off
+(``CUNBOT_DINGTALK_CARDS=false``), or a card DingTalk refuses (any error but a rate limit):
+the numbered menu as text, sent once instead.
 
 Results: the person in ``invalidStaffIdList`` is permanent (not in the organisation, or left);
 in ``flowControlledStaffIdList``, or an HTTP 429 / QPS-limit code, waits and retries; a 5xx
@@ -20,7 +22,7 @@ import aiohttp
 
 from bot.channels import menus
 from bot.channels.bodies import TooLarge
-from bot.channels.dingtalk import CHANNEL
+from bot.channels.dingtalk import CHANNEL, cards
 from bot.channels.dingtalk import texts as T
 from bot.channels.dingtalk.api import DingTalkApi, DingTalkError
 from bot.channels.split import split_bytes
@@ -45,26 +47,22 @@ class DingTalkSender:
     name = CHANNEL
     limits = LIMITS
 
-    def __init__(self, api: DingTalkApi, memory: menus.MenuMemory | None) -> None:
+    def __init__(
+        self, api: DingTalkApi, memory: menus.MenuMemory | None, use_cards: bool = True
+    ) -> None:
         """``memory``: where a sent message's buttons are remembered; ``None`` for replies
-        whose menu the inbound transaction already stored (MenuMemory.remember_replies)."""
+        whose menu the inbound transaction already stored (MenuMemory.remember_replies).
+        ``use_cards``: buttons as ActionCards; off, always the numbered menu."""
         self.api = api
         self.memory = memory
+        self.use_cards = use_cards
 
     async def send(
         self, external_id: str, body: dict[str, Any], outbox_id: int | None = None
     ) -> SendResult:
         reply = Reply.from_dict(body)
-        text = menus.render(reply)
-        if reply.image:  # robot images need a public URL or an oapi media id: not offered
-            text = "\n".join(part for part in (text, T.PHOTO_NOT_SHOWN) if part)
         try:
-            for piece in split_bytes(text or " ", TEXT_BYTES):
-                param = json.dumps({"content": piece}, ensure_ascii=False)
-                status, data = await self.api.batch_send(external_id, "sampleText", param)
-                result = _result(status, data, external_id)
-                if not result.ok:
-                    return result
+            result = await self._deliver(external_id, reply)
         except (aiohttp.ClientError, TimeoutError, DingTalkError, OSError, ValueError) as exc:
             # ValueError: an answer that is not JSON (e.g. an HTML error page from a proxy)
             log.warning("dingtalk send failed outbox=%s error=%r", outbox_id, exc)
@@ -72,18 +70,39 @@ class DingTalkSender:
             return SendResult(ok=False, unavailable=down, error=repr(exc)[:500])
         except TooLarge:
             return SendResult(ok=False, error="dingtalk answer too large")
-        if self.memory is not None:
+        if result.ok and self.memory is not None:
             await self.memory.remember(external_id, reply)
-        return SendResult(ok=True)
+        return result
+
+    async def _deliver(self, user: str, reply: Reply) -> SendResult:
+        # Robot images need a public URL or an oapi media id: not offered, a note instead.
+        note = T.PHOTO_NOT_SHOWN if reply.image else ""
+        card = cards.build(reply, note) if self.use_cards else None
+        if card is not None:
+            status, data = await self.api.batch_send(user, *card)
+            result = _result(status, data, user)
+            if result.ok or result.permanent or result.retry_after is not None:
+                return result  # as for any message: sent, the person is gone, or wait
+            log.warning("dingtalk card refused (%s), sending the numbered menu", result.error)
+        text = "\n".join(part for part in (menus.render(reply), note) if part)
+        result = SendResult(ok=True)
+        for piece in split_bytes(text or " ", TEXT_BYTES):
+            param = json.dumps({"content": piece}, ensure_ascii=False)
+            result = _result(*await self.api.batch_send(user, "sampleText", param), user)
+            if not result.ok:
+                return result
+        return result
 
 
 def _result(status: int, data: dict[str, Any], user: str) -> SendResult:
     code = str(data.get("code", ""))
     if status == 429 or "QpsLimit" in code or "Throttl" in code:
         return SendResult(ok=False, retry_after=RATE_LIMIT_WAIT, error=f"dingtalk {status} {code}")
-    if status != 200:
-        message = str(data.get("message", ""))
-        return SendResult(ok=False, error=f"dingtalk {status} {code} {message}"[:500])
+    errcode = data.get("errcode", 0)
+    if status != 200 or (errcode and str(errcode) != "0"):
+        message = str(data.get("message") or data.get("errmsg") or "")
+        detail = f"{code} errcode={errcode}" if errcode else code
+        return SendResult(ok=False, error=f"dingtalk {status} {detail} {message}"[:500])
     if user in (data.get("invalidStaffIdList") or []):
         log.info("dingtalk user not reachable (invalidStaffIdList)")
         return SendResult(ok=False, permanent=True, error="dingtalk invalidStaffIdList")

@@ -15,6 +15,8 @@ class DingTalkSettings(ChannelSettings):
     app_secret: SecretStr = SecretStr("")
     robot_code: str = ""  # empty: the app key (an internal app's robot code usually equals it)
     api_base: str = "https://api.dingtalk.com"
+    # Replies and pushes with buttons as ActionCards; off: the numbered text menu only.
+    cards: bool = True
 
     @property
     def enabled(self) -> bool:
