@@ -311,7 +311,14 @@
       image: f.image, link: f.link, at: new Date().toISOString(), client_id: null });
   }
 
+  var connStatus = ["", false];  // the connection's status, shown again after a recording
+
   function setStatus(text, down) {
+    connStatus = [text, down];
+    showStatus(text, down);
+  }
+
+  function showStatus(text, down) {
     statusEl.textContent = text;
     statusEl.className = down ? "down" : "";
   }
@@ -729,7 +736,7 @@
   function recTick() {
     if (!rec) return;
     var s = Math.floor((Date.now() - rec.start) / 1000);
-    setStatus(rec.outside ? T.voiceRelease : fill(T.voiceRecording, { s: s }), rec.outside);
+    showStatus(rec.outside ? T.voiceRelease : fill(T.voiceRecording, { s: s }), rec.outside);
   }
 
   function recStop(send) {
@@ -739,7 +746,7 @@
     clearInterval(r.ticker);
     clearTimeout(r.limit);
     voiceBtn.classList.remove("recording", "outside");
-    setStatus(online() ? "" : T.offline, !online());
+    showStatus(connStatus[0], connStatus[1]);
     r.send = send;
     if (r.recorder && r.recorder.state !== "inactive") { r.recorder.stop(); } else { recDone(r); }
   }

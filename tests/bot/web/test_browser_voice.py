@@ -1,6 +1,7 @@
 """The web chat's 🎤 button in headless Chromium (Debian's /usr/bin/chromium) with a fake
 microphone: a tap says 按住说话, sliding away cancels, holding records and the release sends the
-voice note through the outbox; it is stored on the server and played from the history."""
+voice note through the outbox (waiting there without signal); it is stored on the server once
+and played from the history."""
 
 from __future__ import annotations
 
@@ -67,13 +68,19 @@ async def test_hold_to_record_sends_a_voice_note_played_from_the_history(
             await expect(page.locator(".notice").last).to_contain_text("已取消")
             await expect(page.locator(".row.me audio")).to_have_count(0)
 
-            # Held about 1.5 s and released on the button: sent, answered, no mark left.
+            # Without signal, held about 1.5 s and released on the button: it waits in the
+            # outbox (待发送) and goes out once the signal is back, answered, no mark left.
+            await context.set_offline(True)
+            await expect(page.locator("#status")).to_contain_text("无网络")
             await page.mouse.move(x, y)
             await page.mouse.down()
             await expect(page.locator("#status")).to_contain_text("正在录音")
             await page.wait_for_timeout(1500)
             await page.mouse.up()
             await expect(page.locator(".row.me audio")).to_have_count(1)
+            await expect(page.locator(".row.me .mark")).to_have_text("待发送")
+            await expect(page.locator("#status")).to_contain_text("无网络")
+            await context.set_offline(False)
             await expect(page.locator(".row.me .mark")).to_have_count(0, timeout=20_000)
             await expect(page.locator(".row.bot .bubble").last).to_contain_text("语音")
             await page.screenshot(path=str(artifacts_dir / "webchat-voice.png"))
