@@ -420,7 +420,8 @@
     data.append("id", item.id);
     if (item.takenAt) data.append("taken_at", item.takenAt);
     if (item.kind === "voice") {
-      data.append("voice", item.blob, "voice" + (/ogg/.test(item.blob.type) ? ".ogg" : ".webm"));
+      var ext = /ogg/.test(item.blob.type) ? ".ogg" : /mp4/.test(item.blob.type) ? ".m4a" : ".webm";
+      data.append("voice", item.blob, "voice" + ext);  // the server goes by the bytes
     } else {
       data.append("photo", item.blob, "photo.jpg");
     }
@@ -818,7 +819,9 @@
     });
     voiceBtn.addEventListener("pointerup", function (ev) {
       if (!rec || ev.pointerId !== rec.pointer) return;
-      var tap = Date.now() - rec.start < MIN_HOLD_MS;
+      // Too short, or let go before the microphone was ready (e.g. answering the browser's
+      // permission question the first time): nothing recorded, say how it works.
+      var tap = Date.now() - rec.start < MIN_HOLD_MS || !rec.recorder;
       var away = outsideButton(ev);
       recStop(!tap && !away);
       if (tap) { notice(T.voiceHold); } else if (away) { notice(T.voiceCancelled); }
