@@ -244,15 +244,16 @@ class WebChatClient:
         *,
         id: str | None = None,
         taken_at: str | None = None,
+        field: str = "photo",
     ) -> tuple[int, dict[str, Any]]:
         """POST /chat/upload as the page does: the client id (given, or a new one) and the
-        original's EXIF time when given."""
+        original's EXIF time when given; ``field="voice"`` for a recording."""
         assert self.http is not None
         form = aiohttp.FormData()
         form.add_field("id", id if id is not None else f"u{next(_ids)}")
         if taken_at is not None:
             form.add_field("taken_at", taken_at)
-        form.add_field("photo", data, filename=filename, content_type=content_type)
+        form.add_field(field, data, filename=filename, content_type=content_type)
         async with self.http.post(self.base_url + "/chat/upload", data=form) as resp:
             return resp.status, await resp.json()
 

@@ -3,7 +3,8 @@ requests that change something.
 
 Headers (on every response, pages, JSON, files, the WebSocket handshake, errors):
     Content-Security-Policy  self only; the chat page has no inline script or style, the
-                             photo preview is a blob: image, the socket is same-origin
+                             photo preview is a blob: image (a voice note's a blob: audio),
+                             the socket is same-origin
     X-Frame-Options DENY, X-Content-Type-Options nosniff, Referrer-Policy same-origin
 
 Origin (WebSocket handshakes and every POST/PUT/PATCH/DELETE):
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "media-src 'self' blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )

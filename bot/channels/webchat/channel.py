@@ -4,7 +4,9 @@ Routes
     GET  /            redirect to /chat
     GET  /chat        the page (sets the browser cookie when missing)
     GET  /chat/ws     the WebSocket
-    POST /chat/upload a photo, multipart/form-data: field ``photo`` (the file), optional ``id``
+    POST /chat/upload a photo or a voice note, multipart/form-data: field ``photo`` (a photo)
+                      or ``voice`` (a recording: WebM/OGG from MediaRecorder, or any type
+                      services.media.sniff_audio knows; the bytes decide), optional ``id``
                       (the page's client id: a resend with the same id is stored once) and
                       ``taken_at`` (the original's EXIF DateTimeOriginal, "YYYY:MM:DD HH:MM:SS",
                       used when the uploaded copy has no EXIF time of its own)
@@ -54,10 +56,12 @@ Server -> client
         the flood guard dropped (not handled, not stored), at most one such frame a second
 
 Upload answer (JSON): 200 {"ok": true, "reply_to": client id, "duplicate": bool, "image": url,
-"thumb": url, "frames": [reply frames]}
+"thumb": url, "audio": url, "frames": [reply frames]} (a voice note: "audio" set, "image" and
+"thumb" null; a photo: "audio" null)
 (the same frames are also pushed to every open socket of that browser), or
 {"ok": false, "type": "error", "text": "中文说明"} with 401 (no valid cookie), 403 (browser not
-bound), 400 (not multipart / no photo / a malformed ``id``), 413 (over 10 MB), 415 (not a real JPEG/PNG/WebP).
+bound), 400 (not multipart / no photo / a malformed ``id``), 413 (over 10 MB; a voice note over
+5 MB), 415 (not a real JPEG/PNG/WebP; for ``voice`` not a known audio type).
 
 Limits: text over 2,000 characters, frames over 32,000 characters, binary frames, bad JSON,
 unknown types, missing or invalid fields each get an error frame; frames beyond
@@ -160,6 +164,7 @@ class BadUpload(ValueError):
 @dataclass
 class UploadForm:
     photo: bytearray | None = None
+    voice: bool = False  # the file came as ``voice``: stored by services.media.save_voice
     cid: str | None = None  # the page's client id (crypto.randomUUID), or none given
     taken_at: str | None = None  # ISO local time from the original's EXIF, read by the page
 
@@ -171,15 +176,16 @@ async def _field(part: BodyPartReader) -> str:
 
 
 async def _read_upload(request: web.Request, limit: int) -> UploadForm:
-    """The ``photo`` part (at most ``limit`` + 1 bytes: one more is "too big"), the ``id``
+    """The ``photo`` or ``voice`` part (at most ``limit`` + 1 bytes: one more is "too big"), the ``id``
     part and the ``taken_at`` part of an upload; other parts are skipped."""
     form = UploadForm()
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):  # a nested multipart: not ours
             await part.release()
-        elif part.name == "photo" and form.photo is None:
+        elif part.name in ("photo", "voice") and form.photo is None:
             form.photo = data = bytearray()
+            form.voice = part.name == "voice"
             # Read everything (so the client sees our answer, not a reset) but keep at most
             # limit + 1 bytes.
             while chunk := await part.read_chunk(256 * 1024):
@@ -223,7 +229,11 @@ async def upload(request: web.Request) -> web.Response:
 
     try:
         stored = await ingest_photo(
-            request.app[CONFIG].core.media_dir, read, size=len(photo), limit=limit
+            request.app[CONFIG].core.media_dir,
+            read,
+            size=len(photo),
+            limit=limit,
+            voice=form.voice,
         )
     except PhotoRefused as refused:
         log.info("upload rejected browser=%s…: %s", external_id[:6], refused.text)
@@ -234,7 +244,8 @@ async def upload(request: web.Request) -> web.Response:
     if stored.taken_at is None and form.taken_at is not None:
         stored = dataclasses.replace(stored, taken_at=form.taken_at)
     cid = form.cid or uuid.uuid4().hex
-    incoming = hub.incoming(external_id, cid, "photo", photo=stored.to_dict())
+    kind = "voice" if form.voice else "photo"
+    incoming = hub.incoming(external_id, cid, kind, photo=stored.to_dict())
     frames = await hub.process(incoming, cid)
     await hub.push(external_id, frames)
     return web.json_response(
@@ -242,8 +253,9 @@ async def upload(request: web.Request) -> web.Response:
             "ok": True,
             "reply_to": cid,
             "duplicate": any(f.get("duplicate") for f in frames),
-            "image": media_url(stored.path),
+            "image": None if form.voice else media_url(stored.path),
             "thumb": media_url(stored.thumb_path),
+            "audio": media_url(stored.path) if form.voice else None,
             "frames": frames,
         }
     )

@@ -151,6 +151,8 @@ def inbound_body(incoming: Incoming, label: str = "") -> dict[str, Any]:
     cid = incoming.message_id.partition(":")[2]
     if incoming.kind == "photo" and incoming.photo:
         return {"kind": "photo", "image": incoming.photo.get("path"), "text": "", "cid": cid}
+    if incoming.kind == "voice" and incoming.photo:
+        return {"kind": "voice", "audio": incoming.photo.get("path"), "text": "", "cid": cid}
     if incoming.kind == "location":
         place = incoming.label or "我的位置"
         text = f"📍 {place}（{incoming.lat:.5f}, {incoming.lon:.5f}）"
@@ -168,6 +170,7 @@ def history_message(entry: store.HistoryEntry) -> dict[str, Any]:
         "text": body.get("text", ""),
         "buttons": list(body.get("buttons", ())),
         "image": media_url(body.get("image")),
+        "audio": media_url(body.get("audio")),
         "link": body.get("link"),
         "at": entry.created_at.isoformat(),
         "client_id": body.get("cid"),

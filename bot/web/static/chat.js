@@ -30,13 +30,25 @@
     photoAlt: "照片",
     download: "⬇ 点击下载",
     me: "我",
-    bot: "村"
+    bot: "村",
+    voiceHold: "按住说话",
+    voiceRecording: "正在录音 {s} 秒… 松开发送，移开取消",
+    voiceRelease: "松开手指，取消发送",
+    voiceCancelled: "已取消，这段语音没有发送。",
+    voiceMax: "一段语音最长 {max} 秒，已自动结束并发送。",
+    voiceDenied: "请允许浏览器使用麦克风，才能发语音。",
+    voiceFailed: "无法录音，请稍后再试或改发文字。",
+    voiceTooBig: "这段语音太大了，请分几段发送。",
+    voiceAlt: "语音"
   };
   var MAX_TEXT = 2000;                 // characters, as the server counts them
   var MAX_UPLOAD = 10 * 1024 * 1024;
   var MAX_SIDE = 2048;                 // photos are shrunk to this longest side before upload
   var QUALITY = 0.8;
   var KEEP = 50;                       // history messages kept for opening without signal
+  var MAX_VOICE = 5 * 1024 * 1024;    // the server's limit for a voice note
+  var MAX_VOICE_SECONDS = 60;
+  var MIN_HOLD_MS = 500;               // a shorter press is a tap: show 按住说话
   var EXIF_TIME = /^\d{4}:\d{2}:\d{2} \d{2}:\d{2}:\d{2}$/;
 
   var log = document.getElementById("log");
@@ -47,6 +59,7 @@
   var countEl = document.getElementById("count");
   var photo = document.getElementById("photo");
   var locBtn = document.getElementById("loc-btn");
+  var voiceBtn = document.getElementById("voice-btn");
   var ws = null;
   var live = false;           // the socket is open and its history has arrived
   var retry = 0;
@@ -163,6 +176,13 @@
   }
 
   function content(b, msg, who) {
+    if (msg.audio) {
+      var player = document.createElement("audio");
+      player.controls = true; player.preload = "metadata"; player.src = msg.audio;
+      player.title = T.voiceAlt;
+      b.appendChild(player);
+      b.classList.add("voice");
+    }
     if (msg.image) {
       var a = document.createElement("a");
       a.href = msg.image; a.target = "_blank"; a.rel = "noopener";
@@ -250,9 +270,17 @@
     if (el) el.remove();
   }
 
+  // Photos and voice notes go by POST /chat/upload, everything else over the socket.
+  function isFile(item) { return item.kind === "photo" || item.kind === "voice"; }
+
+  function preview(item) {
+    if (!isFile(item)) return item.echo;
+    if (!item.preview) item.preview = URL.createObjectURL(item.blob);
+    return item.kind === "voice" ? { audio: item.preview } : { image: item.preview };
+  }
+
   function showItem(item) {
-    if (item.kind === "photo" && !item.preview) item.preview = URL.createObjectURL(item.blob);
-    rows.set(item.id, bubble("me", item.kind === "photo" ? { image: item.preview } : item.echo));
+    rows.set(item.id, bubble("me", preview(item)));
     if (item.state === "failed") {
       rows.get(item.id).dataset.reason = item.reason || "";
       mark(item.id, "failed");
@@ -283,7 +311,14 @@
       image: f.image, link: f.link, at: new Date().toISOString(), client_id: null });
   }
 
+  var connStatus = ["", false];  // the connection's status, shown again after a recording
+
   function setStatus(text, down) {
+    connStatus = [text, down];
+    showStatus(text, down);
+  }
+
+  function showStatus(text, down) {
     statusEl.textContent = text;
     statusEl.className = down ? "down" : "";
   }
@@ -318,12 +353,12 @@
     var finished = new Promise(function (resolve) { attempt.done = resolve; });
     busy = attempt;
     mark(item.id, "sending", T.sending);
-    if (item.kind === "photo") { upload(attempt); } else { ws.send(JSON.stringify(item.frame)); }
+    if (isFile(item)) { upload(attempt); } else { ws.send(JSON.stringify(item.frame)); }
     finished.then(function (outcome) {
       busy = null;
       settle(item, outcome);
       // A failed upload with the socket still up: try again a little later, not in a loop.
-      if (outcome.later && item.kind === "photo") { setTimeout(pump, 3000); } else { pump(); }
+      if (outcome.later && isFile(item)) { setTimeout(pump, 3000); } else { pump(); }
     });
   }
 
@@ -332,9 +367,11 @@
       landed(item.id);
       if (queue.indexOf(item) < 0) return;  // logged out meanwhile: keep nothing of it
       dropItem(item.id);
-      remember(item.kind === "photo"
-        ? { from: "me", image: outcome.image, text: "", at: new Date().toISOString(), client_id: item.id }
-        : { from: "me", text: item.echo.text, at: new Date().toISOString(), client_id: item.id });
+      var sent = isFile(item)
+        ? { image: outcome.image || null, audio: outcome.audio || null, text: "" }
+        : { text: item.echo.text };
+      sent.from = "me"; sent.at = new Date().toISOString(); sent.client_id = item.id;
+      remember(sent);
       return;
     }
     if (outcome.later) {
@@ -382,7 +419,12 @@
     var data = new FormData();
     data.append("id", item.id);
     if (item.takenAt) data.append("taken_at", item.takenAt);
-    data.append("photo", item.blob, "photo.jpg");
+    if (item.kind === "voice") {
+      var ext = /ogg/.test(item.blob.type) ? ".ogg" : /mp4/.test(item.blob.type) ? ".m4a" : ".webm";
+      data.append("voice", item.blob, "voice" + ext);  // the server goes by the bytes
+    } else {
+      data.append("photo", item.blob, "photo.jpg");
+    }
     var xhr = new XMLHttpRequest();
     xhr.open("POST", "/chat/upload");
     xhr.upload.onprogress = function (ev) {
@@ -395,7 +437,7 @@
       try { res = JSON.parse(xhr.responseText); } catch (e) { res = null; }
       if (xhr.status === 200 && res && res.ok) {
         (res.frames || []).forEach(function (f) { if (f.type === "reply") showFrame(f); });
-        attempt.done({ ok: true, image: res.image });
+        attempt.done({ ok: true, image: res.image, audio: res.audio });
       } else if (xhr.status >= 400 && xhr.status < 500 && res) {
         notice(res.text, true);
         attempt.done({ text: res.text });
@@ -582,7 +624,7 @@
     sock.onclose = function () {
       if (sock !== ws) return;
       live = false;
-      if (busy && busy.item.kind !== "photo") busy.done({ later: true });
+      if (busy && !isFile(busy.item)) busy.done({ later: true });
       setStatus(navigator.onLine === false ? T.offline : T.reconnecting, true);
       var wait = Math.min(10000, 1000 * Math.pow(2, retry++));
       timer = setTimeout(connect, wait);
@@ -596,7 +638,7 @@
     var sock = ws;
     ws = null;
     live = false;
-    if (busy && busy.item.kind !== "photo") busy.done({ later: true });
+    if (busy && !isFile(busy.item)) busy.done({ later: true });
     setStatus(T.offline, true);
     if (sock) sock.close();
     clearTimeout(timer);
@@ -680,6 +722,118 @@
       notice(T.geoFailed + (err.code === 1 ? T.geoDenied : T.geoLater), true);
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   });
+
+  // --- voice notes: hold 🎤 to record, release to send, slide off or cancel to drop ---------
+  function voiceType() {
+    var types = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/webm", "audio/ogg"];
+    for (var i = 0; i < types.length; i++) {
+      if (MediaRecorder.isTypeSupported && MediaRecorder.isTypeSupported(types[i])) return types[i];
+    }
+    return "";  // the browser's own choice; the server decides by the bytes
+  }
+
+  var rec = null;  // the press in progress: {start, pointer, outside, stream, recorder, chunks}
+
+  function recTick() {
+    if (!rec) return;
+    var s = Math.floor((Date.now() - rec.start) / 1000);
+    showStatus(rec.outside ? T.voiceRelease : fill(T.voiceRecording, { s: s }), rec.outside);
+  }
+
+  function recStop(send) {
+    var r = rec;
+    rec = null;
+    if (!r) return;
+    clearInterval(r.ticker);
+    clearTimeout(r.limit);
+    voiceBtn.classList.remove("recording", "outside");
+    showStatus(connStatus[0], connStatus[1]);
+    r.send = send;
+    if (r.recorder && r.recorder.state !== "inactive") { r.recorder.stop(); } else { recDone(r); }
+  }
+
+  function recDone(r) {
+    if (r.stream) r.stream.getTracks().forEach(function (t) { t.stop(); });
+    if (!r.send || !r.chunks.length) return;
+    var blob = new Blob(r.chunks, { type: (r.recorder && r.recorder.mimeType) || "audio/webm" });
+    if (blob.size > MAX_VOICE) { notice(T.voiceTooBig, true); return; }
+    enqueue({ id: newId(), kind: "voice", blob: blob });
+  }
+
+  function recBegin(r, stream) {
+    r.stream = stream;
+    if (rec !== r) { recDone(r); return; }  // released before the microphone was ready
+    var type = voiceType();
+    try {
+      r.recorder = type ? new MediaRecorder(stream, { mimeType: type }) : new MediaRecorder(stream);
+    } catch (e) {
+      recStop(false);
+      notice(T.voiceFailed, true);
+      return;
+    }
+    r.recorder.ondataavailable = function (ev) { if (ev.data && ev.data.size) r.chunks.push(ev.data); };
+    r.recorder.onstop = function () { recDone(r); };
+    r.recorder.start();
+    r.limit = setTimeout(function () {
+      notice(fill(T.voiceMax, { max: MAX_VOICE_SECONDS }));
+      recStop(true);
+    }, MAX_VOICE_SECONDS * 1000);
+  }
+
+  function outsideButton(ev) {
+    var box = voiceBtn.getBoundingClientRect();
+    var m = 24;  // a finger may wander a little without cancelling
+    return ev.clientX < box.left - m || ev.clientX > box.right + m ||
+      ev.clientY < box.top - m || ev.clientY > box.bottom + m;
+  }
+
+  function setupVoice() {
+    if (!window.MediaRecorder || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return;  // the button stays hidden
+    }
+    voiceBtn.hidden = false;
+    voiceBtn.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
+    voiceBtn.addEventListener("click", function (ev) { ev.preventDefault(); });
+    voiceBtn.addEventListener("pointerdown", function (ev) {
+      if (rec || (ev.pointerType === "mouse" && ev.button !== 0)) return;
+      ev.preventDefault();
+      try { voiceBtn.setPointerCapture(ev.pointerId); } catch (e) { /* released already */ }
+      var r = { start: Date.now(), pointer: ev.pointerId, outside: false, chunks: [] };
+      rec = r;
+      voiceBtn.classList.add("recording");
+      r.ticker = setInterval(recTick, 500);
+      recTick();
+      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+        recBegin(r, stream);
+      }, function (err) {
+        if (rec === r) recStop(false);
+        var denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
+        notice(denied ? T.voiceDenied : T.voiceFailed, true);
+      });
+    });
+    voiceBtn.addEventListener("pointermove", function (ev) {
+      if (!rec || ev.pointerId !== rec.pointer) return;
+      rec.outside = outsideButton(ev);
+      voiceBtn.classList.toggle("outside", rec.outside);
+      recTick();
+    });
+    voiceBtn.addEventListener("pointerup", function (ev) {
+      if (!rec || ev.pointerId !== rec.pointer) return;
+      // Too short, or let go before the microphone was ready (e.g. answering the browser's
+      // permission question the first time): nothing recorded, say how it works.
+      var tap = Date.now() - rec.start < MIN_HOLD_MS || !rec.recorder;
+      var away = outsideButton(ev);
+      recStop(!tap && !away);
+      if (tap) { notice(T.voiceHold); } else if (away) { notice(T.voiceCancelled); }
+    });
+    voiceBtn.addEventListener("pointercancel", function (ev) {
+      if (!rec || ev.pointerId !== rec.pointer) return;
+      recStop(false);
+      notice(T.voiceCancelled);
+    });
+  }
+
+  setupVoice();
 
   input.addEventListener("input", composerChanged);
   composerChanged();

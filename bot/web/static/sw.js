@@ -2,7 +2,7 @@
 // Network first (a new release is used at once when there is signal), the cached copy when
 // there is none. Only GETs of the shell are handled; the socket, uploads and photos are not.
 "use strict";
-var CACHE = "cunbot-chat-shell-v1";
+var CACHE = "cunbot-chat-shell-v2";
 var SHELL = [
   "/chat",
   "/chat/static/chat.js",
