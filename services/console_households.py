@@ -38,7 +38,7 @@ class HouseholdSearch:
     items: list[files.HouseholdRow]
     places: dict[int, VillagePlace]
     paged: Paged
-    retired: bool = False  # retired households included
+    filters: files.Filters = files.Filters()
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,26 @@ async def search(
     query: str,
     page: int,
     retired: bool = False,
+    category: str = "",
+    unvisited_in: str | None = None,
 ) -> HouseholdSearch:
+    """The registry by name or code, a page at a time. ``category``: one of the registry's
+    categories (anything else is no filter); ``unvisited_in``: a ``YYYY-MM`` month, only the
+    households with no active visit in it (本月未走访)."""
     where = await scoped_region(session, me, region_id)
     q = query.strip()[: files.MAX_QUERY]
-    total = await files.count_matching(session, where.village_ids, q, retired=retired)
+    filters = files.Filters(
+        retired=retired,
+        category=category if category in HOUSEHOLD_CATEGORIES else None,
+        unvisited_in=unvisited_in,
+    )
+    total = await files.count_matching(session, where.village_ids, q, filters)
     paged = Paged(check_page(page), total, PAGE_SIZE)
     items = await files.find(
-        session, where.village_ids, q, limit=paged.size, offset=paged.offset, retired=retired
+        session, where.village_ids, q, limit=paged.size, offset=paged.offset, filters=filters
     )
     places = await village_places(session, sorted({h.village_id for h in items}))
-    return HouseholdSearch(where, q, [_masked(h) for h in items], places, paged, retired)
+    return HouseholdSearch(where, q, [_masked(h) for h in items], places, paged, filters)
 
 
 async def household_file(

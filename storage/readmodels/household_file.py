@@ -71,10 +71,24 @@ def _rows() -> sa.Select[Any]:
     ).outerjoin(_Helper, _Helper.id == Household.helper_id)
 
 
-def _matching(village_ids: list[int], query: str, retired: bool) -> list[sa.ColumnElement[bool]]:
+@dataclass(frozen=True)
+class Filters:
+    """The registry's filters beside the name or code: retired households too, one category,
+    and only households with no active visit in ``unvisited_in`` (``YYYY-MM``) or later."""
+
+    retired: bool = False
+    category: str | None = None
+    unvisited_in: str | None = None
+
+
+def _matching(village_ids: list[int], query: str, f: Filters) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = [Household.village_id.in_(village_ids)]
-    if not retired:
+    if not f.retired:
         where.append(Household.active.is_(True))
+    if f.category is not None:
+        where.append(Household.category == f.category)
+    if f.unvisited_in is not None:  # last_month: the latest month with an active visit
+        where.append(sa.or_(Household.last_month.is_(None), Household.last_month < f.unvisited_in))
     found = name_or_code(query)
     if found is not None:
         where.append(found)
@@ -93,14 +107,14 @@ def name_or_code(query: str) -> sa.ColumnElement[bool] | None:
 
 
 async def count_matching(
-    session: AsyncSession, village_ids: list[int], query: str, *, retired: bool = False
+    session: AsyncSession, village_ids: list[int], query: str, filters: Filters = Filters()
 ) -> int:
     if not village_ids:
         return 0
     n = await session.scalar(
         sa.select(sa.func.count())
         .select_from(Household)
-        .where(*_matching(village_ids, query, retired))
+        .where(*_matching(village_ids, query, filters))
     )
     return int(n or 0)
 
@@ -112,15 +126,15 @@ async def find(
     *,
     limit: int,
     offset: int,
-    retired: bool = False,
+    filters: Filters = Filters(),
 ) -> list[HouseholdRow]:
-    """Households whose code starts with, or head name contains, ``query``, by code: active
-    ones, and retired ones too when ``retired``."""
+    """Households whose code starts with, or head name contains, ``query``, by code, within
+    ``filters`` (active ones only unless ``filters.retired``)."""
     if not village_ids:
         return []
     rows = await session.execute(
         _rows()
-        .where(*_matching(village_ids, query, retired))
+        .where(*_matching(village_ids, query, filters))
         .order_by(Household.code)
         .limit(limit)
         .offset(offset)

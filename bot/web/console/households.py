@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.appkeys import CLOCK, SESSIONMAKER
+from bot.appkeys import CLOCK, RULES, SESSIONMAKER
 from bot.web.console import texts as T
 from bot.web.console.render import page, query_id, query_page, render
 from core.inputs import int_id
-from services import console_households, console_imports, console_tasks
+from services import console, console_households, console_imports, console_tasks
 from services.console_auth import Current
 
 
@@ -30,6 +30,11 @@ async def stale(request: web.Request, signed: Current) -> web.StreamResponse:
     )
 
 
+def this_month(request: web.Request) -> str:
+    """The current local month, ``YYYY-MM``."""
+    return console.parse_month(None, request.app[CLOCK].now(), request.app[RULES].timezone)
+
+
 @page("households")
 async def search(request: web.Request, signed: Current) -> web.StreamResponse:
     async with request.app[SESSIONMAKER]() as session:
@@ -40,6 +45,8 @@ async def search(request: web.Request, signed: Current) -> web.StreamResponse:
             query=request.query.get("q", ""),
             page=query_page(request),
             retired=request.query.get("retired") == "1",
+            category=request.query.get("category", ""),
+            unvisited_in=this_month(request) if request.query.get("unvisited") == "1" else None,
         )
         villages = await console_households.village_choices(session, signed.person)
     return render(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.rules import HOUSEHOLD_CATEGORIES as _HOUSEHOLD_CATEGORIES
 from core.statuses import AssignmentStatus, TaskKind, TaskStatus
 from storage.readmodels.task_board import OVERDUE
 
@@ -184,3 +185,6 @@ PROGRESS_LABEL = "完成进度：共 {total} 个村，收到 {acked}，已提交
 PROGRESS_DEADLINE = "截止"
 PROGRESS_NOW = "现在"
 PROGRESS_NOTE = "按各村现在的状态累计：收到含已提交、已通过和退回的村，已提交含已通过的村；结尾的数字与上面各状态的村数一致。"
+
+# 户: the registry's category filter offers the registry's categories.
+HOUSEHOLD_CATEGORIES = _HOUSEHOLD_CATEGORIES

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from services import media
 from storage import photos as photo_store
-from storage.models import Visit
+from storage import regions
+from storage.models import Household, Visit
 from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_kit import Browser
 from tests.fakes.harness import amr_bytes
@@ -108,3 +109,44 @@ async def test_voice_note_plays_on_the_household_page_and_only_in_scope(
             assert resp.status == 404
         status, _ = await other.get(f"/console/households/{hid}")
         assert status == 404
+
+
+async def test_household_filters_by_category_and_not_visited_this_month(
+    site, sessionmaker, clock, rules
+):
+    """户类别 and 本月未走访 narrow the registry to what a recount of the rows gives; an
+    unknown category is no filter (never a 5xx)."""
+    facts, server = site
+    town = facts.world.people["town0"]
+    month = f"{clock.now().astimezone(rules.timezone):%Y-%m}"
+    async with sessionmaker() as s:
+        village_ids = await regions.village_ids_under(s, town.region_id)
+        rows = (
+            await s.execute(
+                sa.select(Household.id, Household.code, Household.category).where(
+                    Household.village_id.in_(village_ids), Household.active.is_(True)
+                )
+            )
+        ).all()
+        visited = set(
+            await s.scalars(
+                sa.select(Visit.household_id).where(Visit.status == "active", Visit.month == month)
+            )
+        )
+    category = rows[0].category
+    want_category = {r.code for r in rows if r.category == category}
+    want_unvisited = {r.code for r in rows if r.id not in visited}
+    assert visited and want_unvisited and len(want_unvisited) < len(rows)  # the data can tell
+    every = {r.code for r in rows}
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, town, clock.now())
+        _, by_category = await browser.get(f"/console/households?category={category}")
+        _, unvisited = await browser.get("/console/households?unvisited=1")
+        status, odd = await browser.get("/console/households?category=%E2%80%AE&unvisited=x")
+
+    def shown(page: str) -> set[str]:
+        return {code for code in every if f">{code}<" in page}
+
+    assert shown(by_category) == want_category
+    assert shown(unvisited) == want_unvisited
+    assert status == 200 and shown(odd) == every
