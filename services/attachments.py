@@ -134,6 +134,8 @@ def sniff(path: Path) -> str | None:
             if info.file_size > MAX_CONTENT_TYPES:
                 return None
             types = archive.read(info)
+    # zipfile raises NotImplementedError for a compression method it cannot read: such a
+    # file is refused like any other unreadable archive.
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, NotImplementedError, EOFError):
         return None
     for kind, (member, main) in _OOXML.items():

@@ -24,12 +24,25 @@ from collections.abc import AsyncIterator, Callable, Collection, Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 from bot.appkeys import BACKGROUND, SENDERS
-from core.channel import Sender
+from core.channel import Sender, SendResult
 
 log = logging.getLogger(__name__)
+
+# An HTTP chat API that cannot be reached at all (trips the delivery worker's breaker).
+HTTP_DOWN = (aiohttp.ClientConnectionError, TimeoutError, ConnectionError)
+
+
+def http_send_failed(channel: str, outbox_id: int | None, exc: BaseException) -> SendResult:
+    """The result of a send to an HTTP chat API (WeCom, DingTalk) that raised: logged, and
+    "unavailable" when the API is unreachable or answered 5xx, so the outbox retries later."""
+    log.warning("%s send failed outbox=%s error=%r", channel, outbox_id, exc)
+    down = isinstance(exc, HTTP_DOWN) or getattr(exc, "status", 0) >= 500
+    return SendResult(ok=False, unavailable=down, error=repr(exc)[:500])
+
 
 # Seconds a channel's in-flight replies get to finish before its transport closes.
 CHANNEL_DRAIN = 10.0

@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels import menus
+from bot.channels.base import http_send_failed
 from bot.channels.bodies import TooLarge
 from bot.channels.dingtalk import CHANNEL, cards
 from bot.channels.dingtalk import texts as T
@@ -31,7 +32,6 @@ from core.messages import Reply
 
 log = logging.getLogger(__name__)
 
-DOWN = (aiohttp.ClientConnectionError, TimeoutError, ConnectionError)  # unreachable (breaker)
 # DingTalk's "调用频率限制" page for server APIs: an enterprise internal app may call the
 # server API at most 20 times a second (per app, across all its processes). DingTalk
 # documents no per-user number for robot one-to-one messages; a person it throttles comes
@@ -65,9 +65,7 @@ class DingTalkSender:
             result = await self._deliver(external_id, reply)
         except (aiohttp.ClientError, TimeoutError, DingTalkError, OSError, ValueError) as exc:
             # ValueError: an answer that is not JSON (e.g. an HTML error page from a proxy)
-            log.warning("dingtalk send failed outbox=%s error=%r", outbox_id, exc)
-            down = isinstance(exc, DOWN) or getattr(exc, "status", 0) >= 500
-            return SendResult(ok=False, unavailable=down, error=repr(exc)[:500])
+            return http_send_failed("dingtalk", outbox_id, exc)
         except TooLarge:
             return SendResult(ok=False, error="dingtalk answer too large")
         if result.ok and self.memory is not None:

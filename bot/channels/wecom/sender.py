@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels import menus
+from bot.channels.base import http_send_failed
 from bot.channels.split import split_bytes
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.api import WeComApi, WeComError
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 API_LIMIT = 45009
 ALL_USERS_INVALID = 81013
 TEXT_BYTES = 2048  # message/send text content limit (bytes, UTF-8)
-DOWN = (aiohttp.ClientConnectionError, TimeoutError, ConnectionError)  # unreachable (breaker)
 RATE_LIMIT_WAIT = 60.0  # seconds; WeCom does not say how long to back off after 45009
 # WeCom's per-member limit; the excess is dropped without an error, so replies count too.
 LIMITS = ChannelLimits(per_recipient=(RateLimit(30, 60), RateLimit(1000, 3600)), replies_too=True)
@@ -67,9 +67,7 @@ class WeComSender:
             result = await self._deliver(external_id, reply)
         except (aiohttp.ClientError, TimeoutError, WeComError, OSError, ValueError) as exc:
             # ValueError: a body that is not JSON (e.g. an HTML error page from a proxy)
-            log.warning("wecom send failed outbox=%s error=%r", outbox_id, exc)
-            down = isinstance(exc, DOWN) or getattr(exc, "status", 0) >= 500
-            return SendResult(ok=False, unavailable=down, error=repr(exc)[:500])
+            return http_send_failed("wecom", outbox_id, exc)
         if result.ok and self.memory is not None:
             await self.memory.remember(external_id, reply)
         return result
