@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -25,6 +25,9 @@ from storage.regions import REGION_CACHE
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The advisory lock `db upgrade` holds on PostgreSQL ("cunbot" in ASCII; the inbox's per-sender
+# keys are 32-bit CRCs, so they never reach this value).
+MIGRATION_LOCK_KEY = 0x63756E626F74
 
 
 def is_sqlite(url: str) -> bool:
@@ -128,6 +131,12 @@ async def _run(engine: AsyncEngine, fn: Any, revision: str) -> None:
     async with engine.connect() as conn:
         if conn.dialect.name != "sqlite":
             async with conn.begin():
+                # Several processes may start at once (cunbot@1..N each run `db upgrade`): the
+                # first takes this lock and migrates, the others wait for it and then find the
+                # schema at head. A transaction-scoped lock works through PgBouncer too.
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
                 await conn.run_sync(go)
             return
         # SQLite: a batch migration copies a table and drops the old one, which other tables
@@ -176,8 +185,6 @@ async def current_revision(conn: AsyncConnection) -> str | None:
 
 
 async def ping(engine: AsyncEngine, limit: float = 3.0) -> bool:
-    from sqlalchemy import text
-
     async def go() -> None:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -301,3 +301,24 @@ async def test_visit_summaries_are_backfilled_from_the_visits(empty_engine):
     assert "household_months" not in await _tables(empty_engine)
     await db.upgrade(empty_engine)
     assert await _diff(empty_engine) == []
+
+
+async def test_concurrent_upgrades_wait_for_each_other(empty_engine, backend, database_url, pooler):
+    """Every app process runs `db upgrade` as it starts (systemd's ExecStartPre): started together
+    on PostgreSQL, the first migrates and the others wait for it, then find nothing to do."""
+    if backend != "postgresql":
+        pytest.skip("one writer at a time on SQLite anyway")
+    import asyncio
+
+    others = [db.make_engine(database_url, pooler=pooler) for _ in range(2)]
+    try:
+        results = await asyncio.gather(
+            db.upgrade(empty_engine), *(db.upgrade(e) for e in others), return_exceptions=True
+        )
+    finally:
+        for e in others:
+            await e.dispose()
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert await _diff(empty_engine) == []
+    async with empty_engine.connect() as conn:
+        assert await db.current_revision(conn) is not None
