@@ -1,6 +1,6 @@
 """Managing people from the console (人员): invite a new person, revoke an unused code, 换手机
 (log the person's channels out and give them a fresh code), move a village cadre to another
-village, deactivate (services.people.deactivate, the CLI's use case).
+village, deactivate (services.people.deactivate, the CLI's use case), reactivate.
 
 Who may: township staff within their township, county staff within their county, each for the
 roles their own role manages (core.roles.MANAGES); village cadres manage nobody. A person or a
@@ -47,6 +47,8 @@ REVOKING = "撤销邀请码"
 REBINDING = "换手机（重新绑定）"
 MOVING = "调整所在村"
 DEACTIVATING = "停用"
+REACTIVATING = "重新启用"
+STILL_ACTIVE = "{name}没有停用，不用重新启用。"
 
 
 def clean_name(raw: str) -> str:
@@ -149,6 +151,39 @@ async def rebind(
     """换手机: log every channel of the person out (their old phone no longer speaks for them),
     end their console sessions, revoke their unused codes, and make a fresh code for them."""
     person = await managed_person(session, me, person_id, REBINDING)
+    return await _fresh_code(session, me, person, "person.rebind", now)
+
+
+async def stopped_person(session: AsyncSession, me: PersonDTO, person_id: int) -> PersonDTO:
+    """A deactivated person ``me`` may bring back: in scope, of a role ``me`` manages, not
+    ``me``."""
+    require_staff(me, REACTIVATING)
+    person = await person_in_scope(session, me, person_id)
+    people_service.require_manages(me, person.role, REACTIVATING)
+    if person.id == me.id:
+        raise Invalid(NOT_SELF.format(what=REACTIVATING))
+    if person.active:
+        raise Conflict(STILL_ACTIVE.format(name=person.name))
+    return person
+
+
+async def reactivate(
+    session: AsyncSession, me: PersonDTO, person_id: int, *, now: datetime
+) -> InviteDTO:
+    """重新启用 a deactivated person (back from a posting, or stopped by mistake). They come back
+    through a fresh code only: the chat accounts they had are logged out first, since the old
+    phone may have changed hands while they were away."""
+    person = await stopped_person(session, me, person_id)
+    back = await people_store.set_active(session, person.id, True)
+    assert back is not None  # person_in_scope found the row
+    return await _fresh_code(session, me, back, "person.reactivate", now)
+
+
+async def _fresh_code(
+    session: AsyncSession, me: PersonDTO, person: PersonDTO, action: str, now: datetime
+) -> InviteDTO:
+    """Log the person's chat accounts and console sessions out, revoke their unused codes, make
+    one new code; audited as ``action``."""
     retired = [
         await identity_store.retire_identity(session, channel, ext)
         for channel, ext in await admin_store.live_identities(session, person.id)
@@ -168,7 +203,7 @@ async def rebind(
         session,
         at=now,
         person_id=me.id,
-        action="person.rebind",
+        action=action,
         obj=f"person:{person.id}",
         detail={"identities": retired, "invites_revoked": len(revoked), "sessions": ended},
     )

@@ -11,6 +11,8 @@
     POST /console/people/{person}/move           to another village (village cadres)
     GET  /console/people/{person}/deactivate     确认停用?
     POST /console/people/{person}/deactivate     services.people.deactivate (as the CLI)
+    GET  /console/people/{person}/reactivate     确认重新启用?
+    POST /console/people/{person}/reactivate     services.people_admin.reactivate (a fresh code)
 
 Reads are services.console_people's, changes services.people_admin's: they check role and
 scope (another region's person or code answers like an unknown one) and write the audit.
@@ -171,17 +173,27 @@ async def person_view(request: web.Request, signed: Current) -> web.StreamRespon
     return await _person_page(request, signed)
 
 
+_ASKS = {
+    "rebind": (people_admin.REBINDING, T.REBIND_ASK),
+    "deactivate": (people_admin.DEACTIVATING, T.DEACTIVATE_ASK),
+    "reactivate": (people_admin.REACTIVATING, T.REACTIVATE_ASK),
+}
+
+
 async def _ask(request: web.Request, signed: Current, action: str) -> web.Response:
-    """确认换手机? / 确认停用?: the question, and a form that posts the same address."""
-    what = people_admin.REBINDING if action == "rebind" else people_admin.DEACTIVATING
+    """确认换手机? / 确认停用? / 确认重新启用?: the question, and a form that posts the same
+    address."""
+    what, ask = _ASKS[action]
     async with request.app[SESSIONMAKER]() as session:
-        await people_admin.managed_person(session, signed.person, _person_id(request), what)
+        if action == "reactivate":
+            await people_admin.stopped_person(session, signed.person, _person_id(request))
+        else:
+            await people_admin.managed_person(session, signed.person, _person_id(request), what)
         view = await console_people.person_view(
             session, signed.person, _person_id(request), now=request.app[CLOCK].now()
         )
     row = view.row
     place = f"{row.town_name} · {row.region_name}" if row.town_name else row.region_name
-    ask = T.REBIND_ASK if action == "rebind" else T.DEACTIVATE_ASK
     return render(
         request,
         "person_confirm.html",
@@ -190,6 +202,7 @@ async def _ask(request: web.Request, signed: Current, action: str) -> web.Respon
         nav=NAV,
         row=row,
         action=action,
+        heading=T.CONFIRM_HEADINGS[action],
         message=ask.format(name=row.name, role=_role_zh(row.role), place=place),
     )
 
@@ -239,6 +252,20 @@ async def deactivate_post(request: web.Request, signed: Current) -> web.StreamRe
     return _see(f"/console/people/{off.id}?done=deactivated")
 
 
+@page("person.reactivate")
+async def reactivate_ask(request: web.Request, signed: Current) -> web.StreamResponse:
+    return await _ask(request, signed, "reactivate")
+
+
+@page("person.reactivate")
+async def reactivate_post(request: web.Request, signed: Current) -> web.StreamResponse:
+    async with request.app[SESSIONMAKER]() as session, session.begin():
+        made = await people_admin.reactivate(
+            session, signed.person, _person_id(request), now=request.app[CLOCK].now()
+        )
+    return _see(f"/console/people/invites/{made.code}?done=reactivated")
+
+
 def setup(app: web.Application) -> None:
     # Before /console/people/{person}: "new" and "invites" are not numbers.
     app.router.add_get("/console/people", people_list)
@@ -252,3 +279,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/console/people/{person}/move", move_post)
     app.router.add_get("/console/people/{person}/deactivate", deactivate_ask)
     app.router.add_post("/console/people/{person}/deactivate", deactivate_post)
+    app.router.add_get("/console/people/{person}/reactivate", reactivate_ask)
+    app.router.add_post("/console/people/{person}/reactivate", reactivate_post)

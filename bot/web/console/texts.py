@@ -161,14 +161,24 @@ REBIND_ASK = (
 )
 DEACTIVATE_ASK = (
     "确认停用{name}（{role}，{place}）？停用后 TA 在聊天和工作台中都不能再使用本系统，"
-    "也不再收到任务和提醒。这一步在工作台中不能恢复。"
+    "也不再收到任务和提醒。以后可以在这里重新启用（需要用新的邀请码重新绑定）。"
 )
+REACTIVATE_ASK = (
+    "确认重新启用{name}（{role}，{place}）？将生成一个新的邀请码，{name}用它绑定后即可继续使用；"
+    "停用前绑定的聊天账号不会恢复。"
+)
+CONFIRM_HEADINGS = {
+    "rebind": ("确认换手机?", "确认换手机"),
+    "deactivate": ("确认停用?", "确认停用"),
+    "reactivate": ("确认重新启用?", "确认重新启用"),
+}
 PEOPLE_DONE = {
     "invited": "邀请码已生成。",
     "rebind": "已解绑原来的账号，请用新的邀请码在新手机上绑定。",
     "revoked": "邀请码已撤销，不能再用来绑定。",
     "moved": "已调整所在村。",
     "deactivated": "已停用。",
+    "reactivated": "已重新启用，请把新的邀请码交给本人，用它重新绑定。",
 }
 
 # 图表: visits per day (走访) and a task's progress over time (任务).

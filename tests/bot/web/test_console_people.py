@@ -336,6 +336,53 @@ async def test_deactivate_asks_first_and_the_chat_then_refuses_the_person(
     assert len(await audits(sessionmaker, "refused")) >= 1  # the forged form was audited
 
 
+async def test_reactivate_asks_first_and_the_person_binds_again_with_a_fresh_code(
+    site, sessionmaker, clock
+):
+    facts, server = site
+    w, now = facts.world, clock.now()
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, w.people["county0"], now)
+        csrf = await browser.csrf()
+        code = await invite(browser, csrf, "调回人", "secretary", w.villages[3].id)
+        [person] = await _named(sessionmaker, "调回人")
+        await chat_ready(server)
+        async with server.client() as old_phone:
+            assert "绑定成功" in (await old_phone.bind(code))[-1]["text"]
+            active_page = (await browser.get(f"/console/people/{person.id}"))[1]
+            assert "重新启用…" not in active_page
+            not_stopped = await browser.post(
+                f"/console/people/{person.id}/reactivate", {"csrf": csrf}
+            )
+            assert not_stopped.status == 409
+            off = await browser.post(f"/console/people/{person.id}/deactivate", {"csrf": csrf})
+            assert off.status == 303
+            _, page = await browser.get(f"/console/people/{person.id}")
+            assert "重新启用…" in page
+            status, ask = await browser.get(f"/console/people/{person.id}/reactivate")
+            assert status == 200 and "确认重新启用" in ask and "调回人" in ask
+            assert not (await person_row(sessionmaker, person.id)).active  # asking changes nothing
+            forged = await browser.post(f"/console/people/{person.id}/reactivate", {"csrf": "x"})
+            assert forged.status == 403 and not (await person_row(sessionmaker, person.id)).active
+            resp = await browser.post(f"/console/people/{person.id}/reactivate", {"csrf": csrf})
+            assert resp.status == 303 and "done=reactivated" in resp.headers["Location"]
+            fresh = resp.headers["Location"].split("/invites/", 1)[1].split("?", 1)[0]
+            assert fresh != code
+            _, shown = await browser.get(resp.headers["Location"])
+            assert "已重新启用" in shown and "<svg" in shown  # the new code and its QR
+            # The phone bound before the stop does not speak for the person again.
+            assert "请先绑定" in await old_phone.say("我的信息")
+            again = await browser.post(f"/console/people/{person.id}/reactivate", {"csrf": csrf})
+            assert again.status == 409
+        async with server.client() as new_phone:
+            assert "绑定成功" in (await new_phone.bind(fresh))[-1]["text"]
+            assert "请先绑定" not in await new_phone.say("我的信息")
+    assert (await person_row(sessionmaker, person.id)).active
+    [entry] = await audits(sessionmaker, "person.reactivate")
+    assert entry.person_id == w.people["county0"].id and entry.object == f"person:{person.id}"
+    assert len(entry.detail["identities"]) == 1
+
+
 async def test_deactivating_someone_never_bound_revokes_their_code(site, sessionmaker, clock):
     facts, server = site
     w, now = facts.world, clock.now()
@@ -368,6 +415,8 @@ def _person_routes(pid: int) -> list[tuple[str, str]]:
         ("POST", f"/console/people/{pid}/move"),
         ("GET", f"/console/people/{pid}/deactivate"),
         ("POST", f"/console/people/{pid}/deactivate"),
+        ("GET", f"/console/people/{pid}/reactivate"),
+        ("POST", f"/console/people/{pid}/reactivate"),
     ]
 
 
@@ -410,7 +459,7 @@ async def test_another_regions_person_or_code_is_answered_like_an_unknown_one(
             for method, path in _person_routes(pid):
                 status, page = await _status(browser, method, path, data)
                 expected = {403} if who == "sec0" and method == "POST" else {404}
-                if who == "sec0" and path.endswith(("rebind", "deactivate")):
+                if who == "sec0" and path.endswith(("rebind", "deactivate", "reactivate")):
                     expected = {403}  # a secretary manages nobody: refused before any lookup
                 assert status in expected, (who, method, path, status)
                 assert not name or name not in page.split("<main>", 1)[1]
