@@ -153,8 +153,8 @@ def read(text: str, situation: Situation) -> Reading:
         return Reading(QUESTION, 0.9, why=("question form", "policy words"))
     found, rest = named(simple, situation.households)
     if found:
-        return _about_household(text, found, rest, question)
-    report = read_report(text)
+        return _about_household(text, found, rest, question, _names(situation))
+    report = read_report(text, _names(situation))
     talks = report.mentions_checks > 0 and not question
     near = near_named(simple, situation.households) if talks else []
     if near:
@@ -184,13 +184,19 @@ def _about_nobody(
     return Reading(UNCLEAR, 0.8, reply_like=short, why=("no household, no policy words",))
 
 
-def _about_household(text: str, found: list[HouseholdName], rest: str, question: bool) -> Reading:
+def _names(situation: Situation) -> tuple[str, ...]:
+    return tuple(h.head_name for h in situation.households)
+
+
+def _about_household(
+    text: str, found: list[HouseholdName], rest: str, question: bool, names: tuple[str, ...]
+) -> Reading:
     households = tuple(found)
     ambiguous = len(found) > 1
     folded_rest = _fold(rest)
     if not folded_rest or folded_rest in ("家", "的", "户", "家里"):
         return Reading(UNCLEAR, 0.9, households, bare_name=True, why=("only a household",))
-    mentions = read_report(text).mentions_checks
+    mentions = read_report(text, names).mentions_checks
     why = ["names a household", f"checks {mentions:.1f}"]
     if question:
         return Reading(UNCLEAR, 0.7, households, why=(*why, "a question, no policy words"))
