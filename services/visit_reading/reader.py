@@ -36,7 +36,21 @@ _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart
 # settles it, or goes on from it (结果又不去了). Problems heard that way are only asked.
 _CARRY_MAX = 6
 _CARRY_REST = 3
-_GOES_ON = ("结果", "但", "可是", "不过", "又", "现在", "目前", "如今", "今年", "已经", "后来", "还是", "就是")
+_GOES_ON = (
+    "结果",
+    "但",
+    "可是",
+    "不过",
+    "又",
+    "现在",
+    "目前",
+    "如今",
+    "今年",
+    "已经",
+    "后来",
+    "还是",
+    "就是",
+)
 # ... of these, the ones that surely go on about the same thing (劝返了，结果又不去了); 但是 and
 # 就是 may turn to something else (医保交了，就是老人腿脚不好).
 _GOES_ON_SAME = ("结果", "后来", "又")
