@@ -37,20 +37,9 @@ _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart
 _CARRY_MAX = 6
 _CARRY_REST = 3
 _GOES_ON = (
-    "结果",
-    "但",
-    "可是",
-    "不过",
-    "又",
-    "现在",
-    "目前",
-    "如今",
-    "今年",
-    "已经",
-    "后来",
-    "还是",
-    "就是",
-)
+    "结果", "但", "可是", "不过", "只是", "又", "现在", "目前", "如今", "今年", "已经", "后来",
+    "还是", "就是",
+)  # fmt: skip
 # ... of these, the ones that surely go on about the same thing (劝返了，结果又不去了); 但是 and
 # 就是 may turn to something else (医保交了，就是老人腿脚不好).
 _GOES_ON_SAME = ("结果", "后来", "又")
@@ -241,6 +230,10 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
     out: list[tuple[Clause, str | None, cues.Said]] = []
     for clause in clauses:
         said = cues.read_clause(clause.norm, clause.masked)
+        answered = _answer(clause, out[-1] if out else None)
+        if answered is not None:  # 饮水 是, 医疗 否, 逾期 无: a form's answer to the item before
+            out[-1] = (out[-1][0], out[-1][1], answered)
+            continue
         firm = any(not e.fallback for e in said.evidence)
         key = clause.key if clause.strong or firm else None
         if key is not None and not clause.strong and out and out[-1][1] and _bare(clause):
@@ -270,6 +263,33 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
         if key and not said.evidence and nxt_key and nxt_said.evidence and listed:
             out[i] = (clause, key, nxt_said)
     return out
+
+
+_YES = frozenset(("是", "有", "对", "y", "yes"))
+_NO = frozenset(("否", "不是", "n", "no"))
+_NONE = frozenset(("无", "没有", "没"))
+
+
+def _answer(
+    clause: Clause, before: tuple[Clause, str | None, cues.Said] | None
+) -> cues.Said | None:
+    """A clause that is only a form's answer (是 / 否 / 无) to the check named just before it
+    (``饮水 是；医疗 否``, ``信贷 无 逾期 无``): what the item and its answer say together."""
+    word = clause.norm.strip(" ：:，,。;；")
+    if before is None or before[1] is None or word not in _YES | _NO | _NONE:
+        return None
+    said = before[2]
+    statuses = {e.status for e in said.evidence}
+    if word in _YES:
+        if statuses == {cues.PROBLEM}:
+            return said  # 逾期 是: the problem stands
+        return cues.Said((cues.Evidence(cues.OK, 0.9),), said.hedged)
+    if statuses == {cues.PROBLEM}:
+        return cues.Said((cues.Evidence(cues.OK, 0.9),), said.hedged)  # 逾期 无, 辍学 否
+    if word in _NO:
+        return cues.Said((cues.Evidence(cues.PROBLEM, 0.9, answers=True),), said.hedged)
+    # 信贷 无: having none (fine for credit, judged per check); 医保 无: not covered.
+    return cues.Said((cues.Evidence(cues.PROBLEM, 0.85, absent=True),), said.hedged)
 
 
 def _glued_turn(out: list[tuple[Clause, str | None, cues.Said]]) -> bool:
@@ -348,7 +368,7 @@ def _named_first(text: str, hidden: str) -> tuple[str, int, int] | None:
     after = norm[stop - start :]
     words = hits(after)
     glued = bool(words and words[0][0] == 0) or any(c.start == 0 for c in cues.scan(after[:4]))
-    if after and after[0] not in "家的" and not glued:
+    if after and after[0] not in "家的" and not glued and stop - at < 3:
         return None  # 王三汝: a longer name typed wrong, not 王三 (the reader of _query decides)
     name = simplified(text[at:stop])
     reading = stop
