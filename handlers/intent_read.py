@@ -106,6 +106,7 @@ def is_receipt(folded: str) -> bool:
     if head is None:
         return False
     tail = folded[len(head) :]
+    tail = tail[1:] if tail[:1] in ("我", "都", "已") and tail[1:] in W.ACK_WORDS else tail
     if tail in W.ACK_WORDS or tail in W.SMALL_TALK or not tail:
         return True
     if len(tail) > W.ACK_TAIL_MAX or W.QUESTION.search(tail):
@@ -230,13 +231,13 @@ def _about_nobody(
     """No household named: a report of checks without a name, a terse policy topic, a reply
     to a push, or nothing we know."""
     folded = _fold(simple)
-    if report.checks and report.mentions_checks >= 0.5 and not question:
+    # 低保渐退, 医保缴费标准: a topic typed as a query is mostly policy words (今天下村走访了
+    # 6户 is news). A longer statement with policy words may be news, a complaint or a
+    # report: ask first.
+    terse = policy and len(folded) <= TERSE and _coverage(folded) >= 0.5
+    if report.checks and report.mentions_checks >= 0.5 and not question and not terse:
         return Reading(VISIT, 0.55, why=("says how checks stand", "names no household"))
     if policy:
-        # 低保渐退, 残疾人两项补贴标准: a topic typed as a query. A longer statement with
-        # policy words may be news, a complaint or a report: ask first.
-        # A terse query is mostly policy words (低保渐退); 今天下村走访了6户 is news.
-        terse = len(folded) <= TERSE and _coverage(folded) >= 0.5
         return Reading(QUESTION, 0.75 if terse else 0.6, why=("policy words", "no question form"))
     if question and len(folded) >= W.QUESTION_MIN and not W.APP.search(simple):
         return Reading(QUESTION, 0.5, why=("question form", "no policy words", "not about the app"))
@@ -272,7 +273,9 @@ def _about_household(
         # shows is the summary card, which is itself a question (确认 / 修改).
         confidence = 0.75
     elif W.VISIT_WORDS.search(rest):
-        confidence = 0.6
+        # 周大爷家去了，一切正常: a visit and a verdict on all of it is a report (its card
+        # shows no check; the user fills them in or confirms).
+        confidence = 0.75 if W.ALL_FINE.search(rest) else 0.6
     else:
         confidence = 0.5
     if ambiguous:

@@ -109,3 +109,11 @@ def test_a_name_with_a_checks_character_is_not_a_check():
     village = (*VILLAGE, HouseholdName(5, "DL-03-041", "叶水生"))
     reading = read("叶水生家入股的光伏今年分红到了", Situation(village))
     assert reading.intent == VISIT and reading.households[0].id == 5
+
+
+def test_terse_topics_receipts_and_all_fine_reports():
+    assert read("医保缴费标准", Situation(VILLAGE)).intent == QUESTION
+    assert read("医保缴费标准", Situation(VILLAGE)).sure
+    assert is_receipt(fold("好的我知道了")) and is_receipt(fold("已落实"))
+    fine = read("罗大爷家去了，一切正常", Situation(VILLAGE))
+    assert fine.intent == VISIT and fine.sure and fine.households[0].id == 4
