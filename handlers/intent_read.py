@@ -19,6 +19,7 @@ unsure is ever forwarded to the county.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ from handlers.intent_names import named, near_named
 from services.visit_reading import Report, read_report
 from storage.household_search import HouseholdName
 
-ACT = 0.7  # act on a reading this sure
+ACT = 0.7  # act on a reading this sure ...
+MARGIN = 0.2  # ... and this far ahead of the most likely other intent (else ask)
 ASK = 0.45  # ask about a visit report or a receipt this sure (below: not understood)
 MAX_TEXT = 500  # longer free text is read only this far (a visit report is shorter)
 TERSE = 10  # a policy topic this short (folded characters) is a query: 低保渐退
@@ -65,10 +67,12 @@ class Reading:
     small_talk: bool = False  # greeting, thanks, a receipt with nothing to answer
     reply_like: bool = False  # short enough to answer a push, if one waits
     why: tuple[str, ...] = field(default_factory=tuple)
+    rival: float = 0.0  # how likely the most likely OTHER intent is (0: none in sight)
 
     @property
     def sure(self) -> bool:
-        return self.confidence >= ACT
+        """Act: the reading is strong and clearly ahead of any other; else ask."""
+        return self.confidence >= ACT and self.confidence - self.rival >= MARGIN
 
 
 def plain(text: str) -> str:
@@ -102,6 +106,7 @@ def is_receipt(folded: str) -> bool:
     if head is None:
         return False
     tail = folded[len(head) :]
+    tail = tail[1:] if tail[:1] in ("我", "都", "已") and tail[1:] in W.ACK_WORDS else tail
     if tail in W.ACK_WORDS or tail in W.SMALL_TALK or not tail:
         return True
     if len(tail) > W.ACK_TAIL_MAX or W.QUESTION.search(tail):
@@ -133,8 +138,62 @@ def is_policy(simple: str, question: bool = False) -> bool:
     return bool(W.POLICY.search(simple) or (question and W.POLICY_IN_QUESTION.search(simple)))
 
 
+def policy_strength(simple: str, question: bool) -> float:
+    """How much the words are a policy question's: 1 for policy words of their own (低保,
+    危房), 0.5 when the only ones are the cadres' work words (走访, 台账) or words that only
+    count in a question (享受, 上学), 0 for none."""
+    found = [m.group() for m in W.POLICY.finditer(simple)]
+    if any(not W.WORK.fullmatch(word) for word in found):
+        return 1.0
+    if found or (question and W.POLICY_IN_QUESTION.search(simple)):
+        return 0.5
+    return 0.0
+
+
+def _coverage(folded: str) -> float:
+    """The share of the folded text that is policy words (危房改造: 1; 今天下村走访了6户: 0.2)."""
+    covered = sum(len(m.group()) for m in W.POLICY.finditer(folded))
+    return covered / len(folded) if folded else 0.0
+
+
 def read(text: str, situation: Situation) -> Reading:
-    """The most likely intent of ``text`` and how sure (see the module docstring)."""
+    """The most likely intent of ``text``, how sure, and how close the next most likely
+    intent comes (see the module docstring): a reading that would be acted on is checked
+    against its rivals, so a message that could be two things is asked about."""
+    reading = _read(text, situation)
+    if reading.intent not in (VISIT, ACK, QUESTION) or reading.confidence < ACT:
+        return reading
+    rival, name = _rival(text, situation, reading)
+    if not rival:
+        return reading
+    why = (*reading.why, f"rival {name} {rival:.2f}")
+    return dataclasses.replace(reading, rival=rival, why=why)
+
+
+def _rival(text: str, situation: Situation, best: Reading) -> tuple[float, str]:
+    """The likelihood of the most likely intent other than ``best``'s, scored on its own
+    evidence: a household named with checks (a visit report), a question in policy words,
+    a short reply while a push waits."""
+    simple = plain(text)
+    question = is_question(simple)
+    scores: dict[str, float] = {}
+    if best.intent != QUESTION:
+        strength = policy_strength(simple, question)
+        scores[QUESTION] = (0.8 if question else 0.4) * strength if strength else 0.0
+    if best.intent != VISIT and situation.households:
+        found, _rest = named(simple, situation.households)
+        if found:
+            mentions = min(1.0, read_report(text, _names(situation)).mentions_checks)
+            scores[VISIT] = (0.3 if question else 0.5) + 0.4 * mentions
+    if best.intent != ACK and situation.push and best.reply_like:
+        scores[ACK] = 0.5
+    if not scores:
+        return 0.0, ""
+    name = max(scores, key=lambda k: scores[k])
+    return scores[name], name
+
+
+def _read(text: str, situation: Situation) -> Reading:
     simple = plain(text)
     folded = _fold(simple)
     if situation.submission_open:
@@ -150,11 +209,14 @@ def read(text: str, situation: Situation) -> Reading:
     question = is_question(simple)
     policy = is_policy(simple, question)
     if question and policy:
+        if policy_strength(simple, question) < 1:
+            # 这个月走访了多少户: the only policy words are the work's own: ask first.
+            return Reading(QUESTION, 0.6, why=("question form", "only work words"))
         return Reading(QUESTION, 0.9, why=("question form", "policy words"))
     found, rest = named(simple, situation.households)
     if found:
-        return _about_household(text, found, rest, question)
-    report = read_report(text)
+        return _about_household(text, found, rest, question, _names(situation))
+    report = read_report(text, _names(situation))
     talks = report.mentions_checks > 0 and not question
     near = near_named(simple, situation.households) if talks else []
     if near:
@@ -169,12 +231,13 @@ def _about_nobody(
     """No household named: a report of checks without a name, a terse policy topic, a reply
     to a push, or nothing we know."""
     folded = _fold(simple)
-    if report.checks and report.mentions_checks >= 0.5 and not question:
+    # 低保渐退, 医保缴费标准: a topic typed as a query is mostly policy words (今天下村走访了
+    # 6户 is news). A longer statement with policy words may be news, a complaint or a
+    # report: ask first.
+    terse = policy and len(folded) <= TERSE and _coverage(folded) >= 0.5
+    if report.checks and report.mentions_checks >= 0.5 and not question and not terse:
         return Reading(VISIT, 0.55, why=("says how checks stand", "names no household"))
     if policy:
-        # 低保渐退, 残疾人两项补贴标准: a topic typed as a query. A longer statement with
-        # policy words may be news, a complaint or a report: ask first.
-        terse = len(folded) <= TERSE
         return Reading(QUESTION, 0.75 if terse else 0.6, why=("policy words", "no question form"))
     if question and len(folded) >= W.QUESTION_MIN and not W.APP.search(simple):
         return Reading(QUESTION, 0.5, why=("question form", "no policy words", "not about the app"))
@@ -184,14 +247,23 @@ def _about_nobody(
     return Reading(UNCLEAR, 0.8, reply_like=short, why=("no household, no policy words",))
 
 
-def _about_household(text: str, found: list[HouseholdName], rest: str, question: bool) -> Reading:
+def _names(situation: Situation) -> tuple[str, ...]:
+    return tuple(h.head_name for h in situation.households)
+
+
+def _about_household(
+    text: str, found: list[HouseholdName], rest: str, question: bool, names: tuple[str, ...]
+) -> Reading:
     households = tuple(found)
     ambiguous = len(found) > 1
     folded_rest = _fold(rest)
     if not folded_rest or folded_rest in ("家", "的", "户", "家里"):
         return Reading(UNCLEAR, 0.9, households, bare_name=True, why=("only a household",))
-    mentions = read_report(text).mentions_checks
+    mentions = read_report(text, names).mentions_checks
     why = ["names a household", f"checks {mentions:.1f}"]
+    if not mentions and W.PLAN.search(rest):
+        # 明天去张秀梅家: a plan, not a report; the help offers 走访 <名>.
+        return Reading(UNCLEAR, 0.8, households, bare_name=True, why=(*why, "a plan"))
     if question:
         return Reading(UNCLEAR, 0.7, households, why=(*why, "a question, no policy words"))
     if mentions >= 0.5:
@@ -201,7 +273,9 @@ def _about_household(text: str, found: list[HouseholdName], rest: str, question:
         # shows is the summary card, which is itself a question (确认 / 修改).
         confidence = 0.75
     elif W.VISIT_WORDS.search(rest):
-        confidence = 0.6
+        # 周大爷家去了，一切正常: a visit and a verdict on all of it is a report (its card
+        # shows no check; the user fills them in or confirms).
+        confidence = 0.75 if W.ALL_FINE.search(rest) else 0.6
     else:
         confidence = 0.5
     if ambiguous:

@@ -67,6 +67,10 @@ ACK_WORDS = frozenset(
         "可以可以",
         "okk",
         "ok了",
+        # done-words that answer a push as a receipt does
+        "已落实",
+        "已转发",
+        "已传达",
     }
 )
 # Particles a receipt may end with (收到哈, 好的呀); never 吗 (a question).
@@ -128,8 +132,13 @@ SMALL_TALK_TAIL_MAX = 4  # 谢谢领导, 大家早上好: small talk with a few 
 QUESTION = re.compile(
     r"[?？]|吗|么$|什么|多少|怎么|怎样|如何|哪|多久|多长|多大|多少钱|为什么|为啥|啥|咋|是否|"
     r"能不能|能否|可不可以|可以吗|有没有|要不要|算不算|是不是|谁|请问|何时|"
-    r"几[次个年岁天月号点种类项户口]|区别"
+    r"几[次个年岁天月号点种类项户口]|区别|了没有?[。！!？?~～]*$"
 )
+# Policy words that are also the words of the cadres' own work (走访, 台账): a question
+# with only these may be about the app's records (这个月走访了多少户), so it is asked first.
+WORK = re.compile(r"走访|台账|整改|考核|验收|督查|普查|农户")
+# A household named in a plan, not a report (明天去张秀梅家).
+PLAN = re.compile(r"明天|后天|明早|下午去|晚上去|准备去|打算去|要去|过两天|下周|改天|约了|待会")
 # The vocabulary of policy questions (DOMAIN.md): a question without any of it is about
 # something else (the app, the weather) and is not forwarded to the county.
 POLICY = re.compile(
@@ -183,4 +192,5 @@ KIN = (
     "家",
 )
 # Words a visit report uses besides the checks themselves.
+ALL_FINE = re.compile(r"一切正常|都挺好|都好|都正常|都没问题|没什么问题|没啥问题|各项正常")
 VISIT_WORDS = re.compile(r"走访|入户|上门|去了|去过|去看|看了|看过|看望|家里|一切正常|都挺好|都好")

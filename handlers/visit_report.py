@@ -15,6 +15,7 @@ from handlers.visit_common import due_buttons
 from handlers.visit_draft import FLOW, Step, VisitDraft
 from handlers.visit_flow import resolve
 from handlers.visit_parse import parse_report
+from services import free_text
 from services import visits as visit_service
 from services import visits_photos as photo_service
 
@@ -32,7 +33,9 @@ async def cmd_visit(ctx: Context, args: str) -> list[Reply]:
         if not buttons:
             return [Reply(T.ASK_HOUSEHOLD_EMPTY)]
         return [Reply(T.ASK_HOUSEHOLD, tuple(buttons))]
-    report = parse_report(args)
+    # The village's names: one is never read as a check word (叶水生 has 水).
+    names = [h.head_name for h in await free_text.own_households(ctx.session, ctx.me)]
+    report = parse_report(args, names)
     visit_service.check_note(report.note)
     unsure = {k: report.readings[k].text for k in report.unclear}
     draft = draft.but(checks=report.checklist(), note=report.note, unsure=unsure, quick=True)

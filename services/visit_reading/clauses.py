@@ -93,12 +93,19 @@ def _cuts(norm: str) -> list[int]:
     cuts: list[int] = []
     current: str | None = None
     for pos, word, key, strong in hits(norm):
-        if not strong or (len(word) == 1 and current is not None):
-            continue  # 屋顶漏水: one character (水, 房, 牛) does not cut a clause
+        turn = norm[:pos].endswith(_TURNS)
+        if not strong or (len(word) == 1 and current is not None and not turn):
+            continue  # 屋顶漏水: one character (水, 房, 牛) does not cut (就是水不方便 does)
+        if norm[:pos].endswith(_BECAUSE):
+            continue  # 低保因收入超标被取消: the check after 因 is the cause, not a new topic
         if current is not None and key != current and pos > 0:
             cuts.append(pos)
         current = key
     return cuts
+
+
+_TURNS = ("就是", "但是", "可是", "不过", "只是")
+_BECAUSE = ("因", "因为", "由于")
 
 
 def pieces(text: str) -> list[tuple[int, int, str]]:

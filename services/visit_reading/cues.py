@@ -111,8 +111,9 @@ def _dangling(neg: Cue, after_bad: bool, at_end: bool) -> Evidence:
     know (房子没文题) or 不 alone, it says little."""
     if after_bad:
         return Evidence(OK, 0.9)
-    if neg.word in _NOT_YET or (neg.word in _STRONG_NEG and at_end):
+    if (neg.word in _NOT_YET or neg.word in _STRONG_NEG) and at_end:
         return Evidence(PROBLEM, 0.85, absent=True)
+    # 还没出院, 没去县里: a "not yet" of a word we do not know is no sure problem.
     return Evidence(PROBLEM, 0.6, absent=True)
 
 
@@ -192,6 +193,24 @@ def _negated(
     return [_dangling(neg, after_bad, _ends(clause, neg, masked))], i + 1
 
 
+_POSITIVE = frozenset(("ok", "verb", "weak_ok", "present", "resolve"))
+# 报销不了, 交不起, 办不下来: a verb with a potential complement that says it cannot be done.
+_CANNOT = ("不了", "不起", "不上", "不下来", "不到", "不成", "不动")
+
+
+def _cannot(clause: str, cue: Cue) -> bool:
+    return cue.kind in _POSITIVE and clause.startswith(_CANNOT, cue.end)
+
+
+def _relapse(cues: list[Cue], i: int, out: list[Evidence]) -> bool:
+    """又 after a resolution in the clause, with no good news right after it: the fix did not
+    hold (劝返后又跑出去打工了, 修好了又漏)."""
+    if not any(e.resolves and e.status == OK for e in out):
+        return False
+    nxt = cues[i + 1] if i + 1 < len(cues) else None
+    return nxt is None or nxt.kind not in ("ok", "resolve")
+
+
 def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
     """The evidence one clause gives (negators applied, the past marked, contrast cut).
     One-character cues inside ``masked`` spans (the check's own words: 低 of 低保, 老 of
@@ -202,6 +221,16 @@ def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
     i = 0
     while i < len(cues):
         cue = cues[i]
+        if _cannot(clause, cue):
+            out.append(Evidence(PROBLEM, 0.9))
+            nxt = cues[i + 1] if i + 1 < len(cues) else None
+            i += 2 if nxt is not None and nxt.kind == "neg" and nxt.start == cue.end else 1
+            continue
+        if cue.kind == "again":
+            if _relapse(cues, i, out):
+                out.append(Evidence(PROBLEM, 0.85))
+            i += 1
+            continue
         if cue.kind == "neg":
             found, i = _negated(clause, cues, i, masked)
             if (

@@ -6,7 +6,9 @@ See the package docstring for the API and the rules.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from core.checklist import CHECKS
@@ -34,8 +36,18 @@ _NAME_MAX = 5  # household names are 2-4 characters (and a code is matched apart
 # settles it, or goes on from it (结果又不去了). Problems heard that way are only asked.
 _CARRY_MAX = 6
 _CARRY_REST = 3
-_GOES_ON = ("结果", "但", "可是", "不过", "又", "现在", "目前", "已经", "后来", "还是", "就是")
+_GOES_ON = (
+    "结果", "但", "可是", "不过", "只是", "又", "现在", "目前", "如今", "今年", "已经", "后来",
+    "还是", "就是",
+)  # fmt: skip
+# ... of these, the ones that surely go on about the same thing (劝返了，结果又不去了); 但是 and
+# 就是 may turn to something else (医保交了，就是老人腿脚不好).
+_GOES_ON_SAME = ("结果", "后来", "又")
 _UNSURE = 0.7  # below CONFIDENT: asked, never recorded
+# The employment check asks whether someone ABLE to work is idle (DOMAIN.md). Staying home
+# to care for a relative, or a household with no labour force, is for a clerk to weigh
+# (data/eval/README.md): asked, never recorded as a problem.
+_CANNOT_WORK = re.compile(r"照顾|照看|陪护|伺候|没有劳动力|没劳动力|无劳动力|缺劳动力")
 
 
 @dataclass(frozen=True)
@@ -218,6 +230,10 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
     out: list[tuple[Clause, str | None, cues.Said]] = []
     for clause in clauses:
         said = cues.read_clause(clause.norm, clause.masked)
+        answered = _answer(clause, out[-1] if out else None)
+        if answered is not None:  # 饮水 是, 医疗 否, 逾期 无: a form's answer to the item before
+            out[-1] = (out[-1][0], out[-1][1], answered)
+            continue
         firm = any(not e.fallback for e in said.evidence)
         key = clause.key if clause.strong or firm else None
         if key is not None and not clause.strong and out and out[-1][1] and _bare(clause):
@@ -227,20 +243,68 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
             # 吃的用的都送回来，不缺: a weak word's clause said nothing; this says it.
             weak = prev_clause.key if not prev_said.evidence and _bare(clause) else None
             key = prev_key or weak
-            if len(clause.norm) > _CARRY_MAX:
+            if len(clause.norm) > _CARRY_MAX and not clause.norm.startswith(_GOES_ON_SAME):
                 said = _unsure_problems(said)  # 医保交了，就是老人腿脚不好: not surely its check
+            elif _glued_turn(out):
+                said = _unsure_problems(said)  # 收入靠打零工，不稳定: of 收入 or of 打零工?
         elif key is not None and not clause.strong:
             said = _unsure_problems(said)  # 儿子出差去了: a weak word is no ground for a problem
         out.append((clause, key, said))
     out = [(c, k, s) for c, key, s in out for k in _group(c, key)]
-    # 饮水、住房都正常: a bare list of checks takes the verdict of the clause that ends it.
+    # 饮水、住房都正常: a bare list of checks takes the verdict of the clause that ends it
+    # (水、电、房子都没问题: a short item of no check in the list does not break it).
     for i in range(len(out) - 2, -1, -1):
         clause, key, said = out[i]
-        nxt_clause, nxt_key, nxt_said = out[i + 1]
-        listed = nxt_clause.sep.strip() in _LIST_SEPS
+        j = i + 1
+        while j < len(out) - 1 and _list_filler(out[j]):
+            j += 1
+        nxt_clause, nxt_key, nxt_said = out[j]
+        listed = all(out[k][0].sep.strip() in _LIST_SEPS for k in range(i + 1, j + 1))
         if key and not said.evidence and nxt_key and nxt_said.evidence and listed:
             out[i] = (clause, key, nxt_said)
     return out
+
+
+_YES = frozenset(("是", "有", "对", "y", "yes"))
+_NO = frozenset(("否", "不是", "n", "no"))
+_NONE = frozenset(("无", "没有", "没"))
+
+
+def _answer(
+    clause: Clause, before: tuple[Clause, str | None, cues.Said] | None
+) -> cues.Said | None:
+    """A clause that is only a form's answer (是 / 否 / 无) to the check named just before it
+    (``饮水 是；医疗 否``, ``信贷 无 逾期 无``): what the item and its answer say together."""
+    word = clause.norm.strip(" ：:，,。;；")
+    if before is None or before[1] is None or word not in _YES | _NO | _NONE:
+        return None
+    said = before[2]
+    statuses = {e.status for e in said.evidence}
+    if word in _YES:
+        if statuses == {cues.PROBLEM}:
+            return said  # 逾期 是: the problem stands
+        return cues.Said((cues.Evidence(cues.OK, 0.9),), said.hedged)
+    if statuses == {cues.PROBLEM}:
+        return cues.Said((cues.Evidence(cues.OK, 0.9),), said.hedged)  # 逾期 无, 辍学 否
+    if word in _NO:
+        return cues.Said((cues.Evidence(cues.PROBLEM, 0.9, answers=True),), said.hedged)
+    # 信贷 无: having none (fine for credit, judged per check); 医保 无: not covered.
+    return cues.Said((cues.Evidence(cues.PROBLEM, 0.85, absent=True),), said.hedged)
+
+
+def _glued_turn(out: list[tuple[Clause, str | None, cues.Said]]) -> bool:
+    """The piece before turned from one check to another without punctuation (收入靠打零工):
+    a verdict after it may be of either."""
+    if len(out) < 2:
+        return False
+    (a, key_a, _), (b, key_b, _) = out[-2], out[-1]
+    return a.end == b.start and key_a is not None and key_b is not None and key_a != key_b
+
+
+def _list_filler(item: tuple[Clause, str | None, cues.Said]) -> bool:
+    """An item of a list that is no check and says nothing (电, 路)."""
+    clause, key, said = item
+    return key is None and not said.evidence and not said.hedged and len(clause.norm) <= 2
 
 
 def _mentions(assigned: list[tuple[Clause, str | None, cues.Said]], body: int) -> float:
@@ -258,16 +322,77 @@ def _mentions(assigned: list[tuple[Clause, str | None, cues.Said]], body: int) -
     return round(min(1.0, raw) * (0.8 + 0.2 * min(1.0, covered / body)), 3)
 
 
-def read_report(text: str) -> Report:
-    """Read one visit report (the text after the command word, or a whole free message)."""
-    query, rest, note_at = _query(text)
+_HIDDEN = "□"  # what a household's name reads as: no check word, no cue, no separator
+
+
+@functools.lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation of the village's names (two characters or more), longest first."""
+    usable = sorted({n for n in names if len(n) >= 2}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, usable))) if usable else None
+
+
+def _hide_names(text: str, names: tuple[str, ...]) -> str:
+    """``text`` with every household name of the village blanked (same length), so that
+    叶水生 is not read as 水 nor 房玉兰 as 房. Names are stored simplified; the text is
+    matched in simplified characters when that keeps its length."""
+    pattern = _names_pattern(names)
+    if pattern is None:
+        return text
+    simple = simplified(text)
+    if len(simple) != len(text):
+        simple = text
+    return (
+        pattern.sub(lambda m: _HIDDEN * len(m.group()), simple) if pattern.search(simple) else text
+    )
+
+
+def _named_first(text: str, hidden: str) -> tuple[str, int, int] | None:
+    """A household of the village named at the start (after 今天去了 and the like): its
+    name, where the reading starts and where the note starts."""
+    found = pieces(text)
+    if not found:
+        return None
+    start, end, _ = found[0]
+    norm = normalize(text[start:end])
+    if len(norm) != end - start:
+        return None
+    lead = _VISIT_LEAD.match(norm)
+    skip = lead.end() if lead else 0
+    at = start + skip
+    if at >= end or hidden[at] != _HIDDEN:
+        return None
+    stop = at
+    while stop < end and hidden[stop] == _HIDDEN:
+        stop += 1
+    after = norm[stop - start :]
+    words = hits(after)
+    glued = bool(words and words[0][0] == 0) or any(c.start == 0 for c in cues.scan(after[:4]))
+    if after and after[0] not in "家的" and not glued and stop - at < 3:
+        return None  # 王三汝: a longer name typed wrong, not 王三 (the reader of _query decides)
+    name = simplified(text[at:stop])
+    reading = stop
+    for tail in ("家的", "家", "的"):
+        if text.startswith(tail, reading) or norm.startswith(tail, reading - start):
+            reading += len(tail)
+            break
+    return name, reading, start if skip else reading
+
+
+def read_report(text: str, names: Iterable[str] = ()) -> Report:
+    """Read one visit report (the text after the command word, or a whole free message).
+    ``names``: the household heads of the sender's village, if known: a name is never read
+    as a check word (叶水生 has 水), and a name that starts the text is the household."""
+    hidden = _hide_names(text, tuple(names))
+    first = _named_first(text, hidden) if hidden is not text else None
+    query, rest, note_at = first or _query(text)
     note = _LEAD.sub("", text[note_at:]).rstrip()
-    assigned = _assign(split(text, rest))
+    assigned = _assign(split(hidden, rest))
     by_key: dict[str, list[tuple[Clause, cues.Said]]] = {}
     unread: list[str] = []
     for clause, key, said in assigned:
         if key is None:
-            unread.append(clause.text)
+            unread.append(text[clause.start : clause.end])
         else:
             by_key.setdefault(key, []).append((clause, said))
     readings: dict[str, Reading] = {}
@@ -276,6 +401,8 @@ def read_report(text: str) -> Report:
         if not parts:
             continue
         status, confidence = cues.judge([s for _, s in parts], key)
+        if key == "employment" and status == cues.PROBLEM and _CANNOT_WORK.search(hidden):
+            confidence = min(confidence, _UNSURE)
         readings[key] = Reading(key, status, confidence, _join(text, [c for c, _ in parts]))
     body = sum(len(c.text) for c, _, _ in assigned)
     return Report(

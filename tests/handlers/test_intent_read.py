@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from handlers.intent_read import (
@@ -77,3 +79,41 @@ def test_inside_a_submission_text_is_evidence_unless_small_talk_or_a_question():
     assert read("已整改，见照片", open_).intent == SUBMISSION
     assert read("谢谢", open_).intent == UNCLEAR
     assert read("过渡期到哪一年结束？", open_).intent == QUESTION
+
+
+def test_a_reading_close_to_its_rival_is_not_sure():
+    # A household with checks AND a policy question: the question wins, well ahead.
+    asked = read("唐勇家房子漏雨，能申请危房改造吗", Situation(VILLAGE))
+    assert asked.intent == QUESTION and asked.sure and asked.rival < asked.confidence
+    # A strong reading whose rival comes within the margin is asked about, not acted on.
+    report = read("唐勇家吃水没问题，医保交了", Situation(VILLAGE))
+    assert report.intent == VISIT and report.sure
+    assert not dataclasses.replace(report, rival=report.confidence - 0.1).sure
+
+
+def test_questions_with_only_the_works_own_words_are_asked_first():
+    counted = read("这个月走访了多少户", Situation(VILLAGE))
+    assert counted.intent == QUESTION and not counted.sure
+    assert read("帮扶责任人一个月要走访几次", Situation(VILLAGE)).sure
+    news = read("今天下村走访了6户", Situation(VILLAGE))
+    assert not news.sure  # news with a work word is no terse policy topic
+    assert read("危房改造", Situation(VILLAGE)).sure
+
+
+def test_a_plan_naming_a_household_gets_its_help_not_a_card():
+    plan = read("明天去唐勇家", Situation(VILLAGE))
+    assert plan.intent == UNCLEAR and plan.bare_name and plan.households[0].head_name == "唐勇"
+
+
+def test_a_name_with_a_checks_character_is_not_a_check():
+    village = (*VILLAGE, HouseholdName(5, "DL-03-041", "叶水生"))
+    reading = read("叶水生家入股的光伏今年分红到了", Situation(village))
+    assert reading.intent == VISIT and reading.households[0].id == 5
+
+
+def test_terse_topics_receipts_and_all_fine_reports():
+    assert read("医保缴费标准", Situation(VILLAGE)).intent == QUESTION
+    assert read("医保缴费标准", Situation(VILLAGE)).sure
+    assert is_receipt(fold("好的我知道了")) and is_receipt(fold("已落实"))
+    fine = read("罗大爷家去了，一切正常", Situation(VILLAGE))
+    assert fine.intent == VISIT and fine.sure and fine.households[0].id == 4

@@ -77,6 +77,28 @@ async def test_free_text_visit_report_gets_the_confirm_card(
     assert await _count(sessionmaker, Question) == 0
 
 
+async def test_a_name_with_a_checks_character_is_read_as_the_household_only(
+    engine, sessionmaker, database_url, tmp_path, clock
+):
+    """叶水生 has 水: the card says nothing of water, in free text and after 走访."""
+    world, _hh, codes = await _setup(sessionmaker, clock)
+    async with sessionmaker() as s, s.begin():
+        await add_household(s, world.villages[0].id, "HH0041", "叶水生", "脱贫户", clock.now())
+    async with webchat_server(database_url, tmp_path, clock, run_scheduler=False) as server:
+        async with server.client() as sec:
+            await sec.bind(codes["sec0"])
+            for message in (
+                "叶水生家看病挺方便，医保交了",
+                "走访 HH0041 叶水生家看病挺方便，医保交了",
+            ):
+                card = await sec.send(message)
+                assert labels(card) == ["确认", "修改"], text(card)
+                assert "户主：叶水生" in text(card)
+                assert "饮水安全：未查看" in text(card) and "基本医疗：正常" in text(card)
+                assert "已取消" in await sec.say("取消")
+    assert await _count(sessionmaker, Question) == 0
+
+
 async def test_typed_shou_dao_acknowledges_the_latest_task_push(
     engine, sessionmaker, database_url, tmp_path, clock
 ):

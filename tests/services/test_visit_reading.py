@@ -126,6 +126,23 @@ CASES = [
     ("周八 家里有水窖 够吃", {"water": OK}),
     ("周八 住院自付部分太高 负担重", {"medical": BAD}),
     ("周八 房子年久失修", {"housing": BAD}),
+    ("周八 看病报销不了 没在定点医院", {"medical": BAD}),
+    ("周八 学费交不起了", {"education": BAD}),
+    ("周八 孩子劝返后又跑出去了", {"education": BAD}),
+    ("周八 墙皮掉了一点，不影响住", {"housing": OK}),
+    ("周八 水、电、房子都没问题", {"water": OK, "housing": OK}),
+    ("周八 老伴住院了 还没出院 费用能报", {"medical": OK}),
+    ("周八 老伴瘫在床上 他要照顾 出不去打工", {"employment": ASK}),
+    ("周八 娃说是劝返了，结果去了两天又不去了", {"education": BAD}),
+    ("周八 饮水 是；住房 是；医疗 否", {"water": OK, "housing": OK, "medical": BAD}),
+    ("周八 信贷 无 逾期 无", {"credit": OK}),
+    ("周八 医保 无", {"medical": BAD}),
+    ("周八 低保因收入超标被取消了，现在收入稳定", {"income": OK, "security": BAD}),
+    ("周八 房子没啥问题就是水不太方便", {"housing": OK, "water": ASK}),
+    ("周八 家的猪瘟死了好几头", {"industry": BAD}),
+    ("周八 老房子拆了没有？已经拆了", {"housing": OK}),
+    ("周八 大女儿读大学，申请了生源地助学贷款", {"education": OK}),
+    ("周八 危房已经修缮完毕，住着放心", {"housing": OK}),
     (
         "孙七 饮水正常 收入正常 就业正常 产业正常 信贷正常 保障正常",
         dict.fromkeys(("water", "income", "employment", "industry", "credit", "security"), OK),
@@ -203,3 +220,16 @@ def test_empty_and_odd_input_read_to_nothing():
     for text in ("", "   ", "？？？", "/", "👌", "a" * 5000):
         report = read_report(text)
         assert report.checks == {} and report.unclear == ()
+
+
+def test_names_of_the_village_are_never_read_as_check_words():
+    names = ("叶水生", "房玉兰", "王三", "王三女")
+    report = read_report("叶水生家入股的光伏今年分红到了", names)
+    assert report.query == "叶水生" and set(report.readings) == {"industry"}
+    assert read_report("叶水生外出务工", names).query == "叶水生"
+    # A name further on (the code came first, as free text is read) is not 水 either.
+    later = read_report("DL-041 叶水生家看病挺方便", names)
+    assert later.query == "DL-041" and set(later.readings) == {"medical"}
+    # 王三汝 is 王三女 typed wrong, not 王三 followed by 汝.
+    assert read_report("王三汝 饮水正常", names).query == "王三汝"
+    assert read_report("今天去了房玉兰家，吃水没问题", names).query == "房玉兰"
