@@ -51,8 +51,8 @@ VISITS = Sheet(
 PROBLEMS = Sheet(
     "问题清单",
     ("问题编号", "乡镇", "村", *_HOUSEHOLD, *_FAMILY, "问题类别", "问题描述", "发现时间", "整改期限",
-     "状态", "整改完成时间"),
-    (8, 10, 10, 12, 10, 9, 11, 14, 12, 36, 17, 12, 10, 17),
+     "状态", "整改完成时间", "语音"),
+    (8, 10, 10, 12, 10, 9, 11, 14, 12, 36, 17, 12, 10, 17, 12),
     datetime_cols=frozenset({10, 13}),
     date_cols=frozenset({11}),
 )  # fmt: skip
@@ -100,8 +100,9 @@ def _photo_cells(paths: tuple[str, ...], photo_link: PhotoLink | None) -> list[L
 
 
 def _voice_cell(paths: tuple[str, ...], link: PhotoLink | None) -> Link | str | None:
-    """The visit's first voice note as a link (its signed link, like a photo's); with more,
-    the count too (all of them play on the household's page in the console)."""
+    """The first voice note of a visit or a problem as a link (its signed link, like a
+    photo's); with more, the count too (all of them play in the console: the household's
+    page, the problem's page)."""
     if not paths:
         return None
     text = VOICE_LINK_TEXT if len(paths) == 1 else f"{VOICE_LINK_TEXT}（共 {len(paths)} 条）"
@@ -148,7 +149,11 @@ def _names(places: dict[int, VillagePlace], village_id: int, default: str = "") 
 
 
 async def problem_rows(
-    session: AsyncSession, village_ids: list[int], month: str, tz: ZoneInfo
+    session: AsyncSession,
+    village_ids: list[int],
+    month: str,
+    tz: ZoneInfo,
+    photo_link: PhotoLink | None = None,
 ) -> list[tuple[Any, ...]]:
     """Problems found this month, and older ones still open at the end of it."""
     start, end = month_bounds(month, tz)
@@ -163,6 +168,7 @@ async def problem_rows(
                 p.kind, _free(p.description),
                 _local(p.found_at, tz), due.replace(hour=0, minute=0) if due else None,
                 PROBLEM_ZH.get(ProblemStatus(p.status), p.status), _local(p.closed_at, tz),
+                _voice_cell(p.voices, photo_link),
             )
         )  # fmt: skip
     return out
@@ -275,7 +281,7 @@ async def export_visits(
     def title(sheet: Sheet) -> Title:
         return Title(f"{path} {month} {sheet.name}", made, prepared_by)
 
-    problems = await problem_rows(session, village_ids, month, tz)
+    problems = await problem_rows(session, village_ids, month, tz, photo_link)
     coverage, coverage_total = await coverage_rows(session, village_ids, month, rules.quota_policy)
     places = await village_places(session, village_ids)
     tasks, tasks_total = await task_rows(

@@ -2,7 +2,9 @@
 review (the review itself, by township or county staff, is handlers/rectify_review.py).
 
 Flow ``rectify``: 整改完成 N -> photo (or a photo sent in the ten minutes before).
-services/rectify.py checks the number and hands the fix in; this asks and renders.
+services/rectify.py checks the number and hands the fix in; this asks and renders. A voice
+note sent meanwhile is stored like any (handlers/visit_photos.store_photo) and kept with the
+problem; the flow still waits for the photo.
 """
 
 from __future__ import annotations
@@ -59,12 +61,27 @@ async def cmd_rectify(ctx: Context, args: str) -> list[Reply]:
 
 async def flow_rectify(ctx: Context) -> list[Reply]:
     assert ctx.state is not None
+    if ctx.incoming.kind == "voice":
+        return await _voice(ctx, RectifyDraft.from_dict(ctx.state.data).problem)
     if ctx.incoming.kind != "photo":
         return [Reply(T.RECTIFY_WAITING)]
     got = await store_photo(ctx)
     if got is None:
         return [Reply(T.PHOTO_UNREADABLE)]
     return await _close(ctx, RectifyDraft.from_dict(ctx.state.data).problem, got[0])
+
+
+async def _voice(ctx: Context, problem_id: int) -> list[Reply]:
+    got = await store_photo(ctx)
+    if got is None:
+        return [Reply(T.VOICE_UNREADABLE)]
+    noted = await rectify_service.attach_voice(
+        ctx.session, ctx.me, problem_id, got[0], now=ctx.now()
+    )
+    if not noted.linked:
+        return [Reply(T.RECTIFY_VOICE_SEEN)]
+    ref = problem_ref(noted.problem.number)
+    return [Reply(T.RECTIFY_VOICE_GOT.format(ref=ref, n=noted.count))]
 
 
 async def _close(ctx: Context, problem_id: int, photo_id: int) -> list[Reply]:

@@ -110,6 +110,11 @@ RECTIFY_HOW = "请在「整改完成」后写问题编号，例如：整改完�
 RECTIFY_PHOTO_ASK = "请发送一张整改后的照片作为证明（{ref}：{name} {kind}）。"
 RECTIFY_DONE = "{ref}（{name} {kind}）已整改销号，照片已存档。"
 RECTIFY_WAITING = "请发送整改照片；发送「取消」退出。"
+# A voice note while 整改完成 waits for its photo: kept with the problem, not the proof.
+RECTIFY_VOICE_GOT = (
+    "已收到语音，已附到{ref}（共 {n} 段语音）。请再发送整改后的照片，照片才算整改证明。"
+)
+RECTIFY_VOICE_SEEN = "这条语音之前已经收到过，不再重复保存。请发送整改后的照片。"
 
 EXPORT_READY = (
     "{region} {month} 台账请在工作台导出：打开下面的链接登录（10 分钟内有效，只能用一次），"

@@ -1,5 +1,6 @@
 """The console's problem pages (问题清单): the problems of the person's region by status and
-village, a page at a time, and one problem with its before and after photos.
+village, a page at a time, and one problem with its before and after photos and the voice
+notes sent with 整改完成.
 
 A problem is named by its public number in the person's county (``问题 N``); another
 region's problem is answered like an unknown one (NotFound), as the chat's 复核 does. The
@@ -18,6 +19,7 @@ from core.statuses import ProblemStatus
 from services import scope
 from services import visit_texts as VT
 from services.console import Paged, Scope, check_page, scoped_region
+from storage import photos as photo_store
 from storage import problems as problem_store
 from storage import rectification as review_store
 from storage import regions, task_rows
@@ -57,6 +59,7 @@ class ProblemView:
     submitted_at: datetime | None
     return_reason: str | None
     reviewer: bool  # the person may 复核 it now
+    voices: tuple[str, ...] = ()  # voice notes' paths sent with 整改完成, oldest first
 
 
 def age_days(problem: ProblemDTO, now: datetime) -> int:
@@ -108,9 +111,11 @@ async def problem_view(
     places = await village_places(session, [found.village_id])
     reason = await _return_reason(session, found)
     reviewer = me.role in STAFF_ROLES and found.status == ProblemStatus.REVIEW
+    voices = await photo_store.voices_of(session, problem_ids=[found.id])
     return ProblemView(
-        _row(found, places, now), item.before, item.after, item.submitted_at, reason, reviewer
-    )
+        _row(found, places, now), item.before, item.after, item.submitted_at, reason, reviewer,
+        voices.get(found.id, ()),
+    )  # fmt: skip
 
 
 async def _return_reason(session: AsyncSession, problem: ProblemDTO) -> str | None:

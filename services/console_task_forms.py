@@ -39,6 +39,7 @@ class Submission:
     town: str
     texts: list[str]
     photos: list[ShownPhoto]
+    voices: tuple[str, ...] = ()  # voice notes handed in with it (paths), oldest first
 
 
 async def sendable(session: AsyncSession, me: PersonDTO) -> list[Township]:
@@ -70,7 +71,9 @@ async def submission(
         if vid == village_id:
             town = tname
     texts = [str(t) for t in item.evidence.get("texts", [])]
-    return Submission(task, item, town, texts, await photos.of_assignment(session, item.id))
+    shown = await photos.of_assignment(session, item.id)
+    voices = await photos.voices_of(session, assignment_id=item.id)
+    return Submission(task, item, town, texts, shown, voices.get(item.id, ()))
 
 
 def may_send(me: PersonDTO) -> bool:

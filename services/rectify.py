@@ -8,10 +8,14 @@ evidence, by photo id, and the problem waits for review (待复核). Staff whose
 village answer 复核通过 (closed, 整改清零) or 复核退回 with a reason (open again, with a new
 deadline); the village is told either way. Another region's problem is answered like an
 unknown one.
+
+A voice note sent while 整改完成 waits for its photo is kept with the problem (attach_voice):
+the console's problem page plays it. It is not the proof: only the photo hands the fix in.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from core import keys
@@ -98,6 +102,44 @@ async def submit_fix(
         },
     )
     return problem
+
+
+@dataclass(frozen=True)
+class VoiceNoted:
+    """A voice note of 整改完成: the problem, whether this voice is newly its own (False: it
+    came before and is attached already), and how many voice notes the problem has now."""
+
+    problem: ProblemDTO
+    linked: bool
+    count: int
+
+
+async def attach_voice(
+    session: AsyncSession, person: PersonDTO, problem_id: int, photo_id: int, *, now: datetime
+) -> VoiceNoted:
+    """A voice note (a media row of kind voice, by id) sent during 整改完成 goes with the open
+    problem: only the village's own cadres (the flow's problem, re-checked against the
+    person's scope). The problem stays open; the photo is still asked for."""
+    scope.require_role(person, VILLAGE_ROLES, T.CLOSING_PROBLEMS)
+    found = await problem_store.get(session, problem_id)
+    if found is None or not await scope.can_see(session, person, found.village_id):
+        raise NotFound(T.RECTIFY_UNKNOWN.format(ref=T.THAT_PROBLEM))
+    problem = _require_open(found)
+    voice = await photo_for_person(session, person, photo_id)
+    was_linked = voice.problem_id == problem.id
+    linked = voice.kind == photo_store.VOICE and not was_linked
+    linked = linked and await photo_store.attach_voice_to_problem(session, photo_id, problem.id)
+    if linked:
+        await audit.log(
+            session,
+            at=now,
+            person_id=person.id,
+            action="problem.voice",
+            obj=f"problem:{problem.id}",
+            detail={"photo": photo_id, "number": problem.number},
+        )
+    count = await photo_store.voice_count_of_problem(session, problem.id)
+    return VoiceNoted(problem, linked, count)
 
 
 async def open_problems(

@@ -247,6 +247,8 @@ class Photo(Base):
     uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"), index=True)
+    # A voice note sent during 整改完成 (handlers/rectify.py): the problem it speaks about.
+    problem_id: Mapped[int | None] = mapped_column(sa.ForeignKey("problems.id"), index=True)
     # Set when the sender said the photo belongs to nothing (不用了) or removed it from a visit:
     # it is then never attached by itself again.
     discarded_at: Mapped[datetime | None]

@@ -1,5 +1,6 @@
 """Photos: one row per SHA-256 (the file is stored once under the media directory), attached
-to at most one visit or one assignment, and who may see them."""
+to at most one visit or one assignment (a voice note sent during 整改完成: or one problem), and
+who may see them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.rules import PHOTO_WINDOW
 from storage import people as people_store
 from storage import regions as region_store
-from storage.models import Assignment, Photo, Visit
+from storage.models import Assignment, Photo, Problem, Visit
 from storage.upsert import insert_ignore
 
 PHOTO = "photo"
@@ -64,17 +65,26 @@ class PhotoDTO:
     created_at: datetime | None = None
     taken_at: datetime | None = None
     discarded: bool = False
+    problem_id: int | None = None
+    kind: str = PHOTO
 
     @property
     def attached(self) -> bool:
-        return self.visit_id is not None or self.assignment_id is not None
+        return any(x is not None for x in (self.visit_id, self.assignment_id, self.problem_id))
 
 
 def _photo(p: Photo) -> PhotoDTO:
     return PhotoDTO(
         p.id, p.uploaded_by, p.visit_id, p.assignment_id, p.path, p.created_at, p.taken_at,
-        p.discarded_at is not None,
+        p.discarded_at is not None, p.problem_id, p.kind,
     )  # fmt: skip
+
+
+def _loose() -> sa.ColumnElement[bool]:
+    """Attached to nothing (no visit, assignment or problem)."""
+    return sa.and_(
+        Photo.visit_id.is_(None), Photo.assignment_id.is_(None), Photo.problem_id.is_(None)
+    )
 
 
 async def get_photo(session: AsyncSession, photo_id: int) -> PhotoDTO | None:
@@ -107,7 +117,7 @@ async def attach_photos(session: AsyncSession, photo_ids: list[int], visit_id: i
         return 0
     result = await session.execute(
         sa.update(Photo)
-        .where(Photo.id.in_(photo_ids), Photo.visit_id.is_(None), Photo.assignment_id.is_(None))
+        .where(Photo.id.in_(photo_ids), _loose())
         .values(visit_id=visit_id, discarded_at=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)  # a CursorResult for an UPDATE
@@ -122,8 +132,7 @@ async def loose_photos(
         .where(
             Photo.uploaded_by == uploaded_by,
             Photo.kind == PHOTO,
-            Photo.visit_id.is_(None),
-            Photo.assignment_id.is_(None),
+            _loose(),
             Photo.discarded_at.is_(None),
             Photo.created_at >= now - window,
             Photo.created_at <= now,
@@ -173,12 +182,16 @@ async def voices_of(
     *,
     visit_ids: list[int] | None = None,
     assignment_id: int | None = None,
+    problem_ids: list[int] | None = None,
     limit: int = 200,
 ) -> dict[int, tuple[str, ...]]:
-    """The voice notes' paths of these visits (by visit id) or of one assignment (under its
-    id), oldest first."""
-    owner = Photo.visit_id if visit_ids is not None else Photo.assignment_id
-    where = owner.in_(visit_ids) if visit_ids is not None else owner == assignment_id
+    """The voice notes' paths of these visits (by visit id), of these problems (by problem
+    id) or of one assignment (under its id), oldest first."""
+    owner, where = Photo.assignment_id, Photo.assignment_id == assignment_id
+    if visit_ids is not None:
+        owner, where = Photo.visit_id, Photo.visit_id.in_(visit_ids)
+    elif problem_ids is not None:
+        owner, where = Photo.problem_id, Photo.problem_id.in_(problem_ids)
     rows = await session.execute(
         sa.select(owner, Photo.path)
         .where(where, Photo.kind == VOICE, Photo.discarded_at.is_(None))
@@ -189,6 +202,28 @@ async def voices_of(
     for key, path in rows:
         out.setdefault(int(key), []).append(path)
     return {k: tuple(v) for k, v in out.items()}
+
+
+async def attach_voice_to_problem(session: AsyncSession, photo_id: int, problem_id: int) -> bool:
+    """Link a voice note to a problem, unless it is attached to something already (a voice
+    note sent twice is linked once); whether it is now the problem's."""
+    await session.execute(
+        sa.update(Photo)
+        .where(Photo.id == photo_id, Photo.kind == VOICE, _loose())
+        .values(problem_id=problem_id, discarded_at=None)
+    )
+    linked = await session.scalar(sa.select(Photo.problem_id).where(Photo.id == photo_id))
+    return linked == problem_id
+
+
+async def voice_count_of_problem(session: AsyncSession, problem_id: int) -> int:
+    """How many voice notes the problem has (the chat's reply counts them)."""
+    found = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Photo)
+        .where(Photo.problem_id == problem_id, Photo.kind == VOICE, Photo.discarded_at.is_(None))
+    )
+    return int(found or 0)
 
 
 async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -> bool | None:
@@ -214,6 +249,10 @@ async def may_view_photo(session: AsyncSession, person_id: int, rel_path: str) -
     elif photo.assignment_id is not None:
         village_id = await session.scalar(
             sa.select(Assignment.village_id).where(Assignment.id == photo.assignment_id)
+        )
+    elif photo.problem_id is not None:
+        village_id = await session.scalar(
+            sa.select(Problem.village_id).where(Problem.id == photo.problem_id)
         )
     if village_id is None:
         return False

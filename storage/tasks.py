@@ -251,7 +251,11 @@ async def submit(
     if photo_ids:
         await session.execute(
             sa.update(Photo)
-            .where(Photo.id.in_(photo_ids), Photo.assignment_id.is_(None))
+            .where(
+                Photo.id.in_(photo_ids),
+                Photo.assignment_id.is_(None),
+                Photo.problem_id.is_(None),  # a voice note of 整改完成 stays its problem's
+            )
             .values(assignment_id=row.id)
         )
     return await _fresh(session, assignment_id)

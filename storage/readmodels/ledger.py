@@ -8,7 +8,7 @@ cells (local times, check labels, status words) is the writer's job (bot.reports
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +65,7 @@ class ProblemEntry:
     deadline: datetime | None  # of its rectification assignment
     status: str
     closed_at: datetime | None
+    voices: tuple[str, ...] = ()  # voice notes sent with 整改完成, oldest first
 
 
 async def visit_count(session: AsyncSession, village_ids: list[int], month: str) -> int:
@@ -137,7 +138,7 @@ async def problem_entries(
     review) at its end."""
     rows = await session.execute(
         sa.select(
-            Problem.number, Problem.village_id, Household.code, Household.head_name,
+            Problem.id, Problem.number, Problem.village_id, Household.code, Household.head_name,
             Household.members, _helper_name(), Household.phone, Problem.kind, Problem.description, Problem.found_at, Assignment.deadline, Problem.status,
             Problem.closed_at,
         )
@@ -151,4 +152,10 @@ async def problem_entries(
         )
         .order_by(Problem.county_id, Problem.number)
     )  # fmt: skip
-    return [ProblemEntry(*r) for r in rows]
+    found = list(rows)
+    voices: dict[int, tuple[str, ...]] = {}
+    for at in range(0, len(found), CHUNK):
+        ids = [r[0] for r in found[at : at + CHUNK]]
+        voices |= await photo_store.voices_of(session, problem_ids=ids, limit=len(ids) * 20)
+    entries = [(r[0], ProblemEntry(*r[1:])) for r in found]
+    return [replace(e, voices=voices[pid]) if pid in voices else e for pid, e in entries]

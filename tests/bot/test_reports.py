@@ -110,14 +110,14 @@ async def test_xlsx_ledger_cell_by_cell(sessionmaker, world, clock, rules, tmp_p
     ps = wb["问题清单"]
     assert [c.value for c in ps[H]] == [
         "问题编号", "乡镇", "村", "户编号", "户主", "家庭人口", "帮扶责任人", "联系电话", "问题类别",
-        "问题描述", "发现时间", "整改期限", "状态", "整改完成时间",
+        "问题描述", "发现时间", "整改期限", "状态", "整改完成时间", "语音",
     ]  # fmt: skip
     row = [c.value for c in ps[H + 1]]
     assert row[1:5] == ["东岭镇", "石门村", "HH0001", "王三女"]
     assert row[8:10] == ["住房安全", "房子屋顶漏雨"]
     assert row[10] == datetime(2026, 11, 10, 10, 0)
     assert row[11] == datetime(2026, 11, 25, 0, 0) and ps[f"L{H + 1}"].number_format == "yyyy-mm-dd"
-    assert row[12:] == ["整改中", None]
+    assert row[12:] == ["整改中", None, None]
 
     cs = wb["覆盖率"]
     assert [c.value for c in cs[H]][:5] == ["乡镇", "村", "应访户数", "达标户数", "户覆盖率"]

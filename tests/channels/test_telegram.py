@@ -20,9 +20,9 @@ from core.messages import Button, Reply
 from handlers import texts
 from services import media
 from storage import people
-from storage.models import Assignment, InboxMessage, Photo
+from storage.models import Assignment, InboxMessage, Photo, Problem
 from tests.chat import ChatDriver
-from tests.factories import bind, make_world
+from tests.factories import add_household, bind, make_world
 from tests.fakes.harness import TG_TOKEN, drain, jpeg_bytes, make_config, ogg_bytes, start_app
 from tests.fakes.telegram_api import FakeTelegramApi
 
@@ -161,6 +161,43 @@ async def test_voice_attaches_to_the_open_submission_but_is_not_its_photo(
         aid = await s.scalar(sa.select(Assignment.id))
         [row] = list(await s.scalars(sa.select(Photo).where(Photo.kind == "voice")))
     assert row.assignment_id == aid and row.mime == "audio/ogg"
+    assert (Path(polling.app[appmod.RULES].media_dir) / row.path).read_bytes() == voice
+
+
+async def test_voice_during_rectification_goes_with_the_problem_and_the_photo_closes_it(
+    polling: TestServer, fake: FakeTelegramApi, clock
+):
+    """整改完成 over Telegram: the voice note is downloaded, stored and linked to the problem,
+    the reply still asks for the photo, and the photo hands the fix in."""
+    sm = polling.app[appmod.SESSIONMAKER]
+    world = await make_world(sm, clock.now())
+    async with sm() as s, s.begin():
+        await add_household(s, world.villages[0].id, "HH0001", "王三女", "监测户", clock.now())
+    await bind(sm, world.people["sec0"], "test", "sec0", clock.now())
+    await bind(sm, world.people["sec0"], "telegram", "903", clock.now())
+    found = ChatDriver(sm, clock, polling.app[appmod.RULES])
+    await found.send("sec0", "走访 王三女 屋顶漏雨")
+    await found.press("sec0", "visit:confirm")
+    async with sm() as s:
+        problem = (await s.scalars(sa.select(Problem))).one()
+
+    async def say(**content) -> str:
+        before = len(fake.texts_to(903))
+        await fake.push(fake.message_update(903, **content))
+        await _patient(fake, lambda: len(fake.texts_to(903)) > before)
+        return "\n".join(fake.texts_to(903)[before:])
+
+    assert "整改后的照片" in await say(text=f"整改完成 {problem.number}")
+    voice = ogg_bytes(b"r")
+    got = await say(**fake.voice_content(voice))
+    assert f"已收到语音，已附到问题 {problem.number}" in got and "请再发送整改后的照片" in got
+    async with sm() as s:
+        assert await s.scalar(sa.select(Problem.status)) == "open"
+    assert "等待乡镇或县里复核" in await say(**fake.photo_content(jpeg_bytes("green")))
+    async with sm() as s:
+        [row] = list(await s.scalars(sa.select(Photo).where(Photo.kind == "voice")))
+        assert await s.scalar(sa.select(Problem.status)) == "review"
+    assert (row.problem_id, row.assignment_id, row.mime) == (problem.id, None, "audio/ogg")
     assert (Path(polling.app[appmod.RULES].media_dir) / row.path).read_bytes() == voice
 
 

@@ -322,3 +322,40 @@ async def test_concurrent_upgrades_wait_for_each_other(empty_engine, backend, da
     assert await _diff(empty_engine) == []
     async with empty_engine.connect() as conn:
         assert await db.current_revision(conn) is not None
+
+
+async def test_problem_voice_link_goes_down_without_losing_the_voice(empty_engine):
+    """0018 adds photos.problem_id (a voice note of 整改完成); down to 0017 the link goes but
+    the voice note stays, as a loose one; up again the column is back."""
+    await db.upgrade(empty_engine, "0018")
+    problems = _table(
+        "problems", "id", "county_id", "number", "household_id", "village_id", "kind",
+        "description", "status", "found_at",
+    )  # fmt: skip
+    voices = _table("photos", *PHOTOS.c.keys(), "kind", "problem_id")
+    async with empty_engine.begin() as conn:
+        a = await _old_world(conn)
+        hh = await _insert(
+            conn, HOUSEHOLDS, code="H1", village_id=a["village"], head_name="王三女",
+            category="监测户", members=1, active=True, created_at=NOW, updated_at=NOW,
+        )  # fmt: skip
+        problem = await _insert(
+            conn, problems, county_id=a["county"], number=1, household_id=hh,
+            village_id=a["village"], kind="住房安全", description="屋顶漏雨", status="open",
+            found_at=NOW,
+        )  # fmt: skip
+        voice = await _insert(
+            conn, voices, sha256="a" * 64, path="aa/a.amr", mime="audio/amr", size=9, width=0,
+            height=0, uploaded_by=a["person"], created_at=NOW, kind="voice", problem_id=problem,
+        )  # fmt: skip
+    await db.downgrade(empty_engine, "0017")
+    async with empty_engine.connect() as conn:
+        columns = await conn.run_sync(lambda c: sa.inspect(c).get_columns("photos"))
+        kept = (await conn.execute(sa.text("SELECT id, kind FROM photos"))).all()
+    assert "problem_id" not in {c["name"] for c in columns}
+    assert kept == [(voice, "voice")]
+    await db.upgrade(empty_engine)
+    async with empty_engine.connect() as conn:
+        linked = await conn.scalar(sa.text("SELECT problem_id FROM photos"))
+    assert linked is None
+    assert await _diff(empty_engine) == []

@@ -31,9 +31,11 @@ async def outbox_states(sm, keys: list[str]) -> dict[str, str]:
         return dict(rows.all())
 
 
-async def submitted(sm, facts, clock, rules, media_dir) -> tuple[int, int, str, str]:
-    """A county task with 需要照片 handed in by 石门村 with a text and a photo: (number,
-    village id, photo path, thumbnail path)."""
+async def submitted(
+    sm, facts, clock, rules, media_dir, voice: bytes | None = None
+) -> tuple[int, int, str, str]:
+    """A county task with 需要照片 handed in by 石门村 with a text and a photo (and ``voice``, a
+    voice note, when given): (number, village id, photo path, thumbnail path)."""
     w = facts.world
     now = clock.now()
     stored = media.save_image_sync(media_dir, photo_bytes((200, 30, 30)))
@@ -52,15 +54,19 @@ async def submitted(sm, facts, clock, rules, media_dir) -> tuple[int, int, str, 
             rules=rules,
         )
         [item] = [i for i in made.items if i.village_id == w.villages[0].id]
-        photo_id = await task_work.record_photo(
-            s, w.people["sec0"], stored.to_dict(), now=now, rules=rules
-        )
+        photo_ids = [
+            await task_work.record_photo(s, w.people["sec0"], got, now=now, rules=rules)
+            for got in (
+                stored.to_dict(),
+                *([media.save_voice_sync(media_dir, voice).to_dict()] if voice else []),
+            )
+        ]
         await task_work.submit(
             s,
             w.people["sec0"],
             item.id,
             texts=["三户危房已拍照，王大家屋顶已加固"],
-            photo_ids=[photo_id],
+            photo_ids=photo_ids,
             now=now,
             rules=rules,
         )

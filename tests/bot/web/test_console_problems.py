@@ -21,6 +21,7 @@ from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_forms_kit import SHANGHAI
 from tests.bot.web.console_kit import Browser
 from tests.factories import photo_bytes
+from tests.fakes.harness import amr_bytes
 from tests.webclient import webchat_server
 
 
@@ -161,6 +162,46 @@ async def test_problem_page_shows_before_and_after_photos(site, sessionmaker, cl
         await browser.sign_in(sessionmaker, facts.world.people["sec0"], clock.now())
         status, page = await browser.get(f"/console/problems/{number}")
         assert status == 200 and "院墙开裂" in page and 'id="approve"' not in page
+
+
+async def test_problem_page_plays_its_voice_notes_only_in_scope(site, sessionmaker, clock):
+    """A voice note sent with 整改完成: an <audio> on the problem's page, served through the
+    console's media route to the region's staff; another township and another county get
+    404 for the file, as for no file."""
+    facts, server, media_dir = site
+    number, pid, _before, _after = await in_review(sessionmaker, facts, clock, media_dir)
+    voice = amr_bytes(b"r")
+    stored = media.save_voice_sync(media_dir, voice)
+    async with sessionmaker() as s, s.begin():
+        sec0 = facts.world.people["sec0"].id
+        vid, _ = await photo_store.add_photo(
+            s, stored.to_dict(), uploaded_by=sec0, now=clock.now(), taken_at=None
+        )
+        assert await photo_store.attach_voice_to_problem(s, vid, pid)
+    url = f"/console/media/{stored.path}"
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, facts.world.people["town0"], clock.now())
+        status, page = await browser.get(f"/console/problems/{number}")
+        async with browser.http.get(server.url(url)) as resp:
+            assert resp.status == 200 and await resp.read() == voice
+    assert status == 200 and "整改语音（1 段）" in page
+    assert f'<audio controls preload="none" src="{url}">' in page
+    assert "整改后（1 张" in page  # the voice note is not counted as a photo
+    for who in (facts.world.people["town1"], facts.away.people["county"]):
+        async with Browser(server.base_url) as other:
+            await other.sign_in(sessionmaker, who, clock.now())
+            async with other.http.get(server.url(url)) as resp:
+                assert resp.status == 404
+            assert (await other.get(f"/console/problems/{number}"))[0] == 404
+
+
+async def test_problem_page_without_voice_notes_has_no_player(site, sessionmaker, clock):
+    facts, server, media_dir = site
+    number, _pid, _b, _a = await in_review(sessionmaker, facts, clock, media_dir)
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, facts.world.people["county0"], clock.now())
+        status, page = await browser.get(f"/console/problems/{number}")
+    assert status == 200 and "<audio" not in page and 'id="voices"' not in page
 
 
 async def test_review_from_the_console_closes_the_problem_and_tells_the_village(

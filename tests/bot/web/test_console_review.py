@@ -14,6 +14,7 @@ from storage.models import Audit
 from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_forms_kit import SHANGHAI, item_of, outbox_states, submitted
 from tests.bot.web.console_kit import Browser
+from tests.fakes.harness import amr_bytes
 from tests.webclient import webchat_server
 
 
@@ -69,6 +70,34 @@ async def test_review_page_shows_text_and_photos_and_approves(site, sessionmaker
                 async with browser.http.get(server.url(f"/console/media/{rel}")) as resp:
                     assert resp.status == 404
                     assert (await resp.read())[:3] != b"\xff\xd8\xff"
+
+
+async def test_review_page_plays_the_submissions_voice_note_only_in_scope(
+    site, sessionmaker, clock, rules
+):
+    """A voice note handed in with a submission: an <audio> beside the photos (not counted as
+    one), served through the console's media route; outside the scope 404 like no file."""
+    facts, server, media_dir = site
+    voice = amr_bytes(b"t")
+    number, vid, _path, _thumb = await submitted(
+        sessionmaker, facts, clock, rules, media_dir, voice=voice
+    )
+    base = f"/console/tasks/{number}/villages/{vid}"
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, facts.world.people["county0"], clock.now())
+        status, page = await browser.get(base)
+        [src] = [
+            part.split('"')[0] for part in page.split('<audio controls preload="none" src="')[1:]
+        ]
+        async with browser.http.get(server.url(src)) as resp:
+            assert resp.status == 200 and await resp.read() == voice
+    assert status == 200 and "语音（1 段）" in page and "照片（1 张）" in page
+    assert src.startswith("/console/media/") and src.endswith(".amr")
+    for who in (facts.world.people["town1"], facts.away.people["county"]):
+        async with Browser(server.base_url) as browser:
+            await browser.sign_in(sessionmaker, who, clock.now())
+            async with browser.http.get(server.url(src)) as resp:
+                assert resp.status == 404
 
 
 async def test_return_needs_a_reason(site, sessionmaker, clock, rules):
