@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.clock import Clock
 from core.rules import Rules
+from storage import digest_due
 from storage.session import AsyncSession, async_sessionmaker
 from tasks import digest, nudges, reminders
 
@@ -74,15 +76,31 @@ class Scheduler:
         await self._job("reminders", go)
         return (result[0].reminders, result[0].escalations) if result else (0, 0)
 
+    async def _digest_tick(self, kind: digest_due.Kind) -> int:
+        """Who is due (one index read), then chunk by chunk, each its own transaction: a
+        second scheduler at once takes the chunks this one does not hold."""
+        now = self.clock.now()
+        found: list[digest.Pending] = []
+
+        async def look(session: AsyncSession) -> int:
+            found.append(await digest.pending(session, kind, now, self.rules))
+            return 0
+
+        await self._job(kind, look)
+        if not found:
+            return 0
+        todo = found[0]
+        total = 0
+        for chunk in todo.chunks():
+            job = partial(digest.enqueue_chunk, todo=todo, chunk=chunk, now=now, rules=self.rules)
+            total += await self._job(kind, job)
+        return total
+
     async def morning_tick(self) -> int:
-        return await self._job(
-            "morning", lambda s: digest.enqueue_morning(s, self.clock.now(), self.rules)
-        )
+        return await self._digest_tick("morning")
 
     async def evening_tick(self) -> int:
-        return await self._job(
-            "evening", lambda s: digest.enqueue_evening(s, self.clock.now(), self.rules)
-        )
+        return await self._digest_tick("evening")
 
     async def nudge_tick(self) -> int:
         return await self._job(
