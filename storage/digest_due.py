@@ -71,6 +71,40 @@ async def take_chunk(session: AsyncSession, kind: Kind, chunk: int) -> bool:
     return bool(took)
 
 
+def _no_own_hour(session: AsyncSession, kind: Kind) -> sa.TextClause:
+    """The person set neither an hour of their own nor off for this digest (JSON null counts
+    as not set, as ``tasks.digest`` reads it; PostgreSQL's ``->`` sends a JSON null the long
+    way, which reads it the same)."""
+    keys = (f"{kind}_digest", f"{kind}_digest_off")
+    if _postgres(session):
+        return sa.text(" AND ".join(f"(prefs -> '{k}') IS NULL" for k in keys))
+    return sa.text(" AND ".join(f"json_extract(prefs, '$.{k}') IS NULL" for k in keys))
+
+
+async def settle_default(
+    session: AsyncSession, kind: Kind, ids: Sequence[int], now: datetime, next_look: datetime
+) -> list[Recipient]:
+    """Of ``ids``, the people still due who keep the default hour: move their next look to
+    ``next_look`` and return them, in one statement (the morning's common case; call only
+    when the default hour has come, under :func:`take_chunk`)."""
+    out: list[Recipient] = []
+    column = _NEXT[kind].key
+    for start in range(0, len(ids), _ID_CHUNK):
+        rows = await session.execute(
+            sa.update(Person)
+            .where(
+                _ids_in(session, ids[start : start + _ID_CHUNK]),
+                *_due(kind, now),
+                _no_own_hour(session, kind),
+            )
+            .values({column: next_look})
+            .returning(Person.id, Person.region_id)
+            .execution_options(synchronize_session=False)
+        )
+        out += [Recipient(pid, rid) for pid, rid in rows]
+    return out
+
+
 async def claim(
     session: AsyncSession,
     kind: Kind,

@@ -177,11 +177,23 @@ async def _claim_due(
     session: AsyncSession, kind: digest_due.Kind, ids: list[int], now: datetime, rules: Rules
 ) -> list[Recipient]:
     """Settle when each of this chunk's people is next looked at, and return those whose
-    digest is due now (the outbox key keeps one per person and day)."""
+    digest is due now (the outbox key keeps one per person and day). Once the default hour
+    has come, the people who keep it are settled by one statement; the others are read with
+    their preferences."""
     default = rules.morning_digest if kind == "morning" else rules.evening_digest
     due: list[Recipient] = []
+    rest = ids
+    if default <= rules.local(now).time():
+        tomorrow = rules.local(now).date() + timedelta(days=1)
+        due = await digest_due.settle_default(
+            session, kind, ids, now, _local_instant(tomorrow, default, rules)
+        )
+        settled = {r.person_id for r in due}
+        rest = [pid for pid in ids if pid not in settled]
+    if not rest:
+        return due
     moves: dict[datetime, list[int]] = defaultdict(list)
-    for r in await digest_due.claim(session, kind, ids, now):
+    for r in await digest_due.claim(session, kind, rest, now):
         look = _next_look(r, kind, default, now, rules)
         moves[look.next_look].append(r.person_id)
         if look.now:
