@@ -190,3 +190,30 @@ def test_masking_is_line_by_line(line):
     from core.privacy import mask_pii
 
     assert mask_pii(line) == "\n".join(mask_pii(part) for part in line.split("\n"))
+
+
+async def test_preferences_read_as_before_on_both_paths(sessionmaker, clock, rules):
+    """People on the default hour are settled by one statement, the others read with their
+    preferences: a JSON null or an unreadable hour means the default, as it always did."""
+    world = await make_world(sessionmaker, clock.now())
+    odd = {
+        "sec0": {"morning_digest": None, "web_menu": {"1": "x"}},
+        "sec1": {"morning_digest": "25:99"},
+        "sec2": {"morning_digest_off": None},
+        "sec3": {"morning_digest": "07:45"},
+    }
+    async with sessionmaker() as s, s.begin():
+        for name, prefs in odd.items():
+            await s.execute(
+                sa.update(Person).where(Person.id == world.people[name].id).values(prefs=prefs)
+            )
+    scheduler = Scheduler(sessionmaker, clock, rules)
+    clock.set(sh(2026, 11, 11, 7, 30))
+    assert await scheduler.morning_tick() == 3
+    clock.set(sh(2026, 11, 11, 7, 45))
+    assert await scheduler.morning_tick() == 1
+    assert await _pending(sessionmaker, clock, rules) == 0
+    async with sessionmaker() as s:
+        nxt = dict((await s.execute(sa.select(Person.id, Person.morning_next_at))).all())
+    assert nxt[world.people["sec0"].id] == sh(2026, 11, 12, 7, 30)
+    assert nxt[world.people["sec3"].id] == sh(2026, 11, 12, 7, 45)
