@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -175,18 +177,28 @@ async def _reset(engine: Any) -> None:
         await c2.exec_driver_sql("VACUUM ANALYZE")
 
 
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process on this machine has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _scheduler(url: str, at: str, go: Any, out: Any) -> None:
-    async def run() -> tuple[int, float, float]:
-        engine = db.make_engine(url, pool_size=2)
+    async def run() -> tuple[int, float, float, float, float]:
+        engine = db.make_engine(url, pool_size=1)  # one connection: one server process
+        async with engine.connect() as c:
+            backend = (await c.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
         scheduler = Scheduler(
             db.make_sessionmaker(engine), FixedClock(datetime.fromisoformat(at)), Rules()
         )
         go.wait()
         started = time.perf_counter()
+        cpu0, server0 = time.process_time(), _cpu(backend)
         n = await scheduler.morning_tick()
+        cpu, server = time.process_time() - cpu0, _cpu(backend) - server0
         finished = time.perf_counter()
         await engine.dispose()
-        return n, started, finished
+        return n, started, finished, cpu, server
 
     out.put(asyncio.run(run()))
 
@@ -240,7 +252,8 @@ async def _digests(sm: Any, url: str, engine: Any, compare: bool) -> None:
     results = [out.get() for _ in procs]
     for p in procs:
         p.join()
-    wall = max(f for _, _, f in results) - t0
+    wall = max(r[2] for r in results) - t0
+    cpu, server = sum(r[3] for r in results), sum(r[4] for r in results)
     async with sm() as s:
         total, people_days = (
             await s.execute(
@@ -253,9 +266,14 @@ async def _digests(sm: Any, url: str, engine: Any, compare: bool) -> None:
     dup = total - people_days
     print(
         f"morning digests, two scheduler processes at once: {total} queued in {wall:.1f} s "
-        f"(inserted {[n for n, _, _ in results]}); duplicate person-days: {dup}"
+        f"(inserted {[r[0] for r in results]}); duplicate person-days: {dup}"
     )
-    if dup or total != sum(n for n, _, _ in results):
+    print(
+        f"  CPU used: schedulers {cpu:.1f} s, their PostgreSQL server processes {server:.1f} s "
+        f"(together {cpu + server:.1f} s; on 2 idle cores at least {(cpu + server) / 2:.1f} s); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    if dup or total != sum(r[0] for r in results):
         raise SystemExit("FAILED: duplicate or lost digests")
     ms, read, n = await _tick(sm, at + timedelta(minutes=1))
     print(f"catch-up tick at 07:32, right after the run: {ms:.1f} ms, read {read} rows, queued {n}")
