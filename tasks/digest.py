@@ -15,7 +15,7 @@ preferences each minute: each person carries when the job next needs to look at 
 their hour today while it has not come, tomorrow's start while the digest is off; reset when
 their digest settings change), and a tick reads only people whose time has come, through an
 index (``storage.digest_due``). The work goes in chunks of person ids, each one transaction;
-two schedulers at once split the chunks (rows locked ``SKIP LOCKED`` on PostgreSQL) and the
+two schedulers at once split the chunks (an advisory lock per chunk on PostgreSQL) and the
 outbox key ``core.keys.digest(kind, person, day)`` is unique, so each digest is queued once.
 Queries run per chunk of people or per county, never per person.
 

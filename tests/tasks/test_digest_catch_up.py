@@ -217,3 +217,11 @@ async def test_preferences_read_as_before_on_both_paths(sessionmaker, clock, rul
         nxt = dict((await s.execute(sa.select(Person.id, Person.morning_next_at))).all())
     assert nxt[world.people["sec0"].id] == sh(2026, 11, 12, 7, 30)
     assert nxt[world.people["sec3"].id] == sh(2026, 11, 12, 7, 45)
+
+
+def test_the_index_predicate_names_the_digest_roles():
+    from storage.models import DIGEST_WHO
+
+    for kind, roles in (("morning", digest.MORNING_ROLES), ("evening", digest.EVENING_ROLES)):
+        listed = DIGEST_WHO[kind].split("IN (", 1)[1].split(")", 1)[0]
+        assert sorted(r.strip(" '") for r in listed.split(",")) == sorted(roles)
