@@ -29,13 +29,17 @@ from storage import outbox
 from storage.models import DIGEST_WHO, Person
 from storage.readmodels.recipients import Recipient
 
-Kind = Literal["morning", "evening"]
+Kind = Literal["morning", "evening", "nudge"]
 
-_NEXT = {"morning": Person.morning_next_at, "evening": Person.evening_next_at}
+_NEXT = {
+    "morning": Person.morning_next_at,
+    "evening": Person.evening_next_at,
+    "nudge": Person.nudge_next_at,
+}
 _ID_CHUNK = 5000  # bound parameters per statement on SQLite
 SPAN = 5000  # person ids per chunk: the unit two schedulers split the work by
 # pg_try_advisory_xact_lock(class, chunk): the two-int4 form, apart from the inbox's bigint keys
-_LOCK_CLASS = {"morning": 0x64670001, "evening": 0x64670002}
+_LOCK_CLASS = {"morning": 0x64670001, "evening": 0x64670002, "nudge": 0x64670003}
 
 
 def _postgres(session: AsyncSession) -> bool:

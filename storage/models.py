@@ -71,6 +71,7 @@ DIGEST_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DIGEST_WHO = {
     "morning": "role IN ('secretary', 'team_member') AND active",
     "evening": "role IN ('county_staff') AND active",
+    "nudge": "role IN ('secretary', 'team_member') AND active",  # the month-end visit nudge
 }
 
 
@@ -107,6 +108,11 @@ class Person(Base):
         default=DIGEST_EPOCH, server_default="1970-01-01 00:00:00"
     )
     evening_next_at: Mapped[datetime] = mapped_column(
+        default=DIGEST_EPOCH, server_default="1970-01-01 00:00:00"
+    )
+    # the month-end visit nudge's: the next month's 25th once queued, an hour on when the
+    # person's village has nobody short (tasks.nudges)
+    nudge_next_at: Mapped[datetime] = mapped_column(
         default=DIGEST_EPOCH, server_default="1970-01-01 00:00:00"
     )
 

@@ -225,3 +225,47 @@ def test_the_index_predicate_names_the_digest_roles():
     for kind, roles in (("morning", digest.MORNING_ROLES), ("evening", digest.EVENING_ROLES)):
         listed = DIGEST_WHO[kind].split("IN (", 1)[1].split(")", 1)[0]
         assert sorted(r.strip(" '") for r in listed.split(",")) == sorted(roles)
+
+
+async def test_nudge_reads_each_cadre_once_a_month_or_hourly_while_nobody_is_short(
+    sessionmaker, clock, rules
+):
+    from tasks import nudges
+    from tests.factories import add_household
+
+    world = await make_world(sessionmaker, clock.now())
+    async with sessionmaker() as s, s.begin():
+        await add_household(s, world.villages[0].id, "H1", "王大", "监测户", clock.now())
+    scheduler = Scheduler(sessionmaker, clock, rules)
+
+    async def nudge_pending() -> int:
+        async with sessionmaker() as s:
+            return (await nudges.pending(s, clock.now(), rules)).count
+
+    clock.set(sh(2026, 11, 24, 10))
+    assert await nudge_pending() == 0
+    clock.set(sh(2026, 11, 25, 9, 1))
+    assert await nudge_pending() == 4
+    assert await scheduler.nudge_tick() == 1  # only village 0 has a household short
+    clock.advance(minutes=1)
+    assert await nudge_pending() == 0  # not every cadre each minute
+    # Village 1 falls short later: its secretary is nudged at the hourly look.
+    async with sessionmaker() as s, s.begin():
+        await add_household(s, world.villages[1].id, "H2", "李二", "监测户", clock.now())
+    assert await scheduler.nudge_tick() == 0
+    clock.set(sh(2026, 11, 25, 10, 2))
+    assert await nudge_pending() == 3
+    assert await scheduler.nudge_tick() == 1
+    clock.set(sh(2026, 11, 30, 23, 59))
+    assert await scheduler.nudge_tick() == 0
+    clock.set(sh(2026, 12, 25, 9, 0))
+    assert await scheduler.nudge_tick() == 2  # a new month
+    async with sessionmaker() as s:
+        keys = list(
+            await s.scalars(
+                sa.select(OutboxMessage.idempotency_key).where(
+                    OutboxMessage.idempotency_key.startswith("nudge:visits:")
+                )
+            )
+        )
+    assert sorted(k.rsplit(":", 1)[1] for k in keys) == ["2026-11", "2026-11", "2026-12", "2026-12"]

@@ -1,4 +1,4 @@
-"""people.morning_next_at / evening_next_at: when the digest job next looks at a person
+"""people.morning_next_at / evening_next_at / nudge_next_at: when the digest and nudge jobs next look at a person
 
 Revision ID: 0019
 Revises: 0017
@@ -18,6 +18,7 @@ EPOCH = '1970-01-01 00:00:00'
 WHO = {
     'morning': "role IN ('secretary', 'team_member') AND active",
     'evening': "role IN ('county_staff') AND active",
+    'nudge': "role IN ('secretary', 'team_member') AND active",
 }
 
 
@@ -31,6 +32,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column('evening_next_at', sa.DateTime(), nullable=False, server_default=EPOCH)
         )
+        batch.add_column(
+            sa.Column('nudge_next_at', sa.DateTime(), nullable=False, server_default=EPOCH)
+        )
     for kind, who in WHO.items():
         op.create_index(
             f'ix_people_{kind}_due',
@@ -42,8 +46,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index('ix_people_evening_due', table_name='people')
-    op.drop_index('ix_people_morning_due', table_name='people')
+    for kind in WHO:
+        op.drop_index(f'ix_people_{kind}_due', table_name='people')
     with op.batch_alter_table('people') as batch:
+        batch.drop_column('nudge_next_at')
         batch.drop_column('evening_next_at')
         batch.drop_column('morning_next_at')
