@@ -2,6 +2,7 @@
 
     python bench/tasks_bench.py                       # small, SQLite (CI)
     python bench/tasks_bench.py --full --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+    python bench/tasks_bench.py --million --reuse --database-url postgresql+asyncpg://...  # see bench/tasks_million.py
 
 Full size: 1,000 villages x 200 open tasks (200,000 assignments) and 10,000 people (a
 secretary and nine work-team members per village). On PostgreSQL a private database is
@@ -248,7 +249,31 @@ async def main() -> None:
     parser.add_argument(
         "--wecom-limits", action="store_true", help="deliver under WeCom's per-member windows"
     )
+    parser.add_argument(
+        "--million",
+        action="store_true",
+        help="1,000,000 people and assignments: digests by two schedulers, scans (PostgreSQL)",
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="--million: keep and reuse the seeded database"
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="--million: share of the size")
+    parser.add_argument("--repeats", type=int, default=20, help="--million: scan repeats")
+    parser.add_argument(
+        "--compare-old", action="store_true", help="--million: time the old tick's reads too"
+    )
     args = parser.parse_args()
+    if args.million:
+        from bench import tasks_million
+
+        await tasks_million.run(
+            args.database_url,
+            reuse=args.reuse,
+            scale=args.scale,
+            repeats=args.repeats,
+            compare=args.compare_old,
+        )
+        return
     villages, tasks, team, households = (1000, 200, 9, 20) if args.full else (20, 10, 4, 5)
     pg = args.database_url.startswith("postgresql")
     if pg:

@@ -64,8 +64,32 @@ class Region(Base):
     code: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
 
 
+# "Not looked at yet": a new person's digests are due for a look at once.
+DIGEST_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Who gets each digest (tasks.digest), as the predicate of its partial index: the morning
+# rush rewrites a million rows' morning time, and then touches only this index of the two.
+DIGEST_WHO = {
+    "morning": "role IN ('secretary', 'team_member') AND active",
+    "evening": "role IN ('county_staff') AND active",
+    "nudge": "role IN ('secretary', 'team_member') AND active",  # the month-end visit nudge
+}
+
+
 class Person(Base):
     __tablename__ = "people"
+    # The digest catch-up reads only people whose next digest time has come (tasks.digest),
+    # through these indexes, instead of every person's preferences each minute.
+    __table_args__ = (
+        *(
+            sa.Index(
+                f"ix_people_{kind}_due",
+                f"{kind}_next_at",
+                postgresql_where=sa.text(who),
+                sqlite_where=sa.text(who),
+            )
+            for kind, who in DIGEST_WHO.items()
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64))
@@ -77,6 +101,20 @@ class Person(Base):
     prefs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_channel: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime]
+    # When the digest job next needs to look at this person (UTC): their digest time on the
+    # day after the last one was queued, today's time when it has not come yet, tomorrow's
+    # start when it is off. Reset to DIGEST_EPOCH when their digest preferences change.
+    morning_next_at: Mapped[datetime] = mapped_column(
+        default=DIGEST_EPOCH, server_default="1970-01-01 00:00:00"
+    )
+    evening_next_at: Mapped[datetime] = mapped_column(
+        default=DIGEST_EPOCH, server_default="1970-01-01 00:00:00"
+    )
+    # the month-end visit nudge's: the next month's 25th once queued, an hour on when the
+    # person's village has nobody short (tasks.nudges)
+    nudge_next_at: Mapped[datetime] = mapped_column(
+        default=DIGEST_EPOCH, server_default="1970-01-01 00:00:00"
+    )
 
 
 class Identity(Base):

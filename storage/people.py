@@ -14,7 +14,7 @@ from core import privacy
 from core.roles import ROLE_LEVEL, ROLE_ZH, ROLES, VILLAGE_ROLES, Role
 from storage import regions as region_store
 from storage.conversations import State
-from storage.models import Conversation, Identity, Invite, Person, Region
+from storage.models import DIGEST_EPOCH, Conversation, Identity, Invite, Person, Region
 
 INVITE_TTL = timedelta(days=7)
 # last_seen_at is kept to this resolution, so most messages write nothing about identities.
@@ -230,6 +230,9 @@ async def set_prefs(session: AsyncSession, person_id: int, **changes: Any) -> di
         else:
             prefs[key] = value
     p.prefs = prefs
+    if any("digest" in key for key in changes):
+        # the digest job settled when to look at this person by the old hours: look again
+        p.morning_next_at = p.evening_next_at = DIGEST_EPOCH
     await session.flush()
     return prefs
 

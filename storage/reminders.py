@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,23 +58,49 @@ class OverdueVillage:
     village_name: str
 
 
+def _naive(column: Any) -> Any:
+    # read as stored (naive UTC) and made aware once per distinct value below: the rows of
+    # one task share their deadline and reminder time, and 5,000 rows' converters add up
+    return sa.type_coerce(column, sa.DateTime()).label(column.key)
+
+
 _COLUMNS = (
     Assignment.id,
     Assignment.assignee_id,
-    Assignment.deadline,
-    Assignment.remind_at,
-    Assignment.updated_at,
+    _naive(Assignment.deadline),
+    _naive(Assignment.remind_at),
+    _naive(Assignment.updated_at),
     Assignment.evidence,
     Assignment.task_id,
     Assignment.status,
 )
 
 
-def _row(r: sa.Row[Any]) -> ScanRow:
-    aid, assignee, deadline, remind_at, updated_at, evidence, task_id, status = r
-    return ScanRow(
-        aid, assignee, deadline, remind_at, updated_at, returns_in(evidence), task_id, status
-    )
+def _rows(result: Iterable[sa.Row[Any]]) -> list[ScanRow]:
+    aware: dict[datetime | None, datetime | None] = {None: None}
+
+    def utc(value: datetime | None) -> Any:
+        got = aware.get(value, _MISSING)
+        if got is _MISSING:
+            got = aware[value] = value.replace(tzinfo=UTC) if value is not None else None
+        return got
+
+    return [
+        ScanRow(
+            aid,
+            assignee,
+            utc(deadline),
+            utc(remind_at),
+            utc(updated_at),
+            returns_in(evidence),
+            task_id,
+            status,
+        )
+        for aid, assignee, deadline, remind_at, updated_at, evidence, task_id, status in result
+    ]
+
+
+_MISSING: Any = object()
 
 
 async def due(session: AsyncSession, now: datetime, limit: int) -> list[ScanRow]:
@@ -85,7 +111,7 @@ async def due(session: AsyncSession, now: datetime, limit: int) -> list[ScanRow]
         .order_by(Assignment.remind_at)
         .limit(limit)
     )
-    return [_row(r) for r in rows]
+    return _rows(rows)
 
 
 async def unscheduled(session: AsyncSession, limit: int) -> list[ScanRow]:
@@ -101,7 +127,7 @@ async def unscheduled(session: AsyncSession, limit: int) -> list[ScanRow]:
         )
         .limit(limit)
     )
-    return [_row(r) for r in rows]
+    return _rows(rows)
 
 
 async def tasks_by_id(session: AsyncSession, task_ids: Iterable[int]) -> dict[int, ScanTask]:

@@ -8,17 +8,25 @@ per township, overdue assignments per village, acknowledgement rate of today's b
 five villages with the lowest visit coverage, pending policy questions, undeliverable and dead
 messages.
 
-Catch-up design: a tick asks "whose digest for today is due and not yet queued?" (the
-person's hour has passed and the key ``core.keys.digest(kind, person, day)`` is absent), so a
-digest missed while the service was down goes out once when it is back, and two schedulers
-running at once queue each digest once (the key is unique). Queries run per batch of people
-or per county, never per person.
+Catch-up design: a tick asks "whose digest for today is due and not yet queued?", so a digest
+missed while the service was down goes out once when it is back. It does not read everyone's
+preferences each minute: each person carries when the job next needs to look at them
+(``people.morning_next_at`` / ``evening_next_at``: their hour tomorrow once today's is queued,
+their hour today while it has not come, tomorrow's start while the digest is off; reset when
+their digest settings change), and a tick reads only people whose time has come, through an
+index (``storage.digest_due``). The work goes in chunks of person ids, each one transaction;
+two schedulers at once split the chunks (an advisory lock per chunk on PostgreSQL) and the
+outbox key ``core.keys.digest(kind, person, day)`` is unique, so each digest is queued once.
+Queries run per chunk of people or per county, never per person.
+
+A changed default hour (``CUNBOT_MORNING_DIGEST``) moves later digests at once; moved earlier,
+it applies from the day after the people on the default were last queued.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -28,21 +36,23 @@ from core.channel import spread
 from core.deadlines import show
 from core.messages import Reply
 from core.numbers import task_ref
+from core.privacy import mask_pii
 from core.roles import Role
 from core.rules import Rules, parse_hhmm
 from core.statuses import AssignmentStatus, TaskKind
-from storage import outbox
+from storage import digest_due
 from storage.readmodels import coverage
 from storage.readmodels.county_day import CountyDay, Day, county_day
 from storage.readmodels.coverage import Coverage, HouseholdProgress
 from storage.readmodels.morning import MorningItem, morning_items
-from storage.readmodels.recipients import Recipient, absent_keys, active_with_roles
+from storage.readmodels.recipients import Recipient
 from storage.session import AsyncSession
 from tasks import digest_texts as T
 
 log = logging.getLogger(__name__)
 
 # Village work-team members visit households too, so they get the morning digest as well.
+# (storage.models.DIGEST_WHO says the same as the predicate of the index the ticks read.)
 MORNING_ROLES = (Role.SECRETARY, Role.TEAM_MEMBER)
 EVENING_ROLES = (Role.COUNTY_STAFF,)
 # A morning digest found due after this local time is stale; it is skipped for the day.
@@ -111,52 +121,143 @@ def _due_time(prefs: dict[str, Any], kind: str, default: time) -> time | None:
     return default
 
 
-async def _due_people(
-    session: AsyncSession,
-    kind: str,
-    roles: Collection[str],
-    default: time,
-    now: datetime,
-    rules: Rules,
+def _next_look(r: Recipient, kind: str, default: time, now: datetime, rules: Rules) -> Due:
+    """Is this person's digest due now, and when to look at them next: their hour tomorrow
+    once it is queued, their hour today when it has not come, tomorrow's start when off."""
+    today = rules.local(now).date()
+    at = _due_time(r.prefs, kind, default)
+    if at is None:
+        return Due(False, _local_instant(today + timedelta(days=1), time(0), rules))
+    if at > rules.local(now).time():
+        return Due(False, _local_instant(today, at, rules))
+    return Due(True, _local_instant(today + timedelta(days=1), at, rules))
+
+
+@dataclass(frozen=True)
+class Due:
+    now: bool
+    next_look: datetime
+
+
+def _local_instant(day: date, at: time, rules: Rules) -> datetime:
+    return datetime.combine(day, at, tzinfo=rules.timezone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The people whose next look has come, in id order: what one tick works through, in
+    chunks (each its own transaction in the scheduler). ``count`` sizes the spread window."""
+
+    kind: digest_due.Kind
+    ids: list[int]
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    def chunks(self) -> list[tuple[int, list[int]]]:
+        """The ids by chunk (``digest_due.SPAN`` ids each), in order: what one transaction
+        takes, and what a second scheduler at once skips while this one holds it."""
+        out: dict[int, list[int]] = {}
+        for pid in self.ids:
+            out.setdefault(pid // digest_due.SPAN, []).append(pid)
+        return list(out.items())
+
+
+async def pending(
+    session: AsyncSession, kind: digest_due.Kind, now: datetime, rules: Rules
+) -> Pending:
+    """Who the digest job must look at now (an index range: nobody on most minutes)."""
+    if kind == "morning" and rules.local(now).time() > MORNING_LAST:
+        return Pending(kind, [])  # stale for today; tomorrow's first tick looks again
+    return Pending(kind, await digest_due.due_ids(session, kind, now))
+
+
+async def _claim_due(
+    session: AsyncSession, kind: digest_due.Kind, ids: list[int], now: datetime, rules: Rules
 ) -> list[Recipient]:
-    today, _ = local_day(now, rules)
-    local_time = rules.local(now).time()
-    if kind == "morning" and local_time > MORNING_LAST:
-        return []
-    candidates = {}
-    for r in await active_with_roles(session, roles):
-        at = _due_time(r.prefs, kind, default)
-        if at is not None and at <= local_time:
-            candidates[keys.digest(kind, r.person_id, today)] = r
-    missing = await absent_keys(session, list(candidates))
-    return [r for key, r in candidates.items() if key in missing]
+    """Settle when each of this chunk's people is next looked at, and return those whose
+    digest is due now (the outbox key keeps one per person and day). Once the default hour
+    has come, the people who keep it are settled by one statement; the others are read with
+    their preferences."""
+    default = rules.morning_digest if kind == "morning" else rules.evening_digest
+    due: list[Recipient] = []
+    rest = ids
+    if default <= rules.local(now).time():
+        tomorrow = rules.local(now).date() + timedelta(days=1)
+        due = await digest_due.settle_default(
+            session, kind, ids, now, _local_instant(tomorrow, default, rules)
+        )
+        settled = {r.person_id for r in due}
+        rest = [pid for pid in ids if pid not in settled]
+    if not rest:
+        return due
+    moves: dict[datetime, list[int]] = defaultdict(list)
+    for r in await digest_due.claim(session, kind, rest, now):
+        look = _next_look(r, kind, default, now, rules)
+        moves[look.next_look].append(r.person_id)
+        if look.now:
+            due.append(r)
+    await digest_due.set_next(session, kind, moves)
+    return due
+
+
+async def enqueue_chunk(
+    session: AsyncSession, todo: Pending, chunk: tuple[int, list[int]], now: datetime, rules: Rules
+) -> int:
+    """Queue the due digests of one chunk of ``todo`` (one transaction); nothing when another
+    scheduler is working on that chunk now."""
+    number, ids = chunk
+    if not await digest_due.take_chunk(session, todo.kind, number):
+        return 0
+    due = await _claim_due(session, todo.kind, ids, now, rules)
+    if not due:
+        return 0
+    if todo.kind == "morning":
+        rows = await _morning_rows(session, due, todo.count, now, rules)
+    else:
+        rows = await _evening_rows(session, due, now, rules)
+    return await digest_due.enqueue(session, rows, now)
+
+
+async def enqueue_pending(
+    session: AsyncSession, kind: digest_due.Kind, now: datetime, rules: Rules
+) -> int:
+    todo = await pending(session, kind, now, rules)
+    return sum([await enqueue_chunk(session, todo, c, now, rules) for c in todo.chunks()])
 
 
 # --- morning -----------------------------------------------------------------------------
 
 
 async def enqueue_morning(session: AsyncSession, now: datetime, rules: Rules) -> int:
-    """Queue every village cadre's morning digest that is due today and not yet queued."""
-    due = await _due_people(session, "morning", MORNING_ROLES, rules.morning_digest, now, rules)
-    if not due:
-        return 0
+    """Queue every village cadre's morning digest that is due today and not yet queued (in
+    this one transaction; the scheduler commits chunk by chunk)."""
+    return await enqueue_pending(session, "morning", now, rules)
+
+
+async def _morning_rows(
+    session: AsyncSession, due: list[Recipient], count: int, now: datetime, rules: Rules
+) -> list[dict[str, Any]]:
     today, day = local_day(now, rules)
     until = day.end + timedelta(days=DUE_SOON_DAYS)
     items = await morning_items(session, [r.person_id for r in due], until)
     standing = await village_standing(session, sorted({r.region_id for r in due}), day.month, rules)
+    start = rules.after_quiet_hours(now)
+    text = MorningText(now, day, rules)
     rows_out = []
     for r in due:
-        body = morning_body(items.get(r.person_id, []), standing.get(r.region_id), now, day, rules)
+        body = text.body(items.get(r.person_id, []), standing.get(r.region_id))
         key = keys.digest("morning", r.person_id, today)
         rows_out.append(
             {
                 "recipient_id": r.person_id,
                 "body": body,
                 "idempotency_key": key,
-                "not_before": spread(key, len(due), rules.after_quiet_hours(now)),
+                "not_before": spread(key, count, start),
             }
         )
-    return await outbox.enqueue_many(session, rows_out, now)
+    return rows_out
 
 
 def _task_line(i: MorningItem, day: Day, rules: Rules) -> tuple[str, str]:
@@ -179,21 +280,85 @@ def _task_line(i: MorningItem, day: Day, rules: Rules) -> tuple[str, str]:
     return T.DUE_SOON, T.ITEM_DEADLINE.format(item=label, deadline=shown) + submit
 
 
-def _task_groups(items: list[MorningItem], day: Day, rules: Rules) -> list[tuple[str, list[str]]]:
-    groups: dict[str, list[str]] = {
-        head: [] for head in (T.DUE_TODAY, T.DUE_SOON, T.OVERDUE, T.RETURNED, T.NOTICES)
-    }
-    for i in items:
-        if i.kind == TaskKind.NOTICE and i.status != AssignmentStatus.PENDING:
-            continue  # a notice already acknowledged needs nothing more
-        head, line = _task_line(i, day, rules)
-        groups[head].append(line)
-    return list(groups.items())
+_GROUPS = (T.DUE_TODAY, T.DUE_SOON, T.OVERDUE, T.RETURNED, T.NOTICES)
+_MORNING_META = {"kind": "digest", "digest": "morning"}
 
 
-def _visit_lines(standing: VillageStanding | None) -> list[str]:
-    if standing is None:
-        return []
+class MorningText:
+    """Renders the morning digests of one tick. Each distinct line (an item's bullet, a group
+    head, a village's visit lines, the foot) is built and masked once, so a person's body is
+    a few list operations: at a million people the text is what costs. The text equals
+    ``Reply("\n".join(lines)).text`` because masking is line by line (no phone or ID pattern
+    spans a line break, and each looks only at digits on either side)."""
+
+    def __init__(self, now: datetime, day: Day, rules: Rules) -> None:
+        self.day, self.rules = day, rules
+        self.head = mask_pii(T.MORNING_HEAD.format(at=rules.local(now)))
+        self._lines: dict[tuple[Any, ...], str] = {}
+        self._items: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self._visits: dict[int, tuple[VillageStanding, list[str]]] = {}
+
+    def _line(self, *key: Any) -> str:
+        got = self._lines.get(key)
+        if got is None:
+            kind, *args = key
+            if kind == "head":
+                head, n = args
+                shown = T.SOON_HEAD if head == T.DUE_SOON else T.GROUP_HEAD
+                raw = shown.format(head=head, n=n, days=DUE_SOON_DAYS)
+            elif kind == "more":
+                raw = T.MORE.format(n=args[0])
+            elif kind == "foot":
+                raw = T.morning_foot(tasks_cut=args[0], households=args[1])
+            else:
+                raw = T.NOTHING_DUE
+            got = self._lines[key] = mask_pii(raw)
+        return got
+
+    def _item(self, i: MorningItem) -> tuple[str, str]:
+        key = (i.kind, i.number, i.title, i.status, i.deadline)
+        got = self._items.get(key)
+        if got is None:
+            head, line = _task_line(i, self.day, self.rules)
+            got = self._items[key] = (head, mask_pii(T.BULLET.format(item=line)))
+        return got
+
+    def _visit_lines(self, standing: VillageStanding | None) -> list[str]:
+        if standing is None:
+            return []
+        got = self._visits.get(id(standing))
+        if got is None:  # the standing is kept with its lines, so its id is not reused
+            got = self._visits[id(standing)] = (
+                standing,
+                [mask_pii(line) for line in _visit_lines(standing)],
+            )
+        return got[1]
+
+    def body(self, items: list[MorningItem], standing: VillageStanding | None) -> dict[str, Any]:
+        groups: dict[str, list[str]] = {head: [] for head in _GROUPS}
+        for i in items:
+            if i.kind == TaskKind.NOTICE and i.status != AssignmentStatus.PENDING:
+                continue  # a notice already acknowledged needs nothing more
+            head, bullet = self._item(i)
+            groups[head].append(bullet)
+        lines = [self.head]
+        listed = cut = False
+        for head, group in groups.items():
+            if group:
+                listed = True
+                cut = cut or len(group) > T.LIST_LIMIT
+                lines.append(self._line("head", head, len(group)))
+                lines += group[: T.LIST_LIMIT]
+                if len(group) > T.LIST_LIMIT:
+                    lines.append(self._line("more", len(group) - T.LIST_LIMIT))
+        lines += self._visit_lines(standing)
+        if not listed:
+            lines.insert(1, self._line("nothing"))
+        lines.append(self._line("foot", cut, bool(standing and standing.short)))
+        return {"text": "\n".join(lines), "meta": dict(_MORNING_META)}
+
+
+def _visit_lines(standing: VillageStanding) -> list[str]:
     c = standing.coverage
     if c.short:
         return [
@@ -210,20 +375,8 @@ def morning_body(
     day: Day,
     rules: Rules,
 ) -> dict[str, Any]:
-    lines = [T.MORNING_HEAD.format(at=rules.local(now))]
-    listed = cut = False
-    for head, group in _task_groups(items, day, rules):
-        if group:
-            listed = True
-            cut = cut or len(group) > T.LIST_LIMIT
-            head_line = T.SOON_HEAD if head == T.DUE_SOON else T.GROUP_HEAD
-            lines += [head_line.format(head=head, n=len(group), days=DUE_SOON_DAYS)]
-            lines += T.bullets(group)
-    lines += _visit_lines(standing)
-    if not listed:
-        lines.insert(1, T.NOTHING_DUE)
-    lines.append(T.morning_foot(tasks_cut=cut, households=bool(standing and standing.short)))
-    return Reply("\n".join(lines), meta={"kind": "digest", "digest": "morning"}).to_dict()
+    """One person's morning digest (``MorningText`` renders a tick's many at once)."""
+    return MorningText(now, day, rules).body(items, standing)
 
 
 # --- evening -----------------------------------------------------------------------------
@@ -290,9 +443,12 @@ def evening_body(day: CountyDay, now: datetime, rules: Rules) -> dict[str, Any]:
 
 async def enqueue_evening(session: AsyncSession, now: datetime, rules: Rules) -> int:
     """Queue each county staff member's evening digest (computed once per county)."""
-    due = await _due_people(session, "evening", EVENING_ROLES, rules.evening_digest, now, rules)
-    if not due:
-        return 0
+    return await enqueue_pending(session, "evening", now, rules)
+
+
+async def _evening_rows(
+    session: AsyncSession, due: list[Recipient], now: datetime, rules: Rules
+) -> list[dict[str, Any]]:
     today, day = local_day(now, rules)
     bodies: dict[int, dict[str, Any]] = {}
     rows = []
@@ -308,4 +464,4 @@ async def enqueue_evening(session: AsyncSession, now: datetime, rules: Rules) ->
                 "not_before": rules.after_quiet_hours(now),
             }
         )
-    return await outbox.enqueue_many(session, rows, now)
+    return rows

@@ -13,11 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.clock import Clock
 from core.rules import Rules
+from storage import digest_due
 from storage.session import AsyncSession, async_sessionmaker
 from tasks import digest, nudges, reminders
 
@@ -34,6 +37,12 @@ class TickResult:
     morning: int
     evening: int
     nudges: int
+
+
+async def _pending_digest(
+    kind: digest_due.Kind, session: AsyncSession, now: datetime, rules: Rules
+) -> digest.Pending:
+    return await digest.pending(session, kind, now, rules)
 
 
 class Scheduler:
@@ -74,20 +83,42 @@ class Scheduler:
         await self._job("reminders", go)
         return (result[0].reminders, result[0].escalations) if result else (0, 0)
 
+    async def _chunked(
+        self,
+        name: str,
+        pending: Callable[[AsyncSession, datetime, Rules], Awaitable[digest.Pending]],
+        chunk_job: Callable[..., Awaitable[int]],
+    ) -> int:
+        """Who is due (one index read), then chunk by chunk, each its own transaction: a
+        second scheduler at once takes the chunks this one does not hold."""
+        now = self.clock.now()
+        found: list[digest.Pending] = []
+
+        async def look(session: AsyncSession) -> int:
+            found.append(await pending(session, now, self.rules))
+            return 0
+
+        await self._job(name, look)
+        if not found:
+            return 0
+        todo = found[0]
+        total = 0
+        for chunk in todo.chunks():
+            job = partial(chunk_job, todo=todo, chunk=chunk, now=now, rules=self.rules)
+            total += await self._job(name, job)
+        return total
+
+    async def _digest_tick(self, kind: digest_due.Kind) -> int:
+        return await self._chunked(kind, partial(_pending_digest, kind), digest.enqueue_chunk)
+
     async def morning_tick(self) -> int:
-        return await self._job(
-            "morning", lambda s: digest.enqueue_morning(s, self.clock.now(), self.rules)
-        )
+        return await self._digest_tick("morning")
 
     async def evening_tick(self) -> int:
-        return await self._job(
-            "evening", lambda s: digest.enqueue_evening(s, self.clock.now(), self.rules)
-        )
+        return await self._digest_tick("evening")
 
     async def nudge_tick(self) -> int:
-        return await self._job(
-            "nudge", lambda s: nudges.enqueue_visit_nudges(s, self.clock.now(), self.rules)
-        )
+        return await self._chunked("nudge", nudges.pending, nudges.enqueue_chunk)
 
     async def tick(self) -> TickResult:
         """Everything that is due now (what each interval run does)."""

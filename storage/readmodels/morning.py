@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.statuses import OPEN, AssignmentStatus, TaskKind, TaskStatus
@@ -24,6 +25,14 @@ class MorningItem:
     kind: str  # a TaskKind
     title: str
     number: int  # the public number (core.numbers): how the line names the item
+
+
+def _assigned_to(session: AsyncSession, person_ids: list[int]) -> sa.ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":  # one array, not thousands of binds
+        return Assignment.assignee_id == sa.any_(
+            sa.bindparam("people", person_ids, type_=ARRAY(sa.BigInteger))
+        )
+    return Assignment.assignee_id.in_(person_ids)
 
 
 async def morning_items(
@@ -45,7 +54,7 @@ async def morning_items(
             )
             .join(Task, Task.id == Assignment.task_id)
             .where(
-                Assignment.assignee_id.in_(chunk),
+                _assigned_to(session, chunk),
                 Assignment.status.in_(OPEN),
                 Task.status == TaskStatus.ACTIVE,
                 sa.or_(

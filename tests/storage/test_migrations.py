@@ -359,3 +359,28 @@ async def test_problem_voice_link_goes_down_without_losing_the_voice(empty_engin
         linked = await conn.scalar(sa.text("SELECT problem_id FROM photos"))
     assert linked is None
     assert await _diff(empty_engine) == []
+
+
+async def test_people_get_a_first_digest_look_and_lose_it_going_down(empty_engine):
+    """0019 gives every person their next digest looks at 1970-01-01 (looked at by the next
+    tick, which queues nothing already queued today), with the partial indexes; it goes down
+    and up."""
+    await db.upgrade(empty_engine, "0017")
+    async with empty_engine.begin() as conn:
+        a = await _old_world(conn)
+    await db.upgrade(empty_engine, "0019")
+    async with empty_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.text("SELECT morning_next_at, evening_next_at FROM people WHERE id = :id"),
+                {"id": a["person"]},
+            )
+        ).one()
+        indexes = await conn.run_sync(lambda c: sa.inspect(c).get_indexes("people"))
+    assert [str(v)[:10] for v in row] == ["1970-01-01", "1970-01-01"]
+    assert {"ix_people_morning_due", "ix_people_evening_due"} <= {i["name"] for i in indexes}
+    await db.downgrade(empty_engine, "0017")
+    async with empty_engine.connect() as conn:
+        columns = await conn.run_sync(lambda c: sa.inspect(c).get_columns("people"))
+    assert "morning_next_at" not in {c["name"] for c in columns}
+    await db.upgrade(empty_engine)
