@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from bot.channels import texts
 from services import media
+from services.media_store import MediaStore
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class PhotoRefused(Exception):
 
 
 async def ingest_photo(
-    media_dir: Path,
+    store: MediaStore,
     download: Callable[[], Awaitable[bytes]],
     *,
     size: int | None = None,
@@ -50,8 +50,8 @@ async def ingest_photo(
         raise PhotoRefused(failed, 502) from exc
     try:
         if voice:
-            return await media.save_voice(media_dir, data, limit)
-        return await media.save_image(media_dir, data, limit)
+            return await media.save_voice(store, data, limit)
+        return await media.save_image(store, data, limit)
     except media.ImageRejected as exc:
         log.info("media rejected msg=%s: %s", message_id, exc.reason)
         raise PhotoRefused(exc.reason, 415) from exc

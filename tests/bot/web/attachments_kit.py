@@ -18,6 +18,8 @@ from PIL import Image
 from services import attachments
 from services import tasks as task_service
 from services.attachments import Received
+from services.media_store import MediaStore
+from services.media_store.local import LocalStore
 
 DOCX_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
@@ -75,10 +77,14 @@ def received(staging: Path, name: str, data: bytes) -> Received:
     return Received(name, path, len(data), hashlib.sha256(data).hexdigest())
 
 
-async def task_with_file(sm, facts, clock, rules, var_dir: Path, scope: dict) -> tuple[int, int]:
-    """A county task to ``scope`` with one PDF attachment: (task number, file id)."""
+async def task_with_file(
+    sm, facts, clock, rules, var_dir: Path, scope: dict, store: MediaStore | None = None
+) -> tuple[int, int]:
+    """A county task to ``scope`` with one PDF attachment: (task number, file id); the file
+    goes to ``store`` (default: the local folder var_dir/media)."""
     now = clock.now()
     rules = replace(rules, media_dir=var_dir / "media")
+    store = store or LocalStore(rules.media_dir)
     staging = var_dir / "uploads"
     batch = attachments.stage_sync(
         staging,
@@ -102,6 +108,7 @@ async def task_with_file(sm, facts, clock, rules, var_dir: Path, scope: dict) ->
             ),
             now=now,
             rules=rules,
+            media=store,
         )
         files = await attachments.of_task(s, made.task.id)
     return made.task.number, files[0].id
