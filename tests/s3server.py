@@ -119,6 +119,30 @@ class MediaBackend:
 
         return await asyncio.to_thread(listing)
 
+    async def read(self, media_dir: Path, key: str) -> bytes | None:
+        if self.name == "local":
+            path = media_dir / key
+            return await asyncio.to_thread(path.read_bytes) if path.is_file() else None
+
+        def get() -> bytes | None:
+            try:
+                got = _client(self.endpoint).get_object(Bucket=self.bucket, Key=f"{PREFIX}/{key}")
+            except Exception as exc:  # botocore's NoSuchKey
+                if "NoSuchKey" in repr(exc):
+                    return None
+                raise
+            return bytes(got["Body"].read())
+
+        return await asyncio.to_thread(get)
+
+    async def delete(self, media_dir: Path, key: str) -> None:
+        if self.name == "local":
+            (media_dir / key).unlink()
+            return
+        await asyncio.to_thread(
+            _client(self.endpoint).delete_object, Bucket=self.bucket, Key=f"{PREFIX}/{key}"
+        )
+
     async def content_type(self, key: str) -> str:
         got = await asyncio.to_thread(
             _client(self.endpoint).head_object, Bucket=self.bucket, Key=f"{PREFIX}/{key}"

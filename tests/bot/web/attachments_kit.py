@@ -78,10 +78,17 @@ def received(staging: Path, name: str, data: bytes) -> Received:
 
 
 async def task_with_file(
-    sm, facts, clock, rules, var_dir: Path, scope: dict, store: MediaStore | None = None
+    sm,
+    facts,
+    clock,
+    rules,
+    var_dir: Path,
+    scope: dict,
+    store: MediaStore | None = None,
+    pdf: bytes | None = None,
 ) -> tuple[int, int]:
-    """A county task to ``scope`` with one PDF attachment: (task number, file id); the file
-    goes to ``store`` (default: the local folder var_dir/media)."""
+    """A county task to ``scope`` with one PDF attachment (``pdf``, else a new one): (task
+    number, file id); the file goes to ``store`` (default: the local folder var_dir/media)."""
     now = clock.now()
     rules = replace(rules, media_dir=var_dir / "media")
     store = store or LocalStore(rules.media_dir)
@@ -90,7 +97,7 @@ async def task_with_file(
         staging,
         facts.world.people["county0"].id,
         "",
-        [received(staging, "填报说明.pdf", pdf_bytes((10, 20, 30)))],
+        [received(staging, "填报说明.pdf", pdf or pdf_bytes((10, 20, 30)))],
         now=now,
         limit=attachments.MAX_FILE_BYTES,
     )

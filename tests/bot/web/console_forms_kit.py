@@ -4,6 +4,7 @@ what the forms changed (tasks by title, an assignment, outbox rows by key)."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -31,12 +32,17 @@ async def outbox_states(sm, keys: list[str]) -> dict[str, str]:
         return dict(rows.all())
 
 
-async def submitted(sm, facts, clock, rules, media_dir) -> tuple[int, int, str, str]:
-    """A county task with 需要照片 handed in by 石门村 with a text and a photo: (number,
-    village id, photo path, thumbnail path)."""
+async def submitted(sm, facts, clock, rules, where) -> tuple[int, int, str, str]:
+    """A county task with 需要照片 handed in by 石门村 with a text and a photo (stored in
+    ``where``: a media folder or a media store): (number, village id, photo path, thumbnail
+    path)."""
     w = facts.world
     now = clock.now()
-    stored = media.save_image_sync(media_dir, photo_bytes((200, 30, 30)))
+    data = photo_bytes((200, 30, 30))
+    if isinstance(where, Path):
+        stored = media.save_image_sync(where, data)
+    else:
+        stored = await media.save_image(where, data)
     async with sm() as s, s.begin():
         made = await task_service.create_task(
             s,
