@@ -32,7 +32,7 @@ from pathlib import Path
 from core.errors import Invalid
 from services import attachment_texts as T
 from services import media
-from services.media_store import MediaStore
+from services.media_store import MediaStore, MediaUnavailable
 from storage import audit, task_files
 from storage.session import AsyncSession
 from storage.task_files import TaskFileDTO
@@ -322,7 +322,11 @@ async def attach(
     for staged in batch.files:
         kind = KINDS[staged.kind]
         rel = str(media.content_path(staged.sha256, kind.suffix))
-        await store.put_file(rel, batch.folder / staged.file, kind.mime)
+        try:
+            await store.put_file(rel, batch.folder / staged.file, kind.mime)
+        except MediaUnavailable as exc:
+            # The task is not made (the caller's transaction rolls back); the batch is kept.
+            raise Invalid(T.STORE_UNAVAILABLE, field="files") from exc
         row = await task_files.add(
             session,
             task_id,

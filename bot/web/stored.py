@@ -10,18 +10,22 @@ caller's scope check, from whichever media store the app has.
   ``CUNBOT_S3_PRESIGN_SECONDS`` (type and disposition signed into it). The browser then needs
   to reach the store's endpoint.
 
-None means there is no such file: the caller answers its own 404 (and audits it).
+None means there is no such file: the caller answers its own 404 (and audits it). A store
+that cannot be reached answers 503.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from aiohttp import web
 
-from services.media_store import MediaStore
+from services.media_store import MediaStore, MediaUnavailable
 from services.media_store.local import LocalStore
 from services.media_store.s3 import RangeNotSatisfiable, S3Store
+
+log = logging.getLogger(__name__)
 
 
 async def answer(
@@ -34,6 +38,20 @@ async def answer(
 ) -> web.StreamResponse | None:
     """``headers``: Cache-Control, Content-Disposition…; ``content_type`` overrides the
     stored one."""
+    try:
+        return await _answer(request, store, key, headers, content_type)
+    except MediaUnavailable as exc:
+        log.warning("media store unavailable key=%s: %s", key[:80], exc)
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": "5"}) from None
+
+
+async def _answer(
+    request: web.Request,
+    store: MediaStore,
+    key: str,
+    headers: Mapping[str, str],
+    content_type: str | None,
+) -> web.StreamResponse | None:
     extra = dict(headers)
     if content_type:
         extra["Content-Type"] = content_type

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from services.media_store.base import MediaStore, ObjectInfo, valid_key
+from services.media_store.base import MediaStore, MediaUnavailable, ObjectInfo, valid_key
 
-__all__ = ["MediaStore", "ObjectInfo", "valid_key"]
+__all__ = ["MediaStore", "MediaUnavailable", "ObjectInfo", "valid_key"]

@@ -29,6 +29,11 @@ def valid_key(key: str) -> bool:
     )
 
 
+class MediaUnavailable(OSError):
+    """The store could not be reached or refused the request (not: no such object). Callers
+    answer 503 / "try again", and WeCom's callback lets WeCom retry."""
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     size: int

@@ -19,10 +19,17 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from services.media_store.base import MediaStore, ObjectInfo, valid_key
+import aiohttp
+
+from services.media_store.base import MediaStore, MediaUnavailable, ObjectInfo, valid_key
 
 CHUNK = 64 * 1024
+_NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 _RANGE = re.compile(r"bytes=(\d+-\d*|-\d+)")
+
+
+class _Missing(Exception):
+    pass
 
 
 class RangeNotSatisfiable(Exception):
@@ -75,7 +82,10 @@ class ObjectStream:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         while True:
-            chunk = await self._body.read(CHUNK)
+            try:
+                chunk = await self._body.read(CHUNK)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise MediaUnavailable(f"s3 read: {exc!r}") from exc
             if not chunk:
                 return
             yield chunk
@@ -147,17 +157,31 @@ class S3Store(MediaStore):
     def _args(self, key: str) -> dict[str, str]:
         return {"Bucket": self.settings.location.bucket, "Key": self.object_name(key)}
 
-    async def head(self, key: str) -> ObjectInfo | None:
-        from botocore.exceptions import ClientError
+    async def _call(self, operation: str, **kwargs: Any) -> Any:
+        """One S3 request; a missing object is :class:`_Missing`, an unsatisfiable range
+        :class:`RangeNotSatisfiable` (size unknown: 0), anything else that goes wrong
+        :class:`MediaUnavailable`."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
+        try:
+            return await getattr(self._client, operation)(**kwargs)
+        except ClientError as exc:
+            code = _code(exc)
+            if code in _NOT_FOUND:
+                raise _Missing from exc
+            if code == "InvalidRange":
+                raise RangeNotSatisfiable(0) from exc
+            raise MediaUnavailable(f"s3 {operation}: {code}") from exc
+        except (BotoCoreError, aiohttp.ClientError, TimeoutError) as exc:
+            raise MediaUnavailable(f"s3 {operation}: {exc!r}") from exc
+
+    async def head(self, key: str) -> ObjectInfo | None:
         if not valid_key(key):
             return None
         try:
-            got = await self._client.head_object(**self._args(key))
-        except ClientError as exc:
-            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
+            got = await self._call("head_object", **self._args(key))
+        except _Missing:
+            return None
         return ObjectInfo(
             int(got["ContentLength"]),
             str(got.get("ContentType") or "application/octet-stream"),
@@ -170,34 +194,29 @@ class S3Store(MediaStore):
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> bool:
         if await self.exists(key):
             return False
-        await self._client.put_object(**self._args(key), Body=data, ContentType=content_type)
+        await self._call("put_object", **self._args(key), Body=data, ContentType=content_type)
         return True
 
     async def put_file(self, key: str, source: Path, content_type: str) -> bool:
         if await self.exists(key):
             return False
         data = await asyncio.to_thread(source.read_bytes)  # at most 20 MB (attachments)
-        await self._client.put_object(**self._args(key), Body=data, ContentType=content_type)
+        await self._call("put_object", **self._args(key), Body=data, ContentType=content_type)
         return True
 
     async def open(self, key: str, byte_range: str | None = None) -> ObjectStream | None:
         """A GET of the object (``byte_range``: an HTTP Range value, passed on when it is one
         simple range); None when there is no such object."""
-        from botocore.exceptions import ClientError
-
         if not valid_key(key):
             return None
         extra = {"Range": byte_range} if byte_range and _RANGE.fullmatch(byte_range) else {}
         try:
-            got = await self._client.get_object(**self._args(key), **extra)
-        except ClientError as exc:
-            code = _code(exc)
-            if code in ("404", "NoSuchKey", "NotFound"):
-                return None
-            if code == "InvalidRange":
-                info = await self.head(key)
-                raise RangeNotSatisfiable(info.size if info else 0) from exc
-            raise
+            got = await self._call("get_object", **self._args(key), **extra)
+        except _Missing:
+            return None
+        except RangeNotSatisfiable as bad:
+            info = await self.head(key)
+            raise RangeNotSatisfiable(info.size if info else 0) from bad
         partial = "ContentRange" in got and bool(extra)
         return ObjectStream(
             status=206 if partial else 200,
@@ -213,7 +232,7 @@ class S3Store(MediaStore):
         if stream is None:
             return None
         try:
-            return bytes(await stream._body.read())
+            return b"".join([chunk async for chunk in stream.chunks()])
         finally:
             stream.close()
 
@@ -228,16 +247,10 @@ class S3Store(MediaStore):
         if disposition:
             params["ResponseContentDisposition"] = disposition
         params["ResponseCacheControl"] = "private, no-store"
-        url = await self._client.generate_presigned_url(
-            "get_object", Params=params, ExpiresIn=self.settings.presign_seconds
+        url = await self._call(
+            "generate_presigned_url",
+            ClientMethod="get_object",
+            Params=params,
+            ExpiresIn=self.settings.presign_seconds,
         )
         return str(url)
-
-    async def keys(self) -> AsyncIterator[str]:
-        """Every key under the prefix (for the CLI's copy)."""
-        prefix = self.settings.location.prefix
-        paginator = self._client.get_paginator("list_objects_v2")
-        start = f"{prefix}/" if prefix else ""
-        async for page in paginator.paginate(Bucket=self.settings.location.bucket, Prefix=start):
-            for item in page.get("Contents", []):
-                yield str(item["Key"])[len(start) :]

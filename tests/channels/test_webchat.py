@@ -429,3 +429,27 @@ async def test_photos_of_another_village_are_not_served(
         refused = (await s.scalars(sa.select(Audit).where(Audit.action == "refused"))).all()
     assert [a.object for a in refused] == [theirs.path[:64], theirs.thumb_path[:64]]
     assert all(a.detail["reason"] == "forbidden" for a in refused)
+
+
+async def test_an_unreachable_media_store_asks_to_send_again_and_answers_503(
+    engine, database_url, tmp_path, clock, sessionmaker, world
+):
+    from bot.channels import texts as channel_texts
+    from tests.s3server import _free_port
+
+    down = {
+        "media_url": "s3://cunbot-media/x",
+        "s3_endpoint_url": f"http://127.0.0.1:{_free_port()}",
+        "s3_access_key_id": "k",
+        "s3_secret_access_key": "s",
+        "s3_region": "us-east-1",
+    }
+    async with webchat_server(database_url, tmp_path, clock, **down) as srv:
+        await srv.ready()
+        code = await invite_for(sessionmaker, clock, world.people["sec0"])
+        async with srv.client() as web:
+            await web.bind(code)
+            status, body = await web.upload(image_bytes("PNG"), "x.png")
+            assert status == 503 and body["text"] == channel_texts.PHOTO_DOWNLOAD_FAILED
+            frames = await web.send("我的信息")  # the chat goes on
+            assert frames[0]["type"] == "reply"

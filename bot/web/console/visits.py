@@ -32,6 +32,7 @@ from core.errors import NotFound
 from core.inputs import int_id
 from services import console, console_households, console_visits, media
 from services.console_auth import Current
+from services.media_store import MediaUnavailable
 from storage.people import PersonDTO
 from storage.session import AsyncSession
 
@@ -96,7 +97,10 @@ async def thumb(request: web.Request, signed: Current) -> web.StreamResponse:
     async with request.app[SESSIONMAKER]() as session:
         found = await console_visits.thumbnail_of(session, signed.person, photo_id)
     store = request.app[MEDIA]
-    key = await media.thumbnail(store, found.sha256, found.path)
+    try:
+        key = await media.thumbnail(store, found.sha256, found.path)
+    except MediaUnavailable:
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": "5"}) from None
     response = None
     if key is not None:
         response = await stored.answer(
