@@ -60,6 +60,9 @@ class CoreSettings(BaseSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: SecretStr | None = None
     s3_region: str = ""
+    # How the bucket is named in requests: "auto" (botocore's choice: path-style with a custom
+    # endpoint, as MinIO wants), "path", or "virtual" (bucket.host: Aliyun OSS, Tencent COS).
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     # Photos and attachments answered by a redirect to a short-lived signed link to the store
     # (after the same scope check), instead of streamed through this service.
     s3_presign: bool = False
@@ -246,6 +249,7 @@ class Config:
                 region=core.s3_region or None,
                 presign=core.s3_presign,
                 presign_seconds=core.s3_presign_seconds,
+                addressing_style=core.s3_addressing_style,
             )
         )
 

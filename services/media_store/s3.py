@@ -67,6 +67,7 @@ class S3Settings:
     region: str | None = None
     presign: bool = False
     presign_seconds: int = 300
+    addressing_style: str = "auto"  # "path", "virtual" or "auto" (botocore's choice)
 
 
 @dataclass
@@ -112,11 +113,12 @@ class S3Store(MediaStore):
 
         s = self.settings
         stack = AsyncExitStack()
-        # Path-style addressing: MinIO and local servers have no per-bucket host names; OSS
-        # and COS accept it too. Retries are botocore's standard mode (3 attempts).
+        # Addressing: "auto" lets botocore choose (path-style with a custom endpoint, which
+        # MinIO wants); Aliyun OSS and Tencent COS refuse path-style for new buckets and need
+        # "virtual" (bucket.host). Retries: botocore's standard mode (3 attempts).
         config = AioConfig(
             signature_version="s3v4",
-            s3={"addressing_style": "path"},
+            s3={"addressing_style": s.addressing_style},
             retries={"max_attempts": 3, "mode": "standard"},
             connect_timeout=10,
             read_timeout=60,

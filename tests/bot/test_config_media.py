@@ -47,3 +47,22 @@ def test_keys_that_could_leave_the_prefix_are_refused():
     for key in ("../x.jpg", "ab/../../x", "/ab/x.jpg", "ab//x.jpg", "ab\\x.jpg", ""):
         with pytest.raises(ValueError):
             store.object_name(key)
+
+
+@pytest.mark.parametrize(
+    ("style", "host"),
+    [("auto", "oss-cn-hangzhou.aliyuncs.com"), ("virtual", "b-1.oss-cn-hangzhou.aliyuncs.com")],
+)
+async def test_addressing_style_decides_where_the_bucket_goes_in_a_link(style, host):
+    config = load_config(
+        media_url="s3://b-1/p",
+        s3_endpoint_url="https://oss-cn-hangzhou.aliyuncs.com",
+        s3_access_key_id="k",
+        s3_secret_access_key="s",
+        s3_region="oss-cn-hangzhou",
+        s3_addressing_style=style,
+    )
+    async with config.media_store() as store:
+        url = await store.presigned_url("ab/x.jpg", content_type="image/jpeg")
+    path = "/p/ab/x.jpg" if style == "virtual" else "/b-1/p/ab/x.jpg"
+    assert url.startswith(f"https://{host}{path}?") and "Expires=300" in url
