@@ -233,8 +233,15 @@ async def save_image(
     most :data:`DECODE_CONCURRENCY` at once in this process)."""
     async with _gate():
         stored, thumb = await asyncio.to_thread(_prepare_image, data, max_bytes)
-    await store.put_bytes(stored.path, data, stored.mime)
-    await store.put_bytes(stored.thumb_path, thumb, "image/jpeg")
+    # Both at once (with object storage each is a HEAD and maybe a PUT); both finish before a
+    # failure of either is raised.
+    for outcome in await asyncio.gather(
+        store.put_bytes(stored.path, data, stored.mime),
+        store.put_bytes(stored.thumb_path, thumb, "image/jpeg"),
+        return_exceptions=True,
+    ):
+        if isinstance(outcome, BaseException):
+            raise outcome
     return stored
 
 

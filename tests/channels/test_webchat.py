@@ -47,6 +47,7 @@ async def world(sessionmaker, clock):
 @pytest.fixture
 async def server(engine, database_url, tmp_path, clock, media_backend):
     async with webchat_server(database_url, tmp_path, clock, **media_backend.core) as srv:
+        await srv.ready()  # a bind waits 15 s; the FAQ index may take longer on a busy box
         yield srv
 
 
