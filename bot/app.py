@@ -22,6 +22,7 @@ from bot.appkeys import (
     ENGINE,
     GATES,
     INBOUND,
+    MEDIA,
     RULES,
     SCHEDULER,
     SENDERS,
@@ -74,6 +75,7 @@ def create_app(
     app[SERVICES] = Services()
     app[BACKGROUND] = set()
     app[GATES] = ChannelGates()
+    app[MEDIA] = config.media_store()
     upgrade = db.is_sqlite(config.core.database_url) if auto_upgrade is None else auto_upgrade
 
     async def database(app: web.Application) -> AsyncIterator[None]:
@@ -100,7 +102,12 @@ def create_app(
         )
         yield
 
+    async def media(app: web.Application) -> AsyncIterator[None]:
+        async with app[MEDIA]:
+            yield
+
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(media)
     app.cleanup_ctx.append(conversation)
     app.cleanup_ctx.append(faq_index)
     app.cleanup_ctx.append(in_flight)

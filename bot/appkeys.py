@@ -17,6 +17,7 @@ from core.channel import Sender
 from core.clock import Clock
 from core.rules import Rules
 from handlers.context import Services
+from services.media_store import MediaStore
 from storage.session import AsyncEngine, async_sessionmaker
 from tasks.delivery import ChannelGates, Delivery
 from tasks.scheduler import Scheduler
@@ -34,3 +35,5 @@ DELIVERY = web.AppKey("delivery", Delivery)
 GATES = web.AppKey("gates", ChannelGates)
 BACKGROUND = web.AppKey("background", set[asyncio.Task[Any]])
 SCHEDULER = web.AppKey("scheduler", Scheduler)
+# Where photos, voice notes, thumbnails and task attachments are stored (opened by the app).
+MEDIA = web.AppKey("media", MediaStore)

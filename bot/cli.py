@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "bot.commands.tokens",
     "bot.commands.faq",
     "bot.commands.console",
+    "bot.commands.media",
 )
 
 

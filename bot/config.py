@@ -8,6 +8,7 @@ channel (``bot/channels/<name>/settings.py``, listed in ``bot.channels.registry`
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ from core.rules import (
     parse_hhmm,
     parse_quiet_hours,
 )
+from services.media_store import MediaStore
+from services.media_store.local import LocalStore
+from services.media_store.s3 import S3Location, S3Settings, S3Store
 
 S = TypeVar("S", bound=ChannelSettings)
 
@@ -49,6 +53,20 @@ class CoreSettings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     var_dir: Path = Path("./var")
     media_dir: Path = Path("./var/media")
+    # Media in S3-compatible object storage instead of media_dir: s3://bucket or
+    # s3://bucket/prefix (needs the s3 extra: pip install 'cunbot[s3]'). Empty: the folder.
+    media_url: str = ""
+    s3_endpoint_url: str = ""  # e.g. http://minio:9000, https://oss-cn-hangzhou.aliyuncs.com
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = ""
+    # How the bucket is named in requests: "auto" (botocore's choice: path-style with a custom
+    # endpoint, as MinIO wants), "path", or "virtual" (bucket.host: Aliyun OSS, Tencent COS).
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Photos and attachments answered by a redirect to a short-lived signed link to the store
+    # (after the same scope check), instead of streamed through this service.
+    s3_presign: bool = False
+    s3_presign_seconds: int = Field(300, ge=10, le=3600)
     secret_key: SecretStr | None = None
     # How long the signed photo links in an exported ledger stay valid.
     photo_link_hours: int = Field(72, ge=1, le=24 * 30)
@@ -121,6 +139,25 @@ class CoreSettings(BaseSettings):
             or "}" in bare
         ):
             raise ValueError("must be an http(s) URL with {z}, {x} and {y} (and no other {…})")
+        return value
+
+    @field_validator("media_url")
+    @classmethod
+    def _media_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            S3Location.parse(value)
+            if importlib.util.find_spec("aiobotocore") is None:
+                raise ValueError("s3:// needs the s3 extra (pip install 'cunbot[s3]')")
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("must be an http(s) URL, e.g. http://127.0.0.1:9000")
         return value
 
     @field_validator("database_url")
@@ -196,6 +233,25 @@ class Config:
     @property
     def public_url(self) -> str:
         return self.core.public_url.rstrip("/") or f"http://{self.core.host}:{self.core.port}"
+
+    def media_store(self) -> MediaStore:
+        """Where media lives (not opened yet: ``async with`` it)."""
+        core = self.core
+        if not core.media_url:
+            return LocalStore(core.media_dir)
+        secret = core.s3_secret_access_key
+        return S3Store(
+            S3Settings(
+                S3Location.parse(core.media_url),
+                endpoint_url=core.s3_endpoint_url or None,
+                access_key_id=core.s3_access_key_id or None,
+                secret_access_key=secret.get_secret_value() if secret else None,
+                region=core.s3_region or None,
+                presign=core.s3_presign,
+                presign_seconds=core.s3_presign_seconds,
+                addressing_style=core.s3_addressing_style,
+            )
+        )
 
     def secret_key(self) -> bytes:
         """The web-session signing key: from the environment, else generated once under var/."""

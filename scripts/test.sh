@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the project with its test dependencies into .venv and run the whole test suite.
+# Install the project with its test dependencies and the s3 extra (the object-storage tests)
+# into .venv and run the whole test suite.
 # Extra arguments go to pytest. Set CUNBOT_TEST_DATABASE_URL to run on PostgreSQL as well.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,s3]'
 # The browser test drives Debian's Chromium (never a downloaded browser build).
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing Debian's chromium for the browser test..." >&2

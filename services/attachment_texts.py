@@ -10,6 +10,9 @@ WRONG_TYPE = (
 )
 TOO_MANY = "附件最多 {n} 个，请删减后再上传。"
 FORM_TOO_BIG = "上传的内容太多了：附件最多 {n} 个、每个最多 {limit}。"
+STORE_UNAVAILABLE = (
+    "附件暂时保存不了（文件存储连接不上），填写的内容和附件都还在，请稍后再点一次发送。"
+)
 EXPIRED = "上传的附件已过期（保留 {hours} 小时），请重新上传。"
 NOT_MULTIPART = "上传格式不对，请在表单里选择文件后提交。"
 

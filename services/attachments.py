@@ -32,6 +32,7 @@ from pathlib import Path
 from core.errors import Invalid
 from services import attachment_texts as T
 from services import media
+from services.media_store import MediaStore, MediaUnavailable
 from storage import audit, task_files
 from storage.session import AsyncSession
 from storage.task_files import TaskFileDTO
@@ -307,25 +308,25 @@ async def sweep(staging_dir: Path, now: datetime) -> int:
 # --- attaching and downloading ------------------------------------------------------------
 
 
-def _store(media_dir: Path, folder: Path, staged: Staged) -> str:
-    rel = media.content_path(staged.sha256, KINDS[staged.kind].suffix)
-    media.put_file(media_dir, rel, folder / staged.file)
-    return str(rel)
-
-
 async def attach(
     session: AsyncSession,
     task_id: int,
     batch: Batch,
     *,
-    media_dir: Path,
+    store: MediaStore,
     person_id: int,
     now: datetime,
 ) -> list[TaskFileDTO]:
     """Store the batch's files in the media store and link them to the task (audited)."""
     out = []
     for staged in batch.files:
-        rel = await asyncio.to_thread(_store, media_dir, batch.folder, staged)
+        kind = KINDS[staged.kind]
+        rel = str(media.content_path(staged.sha256, kind.suffix))
+        try:
+            await store.put_file(rel, batch.folder / staged.file, kind.mime)
+        except MediaUnavailable as exc:
+            # The task is not made (the caller's transaction rolls back); the batch is kept.
+            raise Invalid(T.STORE_UNAVAILABLE, field="files") from exc
         row = await task_files.add(
             session,
             task_id,
@@ -360,8 +361,3 @@ async def for_download(session: AsyncSession, person_id: int, file_id: int) -> T
     if row is None or not await task_files.may_download(session, person_id, row.task_id):
         return None
     return row
-
-
-async def locate(media_dir: Path, rel: str) -> Path | None:
-    """The stored bytes of an attachment (services.media.locate, in a worker thread)."""
-    return await asyncio.to_thread(media.locate, media_dir, rel)

@@ -1,11 +1,13 @@
-"""Photos on disk, addressed by SHA-256: the same photo sent twice is stored once.
+"""Photos and voice notes, addressed by SHA-256: the same photo sent twice is stored once.
 
 Image work (Pillow), not database storage: the channels store what people send
 (``bot.channels.ingest``), the visit flow reads the EXIF time back (:func:`exif_local_to_utc`)
 and the console's gallery asks for thumbnails (:func:`thumbnail`, made once, kept by SHA-256).
 
 Validation looks at the bytes (magic number, then a full decode by Pillow), never the file
-name. All image work runs in a worker thread, off the event loop.
+name. All image work runs in a worker thread, off the event loop. The bytes go to the media
+store (services.media_store: the local folder, or S3-compatible object storage); the ``*_sync``
+functions and :func:`put_bytes`, :func:`put_file`, :func:`locate` are the local folder's own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
+
+from services.media_store.base import MediaStore
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 # Decoding costs 3-4 bytes a pixel (and a thumbnail copy): 40 megapixels is ~160 MB at worst,
@@ -112,7 +116,8 @@ def _decode(data: bytes) -> tuple[io.BytesIO, int, int, str | None]:
     return buf, width, height, taken
 
 
-def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> StoredImage:
+def _prepare_image(data: bytes, max_bytes: int) -> tuple[StoredImage, bytes]:
+    """Check and decode the photo: what will be stored, and its JPEG thumbnail's bytes."""
     if len(data) > max_bytes:
         raise ImageRejected(
             f"图片太大（{len(data) // 1024 // 1024} MB），请发送 {max_bytes // 1024 // 1024} MB 以内的照片。"
@@ -124,9 +129,16 @@ def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYT
     digest = hashlib.sha256(data).hexdigest()
     rel = content_path(digest, _EXT[mime])
     thumb_rel = thumb_path(digest)
-    put_bytes(media_dir, rel, data)
-    put_bytes(media_dir, thumb_rel, buf.getvalue())
-    return StoredImage(digest, str(rel), str(thumb_rel), mime, len(data), width, height, taken)
+    stored = StoredImage(digest, str(rel), str(thumb_rel), mime, len(data), width, height, taken)
+    return stored, buf.getvalue()
+
+
+def save_image_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> StoredImage:
+    """:func:`save_image` into a local media folder, in the calling thread."""
+    stored, thumb = _prepare_image(data, max_bytes)
+    put_bytes(media_dir, Path(stored.path), data)
+    put_bytes(media_dir, Path(stored.thumb_path), thumb)
+    return stored
 
 
 def _checked_decode(data: bytes) -> tuple[io.BytesIO, int, int, str | None]:
@@ -145,34 +157,35 @@ def thumb_path(sha256: str) -> Path:
     return content_path(sha256, ".thumb.jpg")
 
 
-def thumbnail_sync(media_dir: Path, sha256: str, rel: str) -> Path | None:
-    """The photo's thumbnail file, made from the stored photo the first time it is asked for
-    (photos stored before thumbnails, or whose thumbnail was removed) and kept by SHA-256;
-    None when the photo's file is missing or unreadable."""
-    if not _SHA256.fullmatch(sha256):
-        return None
-    base = media_dir.resolve()
-    target = base / thumb_path(sha256)
-    if target.is_file():
-        return target
-    source = locate(base, rel)
-    if source is None:
-        return None
+def _thumb_bytes(data: bytes) -> bytes | None:
     try:
-        buf = _checked_decode(source.read_bytes())[0]
+        return _checked_decode(data)[0].getvalue()
     except ImageRejected:
         return None
-    put_bytes(base, thumb_path(sha256), buf.getvalue())
-    return target
 
 
-async def thumbnail(media_dir: Path, sha256: str, rel: str) -> Path | None:
-    """:func:`thumbnail_sync` in a worker thread, under the decode gate."""
+async def thumbnail(store: MediaStore, sha256: str, rel: str) -> str | None:
+    """The key of the photo's JPEG thumbnail, made from the stored photo the first time it is
+    asked for (photos stored before thumbnails, or whose thumbnail was removed) and kept by
+    SHA-256; None when the photo is missing or unreadable. The decode runs in a worker
+    thread, under the decode gate."""
+    if not _SHA256.fullmatch(sha256):
+        return None
+    key = str(thumb_path(sha256))
+    if await store.exists(key):
+        return key
+    data = await store.read(rel)
+    if data is None:
+        return None
     async with _gate():
-        return await asyncio.to_thread(thumbnail_sync, media_dir, sha256, rel)
+        thumb = await asyncio.to_thread(_thumb_bytes, data)
+    if thumb is None:
+        return None
+    await store.put_bytes(key, thumb, "image/jpeg")
+    return key
 
 
-# --- the media store: every stored file (photos, task attachments) goes through these -----
+# --- the local media folder (services.media_store.local) -----------------------------------
 
 
 def content_path(digest: str, suffix: str) -> Path:
@@ -180,27 +193,30 @@ def content_path(digest: str, suffix: str) -> Path:
     return Path(digest[:2]) / (digest + suffix)
 
 
-def put_bytes(media_dir: Path, rel: Path, data: bytes) -> None:
-    """Store ``data`` at ``rel`` once (content-addressed paths never change their bytes)."""
+def put_bytes(media_dir: Path, rel: Path, data: bytes) -> bool:
+    """Store ``data`` at ``rel`` once (content-addressed paths never change their bytes);
+    True when it was written."""
     target = media_dir / rel
     if target.exists():
-        return
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, target)  # atomic: a reader never sees half a file
+    return True
 
 
-def put_file(media_dir: Path, rel: Path, source: Path) -> None:
+def put_file(media_dir: Path, rel: Path, source: Path) -> bool:
     """Move the file at ``source`` (on the same disk, e.g. an upload staged under var/) to
     ``rel``, once; when ``rel`` is already stored the source is left where it is."""
     target = media_dir / rel
     if target.exists():
-        return
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
     shutil.copyfile(source, tmp)
     os.replace(tmp, target)
+    return True
 
 
 def locate(media_dir: Path, rel: str) -> Path | None:
@@ -210,11 +226,23 @@ def locate(media_dir: Path, rel: str) -> Path | None:
     return target if target.is_relative_to(base) and target.is_file() else None
 
 
-async def save_image(media_dir: Path, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> StoredImage:
-    """Validate and store an uploaded photo (in a worker thread, at most
-    :data:`DECODE_CONCURRENCY` at once in this process)."""
+async def save_image(
+    store: MediaStore, data: bytes, max_bytes: int = MAX_IMAGE_BYTES
+) -> StoredImage:
+    """Validate and store an uploaded photo and its thumbnail (decoded in a worker thread, at
+    most :data:`DECODE_CONCURRENCY` at once in this process)."""
     async with _gate():
-        return await asyncio.to_thread(save_image_sync, media_dir, data, max_bytes)
+        stored, thumb = await asyncio.to_thread(_prepare_image, data, max_bytes)
+    # Both at once (with object storage each is a HEAD and maybe a PUT); both finish before a
+    # failure of either is raised.
+    for outcome in await asyncio.gather(
+        store.put_bytes(stored.path, data, stored.mime),
+        store.put_bytes(stored.thumb_path, thumb, "image/jpeg"),
+        return_exceptions=True,
+    ):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return stored
 
 
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
@@ -272,8 +300,7 @@ def sniff_audio(data: bytes) -> str | None:
     return None
 
 
-def save_voice_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_VOICE_BYTES) -> StoredImage:
-    """Check and store a voice note; a :class:`StoredImage` of kind voice (no thumbnail)."""
+def _check_voice(data: bytes, max_bytes: int) -> StoredImage:
     if len(data) > max_bytes:
         raise ImageRejected(VOICE_TOO_BIG.format(mb=max_bytes // 1024 // 1024))
     mime = sniff_audio(data)
@@ -281,9 +308,20 @@ def save_voice_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_VOICE_BYT
         raise ImageRejected(NOT_VOICE)
     digest = hashlib.sha256(data).hexdigest()
     rel = content_path(digest, VOICE_EXT[mime])
-    put_bytes(media_dir, rel, data)
     return StoredImage(digest, str(rel), "", mime, len(data), 0, 0, None, kind="voice")
 
 
-async def save_voice(media_dir: Path, data: bytes, max_bytes: int = MAX_VOICE_BYTES) -> StoredImage:
-    return await asyncio.to_thread(save_voice_sync, media_dir, data, max_bytes)
+def save_voice_sync(media_dir: Path, data: bytes, max_bytes: int = MAX_VOICE_BYTES) -> StoredImage:
+    """:func:`save_voice` into a local media folder, in the calling thread."""
+    stored = _check_voice(data, max_bytes)
+    put_bytes(media_dir, Path(stored.path), data)
+    return stored
+
+
+async def save_voice(
+    store: MediaStore, data: bytes, max_bytes: int = MAX_VOICE_BYTES
+) -> StoredImage:
+    """Check and store a voice note; a :class:`StoredImage` of kind voice (no thumbnail)."""
+    stored = await asyncio.to_thread(_check_voice, data, max_bytes)
+    await store.put_bytes(stored.path, data, stored.mime)
+    return stored

@@ -25,6 +25,7 @@ from core.statuses import TaskKind
 from services import scope
 from services import task_texts as T
 from services.attachments import Batch, attach
+from services.media_store import MediaStore
 from services.task_pushes import publish
 from services.task_scope import resolve_scope
 from storage import audit, regions, task_queries, task_rows
@@ -177,9 +178,11 @@ async def create_task(
     now: datetime,
     rules: Rules,
     via: str | None = None,
+    media: MediaStore | None = None,
 ) -> Created:
     """Send a task or notice to the villages of ``draft.scope`` (see the module docstring).
-    ``via`` names the entry point in the audit row (``"api"``)."""
+    ``via`` names the entry point in the audit row (``"api"``); ``media``: where the draft's
+    attachments are stored (needed when it has any)."""
     require_dispatcher(me)
     check_draft(draft)
     county_id = await county_id_of(session, me)
@@ -205,8 +208,10 @@ async def create_task(
     )
     files = []
     if draft.attachments is not None:
+        if media is None:
+            raise ValueError("a draft with attachments needs the media store")
         files = await attach(
-            session, task.id, draft.attachments, media_dir=rules.media_dir, person_id=me.id, now=now
+            session, task.id, draft.attachments, store=media, person_id=me.id, now=now
         )
     await publish(session, task, items, now, rules, files)
     detail: dict[str, Any] = {"villages": len(items), "kind": task.kind}

@@ -28,6 +28,7 @@ from core.rules import Rules
 from storage import db
 from storage.models import Base
 from tests import pgbouncer
+from tests.s3server import media_backend, s3_endpoint  # noqa: F401 (fixtures)
 
 # Fuzz tests (hypothesis): small and derandomized in CI; HYPOTHESIS_PROFILE=deep for a long run.
 _FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}

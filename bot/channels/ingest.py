@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from bot.channels import texts
 from services import media
+from services.media_store import MediaStore, MediaUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +23,12 @@ class PhotoRefused(Exception):
     def __init__(self, text: str, status: int) -> None:
         super().__init__(text)
         self.text = text
-        self.status = status  # 413 too big, 415 not an image we accept, 502 download failed
+        # 413 too big, 415 not an image we accept, 502 download failed, 503 store unavailable
+        self.status = status
 
 
 async def ingest_photo(
-    media_dir: Path,
+    store: MediaStore,
     download: Callable[[], Awaitable[bytes]],
     *,
     size: int | None = None,
@@ -50,8 +51,13 @@ async def ingest_photo(
         raise PhotoRefused(failed, 502) from exc
     try:
         if voice:
-            return await media.save_voice(media_dir, data, limit)
-        return await media.save_image(media_dir, data, limit)
+            return await media.save_voice(store, data, limit)
+        return await media.save_image(store, data, limit)
     except media.ImageRejected as exc:
         log.info("media rejected msg=%s: %s", message_id, exc.reason)
         raise PhotoRefused(exc.reason, 415) from exc
+    except MediaUnavailable as exc:
+        # The person is told to send it again; nothing was recorded for the message.
+        log.warning("media store unavailable msg=%s: %s", message_id, exc)
+        failed = texts.VOICE_DOWNLOAD_FAILED if voice else texts.PHOTO_DOWNLOAD_FAILED
+        raise PhotoRefused(failed, 503) from exc

@@ -18,8 +18,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.appkeys import CLOCK, CONFIG, RULES, SESSIONMAKER
+from bot.appkeys import CLOCK, MEDIA, RULES, SESSIONMAKER
 from bot.channels.webchat.channel import HUB
+from bot.web import stored
 from bot.web.console.render import signed_in
 from core.inputs import int_id
 from services import attachment_links, attachments, audit_refusals
@@ -70,21 +71,20 @@ async def download(request: web.Request) -> web.StreamResponse:
     person_id, via = await _viewer(request, file_id)
     async with request.app[SESSIONMAKER]() as session:
         row = await attachments.for_download(session, person_id, file_id)
-    target = None
+    response = None
     if row is not None:
-        target = await attachments.locate(request.app[CONFIG].core.media_dir, row.path)
-    if row is None or target is None:
+        disposition = f"attachment; filename*=UTF-8''{quote(row.name)}"
+        response = await stored.answer(
+            request,
+            request.app[MEDIA],
+            row.path,
+            headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
+            content_type=row.mime,
+        )
+    if response is None:
         await _refuse(request, person_id, "not_found", via)
         raise web.HTTPNotFound(text=T.DOWNLOAD_NOT_FOUND, content_type="text/plain")
-    disposition = f"attachment; filename*=UTF-8''{quote(row.name)}"
-    return web.FileResponse(
-        target,
-        headers={
-            "Content-Type": row.mime,
-            "Content-Disposition": disposition,
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return response
 
 
 def setup(app: web.Application) -> None:

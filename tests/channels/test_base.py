@@ -18,6 +18,7 @@ from bot.channels.split import split_bytes, split_chars, too_long
 from bot.config import ConfigError, load_config
 from bot.logs import JsonFormatter
 from core.messages import MAX_TEXT
+from services.media_store.local import LocalStore
 from tests.fakes.harness import jpeg_bytes
 
 
@@ -98,7 +99,7 @@ async def test_photo_ingest_refuses_an_announced_oversize_photo_without_download
         return jpeg_bytes()
 
     with pytest.raises(PhotoRefused) as refused:
-        await ingest_photo(tmp_path, download, size=11 * 1024 * 1024)
+        await ingest_photo(LocalStore(tmp_path), download, size=11 * 1024 * 1024)
     assert refused.value.text == texts.PHOTO_TOO_BIG and refused.value.status == 413
     assert calls == []
 
@@ -110,10 +111,10 @@ async def test_photo_ingest_maps_listed_download_errors_to_a_notice_and_lets_oth
         raise ConnectionError("reset")
 
     with pytest.raises(PhotoRefused) as refused:
-        await ingest_photo(tmp_path, broken, notice_on=(ConnectionError,))
+        await ingest_photo(LocalStore(tmp_path), broken, notice_on=(ConnectionError,))
     assert refused.value.text == texts.PHOTO_DOWNLOAD_FAILED
     with pytest.raises(ConnectionError):  # WeCom: the callback answers 503 and is retried
-        await ingest_photo(tmp_path, broken)
+        await ingest_photo(LocalStore(tmp_path), broken)
 
 
 async def test_photo_ingest_stores_a_real_photo_and_refuses_other_bytes(tmp_path):
@@ -123,10 +124,10 @@ async def test_photo_ingest_stores_a_real_photo_and_refuses_other_bytes(tmp_path
     async def not_a_photo() -> bytes:
         return b"GIF89a not accepted"
 
-    stored = await ingest_photo(tmp_path, photo)
+    stored = await ingest_photo(LocalStore(tmp_path), photo)
     assert (tmp_path / stored.path).is_file() and stored.mime == "image/jpeg"
     with pytest.raises(PhotoRefused) as refused:
-        await ingest_photo(tmp_path, not_a_photo)
+        await ingest_photo(LocalStore(tmp_path), not_a_photo)
     assert refused.value.status == 415 and "JPG" in refused.value.text
 
 

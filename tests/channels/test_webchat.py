@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from aiohttp import WSCloseCode
 from PIL import Image
 
-from bot.appkeys import BACKGROUND, CONFIG, INBOUND, SENDERS
+from bot.appkeys import BACKGROUND, INBOUND, MEDIA, SENDERS
 from bot.channels.webchat.channel import COOKIE, HUB, TEXTS
 from handlers import texts, visit_texts
 from storage import outbox, people
@@ -45,8 +45,9 @@ async def world(sessionmaker, clock):
 
 
 @pytest.fixture
-async def server(engine, database_url, tmp_path, clock):
-    async with webchat_server(database_url, tmp_path, clock) as srv:
+async def server(engine, database_url, tmp_path, clock, media_backend):
+    async with webchat_server(database_url, tmp_path, clock, **media_backend.core) as srv:
+        await srv.ready()  # a bind waits 15 s; the FAQ index may take longer on a busy box
         yield srv
 
 
@@ -120,13 +121,19 @@ async def test_resent_frame_id_is_handled_once(bound):
     assert [m["text"] for m in history["messages"]].count("我的信息") == 1
 
 
+@pytest.mark.parametrize("media_backend", ["local", "s3", "s3-presign"], indirect=True)
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
-async def test_photo_upload_is_stored_answered_and_served_to_bound_browser(
-    server, bound, tmp_path, fmt
+async def test_photo_upload_is_stored_once_answered_and_served_to_bound_browser(
+    server, bound, tmp_path, fmt, media_backend
 ):
     data = image_bytes(fmt)
     status, body = await bound.upload(data, "x.bin")
     assert status == 200 and body["ok"] is True
+    photo_key, thumb_key = body["image"].removeprefix("/media/"), body["thumb"][len("/media/") :]
+    assert await media_backend.keys(tmp_path / "var" / "media") == sorted([photo_key, thumb_key])
+    if media_backend.name != "local":
+        assert await media_backend.content_type(photo_key) == f"image/{fmt.lower()}"
+        assert await media_backend.content_type(thumb_key) == "image/jpeg"
     # The visits feature keeps a photo sent outside any flow (no households here to offer).
     assert body["frames"][0]["text"] == visit_texts.PHOTO_WHICH_NONE
     # The same answer also went over the open socket.
@@ -136,6 +143,18 @@ async def test_photo_upload_is_stored_answered_and_served_to_bound_browser(
     assert status == 200 and served == data
     status, thumb = await bound.get(body["thumb"])
     assert status == 200 and thumb[:3] == b"\xff\xd8\xff"
+    async with bound.http.get(server.url(body["image"]), allow_redirects=False) as resp:
+        if media_backend.name == "s3-presign":  # a short-lived link straight to the store
+            assert resp.status == 302 and resp.headers["Location"].startswith(
+                media_backend.endpoint
+            )
+            assert "Expires=300" in resp.headers["Location"]
+        else:
+            assert resp.status == 200 and resp.content_type == f"image/{fmt.lower()}"
+    # The same bytes again (another message): still one object each.
+    status, again = await bound.upload(data, "y.bin")
+    assert status == 200 and again["image"] == body["image"]
+    assert await media_backend.keys(tmp_path / "var" / "media") == sorted([photo_key, thumb_key])
     history = await bound.reconnect()
     assert history["messages"][-2]["image"] == body["image"]
     async with server.client() as stranger:
@@ -329,7 +348,8 @@ async def test_shutdown_lets_an_in_flight_message_finish(
     assert "我的信息" in texts_said
 
 
-async def test_media_paths_cannot_leave_the_media_directory(bound, tmp_path):
+@pytest.mark.parametrize("media_backend", ["local", "s3"], indirect=True)
+async def test_media_paths_cannot_leave_the_media_directory(bound, tmp_path, media_backend):
     (tmp_path / "var").mkdir(exist_ok=True)
     (tmp_path / "var" / "outside.txt").write_text("not for browsers")
     (tmp_path / "var" / "media").mkdir(exist_ok=True)
@@ -352,15 +372,18 @@ async def test_history_shows_only_the_newest_fifty_messages(bound, sessionmaker,
     assert history["messages"][-1]["text"] == "通知59"
 
 
-async def test_photos_of_another_village_are_not_served(bound, server, sessionmaker, clock, world):
+@pytest.mark.parametrize("media_backend", ["local", "s3"], indirect=True)
+async def test_photos_of_another_village_are_not_served(
+    bound, server, sessionmaker, clock, world, media_backend
+):
     """sec0 sees its own upload; a visit photo from sec1's village is refused."""
-    from services.media import save_image_sync
+    from services.media import save_image
     from storage.models import Photo, Visit
     from tests.factories import add_household
 
-    media_dir = server.app[CONFIG].core.media_dir
-    mine = save_image_sync(media_dir, image_bytes("PNG", color=(10, 20, 30)))
-    theirs = save_image_sync(media_dir, image_bytes("PNG", color=(200, 20, 30)))
+    store = server.app[MEDIA]
+    mine = await save_image(store, image_bytes("PNG", color=(10, 20, 30)))
+    theirs = await save_image(store, image_bytes("PNG", color=(200, 20, 30)))
     now = clock.now()
     async with sessionmaker() as s, s.begin():
         house = await add_household(s, world.villages[1].id, "B-001", "李四", "脱贫户", now)
@@ -397,6 +420,8 @@ async def test_photos_of_another_village_are_not_served(bound, server, sessionma
             )
     status, _ = await bound.get(f"/media/{mine.path}")
     assert status == 200
+    async with bound.http.head(server.url(f"/media/{mine.path}")) as resp:
+        assert resp.status == 200 and resp.content_length == mine.size
     status, body = await bound.get(f"/media/{theirs.path}")
     assert status == 404  # like a photo that does not exist
     status, _ = await bound.get(f"/media/{theirs.thumb_path}")
@@ -405,3 +430,27 @@ async def test_photos_of_another_village_are_not_served(bound, server, sessionma
         refused = (await s.scalars(sa.select(Audit).where(Audit.action == "refused"))).all()
     assert [a.object for a in refused] == [theirs.path[:64], theirs.thumb_path[:64]]
     assert all(a.detail["reason"] == "forbidden" for a in refused)
+
+
+async def test_an_unreachable_media_store_asks_to_send_again_and_answers_503(
+    engine, database_url, tmp_path, clock, sessionmaker, world
+):
+    from bot.channels import texts as channel_texts
+    from tests.s3server import _free_port
+
+    down = {
+        "media_url": "s3://cunbot-media/x",
+        "s3_endpoint_url": f"http://127.0.0.1:{_free_port()}",
+        "s3_access_key_id": "k",
+        "s3_secret_access_key": "s",
+        "s3_region": "us-east-1",
+    }
+    async with webchat_server(database_url, tmp_path, clock, **down) as srv:
+        await srv.ready()
+        code = await invite_for(sessionmaker, clock, world.people["sec0"])
+        async with srv.client() as web:
+            await web.bind(code)
+            status, body = await web.upload(image_bytes("PNG"), "x.png")
+            assert status == 503 and body["text"] == channel_texts.PHOTO_DOWNLOAD_FAILED
+            frames = await web.send("我的信息")  # the chat goes on
+            assert frames[0]["type"] == "reply"

@@ -13,6 +13,7 @@ from bot.channels.wecom.api import WeComApi
 from bot.channels.wecom.sender import WeComSender
 from bot.channels.wecom.settings import WeComSettings
 from core.channel import SendResult
+from services.media_store.local import LocalStore
 from tasks.delivery import MAX_AGE, Delivery
 from tests.factories import bind, make_world
 from tests.fakes.wecom_api import FakeWeComApi
@@ -42,7 +43,7 @@ async def test_wecom_down_for_15_minutes_no_push_dies_all_arrive_after(
     back = FakeWeComApi(CORP, SECRET)
     back.server = TestServer(back.server.app, host="127.0.0.1", port=port)
     async with aiohttp.ClientSession() as http:
-        sender = WeComSender(WeComApi(settings, http), 7, tmp_path, None)
+        sender = WeComSender(WeComApi(settings, http), 7, LocalStore(tmp_path), None)
         delivery = Delivery(sessionmaker, clock, rules, {"wecom": sender})
         end = clock.now() + timedelta(minutes=15)
         while clock.now() < end:

@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.appkeys import CLOCK, CONFIG, INBOUND, RULES, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, INBOUND, MEDIA, SESSIONMAKER
 from bot.channels import menus, split, texts
 from bot.channels.base import install, spawn
 from bot.channels.bodies import TooLarge, read_limited
@@ -177,7 +177,7 @@ class DingTalkChannel:
             raise CallbackRejected("media without downloadCode")
         try:
             stored = await ingest_photo(
-                self.app[RULES].media_dir,
+                self.app[MEDIA],
                 lambda: self._download(code, voice),
                 notice_on=DOWNLOAD_ERRORS,
                 message_id=base["message_id"],

@@ -26,7 +26,7 @@ from aiogram.exceptions import AiogramError, TelegramAPIError
 from aiogram.types import Audio, CallbackQuery, Message, Update, Voice
 from aiohttp import web
 
-from bot.appkeys import CLOCK, CONFIG, INBOUND, RULES
+from bot.appkeys import CLOCK, CONFIG, INBOUND, MEDIA
 from bot.channels import texts
 from bot.channels.base import CHANNEL_DRAIN, install, spawn, wait_for
 from bot.channels.bodies import TooLarge, read_limited
@@ -69,7 +69,7 @@ class TelegramChannel:
         self.app = app
         self.bot = bot
         self.settings = app[CONFIG].section(TelegramSettings)
-        self.sender = TelegramSender(bot, app[RULES].media_dir)
+        self.sender = TelegramSender(bot, app[MEDIA])
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self._router())
         # Updates are handled concurrently, but one chat's messages in arrival order.
@@ -119,7 +119,7 @@ class TelegramChannel:
             file_id, size = image or _voice_of(voice)
             try:
                 stored = await ingest_photo(
-                    self.app[RULES].media_dir,
+                    self.app[MEDIA],
                     lambda: self._download(file_id),
                     size=size,
                     notice_on=DOWNLOAD_ERRORS,

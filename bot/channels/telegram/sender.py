@@ -8,7 +8,7 @@ carries its ``retry_after``, and a 403 (the user blocked the bot) is permanent.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
 import aiohttp
@@ -21,12 +21,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.channels.split import split_chars
 from bot.channels.telegram import CHANNEL
 from core.channel import ChannelLimits, RateLimit, SendResult
 from core.messages import Button, Reply
+from services.media_store import MediaStore
 
 log = logging.getLogger(__name__)
 DOWN = (TelegramNetworkError, TelegramServerError)  # the Bot API is unreachable (breaker)
@@ -52,9 +53,9 @@ class TelegramSender:
     name = CHANNEL
     limits = LIMITS
 
-    def __init__(self, bot: Bot, media_dir: Path) -> None:
+    def __init__(self, bot: Bot, media: MediaStore) -> None:
         self.bot = bot
-        self.media_dir = media_dir
+        self.media = media
 
     async def send(
         self, external_id: str, body: dict[str, Any], outbox_id: int | None = None
@@ -68,10 +69,13 @@ class TelegramSender:
             return SendResult(ok=False, permanent=True, error="telegram chat id is not a number")
         try:
             if reply.image:
+                data = await self.media.read(reply.image)
+                if data is None:
+                    return SendResult(ok=False, permanent=True, error="image not in media store")
                 fits = len(text) <= CAPTION_LIMIT
                 await self.bot.send_photo(
                     chat_id,
-                    FSInputFile(self.media_dir / reply.image),
+                    BufferedInputFile(data, filename=PurePosixPath(reply.image).name),
                     caption=text if fits and text else None,
                     reply_markup=markup if fits else None,
                 )

@@ -86,7 +86,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import BodyPartReader, web
 
-from bot.appkeys import CLOCK, CONFIG
+from bot.appkeys import CLOCK, CONFIG, MEDIA
 from bot.channels.base import install
 from bot.channels.ingest import PhotoRefused, ingest_photo
 from bot.channels.webchat import CHANNEL, connection, pwa
@@ -98,7 +98,7 @@ from bot.channels.webchat.protocol import (
     exif_time,
     media_url,
 )
-from bot.web import signed
+from bot.web import signed, stored
 from services import audit_refusals
 from storage import photos as photo_store
 
@@ -229,7 +229,7 @@ async def upload(request: web.Request) -> web.Response:
 
     try:
         stored = await ingest_photo(
-            request.app[CONFIG].core.media_dir,
+            request.app[MEDIA],
             read,
             size=len(photo),
             limit=limit,
@@ -300,7 +300,6 @@ async def _refuse(
 
 async def media(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
-    root = request.app[CONFIG].core.media_dir
     rel = request.match_info["path"]
     person_id, via = await _viewer(request, rel)
     async with hub.sessionmaker() as session:
@@ -311,18 +310,14 @@ async def media(request: web.Request) -> web.StreamResponse:
         reason = "not_found" if allowed is None else "forbidden"
         await _refuse(request, person_id, rel, reason, via)
         raise web.HTTPNotFound()
-
-    def locate() -> Path | None:
-        base = root.resolve()
-        target = (base / rel).resolve()
-        return target if target.is_relative_to(base) and target.is_file() else None
-
-    target = await asyncio.to_thread(locate)
-    if target is None:
-        raise web.HTTPNotFound()
     # A signed link must stop working when it expires, so its answer is not kept.
     cache = "private, max-age=86400" if via == "webchat" else "private, no-store"
-    return web.FileResponse(target, headers={"Cache-Control": cache})
+    response = await stored.answer(
+        request, request.app[MEDIA], rel, headers={"Cache-Control": cache}
+    )
+    if response is None:
+        raise web.HTTPNotFound()
+    return response
 
 
 def setup(app: web.Application) -> None:

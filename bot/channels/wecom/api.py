@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -126,13 +125,11 @@ class WeComApi:
             raise WeComError(code, str(data.get("errmsg", "")))
         raise WeComError(-1, "unreachable")
 
-    async def upload_image(self, path: Path) -> str:
-        data = await asyncio.to_thread(path.read_bytes)
-
+    async def upload_image(self, data: bytes, filename: str) -> str:
         def form() -> aiohttp.FormData:
             body = aiohttp.FormData()
             body.add_field(
-                "media", data, filename=path.name, content_type="application/octet-stream"
+                "media", data, filename=filename, content_type="application/octet-stream"
             )
             return body
 

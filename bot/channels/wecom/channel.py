@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.appkeys import CLOCK, CONFIG, INBOUND, RULES, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, INBOUND, MEDIA, SESSIONMAKER
 from bot.channels import menus, split, texts
 from bot.channels.base import install, spawn
 from bot.channels.bodies import TooLarge, read_limited
@@ -73,14 +73,14 @@ class WeComChannel:
         )
         self.api = WeComApi(settings, http)
         self.memory = menus.MenuMemory(app[SESSIONMAKER], app[CLOCK], CHANNEL)
-        media_dir = app[RULES].media_dir
+        media = app[MEDIA]
         # Cards already out are updated after a tap even when sending cards is switched off.
         self.cards = CardBook(app[SESSIONMAKER], app[CLOCK], self.api, settings.agent_id)
         sent_cards = self.cards if settings.cards else None
         # Pushes (delivery worker) remember their menu after sending; replies to a message
         # have theirs stored in the message's transaction (see process).
-        self.sender = WeComSender(self.api, settings.agent_id, media_dir, self.memory, sent_cards)
-        self.reply_sender = WeComSender(self.api, settings.agent_id, media_dir, None, sent_cards)
+        self.sender = WeComSender(self.api, settings.agent_id, media, self.memory, sent_cards)
+        self.reply_sender = WeComSender(self.api, settings.agent_id, media, None, sent_cards)
         self._handling = asyncio.Semaphore(HANDLE_CONCURRENCY)
 
     async def start(self) -> None:
@@ -208,7 +208,7 @@ class WeComChannel:
         try:
             # Transient download errors propagate: the callback answers 503 and WeCom retries.
             stored = await ingest_photo(
-                self.app[RULES].media_dir,
+                self.app[MEDIA],
                 lambda: self._media(media_id),
                 message_id=base["message_id"],
                 voice=voice is not None,

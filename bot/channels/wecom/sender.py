@@ -14,7 +14,7 @@ breaker).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
 import aiohttp
@@ -27,6 +27,7 @@ from bot.channels.wecom.api import WeComApi, WeComError
 from bot.channels.wecom.cards import Card, CardBook, build, new_task_id
 from core.channel import ChannelLimits, RateLimit, SendResult
 from core.messages import Reply
+from services.media_store import MediaStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class WeComSender:
         self,
         api: WeComApi,
         agent_id: int,
-        media_dir: Path,
+        media: MediaStore,
         memory: menus.MenuMemory | None,
         cards: CardBook | None = None,
     ) -> None:
@@ -55,7 +56,7 @@ class WeComSender:
         ``cards``: where sent cards are recorded; ``None`` sends buttons as numbered menus."""
         self.api = api
         self.agent_id = agent_id
-        self.media_dir = media_dir
+        self.media = media
         self.memory = memory
         self.cards = cards
 
@@ -74,7 +75,10 @@ class WeComSender:
 
     async def _deliver(self, user: str, reply: Reply) -> SendResult:
         if reply.image:
-            media_id = await self.api.upload_image(self.media_dir / reply.image)
+            data = await self.media.read(reply.image)
+            if data is None:
+                return SendResult(ok=False, permanent=True, error="image not in media store")
+            media_id = await self.api.upload_image(data, PurePosixPath(reply.image).name)
             result = await self._message(user, "image", {"media_id": media_id})
             if not result.ok:
                 return result

@@ -15,13 +15,12 @@ scope answers like one that does not exist.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
-from pathlib import Path
 
 from aiohttp import web
 
-from bot.appkeys import CLOCK, CONFIG, RULES, SESSIONMAKER
+from bot.appkeys import CLOCK, MEDIA, RULES, SESSIONMAKER
+from bot.web import stored
 from bot.web.console import texts as T
 from bot.web.console.render import page, render
 from bot.web.console.task_forms import parse_deadline
@@ -150,17 +149,12 @@ async def media(request: web.Request, signed: Current) -> web.StreamResponse:
     # Outside the scope answers like an unknown path (audited by the page wrapper).
     if not allowed:
         raise NotFound(T.NOT_FOUND)
-    root = request.app[CONFIG].core.media_dir
-
-    def locate() -> Path | None:
-        base = root.resolve()
-        target = (base / rel).resolve()
-        return target if target.is_relative_to(base) and target.is_file() else None
-
-    target = await asyncio.to_thread(locate)
-    if target is None:
+    response = await stored.answer(
+        request, request.app[MEDIA], rel, headers={"Cache-Control": "private, max-age=3600"}
+    )
+    if response is None:
         raise NotFound(T.NOT_FOUND)
-    return web.FileResponse(target, headers={"Cache-Control": "private, max-age=3600"})
+    return response
 
 
 def setup(app: web.Application) -> None:

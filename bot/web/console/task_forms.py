@@ -20,7 +20,7 @@ from datetime import datetime
 from aiohttp import web
 from multidict import MultiMapping
 
-from bot.appkeys import CLOCK, RULES, SESSIONMAKER
+from bot.appkeys import CLOCK, MEDIA, RULES, SESSIONMAKER
 from bot.web.console import texts as T
 from bot.web.console import uploads
 from bot.web.console.render import page, render
@@ -165,7 +165,13 @@ async def new_post(request: web.Request, signed: Current) -> web.StreamResponse:
         else:
             async with request.app[SESSIONMAKER]() as session, session.begin():
                 made = await tasks.create_task(
-                    session, signed.person, draft, now=now, rules=rules, via="console"
+                    session,
+                    signed.person,
+                    draft,
+                    now=now,
+                    rules=rules,
+                    via="console",
+                    media=request.app[MEDIA],
                 )
     except Invalid as err:
         return await _form(request, signed, typed, error=err.message, status=400)

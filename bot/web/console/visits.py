@@ -22,7 +22,8 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from bot.appkeys import CLOCK, CONFIG, RULES, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, MEDIA, RULES, SESSIONMAKER
+from bot.web import stored
 from bot.web.console import texts as T
 from bot.web.console.chart import day_chart
 from bot.web.console.render import page, query_id, query_page, render
@@ -31,6 +32,7 @@ from core.errors import NotFound
 from core.inputs import int_id
 from services import console, console_households, console_visits, media
 from services.console_auth import Current
+from services.media_store import MediaUnavailable
 from storage.people import PersonDTO
 from storage.session import AsyncSession
 
@@ -94,13 +96,23 @@ async def thumb(request: web.Request, signed: Current) -> web.StreamResponse:
     photo_id = int_id(request.match_info["photo_id"]) or 0
     async with request.app[SESSIONMAKER]() as session:
         found = await console_visits.thumbnail_of(session, signed.person, photo_id)
-    target = await media.thumbnail(request.app[CONFIG].core.media_dir, found.sha256, found.path)
-    if target is None:
+    store = request.app[MEDIA]
+    try:
+        key = await media.thumbnail(store, found.sha256, found.path)
+    except MediaUnavailable:
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": "5"}) from None
+    response = None
+    if key is not None:
+        response = await stored.answer(
+            request,
+            store,
+            key,
+            headers={"Cache-Control": "private, max-age=3600"},
+            content_type="image/jpeg",
+        )
+    if response is None:
         raise NotFound(T.NOT_FOUND)
-    return web.FileResponse(
-        target,
-        headers={"Cache-Control": "private, max-age=3600", "Content-Type": "image/jpeg"},
-    )
+    return response
 
 
 def _tile_csp(tile_url: str) -> str | None:

@@ -18,6 +18,8 @@ from PIL import Image
 from services import attachments
 from services import tasks as task_service
 from services.attachments import Received
+from services.media_store import MediaStore
+from services.media_store.local import LocalStore
 
 DOCX_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
@@ -75,16 +77,27 @@ def received(staging: Path, name: str, data: bytes) -> Received:
     return Received(name, path, len(data), hashlib.sha256(data).hexdigest())
 
 
-async def task_with_file(sm, facts, clock, rules, var_dir: Path, scope: dict) -> tuple[int, int]:
-    """A county task to ``scope`` with one PDF attachment: (task number, file id)."""
+async def task_with_file(
+    sm,
+    facts,
+    clock,
+    rules,
+    var_dir: Path,
+    scope: dict,
+    store: MediaStore | None = None,
+    pdf: bytes | None = None,
+) -> tuple[int, int]:
+    """A county task to ``scope`` with one PDF attachment (``pdf``, else a new one): (task
+    number, file id); the file goes to ``store`` (default: the local folder var_dir/media)."""
     now = clock.now()
     rules = replace(rules, media_dir=var_dir / "media")
+    store = store or LocalStore(rules.media_dir)
     staging = var_dir / "uploads"
     batch = attachments.stage_sync(
         staging,
         facts.world.people["county0"].id,
         "",
-        [received(staging, "填报说明.pdf", pdf_bytes((10, 20, 30)))],
+        [received(staging, "填报说明.pdf", pdf or pdf_bytes((10, 20, 30)))],
         now=now,
         limit=attachments.MAX_FILE_BYTES,
     )
@@ -102,6 +115,7 @@ async def task_with_file(sm, facts, clock, rules, var_dir: Path, scope: dict) ->
             ),
             now=now,
             rules=rules,
+            media=store,
         )
         files = await attachments.of_task(s, made.task.id)
     return made.task.number, files[0].id

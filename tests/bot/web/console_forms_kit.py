@@ -4,6 +4,7 @@ what the forms changed (tasks by title, an assignment, outbox rows by key)."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -32,13 +33,20 @@ async def outbox_states(sm, keys: list[str]) -> dict[str, str]:
 
 
 async def submitted(
-    sm, facts, clock, rules, media_dir, voice: bytes | None = None
+    sm, facts, clock, rules, where, voice: bytes | None = None
 ) -> tuple[int, int, str, str]:
     """A county task with 需要照片 handed in by 石门村 with a text and a photo (and ``voice``, a
-    voice note, when given): (number, village id, photo path, thumbnail path)."""
+    voice note, when given), stored in ``where`` (a media folder or a media store): (number,
+    village id, photo path, thumbnail path)."""
     w = facts.world
     now = clock.now()
-    stored = media.save_image_sync(media_dir, photo_bytes((200, 30, 30)))
+    data = photo_bytes((200, 30, 30))
+    if isinstance(where, Path):
+        stored = media.save_image_sync(where, data)
+        spoken = media.save_voice_sync(where, voice) if voice else None
+    else:
+        stored = await media.save_image(where, data)
+        spoken = await media.save_voice(where, voice) if voice else None
     async with sm() as s, s.begin():
         made = await task_service.create_task(
             s,
@@ -58,7 +66,7 @@ async def submitted(
             await task_work.record_photo(s, w.people["sec0"], got, now=now, rules=rules)
             for got in (
                 stored.to_dict(),
-                *([media.save_voice_sync(media_dir, voice).to_dict()] if voice else []),
+                *([spoken.to_dict()] if spoken else []),
             )
         ]
         await task_work.submit(

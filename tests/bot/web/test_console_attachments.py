@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.appkeys import RULES
+from bot.appkeys import MEDIA, RULES
 from bot.config import CoreSettings
 from services import attachment_links, attachments
 from storage import people
@@ -40,7 +40,7 @@ LIMIT = 64 * 1024  # the server of these tests takes files up to 64 KB
 
 
 @pytest.fixture
-async def site(sessionmaker, clock, rules, database_url, tmp_path):
+async def site(sessionmaker, clock, rules, database_url, tmp_path, media_backend):
     facts = await populate(sessionmaker, clock, replace(rules, visit_quotas=dict(QUOTAS)))
     async with webchat_server(
         database_url,
@@ -49,6 +49,7 @@ async def site(sessionmaker, clock, rules, database_url, tmp_path):
         run_workers=False,
         visit_quotas=QUOTAS,
         attachment_max_bytes=LIMIT,
+        **media_backend.core,
     ) as server:
         yield facts, server, tmp_path / "var"
 
@@ -95,7 +96,10 @@ def test_the_default_attachment_limit_is_20_mb():
     assert CoreSettings().attachment_max_bytes == attachments.MAX_FILE_BYTES
 
 
-async def test_console_form_sends_a_pdf_and_an_xlsx_with_the_task(site, sessionmaker, clock):
+@pytest.mark.parametrize("media_backend", ["local", "s3", "s3-presign"], indirect=True)
+async def test_console_form_sends_a_pdf_and_an_xlsx_with_the_task(
+    site, sessionmaker, clock, media_backend
+):
     facts, server, var = site
     w = facts.world
     pdf, xlsx = pdf_bytes(), xlsx_bytes()
@@ -136,7 +140,10 @@ async def test_console_form_sends_a_pdf_and_an_xlsx_with_the_task(site, sessionm
             ),
         ]
         assert rows[0].sha256 == hashlib.sha256(pdf).hexdigest()
-        assert (var / "media" / rows[0].path).read_bytes() == pdf  # in the media store
+        assert await server.app[MEDIA].read(rows[0].path) == pdf  # in the media store
+        assert await media_backend.keys(var / "media") == sorted(r.path for r in rows)
+        if media_backend.name != "local":
+            assert await media_backend.content_type(rows[0].path) == "application/pdf"
         assert {a.detail["name"] for a in audits} == {"低保模板.pdf", "入户登记表.xlsx"}
         assert all(a.person_id == w.people["county0"].id for a in audits)
 
@@ -167,14 +174,21 @@ async def test_console_form_sends_a_pdf_and_an_xlsx_with_the_task(site, sessionm
             assert resp.status == 403  # no link, no session
 
 
+@pytest.mark.parametrize("media_backend", ["local", "s3"], indirect=True)
 async def test_secretaries_download_only_the_files_of_tasks_sent_to_their_village(
-    site, sessionmaker, clock, rules
+    site, sessionmaker, clock, rules, media_backend
 ):
     facts, server, var = site
     w = facts.world
+    scope = {"townships": [w.townships[1].id]}
+    store = server.app[MEDIA]
+    pdf = pdf_bytes((10, 20, 30))
     _number, file_id = await task_with_file(
-        sessionmaker, facts, clock, rules, var, {"townships": [w.townships[1].id]}
+        sessionmaker, facts, clock, rules, var, scope, store, pdf
     )
+    # The same file attached to a second task is stored once.
+    await task_with_file(sessionmaker, facts, clock, rules, var, scope, store, pdf)
+    assert len(await media_backend.keys(var / "media")) == 1
     async with server.client() as assigned, server.client() as other:
         await assigned.bind(await _code(sessionmaker, clock, w.people["sec2"]))
         await other.bind(await _code(sessionmaker, clock, w.people["sec0"]))

@@ -10,6 +10,7 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
+from bot.appkeys import MEDIA
 from storage.models import Audit
 from tests.bot.web.console_data import QUOTAS, populate
 from tests.bot.web.console_forms_kit import SHANGHAI, item_of, outbox_states, submitted
@@ -19,18 +20,27 @@ from tests.webclient import webchat_server
 
 
 @pytest.fixture
-async def site(sessionmaker, clock, rules, database_url, tmp_path):
+async def site(sessionmaker, clock, rules, database_url, tmp_path, media_backend):
     facts = await populate(sessionmaker, clock, replace(rules, visit_quotas=dict(QUOTAS)))
     async with webchat_server(
-        database_url, tmp_path, clock, run_workers=False, visit_quotas=QUOTAS
+        database_url,
+        tmp_path,
+        clock,
+        run_workers=False,
+        visit_quotas=QUOTAS,
+        **media_backend.core,
     ) as server:
         yield facts, server, tmp_path / "var" / "media"
 
 
-async def test_review_page_shows_text_and_photos_and_approves(site, sessionmaker, clock, rules):
-    facts, server, media_dir = site
+@pytest.mark.parametrize("media_backend", ["local", "s3", "s3-presign"], indirect=True)
+async def test_review_page_shows_text_and_photos_and_approves(
+    site, sessionmaker, clock, rules, media_backend
+):
+    facts, server, _media_dir = site
     w = facts.world
-    number, vid, path, thumb = await submitted(sessionmaker, facts, clock, rules, media_dir)
+    store = server.app[MEDIA]
+    number, vid, path, thumb = await submitted(sessionmaker, facts, clock, rules, store)
     base = f"/console/tasks/{number}/villages/{vid}"
     async with Browser(server.base_url) as browser:
         await browser.sign_in(sessionmaker, w.people["county0"], clock.now())
@@ -44,7 +54,7 @@ async def test_review_page_shows_text_and_photos_and_approves(site, sessionmaker
             assert resp.status == 200 and resp.content_type == "image/jpeg"
             assert (await resp.read())[:3] == b"\xff\xd8\xff"
         async with browser.http.get(server.url(f"/console/media/{path}")) as resp:
-            assert resp.status == 200 and len(await resp.read()) > 100
+            assert resp.status == 200 and await resp.read() == await store.read(path)
         resp = await browser.post(base + "/approve", {"csrf": await browser.csrf()})
         assert resp.status == 303 and resp.headers["Location"] == base + "?done=approved"
         status, page = await browser.get(base + "?done=approved")

@@ -8,11 +8,13 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from bot.appkeys import MEDIA
 from bot.config import ConfigError, load_config
 from services import console_visits, media, visit_map, visits_photos
 from storage import photos as photo_store
@@ -28,10 +30,15 @@ EXIF_ORIGINAL = "2026:11:09 08:15:00"
 
 
 @pytest.fixture
-async def site(sessionmaker, clock, rules, database_url, tmp_path):
+async def site(sessionmaker, clock, rules, database_url, tmp_path, media_backend):
     facts = await populate(sessionmaker, clock, replace(rules, visit_quotas=dict(QUOTAS)))
     async with webchat_server(
-        database_url, tmp_path, clock, run_workers=False, visit_quotas=QUOTAS
+        database_url,
+        tmp_path,
+        clock,
+        run_workers=False,
+        visit_quotas=QUOTAS,
+        **media_backend.core,
     ) as server:
         yield facts, server, tmp_path / "var" / "media"
 
@@ -73,10 +80,14 @@ def jpeg_with_exif(color, size=(1200, 900), taken=EXIF_ORIGINAL) -> bytes:
     return buf.getvalue()
 
 
-async def add_photo(sm, media_dir, facts, visit_id, data, *, rules, now, uploader=None):
-    """A photo stored as the channels store it (bytes -> media dir -> services.visits_photos,
-    which reads the EXIF time) and attached to the visit: (photo id, stored image)."""
-    stored = media.save_image_sync(media_dir, data)
+async def add_photo(sm, where, facts, visit_id, data, *, rules, now, uploader=None):
+    """A photo stored as the channels store it (bytes -> ``where``: a media folder or store ->
+    services.visits_photos, which reads the EXIF time) and attached to the visit: (photo id,
+    stored image)."""
+    if isinstance(where, Path):
+        stored = media.save_image_sync(where, data)
+    else:
+        stored = await media.save_image(where, data)
     person = uploader or facts.world.people["sec0"]
     async with sm() as s, s.begin():
         photo_id, _ = await visits_photos.add_photo(
@@ -237,45 +248,63 @@ async def test_gallery_shows_in_scope_photos_not_discarded_ones_with_exif_time(
         assert status == 403 and f"/console/visits/photos/{western}/thumb" not in page
 
 
+@pytest.mark.parametrize("media_backend", ["local", "s3"], indirect=True)
 async def test_thumbnail_is_a_smaller_real_jpeg_made_once_by_sha256(
-    site, sessionmaker, clock, rules
+    site, sessionmaker, clock, rules, media_backend
 ):
     facts, server, media_dir = site
     now = clock.now()
     visit = await add_visit(sessionmaker, facts, "v0a", now - timedelta(hours=1))
     pid, stored = await add_photo(
-        sessionmaker, media_dir, facts, visit, jpeg_with_exif((20, 90, 160)), rules=rules, now=now
+        sessionmaker,
+        server.app[MEDIA],
+        facts,
+        visit,
+        jpeg_with_exif((20, 90, 160)),
+        rules=rules,
+        now=now,
     )
-    kept = media_dir / stored.sha256[:2] / f"{stored.sha256}.thumb.jpg"
-    assert kept.is_file()
-    kept.unlink()  # as for a photo stored before thumbnails: made on first request
+    kept = f"{stored.sha256[:2]}/{stored.sha256}.thumb.jpg"
+    assert await media_backend.keys(media_dir) == sorted([stored.path, kept])
+    # As for a photo stored before thumbnails: made on the first request.
+    await media_backend.delete(media_dir, kept)
     async with Browser(server.base_url) as browser:
         await browser.sign_in(sessionmaker, facts.world.people["county0"], now)
         async with browser.http.get(server.url(f"/console/visits/photos/{pid}/thumb")) as resp:
             assert resp.status == 200 and resp.content_type == "image/jpeg"
             first = await resp.read()
-        assert kept.is_file() and kept.read_bytes() == first
+        assert await media_backend.read(media_dir, kept) == first  # stored back
         with Image.open(io.BytesIO(first)) as img:
             assert img.format == "JPEG"
             assert max(img.size) <= 320 and img.size[0] < 1200 and img.size[1] < 900
             assert img.size == (320, 240)  # the shape kept
             assert img.getpixel((160, 120)) == pytest.approx((20, 90, 160), abs=8)
         assert len(first) < len(jpeg_with_exif((20, 90, 160)))
-        stamp = kept.stat().st_mtime_ns
+        stamp = (media_dir / kept).stat().st_mtime_ns if media_backend.name == "local" else 0
         async with browser.http.get(server.url(f"/console/visits/photos/{pid}/thumb")) as resp:
             assert await resp.read() == first
-        assert kept.stat().st_mtime_ns == stamp  # served from the cache, not made again
+        if media_backend.name == "local":
+            assert (media_dir / kept).stat().st_mtime_ns == stamp  # from the cache, not made again
+        assert await media_backend.keys(media_dir) == sorted([stored.path, kept])
+        # Another county's officer: the same 404 as for a photo that does not exist.
+    async with Browser(server.base_url) as browser:
+        await browser.sign_in(sessionmaker, facts.away.people["county"], now)
+        async with browser.http.get(server.url(f"/console/visits/photos/{pid}/thumb")) as resp:
+            assert resp.status == 404
 
 
-async def test_a_missing_photo_file_is_404_not_a_server_error(site, sessionmaker, clock, rules):
+@pytest.mark.parametrize("media_backend", ["local", "s3"], indirect=True)
+async def test_a_missing_photo_file_is_404_not_a_server_error(
+    site, sessionmaker, clock, rules, media_backend
+):
     facts, server, media_dir = site
     now = clock.now()
     visit = await add_visit(sessionmaker, facts, "v0a", now - timedelta(hours=1))
     pid, stored = await add_photo(
-        sessionmaker, media_dir, facts, visit, photo_bytes((3, 3, 3)), rules=rules, now=now
+        sessionmaker, server.app[MEDIA], facts, visit, photo_bytes((3, 3, 3)), rules=rules, now=now
     )
-    (media_dir / stored.path).unlink()
-    (media_dir / stored.thumb_path).unlink()
+    await media_backend.delete(media_dir, stored.path)
+    await media_backend.delete(media_dir, stored.thumb_path)
     async with Browser(server.base_url) as browser:
         await browser.sign_in(sessionmaker, facts.world.people["county0"], now)
         async with browser.http.get(server.url(f"/console/visits/photos/{pid}/thumb")) as resp:
