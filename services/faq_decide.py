@@ -13,6 +13,10 @@ by :data:`FEATURES`, the same for every entry and every FAQ size:
     cover     idf-weighted share of the question's words found anywhere in the entry
     lacks     idf of the most telling question word the entry lacks (/ the highest idf): what
               was asked and is not there ("补助多少钱" against an entry without amounts)
+    cos_two   the mean of its two best phrasing cosines (one lucky phrasing is weaker evidence
+              than two that agree)
+    cos_ans   the cosine of the question with its answer (a question often names what the
+              answer says: "水量标准" ~ "每人每天不少于40升")
 
 A logistic regression turns them into P(this candidate is the entry that answers the
 question). Candidates are ranked by P; the first is answered outright when P >= ``answer``
@@ -33,7 +37,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FEATURES = ("cos", "cos_gap", "lex", "lex_gap", "both_top", "qlen", "unseen", "cover", "lacks")
+FEATURES = (
+    "cos",
+    "cos_gap",
+    "lex",
+    "lex_gap",
+    "both_top",
+    "qlen",
+    "unseen",
+    "cover",
+    "lacks",
+    "cos_two",
+    "cos_ans",
+)
 POOL = 5  # candidates taken from the top of each ranker
 
 
@@ -70,12 +86,15 @@ def candidates(
     cos: np.ndarray,
     lex: np.ndarray,
     *,
+    two: np.ndarray,
+    ans: np.ndarray,
     qlen: int,
     unseen: float,
     coverage: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """(positions of the candidate entries, their feature rows) from the per-entry scores of
-    the entries the asker may see; ``coverage`` gives (cover, lacks) of positions. Empty
+    the entries the asker may see (``two``, ``ans``: see FEATURES); ``coverage`` gives
+    (cover, lacks) of positions. Empty
     arrays when there are none."""
     n = len(cos)
     if n == 0:
@@ -96,6 +115,8 @@ def candidates(
             np.full(len(pool), np.log1p(qlen)),
             np.full(len(pool), unseen),
             coverage(pool),
+            two[pool],
+            ans[pool],
         ]
     )
     return pool, rows
@@ -103,11 +124,23 @@ def candidates(
 
 # Fitted by `python bench/faq_eval.py --calibrate` on the dev split (see the module docstring).
 CALIBRATED = Model(
-    weights=(1.2391, 0.8264, -0.0152, 0.1494, 0.3246, 0.4941, 1.0274, 1.6283, 0.4060),
-    bias=-6.1935,
-    mean=(0.8933, -0.0330, 0.0567, -0.0837, 0.0675, 2.5096, 0.2979, 0.1697, 0.8860),
-    scale=(0.0304, 0.0361, 0.0772, 0.1265, 0.2509, 0.5899, 0.2942, 0.2178, 0.2035),
-    answer=0.84,
-    suggest=0.675,
-    margin=0.3,
+    weights=(
+        -0.6166,
+        0.7484,
+        0.2577,
+        0.3450,
+        0.2558,
+        0.3400,
+        0.9861,
+        1.2135,
+        0.3156,
+        1.5465,
+        0.8539,
+    ),
+    bias=-6.5039,
+    mean=(0.8933, -0.0331, 0.0565, -0.0831, 0.0672, 2.5124, 0.2980, 0.1692, 0.8866, 0.8852, 0.8736),
+    scale=(0.0305, 0.0361, 0.0767, 0.1256, 0.2503, 0.5924, 0.2938, 0.2173, 0.2028, 0.0282, 0.0247),
+    answer=0.8,
+    suggest=0.7,
+    margin=0.0,
 )
