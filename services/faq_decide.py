@@ -13,6 +13,10 @@ by :data:`FEATURES`, the same for every entry and every FAQ size:
     cover     idf-weighted share of the question's words found anywhere in the entry
     lacks     idf of the most telling question word the entry lacks (/ the highest idf): what
               was asked and is not there ("补助多少钱" against an entry without amounts)
+    cos_two   the mean of its two best phrasing cosines (one lucky phrasing is weaker evidence
+              than two that agree)
+    cos_ans   the cosine of the question with its answer (a question often names what the
+              answer says: "水量标准" ~ "每人每天不少于40升")
 
 A logistic regression turns them into P(this candidate is the entry that answers the
 question). Candidates are ranked by P; the first is answered outright when P >= ``answer``
@@ -33,7 +37,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FEATURES = ("cos", "cos_gap", "lex", "lex_gap", "both_top", "qlen", "unseen", "cover", "lacks")
+FEATURES = (
+    "cos",
+    "cos_gap",
+    "lex",
+    "lex_gap",
+    "both_top",
+    "qlen",
+    "unseen",
+    "cover",
+    "lacks",
+    "cos_two",
+    "cos_ans",
+)
 POOL = 5  # candidates taken from the top of each ranker
 
 
@@ -70,12 +86,15 @@ def candidates(
     cos: np.ndarray,
     lex: np.ndarray,
     *,
+    two: np.ndarray,
+    ans: np.ndarray,
     qlen: int,
     unseen: float,
     coverage: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """(positions of the candidate entries, their feature rows) from the per-entry scores of
-    the entries the asker may see; ``coverage`` gives (cover, lacks) of positions. Empty
+    the entries the asker may see (``two``, ``ans``: see FEATURES); ``coverage`` gives
+    (cover, lacks) of positions. Empty
     arrays when there are none."""
     n = len(cos)
     if n == 0:
@@ -96,6 +115,8 @@ def candidates(
             np.full(len(pool), np.log1p(qlen)),
             np.full(len(pool), unseen),
             coverage(pool),
+            two[pool],
+            ans[pool],
         ]
     )
     return pool, rows
@@ -103,11 +124,23 @@ def candidates(
 
 # Fitted by `python bench/faq_eval.py --calibrate` on the dev split (see the module docstring).
 CALIBRATED = Model(
-    weights=(1.2391, 0.8264, -0.0152, 0.1494, 0.3246, 0.4941, 1.0274, 1.6283, 0.4060),
-    bias=-6.1935,
-    mean=(0.8933, -0.0330, 0.0567, -0.0837, 0.0675, 2.5096, 0.2979, 0.1697, 0.8860),
-    scale=(0.0304, 0.0361, 0.0772, 0.1265, 0.2509, 0.5899, 0.2942, 0.2178, 0.2035),
-    answer=0.84,
-    suggest=0.675,
-    margin=0.3,
+    weights=(
+        -0.5272,
+        0.7143,
+        0.2611,
+        0.4270,
+        0.2347,
+        0.4308,
+        0.9904,
+        1.2235,
+        0.3242,
+        1.4252,
+        0.8335,
+    ),
+    bias=-6.4600,
+    mean=(0.8929, -0.0331, 0.0564, -0.0830, 0.0666, 2.5164, 0.2980, 0.1689, 0.8870, 0.8848, 0.8731),
+    scale=(0.0305, 0.0361, 0.0766, 0.1254, 0.2494, 0.5960, 0.2933, 0.2171, 0.2026, 0.0281, 0.0245),
+    answer=0.8,
+    suggest=0.7,
+    margin=0.0,
 )

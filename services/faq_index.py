@@ -22,7 +22,7 @@ from pathlib import Path
 
 from services import faq_embed, faq_file
 from services.faq_embed import Embedder
-from services.faq_rank import FaqIndex, Result, phrasings
+from services.faq_rank import FaqIndex, Result, embedded
 from services.faq_search import Analyzer
 from storage import faq as faq_store
 from storage import faq_vectors
@@ -96,11 +96,11 @@ class FaqService:
         return await asyncio.to_thread(index.search, text, county_id)
 
     async def _recall(self, session: AsyncSession, entries: list[FaqDTO]) -> dict[str, str]:
-        """Bring stored vectors of the entries' phrasings into memory -> {key: text} of the
-        phrasings without a stored vector (the build embeds those not in memory either, and
+        """Bring stored vectors of the entries' phrasings and answers into memory -> {key: text}
+        of the texts without a stored vector (the build embeds those not in memory either, and
         :meth:`_store` stores them all: a vector remembered from a rolled-back transaction
         is stored by the next rebuild)."""
-        wanted = {faq_embed.key(t): t for e in entries for t in phrasings(e)}
+        wanted = {faq_embed.key(t): t for e in entries for t in embedded(e)}
         known = self.embedder.known(list(wanted))
         in_memory = [k for k in wanted if k in known]
         on_disk = await faq_vectors.stored(session, in_memory)

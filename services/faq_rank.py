@@ -4,8 +4,9 @@
     result = index.search("过渡期啥时候结束", county_id=7)   # blocking (~15 ms): a thread
     result.decision  # "answer" | "suggest" | "unknown"; result.hits best first
 
-Semantic ranker: every phrasing of an entry (question and variants) is embedded once
-(services.faq_embed); an entry scores as the best cosine of its phrasings with the question.
+Semantic ranker: every phrasing of an entry (question and variants) and its answer are
+embedded once (services.faq_embed); an entry scores as the best cosine of its phrasings with the
+question, and the decision also sees the mean of its two best and the cosine with its answer.
 It understands paraphrase ("娃不念书了咋办" ~ "辍学怎么劝返") but scores in-domain and
 out-of-domain questions alike. Lexical ranker (services.faq_search): BM25 over words and
 bigrams, normalized by the question's own information mass, which knows when words are
@@ -62,6 +63,8 @@ class Scores:
     unseen: float
     qlen: int
     words: tuple[str, ...]
+    two: np.ndarray  # mean of the two best cosines of an entry's phrasings (one: its cosine)
+    ans: np.ndarray  # cosine with the entry's answer
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,29 @@ class Ranked:
 
 
 def phrasings(entry: Entry) -> list[str]:
-    """The normalized texts of an entry that are embedded (question and variants, once each)."""
+    """The normalized questions of an entry that are embedded (question and variants, once each)."""
     texts = (normalize(t) for t in (entry.question, *entry.variants))
     return [*dict.fromkeys(t for t in texts if t)] or [entry.question]
+
+
+def answer_text(entry: Entry) -> str:
+    """The normalized answer of an entry, as embedded."""
+    return normalize(entry.answer) or entry.answer
+
+
+def embedded(entry: Entry) -> list[str]:
+    """Every text of an entry that has a vector: its phrasings, then its answer."""
+    return [*phrasings(entry), answer_text(entry)]
+
+
+def _second_best(sims: np.ndarray, starts: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """Per segment of ``sims`` (from ``starts``), the second largest value (the largest again
+    for a segment of one, or when the largest occurs twice)."""
+    lengths = np.diff(np.append(starts, len(sims)))
+    top = sims == np.repeat(best, lengths)
+    rest = np.maximum.reduceat(np.where(top, -np.inf, sims), starts)
+    ties = np.add.reduceat(top.astype(np.int64), starts) > 1
+    return np.where(ties | ~np.isfinite(rest), best, rest)
 
 
 class FaqIndex:
@@ -88,6 +111,7 @@ class FaqIndex:
         lexical: Lexical,
         vectors: np.ndarray,
         starts: np.ndarray,
+        answers: np.ndarray,
         scopes: np.ndarray,
         model: Model,
         version: object,
@@ -101,6 +125,7 @@ class FaqIndex:
         self._order = list(entries)
         self._vectors = vectors
         self._starts = starts
+        self._answers = answers
         self._scopes = scopes
 
     @classmethod
@@ -121,13 +146,16 @@ class FaqIndex:
         for entry in ordered:
             starts.append(len(texts))
             texts.extend(phrasings(entry))
+        # One call, so phrasings and answers not seen before are embedded in shared batches.
+        vectors = embedder.phrasings([*texts, *(answer_text(e) for e in ordered)])
         return cls(
             by_id,
             analyzer,
             embedder,
             Lexical.build(ordered, analyzer),
-            embedder.phrasings(texts),
+            vectors[: len(texts)],
             np.asarray(starts, dtype=np.int64),
+            vectors[len(texts) :],
             np.asarray([e.county_id or 0 for e in ordered], dtype=np.int64),
             model,
             version,
@@ -137,8 +165,8 @@ class FaqIndex:
         return len(self.entries)
 
     def texts(self) -> list[str]:
-        """Every embedded phrasing (what services.faq_index persists vectors for)."""
-        return [t for e in self.entries.values() for t in phrasings(e)]
+        """Every embedded text (what services.faq_index persists vectors for)."""
+        return [t for e in self.entries.values() for t in embedded(e)]
 
     def visible(self, county_id: int | None) -> np.ndarray:
         """Mask of the entries an asker of ``county_id`` may be answered from."""
@@ -148,16 +176,22 @@ class FaqIndex:
         """Both rankers' scores of every entry (empty for an empty index or question)."""
         text = normalize(query)
         if not self._order or not text:
-            return Scores(np.zeros(0), np.zeros(0), 1.0, 0, ())
-        lex, unseen, words = self.lexical.scores(query)
-        cos = np.maximum.reduceat(self._vectors @ self.embedder.query(text), self._starts)
-        return Scores(cos, lex, unseen, len(text), words)
+            empty = np.zeros(0)
+            return Scores(empty, empty, 1.0, 0, (), empty, empty)
+        lex, unseen, words = self.lexical.scores(text, normalized=True)
+        vector = self.embedder.query(self.embedder.fit(text, "".join(words)))
+        sims = self._vectors @ vector
+        cos = np.maximum.reduceat(sims, self._starts)
+        two = (cos + _second_best(sims, self._starts, cos)) / 2
+        return Scores(cos, lex, unseen, len(text), words, two, self._answers @ vector)
 
     def candidates(self, scores: Scores, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(entry positions, feature rows) of the candidates among the entries ``seen``."""
         pool, rows = candidates(
             scores.cos[seen],
             scores.lex[seen],
+            two=scores.two[seen],
+            ans=scores.ans[seen],
             qlen=scores.qlen,
             unseen=scores.unseen,
             coverage=lambda pool: self.lexical.coverage(scores.words, seen[pool]),

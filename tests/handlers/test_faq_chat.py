@@ -19,7 +19,8 @@ from tests.factories import bind, make_world
 from tests.faqkit import analyzer
 
 UNKNOWN = "村里的光伏电站收益怎么分配给村民"
-AMBIGUOUS = "评估抽样每个乡镇抽几个村？"
+# Asks what two entries answer (villages per township: F067; households per village: F066).
+AMBIGUOUS = "评估抽样每个乡镇抽几个村，每个村抽几户？"
 
 
 @pytest.fixture

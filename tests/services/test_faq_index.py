@@ -80,6 +80,9 @@ class _Counting:
             self.embedded += len(texts)
         return self.model.query(texts)
 
+    def token_count(self, text, is_query=False):
+        return self.model.token_count(text, is_query)
+
 
 async def test_a_restart_embeds_no_phrasing_whose_vector_is_stored(sessionmaker, clock):
     first = await FaqService.start(sessionmaker, clock.now(), analyzer=analyzer())
@@ -102,4 +105,4 @@ async def test_a_restart_embeds_no_phrasing_whose_vector_is_stored(sessionmaker,
         )
     async with sessionmaker() as s, s.begin():
         await restarted.current(s)
-    assert counting.embedded == 2  # only the new entry's two phrasings
+    assert counting.embedded == 3  # only the new entry's two phrasings and its answer
