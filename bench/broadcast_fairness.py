@@ -325,10 +325,10 @@ async def main() -> None:
             print(f"   B reminders: {_fmt(r['delays']['rem'])}")
             print(f"   C replies:   {_fmt(r['delays']['reply'])}")
             print(
-                f"   burst: {r['burst_sent']} of {BURST} sent (limit 30 a minute); members over "
-                f"the limit: {r['over']}; duplicates: {r['dupes']}"
+                f"   burst: {r['burst_sent']} of {BURST} sent (30 a minute, the rest a minute later); "
+                f"members over the limit: {r['over']}; duplicates: {r['dupes']}"
             )
-            failed |= r["over"] > 0 or r["dupes"] > 0 or r["burst_sent"] > 30
+            failed |= r["over"] > 0 or r["dupes"] > 0
     finally:
         await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if failed:
