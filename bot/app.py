@@ -39,7 +39,7 @@ from handlers.context import Services
 from handlers.features import build_registry
 from services import attachment_links
 from services.faq_index import FaqService
-from storage import db
+from storage import db, outbox_listen
 from tasks.delivery import ChannelGates, Delivery
 from tasks.scheduler import Scheduler
 
@@ -159,9 +159,22 @@ async def workers(app: web.Application) -> AsyncIterator[None]:
     up. They run as tasks, so the port opens without waiting for them: the sweep (messages
     received but never handled, e.g. before a crash) and delivery (replies queued before it)
     begin as the server starts listening."""
-    lease = timedelta(seconds=app[CONFIG].core.delivery_lease_seconds)
+    core = app[CONFIG].core
+    lease = timedelta(seconds=core.delivery_lease_seconds)
+    direct = core.delivery_listen_url.get_secret_value()
+    listen = None
+    if direct != "none":
+        listen = outbox_listen.listen_url(
+            core.database_url, pooler=core.behind_pooler, direct_url=direct
+        )
     delivery = Delivery(
-        app[SESSIONMAKER], app[CLOCK], app[RULES], app[SENDERS], gates=app[GATES], lease=lease
+        app[SESSIONMAKER],
+        app[CLOCK],
+        app[RULES],
+        app[SENDERS],
+        gates=app[GATES],
+        lease=lease,
+        listen_url=listen,
     )
     app[DELIVERY] = delivery
     tasks = [

@@ -86,6 +86,10 @@ class CoreSettings(BaseSettings):
     delivery_max_attempts: int = Field(8, ge=1, le=100)
     # A delivery worker's claim on its rows, extended every third of it while it sends.
     delivery_lease_seconds: int = Field(30, ge=5, le=3600)
+    # PostgreSQL: where the delivery worker LISTENs for new outbox rows. "" = the database
+    # itself, unless it is reached through a pooler (LISTEN needs a session of its own: give
+    # the server's direct address then); "none" = poll only.
+    delivery_listen_url: SecretStr = SecretStr("")
     run_scheduler: bool = True
     push_channel: str = "last"  # "last" or a channel's name (bot.channels.registry)
     # Flood guard of one web chat page: frames per second, and how many may come at once.

@@ -22,6 +22,11 @@ from dataclasses import dataclass
 from datetime import date
 
 
+def county_lane(county_id: int) -> str:
+    """The outbox lane of a county's bulk pushes: counties take turns (storage.outbox)."""
+    return f"county:{county_id}"
+
+
 def task_push(assignment_id: int) -> str:
     return f"task:{assignment_id}"
 

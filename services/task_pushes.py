@@ -110,6 +110,7 @@ async def publish(
             "body": push_body(task, i, rules, files, now),
             "idempotency_key": keys.task_push(i.id),
             "not_before": spread(keys.task_push(i.id), len(reachable), start),
+            "lane": keys.county_lane(task.county_id),
         }
         for i in reachable
     ]

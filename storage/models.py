@@ -498,9 +498,30 @@ class InboxMessage(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
 
 
+# The rows a delivery worker may claim, in the order it claims them (storage.outbox.claim_due).
+_OUTBOX_LIVE = "status IN ('pending', 'sending')"
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_due", "status", "priority", "not_before"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_due", "status", "priority", "not_before"),
+        sa.Index(
+            "ix_outbox_ready",
+            "priority",
+            "rank",
+            "id",
+            postgresql_where=sa.text(_OUTBOX_LIVE),
+            sqlite_where=sa.text(_OUTBOX_LIVE),
+        ),
+        sa.Index(
+            "ix_outbox_lane_tail",
+            "lane",
+            "rank",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
@@ -519,6 +540,28 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None]
     acked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # Fair sharing of bulk rows (storage.outbox): whose queue a row is in (e.g. "county:12";
+    # "" for rows nobody named) and its place in that queue's turn order.
+    lane: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
+    rank: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+# PostgreSQL: every insert into the outbox wakes the delivery workers that LISTEN (one
+# notification a statement, sent at commit; storage.outbox_listen). Migration 0020 makes the
+# same trigger on a migrated database.
+OUTBOX_CHANNEL = "cunbot_outbox"
+OUTBOX_NOTIFY_DDL = (
+    "CREATE OR REPLACE FUNCTION cunbot_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN PERFORM pg_notify('{OUTBOX_CHANNEL}', ''); RETURN NULL; END $$",
+    "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
+    "FOR EACH STATEMENT EXECUTE FUNCTION cunbot_outbox_notify()",
+)
+for _ddl in OUTBOX_NOTIFY_DDL:
+    sa.event.listen(
+        OutboxMessage.__table__,
+        "after_create",
+        sa.DDL(_ddl).execute_if(dialect="postgresql"),  # type: ignore[no-untyped-call]
+    )
 
 
 class WebChatMessage(Base):

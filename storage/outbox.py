@@ -2,6 +2,17 @@
 
 Keys name the effect, e.g. ``remind:{assignment}:{offset}`` or ``digest:{kind}:{person}:{date}``,
 so running a job twice, or in two processes, enqueues nothing twice.
+
+Claim order: replies (priority 0) before bulk; bulk rows take turns between *lanes* (a lane
+is whose queue a row is in, e.g. one county's). Each bulk row gets a ``rank`` when queued: the
+next place in its lane, but never before the front of the whole bulk queue, so a county that
+queues 200,000 pushes holds ranks far ahead and another county's reminder queued a minute
+later gets a rank near the front (start-time fair queuing). Workers claim in
+(priority, rank, id) order, a walk along one partial index.
+
+On PostgreSQL a claim is one ``UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED)
+RETURNING`` and the outcomes of a batch a few statements over arrays of ids; no ORM object is
+made on that path. SQLite (one process, one writer) keeps the plain select-and-update.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,20 +46,6 @@ class OutboxItem:
     created_at: datetime | None = None
 
 
-def _item(row: OutboxMessage) -> OutboxItem:
-    return OutboxItem(
-        row.id,
-        row.recipient_id,
-        row.channel,
-        dict(row.body),
-        row.idempotency_key,
-        row.priority,
-        row.attempts,
-        row.not_before,
-        row.created_at,
-    )
-
-
 async def enqueue(
     session: AsyncSession,
     *,
@@ -58,8 +56,11 @@ async def enqueue(
     not_before: datetime | None = None,
     priority: int = PRIORITY_BULK,
     channel: str | None = None,
+    lane: str = "",
 ) -> int | None:
-    """Queue a push; ``None`` when the key was already queued (the effect already exists)."""
+    """Queue a push; ``None`` when the key was already queued (the effect already exists).
+    ``lane``: whose turn a bulk push takes (see the module doc)."""
+    rank = (await lane_starts(session, {lane}))[lane] if priority != PRIORITY_REPLY else 0
     return await insert_ignore(
         session,
         OutboxMessage,
@@ -73,13 +74,42 @@ async def enqueue(
             "status": "pending",
             "attempts": 0,
             "created_at": now,
+            "lane": lane,
+            "rank": rank,
         },
         ["idempotency_key"],
     )
 
 
+async def lane_starts(session: AsyncSession, lanes: set[str]) -> dict[str, int]:
+    """The rank each lane's next bulk row takes: after the lane's own pending rows, and not
+    before the front of the bulk queue (a lane that was idle starts at the front). One
+    statement, two index probes per lane."""
+    front = (
+        sa.select(OutboxMessage.rank)
+        .where(OutboxMessage.status == "pending", OutboxMessage.priority == PRIORITY_BULK)
+        .order_by(OutboxMessage.rank)
+        .limit(1)
+        .scalar_subquery()
+    )
+    columns = [sa.func.coalesce(front, 0)]
+    ordered = sorted(lanes)
+    for lane in ordered:
+        tail = (
+            sa.select(OutboxMessage.rank + 1)
+            .where(OutboxMessage.status == "pending", OutboxMessage.lane == lane)
+            .order_by(OutboxMessage.rank.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        columns.append(sa.func.coalesce(tail, 0))
+    row = (await session.execute(sa.select(*columns))).one()
+    return {lane: max(int(row[0]), int(row[i + 1])) for i, lane in enumerate(ordered)}
+
+
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], now: datetime) -> int:
-    """Bulk enqueue; each row needs recipient_id, body, idempotency_key (and may set others)."""
+    """Bulk enqueue; each row needs recipient_id, body, idempotency_key (and may set others,
+    e.g. ``lane``). Bulk rows of one lane take consecutive turns, in the order given."""
     full = [
         {
             "channel": None,
@@ -88,10 +118,19 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], now: d
             "status": "pending",
             "attempts": 0,
             "created_at": now,
+            "lane": "",
             **row,
         }
         for row in rows
     ]
+    bulk = [r for r in full if r["priority"] != PRIORITY_REPLY]
+    starts = await lane_starts(session, {r["lane"] for r in bulk}) if bulk else {}
+    for row in full:
+        if row["priority"] == PRIORITY_REPLY:
+            row["rank"] = 0
+        else:
+            row["rank"] = starts[row["lane"]]
+            starts[row["lane"]] += 1
     total = 0
     for start in range(0, len(full), 1000):
         total += await insert_many_ignore(
@@ -113,6 +152,24 @@ async def cancel(session: AsyncSession, key_prefix: str) -> int:
     return cast(CursorResult[Any], result).rowcount or 0
 
 
+def _pg(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+_ITEM_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.recipient_id,
+    OutboxMessage.channel,
+    OutboxMessage.body,
+    OutboxMessage.idempotency_key,
+    OutboxMessage.priority,
+    OutboxMessage.attempts,
+    OutboxMessage.not_before,
+    OutboxMessage.created_at,
+)
+CLAIM_ORDER = (OutboxMessage.priority, OutboxMessage.rank, OutboxMessage.id)
+
+
 async def claim_due(
     session: AsyncSession,
     *,
@@ -121,30 +178,70 @@ async def claim_due(
     limit: int = 100,
     lease: timedelta = timedelta(seconds=30),
 ) -> list[OutboxItem]:
-    """Claim rows that are due (replies first). On PostgreSQL rows locked by another worker are
-    skipped (FOR UPDATE SKIP LOCKED); SQLite has one writer at a time, so the lock is implicit.
-    A row claimed by a worker that died is claimable again after ``lease`` (a live worker
-    keeps extending it: :func:`extend_lease`)."""
+    """Claim rows that are due: replies first, then bulk lanes in turn (the module doc). On
+    PostgreSQL one statement, skipping rows locked by another worker (FOR UPDATE SKIP LOCKED);
+    SQLite has one writer at a time, so the lock is implicit. A row claimed by a worker that
+    died is claimable again after ``lease`` (a live worker keeps extending it:
+    :func:`extend_lease`)."""
+    live = OutboxMessage.status.in_(("pending", "sending"))
     due = sa.or_(
         OutboxMessage.status == "pending",
-        sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease),
+        OutboxMessage.claimed_at < now - lease,
     )
     query = (
-        sa.select(OutboxMessage)
-        .where(due, OutboxMessage.not_before <= now)
-        .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
+        sa.select(OutboxMessage.id)
+        .where(live, due, OutboxMessage.not_before <= now)
+        .order_by(*CLAIM_ORDER)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(await session.scalars(query))
-    for row in rows:
-        row.status = "sending"
-        row.claimed_at = now
-        row.claimed_by = worker
-        row.attempts += 1
-    await session.flush()
-    return [_item(r) for r in rows]
+    if not _pg(session):
+        return await _claim_sqlite(session, query, now, worker)
+    picked = query.with_for_update(skip_locked=True).subquery("picked")
+    stmt = (
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == picked.c.id)
+        .values(
+            status="sending",
+            claimed_at=now,
+            claimed_by=worker,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(*_ITEM_COLUMNS, OutboxMessage.rank)
+    )
+    rows = list((await session.execute(stmt)).all())
+    rows.sort(key=lambda r: (r.priority, r.rank, r.id))
+    return [OutboxItem(*r[:-1]) for r in rows]
+
+
+async def _claim_sqlite(
+    session: AsyncSession, query: sa.Select[tuple[int]], now: datetime, worker: str
+) -> list[OutboxItem]:
+    ids = list(await session.scalars(query))
+    if not ids:
+        return []
+    await session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(
+            status="sending",
+            claimed_at=now,
+            claimed_by=worker,
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+    rows = await session.execute(
+        sa.select(*_ITEM_COLUMNS).where(OutboxMessage.id.in_(ids)).order_by(*CLAIM_ORDER)
+    )
+    return [OutboxItem(*r) for r in rows]
+
+
+def _ids(session: AsyncSession, ids: list[int]) -> sa.ColumnElement[bool]:
+    """``id = ANY(:ids)`` on PostgreSQL (one parameter, one cached plan for any batch size)."""
+    if _pg(session):
+        return OutboxMessage.id == sa.any_(
+            sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer))
+        )
+    return OutboxMessage.id.in_(ids)
 
 
 async def extend_lease(
@@ -154,7 +251,7 @@ async def extend_lease(
     result = await session.execute(
         sa.update(OutboxMessage)
         .where(
-            OutboxMessage.id.in_(outbox_ids),
+            _ids(session, outbox_ids),
             OutboxMessage.status == "sending",
             OutboxMessage.claimed_by == worker,
         )
@@ -180,7 +277,7 @@ async def mark_sent(
     if delivered:
         values["delivered_at"] = now
     await session.execute(
-        sa.update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids)).values(**values)
+        sa.update(OutboxMessage).where(_ids(session, outbox_ids)).values(**values)
     )
 
 
@@ -226,6 +323,53 @@ async def mark_final(session: AsyncSession, outbox_id: int, status: str, error: 
         sa.update(OutboxMessage)
         .where(OutboxMessage.id == outbox_id)
         .values(status=status, last_error=error[:2000])
+    )
+
+
+# Executemany statements go to the table (Core), not the ORM's bulk-update-by-primary-key.
+_TABLE = cast(sa.Table, OutboxMessage.__table__)
+
+
+async def defer_many(session: AsyncSession, rows: list[tuple[int, datetime, str]]) -> None:
+    """:func:`defer` for a batch of (id, until, error): one executemany."""
+    if not rows:
+        return
+    await session.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id == sa.bindparam("oid"))
+        .values(
+            status="pending",
+            not_before=sa.bindparam("until"),
+            attempts=_TABLE.c.attempts - 1,
+            last_error=sa.bindparam("error"),
+        ),
+        [{"oid": i, "until": u, "error": e[:2000] or None} for i, u, e in rows],
+    )
+
+
+async def retry_many(session: AsyncSession, rows: list[tuple[int, datetime, str]]) -> None:
+    """:func:`mark_retry` for a batch of (id, retry_at, error): one executemany."""
+    if not rows:
+        return
+    await session.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id == sa.bindparam("oid"))
+        .values(
+            status="pending", not_before=sa.bindparam("until"), last_error=sa.bindparam("error")
+        ),
+        [{"oid": i, "until": u, "error": e[:2000]} for i, u, e in rows],
+    )
+
+
+async def final_many(session: AsyncSession, rows: list[tuple[int, str, str]]) -> None:
+    """:func:`mark_final` for a batch of (id, status, error): one executemany."""
+    if not rows:
+        return
+    await session.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id == sa.bindparam("oid"))
+        .values(status=sa.bindparam("final"), last_error=sa.bindparam("error")),
+        [{"oid": i, "final": st, "error": e[:2000]} for i, st, e in rows],
     )
 
 

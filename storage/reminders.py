@@ -45,6 +45,7 @@ class ScanTask:
     status: str
     kind: str = "task"
     number: int = 0  # the public number a reminder names it by (core.numbers)
+    county_id: int = 0  # whose outbox lane its reminders take
 
 
 @dataclass(frozen=True)
@@ -133,12 +134,20 @@ async def unscheduled(session: AsyncSession, limit: int) -> list[ScanRow]:
 async def tasks_by_id(session: AsyncSession, task_ids: Iterable[int]) -> dict[int, ScanTask]:
     rows = await session.execute(
         sa.select(
-            Task.id, Task.title, Task.reminder_offsets, Task.status, Task.kind, Task.number
+            Task.id,
+            Task.title,
+            Task.reminder_offsets,
+            Task.status,
+            Task.kind,
+            Task.number,
+            Task.county_id,
         ).where(Task.id.in_(list(task_ids)))
     )
     return {
-        tid: ScanTask(tid, title, tuple(str(o) for o in (offsets or ())), status, kind, number)
-        for tid, title, offsets, status, kind, number in rows
+        tid: ScanTask(
+            tid, title, tuple(str(o) for o in (offsets or ())), status, kind, number, county
+        )
+        for tid, title, offsets, status, kind, number, county in rows
     }
 
 

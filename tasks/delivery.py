@@ -32,6 +32,7 @@ from core.rules import Rules
 from core.statuses import OutboxStatus
 from storage import delivery_routes, outbox, task_open
 from storage import people as people_store
+from storage.outbox_listen import OutboxListener
 from storage.session import AsyncSession, Sessionmaker
 from tasks.breaker import Admit
 from tasks.gates import ChannelGates
@@ -45,6 +46,7 @@ CHANNEL_DOWN_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, Timeout
 SEND_CONCURRENCY = 32
 LEASE = timedelta(seconds=30)
 MAX_AGE = timedelta(hours=24)  # a row still held by an outage after this long is dead
+IDLE_POLL = 10.0  # seconds between polls while LISTEN wakes the worker (leases, late rows)
 
 
 def backoff(attempts: int, base: float = 5.0, cap: float = 3600.0) -> timedelta:
@@ -75,9 +77,13 @@ class Delivery:
         gates: ChannelGates | None = None,
         lease: timedelta = LEASE,
         heartbeat: float | None = None,
+        listen_url: str | None = None,
+        idle_poll: float = IDLE_POLL,
     ) -> None:
         """``heartbeat``: real seconds between lease extensions while a batch is being sent
-        (``lease / 3`` by default)."""
+        (``lease / 3`` by default). ``listen_url``: a direct PostgreSQL URL to LISTEN on for
+        new rows (storage.outbox_listen.listen_url); then the worker polls only every
+        ``idle_poll`` seconds."""
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.rules = rules
@@ -89,6 +95,9 @@ class Delivery:
         self.lease = lease
         self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 3
         self.wake = asyncio.Event()
+        self.idle_poll = idle_poll
+        self.listener = OutboxListener(listen_url, self.wake.set) if listen_url else None
+        self._next_due: datetime | None = None
 
     async def run_once(self) -> int:
         """Send one batch of due rows; returns how many rows were claimed."""
@@ -131,6 +140,7 @@ class Delivery:
             return items
         still_open = await task_open.open_assignments(session, wanted)
         keep = []
+        dropped = []
         for item in items:
             aid = held[item.id]
             if aid is None or aid in still_open:
@@ -139,7 +149,8 @@ class Delivery:
             log.info(
                 "outbox dropped id=%s key=%s: assignment closed", item.id, item.idempotency_key
             )
-            await outbox.mark_final(session, item.id, OutboxStatus.CANCELLED, "assignment closed")
+            dropped.append((item.id, OutboxStatus.CANCELLED.value, "assignment closed"))
+        await outbox.final_many(session, dropped)
         return keep
 
     async def _beat(self, ids: list[int]) -> None:
@@ -253,19 +264,22 @@ class Delivery:
         return _Outcome(item, "defer", at=retry_at, error=f"channel down: {error}")
 
     async def _record(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
+        """A batch's outcomes in a few statements: one per (channel, delivered) of the sent
+        rows, one executemany each for deferred, retried and final rows."""
         now = self.clock.now()
         sent: dict[tuple[str, bool], list[int]] = {}
+        defers: list[tuple[int, datetime, str]] = []
+        retries: list[tuple[int, datetime, str]] = []
+        finals: list[tuple[int, str, str]] = []
         for o in outcomes:
             if o.kind == "sent":
                 sent.setdefault((o.channel, o.delivered), []).append(o.item.id)
-            elif o.kind == "defer":
+            elif o.kind in ("defer", "retry"):
                 assert o.at is not None
-                await outbox.defer(session, o.item.id, o.at, o.error)
-            elif o.kind == "retry":
-                assert o.at is not None
-                await outbox.mark_retry(session, o.item.id, o.error, o.at)
+                (defers if o.kind == "defer" else retries).append((o.item.id, o.at, o.error))
+                self._due_hint(o.at)
             else:
-                await outbox.mark_final(session, o.item.id, o.kind, o.error)
+                finals.append((o.item.id, o.kind, o.error))
                 if o.kind == "undeliverable" and o.channel:
                     await people_store.set_identity_status(
                         session, o.channel, o.external_id, "blocked"
@@ -274,21 +288,54 @@ class Delivery:
                     log.warning(
                         "outbox undeliverable id=%s key=%s", o.item.id, o.item.idempotency_key
                     )
+        await outbox.defer_many(session, defers)
+        await outbox.retry_many(session, retries)
+        await outbox.final_many(session, finals)
         for (channel, delivered), ids in sent.items():
             await outbox.mark_sent(session, ids, now, channel, delivered=delivered)
 
+    def _due_hint(self, at: datetime) -> None:
+        """Remember when a row this worker held back comes due, to look again then."""
+        if self._next_due is None or at < self._next_due:
+            self._next_due = at
+
+    def _idle_wait(self, interval: float) -> float:
+        """Seconds to sleep when nothing was due: the poll interval (longer while LISTEN
+        wakes this worker), or less when a row it held back comes due sooner."""
+        wait = (
+            self.idle_poll
+            if self.listener is not None and self.listener.connected.is_set()
+            else interval
+        )
+        if self._next_due is not None:
+            until = (self._next_due - self.clock.now()).total_seconds()
+            if until <= 0:
+                self._next_due = None
+            wait = max(0.0, min(wait, until))
+        return wait
+
     async def run_forever(self, interval: float = 1.0) -> None:
-        while True:
-            try:
-                sent = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("delivery loop error")
-                sent = 0
-            if sent == 0:
-                self.wake.clear()
+        """Send until cancelled. When a batch finds nothing, wait for a wake-up (LISTEN on
+        PostgreSQL, or this process queueing a row) or the poll interval: ``interval``, or
+        ``idle_poll`` while listening."""
+        listening = None
+        if self.listener is not None:
+            listening = asyncio.create_task(self.listener.run(), name="delivery-listen")
+        try:
+            while True:
                 try:
-                    await asyncio.wait_for(self.wake.wait(), interval)
-                except TimeoutError:
-                    pass
+                    sent = await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("delivery loop error")
+                    sent = 0
+                if sent == 0:
+                    self.wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), self._idle_wait(interval))
+        finally:
+            if listening is not None:
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listening

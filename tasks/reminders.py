@@ -178,6 +178,7 @@ class _Batch:
                     ),
                     "idempotency_key": keys.reminder(row.id, label, row.returns),
                     "not_before": self.rules.after_quiet_hours(self.now),
+                    "lane": keys.county_lane(task.county_id),
                 }
             )
         escalate_after = timedelta(hours=self.rules.escalate_after_hours)

@@ -134,6 +134,7 @@ async def test_quiet_hours_defer_a_reminder_found_at_night(sessionmaker, clock, 
     async with sessionmaker() as s:
         row = await s.scalar(sa.select(OutboxMessage))
     assert row.not_before.astimezone(SHANGHAI) == sh(2026, 11, 18, 7, 30)
+    assert row.lane == f"county:{world.county.id}"  # the county's turn (storage.outbox)
 
 
 async def test_cancelled_task_drops_pending_reminders(sessionmaker, clock, rules):

@@ -1,0 +1,73 @@
+"""Claim order: replies first, then counties' bulk pushes in turn (lanes and ranks), and a
+lane that was idle starts at the front of the bulk queue, not before rows already waiting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from storage import outbox
+from tests.factories import make_world
+
+
+async def _queue(sm, now, recipient, lane, n, prefix, priority=outbox.PRIORITY_BULK):
+    async with sm() as s, s.begin():
+        await outbox.enqueue_many(
+            s,
+            [
+                {
+                    "recipient_id": recipient,
+                    "body": {"text": f"{prefix}{i}"},
+                    "idempotency_key": f"{prefix}:{i}",
+                    "lane": lane,
+                    "priority": priority,
+                }
+                for i in range(n)
+            ],
+            now,
+        )
+
+
+async def _claim(sm, now, limit):
+    async with sm() as s, s.begin():
+        items = await outbox.claim_due(s, now=now, worker="w", limit=limit)
+        await outbox.mark_sent(s, [i.id for i in items], now, "fake")
+    return [i.idempotency_key for i in items]
+
+
+async def test_counties_take_turns_and_replies_go_first(sessionmaker, clock):
+    world = await make_world(sessionmaker, clock.now())
+    a, b = world.people["sec0"].id, world.people["sec1"].id
+    now = clock.now()
+    await _queue(sessionmaker, now, a, "county:1", 30, "big")  # a county-wide broadcast
+    later = clock.advance(seconds=5)
+    await _queue(sessionmaker, later, b, "county:2", 3, "rem")  # another county's reminders
+    async with sessionmaker() as s, s.begin():
+        await outbox.enqueue(
+            s,
+            recipient_id=b,
+            body={"text": "hi"},
+            key="reply:1",
+            now=later,
+            priority=outbox.PRIORITY_REPLY,
+        )
+    first = await _claim(sessionmaker, later, 8)
+    assert first == ["reply:1", "big:0", "rem:0", "big:1", "rem:1", "big:2", "rem:2", "big:3"]
+    assert await _claim(sessionmaker, later, 100) == [f"big:{i}" for i in range(4, 30)]
+
+
+async def test_a_lane_that_was_idle_starts_at_the_front_not_before_it(sessionmaker, clock):
+    world = await make_world(sessionmaker, clock.now())
+    a, c = world.people["sec0"].id, world.people["sec1"].id
+    now = clock.now()
+    await _queue(sessionmaker, now, a, "county:1", 20, "big")
+    assert await _claim(sessionmaker, now, 10) == [f"big:{i}" for i in range(10)]
+    later = now + timedelta(seconds=1)
+    await _queue(sessionmaker, later, c, "county:3", 4, "new")
+    # The newcomer interleaves with what is left of the broadcast; it does not jump all of it
+    # (nor wait behind it), and the broadcast's own next rows keep their turns.
+    got = await _claim(sessionmaker, later, 6)
+    assert got == ["big:10", "new:0", "big:11", "new:1", "big:12", "new:2"]
+    # The county queues more: its rows go after its own, still interleaved with the other.
+    await _queue(sessionmaker, later, a, "county:1", 2, "more")
+    rest = await _claim(sessionmaker, later, 100)
+    assert rest.index("new:3") < rest.index("big:19") < rest.index("more:0")
