@@ -12,11 +12,13 @@ seconds later, and this fast path sends each one and then marks it sent. A proce
 before the mark leaves the row to the delivery worker, which sends it when due: a reply is
 never lost; it is sent twice only if the process dies between the channel's receipt and the
 mark's commit (at-least-once, like the worker; marking before the send would lose the replies
-whose request was in flight instead).
+whose request was in flight instead). Under load the marks are group-committed
+(:class:`SentMarks`): replies sent while a mark is being written share the next transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -27,11 +29,12 @@ from bot.appkeys import CLOCK, GATES, SESSIONMAKER
 from bot.inbound import AfterHook
 from core import keys
 from core.channel import Sender
+from core.clock import Clock
 from core.messages import Incoming, Reply
 from storage import outbox
 from storage import people as people_store
 from storage.people import PersonDTO
-from storage.session import AsyncSession
+from storage.session import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +84,59 @@ class QueueReplies:
             self.ids.append(row)
 
 
+MARK_BATCH = 200  # outbox rows marked sent by one transaction at most
+
+
+class SentMarks:
+    """Group commit of the fast path's "sent" marks: a reply sent while a mark is being
+    written joins the next transaction, so under load many replies share one BEGIN/COMMIT
+    (and one WAL flush) instead of one transaction each; alone, a mark is written at once.
+    Each caller waits until its own mark is committed, as with a transaction of its own."""
+
+    def __init__(self, sessionmaker: async_sessionmaker, clock: Clock) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self._waiting: list[tuple[int, str, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def mark(self, row: int, channel: str) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, channel, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting(), name="sent-marks")
+        await future
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch = self._waiting[:MARK_BATCH]
+            del self._waiting[:MARK_BATCH]
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    now = self.clock.now()
+                    for row, channel, _ in batch:
+                        if not await outbox.mark_sent_if_pending(session, row, now, channel):
+                            log.warning("reply sent by the worker as well outbox=%s", row)
+            except Exception as exc:  # each caller gets the error, as with its own transaction
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+
 async def send_replies(
     app: web.Application,
     sender: Sender,
     incoming: Incoming,
     replies: list[Reply],
     queued: Sequence[int | None] = (),
+    marks: SentMarks | None = None,
 ) -> None:
     """Send ``replies`` now; ``queued``: their outbox rows (:class:`QueueReplies`), marked
-    sent when sent, or left to the delivery worker (with the channel's wait) when not."""
+    sent when sent (through ``marks`` when given: group commit), or left to the delivery
+    worker (with the channel's wait) when not."""
     gates = app[GATES]
     for index, reply in enumerate(replies):
         row = queued[index] if index < len(queued) else None
@@ -100,7 +147,9 @@ async def send_replies(
                 continue
         result = await sender.send(incoming.sender_id, reply.to_dict())
         if result.ok:
-            if row is not None:
+            if row is not None and marks is not None:
+                await marks.mark(row, sender.name)
+            elif row is not None:
                 await _mark_sent(app, row, sender.name)
             continue
         if result.permanent:
