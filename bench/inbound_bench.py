@@ -97,8 +97,24 @@ async def serve(
     if users:  # the first process seeds the database
         await _seed(database_url, users, browsers, codes, pooler)
     app = create_app(config, auto_upgrade=False, run_workers=False)
+    # Statements and transactions this process ran, for the load generator to divide by the
+    # messages of a phase: round trips per message, a figure the machine's load cannot skew.
+    counts = {"statements": 0, "transactions": 0}
+
+    def count(key: str) -> Any:
+        def listener(*_: Any) -> None:
+            counts[key] += 1
+
+        return listener
+
+    async def db_counts(_request: web.Request) -> web.Response:
+        return web.json_response(counts)
+
+    app.router.add_get("/_bench/db", db_counts)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    sa_event.listen(app[ENGINE].sync_engine, "before_cursor_execute", count("statements"))
+    sa_event.listen(app[ENGINE].sync_engine, "begin", count("transactions"))
     # How many database connections the service opened: a fixed pool opens them once.
     opened = [0]
 
@@ -217,12 +233,18 @@ class Load:
             text_xml(user, self.message, msg_id, int(time.time())), int(time.time())
         )
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self.pending[user].append((time.perf_counter(), fut))
+        sent = time.perf_counter()
+        self.pending[user].append((sent, fut))
         url = self.urls[person % len(self.urls)]
-        async with self.http.post(url, params=cb.params, data=cb.body) as resp:
-            await resp.read()
-            if resp.status != 200:
-                self.errors += 1
+        try:
+            async with self.http.post(url, params=cb.params, data=cb.body) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    self.errors += 1
+        except aiohttp.ClientError:  # counted, and the run goes on
+            self.errors += 1
+            self.pending[user].remove((sent, fut))
+            return None
         try:
             return await asyncio.wait_for(fut, 30)
         except TimeoutError:
@@ -406,12 +428,40 @@ class Figures:
     p99: float  # open loop at --rate, ms
 
 
+async def db_counts(bases: list[str]) -> tuple[int, int]:
+    """Statements and transactions the cunbot processes ran so far (see serve)."""
+    statements = transactions = 0
+    async with aiohttp.ClientSession() as http:
+        for base in bases:
+            async with http.get(base + "/_bench/db") as resp:
+                data = await resp.json()
+            statements += data["statements"]
+            transactions += data["transactions"]
+    return statements, transactions
+
+
 async def run(
-    args: argparse.Namespace, label: str, load: Any, pids: list[int], *, fixed_rate: bool = True
+    args: argparse.Namespace,
+    label: str,
+    load: Any,
+    pids: list[int],
+    *,
+    fixed_rate: bool = True,
+    bases: list[str] | None = None,
 ) -> Figures:
     await closed_loop(load, args.senders, args.senders * 2)  # warm-up
     before = cpu_split(pids)
+    db_before = await db_counts(bases) if bases else (0, 0)
     elapsed, lat = await closed_loop(load, args.senders, args.messages)
+    if bases:
+        statements, transactions = (
+            (a - b) / max(1, len(lat))
+            for a, b in zip(await db_counts(bases), db_before, strict=True)
+        )
+        db_line = (
+            f"  database per message: {statements:.2f} statements in {transactions:.2f} "
+            f"transactions, {statements + 2 * transactions:.2f} round trips with BEGIN and COMMIT"
+        )
     per_msg = [
         (after - start) / max(1, len(lat)) * 1000
         for after, start in zip(cpu_split(pids), before, strict=True)
@@ -422,6 +472,8 @@ async def run(
         f"  closed loop, {args.senders} senders: {rate:.0f} msg/s  "
         f"p50={pct(lat, 50):.1f} ms  p99={pct(lat, 99):.1f} ms"
     )
+    if bases:
+        print(db_line)
     print(
         f"  CPU per message: service {per_msg[0]:.2f} ms, load generator and fake API "
         f"{per_msg[1]:.2f} ms, PostgreSQL {per_msg[2]:.2f} ms"
@@ -608,7 +660,7 @@ async def _measure_cunbot(
             await web_load.start()
             try:
                 figures["web chat"] = await run(
-                    args, "web chat (WebSocket)", web_load, service.pids
+                    args, "web chat (WebSocket)", web_load, service.pids, bases=bases
                 )
             finally:
                 await web_load.close()
@@ -617,7 +669,7 @@ async def _measure_cunbot(
                 [b + "/wecom/callback" for b in bases], api, http, args.users, args.message
             )
             figures["wecom"] = await run(
-                args, "wecom (encrypted callback)", wecom_load, service.pids
+                args, "wecom (encrypted callback)", wecom_load, service.pids, bases=bases
             )
     return await service.stop()
 
