@@ -1,18 +1,22 @@
-"""The reply fast path's group commit of "sent" marks (bot.channels.replies.SentMarks), on the
+"""The reply fast path's group commit (bot.channels.replies: SentMarks, Reservations), on the
 real database: marks requested together share transactions, each caller returns once its own
-mark is committed, and a row the delivery worker took meanwhile is left as the worker left it."""
+mark is committed, a row the delivery worker took meanwhile is left as the worker left it, and
+send slots reserved together keep the channel's per-member limit."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from bot.channels.replies import SentMarks
+from bot.channels.replies import Reservations, SentMarks
+from bot.channels.wecom.sender import LIMITS
 from storage import outbox
 from storage.models import OutboxMessage
+from tasks.gates import ChannelGates
 from tests.factories import make_world
 
 
@@ -87,3 +91,39 @@ async def test_a_failed_mark_reaches_every_caller_of_its_batch(sessionmaker, clo
             await s.scalar(sa.select(OutboxMessage.status).where(OutboxMessage.id == ids[0]))
             == "sent"
         )
+
+
+class _WeComLike:
+    """A sender with WeCom's limits (30 messages a minute to one member, replies included)."""
+
+    name = "wecom"
+    limits = LIMITS
+
+    async def send(self, *_: Any, **__: Any) -> Any:
+        raise AssertionError("not sent here")
+
+
+async def test_reply_slots_reserved_together_keep_the_member_limit(
+    engine, sessionmaker, clock
+) -> None:
+    """31 replies to one member ready at once: the batch reserves in order, so 30 go now and
+    the 31st waits (in the database's shared windows on PostgreSQL, one transaction)."""
+    gates = ChannelGates()
+    gates.attach(sessionmaker)  # shared windows on PostgreSQL; in memory on SQLite
+    begins: list[Any] = []
+
+    def count_begin(*_: Any) -> None:
+        begins.append(1)
+
+    slots = Reservations(gates, clock)
+    event.listen(engine.sync_engine, "begin", count_begin)
+    try:
+        waits = await asyncio.gather(*(slots.reserve(_WeComLike(), "wang") for _ in range(31)))
+    finally:
+        event.remove(engine.sync_engine, "begin", count_begin)
+    assert waits[:30] == [timedelta(0)] * 30
+    assert waits[30] > timedelta(0)
+    assert len(begins) == (1 if gates.shared else 0)
+    # Paused channel: no reservation at all, the pause's wait.
+    gates.pause("wecom", clock.now() + timedelta(seconds=20))
+    assert await slots.reserve(_WeComLike(), "li") == timedelta(seconds=20)
