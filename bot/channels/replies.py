@@ -12,7 +12,9 @@ seconds later, and this fast path sends each one and then marks it sent. A proce
 before the mark leaves the row to the delivery worker, which sends it when due: a reply is
 never lost; it is sent twice only if the process dies between the channel's receipt and the
 mark's commit (at-least-once, like the worker; marking before the send would lose the replies
-whose request was in flight instead).
+whose request was in flight instead). Under load the send slots (shared rate windows) and the
+marks are group-committed (:class:`FastPath`): replies ready while one is being written share
+the next transaction.
 """
 
 from __future__ import annotations
@@ -24,14 +26,17 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot.appkeys import CLOCK, GATES, SESSIONMAKER
+from bot.channels.batch import Batched
 from bot.inbound import AfterHook
 from core import keys
 from core.channel import Sender
+from core.clock import Clock
 from core.messages import Incoming, Reply
 from storage import outbox
 from storage import people as people_store
 from storage.people import PersonDTO
-from storage.session import AsyncSession
+from storage.session import AsyncSession, async_sessionmaker
+from tasks.gates import ChannelGates
 
 log = logging.getLogger(__name__)
 
@@ -81,26 +86,91 @@ class QueueReplies:
             self.ids.append(row)
 
 
+class SentMarks:
+    """Group commit of the fast path's "sent" marks (bot.channels.batch): a reply sent while
+    a mark is being written joins the next transaction. Each caller returns once its own
+    mark is committed, as with a transaction of its own."""
+
+    def __init__(self, sessionmaker: async_sessionmaker, clock: Clock) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self._batched: Batched[tuple[int, str], None] = Batched(self._write, "sent-marks")
+
+    async def mark(self, row: int, channel: str) -> None:
+        await self._batched.submit((row, channel))
+
+    async def _write(self, batch: list[tuple[int, str]]) -> list[None]:
+        async with self.sessionmaker() as session, session.begin():
+            now = self.clock.now()
+            for row, channel in batch:
+                if not await outbox.mark_sent_if_pending(session, row, now, channel):
+                    log.warning("reply sent by the worker as well outbox=%s", row)
+        return [None] * len(batch)
+
+
+class Reservations:
+    """The channel's send slots for replies (per-member limits), group-committed: on
+    PostgreSQL the rate windows are shared rows, and reserving slots for replies that are
+    ready together takes one transaction (``ChannelGates.reserve_many``, in order) instead of
+    one each. Pauses and the circuit breaker are checked first, in memory, as
+    ``ChannelGates.reserve`` does."""
+
+    def __init__(self, gates: ChannelGates, clock: Clock) -> None:
+        self.gates = gates
+        self.clock = clock
+        self._batched: Batched[tuple[Sender, str], timedelta] = Batched(self._write, "reply-slots")
+
+    async def reserve(self, sender: Sender, external_id: str) -> timedelta:
+        now = self.clock.now()
+        wait = self.gates.paused(sender.name, now)
+        if wait > timedelta(0):
+            return wait
+        held = self.gates.breaker.holds(sender.name, now)
+        if held > timedelta(0):
+            return held
+        return await self._batched.submit((sender, external_id))
+
+    async def _write(self, batch: list[tuple[Sender, str]]) -> list[timedelta]:
+        return await self.gates.reserve_many(batch, self.clock.now())
+
+
+class FastPath:
+    """What a channel that acknowledges before handling keeps for its replies' fast path."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.marks = SentMarks(app[SESSIONMAKER], app[CLOCK])
+        self.slots = Reservations(app[GATES], app[CLOCK])
+
+
 async def send_replies(
     app: web.Application,
     sender: Sender,
     incoming: Incoming,
     replies: list[Reply],
     queued: Sequence[int | None] = (),
+    fast: FastPath | None = None,
 ) -> None:
     """Send ``replies`` now; ``queued``: their outbox rows (:class:`QueueReplies`), marked
-    sent when sent, or left to the delivery worker (with the channel's wait) when not."""
+    sent when sent, or left to the delivery worker (with the channel's wait) when not.
+    ``fast``: the channel's group commit of send slots and sent marks (else a transaction
+    each)."""
     gates = app[GATES]
     for index, reply in enumerate(replies):
         row = queued[index] if index < len(queued) else None
         if sender.limits.replies_too:
-            wait = await gates.reserve(sender, incoming.sender_id, app[CLOCK].now())
+            wait = (
+                await fast.slots.reserve(sender, incoming.sender_id)
+                if fast is not None
+                else await gates.reserve(sender, incoming.sender_id, app[CLOCK].now())
+            )
             if wait > timedelta(0):  # over the channel's limit: the outbox sends it later
                 await _queue(app, incoming, index, reply, wait.total_seconds(), row)
                 continue
         result = await sender.send(incoming.sender_id, reply.to_dict())
         if result.ok:
-            if row is not None:
+            if row is not None and fast is not None:
+                await fast.marks.mark(row, sender.name)
+            elif row is not None:
                 await _mark_sent(app, row, sender.name)
             continue
         if result.permanent:

@@ -40,7 +40,7 @@ from bot.channels.dingtalk.sender import DingTalkSender
 from bot.channels.dingtalk.settings import DingTalkSettings
 from bot.channels.dingtalk.signature import CallbackRejected, verify
 from bot.channels.ingest import PhotoRefused, ingest_photo
-from bot.channels.replies import QueueReplies, send_replies
+from bot.channels.replies import FastPath, QueueReplies, send_replies
 from core.messages import MAX_TEXT, Incoming, Kind, Reply
 from core.text import clean_text
 from services import media
@@ -72,6 +72,8 @@ class DingTalkChannel:
         self.sender = DingTalkSender(self.api, self.memory, settings.cards)
         self.reply_sender = DingTalkSender(self.api, None, settings.cards)
         self._handling = asyncio.Semaphore(HANDLE_CONCURRENCY)
+        # The replies' send slots and sent marks, group-committed across messages.
+        self.fast = FastPath(app)
 
     async def start(self) -> None:
         """DingTalk calls us: nothing to start."""
@@ -204,7 +206,7 @@ class DingTalkChannel:
         try:
             async with self._handling:
                 replies = await self.app[INBOUND].handle(inbox_id, incoming, after=queue) or []
-            await send_replies(self.app, self.reply_sender, incoming, replies, queue.ids)
+            await send_replies(self.app, self.reply_sender, incoming, replies, queue.ids, self.fast)
         except Exception:  # nobody awaits this task: log here or lose the error
             log.exception("dingtalk processing failed msg=%s", incoming.message_id)
 

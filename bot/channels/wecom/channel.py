@@ -34,7 +34,7 @@ from bot.channels import menus, split, texts
 from bot.channels.base import install, spawn
 from bot.channels.bodies import TooLarge, read_limited
 from bot.channels.ingest import PhotoRefused, ingest_photo
-from bot.channels.replies import QueueReplies, send_replies
+from bot.channels.replies import FastPath, QueueReplies, send_replies
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.api import WeComApi, WeComError
 from bot.channels.wecom.cards import CardBook, CardPress, press_of
@@ -82,6 +82,8 @@ class WeComChannel:
         self.sender = WeComSender(self.api, settings.agent_id, media, self.memory, sent_cards)
         self.reply_sender = WeComSender(self.api, settings.agent_id, media, None, sent_cards)
         self._handling = asyncio.Semaphore(HANDLE_CONCURRENCY)
+        # The replies' send slots and sent marks, group-committed across messages.
+        self.fast = FastPath(app)
 
     async def start(self) -> None:
         """WeCom calls us: nothing to start."""
@@ -239,7 +241,7 @@ class WeComChannel:
         try:
             async with self._handling:
                 replies = await self.app[INBOUND].handle(inbox_id, incoming, after=queue) or []
-            await send_replies(self.app, self.reply_sender, incoming, replies, queue.ids)
+            await send_replies(self.app, self.reply_sender, incoming, replies, queue.ids, self.fast)
             if press is not None:
                 await self.cards.answer(incoming.sender_id, press)
         except Exception:  # nobody awaits this task: log here or lose the error
