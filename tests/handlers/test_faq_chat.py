@@ -67,11 +67,21 @@ async def test_useless_feedback_queues_the_question_for_county_staff(sessionmake
     assert "低保渐退多长时间" in await chat.say("staff", "待答问题")
 
 
+async def _suggested(chat):
+    """The reply to AMBIGUOUS. Its only policy-like word (评估) counts only in a question, so
+    free-text routing first asks whether it is a policy question; 是 goes on to the FAQ."""
+    [ask] = await chat.send("sec", AMBIGUOUS)
+    assert ask.meta["kind"] == "intent_ask" and [b.label for b in ask.buttons] == ["是", "不是"]
+    [reply] = await chat.press("sec", ask.buttons[0].payload)
+    assert reply.meta["kind"] == "faq_suggest"
+    return reply
+
+
 async def test_unclear_question_offers_up_to_three_suggestions_and_a_pick_answers(
     sessionmaker, chat
 ):
     # Two entries on evaluation sampling (villages per township, households per village).
-    [reply] = await chat.send("sec", AMBIGUOUS)
+    reply = await _suggested(chat)
     picks = [b for b in reply.buttons if b.payload.startswith("faq:pick:")]
     assert 2 <= len(picks) <= 3 and reply.buttons[-1].label == "都不是"
     chosen = next(b for b in picks if b.payload.endswith(":F067"))
@@ -82,7 +92,7 @@ async def test_unclear_question_offers_up_to_three_suggestions_and_a_pick_answer
 
 
 async def test_none_of_the_suggestions_hands_the_question_to_staff(sessionmaker, chat):
-    [reply] = await chat.send("sec", AMBIGUOUS)
+    reply = await _suggested(chat)
     [after] = await chat.press("sec", reply.buttons[-1].payload)
     assert "已转给县里" in after.text
     [q] = await _questions(sessionmaker)
