@@ -18,7 +18,9 @@ from tests.s3server import _free_port
 @pytest.fixture(params=["local", "s3"])
 async def store(request, tmp_path):
     core = _s3_core(request) if request.param == "s3" else {}
-    async with load_config(media_dir=tmp_path / "media", **core).media_store() as opened:
+    # No database here: the PgBouncer run's CUNBOT_DB_POOLER would not fit the default SQLite.
+    config = load_config(media_dir=tmp_path / "media", db_pooler="none", **core)
+    async with config.media_store() as opened:
         yield opened
 
 
@@ -84,6 +86,7 @@ async def test_an_unreachable_store_is_unavailable_not_missing():
         s3_access_key_id="k",
         s3_secret_access_key="s",
         s3_region="us-east-1",
+        db_pooler="none",
     )
     async with config.media_store() as down:
         with pytest.raises(MediaUnavailable):  # after botocore's retries (3 attempts)
