@@ -20,6 +20,8 @@ scope (another region's person or code answers like an unknown one) and write th
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
@@ -31,6 +33,7 @@ from core.inputs import int_id
 from core.roles import ROLE_ZH, ROLES, Role
 from services import console_people, people_admin
 from services.console_auth import Current
+from storage.people import InviteDTO
 
 NAV = "people"
 
@@ -185,6 +188,8 @@ async def _ask(request: web.Request, signed: Current, action: str) -> web.Respon
     address."""
     what, ask = _ASKS[action]
     async with request.app[SESSIONMAKER]() as session:
+        # Whom the action may touch: an active person for 换手机 and 停用, a stopped one for
+        # 重新启用 (each refuses the rest as the POST would).
         if action == "reactivate":
             await people_admin.stopped_person(session, signed.person, _person_id(request))
         else:
@@ -212,13 +217,23 @@ async def rebind_ask(request: web.Request, signed: Current) -> web.StreamRespons
     return await _ask(request, signed, "rebind")
 
 
-@page("person.rebind")
-async def rebind_post(request: web.Request, signed: Current) -> web.StreamResponse:
+FreshCode = Callable[..., Awaitable[InviteDTO]]
+
+
+async def _fresh_code(
+    request: web.Request, signed: Current, use_case: FreshCode, done: str
+) -> web.Response:
+    """换手机 and 重新启用 both end with a new code: run the use case, show the code."""
     async with request.app[SESSIONMAKER]() as session, session.begin():
-        made = await people_admin.rebind(
+        made = await use_case(
             session, signed.person, _person_id(request), now=request.app[CLOCK].now()
         )
-    return _see(f"/console/people/invites/{made.code}?done=rebind")
+    return _see(f"/console/people/invites/{made.code}?done={done}")
+
+
+@page("person.rebind")
+async def rebind_post(request: web.Request, signed: Current) -> web.StreamResponse:
+    return await _fresh_code(request, signed, people_admin.rebind, "rebind")
 
 
 @page("person.move")
@@ -259,11 +274,7 @@ async def reactivate_ask(request: web.Request, signed: Current) -> web.StreamRes
 
 @page("person.reactivate")
 async def reactivate_post(request: web.Request, signed: Current) -> web.StreamResponse:
-    async with request.app[SESSIONMAKER]() as session, session.begin():
-        made = await people_admin.reactivate(
-            session, signed.person, _person_id(request), now=request.app[CLOCK].now()
-        )
-    return _see(f"/console/people/invites/{made.code}?done=reactivated")
+    return await _fresh_code(request, signed, people_admin.reactivate, "reactivated")
 
 
 def setup(app: web.Application) -> None:
