@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.pgadmin import admin  # noqa: E402
 from core.channel import ChannelLimits, RateLimit, SendResult  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
 from core.rules import Rules  # noqa: E402
@@ -45,20 +46,6 @@ LIMITS = ChannelLimits(per_recipient=(RateLimit(30, 60), RateLimit(1000, 3600)))
 SMALL_COUNTY = 200  # people in county B and in county C
 WAVES, WAVE_GAP = 10, 0.5  # B's reminders and C's replies arrive in waves this far apart
 BURST = 40  # replies to one C member at once (the limit lets 30 a minute through)
-
-
-def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(_dsn(url))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 class Recorder:
@@ -300,7 +287,7 @@ async def main() -> None:
     big = args.recipients or (5_000 if args.small else 200_000)
     server = os.environ.get("CUNBOT_BENCH_DATABASE_URL", DEFAULT_URL)
     name = f"cunbot_bench_fair_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
+    await admin(server, f'CREATE DATABASE "{name}"')
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     failed = False
     try:
@@ -330,7 +317,7 @@ async def main() -> None:
             )
             failed |= r["over"] > 0 or r["dupes"] > 0
     finally:
-        await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if failed:
         raise SystemExit("FAILED: a member got more than the channel allows, or a duplicate")
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.pgadmin import admin, dsn  # noqa: E402
 from core.channel import ChannelLimits, SendResult  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
 from core.rules import Rules  # noqa: E402
@@ -40,21 +41,6 @@ from tasks.delivery import Delivery  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 RECIPIENTS = 5_000
-
-
-def _dsn(url: str) -> str:
-    """The asyncpg form of a SQLAlchemy URL."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(_dsn(url))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 class NoopSender:
@@ -96,7 +82,7 @@ def _pgqueuer_worker(url: str, batch: int, go, out) -> None:
     from pgqueuer.domain.types import QueueExecutionMode
 
     async def run() -> tuple[list[int], float]:
-        conn = await asyncpg.connect(_dsn(url))
+        conn = await asyncpg.connect(dsn(url))
         qm = QueueManager(Queries(AsyncpgDriver(conn)))
         done: list[int] = []
 
@@ -171,7 +157,7 @@ async def _enqueue_pgqueuer(url: str, n: int, install: bool) -> None:
     import asyncpg
     from pgqueuer import AsyncpgDriver, Queries
 
-    conn = await asyncpg.connect(_dsn(url))
+    conn = await asyncpg.connect(dsn(url))
     try:
         queries = Queries(AsyncpgDriver(conn))
         if install:
@@ -236,7 +222,7 @@ async def main() -> None:
     rounds = args.rounds or (2 if args.small else 3)
     server = os.environ.get("CUNBOT_BENCH_DATABASE_URL", DEFAULT_URL)
     name = f"cunbot_bench_q_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
+    await admin(server, f'CREATE DATABASE "{name}"')
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     print(f"database {name}; {n} per round, {rounds} rounds, {args.workers} workers each")
     print(f"cunbot batch {args.batch}, PgQueuer batch_size {args.pgq_batch}; no-op channel/job")
@@ -269,7 +255,7 @@ async def main() -> None:
         print(f"left behind: {unsent} outbox rows not sent, {jobs} PgQueuer jobs")
         failed |= unsent > 0 or jobs > 0
     finally:
-        await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if failed:
         raise SystemExit("FAILED: a message was lost or sent twice")
 
