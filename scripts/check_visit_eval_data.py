@@ -42,7 +42,7 @@ STYLES = (
 INTENTS = ("visit_report", "ack", "submission_text", "policy_question", "not_understood")
 SPLITS = ("dev", "test")
 PUSH_KINDS = ("task", "notice")
-VISIT_FIELDS = {"text", "household", "checks", "unclear", "numbers", "style", "split"}
+VISIT_FIELDS = {"text", "household", "checks", "unclear", "numbers", "style", "split", "batch"}
 INTENT_FIELDS = {"text", "context", "intent", "household", "split"}
 MIN_VISITS, MIN_INTENTS = 360, 260
 # Traditional forms of registry surnames, so a report typed in traditional characters still
