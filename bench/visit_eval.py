@@ -3,6 +3,7 @@
     .venv/bin/python bench/visit_eval.py            # every item, figures for dev and test
     .venv/bin/python bench/visit_eval.py --small    # the first 60 of each split (CI)
     .venv/bin/python bench/visit_eval.py --errors   # also list the DEV mistakes (never test's)
+    .venv/bin/python bench/visit_eval.py --split dev --batch r3   # dev only, one batch only
 
 Scoring (data/eval/README.md): a check is read right when the reader's status (ok / problem /
 not said) equals the label, counted over every labelled check plus the checks the reader marks
@@ -146,6 +147,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="the first 60 items of each split")
     parser.add_argument("--errors", action="store_true", help="list the dev mistakes")
+    parser.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    parser.add_argument("--batch", help="only the items of this batch (data/eval/README.md)")
     args = parser.parse_args()
     items = yaml.safe_load(DATA.read_text(encoding="utf-8"))
     global NAMES
@@ -153,14 +156,18 @@ def main() -> None:
     NAMES = tuple(h["name"] for h in registry["households"])
     read_report("王三女 饮水正常")  # warm the converter (OpenCC builds its tables once)
     for split in ("dev", "test"):
+        if args.split not in ("all", split):
+            continue
         chosen = [i for i in items if i["split"] == split]
+        if args.batch:
+            chosen = [i for i in chosen if i.get("batch") == args.batch]
         if args.small:
             chosen = chosen[:60]
         score = Score()
         for item in chosen:
             _score_item(item, score)
         _print(split, score)
-        if split == "test" and not args.small:
+        if split == "test" and not args.small and not args.batch:
             # The first round's test items alone (the figure README reported before the
             # second round of items was written), for comparison.
             first = Score()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from core.text import simplified
-from services.visit_reading.cues import is_cue
+from services.visit_reading.cues import LATER, is_cue
 from services.visit_reading.lexicon import NOT_A_CHECK, STRONG, TYPOS, WEAK
 
 _SEP = re.compile(r"[\s,，。;；、！!\n|]+")
@@ -144,7 +144,9 @@ def split(text: str, start: int = 0) -> list[Clause]:
         a, b = a + start, b + start
         original = text[a:b]
         norm = normalize(original)
-        cuts = _cuts(norm) if len(norm) == len(original) else []
+        # 医保等发了工资再交: a condition (等 ... 再) belongs to the clause it conditions.
+        whole = len(norm) != len(original) or LATER.search(norm) is not None
+        cuts = [] if whole else _cuts(norm)
         bounds = [0, *cuts, len(original)]
         for j in range(len(bounds) - 1):
             x, y = bounds[j], bounds[j + 1]

@@ -19,6 +19,7 @@ that is surely a problem wins over another clause's good news unless a later one
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from services.visit_reading.lexicon import CUES, words
@@ -109,8 +110,10 @@ def _flipped(cue: Cue) -> Evidence:
 def _dangling(neg: Cue, after_bad: bool, at_end: bool) -> Evidence:
     """A negator with no cue after it: 辍学：无 is good, 医保没有 bad; before words we do not
     know (房子没文题) or 不 alone, it says little."""
-    if after_bad:
+    if after_bad and neg.word not in _NOT_YET:
         return Evidence(OK, 0.9)
+    if after_bad:  # 危房还没改, 裂缝还没有: the problem's fix is still pending
+        return Evidence(PROBLEM, 0.85, absent=True)
     if (neg.word in _NOT_YET or neg.word in _STRONG_NEG) and at_end:
         return Evidence(PROBLEM, 0.85, absent=True)
     # 还没出院, 没去县里: a "not yet" of a word we do not know is no sure problem.
@@ -247,12 +250,29 @@ def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
             past = True
         elif cue.kind == "contrast" and out and _later_says(cues[i + 1 :]):
             out = [e for e in out if e.fallback]
+        elif _done(clause, cue):
+            out.append(Evidence(OK, 0.85, fallback=True))  # 临时救助给了两千, 低保批了
         else:
             plain = _plain(cue, past)
             if plain is not None:
                 out.append(plain)
         i += 1
-    return Said(tuple(out), hedged)
+    return Said(tuple(out), hedged or bool(LATER.search(clause)))
+
+
+# 等卖了猪再交: what will be done once something else happens is not yet said.
+LATER = re.compile(r"等.{1,8}(?:再|才)")
+# A verb of the checks' own business done (给了, 批了, 发过): fine when nothing else is said.
+# Not the verbs of going and doing (去了, 做了手术, 上了年纪), which say nothing of a check.
+_NOT_DONE = frozenset(words("去 回 做 上 到 用 弄 搞 管 接 评 买 下来 安排 发现 收成"))
+
+
+def _done(clause: str, cue: Cue) -> bool:
+    return (
+        cue.kind == "verb"
+        and cue.word not in _NOT_DONE
+        and clause.startswith(("了", "过"), cue.end)
+    )
 
 
 _NONE_IS_FINE = frozenset(("credit",))

@@ -143,6 +143,21 @@ CASES = [
     ("周八 老房子拆了没有？已经拆了", {"housing": OK}),
     ("周八 大女儿读大学，申请了生源地助学贷款", {"education": OK}),
     ("周八 危房已经修缮完毕，住着放心", {"housing": OK}),
+    # A "not yet" after a bad word: the fix is pending, the problem stands.
+    ("郑九 墙上裂缝还没补", {"housing": BAD}),
+    ("郑九 危房还没改", {"housing": BAD}),
+    # A verb of the check's business done (给过, 批了) is fine when nothing else is said;
+    # going and doing (做了手术) say nothing of the check.
+    ("郑九 临时救助给过一次", {"security": OK}),
+    ("郑九 老伴住院做了手术", {"medical": ASK}),
+    # What will be done once something else happens (等 ... 再) is not said yet.
+    ("郑九 医保说等发了工资再交", {"medical": ASK}),
+    # 干了两年 is work done, not water dried up.
+    ("郑九 儿子在工地干了两年了", {"employment": ASK}),
+    ("郑九 孩子初三不念了", {"education": BAD}),
+    ("郑九 学费全免", {"education": OK}),
+    ("郑九 粮食只够吃半年", {"income": ASK}),
+    ("郑九 房子没啥毛病", {"housing": OK}),
     (
         "孙七 饮水正常 收入正常 就业正常 产业正常 信贷正常 保障正常",
         dict.fromkeys(("water", "income", "employment", "industry", "credit", "security"), OK),
