@@ -19,6 +19,7 @@ that is surely a problem wins over another clause's good news unless a later one
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -64,6 +65,7 @@ class Evidence:
     fallback: bool = False  # counts only when nothing else is said (住房安全, 有)
     absent: bool = False  # a negator with nothing after it (信贷：无, 医保没有)
     answers: bool = False  # a "no" answering the good word before it (住房安全：否)
+    thin: bool = False  # 没 + a one-character verb (没落, 没去): sure only of a check named
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,43 @@ def _ends(clause: str, cue: Cue, masked: tuple[tuple[int, int], ...]) -> bool:
     return not clause[cue.end :].strip(_PARTICLES) or any(a == cue.end for a, _ in masked)
 
 
+# 没有 + someone + 不/没 + verb + 的: "there is nobody who does not ..." -- the two cancel.
+_NOBODY = re.compile(r"(?:没有|没)(.{0,8}?)(?:不|没)(.{1,4}?)的")
+
+
+def _double_negation(clause: str, cues: list[Cue], i: int) -> int | None:
+    """The index after the second negator when the negator at ``i`` opens 没有……不……的."""
+    neg = cues[i]
+    if neg.word not in ("没有", "没"):
+        return None
+    m = _NOBODY.match(clause, neg.start)
+    if m is None or any(c.kind in _BAD for c in cues if m.start(1) <= c.start < m.end(1)):
+        return None
+    for k in range(i + 1, len(cues)):
+        if cues[k].kind == "neg" and cues[k].start == m.end(1):
+            return k + 1
+    return None
+
+
+# A potential complement after an unknown verb (卖不掉, 存不住水, 拿不出): it cannot be done,
+# but of what the reader is not sure: asked, never recorded (and never flipped to good news,
+# as 不掉 alone would be).
+_COMPLEMENTS = frozenset("掉住动起出到着上下成")
+_UNSURE_CANNOT = 0.7
+
+
+def _potential(clause: str, cues: list[Cue], i: int) -> bool:
+    neg = cues[i]
+    if neg.word != "不" or neg.start == 0 or i + 1 >= len(cues):
+        return False
+    nxt, before = cues[i + 1], clause[neg.start - 1]
+    if nxt.start != neg.end or len(nxt.word) != 1 or nxt.word not in _COMPLEMENTS:
+        return False
+    if i and cues[i - 1].end == neg.start:
+        return False  # after a cue of its own (看不出, 交不起 are read elsewhere)
+    return "\u4e00" <= before <= "\u9fff"
+
+
 def _bad_within(cues: list[Cue], i: int) -> int | None:
     """The index of a plain bad word at most :data:`_REACH` characters after the negator at
     ``i``, with only weak words (有, 会) or none between them."""
@@ -177,11 +216,19 @@ def _negated(
     neg, nxt = cues[i], cues[i + 1] if i + 1 < len(cues) else None
     if nxt is not None and nxt.kind == "neg" and nxt.start - neg.end <= 1:
         return [], i + 2  # 没有没参保的, 没有不交的: two negators cancel
+    later = _double_negation(clause, cues, i)
+    if later is not None:
+        return [], later  # 没有有劳动力不干活的: nobody who does not work
+    if _potential(clause, cues, i):
+        return [Evidence(PROBLEM, _UNSURE_CANNOT)], i + 2  # 卖不掉, 存不住: cannot (of what?)
     k = _bad_within(cues, i)
     if k is not None:  # 不会有问题, 没出过问题: the negator reaches the bad word past weak ones
         nxt, i = cues[k], k - 1
     if nxt is not None and nxt.start - neg.end <= _GAP and nxt.kind in _POLAR:
-        out, j = [_flipped(nxt)], i + 2
+        first = _flipped(nxt)
+        if nxt.kind == "verb" and len(nxt.word) == 1 and neg.word not in _NOT_YET:
+            first = dataclasses.replace(first, thin=True)
+        out, j = [first], i + 2
         while nxt.kind in _BAD and j < len(cues) and cues[j].kind in _BAD:
             if cues[j].start - cues[j - 1].end > 1:
                 break

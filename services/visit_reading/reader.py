@@ -181,10 +181,13 @@ def _group(clause: Clause, key: str | None) -> tuple[str | None, ...]:
     return (key,)
 
 
-def _unsure_problems(said: cues.Said) -> cues.Said:
-    """The same say, its problems below the recording threshold (asked, never recorded)."""
+def _unsure_problems(said: cues.Said, thin_only: bool = False) -> cues.Said:
+    """The same say, its problems below the recording threshold (asked, never recorded);
+    ``thin_only``: only those read from 没 + a one-character verb (没落下课: of what?)."""
     capped = tuple(
-        dataclasses.replace(e, strength=min(e.strength, _UNSURE)) if e.status == cues.PROBLEM else e
+        dataclasses.replace(e, strength=min(e.strength, _UNSURE))
+        if e.status == cues.PROBLEM and (e.thin or not thin_only)
+        else e
         for e in said.evidence
     )
     return cues.Said(capped, said.hedged)
@@ -247,6 +250,8 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
                 said = _unsure_problems(said)  # 医保交了，就是老人腿脚不好: not surely its check
             elif _glued_turn(out):
                 said = _unsure_problems(said)  # 收入靠打零工，不稳定: of 收入 or of 打零工?
+            else:
+                said = _unsure_problems(said, thin_only=True)  # 读五年级，都没落下课
         elif key is not None and not clause.strong:
             said = _unsure_problems(said)  # 儿子出差去了: a weak word is no ground for a problem
         out.append((clause, key, said))

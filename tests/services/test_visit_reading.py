@@ -158,6 +158,13 @@ CASES = [
     ("郑九 学费全免", {"education": OK}),
     ("郑九 粮食只够吃半年", {"income": ASK}),
     ("郑九 房子没啥毛病", {"housing": OK}),
+    # 没 + a one-character verb in a clause that names no check is not sure of its check.
+    ("郑九 孩子在镇上读书，一天都没落下", {"education": OK}),
+    # A potential complement (卖不掉) cannot be done: asked, and never read as 不掉 = good.
+    ("郑九 种的橘子卖不掉", {"industry": ASK}),
+    # 没有……不……的: nobody who does not -- everyone does.
+    ("郑九 全家没有一个人不交医保的", {"medical": OK}),
+    ("郑九 家里没有劳力不打工的", {"employment": OK}),
     (
         "孙七 饮水正常 收入正常 就业正常 产业正常 信贷正常 保障正常",
         dict.fromkeys(("water", "income", "employment", "industry", "credit", "security"), OK),
