@@ -195,6 +195,30 @@ def _potential(clause: str, cues: list[Cue], i: int) -> bool:
     return "\u4e00" <= before <= "\u9fff"
 
 
+_SUBJECT = 6  # 没有适龄儿童辍学: "there is no one who ..." reaches past a short subject
+_THERE_IS_NO = frozenset(words("没有 无 没 从没有 并没有"))
+
+
+def _bad_past_subject(
+    clause: str, cues: list[Cue], i: int, masked: tuple[tuple[int, int], ...]
+) -> int | None:
+    """``没有`` + a short subject of words the reader does not know + a bad word (没有适龄儿童
+    辍学, 无一户漏雨): the negator is about the bad word. Not past a check's own word (没有医保卡
+    看病难: lacking the card is the problem) nor past any cue or separator."""
+    neg = cues[i]
+    if neg.word not in _THERE_IS_NO or i + 1 >= len(cues):
+        return None
+    nxt = cues[i + 1]
+    between = clause[neg.end : nxt.start]
+    if nxt.kind != "bad" or not 0 < len(between) <= _SUBJECT:
+        return None
+    if any(neg.end <= a < nxt.start for a, _ in masked):
+        return None
+    if not all("\u4e00" <= ch <= "\u9fff" for ch in between):
+        return None
+    return i + 1
+
+
 def _bad_within(cues: list[Cue], i: int) -> int | None:
     """The index of a plain bad word at most :data:`_REACH` characters after the negator at
     ``i``, with only weak words (有, 会) or none between them."""
@@ -222,9 +246,11 @@ def _negated(
     if _potential(clause, cues, i):
         return [Evidence(PROBLEM, _UNSURE_CANNOT)], i + 2  # 卖不掉, 存不住: cannot (of what?)
     k = _bad_within(cues, i)
+    subject = k is None and (k := _bad_past_subject(clause, cues, i, masked)) is not None
     if k is not None:  # 不会有问题, 没出过问题: the negator reaches the bad word past weak ones
         nxt, i = cues[k], k - 1
-    if nxt is not None and nxt.start - neg.end <= _GAP and nxt.kind in _POLAR:
+    near = nxt is not None and (subject or nxt.start - neg.end <= _GAP)
+    if nxt is not None and near and nxt.kind in _POLAR:
         first = _flipped(nxt)
         if nxt.kind == "verb" and len(nxt.word) == 1 and neg.word not in _NOT_YET:
             first = dataclasses.replace(first, thin=True)

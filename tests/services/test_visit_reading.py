@@ -165,6 +165,13 @@ CASES = [
     # 没有……不……的: nobody who does not -- everyone does.
     ("郑九 全家没有一个人不交医保的", {"medical": OK}),
     ("郑九 家里没有劳力不打工的", {"employment": OK}),
+    # 没有 + a short subject + a bad word: nobody had it; not past the check's own word.
+    ("郑九 村里没有一户孩子辍学", {"education": OK}),
+    ("郑九 没有医保卡看病难", {"medical": BAD}),
+    # Words that look bad but are not (停电 says nothing of water; not yet due is no arrears).
+    ("郑九 停电了但是自来水照常有", {"water": OK}),
+    ("郑九 扶贫贷款还没到还款时间", {"credit": ASK}),
+    ("郑九 房子暂时看不出什么问题", {"housing": ASK}),
     (
         "孙七 饮水正常 收入正常 就业正常 产业正常 信贷正常 保障正常",
         dict.fromkeys(("water", "income", "employment", "industry", "credit", "security"), OK),
