@@ -219,6 +219,16 @@ def _bad_past_subject(
     return i + 1
 
 
+_AFTER_VERB = frozenset("了过着上下来去到好完掉齐够全") | frozenset(_PARTICLES)
+
+
+def _runs_on(clause: str, cue: Cue) -> bool:
+    """The one-character verb runs on into a character that is no complement (还没通知: 通知,
+    not 通): maybe a longer word than the verb."""
+    nxt = clause[cue.end : cue.end + 1]
+    return bool(nxt) and nxt not in _AFTER_VERB and "\u4e00" <= nxt <= "\u9fff"
+
+
 def _bad_within(cues: list[Cue], i: int) -> int | None:
     """The index of a plain bad word at most :data:`_REACH` characters after the negator at
     ``i``, with only weak words (有, 会) or none between them."""
@@ -252,7 +262,11 @@ def _negated(
     near = nxt is not None and (subject or nxt.start - neg.end <= _GAP)
     if nxt is not None and near and nxt.kind in _POLAR:
         first = _flipped(nxt)
-        if nxt.kind == "verb" and len(nxt.word) == 1 and neg.word not in _NOT_YET:
+        if (
+            nxt.kind == "verb"
+            and len(nxt.word) == 1
+            and (neg.word not in _NOT_YET or _runs_on(clause, nxt))
+        ):
             first = dataclasses.replace(first, thin=True)
         out, j = [first], i + 2
         while nxt.kind in _BAD and j < len(cues) and cues[j].kind in _BAD:
@@ -320,21 +334,49 @@ def read_clause(clause: str, masked: tuple[tuple[int, int], ...] = ()) -> Said:
         if cue.kind == "hedge":
             hedged = True
         elif cue.kind == "past":
-            past = True
+            past = past or not clause.startswith("比", cue.start - 1)  # 比去年少了: now, compared
         elif cue.kind == "contrast" and out and _later_says(cues[i + 1 :]):
             out = [e for e in out if e.fallback]
-        elif _done(clause, cue):
-            out.append(Evidence(OK, 0.85, fallback=True))  # 临时救助给了两千, 低保批了
         else:
-            plain = _plain(cue, past)
+            plain = _plain_at(clause, cues, i, masked, past)
             if plain is not None:
                 out.append(plain)
         i += 1
     return Said(tuple(out), hedged or bool(LATER.search(clause)))
 
 
+def _plain_at(
+    clause: str, cues: list[Cue], i: int, masked: tuple[tuple[int, int], ...], past: bool
+) -> Evidence | None:
+    """What the cue at ``i`` says by itself (no negator before it)."""
+    cue = cues[i]
+    if _done(clause, cue):
+        return Evidence(OK, 0.85, fallback=True)  # 临时救助给了两千, 低保批了
+    plain = _plain(cue, past)
+    if plain is not None and _there_is_something(clause, cue, masked, cues, i):
+        plain = dataclasses.replace(plain, strength=_UNSURE_CANNOT)
+    return plain
+
+
 # 等卖了猪再交: what will be done once something else happens is not yet said.
 LATER = re.compile(r"等.{1,8}(?:再|才)")
+
+
+def _there_is_something(
+    clause: str, cue: Cue, masked: tuple[tuple[int, int], ...], cues: list[Cue], i: int
+) -> bool:
+    """``有`` + words the reader does not know (有滑坡的迹象, 有白蚁): there is something, good
+    or bad -- not sure. ``有`` alone, before the check's own word (有残疾证) or a cue is plain."""
+    if cue.word != "有" or cue.end >= len(clause):
+        return False
+    nxt = clause[cue.end]
+    if nxt in _PARTICLES or not ("\u4e00" <= nxt <= "\u9fff"):
+        return False
+    if any(a == cue.end for a, _ in masked):
+        return False
+    return not (i + 1 < len(cues) and cues[i + 1].start == cue.end)
+
+
 # A verb of the checks' own business done (给了, 批了, 发过): fine when nothing else is said.
 # Not the verbs of going and doing (去了, 做了手术, 上了年纪), which say nothing of a check.
 _NOT_DONE = frozenset(words("去 回 做 上 到 用 弄 搞 管 接 评 买 下来 安排 发现 收成"))

@@ -15,7 +15,7 @@ from core.checklist import CHECKS
 from core.text import simplified
 from services.visit_reading import cues
 from services.visit_reading.clauses import Clause, check_of, hits, normalize, pieces, split
-from services.visit_reading.lexicon import GROUPS
+from services.visit_reading.lexicon import GROUPS, words
 
 CONFIDENT = cues.CONFIDENT
 _CODE = re.compile(r"^[A-Za-z]{0,4}[-_]?\d{1,6}(?:[-_]\d{1,6}){0,3}$")
@@ -254,6 +254,8 @@ def _assign(clauses: list[Clause]) -> list[tuple[Clause, str | None, cues.Said]]
                 said = _unsure_problems(said, thin_only=True)  # 读五年级，都没落下课
         elif key is not None and not clause.strong:
             said = _unsure_problems(said)  # 儿子出差去了: a weak word is no ground for a problem
+        if key in _NO_NEED and any(w in clause.norm for w in _NO_NEED[key]):
+            said = cues.Said((cues.Evidence(cues.OK, 0.9),), said.hedged)  # 贷款用不上
         out.append((clause, key, said))
     out = [(c, k, s) for c, key, s in out for k in _group(c, key)]
     # 饮水、住房都正常: a bare list of checks takes the verdict of the clause that ends it
@@ -295,6 +297,11 @@ def _answer(
         return cues.Said((cues.Evidence(cues.PROBLEM, 0.9, answers=True),), said.hedged)
     # 信贷 无: having none (fine for credit, judged per check); 医保 无: not covered.
     return cues.Said((cues.Evidence(cues.PROBLEM, 0.85, absent=True),), said.hedged)
+
+
+# Not needing a loan is fine (data/eval/README.md): words that are bad news elsewhere
+# (用不上水) say the household has no need of it.
+_NO_NEED = {"credit": words("不需要 用不上 用不着 不想贷 不贷 没需求 没有需求 不打算贷 暂不需要")}
 
 
 def _glued_turn(out: list[tuple[Clause, str | None, cues.Said]]) -> bool:

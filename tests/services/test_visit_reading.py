@@ -172,6 +172,17 @@ CASES = [
     ("郑九 停电了但是自来水照常有", {"water": OK}),
     ("郑九 扶贫贷款还没到还款时间", {"credit": ASK}),
     ("郑九 房子暂时看不出什么问题", {"housing": ASK}),
+    # 有 + something the reader does not know: good or bad, not sure.
+    ("郑九 屋里有白蚁", {"housing": ASK}),
+    ("郑九 房子后面有塌方的迹象", {"housing": BAD}),
+    # 比去年 is a comparison of now, not the past.
+    ("郑九 今年收入比去年少了", {"income": BAD}),
+    # 还没 + a one-character verb that runs on into a longer word (通知) is not sure.
+    ("郑九 低保申请了，还没通知", {"security": ASK}),
+    ("郑九 低保申请了，还没批", {"security": BAD}),
+    # Not needing a loan is fine, even in words that are bad news elsewhere.
+    ("郑九 没有贷款，说用不着", {"credit": OK}),
+    ("郑九 养老金没变", {"security": OK}),
     (
         "孙七 饮水正常 收入正常 就业正常 产业正常 信贷正常 保障正常",
         dict.fromkeys(("water", "income", "employment", "industry", "credit", "security"), OK),
