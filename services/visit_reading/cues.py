@@ -12,6 +12,12 @@ resolutions (已修好, 已劝返, 危房改造过: they settle an earlier probl
 is fine only when nothing else is said (住房安全, 外出务工, 有), and neutral words that only
 shadow others (老人, 出差, 幸亏).
 
+Where the words could mean something else, the reading is kept below :data:`CONFIDENT` (asked,
+never recorded): 没 + a one-character verb that may begin a longer word (没落下课, 还没通知),
+a potential complement after a verb the reader does not know (卖不掉), 有 + unknown words
+(有白蚁). 没有 reaches a bad word past a short unknown subject (没有适龄儿童辍学); 没有……不……的
+cancels; 等……再 is not yet said; 比去年 compares, it is not the past.
+
 :func:`judge` turns the evidence of one or more clauses of a check into (status, confidence);
 below :data:`CONFIDENT` the reader asks instead of recording. Clauses that disagree: a clause
 that is surely a problem wins over another clause's good news unless a later one settles it.
