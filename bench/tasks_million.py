@@ -330,7 +330,8 @@ async def _scan(sm: Any, repeats: int) -> None:
                 whole.append((time.perf_counter() - t0) * 1000)
                 queued = r.reminders
                 await s.rollback()
-        print(f"due-reminder lookup, {label} ({len(due)} rows): {_pct(found)}")
+        rows = sum(len(g.ids) for g in due)
+        print(f"due-reminder lookup, {label} ({rows} rows in {len(due)} groups): {_pct(found)}")
         print(f"  whole scan tick (lookup, plan, enqueue {queued}; rolled back): {_pct(whole)}")
 
 
