@@ -68,9 +68,11 @@ def _returns(session: AsyncSession) -> Any:
     """How many entries of the evidence history say ``returned`` (``task_rows.returns_in``),
     counted in SQL: the evidence itself is not sent over and parsed per row."""
     if _postgres(session):
+        # most evidence has no history yet: no set-returning call for those rows
         count = (
+            "CASE WHEN assignments.evidence -> 'history' IS NULL THEN 0 ELSE "
             "(SELECT count(*) FROM jsonb_array_elements(assignments.evidence -> 'history') h "
-            "WHERE h ->> 'action' = 'returned')"
+            "WHERE h ->> 'action' = 'returned') END"
         )
     else:
         count = (
