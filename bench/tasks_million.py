@@ -342,6 +342,9 @@ async def run(database_url: str, *, reuse: bool, scale: float, repeats: int, com
     url = make_url(database_url).set(database=NAME).render_as_string(hide_password=False)
     if exists and reuse:
         seeded = await _admin(url, "SELECT to_regclass('bench_seeded') IS NOT NULL AS ok")
+        if seeded[0]["ok"]:  # seeded at another --scale: seed again rather than mislead
+            at = await _admin(url, "SELECT scale FROM bench_seeded")
+            seeded = [{"ok": bool(at) and at[0]["scale"] == scale}]
         if not seeded[0]["ok"]:
             exists = []
     if exists and not reuse or not exists:
