@@ -330,7 +330,8 @@ async def _scan(sm: Any, repeats: int) -> None:
                 whole.append((time.perf_counter() - t0) * 1000)
                 queued = r.reminders
                 await s.rollback()
-        print(f"due-reminder lookup, {label} ({len(due)} rows): {_pct(found)}")
+        rows = sum(len(g.ids) for g in due)
+        print(f"due-reminder lookup, {label} ({rows} rows in {len(due)} groups): {_pct(found)}")
         print(f"  whole scan tick (lookup, plan, enqueue {queued}; rolled back): {_pct(whole)}")
 
 
@@ -341,6 +342,9 @@ async def run(database_url: str, *, reuse: bool, scale: float, repeats: int, com
     url = make_url(database_url).set(database=NAME).render_as_string(hide_password=False)
     if exists and reuse:
         seeded = await _admin(url, "SELECT to_regclass('bench_seeded') IS NOT NULL AS ok")
+        if seeded[0]["ok"]:  # seeded at another --scale: seed again rather than mislead
+            at = await _admin(url, "SELECT scale FROM bench_seeded")
+            seeded = [{"ok": bool(at) and at[0]["scale"] == scale}]
         if not seeded[0]["ok"]:
             exists = []
     if exists and not reuse or not exists:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
@@ -40,6 +41,13 @@ _ID_CHUNK = 5000  # bound parameters per statement on SQLite
 SPAN = 5000  # person ids per chunk: the unit two schedulers split the work by
 # pg_try_advisory_xact_lock(class, chunk): the two-int4 form, apart from the inbox's bigint keys
 _LOCK_CLASS = {"morning": 0x64670001, "evening": 0x64670002, "nudge": 0x64670003}
+
+
+class Due(NamedTuple):
+    """A person whose digest is due now: who, and their village (or county)."""
+
+    person_id: int
+    region_id: int
 
 
 def _postgres(session: AsyncSession) -> bool:
@@ -60,8 +68,18 @@ def _ids_in(session: AsyncSession, ids: Sequence[int]) -> sa.ColumnElement[bool]
 async def due_ids(session: AsyncSession, kind: Kind, now: datetime) -> list[int]:
     """Ids of the active people who get this digest and whose next look has come (the
     partial index ``ix_people_{kind}_due``), in id order."""
-    rows = await session.scalars(sa.select(Person.id).where(*_due(kind, now)).order_by(Person.id))
-    return list(rows)
+    if not _postgres(session):
+        rows = await session.scalars(
+            sa.select(Person.id).where(*_due(kind, now)).order_by(Person.id)
+        )
+        return list(rows)
+    # one array (decoded in C), not a row per person: at the morning peak that is everyone
+    ids = await session.scalar(
+        sa.select(sa.func.array_agg(aggregate_order_by(Person.id, Person.id))).where(
+            *_due(kind, now)
+        )
+    )
+    return list(ids or ())
 
 
 async def take_chunk(session: AsyncSession, kind: Kind, chunk: int) -> bool:
@@ -92,14 +110,14 @@ def _no_own_hour(session: AsyncSession, kind: Kind) -> sa.TextClause:
 
 async def settle_default(
     session: AsyncSession, kind: Kind, ids: Sequence[int], now: datetime, next_look: datetime
-) -> list[Recipient]:
+) -> list[Due]:
     """Of ``ids``, the people still due who keep the default hour: move their next look to
     ``next_look`` and return them, in one statement (the morning's common case; call only
     when the default hour has come, under :func:`take_chunk`)."""
-    out: list[Recipient] = []
+    out: list[Due] = []
     column = _NEXT[kind].key
     for start in range(0, len(ids), _ID_CHUNK):
-        rows = await session.execute(
+        settle = (
             sa.update(Person)
             .where(
                 _ids_in(session, ids[start : start + _ID_CHUNK]),
@@ -108,9 +126,24 @@ async def settle_default(
             )
             .values({column: next_look})
             .returning(Person.id, Person.region_id)
-            .execution_options(synchronize_session=False)
         )
-        out += [Recipient(pid, rid) for pid, rid in rows]
+        # on the session's connection: Core rows, no ORM result machinery
+        conn = await session.connection()
+        if not _postgres(session):
+            out += map(Due._make, (await conn.execute(settle)).all())
+            continue
+        # PostgreSQL hands the settled people over as two arrays (decoded in C), not as
+        # thousands of rows
+        done = settle.cte("settled")
+        people, regions = (
+            await conn.execute(
+                sa.select(
+                    sa.func.array_agg(aggregate_order_by(done.c.id, done.c.id)),
+                    sa.func.array_agg(aggregate_order_by(done.c.region_id, done.c.id)),
+                )
+            )
+        ).one()
+        out += map(Due, people or (), regions or ())
     return out
 
 
@@ -164,28 +197,68 @@ _UNNEST = sa.text(
 )
 
 
-async def enqueue(session: AsyncSession, rows: list[dict[str, Any]], now: datetime) -> int:
-    """Queue bulk rows (recipient_id, body, idempotency_key, not_before); how many were new.
+@dataclass
+class Bulk:
+    """Bulk outbox rows column by column, as one ``INSERT ... unnest`` takes them: each body
+    already JSON text, each ``not_before`` naive UTC (as stored)."""
 
-    PostgreSQL: one set-based ``INSERT ... SELECT FROM unnest(...)`` per call, the bodies
-    serialized once here (no per-row statement work). SQLite: ``outbox.enqueue_many``."""
+    recipients: list[int] = field(default_factory=list)
+    bodies: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    not_before: list[datetime] = field(default_factory=list)
+
+
+def _naive(at: datetime) -> datetime:  # stored naive UTC, as models.UTCDateTime does
+    return at.astimezone(UTC).replace(tzinfo=None)
+
+
+async def enqueue(session: AsyncSession, rows: list[dict[str, Any]], now: datetime) -> int:
+    """Queue bulk rows (recipient_id, body, idempotency_key, not_before); how many were new."""
     if not rows:
         return 0
     if not _postgres(session):
         return await outbox.enqueue_many(session, rows, now)
+    return await enqueue_bulk(
+        session,
+        Bulk(
+            [r["recipient_id"] for r in rows],
+            [json.dumps(r["body"], ensure_ascii=False) for r in rows],
+            [r["idempotency_key"] for r in rows],
+            [_naive(r["not_before"]) for r in rows],
+        ),
+        now,
+    )
 
-    def naive(at: datetime) -> datetime:  # stored naive UTC, as models.UTCDateTime does
-        return at.astimezone(UTC).replace(tzinfo=None)
 
+async def enqueue_bulk(session: AsyncSession, bulk: Bulk, now: datetime) -> int:
+    """Queue ``bulk``; how many rows were new (a key already queued is skipped).
+
+    PostgreSQL: one set-based ``INSERT ... SELECT FROM unnest(...)``, no per-row statement
+    work. SQLite: ``outbox.enqueue_many``."""
+    if not bulk.keys:
+        return 0
+    if not _postgres(session):
+        rows = [
+            {
+                "recipient_id": r,
+                "body": json.loads(b),
+                "idempotency_key": k,
+                "not_before": n.replace(tzinfo=UTC),
+            }
+            for r, b, k, n in zip(
+                bulk.recipients, bulk.bodies, bulk.keys, bulk.not_before, strict=True
+            )
+        ]
+        return await outbox.enqueue_many(session, rows, now)
     result = await session.execute(
         _UNNEST,
         {
-            "recipients": [r["recipient_id"] for r in rows],
-            "bodies": [json.dumps(r["body"], ensure_ascii=False) for r in rows],
-            "keys": [r["idempotency_key"] for r in rows],
-            "not_before": [naive(r["not_before"]) for r in rows],
+            "recipients": bulk.recipients,
+            "bodies": bulk.bodies,
+            "keys": bulk.keys,
+            "not_before": bulk.not_before,
             "priority": outbox.PRIORITY_BULK,
-            "now": naive(now),
+            "now": _naive(now),
         },
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -10,31 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.statuses import OPEN
 from storage.models import Assignment, Region, Task
-from storage.task_rows import returns_in
 
 _CHUNK = 5000
 
 
-@dataclass(frozen=True)
-class ScanRow:
-    """One assignment as the scan sees it."""
+class ScanGroup(NamedTuple):
+    """Assignments the scan treats alike (one task, status, deadline, cursor and return round:
+    on a busy minute most of a task's villages), with their ids and assignees in step. The
+    scan decides once per group and writes a key per id; PostgreSQL groups them in SQL, so a
+    batch of 5,000 assignments reaches Python as a few rows of two arrays each."""
 
-    id: int
-    assignee_id: int | None
-    deadline: datetime | None
-    remind_at: datetime | None
-    updated_at: datetime
-    returns: int  # how many times it was returned: the round of its reminder keys
     task_id: int
     status: str
+    deadline: datetime | None
+    cursor: datetime  # the time the schedule was last walked to: remind_at, else updated_at
+    returns: int  # how many times it was returned: the round of its reminder keys
+    ids: list[int]
+    assignees: list[int | None]
 
 
 @dataclass(frozen=True)
@@ -59,76 +60,100 @@ class OverdueVillage:
     village_name: str
 
 
-def _naive(column: Any) -> Any:
-    # read as stored (naive UTC) and made aware once per distinct value below: the rows of
-    # one task share their deadline and reminder time, and 5,000 rows' converters add up
-    return sa.type_coerce(column, sa.DateTime()).label(column.key)
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
-_COLUMNS = (
-    Assignment.id,
-    Assignment.assignee_id,
-    _naive(Assignment.deadline),
-    _naive(Assignment.remind_at),
-    _naive(Assignment.updated_at),
-    Assignment.evidence,
-    Assignment.task_id,
-    Assignment.status,
-)
-
-
-def _rows(result: Iterable[sa.Row[Any]]) -> list[ScanRow]:
-    aware: dict[datetime | None, datetime | None] = {None: None}
-
-    def utc(value: datetime | None) -> Any:
-        got = aware.get(value, _MISSING)
-        if got is _MISSING:
-            got = aware[value] = value.replace(tzinfo=UTC) if value is not None else None
-        return got
-
-    return [
-        ScanRow(
-            aid,
-            assignee,
-            utc(deadline),
-            utc(remind_at),
-            utc(updated_at),
-            returns_in(evidence),
-            task_id,
-            status,
+def _returns(session: AsyncSession) -> Any:
+    """How many entries of the evidence history say ``returned`` (``task_rows.returns_in``),
+    counted in SQL: the evidence itself is not sent over and parsed per row."""
+    if _postgres(session):
+        # most evidence has no history yet: no set-returning call for those rows
+        count = (
+            "CASE WHEN assignments.evidence -> 'history' IS NULL THEN 0 ELSE "
+            "(SELECT count(*) FROM jsonb_array_elements(assignments.evidence -> 'history') h "
+            "WHERE h ->> 'action' = 'returned') END"
         )
-        for aid, assignee, deadline, remind_at, updated_at, evidence, task_id, status in result
-    ]
+    else:
+        count = (
+            "(SELECT count(*) FROM json_each(assignments.evidence, '$.history') h "
+            "WHERE json_extract(h.value, '$.action') = 'returned')"
+        )
+    return sa.literal_column(count, sa.Integer()).label("returns")
 
 
-_MISSING: Any = object()
-
-
-async def due(session: AsyncSession, now: datetime, limit: int) -> list[ScanRow]:
-    """Up to ``limit`` rows whose next reminder time has come, earliest first."""
-    rows = await session.execute(
-        sa.select(*_COLUMNS)
-        .where(Assignment.remind_at <= now)
-        .order_by(Assignment.remind_at)
-        .limit(limit)
+def _rows(session: AsyncSession) -> sa.Select[Any]:
+    return sa.select(
+        Assignment.task_id,
+        Assignment.status,
+        Assignment.deadline,
+        sa.func.coalesce(Assignment.remind_at, Assignment.updated_at).label("cursor"),
+        _returns(session),
+        Assignment.id,
+        Assignment.assignee_id,
     )
-    return _rows(rows)
 
 
-async def unscheduled(session: AsyncSession, limit: int) -> list[ScanRow]:
-    """Up to ``limit`` open rows with a deadline the scan has not scheduled yet."""
+async def _groups(session: AsyncSession, rows: sa.Select[Any]) -> list[ScanGroup]:
+    """``rows`` as groups, the earliest cursor first, ids ascending within a group."""
+    if not _postgres(session):  # the small edition: group here
+        found: dict[tuple[Any, ...], ScanGroup] = {}
+        for task_id, status, deadline, cursor, returns, aid, assignee in (
+            await session.execute(rows)
+        ).all():
+            same = (task_id, status, deadline, cursor, returns)
+            got = found.get(same)
+            if got is None:
+                got = found[same] = ScanGroup(task_id, status, deadline, cursor, returns, [], [])
+            got.ids.append(aid)
+            got.assignees.append(assignee)
+        return sorted(found.values(), key=lambda g: (g.cursor, g.task_id))
+    d = rows.subquery()
+
+    def aware(column: Any) -> Any:
+        # timezone('UTC', naive UTC) is a timestamptz, which the driver decodes as an aware
+        # UTC datetime in C: no per-value converter on this side
+        return sa.type_coerce(sa.func.timezone("UTC", column), sa.DateTime(timezone=True))
+
+    def in_step(column: Any) -> Any:
+        return sa.func.array_agg(aggregate_order_by(column, d.c.id), type_=ARRAY(sa.BigInteger))
+
+    shared = (d.c.task_id, d.c.status, d.c.deadline, d.c.cursor, d.c.returns)
+    query = (
+        sa.select(
+            d.c.task_id,
+            d.c.status,
+            aware(d.c.deadline),
+            aware(d.c.cursor),
+            d.c.returns,
+            in_step(d.c.id),
+            in_step(d.c.assignee_id),
+        )
+        .group_by(*shared)
+        .order_by(d.c.cursor, d.c.task_id)
+    )
+    # on the session's connection: Core rows as they come, no ORM result machinery
+    result = await (await session.connection()).execute(query)
+    return list(map(ScanGroup._make, result.all()))
+
+
+async def due(session: AsyncSession, now: datetime, limit: int) -> list[ScanGroup]:
+    """Up to ``limit`` assignments whose next reminder time has come (the earliest), grouped."""
+    rows = _rows(session).where(Assignment.remind_at <= now)
+    return await _groups(session, rows.order_by(Assignment.remind_at).limit(limit))
+
+
+async def unscheduled(session: AsyncSession, limit: int) -> list[ScanGroup]:
+    """Up to ``limit`` open assignments with a deadline the scan has not scheduled yet,
+    grouped."""
     if limit <= 0:
         return []
-    rows = await session.execute(
-        sa.select(*_COLUMNS)
-        .where(
-            Assignment.remind_at.is_(None),
-            Assignment.deadline.is_not(None),
-            Assignment.status.in_(OPEN),
-        )
-        .limit(limit)
+    rows = _rows(session).where(
+        Assignment.remind_at.is_(None),
+        Assignment.deadline.is_not(None),
+        Assignment.status.in_(OPEN),
     )
-    return _rows(rows)
+    return await _groups(session, rows.limit(limit))
 
 
 async def tasks_by_id(session: AsyncSession, task_ids: Iterable[int]) -> dict[int, ScanTask]:

@@ -156,49 +156,56 @@ class _Batch:
             )
         return found
 
-    def visit(self, row: store.ScanRow, task: store.ScanTask) -> None:
-        if row.status not in OPEN or task.status != TaskStatus.ACTIVE or row.deadline is None:
-            self.moves[None].append(row.id)  # closed elsewhere: stop looking
+    def visit(self, group: store.ScanGroup, task: store.ScanTask) -> None:
+        """Decide once for the group's assignments (they share task, status, deadline,
+        cursor and round), then write one outbox row per assignment."""
+        open_ = group.status in OPEN and task.status == TaskStatus.ACTIVE
+        if not open_ or group.deadline is None:
+            self.moves[None] += group.ids  # closed elsewhere: stop looking
             return
-        deadline = row.deadline
+        deadline = group.deadline
         entries, follow = self.plan(deadline, task.offsets or DEFAULT_OFFSETS)
-        cursor = row.remind_at if row.remind_at is not None else row.updated_at
-        # Past the chase: park the row far ahead so neither lookup picks it up again.
-        self.moves[follow[1] if follow else deadline + timedelta(days=3650)].append(row.id)
-        due = [e for e in entries if cursor <= e[1] <= self.now]
+        # Past the chase: park the rows far ahead so neither lookup picks them up again.
+        self.moves[follow[1] if follow else deadline + timedelta(days=3650)] += group.ids
+        due = [e for e in entries if group.cursor <= e[1] <= self.now]
         if not due:
             return
         label = due[-1][0]
-        if row.assignee_id is not None:
-            self.rows.append(
-                {
-                    "recipient_id": row.assignee_id,
-                    "body": reminder_body(
-                        task.kind, task.number, task.title, deadline, self.now, self.rules
-                    ),
-                    "idempotency_key": keys.reminder(row.id, label, row.returns),
-                    "not_before": self.rules.after_quiet_hours(self.now),
-                    "lane": keys.county_lane(task.county_id),
-                }
-            )
+        body = reminder_body(task.kind, task.number, task.title, deadline, self.now, self.rules)
+        not_before = self.rules.after_quiet_hours(self.now)
+        lane = keys.county_lane(task.county_id)
+        self.rows += [
+            {
+                "recipient_id": assignee,
+                "body": body,
+                "idempotency_key": keys.reminder(aid, label, group.returns),
+                "not_before": not_before,
+                "lane": lane,
+            }
+            for aid, assignee in zip(group.ids, group.assignees, strict=True)
+            if assignee is not None
+        ]
         escalate_after = timedelta(hours=self.rules.escalate_after_hours)
         if label.startswith("od") and self.now - deadline >= escalate_after:
-            self.escalate[row.task_id] = self.rules.local(self.now).date()
+            self.escalate[group.task_id] = self.rules.local(self.now).date()
 
 
 async def _scan_batch(session: AsyncSession, now: datetime, rules: Rules, batch: int) -> ScanResult:
     due = await store.due(session, now, batch)
-    rows_in = [*due, *await store.unscheduled(session, batch - len(due))]
-    if not rows_in:
+    looked_at = sum(len(g.ids) for g in due)
+    unscheduled = await store.unscheduled(session, batch - looked_at)
+    groups = [*due, *unscheduled]
+    if not groups:
         return ScanResult(0, 0, 0)
-    tasks = await store.tasks_by_id(session, {r.task_id for r in rows_in})
+    looked_at += sum(len(g.ids) for g in unscheduled)
+    tasks = await store.tasks_by_id(session, {g.task_id for g in groups})
     work = _Batch(now, rules)
-    for row in rows_in:
-        work.visit(row, tasks[row.task_id])
+    for group in groups:
+        work.visit(group, tasks[group.task_id])
     await store.set_remind_at(session, work.moves)
     queued = await outbox.enqueue_many(session, work.rows, now) if work.rows else 0
     escalated = await _escalate(session, work.escalate, now, rules) if work.escalate else 0
-    return ScanResult(len(rows_in), queued, escalated)
+    return ScanResult(looked_at, queued, escalated)
 
 
 async def _escalate(

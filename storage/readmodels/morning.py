@@ -4,8 +4,8 @@ yet acknowledged."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -17,14 +17,26 @@ from storage.models import Assignment, Task
 PEOPLE_CHUNK = 5000
 
 
-@dataclass(frozen=True)
-class MorningItem:
+class MorningItem(NamedTuple):
+    """One line's worth of work (a plain tuple: a morning reads a million of them);
+    ``item[1:6]`` is what its line depends on."""
+
     assignment_id: int
     status: str
     deadline: datetime | None
     kind: str  # a TaskKind
     title: str
     number: int  # the public number (core.numbers): how the line names the item
+    assignee_id: int
+
+
+def _deadline(session: AsyncSession) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        # timezone('UTC', naive UTC) is a timestamptz: the driver hands over an aware UTC
+        # datetime, no converter per row on this side
+        aware = sa.func.timezone("UTC", Assignment.deadline)
+        return sa.type_coerce(aware, sa.DateTime(timezone=True)).label("deadline")
+    return Assignment.deadline
 
 
 def _assigned_to(session: AsyncSession, person_ids: list[int]) -> sa.ColumnElement[bool]:
@@ -42,15 +54,16 @@ async def morning_items(
     out: dict[int, list[MorningItem]] = {}
     for start in range(0, len(person_ids), PEOPLE_CHUNK):
         chunk = person_ids[start : start + PEOPLE_CHUNK]
-        rows = await session.execute(
+        # on the session's connection: Core rows, no ORM result machinery
+        rows = await (await session.connection()).execute(
             sa.select(
-                Assignment.assignee_id,
                 Assignment.id,
                 Assignment.status,
-                Assignment.deadline,
+                _deadline(session),
                 Task.kind,
                 Task.title,
                 Task.number,
+                Assignment.assignee_id,
             )
             .join(Task, Task.id == Assignment.task_id)
             .where(
@@ -65,6 +78,10 @@ async def morning_items(
             )
             .order_by(Assignment.deadline)
         )
-        for pid, *item in rows:
-            out.setdefault(pid, []).append(MorningItem(*item))
+        for item in map(MorningItem._make, rows.all()):
+            got = out.get(item.assignee_id)
+            if got is None:
+                out[item.assignee_id] = [item]
+            else:
+                got.append(item)
     return out

@@ -188,3 +188,37 @@ async def test_assignments_scheduled_at_creation_get_the_same_reminders(sessionm
     clock.set(sh(2026, 11, 19, 8, 0))
     assert (await _scan(sessionmaker, clock, rules)).reminders == 1
     assert await _keys(sessionmaker, "remind:") == [f"remind:{item.id}:1d"]
+
+
+async def test_the_scan_reads_assignments_that_share_a_decision_as_one_group(
+    sessionmaker, clock, rules
+):
+    """One task's villages with the same status, deadline, cursor and round come as one group
+    (ids ascending, assignees in step); a returned one is apart, its round counted."""
+    world = await make_world(sessionmaker, clock.now(), townships=1, villages_per_township=3)
+    deadline = sh(2026, 11, 20, 18)
+    _, items = await _task(sessionmaker, clock, world, deadline)
+    clock.set(sh(2026, 11, 17, 8, 1))
+    assert (await _scan(sessionmaker, clock, rules)).reminders == 3
+    back = items[1]
+    async with sessionmaker() as s, s.begin():
+        await task_store.submit(s, back.id, back.assignee_id, clock.now(), texts=["好"], photos=[])
+        await task_store.return_(
+            s,
+            back.id,
+            world.people["county0"].id,
+            world.county.id,
+            clock.now(),
+            reason="照片不清楚",
+            deadline=deadline,
+        )
+    nxt = sh(2026, 11, 19, 8, 0)  # the "1d" entry
+    async with sessionmaker() as s:
+        (due,) = await reminders.store.due(s, nxt, 100)
+        (returned,) = await reminders.store.unscheduled(s, 100)
+    kept = sorted((i for i in items if i.id != back.id), key=lambda i: i.id)
+    assert due.ids == [i.id for i in kept]
+    assert due.assignees == [i.assignee_id for i in kept]
+    assert (due.status, due.deadline, due.cursor, due.returns) == ("pending", deadline, nxt, 0)
+    assert due.deadline.utcoffset() == timedelta(0)
+    assert (returned.ids, returned.status, returned.returns) == ([back.id], "returned", 1)
