@@ -87,13 +87,15 @@ def fold(text: str) -> str:
 
 
 def _fold(simple: str) -> str:
-    return _DROP.sub("", simple.lower())
+    return _DROP.sub("", W.YES_HEAD.sub("好的", simple.lower()))
 
 
 def is_receipt(folded: str) -> bool:
     """收到 / 好的 / 已阅 ... alone, or followed by a short thanks or promise."""
     if folded in W.ACK_WORDS:
         return True
+    if folded.startswith("已经"):  # 已经转发了 = 已转发了
+        folded = "已" + folded[2:]
     for filler in W.FILLERS:
         if folded.startswith(filler) and folded != filler:
             folded = folded[len(filler) :]
@@ -130,8 +132,14 @@ def is_small_talk(folded: str) -> bool:
 
 
 def is_question(simple: str) -> bool:
-    """``simple``: the text as :func:`plain` returns it (also for the functions below)."""
-    return bool(W.QUESTION.search(simple))
+    """Whether ``simple`` (the text as :func:`plain` returns it, also for the functions
+    below) is put as a question: a question word (吗, 什么, 怎么, 能干几年), a request to know
+    (想问一下) or a yes/no ending (有补贴不). Negated and indefinite uses of question words
+    (没啥变化, 没什么困难, 这几天, 村里的几户都完工了, 能不能别) are no questions."""
+    text = W.NOT_A_QUESTION.sub("，", simple)
+    return bool(
+        W.QUESTION.search(text) or W.REQUEST.search(text) or W.YES_NO_END.search(text.strip())
+    )
 
 
 def is_policy(simple: str, question: bool = False) -> bool:
@@ -237,11 +245,19 @@ def _about_nobody(
     terse = policy and len(folded) <= TERSE and _coverage(folded) >= 0.5
     if report.checks and report.mentions_checks >= 0.5 and not question and not terse:
         return Reading(VISIT, 0.55, why=("says how checks stand", "names no household"))
+    short = len(folded) <= SHORT_REPLY and not question
+    if policy and not terse and not question and W.NEWS.search(simple.strip()):
+        # 今天全村低保都发下来了: policy words in news, no question. Right after a push a
+        # short one may answer it (ask); otherwise it is not for the county.
+        why = ("policy words", "a statement of news")
+        if short and situation.push:
+            return Reading(ACK, 0.5, why=(*why, "a push waits for 收到"))
+        return Reading(UNCLEAR, 0.7, reply_like=short, why=why)
     if policy:
         return Reading(QUESTION, 0.75 if terse else 0.6, why=("policy words", "no question form"))
     if question and len(folded) >= W.QUESTION_MIN and not W.APP.search(simple):
-        return Reading(QUESTION, 0.5, why=("question form", "no policy words", "not about the app"))
-    short = len(folded) <= SHORT_REPLY and not question
+        why = ("question form", "no policy words", "not about the app")
+        return Reading(QUESTION, 0.5, why=why)
     if short and situation.push:
         return Reading(ACK, 0.5, why=("a short reply", "a push waits for 收到"))
     return Reading(UNCLEAR, 0.8, reply_like=short, why=("no household, no policy words",))
