@@ -220,6 +220,9 @@ def _read(text: str, situation: Situation) -> Reading:
         if policy_strength(simple, question) < 1:
             # 这个月走访了多少户: the only policy words are the work's own: ask first.
             return Reading(QUESTION, 0.6, why=("question form", "only work words"))
+        if W.APP_TOPIC.search(simple):
+            # 低保户的照片怎么上传: policy words in a question about the app: ask first.
+            return Reading(QUESTION, 0.6, why=("question form", "policy words", "app words"))
         return Reading(QUESTION, 0.9, why=("question form", "policy words"))
     found, rest = named(simple, situation.households)
     if found:
@@ -249,15 +252,14 @@ def _about_nobody(
     if policy and not terse and not question and W.NEWS.search(simple.strip()):
         # 今天全村低保都发下来了: policy words in news, no question. Right after a push a
         # short one may answer it (ask); otherwise it is not for the county.
-        why = ("policy words", "a statement of news")
+        news = ("policy words", "a statement of news")
         if short and situation.push:
-            return Reading(ACK, 0.5, why=(*why, "a push waits for 收到"))
-        return Reading(UNCLEAR, 0.7, reply_like=short, why=why)
+            return Reading(ACK, 0.5, why=(*news, "a push waits for 收到"))
+        return Reading(UNCLEAR, 0.7, reply_like=short, why=news)
     if policy:
         return Reading(QUESTION, 0.75 if terse else 0.6, why=("policy words", "no question form"))
     if question and len(folded) >= W.QUESTION_MIN and not W.APP.search(simple):
-        why = ("question form", "no policy words", "not about the app")
-        return Reading(QUESTION, 0.5, why=why)
+        return Reading(QUESTION, 0.5, why=("question form", "no policy words", "not about app"))
     if short and situation.push:
         return Reading(ACK, 0.5, why=("a short reply", "a push waits for 收到"))
     return Reading(UNCLEAR, 0.8, reply_like=short, why=("no household, no policy words",))
@@ -282,6 +284,9 @@ def _about_household(
         return Reading(UNCLEAR, 0.8, households, bare_name=True, why=(*why, "a plan"))
     if question:
         return Reading(UNCLEAR, 0.7, households, why=(*why, "a question, no policy words"))
+    if mentions and W.PLAN_AHEAD.search(rest):
+        # 明天去唐勇家看看房子漏雨的事: checks in a plan: a report only if the user says so.
+        return Reading(VISIT, 0.6, households, why=(*why, "a plan"))
     if mentions >= 0.5:
         confidence = 0.9
     elif mentions > 0:
@@ -302,8 +307,10 @@ def _about_household(
 
 def _in_submission(simple: str, folded: str) -> Reading:
     """A submission is open: its text, unless it is small talk or a policy question."""
-    if is_receipt(folded) or is_small_talk(folded) or is_fragment(folded):
+    receipt = is_receipt(folded) and not folded.startswith(W.DONE_HEADS)  # 已落实 is evidence
+    if receipt or is_small_talk(folded) or is_fragment(folded):
         return Reading(UNCLEAR, 0.9, small_talk=True, why=("submission open", "small talk"))
-    if is_question(simple) and is_policy(simple, question=True):
+    # Only a question in policy words of their own is set aside (走访照片要几张 is the task's).
+    if is_question(simple) and policy_strength(simple, question=True) >= 1:
         return Reading(QUESTION, 0.8, why=("submission open", "policy question"))
     return Reading(SUBMISSION, 0.95, why=("submission open",))

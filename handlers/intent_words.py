@@ -152,10 +152,11 @@ QUESTION = re.compile(
     r"([\u4e00-\u9fff])不\1"  # A-not-A: 会不会, 行不行, 够不够
 )
 # Negated or indefinite uses of question words, and requests that are no questions: 没啥变化,
-# 没什么困难, 什么都好, 这几天, 的几户都完工了, 你们能不能别天天让报材料.
+# 没什么困难, 什么都好, 这几天, 的几户都完工了, 你们能不能别天天让报材料, 是否辍学：否.
 NOT_A_QUESTION = re.compile(
     r"没有?(?:什么|啥|咋)|(?:什么|啥)(?:都|也)|能不能(?:别|不要)|可不可以(?:别|不要)|"
-    r"不管(?:什么|啥|怎么)|[这那的前好十]几[次个年岁天月号点种类项户口]|几[次个年岁天月号点种类项户口](?:都|也)"
+    r"不管(?:什么|啥|怎么)|[这那的前好十]几[次个年岁天月号点种类项户口]|几[次个年岁天月号点种类项户口](?:都|也)|"
+    r"(?:是否|有没有|有无)[^，,。？?；;]{0,12}[：:]"  # a form's item and its answer: 是否辍学：否
 )
 # A question put as a request (我想问一下低保的事) or a yes/no question ending in 不 / 没
 # (有高龄补贴不, 钱发了没): as much a question as one with 吗.
@@ -171,6 +172,9 @@ WORK = re.compile(r"走访|台账|整改|考核|验收|督查|普查|农户")
 NEWS = re.compile(r"(?:了|过|啦|完|好)[。！!~～]*$|已经?|完成|完工|结束")
 # A household named in a plan, not a report (明天去张秀梅家).
 PLAN = re.compile(r"明天|后天|明早|下午去|晚上去|准备去|打算去|要去|过两天|下周|改天|约了|待会")
+# A plan that still names checks (明天去唐勇家看看房子漏雨的事): 要去 is left out, as reports
+# use it of the family (吃水要去半里外挑).
+PLAN_AHEAD = re.compile(r"明天|后天|明早|下午去|晚上去|准备去|打算去|过两天|下周|改天|约了|待会")
 # The vocabulary of policy questions (DOMAIN.md): a question without any of it is about
 # something else (the app, the weather) and is not forwarded to the county.
 POLICY = re.compile(
@@ -196,6 +200,14 @@ APP = re.compile(
     r"这个|你们|系统|软件|程序|机器人|助手|怎么用|咋用|用法|照片|图片|发图|登录|绑定|解绑|"
     r"密码|网|卡顿|闪退|按钮|菜单|微信|群|客服|值班|下班|上班|电话"
 )
+# The app's own words, narrower than APP: a question in policy words that also names these
+# (低保户的照片怎么传) may be about the app: asked first, not forwarded.
+APP_TOPIC = re.compile(
+    r"系统|软件|小程序|机器人|助手|怎么用|咋用|登录|登陆|绑定|解绑|密码|按钮|菜单|撤回|上传|发图|"
+    r"截图|闪退|卡顿"
+)
+# Done-words: a receipt after a push, but inside an open submission the submission's text.
+DONE_HEADS = ("已落实", "已转发", "已传达", "已完成", "已经")
 QUESTION_MIN = 6  # a question without policy words this long (folded) may still be one: ask
 
 # A command-like fragment: a word or two and a number (忽略 12), or only digits.

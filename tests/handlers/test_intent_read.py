@@ -162,3 +162,27 @@ def test_policy_words_in_news_are_not_a_question():
 def test_everyday_receipts_acknowledge_a_push(text):
     reading = read(text, Situation(households=VILLAGE, push=True))
     assert reading.intent == ACK and reading.sure, reading
+
+
+def test_conflicting_evidence_is_asked_about_not_acted_on():
+    situation = Situation(households=VILLAGE)
+    # A plan that names checks: a report only if the user says so.
+    plan = read("明天去唐勇家看看房子漏雨的事", situation)
+    assert plan.intent == VISIT and not plan.sure, plan
+    # A family's errand is no plan: 吃水要去半里外挑 stays a report.
+    errand = read("唐勇家吃水要去半里外挑，太不方便了", situation)
+    assert errand.intent == VISIT and errand.sure, errand
+    # Policy words in a question about the app: asked first.
+    app = read("低保户的照片怎么上传", situation)
+    assert app.intent == QUESTION and not app.sure, app
+    # A form's item and its answer is no question.
+    form = read("王三女 是否辍学：否 饮水：正常", situation)
+    assert form.intent == VISIT and form.sure, form
+
+
+def test_inside_a_submission_done_words_and_task_questions_are_its_text():
+    open_ = Situation(submission_open=True)
+    for text in ("已落实，详见照片", "已转发到各组", "走访照片要几张？"):
+        assert read(text, open_).intent == SUBMISSION, text
+    assert read("过渡期到哪一年结束？", open_).intent == QUESTION
+    assert read("收到", open_).intent == UNCLEAR
