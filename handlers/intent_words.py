@@ -146,7 +146,7 @@ SMALL_TALK_TAIL_MAX = 4  # 谢谢领导, 大家早上好: small talk with a few 
 
 # Words that make a message a question (after NOT_A_QUESTION is taken out).
 QUESTION = re.compile(
-    r"[?？]|吗|么$|什么|多少|怎么|怎样|如何|哪|多久|多长|多大|多少钱|为什么|为啥|啥|咋|是否|"
+    r"[?？]|吗|么$|什么|多少|怎么|怎样|如何|哪|多久|多长|多大|多远|多宽|多高|多深|多重|为什么|为啥|啥|咋|是否|"
     r"能不能|能否|可不可以|可以吗|有没有|要不要|算不算|是不是|谁|请问|何时|"
     r"几[次个年岁天月号点种类项户口]|区别|了没有?[。！!？?~～]*$|"
     r"([\u4e00-\u9fff])不\1"  # A-not-A: 会不会, 行不行, 够不够

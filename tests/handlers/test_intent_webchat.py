@@ -239,3 +239,28 @@ async def test_statements_are_not_questions_and_questions_without_ma_are(
         (question,) = (await s.scalars(sa.select(Question))).all()
     assert question.text == "唐勇家老人八十多了，有高龄补贴不"
     assert await _count(sessionmaker, Visit) == 0
+
+
+async def test_a_question_in_no_policy_words_is_asked_about_when_the_faq_knows_it(
+    engine, sessionmaker, database_url, tmp_path, clock
+):
+    """The FAQ ranker is the second witness: a question naming a household in none of the
+    policy words is asked about when the FAQ finds it like an entry (the water standard),
+    and answered with help when not (a phone number); nothing is queued either way."""
+    world, hh, codes = await _setup(sessionmaker, clock)
+    async with webchat_server(database_url, tmp_path, clock, run_scheduler=False) as server:
+        async with server.client() as sec:
+            await sec.bind(codes["sec0"])
+            asked = await sec.send("唐勇家喝的水一天要多少升才够")
+            assert "这是要问的政策问题吗" in text(asked) and labels(asked) == ["是", "不是"]
+            assert await _count(sessionmaker, Question) == 0
+            helped = await sec.send("唐勇家电话多少")
+            assert "没有看懂" in text(helped), text(helped)
+            assert await _count(sessionmaker, Question) == 0
+            # 是 sends the first question to the FAQ (the pending one was dropped by the
+            # second message, so ask it again).
+            again = await sec.send("唐勇家喝的水一天要多少升才够")
+            await sec.press(payloads(again)[0], "是")
+    async with sessionmaker() as s:
+        (question,) = (await s.scalars(sa.select(Question))).all()
+    assert question.text == "唐勇家喝的水一天要多少升才够"
