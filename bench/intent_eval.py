@@ -244,12 +244,10 @@ def main() -> None:
     for split in ("dev", "test"):
         if results[split] or not args.dev:
             report(split, results[split], args.show)
-    if not args.small:  # the third round alone: how the rules did on text they were not set on
+    if not args.small:  # the later rounds alone: how the rules did on text not set on
         report("dev, third round only", [r for r in results["dev"] if id(r[0]) in third], False)
         report("dev, fourth round only", [r for r in results["dev"] if id(r[0]) in fourth], False)
-    if (
-        not args.small and not args.dev
-    ):  # the first round's 144 test items alone, as README reported before
+    if not args.small and not args.dev:  # the first round's 144 test items, as reported before
         first = {id(item) for item in items[:FIRST_ROUND]}
         report("test, first round only", [r for r in results["test"] if id(r[0]) in first], False)
     print(f"({time.perf_counter() - started:.1f} s, real router and SQLite)")
