@@ -35,6 +35,7 @@ from handlers.registry import Registry
 from handlers.router import help_reply
 from handlers.visit_draft import VisitDraft
 from handlers.visit_report import cmd_visit
+from services import faq as faq_service
 from services import free_text
 from services import visits as visit_service
 from storage.household_search import HouseholdName
@@ -113,7 +114,19 @@ async def on_text(ctx: Context) -> list[Reply]:
         return await faq.ask(ctx, text)
     if reading.intent == QUESTION and reading.confidence >= ASK:
         return await _ask_question(ctx, text)
+    if reading.faq_check and await _faq_knows(ctx, text):
+        return await _ask_question(ctx, text)
     return _help(ctx, reading)
+
+
+async def _faq_knows(ctx: Context, text: str) -> bool:
+    """The FAQ ranker as a second witness: a question it finds like one of its entries is
+    asked about (这是要问的政策问题吗？) rather than answered with help."""
+    if ctx.services.faq is None:
+        return False
+    score = await faq_service.likeness(ctx.session, ctx.me, text, index=ctx.services.faq)
+    log.info("intent msg=%s faq_like=%.2f", ctx.incoming.message_id, score)
+    return score >= intent_read.FAQ_LIKE
 
 
 def _help(ctx: Context, reading: Reading) -> list[Reply]:

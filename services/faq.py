@@ -107,6 +107,19 @@ async def _county_id(session: AsyncSession, person: PersonDTO) -> int | None:
 
 
 # --- the asker ---------------------------------------------------------------------------------
+async def likeness(
+    session: AsyncSession, person: PersonDTO, text: str, *, index: FaqService
+) -> float:
+    """How much ``text`` looks like a question the FAQ knows: P of its best entry among those
+    ``person`` may see (0 for nothing to search). Nothing is recorded; free-text routing
+    uses it as a second witness before it calls a question-shaped message not understood."""
+    faq_index = await index.current(session)
+    if not faq_index.analyzer.words(normalize(text)):
+        return 0.0
+    county_id = await _county_id(session, person)
+    return (await index.search(faq_index, text.strip(), county_id)).score
+
+
 async def ask(
     session: AsyncSession, person: PersonDTO, text: str, *, index: FaqService, now: datetime
 ) -> Asked | None:

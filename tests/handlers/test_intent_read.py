@@ -117,3 +117,72 @@ def test_terse_topics_receipts_and_all_fine_reports():
     assert is_receipt(fold("好的我知道了")) and is_receipt(fold("已落实"))
     fine = read("罗大爷家去了，一切正常", Situation(VILLAGE))
     assert fine.intent == VISIT and fine.sure and fine.households[0].id == 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "何秀珍家去看了看，没啥变化",  # 没啥: negation, not 啥 the question word
+        "王三女家去了，说是没什么困难",
+        "村里危房改造的几户都完工了",  # 的几户都: "the few households"
+        "这几天都在忙贫困户的慰问",
+        "你们能不能别天天让报材料",  # a complaint, not a question
+    ],
+)
+def test_question_words_used_in_statements_are_no_question(text):
+    reading = read(text, Situation(households=VILLAGE))
+    assert reading.intent != QUESTION or not reading.sure, reading
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "王三女家老人八十多了，有高龄补贴不",  # a yes/no question ending in 不
+        "唐勇家贷款逾期会不会影响征信",  # A-not-A
+        "我想问一下残疾人两项补贴的标准",  # a request to know
+        "公益岗一年能干几年",  # 几 at the end of the clause
+    ],
+)
+def test_questions_without_ma_are_questions(text):
+    reading = read(text, Situation(households=VILLAGE))
+    assert reading.intent == QUESTION and reading.sure, reading
+
+
+def test_policy_words_in_news_are_not_a_question():
+    news = read("今天全村低保都发下来了", Situation(households=VILLAGE))
+    assert news.intent == UNCLEAR, news
+    # Right after a push, a short piece of news may answer it: asked about, never acted on.
+    reply = read("低保名单已核实", Situation(households=VILLAGE, push=True))
+    assert reply.intent == ACK and not reply.sure, reply
+    # A terse topic is still a query.
+    assert read("低保渐退", Situation(households=VILLAGE)).intent == QUESTION
+
+
+@pytest.mark.parametrize("text", ["好，我们村马上落实", "已经转发到村民群里了", "已知晓"])
+def test_everyday_receipts_acknowledge_a_push(text):
+    reading = read(text, Situation(households=VILLAGE, push=True))
+    assert reading.intent == ACK and reading.sure, reading
+
+
+def test_conflicting_evidence_is_asked_about_not_acted_on():
+    situation = Situation(households=VILLAGE)
+    # A plan that names checks: a report only if the user says so.
+    plan = read("明天去唐勇家看看房子漏雨的事", situation)
+    assert plan.intent == VISIT and not plan.sure, plan
+    # A family's errand is no plan: 吃水要去半里外挑 stays a report.
+    errand = read("唐勇家吃水要去半里外挑，太不方便了", situation)
+    assert errand.intent == VISIT and errand.sure, errand
+    # Policy words in a question about the app: asked first.
+    app = read("低保户的照片怎么上传", situation)
+    assert app.intent == QUESTION and not app.sure, app
+    # A form's item and its answer is no question.
+    form = read("王三女 是否辍学：否 饮水：正常", situation)
+    assert form.intent == VISIT and form.sure, form
+
+
+def test_inside_a_submission_done_words_and_task_questions_are_its_text():
+    open_ = Situation(submission_open=True)
+    for text in ("已落实，详见照片", "已转发到各组", "走访照片要几张？"):
+        assert read(text, open_).intent == SUBMISSION, text
+    assert read("过渡期到哪一年结束？", open_).intent == QUESTION
+    assert read("收到", open_).intent == UNCLEAR

@@ -209,3 +209,58 @@ async def test_forged_intent_button_is_refused(engine, sessionmaker, database_ur
         refused = list(await s.scalars(sa.select(Audit).where(Audit.action == "refused")))
     assert len(refused) >= 5
     assert await _count(sessionmaker, Visit) == 0
+
+
+async def test_statements_are_not_questions_and_questions_without_ma_are(
+    engine, sessionmaker, database_url, tmp_path, clock
+):
+    """Question words in a statement (几户都, 没啥) send nothing to the county; a question
+    naming a household that ends in 不 goes to the FAQ, not to a visit card."""
+    world, hh, codes = await _setup(sessionmaker, clock)
+    async with webchat_server(database_url, tmp_path, clock, run_scheduler=False) as server:
+        async with server.client() as sec:
+            await sec.bind(codes["sec0"])
+            news = await sec.send("今天全村低保都发下来了")
+            assert "没有看懂" in text(news) and "走访" in labels(news), text(news)
+            # A report of checks with no household: asked about, nothing queued.
+            done = await sec.send("村里危房改造的几户都完工了")
+            assert "这是走访记录吗" in text(done), text(done)
+            assert "已取消" in await sec.say("取消")
+            assert await _count(sessionmaker, Question) == 0
+
+            # 没啥变化 is a verdict on the visit, not a question: the card to confirm.
+            seen = await sec.send("唐勇家去看了看，跟上个月一样，没啥变化")
+            assert labels(seen) == ["确认", "修改"] and "户主：唐勇" in text(seen), text(seen)
+            assert "已取消" in await sec.say("取消")
+
+            asked = await sec.send("唐勇家老人八十多了，有高龄补贴不")
+            assert "确认" not in labels(asked) and "这是" not in text(asked), text(asked)
+    async with sessionmaker() as s:
+        (question,) = (await s.scalars(sa.select(Question))).all()
+    assert question.text == "唐勇家老人八十多了，有高龄补贴不"
+    assert await _count(sessionmaker, Visit) == 0
+
+
+async def test_a_question_in_no_policy_words_is_asked_about_when_the_faq_knows_it(
+    engine, sessionmaker, database_url, tmp_path, clock
+):
+    """The FAQ ranker is the second witness: a question naming a household in none of the
+    policy words is asked about when the FAQ finds it like an entry (the water standard),
+    and answered with help when not (a phone number); nothing is queued either way."""
+    world, hh, codes = await _setup(sessionmaker, clock)
+    async with webchat_server(database_url, tmp_path, clock, run_scheduler=False) as server:
+        async with server.client() as sec:
+            await sec.bind(codes["sec0"])
+            asked = await sec.send("唐勇家喝的水一天要多少升才够")
+            assert "这是要问的政策问题吗" in text(asked) and labels(asked) == ["是", "不是"]
+            assert await _count(sessionmaker, Question) == 0
+            helped = await sec.send("唐勇家电话多少")
+            assert "没有看懂" in text(helped), text(helped)
+            assert await _count(sessionmaker, Question) == 0
+            # 是 sends the first question to the FAQ (the pending one was dropped by the
+            # second message, so ask it again).
+            again = await sec.send("唐勇家喝的水一天要多少升才够")
+            await sec.press(payloads(again)[0], "是")
+    async with sessionmaker() as s:
+        (question,) = (await s.scalars(sa.select(Question))).all()
+    assert question.text == "唐勇家喝的水一天要多少升才够"
