@@ -202,9 +202,18 @@ class Lanes:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
-        engine = cast(AsyncEngine, sessionmaker.kw["bind"])
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._bind: AsyncEngine | None = None
+        self._engine: AsyncEngine | None = None
         self.spare: list[AsyncSession] = []
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The sessionmaker's engine (as it is bound now) in AUTOCOMMIT mode."""
+        bind = cast(AsyncEngine, self.sessionmaker.kw["bind"])
+        if bind is not self._bind or self._engine is None:
+            self._bind, self._engine = bind, bind.execution_options(isolation_level="AUTOCOMMIT")
+            self.spare.clear()
+        return self._engine
 
     def session(self, conn: AsyncConnection) -> AsyncSession:
         if not self.spare:
