@@ -97,15 +97,11 @@ async def serve(
     if users:  # the first process seeds the database
         await _seed(database_url, users, browsers, codes, pooler)
     app = create_app(config, auto_upgrade=False, run_workers=False)
-    # Statements and transactions this process ran, for the load generator to divide by the
-    # messages of a phase: round trips per message, a figure the machine's load cannot skew.
-    counts = {"statements": 0, "transactions": 0}
-
-    def count(key: str) -> Any:
-        def listener(*_: Any) -> None:
-            counts[key] += 1
-
-        return listener
+    # Round trips to PostgreSQL and COMMITs this process made, for the load generator to
+    # divide by the messages of a phase: a figure the machine's load cannot skew. Counted at
+    # the driver (asyncpg's protocol calls, each one request and its answer), so statements
+    # sent through SQLAlchemy and on asyncpg directly count alike.
+    counts = {"round_trips": 0, "commits": 0}
 
     async def db_counts(_request: web.Request) -> web.Response:
         return web.json_response(counts)
@@ -113,13 +109,18 @@ async def serve(
     app.router.add_get("/_bench/db", db_counts)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    sa_event.listen(app[ENGINE].sync_engine, "before_cursor_execute", count("statements"))
-    sa_event.listen(app[ENGINE].sync_engine, "begin", count("transactions"))
     # How many database connections the service opened: a fixed pool opens them once.
     opened = [0]
 
     def count_connect(*_: Any) -> None:
         opened[0] += 1
+
+    def count_round_trips(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        driver = record.driver_connection  # some were opened before this listener
+        if not isinstance(driver._protocol, CountingProtocol):
+            driver._protocol = CountingProtocol(driver._protocol, counts)
+
+    sa_event.listen(app[ENGINE].sync_engine.pool, "checkout", count_round_trips)
 
     sa_event.listen(app[ENGINE].sync_engine, "connect", count_connect)
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -134,6 +135,35 @@ async def serve(
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     print(f"DB_CONNECTIONS_OPENED {opened[0]}", file=sys.stderr, flush=True)
     await runner.cleanup()
+
+
+class CountingProtocol:
+    """asyncpg's protocol object with its request methods counted (see serve): each of
+    ``query`` (a simple query, possibly several statements), ``prepare``, ``bind_execute``,
+    ``bind_execute_many``, ``bind``, ``execute`` and ``close_statement`` waits for one answer."""
+
+    ROUND_TRIPS = frozenset(
+        {"query", "prepare", "bind_execute", "bind_execute_many", "bind", "execute"}
+        | {"close_statement"}
+    )
+
+    def __init__(self, inner: Any, counts: dict[str, int]) -> None:
+        self._inner = inner
+        self._counts = counts
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name not in self.ROUND_TRIPS:
+            return attr
+        counts = self._counts
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            counts["round_trips"] += 1
+            if name == "query" and "COMMIT" in str(args[0] if args else kwargs.get("query")):
+                counts["commits"] += 1
+            return attr(*args, **kwargs)
+
+        return counted
 
 
 async def _seed(
@@ -429,15 +459,15 @@ class Figures:
 
 
 async def db_counts(bases: list[str]) -> tuple[int, int]:
-    """Statements and transactions the cunbot processes ran so far (see serve)."""
-    statements = transactions = 0
+    """Round trips and COMMITs the cunbot processes made so far (see serve)."""
+    round_trips = commits = 0
     async with aiohttp.ClientSession() as http:
         for base in bases:
             async with http.get(base + "/_bench/db") as resp:
                 data = await resp.json()
-            statements += data["statements"]
-            transactions += data["transactions"]
-    return statements, transactions
+            round_trips += data["round_trips"]
+            commits += data["commits"]
+    return round_trips, commits
 
 
 async def run(
@@ -454,13 +484,13 @@ async def run(
     db_before = await db_counts(bases) if bases else (0, 0)
     elapsed, lat = await closed_loop(load, args.senders, args.messages)
     if bases:
-        statements, transactions = (
+        round_trips, commits = (
             (a - b) / max(1, len(lat))
             for a, b in zip(await db_counts(bases), db_before, strict=True)
         )
         db_line = (
-            f"  database per message: {statements:.2f} statements in {transactions:.2f} "
-            f"transactions, {statements + 2 * transactions:.2f} round trips with BEGIN and COMMIT"
+            f"  database per message: {round_trips:.2f} round trips (BEGIN and COMMIT "
+            f"included; counted at the driver), {commits:.2f} commits"
         )
     per_msg = [
         (after - start) / max(1, len(lat)) * 1000

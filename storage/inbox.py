@@ -18,25 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import is_postgresql
 from storage.models import InboxMessage
-from storage.upsert import LOCK_BIND, LOCK_CTE, LOCK_PARAM, insert_ignore
+from storage.upsert import insert_ignore
 
 _TABLE = InboxMessage.__table__
-# PostgreSQL: the sender's lock and the claim in one statement (see storage.upsert.LOCK_CTE).
-_LOCKED_CLAIM = sa.text(
-    f"{LOCK_CTE} UPDATE inbox SET handled_at = :now"
-    " WHERE id = :inbox_id AND handled_at IS NULL AND EXISTS (SELECT FROM xact_lock)"
-).bindparams(LOCK_BIND, sa.bindparam("now", type_=_TABLE.c.handled_at.type))
 
 
 def lock_key(channel: str, sender_id: str) -> int:
     """The advisory lock key serializing one sender's messages across processes."""
     return zlib.crc32(f"{channel}:{sender_id}".encode())
-
-
-def sender_lock(session: AsyncSession, channel: str, sender_id: str) -> int | None:
-    """What to pass as ``lock`` to :func:`record` and :func:`claim` for this sender: the key
-    on PostgreSQL; ``None`` on SQLite, which has one writer at a time anyway."""
-    return lock_key(channel, sender_id) if is_postgresql(session) else None
 
 
 def _row(
@@ -70,11 +59,9 @@ async def record(
     now: datetime,
     handled_at: datetime | None = None,
     error: str | None = None,
-    lock: int | None = None,
 ) -> int | None:
     """Store the message; ``None`` when this (channel, message id) was seen before. Pass
-    ``handled_at`` when it is handled in the same transaction, and ``lock`` (PostgreSQL only)
-    to take that advisory transaction lock first, in the same statement."""
+    ``handled_at`` when it is handled in the same transaction."""
     values = _row(
         channel=channel,
         message_id=message_id,
@@ -84,7 +71,7 @@ async def record(
         handled_at=handled_at,
         error=error,
     )
-    return await insert_ignore(session, InboxMessage, values, ["channel", "message_id"], lock=lock)
+    return await insert_ignore(session, InboxMessage, values, ["channel", "message_id"])
 
 
 async def record_many(
@@ -108,21 +95,13 @@ async def record_many(
     return {(channel, message_id): row_id for row_id, channel, message_id in result}
 
 
-async def claim(
-    session: AsyncSession, inbox_id: int, now: datetime, *, lock: int | None = None
-) -> bool:
-    """Mark the row handled, in the handler's transaction: exactly one claimer wins. ``lock``
-    as in :func:`record`."""
-    if lock is not None:
-        result = await session.execute(
-            _LOCKED_CLAIM, {LOCK_PARAM: lock, "inbox_id": inbox_id, "now": now}
-        )
-    else:
-        result = await session.execute(
-            sa.update(InboxMessage)
-            .where(InboxMessage.id == inbox_id, InboxMessage.handled_at.is_(None))
-            .values(handled_at=now)
-        )
+async def claim(session: AsyncSession, inbox_id: int, now: datetime) -> bool:
+    """Mark the row handled, in the handler's transaction: exactly one claimer wins."""
+    result = await session.execute(
+        sa.update(InboxMessage)
+        .where(InboxMessage.id == inbox_id, InboxMessage.handled_at.is_(None))
+        .values(handled_at=now)
+    )
     return cast(CursorResult[Any], result).rowcount == 1
 
 

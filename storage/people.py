@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -121,7 +122,7 @@ async def add(
     return await _dto(session, p)
 
 
-_SENDER_QUERY = (
+SENDER_QUERY = (
     sa.select(
         Person.id,
         Person.name,
@@ -156,12 +157,15 @@ async def sender(session: AsyncSession, channel: str, external_id: str) -> Autho
     """The active person behind a channel identity and their conversation state, in one query
     of plain columns: this runs for every inbound message."""
     row = (
-        await session.execute(_SENDER_QUERY, {"channel": channel, "external_id": external_id})
+        await session.execute(SENDER_QUERY, {"channel": channel, "external_id": external_id})
     ).first()
-    if row is None:
-        return Author(None)
+    return Author(None) if row is None else author_from_row(row)
+
+
+def author_from_row(row: Sequence[Any]) -> Author:
+    """The sender from a row of :data:`SENDER_QUERY`'s columns (datetimes aware, in UTC)."""
     (pid, name, role, region_id, phone, prefs, last_channel, region_name, region_level) = row[:9]
-    identity_id, seen_at, status, flow, step, data, updated_at = row[9:]
+    identity_id, seen_at, status, flow, step, data, updated_at = row[9:16]
     person = PersonDTO(
         id=pid,
         name=name,

@@ -18,31 +18,13 @@ async def insert_ignore(
     model: Any,
     values: dict[str, Any],
     conflict: list[str],
-    *,
-    lock: int | None = None,
 ) -> int | None:
-    """Insert a row unless one with the same ``conflict`` columns exists; return the new id.
-
-    ``lock`` (PostgreSQL only): take this transaction-level advisory lock first, in the same
-    statement (one round trip instead of two)."""
+    """Insert a row unless one with the same ``conflict`` columns exists; return the new id."""
     dialect = session.get_bind().dialect
-    stmt, defaults = _insert_ignore(
-        dialect, model.__table__, tuple(values), tuple(conflict), lock is not None
-    )
+    stmt, defaults = _insert_ignore(dialect, model.__table__, tuple(values), tuple(conflict))
     params = {name: make() for name, make in defaults}
     params.update(values)
-    if lock is not None:
-        params[LOCK_PARAM] = lock
     return (await session.execute(stmt, params)).scalar_one_or_none()
-
-
-# PostgreSQL: a statement that takes a transaction-level advisory lock before its own work,
-# "<LOCK_CTE> <statement using xact_lock>", saves the round trip of a separate SELECT. The lock
-# is held before the statement writes, and the transaction's later statements (new snapshots
-# under READ COMMITTED) see what the previous holder committed.
-LOCK_PARAM = "cunbot_lock"
-LOCK_CTE = f"WITH xact_lock AS (SELECT pg_advisory_xact_lock(:{LOCK_PARAM}))"
-LOCK_BIND = sa.bindparam(LOCK_PARAM, type_=sa.BigInteger)
 
 
 @functools.lru_cache(maxsize=256)
@@ -51,7 +33,6 @@ def _insert_ignore(
     table: sa.Table,
     keys: tuple[str, ...],
     conflict: tuple[str, ...],
-    locked: bool,
 ) -> tuple[Any, list[tuple[str, Callable[[], Any]]]]:
     """The statement for one table and set of columns, built once, and the Python-side column
     defaults it must fill in itself.
@@ -68,13 +49,7 @@ def _insert_ignore(
     target = ", ".join(quote(c) for c in conflict)
     tail = f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote('id')}"
     params = [sa.bindparam(c, type_=table.c[c].type) for c in columns]
-    if not locked:
-        sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({binds}) {tail}"
-    elif dialect.name == "postgresql":
-        sql = f"{LOCK_CTE} INSERT INTO {quote(table.name)} ({names}) SELECT {binds} FROM xact_lock {tail}"
-        params.append(LOCK_BIND)
-    else:
-        raise ValueError("advisory locks are PostgreSQL's")
+    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({binds}) {tail}"
     stmt = sa.text(sql).bindparams(*params).columns(table.c.id)
     return stmt, defaults
 

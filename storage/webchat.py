@@ -14,7 +14,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import inbox
+from storage import inbound_tx, inbox
 from storage.models import Audit, Identity, Person, WebChatMessage
 
 HISTORY_LIMIT = 50
@@ -86,6 +86,10 @@ async def add_messages(
     if any(direction not in ("in", "out") for direction, _ in messages):
         raise ValueError("direction must be in or out")
     if not messages:
+        return
+    tx = inbound_tx.current(session)
+    if tx is not None:  # the message's own transaction on PostgreSQL: written with its COMMIT
+        tx.add_history(identity_id, messages, now)
         return
     params: dict[str, Any] = {"identity_id": identity_id, "created_at": now}
     for i, (direction, body) in enumerate(messages):

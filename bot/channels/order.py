@@ -1,8 +1,8 @@
 """Per-sender ordering inside one process: one lock per key, dropped when nobody needs it.
 
 A person's messages are handled one at a time in arrival order; other people's go on in
-parallel. Across processes the inbox statement's PostgreSQL advisory lock does the same
-(:func:`storage.inbox.sender_lock`). A key's lock lives while someone holds or waits for it,
+parallel. Across processes a PostgreSQL advisory lock taken with the message's BEGIN does the
+same (:mod:`storage.inbound_tx`). A key's lock lives while someone holds or waits for it,
 so the map does not grow with the number of people who ever wrote, and a newcomer never
 gets a fresh lock while an older message is still queued on the old one.
 """

@@ -77,12 +77,9 @@ async def record(
     *,
     handled: bool,
     error: str | None = None,
-    lock: int | None = None,
 ) -> int | None:
     """One inbox row in the caller's transaction; ``None`` for a message id seen before."""
-    return await inbox.record(
-        session, **inbox_values(incoming, now, handled=handled, error=error), lock=lock
-    )
+    return await inbox.record(session, **inbox_values(incoming, now, handled=handled, error=error))
 
 
 _TEXT_FIELDS = ("channel", "sender_id", "message_id", "text", "payload", "label")

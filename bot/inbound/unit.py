@@ -21,9 +21,9 @@ from handlers.context import Context, Services
 from handlers.registry import Registry
 from handlers.router import dispatch
 from services import audit_refusals
-from storage import inbox
+from storage import inbound_tx, inbox
 from storage import people as people_store
-from storage.people import PersonDTO
+from storage.people import Author, PersonDTO
 from storage.session import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ class Unit:
         self.rules = rules
         self.registry = registry
         self.services = services
+        # PostgreSQL: the message's transaction in three round trips (storage.inbound_tx).
+        self.lanes = inbound_tx.Lanes(sessionmaker) if inbound_tx.supported(sessionmaker) else None
 
     async def run(
         self, incoming: Incoming, inbox_id: int | None, after: AfterHook | None
@@ -55,6 +57,8 @@ class Unit:
         """Handle the message (``inbox_id``: already in the inbox, claim it; else record it);
         ``None`` for a duplicate or a row another worker claimed."""
         try:
+            if self.lanes is not None:
+                return await self._run_fast(self.lanes, incoming, inbox_id, after)
             async with self.sessionmaker() as session, session.begin():
                 handled = await self._dispatch(session, incoming, inbox_id)
                 if handled is None:
@@ -74,25 +78,59 @@ class Unit:
             await self._mark_handled(incoming, inbox_id, repr(exc), replies, after)
             return replies
 
+    async def _run_fast(
+        self,
+        lanes: inbound_tx.Lanes,
+        incoming: Incoming,
+        inbox_id: int | None,
+        after: AfterHook | None,
+    ) -> list[Reply] | None:
+        """:meth:`run`'s transaction on PostgreSQL: the sender's lock with the BEGIN, the inbox
+        row and the sender in one statement, the channel's rows with the COMMIT."""
+        channel, sender_id = incoming.channel, incoming.sender_id
+        async with inbound_tx.transaction(lanes, channel, sender_id) as tx:
+            now = self.clock.now()
+            if inbox_id is None:
+                new, author = await tx.record_with_sender(
+                    channel=channel,
+                    message_id=incoming.message_id,
+                    sender_id=sender_id,
+                    payload=incoming.to_dict(),
+                    now=now,
+                )
+                if new is None:
+                    _log_duplicate(incoming)
+                    return None
+            else:
+                claimed, author = await tx.claim_with_sender(
+                    inbox_id=inbox_id, channel=channel, sender_id=sender_id, now=now
+                )
+                if not claimed:
+                    return None
+            replies, person = await self._route(tx.session, incoming, author)
+            if after is not None:
+                await after(tx.session, incoming, replies, person)
+            await tx.commit()
+            return replies
+
     async def _dispatch(
         self, session: AsyncSession, incoming: Incoming, inbox_id: int | None
     ) -> tuple[list[Reply], PersonDTO | None] | None:
         now = self.clock.now()
-        # Per-sender order across processes: the inbox statement first takes a transaction
-        # lock on the sender (PostgreSQL; SQLite has one writer at a time anyway), so what is
-        # read next is what the sender's previous message left.
-        lock = inbox.sender_lock(session, incoming.channel, incoming.sender_id)
+        # The ORM path, for SQLite (one writer at a time: no lock to take); PostgreSQL takes
+        # :meth:`_run_fast`, which locks the sender in the BEGIN round trip.
         if inbox_id is None:
-            if await record(session, incoming, now, handled=True, lock=lock) is None:
-                log.info(
-                    "duplicate message ignored channel=%s msg=%s",
-                    incoming.channel,
-                    incoming.message_id,
-                )
+            if await record(session, incoming, now, handled=True) is None:
+                _log_duplicate(incoming)
                 return None
-        elif not await inbox.claim(session, inbox_id, now, lock=lock):
+        elif not await inbox.claim(session, inbox_id, now):
             return None
         sender = await people_store.sender(session, incoming.channel, incoming.sender_id)
+        return await self._route(session, incoming, sender)
+
+    async def _route(
+        self, session: AsyncSession, incoming: Incoming, sender: Author
+    ) -> tuple[list[Reply], PersonDTO | None]:
         ctx = Context(
             session=session,
             clock=self.clock,
@@ -137,3 +175,7 @@ class Unit:
                 await record(session, incoming, now, handled=True, error=error)
             if after is not None:
                 await after(session, incoming, replies, None)
+
+
+def _log_duplicate(incoming: Incoming) -> None:
+    log.info("duplicate message ignored channel=%s msg=%s", incoming.channel, incoming.message_id)

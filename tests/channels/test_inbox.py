@@ -179,3 +179,35 @@ async def test_messages_recorded_together_share_one_transaction(engine, sessionm
     # and each is handled once afterwards
     assert await chat.inbound.handle(ids[1], incoming[1])
     assert await chat.inbound.handle(ids[1], incoming[1]) is None
+
+
+async def test_a_message_sees_what_the_senders_previous_message_committed_while_it_waited(
+    backend, engine, sessionmaker, clock, rules
+):
+    """PostgreSQL: the sender's lock is taken before the statement that reads the sender, so
+    that statement's snapshot includes what the lock's previous holder (the sender's previous
+    message, in another process) committed while this message waited for it."""
+    import pytest
+
+    from storage.inbox import lock_key
+    from storage.models import Person
+    from tests.factories import bind
+
+    if backend != "postgresql":
+        pytest.skip("SQLite serializes writers itself; the lock is PostgreSQL's")
+    world = await make_world(sessionmaker, clock.now())
+    sec = world.people["sec0"]
+    await bind(sessionmaker, sec, "test", "u1", clock.now())
+    chat = ChatDriver(sessionmaker, clock, rules)
+    message = chat.incoming("u1", text="我的信息")
+    conn, tx = await _held_elsewhere(engine, lock_key(message.channel, message.sender_id))
+    try:
+        waiting = asyncio.create_task(chat.inbound.receive(message))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        await conn.execute(sa.update(Person).where(Person.id == sec.id).values(name="改过的名字"))
+        await tx.commit()
+    finally:
+        await conn.close()
+    replies = await asyncio.wait_for(waiting, 10)
+    assert replies is not None and "改过的名字" in replies[0].text

@@ -35,6 +35,6 @@ async def test_the_statement_has_a_cache_key(engine):
     """SQLAlchemy compiles a statement once only if it has a cache key; the dialects'
     ON CONFLICT inserts have none in 2.0, which is why insert_ignore is textual."""
     stmt, _ = _insert_ignore(
-        engine.dialect, OutboxMessage.__table__, ("idempotency_key",), ("idempotency_key",), False
+        engine.dialect, OutboxMessage.__table__, ("idempotency_key",), ("idempotency_key",)
     )
     assert stmt._generate_cache_key() is not None
