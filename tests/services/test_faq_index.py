@@ -3,6 +3,7 @@ rebuilt when the table changes, kept when it does not."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
@@ -106,3 +107,49 @@ async def test_a_restart_embeds_no_phrasing_whose_vector_is_stored(sessionmaker,
     async with sessionmaker() as s, s.begin():
         await restarted.current(s)
     assert counting.embedded == 3  # only the new entry's two phrasings and its answer
+
+
+def test_the_shipped_vector_file_covers_the_shipped_faq_and_matches_the_model():
+    """data/faq/vectors.f16 holds a vector for every text of the shipped FAQ (regenerate it
+    with ``python bench/faq_vectors.py`` after editing policy.yaml), each the model's own."""
+    from services import faq_embed
+    from services.faq_rank import embedded
+
+    shipped = faq_embed.read_vectors(faq_embed.SHIPPED_VECTORS)
+    texts = [t for e in faq_file.read_file(faq_file.SHIPPED) for t in embedded(e)]
+    missing = [t for t in texts if faq_embed.key(t) not in shipped]
+    assert missing == [], "run: python bench/faq_vectors.py"
+    fresh = Embedder(embedder()._model)
+    sample = texts[:: max(1, len(texts) // 8)]
+    for text, vector in zip(sample, fresh.phrasings(sample), strict=True):
+        assert float(shipped[faq_embed.key(text)] @ vector) > 0.999
+
+
+def test_a_vector_file_reads_back_what_was_written(tmp_path):
+    import numpy as np
+
+    from services import faq_embed
+
+    rng = np.random.default_rng(7)
+    vectors = {faq_embed.key(t): rng.standard_normal(faq_embed.DIM) for t in ("甲", "乙")}
+    path = tmp_path / "v.f16"
+    faq_embed.write_vectors(path, vectors)
+    back = faq_embed.read_vectors(path)
+    assert set(back) == set(vectors)
+    for k, v in vectors.items():
+        assert np.allclose(back[k], v, atol=2e-2)
+    assert faq_embed.read_vectors(tmp_path / "none.f16") == {}
+    (tmp_path / "bad.f16").write_bytes(b"x" * 10)
+    with pytest.raises(ValueError, match="not a vector file"):
+        faq_embed.read_vectors(tmp_path / "bad.f16")
+
+
+async def test_a_first_start_embeds_nothing_of_the_shipped_faq(sessionmaker, clock):
+    from services import faq_embed
+
+    counting = _Counting(embedder()._model)
+    fresh = Embedder(counting)
+    fresh.remember(faq_embed.read_vectors(faq_embed.SHIPPED_VECTORS))
+    service = await FaqService.start(sessionmaker, clock.now(), analyzer=analyzer(), embedder=fresh)
+    assert counting.embedded == 0
+    assert service.index.search("低保渐退多长时间").best.faq_id == "F028"
