@@ -13,6 +13,14 @@ channel or an open circuit breaker (tasks.breaker) holds back goes back to ``pen
 later ``not_before`` and its attempt is not counted, so an outage spends no attempts; a row
 dies only from its own failures (``delivery_max_attempts``) or, in an outage, when older than
 ``MAX_AGE``.
+
+Fair sharing between counties (storage.outbox_lanes): besides the bulk loop, a worker on
+PostgreSQL runs an *express* loop, woken by the same NOTIFY, that claims replies and the rows of
+lanes that are not heavy (fewer than ``heavy_lane`` rows waiting), a few at a time, while the
+bulk batches of a broadcast are in flight; so one county's broadcast does not delay another
+county's reminders or anyone's replies by a batch. A county whose backlog is over
+``Rules.county_backlog_pause`` has its bulk paused (not claimed, its replies still are) until
+the backlog falls to the threshold again; the worker logs both, and the county's console says so.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from core.channel import Sender, SendResult
 from core.clock import Clock
 from core.rules import Rules
 from core.statuses import OutboxStatus
-from storage import delivery_routes, outbox, task_open
+from storage import delivery_routes, outbox, outbox_lanes, task_open
 from storage import people as people_store
 from storage.outbox_listen import OutboxListener
 from storage.session import AsyncSession, Sessionmaker
@@ -47,6 +55,23 @@ SEND_CONCURRENCY = 32
 LEASE = timedelta(seconds=30)
 MAX_AGE = timedelta(hours=24)  # a row still held by an outage after this long is dead
 IDLE_POLL = 10.0  # seconds between polls while LISTEN wakes the worker (leases, late rows)
+EXPRESS_BATCH = 50  # rows an express claim takes at most
+HEAVY_LANE = 500  # a lane with this many rows waiting is left to the bulk loop
+LANE_REFRESH = timedelta(seconds=2)  # how often a worker counts each lane's backlog
+COUNTY_LANE = keys.county_lane(0).removesuffix("0")
+
+
+class _Wake(asyncio.Event):
+    """The bulk loop's wake-up, which wakes the express loop too (``delivery.wake.set()``
+    is how the rest of the process says a row was queued)."""
+
+    def __init__(self, also: asyncio.Event) -> None:
+        super().__init__()
+        self.also = also
+
+    def set(self) -> None:
+        super().set()
+        self.also.set()
 
 
 def backoff(attempts: int, base: float = 5.0, cap: float = 3600.0) -> timedelta:
@@ -79,11 +104,17 @@ class Delivery:
         heartbeat: float | None = None,
         listen_url: str | None = None,
         idle_poll: float = IDLE_POLL,
+        express: bool | None = None,
+        express_batch: int = EXPRESS_BATCH,
+        heavy_lane: int = HEAVY_LANE,
+        lane_refresh: timedelta = LANE_REFRESH,
     ) -> None:
         """``heartbeat``: real seconds between lease extensions while a batch is being sent
         (``lease / 3`` by default). ``listen_url``: a direct PostgreSQL URL to LISTEN on for
         new rows (storage.outbox_listen.listen_url); then the worker polls only every
-        ``idle_poll`` seconds."""
+        ``idle_poll`` seconds. ``express``: run the express loop beside the bulk loop (by
+        default on PostgreSQL; SQLite has one writer). ``lane_refresh``: how old (by
+        ``clock``) the lane backlogs may be before a claim counts them again."""
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.rules = rules
@@ -94,18 +125,48 @@ class Delivery:
         self.gates.attach(sessionmaker)
         self.lease = lease
         self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 3
-        self.wake = asyncio.Event()
+        self.express_wake = asyncio.Event()
+        self.wake = _Wake(self.express_wake)
+        bind = sessionmaker.kw.get("bind")
+        if express is None:
+            express = bind is not None and bind.dialect.name == "postgresql"
+        self.express = express
+        self.express_batch = express_batch
+        self.heavy_lane = heavy_lane
+        self.lane_refresh = lane_refresh
+        self.heavy: frozenset[str] = frozenset()
+        self.paused: frozenset[str] = frozenset()
+        self._lanes_at: datetime | None = None
         self.idle_poll = idle_poll
         self.listener = OutboxListener(listen_url, self.wake.set) if listen_url else None
         self._next_due: datetime | None = None
 
-    async def run_once(self) -> int:
-        """Send one batch of due rows; returns how many rows were claimed."""
+    async def run_once(self, *, express: bool = False) -> int:
+        """Send one batch of due rows; returns how many rows were claimed. ``express``: only
+        replies and rows of lanes that are neither heavy nor paused (the module doc)."""
         now = self.clock.now()
+        await self.refresh_lanes(now)
         async with self.sessionmaker() as session, session.begin():
-            items = await outbox.claim_due(
-                session, now=now, worker=self.worker_id, limit=self.batch, lease=self.lease
-            )
+            if express:
+                items = await outbox_lanes.claim_express(
+                    session,
+                    now=now,
+                    worker=self.worker_id,
+                    limit=self.express_batch,
+                    heavy=self.heavy | self.paused,
+                    window=self.heavy_lane,
+                )
+            else:
+                items = await outbox.claim_due(
+                    session,
+                    now=now,
+                    worker=self.worker_id,
+                    limit=self.batch,
+                    lease=self.lease,
+                    paused=self.paused,
+                    # Beside the express loop, the bulk loop keeps to the heavy lanes.
+                    only=self.heavy if self.express and self.heavy else None,
+                )
             if not items:
                 return 0
             claimed = len(items)
@@ -127,6 +188,35 @@ class Delivery:
         async with self.sessionmaker() as session, session.begin():
             await self._record(session, outcomes)
         return claimed
+
+    async def refresh_lanes(self, now: datetime, *, force: bool = False) -> None:
+        """Count each lane's backlog when the counts are older than ``lane_refresh``: which
+        lanes are heavy, which counties are paused (logged when that changes)."""
+        if not force and self._lanes_at is not None and now - self._lanes_at < self.lane_refresh:
+            return
+        self._lanes_at = now
+        limit = self.rules.county_backlog_pause
+        async with self.sessionmaker() as session:
+            counts = await outbox_lanes.backlogs(
+                session, now, at_least=min(self.heavy_lane, limit + 1)
+            )
+        self.heavy = frozenset(lane for lane, n in counts.items() if n >= self.heavy_lane)
+        paused = frozenset(
+            lane for lane, n in counts.items() if lane.startswith(COUNTY_LANE) and n > limit
+        )
+        for lane in sorted(paused - self.paused):
+            log.warning(
+                "county bulk paused lane=%s backlog=%s threshold=%s worker=%s",
+                lane,
+                counts[lane],
+                limit,
+                self.worker_id,
+            )
+        for lane in sorted(self.paused - paused):
+            log.info(
+                "county bulk resumed lane=%s threshold=%s worker=%s", lane, limit, self.worker_id
+            )
+        self.paused = paused
 
     async def _drop_closed(
         self, session: AsyncSession, items: list[outbox.OutboxItem]
@@ -321,6 +411,9 @@ class Delivery:
         listening = None
         if self.listener is not None:
             listening = asyncio.create_task(self.listener.run(), name="delivery-listen")
+        expressing = None
+        if self.express:
+            expressing = asyncio.create_task(self._express(interval), name="delivery-express")
         try:
             while True:
                 try:
@@ -335,7 +428,24 @@ class Delivery:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), self._idle_wait(interval))
         finally:
-            if listening is not None:
-                listening.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listening
+            for task in (listening, expressing):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    async def _express(self, interval: float) -> None:
+        """The express loop: replies and small lanes, as they are queued (the module doc). The
+        wake-up is cleared before each claim, so a row queued during one is not missed."""
+        while True:
+            self.express_wake.clear()
+            try:
+                sent = await self.run_once(express=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery express loop error")
+                sent = 0
+            if sent == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.express_wake.wait(), self._idle_wait(interval))
