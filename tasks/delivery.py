@@ -30,6 +30,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -113,8 +114,8 @@ class Delivery:
         (``lease / 3`` by default). ``listen_url``: a direct PostgreSQL URL to LISTEN on for
         new rows (storage.outbox_listen.listen_url); then the worker polls only every
         ``idle_poll`` seconds. ``express``: run the express loop beside the bulk loop (by
-        default on PostgreSQL; SQLite has one writer). ``lane_refresh``: how old (by
-        ``clock``) the lane backlogs may be before a claim counts them again."""
+        default on PostgreSQL; SQLite has one writer). ``lane_refresh``: how old the lane
+        backlogs may be before a claim counts them again."""
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.rules = rules
@@ -133,10 +134,11 @@ class Delivery:
         self.express = express
         self.express_batch = express_batch
         self.heavy_lane = heavy_lane
-        self.lane_refresh = lane_refresh
+        self.lane_refresh_s = lane_refresh.total_seconds()
         self.heavy: frozenset[str] = frozenset()
         self.paused: frozenset[str] = frozenset()
-        self._lanes_at: datetime | None = None
+        self._lanes_at: float | None = None
+        self._expressing = False  # the express loop is running (run_forever)
         self.idle_poll = idle_poll
         self.listener = OutboxListener(listen_url, self.wake.set) if listen_url else None
         self._next_due: datetime | None = None
@@ -165,7 +167,7 @@ class Delivery:
                     lease=self.lease,
                     paused=self.paused,
                     # Beside the express loop, the bulk loop keeps to the heavy lanes.
-                    only=self.heavy if self.express and self.heavy else None,
+                    only=self.heavy if self._expressing and self.heavy else None,
                 )
             if not items:
                 return 0
@@ -189,12 +191,14 @@ class Delivery:
             await self._record(session, outcomes)
         return claimed
 
-    async def refresh_lanes(self, now: datetime, *, force: bool = False) -> None:
-        """Count each lane's backlog when the counts are older than ``lane_refresh``: which
-        lanes are heavy, which counties are paused (logged when that changes)."""
-        if not force and self._lanes_at is not None and now - self._lanes_at < self.lane_refresh:
+    async def refresh_lanes(self, now: datetime) -> None:
+        """Count each lane's backlog when the counts are older than ``lane_refresh`` (real
+        time: it bounds the cost of counting): which lanes are heavy, which counties are
+        paused (logged when that changes)."""
+        at = time.monotonic()
+        if self._lanes_at is not None and at - self._lanes_at < self.lane_refresh_s:
             return
-        self._lanes_at = now
+        self._lanes_at = at
         limit = self.rules.county_backlog_pause
         async with self.sessionmaker() as session:
             counts = await outbox_lanes.backlogs(
@@ -414,6 +418,7 @@ class Delivery:
         expressing = None
         if self.express:
             expressing = asyncio.create_task(self._express(interval), name="delivery-express")
+            self._expressing = True
         try:
             while True:
                 try:
@@ -428,6 +433,7 @@ class Delivery:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), self._idle_wait(interval))
         finally:
+            self._expressing = False
             for task in (listening, expressing):
                 if task is not None:
                     task.cancel()
