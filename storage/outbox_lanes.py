@@ -3,10 +3,10 @@
 A lane's *backlog* is its bulk rows that are due and not yet claimed. Two uses
 (tasks.delivery):
 
-- a lane whose backlog reaches a few hundred rows is *heavy* (a broadcast, a province's digest);
-  the worker's express loop leaves heavy lanes to the ordinary bulk loop and sends everything
-  else (replies, another county's reminders) as it arrives, beside the bulk batches in flight,
-  instead of after them;
+- a lane that holds much of the front of the bulk queue is *heavy* (a broadcast, a province's
+  digest); the worker's express loop leaves heavy lanes to the ordinary bulk loop and sends
+  everything else (replies, another county's reminders) as it arrives, beside the bulk batches
+  in flight, instead of after them;
 - a county whose backlog is over the configured threshold has its bulk *paused*: not claimed
   (its replies still are) until the backlog falls below the threshold again, e.g. because the
   county withdrew the task that queued it.
@@ -39,6 +39,21 @@ async def backlogs(session: AsyncSession, now: datetime, *, at_least: int = 1) -
         .group_by(OutboxMessage.lane)
         .having(count >= at_least)
     )
+    return {lane: int(n) for lane, n in rows}
+
+
+async def front_lanes(session: AsyncSession, now: datetime, sample: int) -> dict[str, int]:
+    """How many of the first ``sample`` due bulk rows in claim order each lane holds: the
+    lanes that crowd the front of the queue (a broadcast), found by reading ``sample`` rows
+    along the claim-order index however long the queue is."""
+    front = (
+        sa.select(OutboxMessage.lane)
+        .where(*_BULK_DUE, OutboxMessage.not_before <= now)
+        .order_by(*CLAIM_ORDER)
+        .limit(sample)
+        .subquery("front")
+    )
+    rows = await session.execute(sa.select(front.c.lane, sa.func.count()).group_by(front.c.lane))
     return {lane: int(n) for lane, n in rows}
 
 

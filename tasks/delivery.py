@@ -16,8 +16,8 @@ dies only from its own failures (``delivery_max_attempts``) or, in an outage, wh
 
 Fair sharing between counties (storage.outbox_lanes): besides the bulk loop, a worker on
 PostgreSQL runs an *express* loop, woken by the same NOTIFY, that claims replies and the rows of
-lanes that are not heavy (fewer than ``heavy_lane`` rows waiting), a few at a time, while the
-bulk batches of a broadcast are in flight; so one county's broadcast does not delay another
+lanes that are not heavy (holding under a third of the first ``heavy_lane`` due bulk rows), a
+few at a time, while the bulk batches of a broadcast are in flight; so one county's broadcast does not delay another
 county's reminders or anyone's replies by a batch. A county whose backlog is over
 ``Rules.county_backlog_pause`` has its bulk paused (not claimed, its replies still are) until
 the backlog falls to the threshold again; the worker logs both, and the county's console says so.
@@ -57,8 +57,9 @@ LEASE = timedelta(seconds=30)
 MAX_AGE = timedelta(hours=24)  # a row still held by an outage after this long is dead
 IDLE_POLL = 10.0  # seconds between polls while LISTEN wakes the worker (leases, late rows)
 EXPRESS_BATCH = 50  # rows an express claim takes at most
-HEAVY_LANE = 500  # a lane with this many rows waiting is left to the bulk loop
-LANE_REFRESH = timedelta(seconds=2)  # how often a worker counts each lane's backlog
+HEAVY_LANE = 500  # the express window; a lane with a third of this many at the front is heavy
+LANE_REFRESH = timedelta(seconds=2)  # how often a worker looks for heavy lanes
+PAUSE_REFRESH = timedelta(seconds=30)  # how often it counts each county's backlog
 COUNTY_LANE = keys.county_lane(0).removesuffix("0")
 
 
@@ -109,13 +110,14 @@ class Delivery:
         express_batch: int = EXPRESS_BATCH,
         heavy_lane: int = HEAVY_LANE,
         lane_refresh: timedelta = LANE_REFRESH,
+        pause_refresh: timedelta = PAUSE_REFRESH,
     ) -> None:
         """``heartbeat``: real seconds between lease extensions while a batch is being sent
         (``lease / 3`` by default). ``listen_url``: a direct PostgreSQL URL to LISTEN on for
         new rows (storage.outbox_listen.listen_url); then the worker polls only every
         ``idle_poll`` seconds. ``express``: run the express loop beside the bulk loop (by
-        default on PostgreSQL; SQLite has one writer). ``lane_refresh``: how old the lane
-        backlogs may be before a claim counts them again."""
+        default on PostgreSQL; SQLite has one writer). ``lane_refresh`` / ``pause_refresh``: how
+        old the heavy lanes / the county backlogs may be before a claim looks again."""
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.rules = rules
@@ -135,9 +137,11 @@ class Delivery:
         self.express_batch = express_batch
         self.heavy_lane = heavy_lane
         self.lane_refresh_s = lane_refresh.total_seconds()
+        self.pause_refresh_s = pause_refresh.total_seconds()
         self.heavy: frozenset[str] = frozenset()
         self.paused: frozenset[str] = frozenset()
         self._lanes_at: float | None = None
+        self._paused_at: float | None = None
         self._expressing = False  # the express loop is running (run_forever)
         self.idle_poll = idle_poll
         self.listener = OutboxListener(listen_url, self.wake.set) if listen_url else None
@@ -159,6 +163,9 @@ class Delivery:
                     window=self.heavy_lane,
                 )
             else:
+                # Beside the express loop the bulk loop keeps to the heavy lanes, and takes
+                # any lane when they have nothing due (nothing waits for the express window).
+                only = self.heavy if self._expressing and self.heavy else None
                 items = await outbox.claim_due(
                     session,
                     now=now,
@@ -166,9 +173,17 @@ class Delivery:
                     limit=self.batch,
                     lease=self.lease,
                     paused=self.paused,
-                    # Beside the express loop, the bulk loop keeps to the heavy lanes.
-                    only=self.heavy if self._expressing and self.heavy else None,
+                    only=only,
                 )
+                if not items and only is not None:
+                    items = await outbox.claim_due(
+                        session,
+                        now=now,
+                        worker=self.worker_id,
+                        limit=self.batch,
+                        lease=self.lease,
+                        paused=self.paused,
+                    )
             if not items:
                 return 0
             claimed = len(items)
@@ -192,22 +207,23 @@ class Delivery:
         return claimed
 
     async def refresh_lanes(self, now: datetime) -> None:
-        """Count each lane's backlog when the counts are older than ``lane_refresh`` (real
-        time: it bounds the cost of counting): which lanes are heavy, which counties are
-        paused (logged when that changes)."""
+        """Look again, when the last look is older than ``lane_refresh`` (real time: it bounds
+        the cost), for the heavy lanes: those holding a third or more of the first
+        ``heavy_lane`` due bulk rows. Every ``pause_refresh``, count each county's backlog:
+        which are paused (logged when that changes)."""
         at = time.monotonic()
-        if self._lanes_at is not None and at - self._lanes_at < self.lane_refresh_s:
+        if self._lanes_at is None or at - self._lanes_at >= self.lane_refresh_s:
+            self._lanes_at = at
+            async with self.sessionmaker() as session:
+                front = await outbox_lanes.front_lanes(session, now, self.heavy_lane)
+            self.heavy = frozenset(lane for lane, n in front.items() if 3 * n >= self.heavy_lane)
+        if self._paused_at is not None and at - self._paused_at < self.pause_refresh_s:
             return
-        self._lanes_at = at
+        self._paused_at = at
         limit = self.rules.county_backlog_pause
         async with self.sessionmaker() as session:
-            counts = await outbox_lanes.backlogs(
-                session, now, at_least=min(self.heavy_lane, limit + 1)
-            )
-        self.heavy = frozenset(lane for lane, n in counts.items() if n >= self.heavy_lane)
-        paused = frozenset(
-            lane for lane, n in counts.items() if lane.startswith(COUNTY_LANE) and n > limit
-        )
+            counts = await outbox_lanes.backlogs(session, now, at_least=limit + 1)
+        paused = frozenset(lane for lane in counts if lane.startswith(COUNTY_LANE))
         for lane in sorted(paused - self.paused):
             log.warning(
                 "county bulk paused lane=%s backlog=%s threshold=%s worker=%s",

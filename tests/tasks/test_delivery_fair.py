@@ -54,6 +54,7 @@ async def test_a_county_over_the_backlog_threshold_pauses_only_its_bulk(
         dataclasses.replace(rules, county_backlog_pause=5),
         {"fake": sender},
         lane_refresh=timedelta(0),
+        pause_refresh=timedelta(0),
     )
     with caplog.at_level(logging.INFO, logger="tasks.delivery"):
         assert await delivery.run_once() == 3
@@ -127,7 +128,7 @@ async def test_a_small_county_is_sent_while_a_broadcast_batch_is_in_flight(
 ):
     world = await _world(sessionmaker, clock)
     a, b = world.people["sec0"].id, world.people["sec1"].id
-    await _queue(sessionmaker, clock, a, BIG, 20, "big")
+    await _queue(sessionmaker, clock, a, BIG, 60, "big")
     sender = GatedSender(clock, held="ext0")
     delivery = Delivery(
         sessionmaker,
@@ -135,9 +136,10 @@ async def test_a_small_county_is_sent_while_a_broadcast_batch_is_in_flight(
         rules,
         {"fake": sender},
         express=True,
-        heavy_lane=5,
+        heavy_lane=30,
         batch=10,
         lane_refresh=timedelta(0),
+        pause_refresh=timedelta(0),
     )
     loop = asyncio.create_task(delivery.run_forever(interval=0.05))
     try:
@@ -166,4 +168,4 @@ async def test_a_small_county_is_sent_while_a_broadcast_batch_is_in_flight(
         except asyncio.CancelledError:
             pass
     ids = [c[1] for c in sender.calls]
-    assert len(ids) == len(set(ids)) == 23
+    assert len(ids) == len(set(ids)) == 63
