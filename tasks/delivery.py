@@ -150,8 +150,8 @@ class Delivery:
     async def run_once(self, *, express: bool = False) -> int:
         """Send one batch of due rows; returns how many rows were claimed. ``express``: only
         replies and rows of lanes that are neither heavy nor paused (the module doc)."""
+        await self.refresh_lanes(self.clock.now())
         now = self.clock.now()
-        await self.refresh_lanes(now)
         async with self.sessionmaker() as session, session.begin():
             if express:
                 items = await outbox_lanes.claim_express(
@@ -193,7 +193,9 @@ class Delivery:
             routes = await self._routes(session, items)
         beat = asyncio.create_task(self._beat([i.id for i in items]))
         try:
-            outcomes, sends = await self._plan(items, routes, now)
+            # The rate windows take the time of the sends, not of the claim: a slow claim
+            # must not let a member's next window open before its last sends went out.
+            outcomes, sends = await self._plan(items, routes, self.clock.now())
             sem = asyncio.Semaphore(SEND_CONCURRENCY)
             outcomes += await asyncio.gather(
                 *(self._send(sem, item, sender, ext) for item, sender, ext in sends)
