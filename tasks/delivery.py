@@ -56,6 +56,10 @@ SEND_CONCURRENCY = 32
 LEASE = timedelta(seconds=30)
 MAX_AGE = timedelta(hours=24)  # a row still held by an outage after this long is dead
 IDLE_POLL = 10.0  # seconds between polls while LISTEN wakes the worker (leases, late rows)
+# A row a rate window holds back comes due this long after the window frees: the sends that
+# filled it may have reached the channel a little after their slots were taken (the express
+# loop wakes exactly when a row comes due), and WeCom counts when they arrive.
+RATE_SLACK = timedelta(seconds=1)
 EXPRESS_BATCH = 50  # rows an express claim takes at most
 HEAVY_LANE = 500  # the express window; a lane with a third of this many at the front is heavy
 LANE_REFRESH = timedelta(seconds=2)  # how often a worker looks for heavy lanes
@@ -303,7 +307,8 @@ class Delivery:
         sends = []
         for (item, sender, external_id), wait in zip(admitted, waits, strict=True):
             if wait > timedelta(0):
-                outcomes.append(_Outcome(item, "defer", at=now + wait, error="rate limit"))
+                at = now + wait + RATE_SLACK
+                outcomes.append(_Outcome(item, "defer", at=at, error="rate limit"))
             else:
                 sends.append((item, sender, external_id))
         return outcomes, sends
