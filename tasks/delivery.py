@@ -17,10 +17,12 @@ dies only from its own failures (``delivery_max_attempts``) or, in an outage, wh
 Fair sharing between counties (storage.outbox_lanes): besides the bulk loop, a worker on
 PostgreSQL runs an *express* loop, woken by the same NOTIFY, that claims replies and the rows of
 lanes that are not heavy (holding under a third of the first ``heavy_lane`` due bulk rows), a
-few at a time, while the bulk batches of a broadcast are in flight; so one county's broadcast does not delay another
-county's reminders or anyone's replies by a batch. A county whose backlog is over
-``Rules.county_backlog_pause`` has its bulk paused (not claimed, its replies still are) until
-the backlog falls to the threshold again; the worker logs both, and the county's console says so.
+few at a time, while the bulk batches of a broadcast are in flight; so one county's broadcast
+does not hold another county's reminders or anyone's replies behind its batches (the bulk loop
+keeps to the heavy lanes meanwhile, and takes any lane when they have nothing due). A county
+whose backlog is over ``Rules.county_backlog_pause`` has its bulk paused (not claimed, its
+replies still are) until the backlog falls to the threshold again; the worker logs both, and
+the county's console says so.
 """
 
 from __future__ import annotations
