@@ -84,6 +84,9 @@ class CoreSettings(BaseSettings):
     rectify_days: int = Field(15, ge=1, le=365)
     escalate_after_hours: int = Field(24, ge=1, le=24 * 30)
     delivery_max_attempts: int = Field(8, ge=1, le=100)
+    # A county with more bulk pushes than this due and waiting has its bulk paused (not sent;
+    # replies and other counties go on) until the backlog is back to it; its console says so.
+    county_backlog_pause: int = Field(50_000, ge=100, le=100_000_000)
     # A delivery worker's claim on its rows, extended every third of it while it sends.
     delivery_lease_seconds: int = Field(30, ge=5, le=3600)
     # PostgreSQL: where the delivery worker LISTENs for new outbox rows. "" = the database
@@ -229,6 +232,7 @@ class Config:
             rectify_days=self.core.rectify_days,
             escalate_after_hours=self.core.escalate_after_hours,
             delivery_max_attempts=self.core.delivery_max_attempts,
+            county_backlog_pause=self.core.county_backlog_pause,
             media_dir=self.core.media_dir,
             public_url=self.public_url,
             push_channel=self.core.push_channel,

@@ -83,6 +83,9 @@ class Rules:
     rectify_days: int = 15
     escalate_after_hours: int = 24
     delivery_max_attempts: int = 8
+    # A county with more bulk pushes than this due and waiting has its bulk paused (replies
+    # and other counties go on) until the backlog is back to it (tasks.delivery).
+    county_backlog_pause: int = 50_000
     media_dir: Path = Path("./var/media")
     public_url: str = "http://127.0.0.1:8080"
     push_channel: str = "last"  # last | webchat | wecom | telegram

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core import keys
 from core.errors import Invalid
 from core.roles import Level
 from core.rules import Rules
 from services import scope
-from storage import regions
+from storage import outbox_lanes, regions
 from storage.people import PersonDTO
 from storage.readmodels import console as figures
 from storage.readmodels import task_board
@@ -90,10 +91,18 @@ class Overview:
     dead_letters: list[DeadLetterCount]
     never_bound: int
     never_bound_people: list[figures.Named] = field(default_factory=list)
+    # The county's bulk pushes due and waiting, and the threshold over which the delivery
+    # worker pauses them (tasks.delivery).
+    bulk_waiting: int = 0
+    bulk_pause_at: int = 0
 
     @property
     def dead_total(self) -> int:
         return sum(d.count for d in self.dead_letters)
+
+    @property
+    def bulk_paused(self) -> bool:
+        return self.bulk_waiting > self.bulk_pause_at
 
 
 async def scoped_region(session: AsyncSession, me: PersonDTO, region_id: int | None) -> Scope:
@@ -185,6 +194,8 @@ async def overview(
         dead_letters=await dead_letter_counts(session, where.region.id, created[0]),
         never_bound=await figures.never_bound_count(session, where.region.id),
         never_bound_people=await figures.never_bound(session, where.region.id, NEVER_BOUND_SHOWN),
+        bulk_waiting=await outbox_lanes.backlog(session, keys.county_lane(where.county_id), now),
+        bulk_pause_at=rules.county_backlog_pause,
     )
 
 

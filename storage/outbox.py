@@ -17,6 +17,7 @@ made on that path. SQLite (one process, one writer) keeps the plain select-and-u
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -177,12 +178,16 @@ async def claim_due(
     worker: str,
     limit: int = 100,
     lease: timedelta = timedelta(seconds=30),
+    paused: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> list[OutboxItem]:
     """Claim rows that are due: replies first, then bulk lanes in turn (the module doc). On
     PostgreSQL one statement, skipping rows locked by another worker (FOR UPDATE SKIP LOCKED);
     SQLite has one writer at a time, so the lock is implicit. A row claimed by a worker that
     died is claimable again after ``lease`` (a live worker keeps extending it:
-    :func:`extend_lease`)."""
+    :func:`extend_lease`). Bulk rows of the ``paused`` lanes are left alone (their replies
+    are not): storage.outbox_lanes. ``only``: just the bulk rows of these lanes, and rows
+    whose lease ran out (the rest is the express claim's, storage.outbox_lanes)."""
     live = OutboxMessage.status.in_(("pending", "sending"))
     due = sa.or_(
         OutboxMessage.status == "pending",
@@ -194,6 +199,31 @@ async def claim_due(
         .order_by(*CLAIM_ORDER)
         .limit(limit)
     )
+    if only is not None:
+        query = query.where(
+            sa.or_(
+                sa.and_(
+                    OutboxMessage.priority == PRIORITY_BULK,
+                    OutboxMessage.lane.in_(sorted(only)),
+                ),
+                OutboxMessage.status == "sending",
+            )
+        )
+    if paused:
+        query = query.where(
+            sa.or_(
+                OutboxMessage.priority == PRIORITY_REPLY,
+                OutboxMessage.lane.not_in(sorted(paused)),
+            )
+        )
+    return await claim_picked(session, query, now, worker)
+
+
+async def claim_picked(
+    session: AsyncSession, query: sa.Select[tuple[int]], now: datetime, worker: str
+) -> list[OutboxItem]:
+    """Claim the rows ``query`` picks (ids, in claim order, with its limit): one statement on
+    PostgreSQL (the pick locked with SKIP LOCKED), select-and-update on SQLite."""
     if not _pg(session):
         return await _claim_sqlite(session, query, now, worker)
     picked = query.with_for_update(skip_locked=True).subquery("picked")

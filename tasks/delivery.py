@@ -13,6 +13,16 @@ channel or an open circuit breaker (tasks.breaker) holds back goes back to ``pen
 later ``not_before`` and its attempt is not counted, so an outage spends no attempts; a row
 dies only from its own failures (``delivery_max_attempts``) or, in an outage, when older than
 ``MAX_AGE``.
+
+Fair sharing between counties (storage.outbox_lanes): besides the bulk loop, a worker on
+PostgreSQL runs an *express* loop, woken by the same NOTIFY, that claims replies and the rows of
+lanes that are not heavy (holding under a third of the first ``heavy_lane`` due bulk rows), a
+few at a time, while the bulk batches of a broadcast are in flight; so one county's broadcast
+does not hold another county's reminders or anyone's replies behind its batches (the bulk loop
+keeps to the heavy lanes meanwhile, and takes any lane when they have nothing due). A county
+whose backlog is over ``Rules.county_backlog_pause`` has its bulk paused (not claimed, its
+replies still are) until the backlog falls to the threshold again; the worker logs both, and
+the county's console says so.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,7 +41,7 @@ from core.channel import Sender, SendResult
 from core.clock import Clock
 from core.rules import Rules
 from core.statuses import OutboxStatus
-from storage import delivery_routes, outbox, task_open
+from storage import delivery_routes, outbox, outbox_lanes, task_open
 from storage import people as people_store
 from storage.outbox_listen import OutboxListener
 from storage.session import AsyncSession, Sessionmaker
@@ -47,6 +58,28 @@ SEND_CONCURRENCY = 32
 LEASE = timedelta(seconds=30)
 MAX_AGE = timedelta(hours=24)  # a row still held by an outage after this long is dead
 IDLE_POLL = 10.0  # seconds between polls while LISTEN wakes the worker (leases, late rows)
+# A row a rate window holds back comes due this long after the window frees: the sends that
+# filled it may have reached the channel a little after their slots were taken (the express
+# loop wakes exactly when a row comes due), and WeCom counts when they arrive.
+RATE_SLACK = timedelta(seconds=1)
+EXPRESS_BATCH = 50  # rows an express claim takes at most
+HEAVY_LANE = 500  # the express window; a lane with a third of this many at the front is heavy
+LANE_REFRESH = timedelta(seconds=2)  # how often a worker looks for heavy lanes
+PAUSE_REFRESH = timedelta(seconds=30)  # how often it counts each county's backlog
+COUNTY_LANE = keys.county_lane(0).removesuffix("0")
+
+
+class _Wake(asyncio.Event):
+    """The bulk loop's wake-up, which wakes the express loop too (``delivery.wake.set()``
+    is how the rest of the process says a row was queued)."""
+
+    def __init__(self, also: asyncio.Event) -> None:
+        super().__init__()
+        self.also = also
+
+    def set(self) -> None:
+        super().set()
+        self.also.set()
 
 
 def backoff(attempts: int, base: float = 5.0, cap: float = 3600.0) -> timedelta:
@@ -79,11 +112,18 @@ class Delivery:
         heartbeat: float | None = None,
         listen_url: str | None = None,
         idle_poll: float = IDLE_POLL,
+        express: bool | None = None,
+        express_batch: int = EXPRESS_BATCH,
+        heavy_lane: int = HEAVY_LANE,
+        lane_refresh: timedelta = LANE_REFRESH,
+        pause_refresh: timedelta = PAUSE_REFRESH,
     ) -> None:
         """``heartbeat``: real seconds between lease extensions while a batch is being sent
         (``lease / 3`` by default). ``listen_url``: a direct PostgreSQL URL to LISTEN on for
         new rows (storage.outbox_listen.listen_url); then the worker polls only every
-        ``idle_poll`` seconds."""
+        ``idle_poll`` seconds. ``express``: run the express loop beside the bulk loop (by
+        default on PostgreSQL; SQLite has one writer). ``lane_refresh`` / ``pause_refresh``: how
+        old the heavy lanes / the county backlogs may be before a claim looks again."""
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.rules = rules
@@ -94,18 +134,62 @@ class Delivery:
         self.gates.attach(sessionmaker)
         self.lease = lease
         self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 3
-        self.wake = asyncio.Event()
+        self.express_wake = asyncio.Event()
+        self.wake = _Wake(self.express_wake)
+        bind = sessionmaker.kw.get("bind")
+        if express is None:
+            express = bind is not None and bind.dialect.name == "postgresql"
+        self.express = express
+        self.express_batch = express_batch
+        self.heavy_lane = heavy_lane
+        self.lane_refresh_s = lane_refresh.total_seconds()
+        self.pause_refresh_s = pause_refresh.total_seconds()
+        self.heavy: frozenset[str] = frozenset()
+        self.paused: frozenset[str] = frozenset()
+        self._lanes_at: float | None = None
+        self._paused_at: float | None = None
+        self._expressing = False  # the express loop is running (run_forever)
         self.idle_poll = idle_poll
         self.listener = OutboxListener(listen_url, self.wake.set) if listen_url else None
         self._next_due: datetime | None = None
 
-    async def run_once(self) -> int:
-        """Send one batch of due rows; returns how many rows were claimed."""
+    async def run_once(self, *, express: bool = False) -> int:
+        """Send one batch of due rows; returns how many rows were claimed. ``express``: only
+        replies and rows of lanes that are neither heavy nor paused (the module doc)."""
+        await self.refresh_lanes(self.clock.now())
         now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
-            items = await outbox.claim_due(
-                session, now=now, worker=self.worker_id, limit=self.batch, lease=self.lease
-            )
+            if express:
+                items = await outbox_lanes.claim_express(
+                    session,
+                    now=now,
+                    worker=self.worker_id,
+                    limit=self.express_batch,
+                    heavy=self.heavy | self.paused,
+                    window=self.heavy_lane,
+                )
+            else:
+                # Beside the express loop the bulk loop keeps to the heavy lanes, and takes
+                # any lane when they have nothing due (nothing waits for the express window).
+                only = self.heavy if self._expressing and self.heavy else None
+                items = await outbox.claim_due(
+                    session,
+                    now=now,
+                    worker=self.worker_id,
+                    limit=self.batch,
+                    lease=self.lease,
+                    paused=self.paused,
+                    only=only,
+                )
+                if not items and only is not None:
+                    items = await outbox.claim_due(
+                        session,
+                        now=now,
+                        worker=self.worker_id,
+                        limit=self.batch,
+                        lease=self.lease,
+                        paused=self.paused,
+                    )
             if not items:
                 return 0
             claimed = len(items)
@@ -115,7 +199,9 @@ class Delivery:
             routes = await self._routes(session, items)
         beat = asyncio.create_task(self._beat([i.id for i in items]))
         try:
-            outcomes, sends = await self._plan(items, routes, now)
+            # The rate windows take the time of the sends, not of the claim: a slow claim
+            # must not let a member's next window open before its last sends went out.
+            outcomes, sends = await self._plan(items, routes, self.clock.now())
             sem = asyncio.Semaphore(SEND_CONCURRENCY)
             outcomes += await asyncio.gather(
                 *(self._send(sem, item, sender, ext) for item, sender, ext in sends)
@@ -127,6 +213,38 @@ class Delivery:
         async with self.sessionmaker() as session, session.begin():
             await self._record(session, outcomes)
         return claimed
+
+    async def refresh_lanes(self, now: datetime) -> None:
+        """Look again, when the last look is older than ``lane_refresh`` (real time: it bounds
+        the cost), for the heavy lanes: those holding a third or more of the first
+        ``heavy_lane`` due bulk rows. Every ``pause_refresh``, count each county's backlog:
+        which are paused (logged when that changes)."""
+        at = time.monotonic()
+        if self._lanes_at is None or at - self._lanes_at >= self.lane_refresh_s:
+            self._lanes_at = at
+            async with self.sessionmaker() as session:
+                front = await outbox_lanes.front_lanes(session, now, self.heavy_lane)
+            self.heavy = frozenset(lane for lane, n in front.items() if 3 * n >= self.heavy_lane)
+        if self._paused_at is not None and at - self._paused_at < self.pause_refresh_s:
+            return
+        self._paused_at = at
+        limit = self.rules.county_backlog_pause
+        async with self.sessionmaker() as session:
+            counts = await outbox_lanes.backlogs(session, now, at_least=limit + 1)
+        paused = frozenset(lane for lane in counts if lane.startswith(COUNTY_LANE))
+        for lane in sorted(paused - self.paused):
+            log.warning(
+                "county bulk paused lane=%s backlog=%s threshold=%s worker=%s",
+                lane,
+                counts[lane],
+                limit,
+                self.worker_id,
+            )
+        for lane in sorted(self.paused - paused):
+            log.info(
+                "county bulk resumed lane=%s threshold=%s worker=%s", lane, limit, self.worker_id
+            )
+        self.paused = paused
 
     async def _drop_closed(
         self, session: AsyncSession, items: list[outbox.OutboxItem]
@@ -191,7 +309,8 @@ class Delivery:
         sends = []
         for (item, sender, external_id), wait in zip(admitted, waits, strict=True):
             if wait > timedelta(0):
-                outcomes.append(_Outcome(item, "defer", at=now + wait, error="rate limit"))
+                at = now + wait + RATE_SLACK
+                outcomes.append(_Outcome(item, "defer", at=at, error="rate limit"))
             else:
                 sends.append((item, sender, external_id))
         return outcomes, sends
@@ -321,6 +440,10 @@ class Delivery:
         listening = None
         if self.listener is not None:
             listening = asyncio.create_task(self.listener.run(), name="delivery-listen")
+        expressing = None
+        if self.express:
+            expressing = asyncio.create_task(self._express(interval), name="delivery-express")
+            self._expressing = True
         try:
             while True:
                 try:
@@ -335,7 +458,25 @@ class Delivery:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), self._idle_wait(interval))
         finally:
-            if listening is not None:
-                listening.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listening
+            self._expressing = False
+            for task in (listening, expressing):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    async def _express(self, interval: float) -> None:
+        """The express loop: replies and small lanes, as they are queued (the module doc). The
+        wake-up is cleared before each claim, so a row queued during one is not missed."""
+        while True:
+            self.express_wake.clear()
+            try:
+                sent = await self.run_once(express=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery express loop error")
+                sent = 0
+            if sent == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.express_wake.wait(), self._idle_wait(interval))

@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 
 from bot.reports import coverage_rows
+from core import keys
 from services import console
-from storage import visits
+from storage import outbox, visits
 from storage.readmodels.county_day import county_day
 from storage.readmodels.dead_letters import dead_letter_counts
 from tasks.digest import local_day
@@ -186,3 +187,44 @@ async def test_overview_digest_and_ledger_agree_after_a_visit_is_revoked_and_ame
     lowest = {c.region_id: c for c in digest.lowest}
     assert all(lowest[c.region_id] == c for c in o.villages if c.region_id in lowest)
     assert o.stale == 4  # 李二 joins 张三 (October), 钱五 and 周七 (never visited)
+
+
+async def test_a_county_whose_bulk_is_paused_sees_it_on_the_overview(
+    sessionmaker, clock, quota_rules, database_url, tmp_path
+):
+    facts = await populate(sessionmaker, clock, quota_rules)
+    county0 = facts.world.people["county0"]
+    async with sessionmaker() as s, s.begin():
+        await outbox.enqueue_many(
+            s,
+            [
+                {
+                    "recipient_id": county0.id,
+                    "body": {"text": "催办"},
+                    "idempotency_key": f"flood:{i}",
+                    "lane": keys.county_lane(facts.world.county.id),
+                }
+                for i in range(101)
+            ],
+            clock.now(),
+        )
+    async with (
+        webchat_server(
+            database_url,
+            tmp_path,
+            clock,
+            run_workers=False,
+            visit_quotas=QUOTAS,
+            county_backlog_pause=100,
+        ) as server,
+        Browser(server.base_url) as browser,
+    ):
+        await browser.sign_in(sessionmaker, county0, clock.now())
+        _, page = await browser.get("/console")
+        assert 'id="bulk-paused"' in page
+        # The task's own pushes (populate) wait too.
+        assert "积压 105 条，超过上限 100 条，已暂停发送" in page
+        async with sessionmaker() as s, s.begin():
+            assert await outbox.cancel(s, "flood:") == 101
+        _, page = await browser.get("/console")
+        assert 'id="bulk-paused"' not in page
