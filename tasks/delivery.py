@@ -20,9 +20,10 @@ lanes that are not heavy (holding under a third of the first ``heavy_lane`` due 
 few at a time, while the bulk batches of a broadcast are in flight; so one county's broadcast
 does not hold another county's reminders or anyone's replies behind its batches (the bulk loop
 keeps to the heavy lanes meanwhile, and takes any lane when they have nothing due). A county
-whose backlog is over ``Rules.county_backlog_pause`` has its bulk paused (not claimed, its
-replies still are) until the backlog falls to the threshold again; the worker logs both, and
-the county's console says so.
+whose backlog is over ``Rules.county_backlog_pause`` has its bulk paused until the backlog
+falls to the threshold again: its replies still go at once, its bulk only when no other lane
+has bulk due (a pause that stopped it would never drain); the worker logs both, and the
+county's console says so.
 """
 
 from __future__ import annotations
@@ -189,6 +190,17 @@ class Delivery:
                         limit=self.batch,
                         lease=self.lease,
                         paused=self.paused,
+                    )
+                if not items and self.paused:
+                    # A paused county's bulk yields to every other lane's; it is never
+                    # stopped: it goes when nothing else is due (else it could not drain).
+                    items = await outbox.claim_due(
+                        session,
+                        now=now,
+                        worker=self.worker_id,
+                        limit=self.batch,
+                        lease=self.lease,
+                        only=self.paused,
                     )
             if not items:
                 return 0

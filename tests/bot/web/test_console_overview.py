@@ -223,7 +223,7 @@ async def test_a_county_whose_bulk_is_paused_sees_it_on_the_overview(
         _, page = await browser.get("/console")
         assert 'id="bulk-paused"' in page
         # The task's own pushes (populate) wait too.
-        assert "积压 105 条，超过上限 100 条，已暂停发送" in page
+        assert "积压 105 条，超过上限 100 条，已暂停优先发送" in page
         async with sessionmaker() as s, s.begin():
             assert await outbox.cancel(s, "flood:") == 101
         _, page = await browser.get("/console")
