@@ -88,8 +88,9 @@ class QueueReplies:
 
 class SentMarks:
     """Group commit of the fast path's "sent" marks (bot.channels.batch): a reply sent while
-    a mark is being written joins the next transaction. Each caller returns once its own
-    mark is committed, as with a transaction of its own."""
+    a mark is being written joins the next transaction, where one statement marks the whole
+    batch. Each caller returns once its own mark is committed, as with a transaction of its
+    own."""
 
     def __init__(self, sessionmaker: async_sessionmaker, clock: Clock) -> None:
         self.sessionmaker = sessionmaker
@@ -100,11 +101,16 @@ class SentMarks:
         await self._batched.submit((row, channel))
 
     async def _write(self, batch: list[tuple[int, str]]) -> list[None]:
+        by_channel: dict[str, list[int]] = {}
+        for row, channel in batch:
+            by_channel.setdefault(channel, []).append(row)
         async with self.sessionmaker() as session, session.begin():
             now = self.clock.now()
-            for row, channel in batch:
-                if not await outbox.mark_sent_if_pending(session, row, now, channel):
-                    log.warning("reply sent by the worker as well outbox=%s", row)
+            for channel, rows in by_channel.items():  # one statement per channel (mostly one)
+                marked = await outbox.mark_many_sent_if_pending(session, rows, now, channel)
+                for row in rows:
+                    if row not in marked:
+                        log.warning("reply sent by the worker as well outbox=%s", row)
         return [None] * len(batch)
 
 
@@ -128,6 +134,8 @@ class Reservations:
         held = self.gates.breaker.holds(sender.name, now)
         if held > timedelta(0):
             return held
+        if not self.gates.shared:  # windows in this process's memory: nothing to commit
+            return (await self.gates.reserve_many([(sender, external_id)], now))[0]
         return await self._batched.submit((sender, external_id))
 
     async def _write(self, batch: list[tuple[Sender, str]]) -> list[timedelta]:

@@ -47,18 +47,26 @@ async def test_marks_requested_together_share_transactions(engine, sessionmaker,
             sa.update(OutboxMessage).where(OutboxMessage.id == ids[7]).values(status="sending")
         )
     begins: list[Any] = []
+    statements: list[str] = []
 
     def count_begin(*_: Any) -> None:
         begins.append(1)
 
+    def count_statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        statements.append(sql)
+
     event.listen(engine.sync_engine, "begin", count_begin)
+    event.listen(engine.sync_engine, "before_cursor_execute", count_statement)
     try:
         marks = SentMarks(sessionmaker, clock)
         await asyncio.gather(*(marks.mark(row, "wecom") for row in ids))
     finally:
         event.remove(engine.sync_engine, "begin", count_begin)
-    # All 30 were waiting before the writer ran: one transaction (one each before).
+        event.remove(engine.sync_engine, "before_cursor_execute", count_statement)
+    # All 30 were waiting before the writer ran: one transaction (one each before), and one
+    # statement in it (one per row before).
     assert len(begins) == 1
+    assert len([sql for sql in statements if sql.lstrip().upper().startswith("UPDATE")]) == 1
     async with sessionmaker() as s:
         rows = {r.id: r for r in await s.scalars(sa.select(OutboxMessage))}
     assert rows[ids[7]].status == "sending" and rows[ids[7]].sent_at is None
