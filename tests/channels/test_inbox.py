@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from storage import inbox, people
@@ -179,3 +181,40 @@ async def test_messages_recorded_together_share_one_transaction(engine, sessionm
     # and each is handled once afterwards
     assert await chat.inbound.handle(ids[1], incoming[1])
     assert await chat.inbound.handle(ids[1], incoming[1]) is None
+
+
+async def test_the_inbox_write_is_one_statement_outside_a_transaction_on_postgresql(
+    engine, sessionmaker, clock, rules, backend, pooler
+):
+    """On PostgreSQL reached directly the group-committed inbox write is its statement alone,
+    in autocommit (no BEGIN and COMMIT round trips), and committed when ``record`` returns;
+    behind a transaction-mode pooler it keeps its transaction."""
+    if backend != "postgresql":
+        pytest.skip("autocommit is used on PostgreSQL only")
+    from sqlalchemy import event
+
+    chat = ChatDriver(sessionmaker, clock, rules)
+    in_transaction: list[bool] = []
+
+    def after(conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if sql.lstrip().upper().startswith("INSERT INTO INBOX"):
+            in_transaction.append(conn.connection.driver_connection.is_in_transaction())
+
+    event.listen(engine.sync_engine, "after_cursor_execute", after)
+    try:
+        first = await chat.inbound.record(chat.incoming("u1", text="帮助", message_id="a-1"))
+        batch = await asyncio.gather(
+            *(
+                chat.inbound.record(chat.incoming("u2", text="帮助", message_id=f"a-{i}"))
+                for i in (2, 3)
+            )
+        )
+    finally:
+        event.remove(engine.sync_engine, "after_cursor_execute", after)
+    assert first is not None and None not in batch
+    assert in_transaction == [pooler] * len(in_transaction) and len(in_transaction) >= 2
+    # Committed: another connection sees the rows, and a retry is recognised.
+    async with sessionmaker() as s:
+        stored = set(await s.scalars(sa.select(InboxMessage.message_id)))
+    assert stored == {"a-1", "a-2", "a-3"}
+    assert await chat.inbound.record(chat.incoming("u1", text="帮助", message_id="a-1")) is None
