@@ -114,7 +114,13 @@ async def serve(
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     sa_event.listen(app[ENGINE].sync_engine, "before_cursor_execute", count("statements"))
-    sa_event.listen(app[ENGINE].sync_engine, "begin", count("transactions"))
+
+    def count_begin(conn: Any) -> None:
+        # A statement run in autocommit (the inbox group commit) is no BEGIN/COMMIT pair.
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            counts["transactions"] += 1
+
+    sa_event.listen(app[ENGINE].sync_engine, "begin", count_begin)
     # How many database connections the service opened: a fixed pool opens them once.
     opened = [0]
 

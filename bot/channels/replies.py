@@ -34,6 +34,7 @@ from core.clock import Clock
 from core.messages import Incoming, Reply
 from storage import outbox
 from storage import people as people_store
+from storage.db import lone_statements_autocommit
 from storage.people import PersonDTO
 from storage.session import AsyncSession, async_sessionmaker
 from tasks.gates import ChannelGates
@@ -89,13 +90,15 @@ class QueueReplies:
 class SentMarks:
     """Group commit of the fast path's "sent" marks (bot.channels.batch): a reply sent while
     a mark is being written joins the next transaction, where one statement marks the whole
-    batch. Each caller returns once its own mark is committed, as with a transaction of its
-    own."""
+    batch (on PostgreSQL reached directly, that statement alone in autocommit). Each caller
+    returns once its own mark is committed, as with a transaction of its own."""
 
     def __init__(self, sessionmaker: async_sessionmaker, clock: Clock) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self._batched: Batched[tuple[int, str], None] = Batched(self._write, "sent-marks")
+        # One statement (one channel, the usual case) needs no BEGIN and COMMIT around it.
+        self._autocommit = lone_statements_autocommit(sessionmaker)
 
     async def mark(self, row: int, channel: str) -> None:
         await self._batched.submit((row, channel))
@@ -104,13 +107,16 @@ class SentMarks:
         by_channel: dict[str, list[int]] = {}
         for row, channel in batch:
             by_channel.setdefault(channel, []).append(row)
-        async with self.sessionmaker() as session, session.begin():
+        async with self.sessionmaker() as session:
+            if self._autocommit and len(by_channel) == 1:
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             now = self.clock.now()
             for channel, rows in by_channel.items():  # one statement per channel (mostly one)
                 marked = await outbox.mark_many_sent_if_pending(session, rows, now, channel)
                 for row in rows:
                     if row not in marked:
                         log.warning("reply sent by the worker as well outbox=%s", row)
+            await session.commit()
         return [None] * len(batch)
 
 
