@@ -218,3 +218,20 @@ async def test_the_inbox_write_is_one_statement_outside_a_transaction_on_postgre
         stored = set(await s.scalars(sa.select(InboxMessage.message_id)))
     assert stored == {"a-1", "a-2", "a-3"}
     assert await chat.inbound.record(chat.incoming("u1", text="帮助", message_id="a-1")) is None
+
+    # Autocommit ends with the write: every pooled connection (the test engine holds 5) opens a
+    # real transaction again for the next session.
+    async def in_a_transaction(entered: asyncio.Event, all_in: asyncio.Event) -> bool:
+        async with sessionmaker() as s, s.begin():
+            await s.execute(sa.select(InboxMessage.id).limit(1))
+            entered.set()
+            await all_in.wait()  # all five at once: each holds its own connection
+            raw = await (await s.connection()).get_raw_connection()
+            return bool(raw.driver_connection.is_in_transaction())
+
+    events = [asyncio.Event() for _ in range(5)]
+    all_in = asyncio.Event()
+    sessions = [asyncio.create_task(in_a_transaction(e, all_in)) for e in events]
+    await asyncio.gather(*(e.wait() for e in events))
+    all_in.set()
+    assert await asyncio.gather(*sessions) == [True] * 5
