@@ -58,6 +58,25 @@ POOLER_CONNECT_ARGS: dict[str, Any] = {
 }
 
 
+# An engine option (read back by :func:`lone_statements_autocommit`) saying that PostgreSQL is
+# reached through a transaction-mode pooler.
+POOLER_OPTION = "cunbot_behind_pooler"
+
+
+def lone_statements_autocommit(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether a transaction of a single statement may be run as that statement alone, in
+    autocommit (PostgreSQL commits it before answering, as durably as with COMMIT), saving the
+    BEGIN and COMMIT round trips. PostgreSQL reached directly only: behind a pooler in
+    transaction mode a statement outside a transaction may have its Parse and its Bind sent to
+    different server connections; SQLite opens its write transaction in the ``begin`` event."""
+    engine = sessionmaker.kw.get("bind")
+    return (
+        isinstance(engine, AsyncEngine)
+        and engine.dialect.name == "postgresql"
+        and not engine.get_execution_options().get(POOLER_OPTION, False)
+    )
+
+
 def make_engine(
     url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE, pooler: bool = False
 ) -> AsyncEngine:
@@ -86,6 +105,7 @@ def make_engine(
         pool_recycle=1800,
         pool_timeout=60,
         connect_args=dict(POOLER_CONNECT_ARGS) if pooler else {},
+        execution_options={POOLER_OPTION: pooler},
     )
 
 

@@ -324,6 +324,39 @@ async def mark_sent_if_pending(
     return cast(CursorResult[Any], result).rowcount == 1
 
 
+_OUTBOX = OutboxMessage.__table__
+_MARK_SENT_SQL = (
+    "UPDATE outbox SET status = 'sent', sent_at = :now, channel = :channel, last_error = NULL"
+    " WHERE {ids} AND status = 'pending' RETURNING id"
+)
+_MARK_SENT_BINDS = (
+    sa.bindparam("now", type_=_OUTBOX.c.sent_at.type),
+    sa.bindparam("channel", type_=_OUTBOX.c.channel.type),
+)
+# Textual, built once per backend: one cached statement (one plan on PostgreSQL: ids as one
+# array parameter) for any number of rows, and no ORM update machinery around it.
+_MARK_SENT_IF_PENDING = {
+    "postgresql": sa.text(_MARK_SENT_SQL.format(ids="id = ANY(:ids)"))
+    .bindparams(*_MARK_SENT_BINDS, sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
+    .columns(_OUTBOX.c.id),
+    "sqlite": sa.text(_MARK_SENT_SQL.format(ids="id IN :ids"))
+    .bindparams(*_MARK_SENT_BINDS, sa.bindparam("ids", expanding=True))
+    .columns(_OUTBOX.c.id),
+}
+
+
+async def mark_many_sent_if_pending(
+    session: AsyncSession, outbox_ids: list[int], now: datetime, channel: str
+) -> set[int]:
+    """:func:`mark_sent_if_pending` for many rows in one statement; returns the ids marked
+    (the others a delivery worker took meanwhile)."""
+    if not outbox_ids:
+        return set()
+    stmt = _MARK_SENT_IF_PENDING["postgresql" if _pg(session) else "sqlite"]
+    result = await session.execute(stmt, {"ids": outbox_ids, "now": now, "channel": channel})
+    return set(result.scalars())
+
+
 async def defer(session: AsyncSession, outbox_id: int, until: datetime, error: str) -> None:
     """Back to pending without spending the attempt (held by a rate limit or a channel that
     is down)."""

@@ -34,6 +34,7 @@ from core.clock import Clock
 from core.messages import Incoming, Reply
 from storage import outbox
 from storage import people as people_store
+from storage.db import lone_statements_autocommit
 from storage.people import PersonDTO
 from storage.session import AsyncSession, async_sessionmaker
 from tasks.gates import ChannelGates
@@ -88,23 +89,34 @@ class QueueReplies:
 
 class SentMarks:
     """Group commit of the fast path's "sent" marks (bot.channels.batch): a reply sent while
-    a mark is being written joins the next transaction. Each caller returns once its own
-    mark is committed, as with a transaction of its own."""
+    a mark is being written joins the next transaction, where one statement marks the whole
+    batch (on PostgreSQL reached directly, that statement alone in autocommit). Each caller
+    returns once its own mark is committed, as with a transaction of its own."""
 
     def __init__(self, sessionmaker: async_sessionmaker, clock: Clock) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self._batched: Batched[tuple[int, str], None] = Batched(self._write, "sent-marks")
+        # One statement (one channel, the usual case) needs no BEGIN and COMMIT around it.
+        self._autocommit = lone_statements_autocommit(sessionmaker)
 
     async def mark(self, row: int, channel: str) -> None:
         await self._batched.submit((row, channel))
 
     async def _write(self, batch: list[tuple[int, str]]) -> list[None]:
-        async with self.sessionmaker() as session, session.begin():
+        by_channel: dict[str, list[int]] = {}
+        for row, channel in batch:
+            by_channel.setdefault(channel, []).append(row)
+        async with self.sessionmaker() as session:
+            if self._autocommit and len(by_channel) == 1:
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             now = self.clock.now()
-            for row, channel in batch:
-                if not await outbox.mark_sent_if_pending(session, row, now, channel):
-                    log.warning("reply sent by the worker as well outbox=%s", row)
+            for channel, rows in by_channel.items():  # one statement per channel (mostly one)
+                marked = await outbox.mark_many_sent_if_pending(session, rows, now, channel)
+                for row in rows:
+                    if row not in marked:
+                        log.warning("reply sent by the worker as well outbox=%s", row)
+            await session.commit()
         return [None] * len(batch)
 
 
@@ -128,6 +140,8 @@ class Reservations:
         held = self.gates.breaker.holds(sender.name, now)
         if held > timedelta(0):
             return held
+        if not self.gates.shared:  # windows in this process's memory: nothing to commit
+            return (await self.gates.reserve_many([(sender, external_id)], now))[0]
         return await self._batched.submit((sender, external_id))
 
     async def _write(self, batch: list[tuple[Sender, str]]) -> list[timedelta]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from storage import inbox, people
@@ -211,3 +213,57 @@ async def test_a_message_sees_what_the_senders_previous_message_committed_while_
         await conn.close()
     replies = await asyncio.wait_for(waiting, 10)
     assert replies is not None and "改过的名字" in replies[0].text
+
+
+async def test_the_inbox_write_is_one_statement_outside_a_transaction_on_postgresql(
+    engine, sessionmaker, clock, rules, backend, pooler
+):
+    """On PostgreSQL reached directly the group-committed inbox write is its statement alone,
+    in autocommit (no BEGIN and COMMIT round trips), and committed when ``record`` returns;
+    behind a transaction-mode pooler it keeps its transaction."""
+    if backend != "postgresql":
+        pytest.skip("autocommit is used on PostgreSQL only")
+    from sqlalchemy import event
+
+    chat = ChatDriver(sessionmaker, clock, rules)
+    in_transaction: list[bool] = []
+
+    def after(conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if sql.lstrip().upper().startswith("INSERT INTO INBOX"):
+            in_transaction.append(conn.connection.driver_connection.is_in_transaction())
+
+    event.listen(engine.sync_engine, "after_cursor_execute", after)
+    try:
+        first = await chat.inbound.record(chat.incoming("u1", text="帮助", message_id="a-1"))
+        batch = await asyncio.gather(
+            *(
+                chat.inbound.record(chat.incoming("u2", text="帮助", message_id=f"a-{i}"))
+                for i in (2, 3)
+            )
+        )
+    finally:
+        event.remove(engine.sync_engine, "after_cursor_execute", after)
+    assert first is not None and None not in batch
+    assert in_transaction == [pooler] * len(in_transaction) and len(in_transaction) >= 2
+    # Committed: another connection sees the rows, and a retry is recognised.
+    async with sessionmaker() as s:
+        stored = set(await s.scalars(sa.select(InboxMessage.message_id)))
+    assert stored == {"a-1", "a-2", "a-3"}
+    assert await chat.inbound.record(chat.incoming("u1", text="帮助", message_id="a-1")) is None
+
+    # Autocommit ends with the write: every pooled connection (the test engine holds 5) opens a
+    # real transaction again for the next session.
+    async def in_a_transaction(entered: asyncio.Event, all_in: asyncio.Event) -> bool:
+        async with sessionmaker() as s, s.begin():
+            await s.execute(sa.select(InboxMessage.id).limit(1))
+            entered.set()
+            await all_in.wait()  # all five at once: each holds its own connection
+            raw = await (await s.connection()).get_raw_connection()
+            return bool(raw.driver_connection.is_in_transaction())
+
+    events = [asyncio.Event() for _ in range(5)]
+    all_in = asyncio.Event()
+    sessions = [asyncio.create_task(in_a_transaction(e, all_in)) for e in events]
+    await asyncio.gather(*(e.wait() for e in events))
+    all_in.set()
+    assert await asyncio.gather(*sessions) == [True] * 5

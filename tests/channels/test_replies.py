@@ -38,7 +38,9 @@ async def _queue(sm, clock, person_id: int, count: int) -> list[int]:
     return ids
 
 
-async def test_marks_requested_together_share_transactions(engine, sessionmaker, clock) -> None:
+async def test_marks_requested_together_share_transactions(
+    engine, sessionmaker, clock, backend, pooler
+) -> None:
     world = await make_world(sessionmaker, clock.now())
     ids = await _queue(sessionmaker, clock, world.people["sec0"].id, 30)
     # The delivery worker took one of them meanwhile (and sends it itself).
@@ -47,18 +49,33 @@ async def test_marks_requested_together_share_transactions(engine, sessionmaker,
             sa.update(OutboxMessage).where(OutboxMessage.id == ids[7]).values(status="sending")
         )
     begins: list[Any] = []
+    statements: list[str] = []
 
     def count_begin(*_: Any) -> None:
         begins.append(1)
 
+    in_transaction: list[bool] = []
+
+    def count_statement(conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        statements.append(sql)
+        if backend == "postgresql":
+            in_transaction.append(conn.connection.driver_connection.is_in_transaction())
+
     event.listen(engine.sync_engine, "begin", count_begin)
+    event.listen(engine.sync_engine, "after_cursor_execute", count_statement)
     try:
         marks = SentMarks(sessionmaker, clock)
         await asyncio.gather(*(marks.mark(row, "wecom") for row in ids))
     finally:
         event.remove(engine.sync_engine, "begin", count_begin)
-    # All 30 were waiting before the writer ran: one transaction (one each before).
+        event.remove(engine.sync_engine, "after_cursor_execute", count_statement)
+    # All 30 were waiting before the writer ran: one transaction (one each before), and one
+    # statement in it (one per row before).
     assert len(begins) == 1
+    assert len([sql for sql in statements if sql.lstrip().upper().startswith("UPDATE")]) == 1
+    # On PostgreSQL reached directly that statement ran alone, in autocommit (no BEGIN and
+    # COMMIT round trips); behind a transaction-mode pooler it keeps its transaction.
+    assert in_transaction == ([pooler] if backend == "postgresql" else [])
     async with sessionmaker() as s:
         rows = {r.id: r for r in await s.scalars(sa.select(OutboxMessage))}
     assert rows[ids[7]].status == "sending" and rows[ids[7]].sent_at is None
