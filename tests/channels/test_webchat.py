@@ -315,14 +315,14 @@ async def test_shutdown_lets_an_in_flight_message_finish(
     web = server.client()
     await web.__aenter__()
     await web.bind(code)
-    browser_id = web.cookies[COOKIE].rpartition(".")[0]
-    # Hold this sender's turn so the message is received but not yet handled.
-    turn = server.app[INBOUND].order.hold(("webchat", browser_id))
-    await turn.__aenter__()
+    # Hold every message before its handling (what start-up does until the FAQ index is
+    # loaded), so this one is received but not yet handled.
+    inbound = server.app[INBOUND]
+    inbound.ready.clear()
     await web.send_raw(json.dumps({"type": "text", "text": "我的信息", "id": "late-1"}))
-    message_id = f"{browser_id}:late-1"
+    late = InboxMessage.message_id.like("%:late-1")
 
-    # The message is in flight: its handling task exists and waits for the sender's turn.
+    # The message is in flight: its handling task exists and waits.
     def in_flight() -> bool:
         return any(t.get_name() == "webchat:late-1" for t in server.app[BACKGROUND])
 
@@ -332,16 +332,16 @@ async def test_shutdown_lets_an_in_flight_message_finish(
         await asyncio.sleep(0.01)
     assert in_flight()
     async with sessionmaker() as s:
-        row = await s.scalar(sa.select(InboxMessage).where(InboxMessage.message_id == message_id))
+        row = await s.scalar(sa.select(InboxMessage).where(late))
     assert row is None  # not handled yet (receive records and handles in one transaction)
     closing = asyncio.create_task(server_cm.__aexit__(None, None, None))
     await web._reader  # the server said "going away" while the message was in flight
     assert web.ws.close_code == WSCloseCode.GOING_AWAY
-    await turn.__aexit__(None, None, None)
+    inbound.ready.set()
     await closing
     await web.http.close()
     async with sessionmaker() as s:
-        row = await s.scalar(sa.select(InboxMessage).where(InboxMessage.message_id == message_id))
+        row = await s.scalar(sa.select(InboxMessage).where(late))
         said = await s.scalars(sa.select(WebChatMessage.body))
         texts_said = [b.get("text") for b in said]
     assert row.handled_at is not None and row.error is None
