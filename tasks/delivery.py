@@ -172,36 +172,27 @@ class Delivery:
             else:
                 # Beside the express loop the bulk loop keeps to the heavy lanes, and takes
                 # any lane when they have nothing due (nothing waits for the express window).
+                # A paused county's bulk yields to every other lane's; it is never stopped: it
+                # goes when nothing else is due (else it could not drain).
                 only = self.heavy if self._expressing and self.heavy else None
-                items = await outbox.claim_due(
-                    session,
-                    now=now,
-                    worker=self.worker_id,
-                    limit=self.batch,
-                    lease=self.lease,
-                    paused=self.paused,
-                    only=only,
-                )
-                if not items and only is not None:
+                tries: list[tuple[frozenset[str] | None, frozenset[str]]] = [(only, self.paused)]
+                if only is not None:
+                    tries.append((None, self.paused))
+                if self.paused:
+                    tries.append((self.paused, frozenset()))
+                items = []
+                for lanes, paused in tries:
                     items = await outbox.claim_due(
                         session,
                         now=now,
                         worker=self.worker_id,
                         limit=self.batch,
                         lease=self.lease,
-                        paused=self.paused,
+                        paused=paused,
+                        only=lanes,
                     )
-                if not items and self.paused:
-                    # A paused county's bulk yields to every other lane's; it is never
-                    # stopped: it goes when nothing else is due (else it could not drain).
-                    items = await outbox.claim_due(
-                        session,
-                        now=now,
-                        worker=self.worker_id,
-                        limit=self.batch,
-                        lease=self.lease,
-                        only=self.paused,
-                    )
+                    if items:
+                        break
             if not items:
                 return 0
             claimed = len(items)
