@@ -12,27 +12,14 @@ from datetime import timedelta
 from core import keys
 from storage import outbox
 from tasks.delivery import Delivery
+from tests.storage.test_outbox_fair import _queue as queue_rows
 from tests.tasks.test_delivery import FakeSender, _rows, _world
 
 BIG, SMALL = keys.county_lane(1), keys.county_lane(2)
 
 
 async def _queue(sessionmaker, clock, recipient, lane, n, prefix, priority=outbox.PRIORITY_BULK):
-    async with sessionmaker() as s, s.begin():
-        await outbox.enqueue_many(
-            s,
-            [
-                {
-                    "recipient_id": recipient,
-                    "body": {"text": f"{prefix}{i}"},
-                    "idempotency_key": f"{prefix}:{i}",
-                    "lane": lane,
-                    "priority": priority,
-                }
-                for i in range(n)
-            ],
-            clock.now(),
-        )
+    await queue_rows(sessionmaker, clock.now(), recipient, lane, n, prefix, priority)
 
 
 def _status(rows, prefix):
